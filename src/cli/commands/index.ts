@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+import { registerValidate } from './validate';
+import { registerInspect } from './inspect';
+
+/** Every subcommand, in the order `pipeline --help` lists them. Add one line per command. */
+export const COMMANDS: Array<(program: Command) => void> = [
+  registerValidate,
+  registerInspect,
+];
