@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { withBoundary } from '../boundary';
+import { collect } from '../options';
+import { ConfigError, EXIT, type Diagnostic } from '../../errors';
+import { loadExperimentFile } from '../../config/load';
+import { formatDiagnostics } from '../../config/diagnostics';
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check experiment files against the schema and shape rules (no data, no backend)')
+    .argument('<files...>', 'experiment YAML files')
+    .option('--set <key=value>', 'override a value (repeatable), e.g. training.epochs=5', collect, [])
+    .option('--json', 'print machine-readable results')
+    .action(async (files: string[], opts: { set: string[]; json?: boolean }) => {
+      process.exitCode = await withBoundary(async () => {
+        const results: Array<{ file: string; valid: boolean; errors: Diagnostic[] }> = [];
+        for (const file of files) {
+          try {
+            const loaded = loadExperimentFile(file, { overrides: opts.set });
+            results.push({ file, valid: true, errors: [] });
+            if (!opts.json) {
+              const e = loaded.experiment;
+              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${loaded.shapes.totalParams.toLocaleString('en-US')} parameters)\n`);
+            }
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            results.push({ file, valid: false, errors: err.diagnostics });
+            if (!opts.json) process.stderr.write(formatDiagnostics(err.diagnostics) + '\n');
+          }
+        }
+        if (opts.json) {
+          const strip = (d: Diagnostic) => ({ file: d.file, line: d.line, column: d.column, path: d.path, message: d.message });
+          process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, errors: r.errors.map(strip) }))) + '\n');
+        }
+        return results.every((r) => r.valid) ? EXIT.ok : EXIT.usage;
+      });
+    });
+}

@@ -1,0 +1,153 @@
+import * as crypto from 'node:crypto';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { ConfigError, type Diagnostic } from '../errors';
+import { ExperimentSchema, SUPPORTED_VERSIONS, type Experiment } from '../schema/experiment';
+import { applyDefaults } from './defaults';
+import { diagnosticAt, sortDiagnostics } from './diagnostics';
+import { applyOverrides, parseOverride, type Override } from './overrides';
+import { parseExperimentText, readSource, type Parsed } from './parse';
+import { formatPath, type PathSeg } from './paths';
+import { schemaDiagnostics } from './schema-errors';
+import { isPlainObject, type JsonSchema } from './schema-walk';
+import { semanticDiagnostics, type ShapeReport } from './semantic';
+import { describeValue } from './schema-errors';
+
+/** The frozen, complete experiment: all that builders and the training loop ever see. */
+export type ResolvedExperiment = DeepReadonly<Experiment>;
+type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+export interface LoadedExperiment {
+  experiment: ResolvedExperiment;
+  file: string;
+  /** The file's text exactly as read (minus a BOM), for the run's config.yaml. */
+  text: string;
+  overrides: string[];
+  /** sha256 of the canonical JSON of the resolved experiment: equal configs, equal hashes. */
+  hash: string;
+  shapes: ShapeReport;
+  /** 1-based line where each layer starts in the file, for `inspect`. */
+  layerLines: number[];
+}
+
+export interface LoadOptions {
+  overrides?: readonly string[];
+}
+
+const SCHEMA = ExperimentSchema as unknown as JsonSchema;
+let validator: ValidateFunction | undefined;
+
+function getValidator(): ValidateFunction {
+  // Compiled lazily, once per process: `validate FILE...` reuses it for every file.
+  validator ??= new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: false }).compile(ExperimentSchema);
+  return validator;
+}
+
+/** What kind of registry entry lives at a path, for messages like "unknown layer type". */
+function kindOf(path: PathSeg[]): string {
+  const p = formatPath(path);
+  if (/^model\.layers\[\d+\]$/.test(p)) return 'layer';
+  if (p === 'training.optimizer') return 'optimizer';
+  if (p === 'training.schedule') return 'schedule';
+  return 'entry';
+}
+
+/**
+ * Loads an experiment in fixed stages: read, parse (keeping the YAML
+ * document for positions), version check, overrides, defaults, schema,
+ * semantic rules (shapes), then freeze. Every stage reports all of its
+ * problems at once, sorted by position, as one ConfigError.
+ */
+export function loadExperimentFile(file: string, opts: LoadOptions = {}): LoadedExperiment {
+  const text = readSource(file);
+  return loadExperimentText(file, text, opts);
+}
+
+export function loadExperimentText(file: string, text: string, opts: LoadOptions = {}): LoadedExperiment {
+  const overrides: Override[] = (opts.overrides ?? []).map(parseOverride);
+  const parsed = parseExperimentText(file, text);
+  const data = structuredClone(parsed.data);
+  checkTopLevel(parsed, data);
+
+  const overrideProblems = applyOverrides(SCHEMA, data, overrides);
+  if (overrideProblems.length) throw new ConfigError(overrideProblems);
+
+  applyDefaults(SCHEMA, data);
+
+  const validate = getValidator();
+  if (!validate(data)) {
+    const problems = schemaDiagnostics(validate.errors ?? [], parsed.map, kindOf);
+    throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides)));
+  }
+  const exp = data as Experiment;
+  const { problems, shapes } = semanticDiagnostics(exp, parsed.map);
+  if (problems.length) throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides)));
+
+  return {
+    experiment: deepFreeze(exp),
+    file,
+    text,
+    overrides: overrides.map((o) => o.raw),
+    hash: hashExperiment(exp),
+    shapes,
+    layerLines: exp.model.layers.map((_, i) => parsed.map.locate(['model', 'layers', i]).line),
+  };
+}
+
+/** What callers that only need the experiment use (the data, run and sweep commands). */
+export async function loadExperiment(file: string, opts: LoadOptions = {}): Promise<ResolvedExperiment> {
+  return loadExperimentFile(file, opts).experiment;
+}
+
+/** Problems that would make every later message confusing: not a mapping, unknown version. */
+function checkTopLevel(parsed: Parsed, data: unknown): void {
+  const { map, file } = parsed;
+  if (data === null || data === undefined) {
+    throw new ConfigError([
+      { file, line: 1, column: 1, path: '', message: 'the file is empty; an experiment is a mapping with version, name, dataset, model and training' },
+    ]);
+  }
+  if (!isPlainObject(data)) {
+    throw new ConfigError([diagnosticAt(map, [], `expected a mapping (key: value lines) at the top level, found ${describeValue(data)}`)]);
+  }
+  const v = data.version;
+  if (v !== undefined && !(SUPPORTED_VERSIONS as readonly unknown[]).includes(v)) {
+    throw new ConfigError([
+      diagnosticAt(map, ['version'], `unsupported version ${describeValue(v)}: this release of pipeline reads version ${SUPPORTED_VERSIONS.join(', ')}`),
+    ]);
+  }
+}
+
+/** A problem at a path set by --set is reported against that --set, not a line of the file. */
+function attributeOverrides(problems: Diagnostic[], overrides: readonly Override[]): Diagnostic[] {
+  return problems.map((d) => {
+    const o = [...overrides].reverse().find((x) => {
+      const p = formatPath(x.path);
+      return d.path === p || d.path.startsWith(p + '.') || d.path.startsWith(p + '[');
+    });
+    return o ? { ...d, file: `--set ${o.raw}`, line: 0, column: 0, excerpt: undefined } : d;
+  });
+}
+
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function hashExperiment(exp: unknown): string {
+  return crypto.createHash('sha256').update(canonicalJson(exp)).digest('hex');
+}
+
+function deepFreeze<T>(v: T): DeepReadonly<T> {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v as DeepReadonly<T>;
+}

@@ -1,0 +1,80 @@
+import { parse as parseYamlValue } from 'yaml';
+import { ConfigError, type Diagnostic } from '../errors';
+import { didYouMean } from '../util/suggest';
+import { formatPath, parsePath, type PathSeg } from './paths';
+import { childSchema, isPlainObject, resolveObjectSchema, type JsonSchema } from './schema-walk';
+
+/**
+ * `--set key=value` (Hydra-style): a dotted path into the experiment and a
+ * YAML scalar (or flow list). The path must exist in the file or be a key the
+ * schema knows at that place; anything else is an error with a suggestion.
+ */
+export interface Override {
+  raw: string;
+  path: PathSeg[];
+  value: unknown;
+}
+
+function bad(raw: string, message: string): Diagnostic {
+  return { file: `--set ${raw}`, line: 0, column: 0, path: '', message };
+}
+
+export function parseOverride(raw: string): Override {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new ConfigError([bad(raw, 'expected key=value, e.g. training.optimizer.learningRate=0.01')]);
+  const key = raw.slice(0, eq).trim();
+  const path = parsePath(key);
+  if (!path) throw new ConfigError([bad(raw, `"${key}" is not a dotted path like model.layers[2].units`)]);
+  let value: unknown;
+  try {
+    value = parseYamlValue(raw.slice(eq + 1), { schema: 'core', customTags: [], maxAliasCount: 0 });
+  } catch (e) {
+    throw new ConfigError([bad(raw, `value is not valid YAML: ${(e as Error).message.split('\n')[0]}`)]);
+  }
+  return { raw, path, value: value === undefined ? null : value };
+}
+
+/** Applies overrides in order to plain data; returns the diagnostics for paths that do not exist. */
+export function applyOverrides(schema: JsonSchema, data: unknown, overrides: readonly Override[]): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  for (const o of overrides) {
+    const msg = setPath(schema, data, o.path, o.value);
+    if (msg) problems.push({ ...bad(o.raw, msg), path: formatPath(o.path) });
+  }
+  return problems;
+}
+
+function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unknown): string | undefined {
+  let node = root;
+  let s: JsonSchema | undefined = schema;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const last = i === path.length - 1;
+    const here = formatPath(path.slice(0, i)) || 'the top level';
+    if (typeof seg === 'number') {
+      if (!Array.isArray(node)) return `${here} is not a list, so [${seg}] does not exist`;
+      if (seg >= node.length) return `${here} has ${node.length} item${node.length === 1 ? '' : 's'} (indices 0 to ${node.length - 1}); [${seg}] does not exist`;
+    } else {
+      if (!isPlainObject(node)) return `${here} is not a mapping, so "${seg}" does not exist`;
+      const known: string[] = s ? Object.keys(resolveObjectSchema(s, node).properties ?? {}) : [];
+      const open = s && typeof resolveObjectSchema(s, node).additionalProperties === 'object';
+      if (!(seg in node) && !known.includes(seg) && !open) {
+        const candidates = [...new Set([...Object.keys(node), ...known])];
+        return `no key "${seg}" under ${here}${didYouMean(seg, candidates)}`;
+      }
+    }
+    const nextSchema: JsonSchema | undefined = s ? childSchema(s, node, seg) : undefined;
+    const container = node as Record<string | number, unknown>;
+    if (last) {
+      container[seg] = value;
+      return undefined;
+    }
+    if (container[seg] === undefined) {
+      // A known key missing from the file: create the mapping so e.g. training.earlyStopping.patience=3 works.
+      container[seg] = typeof path[i + 1] === 'number' ? [] : {};
+    }
+    node = container[seg];
+    s = nextSchema;
+  }
+  return undefined;
+}

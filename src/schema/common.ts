@@ -1,0 +1,86 @@
+import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
+
+/** Building blocks shared by registry entries. Descriptions become editor tooltips and README rows. */
+
+export const PositiveInt = (description: string, extra: object = {}) =>
+  Type.Integer({ minimum: 1, description, ...extra });
+
+/** A string from a fixed list, as a JSON-schema `enum` (one clear error, and editors list the values). */
+export function StringEnum<const T extends readonly string[]>(values: T, options: object = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** `3` or `[3, 3]`: TensorFlow.js accepts both for kernel sizes, strides and pool sizes. */
+export const IntOrPair = (description: string, extra: object = {}) =>
+  Type.Union([Type.Integer({ minimum: 1 }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])], {
+    description,
+    ...extra,
+  });
+
+export const Padding = StringEnum(['valid', 'same'] as const, {
+  description: "'valid' (no padding) or 'same' (output size = ceil(input / stride))",
+  default: 'valid',
+});
+
+/** Every activation TensorFlow.js 4.22 has (ActivationIdentifier in tfjs-layers). */
+export const ACTIVATIONS = [
+  'elu',
+  'hardSigmoid',
+  'linear',
+  'relu',
+  'relu6',
+  'selu',
+  'sigmoid',
+  'softmax',
+  'softplus',
+  'softsign',
+  'tanh',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
+] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
+export const Activation = (description: string, extra: object = {}) => StringEnum(ACTIVATIONS, { description, ...extra });
+
+/** Weight initializers TensorFlow.js builds from a name alone (seeded by the experiment's seed). */
+export const INITIALIZERS = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'leCunUniform',
+  'leCunNormal',
+  'truncatedNormal',
+  'randomNormal',
+  'randomUniform',
+  'orthogonal',
+  'zeros',
+  'ones',
+] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
+
+export const Initializer = (description: string, dflt: InitializerName) =>
+  StringEnum(INITIALIZERS, { description, default: dflt });
+
+/** The discriminator every registry entry's schema carries. */
+export const TypeTag = <T extends string>(type: T, description: string) => Type.Literal(type, { description });
+
+/** Objects in the experiment are closed: an unknown key is an error (with a suggestion). */
+export const Closed = { additionalProperties: false } as const;
+
+/**
+ * A union of registry entries told apart by `type`. Emitted as `oneOf` +
+ * `discriminator` so ajv validates only the branch the `type` names, and
+ * reports errors for that branch alone instead of for every entry.
+ */
+export function Discriminated<T extends TSchema[]>(schemas: [...T], options: object = {}) {
+  return Type.Unsafe<import('@sinclair/typebox').Static<import('@sinclair/typebox').TUnion<T>>>({
+    type: 'object',
+    required: ['type'],
+    oneOf: schemas,
+    discriminator: { propertyName: 'type' },
+    ...options,
+  });
+}

@@ -1,0 +1,125 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Closed, Discriminated, StringEnum } from './common';
+import { DatasetSchema } from './dataset';
+import { LAYER_ENTRIES } from '../builders/layers';
+import { OPTIMIZER_ENTRIES } from '../builders/optimizers';
+import { LOSS_NAMES } from '../builders/losses';
+import { METRIC_NAMES } from '../builders/metrics';
+import { SCHEDULE_ENTRIES } from '../builders/schedules';
+
+/**
+ * The experiment file, format version 1, generated from the registries.
+ * This one object is both the JSON schema (ajv, editors) and, through
+ * Static<>, the TypeScript type of a resolved experiment.
+ */
+export const SUPPORTED_VERSIONS = [1] as const;
+
+/** A run folder is named after the experiment, so the name must be a safe single path segment. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
+
+const schemas = <T extends readonly { schema: unknown }[]>(entries: T) =>
+  entries.map((e) => e.schema) as { [K in keyof T]: T[K] extends { schema: infer S } ? S : never };
+
+export const LayerSchema = Discriminated([...schemas(LAYER_ENTRIES)], { description: 'one layer; `type` picks which' });
+
+export const EarlyStoppingSchema = Type.Object(
+  {
+    monitor: Type.String({ default: 'valLoss', description: 'metric to watch: loss, accuracy, valLoss, testAccuracy, ...' }),
+    mode: StringEnum(['auto', 'min', 'max'] as const, { default: 'auto', description: 'auto: max for accuracies, min otherwise' }),
+    patience: Type.Integer({ minimum: 0, default: 5, description: 'epochs without improvement before stopping' }),
+    minDelta: Type.Number({ minimum: 0, default: 0, description: 'smallest change that counts as improvement' }),
+    restoreBestWeights: Type.Boolean({ default: false, description: 'end with the weights of the best epoch' }),
+  },
+  { ...Closed, description: 'stop when the monitored metric stops improving' },
+);
+
+export const TrainingSchema = Type.Object(
+  {
+    epochs: Type.Integer({ minimum: 1, maximum: 100000, description: 'passes over the train set' }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 65536, default: 32, description: 'examples per gradient step' }),
+    optimizer: Discriminated([...schemas(OPTIMIZER_ENTRIES)], { description: 'the optimizer; `type` picks which' }),
+    loss: StringEnum(LOSS_NAMES, { default: 'softmaxCrossEntropy', description: 'the loss to minimize' }),
+    metrics: Type.Array(StringEnum(METRIC_NAMES), {
+      uniqueItems: true,
+      default: ['accuracy'],
+      description: 'metrics recorded per epoch on train, validation and test',
+    }),
+    schedule: Discriminated([...schemas(SCHEDULE_ENTRIES)], {
+      default: { type: 'constant' },
+      description: 'learning-rate schedule over epochs; `type` picks which',
+    }),
+    earlyStopping: Type.Optional(EarlyStoppingSchema),
+    checkpoints: Type.Object(
+      {
+        every: Type.Integer({ minimum: 0, default: 0, description: 'also keep a checkpoint every N epochs (0: only best and last)' }),
+      },
+      { ...Closed, default: {}, description: 'checkpoints (best and last are always kept)' },
+    ),
+    workers: Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('auto')], {
+      default: 'auto',
+      description: "data-parallel worker threads; 'auto': all cores when it helps",
+    }),
+    evalBatchSize: Type.Integer({ minimum: 1, default: 500, description: 'batch size for validation and test evaluation' }),
+  },
+  { ...Closed, description: 'how the model is trained' },
+);
+
+const SweepRange = Type.Object(
+  {
+    min: Type.Number(),
+    max: Type.Number(),
+    scale: StringEnum(['linear', 'log'] as const, { default: 'linear' }),
+    type: StringEnum(['int', 'float'] as const, { default: 'float' }),
+  },
+  { ...Closed, description: 'random search range' },
+);
+
+export const SweepSchema = Type.Object(
+  {
+    method: StringEnum(['grid', 'random'] as const, { default: 'grid', description: 'grid: every combination; random: sample' }),
+    parameters: Type.Record(
+      Type.String(),
+      Type.Union([Type.Array(Type.Any(), { minItems: 1 }), SweepRange]),
+      { description: 'dotted path -> list of values, or {min, max, scale, type} for random' },
+    ),
+    trials: Type.Optional(Type.Integer({ minimum: 1, description: 'cap on the number of trials' })),
+    metric: Type.String({ default: 'testAccuracy', description: 'metric that ranks trials' }),
+    goal: StringEnum(['max', 'min'] as const, { default: 'max' }),
+    parallel: Type.Integer({ minimum: 1, default: 1, description: 'trials run at once' }),
+    earlyStopping: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Literal('median', { description: 'stop a trial whose metric is below the median of earlier trials at the same epoch' }),
+          minEpochs: Type.Integer({ minimum: 1, default: 1 }),
+        },
+        Closed,
+      ),
+    ),
+  },
+  { ...Closed, description: 'hyperparameter sweep (used by `pipeline sweep`)' },
+);
+
+export const ExperimentSchema = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'experiment format version (this release reads 1)' }),
+    name: Type.String({ pattern: NAME_PATTERN, description: 'experiment name; names the run folder runs/<name>/' }),
+    description: Type.Optional(Type.String({ description: 'free text' })),
+    seed: Type.Integer({ minimum: 0, maximum: 2147483647, default: 42, description: 'seeds init, shuffling, dropout, augmentation' }),
+    dataset: DatasetSchema,
+    model: Type.Object(
+      { layers: Type.Array(LayerSchema, { minItems: 1, description: 'layers in order; the input shape comes from the dataset' }) },
+      { ...Closed, description: 'the network' },
+    ),
+    training: TrainingSchema,
+    sweep: Type.Optional(SweepSchema),
+  },
+  {
+    ...Closed,
+    $id: 'https://pipeline.dev/schema/experiment-v1.json',
+    title: 'pipeline experiment (version 1)',
+    description: 'A deep-learning experiment for `pipeline`: data, model, training.',
+  },
+);
+
+export type Experiment = Static<typeof ExperimentSchema>;
+export type LayerConfig = Experiment['model']['layers'][number];
