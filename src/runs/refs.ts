@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from '../errors';
+import { didYouMean } from '../util/suggest';
+import { listExperimentNames, listVersions, Run } from './read';
+
+/**
+ * Run references, the same everywhere a run is named:
+ *   runs/cifar-lenet/3      a path to a run folder (relative to the working directory, or absolute)
+ *   cifar-lenet/3           version 3 of experiment cifar-lenet under the runs root
+ *   cifar-lenet/latest      its highest version
+ *   cifar-lenet/best        its run with the best value of the main metric
+ *   cifar-lenet             the whole experiment: all runs (ls, plot) or the latest (show, diff)
+ * Each form also works with a path prefix: runs/cifar-lenet/best, runs/cifar-lenet.
+ */
+
+const SELECTORS = ['latest', 'best'];
+
+interface Parsed {
+  /** Absolute experiment folder. */
+  expDir: string;
+  name: string;
+  /** undefined: the whole experiment. */
+  selector?: number | 'latest' | 'best';
+}
+
+/** One run: a bare experiment name means its latest version. */
+export function resolveRun(ref: string, root: string): Run {
+  const p = parse(ref, root);
+  return select(p, p.selector ?? 'latest', ref);
+}
+
+/** One run, or every run of an experiment for a bare name. */
+export function resolveRuns(ref: string, root: string): Run[] {
+  const p = parse(ref, root);
+  if (p.selector !== undefined) return [select(p, p.selector, ref)];
+  const versions = listVersions(path.dirname(p.expDir), p.name);
+  if (versions.length === 0) throw new UsageError(`experiment "${p.name}" has no runs yet (in ${p.expDir})`);
+  return versions.map((v) => new Run(path.join(p.expDir, String(v)), p.name, v));
+}
+
+function parse(ref: string, root: string): Parsed {
+  const trimmed = ref.replace(/[\\/]+$/, '');
+  if (trimmed === '') throw new UsageError('empty run reference; expected e.g. cifar-lenet/3, cifar-lenet/latest or runs/cifar-lenet/3');
+
+  // 1. A path that exists: a run folder, or an experiment folder.
+  const asPath = path.resolve(trimmed);
+  if (isDir(asPath) && (trimmed.includes('/') || trimmed.includes(path.sep) || path.isAbsolute(trimmed) || !isDir(path.join(root, trimmed)))) {
+    const base = path.basename(asPath);
+    if (/^[1-9][0-9]*$/.test(base)) return { expDir: path.dirname(asPath), name: path.basename(path.dirname(asPath)), selector: Number(base) };
+    if (listVersions(path.dirname(asPath), base).length > 0) return { expDir: asPath, name: base };
+  }
+  // 2. An experiment folder path plus latest/best (runs/cifar-lenet/best), or a version that is not there.
+  const last = path.basename(trimmed);
+  const head = path.dirname(trimmed);
+  const isSelector = SELECTORS.includes(last) || /^[1-9][0-9]*$/.test(last);
+  if (isSelector && head !== '.' && (head.includes('/') || path.isAbsolute(head)) && isDir(path.resolve(head))) {
+    const expDir = path.resolve(head);
+    const selector = SELECTORS.includes(last) ? (last as 'latest' | 'best') : Number(last);
+    return { expDir, name: path.basename(expDir), selector };
+  }
+
+  // 3. Relative to the runs root: NAME or NAME/SELECTOR.
+  const parts = trimmed.split('/');
+  if (parts.length > 2) {
+    throw new UsageError(`no run folder "${ref}"; expected a path to a run folder, or NAME/VERSION, NAME/latest, NAME/best under ${root}`);
+  }
+  const [name, sel] = parts;
+  const names = listExperimentNames(root);
+  if (!names.includes(name)) {
+    const hint = didYouMean(name, names) || (names.length > 0 && names.length <= 8 ? `; experiments: ${names.join(', ')}` : '');
+    const where = names.length === 0 ? ` (${root} has no runs)` : ` in ${root}`;
+    throw new UsageError(`no experiment "${name}"${where}${hint}`);
+  }
+  const expDir = path.join(root, name);
+  if (sel === undefined) return { expDir, name };
+  if (SELECTORS.includes(sel)) return { expDir, name, selector: sel as 'latest' | 'best' };
+  if (/^[1-9][0-9]*$/.test(sel)) return { expDir, name, selector: Number(sel) };
+  throw new UsageError(`"${sel}" in "${ref}" is not a version: use a number, latest or best${didYouMean(sel, SELECTORS)}`);
+}
+
+function select(p: Parsed, selector: number | 'latest' | 'best', ref: string): Run {
+  const root = path.dirname(p.expDir);
+  const versions = listVersions(root, p.name);
+  if (versions.length === 0) throw new UsageError(`experiment "${p.name}" has no runs yet (in ${p.expDir})`);
+  const runOf = (v: number) => new Run(path.join(p.expDir, String(v)), p.name, v);
+  if (selector === 'latest') return runOf(versions[versions.length - 1]);
+  if (selector === 'best') return bestRun(versions.map(runOf), ref);
+  if (!versions.includes(selector)) {
+    throw new UsageError(`no run ${p.name}/${selector}: ${p.name} has version${versions.length === 1 ? '' : 's'} ${formatRanges(versions)}`);
+  }
+  return runOf(selector);
+}
+
+/**
+ * The run with the best main-metric value at its best epoch. The main metric is
+ * the latest run's (an edited file may change it); runs without a value are skipped.
+ */
+export function bestRun(runs: Run[], ref = ''): Run {
+  const metric = runs[runs.length - 1].mainMetric();
+  let best: Run | undefined;
+  let bestValue = NaN;
+  for (const r of runs) {
+    const v = r.bestMetrics()?.[metric.name];
+    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    if (best === undefined || (metric.goal === 'max' ? v > bestValue : v < bestValue)) {
+      best = r;
+      bestValue = v;
+    }
+  }
+  if (!best) throw new UsageError(`${ref || runs[0].name}: no run has a ${metric.name} value yet`);
+  return best;
+}
+
+/** [1,2,3,5,7,8] -> "1-3, 5, 7-8" */
+export function formatRanges(ns: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j] + 1) j++;
+    out.push(j === i ? String(ns[i]) : `${ns[i]}-${ns[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
