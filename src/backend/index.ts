@@ -1,0 +1,4 @@
+/** Backend selection and the wasm kernel fixes; see select.ts and wasm-kernels/. */
+export { selectBackend } from './select';
+export type { BackendName, BackendRequest, SelectedBackend } from './select';
+export { registerWasmKernels, WASM_KERNEL_FIXES } from './wasm-kernels';

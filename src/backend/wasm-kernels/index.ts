@@ -1,0 +1,33 @@
+/**
+ * Registers our fixed/added kernels for the tfjs `wasm` backend. Idempotent: a kernel already
+ * registered under a name (stock or ours from an earlier call) is unregistered first.
+ * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
+ * registered, which importing @tensorflow/tfjs-backend-wasm does).
+ */
+import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
+import { makeMaxPoolGradKernel } from './max-pool-grad';
+import { captureStock, markOurs } from './stock-kernels';
+import type { Tf, WasmKernel } from './wasm-internals';
+
+/** Stock wasm kernels our kernels call into; captured before any replacement. */
+const STOCK_USED = ['BatchMatMul', 'Transpose'];
+
+/** What we register, and why (each file's header says more). */
+export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
+  { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw)', make: makeConv2DBackpropFilterKernel },
+  { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
+];
+
+export function registerWasmKernels(tf: Tf): string[] {
+  for (const name of STOCK_USED) captureStock(tf, name);
+  for (const fix of WASM_KERNEL_FIXES) captureStock(tf, fix.kernelName);
+  const registered: string[] = [];
+  for (const fix of WASM_KERNEL_FIXES) {
+    const kernel = fix.make(tf);
+    markOurs(kernel.kernelFunc);
+    if (tf.getKernel(kernel.kernelName, 'wasm')) tf.unregisterKernel(kernel.kernelName, 'wasm');
+    tf.registerKernel({ kernelName: kernel.kernelName, backendName: 'wasm', kernelFunc: kernel.kernelFunc });
+    registered.push(kernel.kernelName);
+  }
+  return registered;
+}

@@ -1,0 +1,61 @@
+/**
+ * The parts of the tfjs `wasm` backend (BackendWasm, @tensorflow/tfjs-backend-wasm 4.22)
+ * that our replacement kernels use. Declared here rather than imported because the
+ * package's own .d.ts pulls in Emscripten globals this project does not type.
+ *
+ * Heap rule: every tensor lives at `dataIdMap.get(dataId).memoryOffset` in the wasm heap.
+ * `makeOutput` may grow the heap, which detaches earlier typed-array views, so take views
+ * (f32) only AFTER the last allocation of a kernel.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+
+export type Tf = typeof tfTypes;
+export type TensorInfo = tfTypes.TensorInfo;
+export type KernelFunc = tfTypes.KernelFunc;
+export type { tfTypes };
+
+/** A kernel we register for backend 'wasm'. */
+export interface WasmKernel {
+  kernelName: string;
+  kernelFunc: KernelFunc;
+}
+
+/** What the engine passes to a kernel function. */
+export interface KernelArgs<I> {
+  inputs: I;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}
+
+export interface WasmTensorData {
+  id: number;
+  memoryOffset: number;
+  shape: number[];
+  dtype: string;
+  refCount: number;
+}
+
+export interface WasmBackendInternals {
+  wasm: { HEAPF32: Float32Array; HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): WasmTensorData };
+  makeOutput(shape: number[], dtype: tfTypes.DataType): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** A float32 view of a tensor's data on the wasm heap (valid until the next allocation). */
+export function f32(backend: WasmBackendInternals, info: TensorInfo): Float32Array {
+  const { memoryOffset } = backend.dataIdMap.get(info.dataId);
+  const size = info.shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(backend.wasm.HEAPF32.buffer, memoryOffset, size);
+}
+
+/** Same data, another shape (no copy; the callee must not keep it beyond the call). */
+export function withShape(info: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: info.dataId, shape, dtype: info.dtype };
+}
+
+export function assertFloat32(kernel: string, ...infos: TensorInfo[]): void {
+  for (const info of infos) {
+    if (info.dtype !== 'float32') throw new Error(`${kernel} (pipeline wasm kernel): expected float32, got ${info.dtype}`);
+  }
+}
