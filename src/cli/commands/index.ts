@@ -2,10 +2,14 @@ import type { Command } from 'commander';
 import { registerValidate } from './validate';
 import { registerInspect } from './inspect';
 import { registerLs } from './ls';
+import { registerShow } from './show';
+import { registerDiff } from './diff';
 
 /** Every subcommand, in the order `pipeline --help` lists them. Add one line per command. */
 export const COMMANDS: Array<(program: Command) => void> = [
   registerValidate,
   registerInspect,
   registerLs,
+  registerShow,
+  registerDiff,
 ];

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { withBoundary } from '../boundary';
+import { resolveRunsRoot } from '../../runs/read';
+import { resolveRun } from '../../runs/refs';
+import { formatShow, showReport } from '../../runs/show';
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('one run: meta, the resolved config, per-epoch metrics, final and best')
+    .argument('<run>', 'a run: cifar-lenet/3, cifar-lenet/latest, cifar-lenet/best, or a path')
+    .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
+    .option('--json', 'print everything as one JSON object')
+    .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {
+      process.exitCode = await withBoundary(async () => {
+        const report = showReport(resolveRun(ref, resolveRunsRoot(opts.runsDir)));
+        process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatShow(report));
+      });
+    });
+}
