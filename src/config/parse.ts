@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConfigError, type Diagnostic } from '../errors';
+import { sortDiagnostics } from './diagnostics';
 import { SourceMap } from './source-map';
 
 /** Limits that make hostile files fail fast instead of exhausting memory or the stack. */
@@ -11,7 +12,7 @@ export const LIMITS = {
 };
 
 /** Keys that could reach an object's prototype if some consumer merged them naively. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export interface Parsed {
   file: string;
@@ -44,19 +45,115 @@ export function readSource(file: string): string {
   } catch (e) {
     fail(file, `cannot read the file (${(e as NodeJS.ErrnoException).code})`);
   }
-  if (bytes.includes(0)) fail(file, 'is a binary file, not YAML text (it contains NUL bytes)');
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) failAtByte(file, bytes, nul, 'NUL byte: this is a binary file, not YAML text');
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    fail(file, 'is not valid UTF-8 text');
+    const bad = firstInvalidUtf8(bytes);
+    failAtByte(file, bytes, bad, `byte 0x${bytes[bad].toString(16).padStart(2, '0')} is not valid UTF-8: experiment files are UTF-8 text`);
   }
   // A BOM is legal at the start of a YAML stream; drop it so columns count from the first real character.
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/** Fails at the line and column of a byte offset (columns count characters, as everywhere else). */
+function failAtByte(file: string, bytes: Buffer, offset: number, message: string): never {
+  const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
+  let line = 1;
+  for (let i = bytes.indexOf(0x0a); i !== -1 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++;
+  const column = bytes.subarray(lineStart, offset).toString('utf8').length + 1;
+  fail(file, message, line, column);
+}
+
+/**
+ * Offset of the first byte that makes the text invalid UTF-8. Binary search on
+ * prefixes: a streaming decoder accepts a prefix that ends mid-character, so
+ * "this prefix is valid" is monotone in its length.
+ */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const validPrefix = (n: number): boolean => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lo = 0; // validPrefix(lo) holds
+  let hi = bytes.length; // validPrefix(hi) fails (the whole text did)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (validPrefix(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A cheap, conservative estimate of nesting depth, before the real parser
+ * runs: the yaml parser recurses once per level and overflows the stack at a
+ * few hundred levels, so a file like 10,000 `[` must be refused before it is
+ * parsed. Counts unclosed flow brackets outside quotes and comments, block
+ * indentation levels, and compact `- - -` entries. It may overestimate (a `[`
+ * inside a plain scalar), so it only refuses at twice the real limit, which
+ * the syntax-tree check enforces exactly. Returns the offset where the
+ * estimate first exceeds that bound.
+ */
+export function prescanDepth(text: string, bound = LIMITS.depth * 2): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let quote: '"' | "'" | undefined;
+  let i = 0;
+  while (i < text.length) {
+    // Start of a line: block structure (only outside flow collections and quoted scalars).
+    let lineDepth = indents.length;
+    let prev = '\n';
+    if (flow === 0 && !quote) {
+      let indent = 0;
+      while (text[i + indent] === ' ') indent++;
+      const first = text[i + indent];
+      if (first !== undefined && first !== '\n' && first !== '\r' && first !== '#') {
+        while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+        indents.push(indent);
+        lineDepth = indents.length;
+        i += indent; // so a line that is too deep is reported at its first character
+        if (indent > 0) prev = ' ';
+      }
+    }
+    for (; i < text.length && text[i] !== '\n'; i++) {
+      const c = text[i];
+      if (quote) {
+        if (c === quote) quote = undefined;
+      } else if (c === '#' && /\s/.test(prev)) {
+        while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+      } else if ((c === '"' || c === "'") && /[\s[{,:]/.test(prev)) {
+        quote = c;
+      } else if (c === '[' || c === '{') {
+        flow++;
+      } else if ((c === ']' || c === '}') && flow > 0) {
+        flow--;
+      } else if ((c === '-' || c === '?') && flow === 0 && /\s/.test(prev) && /\s/.test(text[i + 1] ?? ' ')) {
+        lineDepth++; // `- - x`: each indicator opens one more level
+      }
+      if (lineDepth + flow > bound) return i;
+      prev = c;
+    }
+    i++; // the newline
+  }
+  return undefined;
+}
+
 export function parseExperimentText(file: string, text: string): Parsed {
   const counter = new LineCounter();
+  const tooDeep = prescanDepth(text);
+  if (tooDeep !== undefined) {
+    const map = new SourceMap(file, text, undefined, counter);
+    const lineStart = text.lastIndexOf('\n', tooDeep - 1) + 1;
+    const pos = { line: text.slice(0, lineStart).split('\n').length, column: tooDeep - lineStart + 1 };
+    fail(file, `nesting is too deep (more than ${LIMITS.depth} levels)`, pos.line, pos.column, map.excerpt(pos));
+  }
   let doc: Document;
   try {
     doc = parseDocument(text, {
@@ -69,6 +166,10 @@ export function parseExperimentText(file: string, text: string): Parsed {
       customTags: [],
       resolveKnownTags: false,
       merge: false,
+      // Every key is a string (`42:` is the key "42"); a list or mapping as a key is an error.
+      stringKeys: true,
+      // Problems are reported as diagnostics, never printed by the library itself.
+      logLevel: 'error',
     });
   } catch (e) {
     // The parser recurses; absurd nesting overflows the stack before our depth check can run.
@@ -80,44 +181,66 @@ export function parseExperimentText(file: string, text: string): Parsed {
     return { file, line: pos.line, column: pos.column, path: '', message, excerpt: map.excerpt(pos) };
   };
 
-  const problems: Diagnostic[] = [];
-  for (const err of doc.errors) problems.push(located(err.pos[0], yamlMessage(err.code, err.message)));
   // Warnings include unresolved tags (`!!python/object`, `!Ref`): treat them as errors, never guess.
-  for (const w of doc.warnings) problems.push(located(w.pos[0], yamlMessage(w.code, w.message)));
-  if (problems.length) throw new ConfigError(problems);
+  const raw = [...doc.errors, ...doc.warnings];
+  // The parser can overflow its stack below the pre-scan's bound (mixed block and flow nesting);
+  // it then reports one error per level: say it once.
+  const overflow = raw.find((e) => /Maximum call stack size exceeded/.test(e.message));
+  if (overflow) throw new ConfigError([located(overflow.pos[0], `nesting is too deep (more than ${LIMITS.depth} levels)`)]);
+  // A tab used as indentation garbles the structure of everything after it: report the tabs alone.
+  const tabs = raw.filter((e) => e.code === 'TAB_AS_INDENT');
+  const problems: Diagnostic[] = (tabs.length ? tabs : raw).map((e) => located(e.pos[0], yamlMessage(e.code, e.message)));
+  if (problems.length) throw new ConfigError(sortDiagnostics(problems));
 
-  checkStructure(doc, located, problems);
-  if (problems.length) throw new ConfigError(problems);
+  const firstAlias = checkStructure(doc, located, problems);
+  if (problems.length) throw new ConfigError(sortDiagnostics(problems));
 
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: LIMITS.aliases });
   } catch (e) {
     const msg = (e as Error).message;
-    if (/alias/i.test(msg)) fail(file, `too many alias expansions (limit ${LIMITS.aliases}): refusing a file that expands exponentially`, 1, 1);
+    if (/Excessive alias count/.test(msg)) {
+      const d = located(firstAlias ?? 0, `too many alias expansions (limit ${LIMITS.aliases}): refusing a file that expands exponentially`);
+      throw new ConfigError([d]);
+    }
     fail(file, `cannot read the document: ${msg}`);
   }
   return { file, text, doc, map, data };
 }
 
-/** Tags, prototype-polluting keys, and depth, checked on the syntax tree where positions are exact. */
-function checkStructure(doc: Document, located: (offset: number, m: string) => Diagnostic, problems: Diagnostic[]): void {
+/**
+ * Tags, prototype-polluting keys, aliases, numbers and depth, checked on the
+ * syntax tree where positions are exact. Returns the offset of the first
+ * alias, where an alias bomb is reported.
+ */
+function checkStructure(doc: Document, located: (offset: number, m: string) => Diagnostic, problems: Diagnostic[]): number | undefined {
   let aliases = 0;
+  let firstAlias: number | undefined;
   visit(doc, {
     Node(_key, node, path) {
       const n = node as Node;
+      const at = n.range?.[0] ?? 0;
       if (n.tag && !n.tag.startsWith('tag:yaml.org,2002:')) {
-        problems.push(located(n.range?.[0] ?? 0, `custom tag "${n.tag}" is not allowed; experiment files hold plain data`));
+        problems.push(located(at, `custom tag "${n.tag}" is not allowed; experiment files hold plain data`));
       } else if (n.tag && !/^tag:yaml.org,2002:(str|int|float|bool|null|map|seq)$/.test(n.tag)) {
-        problems.push(located(n.range?.[0] ?? 0, `tag "${n.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; experiment files hold plain data`));
+        problems.push(located(at, `tag "${n.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; experiment files hold plain data`));
       }
-      if (isAlias(n) && ++aliases > LIMITS.aliases) {
-        problems.push(located(n.range?.[0] ?? 0, `too many aliases (limit ${LIMITS.aliases})`));
-        return visit.BREAK;
+      if (isAlias(n)) {
+        firstAlias ??= at;
+        if (++aliases > LIMITS.aliases) {
+          problems.push(located(at, `too many aliases (limit ${LIMITS.aliases})`));
+          return visit.BREAK;
+        }
+        if (!n.resolve(doc)) problems.push(located(at, `unknown alias *${n.source}: define &${n.source} before using it`));
+      }
+      // .inf and .nan are YAML numbers but no setting wants them, and JSON (the resolved experiment) cannot hold them.
+      if (isScalar(n) && typeof n.value === 'number' && !Number.isFinite(n.value)) {
+        problems.push(located(at, `expected a finite number, found ${n.source ?? String(n.value)}`));
       }
       const depth = path.filter((p) => isMap(p) || isSeq(p)).length;
       if (depth > LIMITS.depth) {
-        problems.push(located(n.range?.[0] ?? 0, `nesting is too deep (more than ${LIMITS.depth} levels)`));
+        problems.push(located(at, `nesting is too deep (more than ${LIMITS.depth} levels)`));
         return visit.BREAK;
       }
       return undefined;
@@ -129,6 +252,7 @@ function checkStructure(doc: Document, located: (offset: number, m: string) => D
       return undefined;
     },
   });
+  return firstAlias;
 }
 
 /** The yaml library's messages, reworded where the raw one would puzzle a user. */
@@ -139,6 +263,10 @@ function yamlMessage(code: string, raw: string): string {
       return 'duplicate key: each key may appear once per mapping';
     case 'TAB_AS_INDENT':
       return 'tab character used for indentation; YAML indents with spaces';
+    case 'MULTIPLE_DOCS':
+      return 'a second document (---): an experiment file holds exactly one';
+    case 'NON_STRING_KEY':
+      return 'a key must be a plain name, not a list or mapping';
     case 'TAG_RESOLVE_FAILED': {
       const tag = /Unresolved tag: (\S+)/.exec(first)?.[1]?.replace('tag:yaml.org,2002:', '!!') ?? first;
       return `tag "${tag}" is not allowed; experiment files hold plain data`;

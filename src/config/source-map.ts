@@ -59,18 +59,52 @@ export class SourceMap {
     return best;
   }
 
+  /** Whether the file itself holds a value at `path` (not just an ancestor of it). */
+  has(path: readonly PathSeg[]): boolean {
+    let node: unknown = this.doc?.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return false;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        if (seg >= node.items.length) return false;
+        node = node.items[seg];
+      } else {
+        return false;
+      }
+    }
+    return node !== undefined;
+  }
+
   private startOf(node: Node | null | undefined): Position {
     if (!node || !node.range) return { line: 1, column: 1 };
     return this.at(node.range[0]);
   }
 
-  /** The source line and a caret under the column, gutter-numbered like ESLint's codeframe. */
+  /**
+   * The source line and a caret under the column, gutter-numbered like
+   * ESLint's codeframe. A long line (minified, or 10,000 `[`) is cut to a
+   * window around the column, marked with "...".
+   */
   excerpt(pos: Position): string | undefined {
     const src = this.lines[pos.line - 1];
     if (src === undefined) return undefined;
-    const shown = src.replace(/\t/g, ' ');
+    const full = src.replace(/\t/g, ' ');
+    const col = Math.max(0, pos.column - 1);
+    let shown = full;
+    let caretAt = col;
+    if (full.length > EXCERPT_WIDTH) {
+      const start = Math.max(0, Math.min(col - EXCERPT_WIDTH / 2, full.length - EXCERPT_WIDTH));
+      const end = Math.min(full.length, start + EXCERPT_WIDTH);
+      const head = start > 0 ? '...' : '';
+      shown = head + full.slice(start, end) + (end < full.length ? '...' : '');
+      caretAt = col - start + head.length;
+    }
     const gutter = String(pos.line);
-    const caretPad = ' '.repeat(Math.max(0, pos.column - 1));
-    return `  ${gutter} | ${shown}\n  ${' '.repeat(gutter.length)} | ${caretPad}^`;
+    return `  ${gutter} | ${shown.trimEnd()}\n  ${' '.repeat(gutter.length)} | ${' '.repeat(caretAt)}^`;
   }
 }
+
+/** Characters of a source line shown in an excerpt. */
+const EXCERPT_WIDTH = 160;
