@@ -1,6 +1,6 @@
-import { parse as parseYamlValue } from 'yaml';
 import { ConfigError, type Diagnostic } from '../errors';
 import { didYouMean } from '../util/suggest';
+import { FORBIDDEN_KEYS, parseExperimentText } from './parse';
 import { formatPath, parsePath, type PathSeg } from './paths';
 import { childSchema, isPlainObject, resolveObjectSchema, type JsonSchema } from './schema-walk';
 
@@ -25,11 +25,15 @@ export function parseOverride(raw: string): Override {
   const key = raw.slice(0, eq).trim();
   const path = parsePath(key);
   if (!path) throw new ConfigError([bad(raw, `"${key}" is not a dotted path like model.layers[2].units`)]);
+  const forbidden = path.find((seg) => typeof seg === 'string' && FORBIDDEN_KEYS.has(seg));
+  if (forbidden !== undefined) throw new ConfigError([bad(raw, `key "${forbidden}" is not allowed`)]);
   let value: unknown;
   try {
-    value = parseYamlValue(raw.slice(eq + 1), { schema: 'core', customTags: [], maxAliasCount: 0 });
+    // The same parser and safety rules as the file: no tags, no alias bombs, finite numbers.
+    value = parseExperimentText(`--set ${raw}`, raw.slice(eq + 1)).data;
   } catch (e) {
-    throw new ConfigError([bad(raw, `value is not valid YAML: ${(e as Error).message.split('\n')[0]}`)]);
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(e.diagnostics.map((d) => bad(raw, `invalid value: ${d.message}`)));
   }
   return { raw, path, value: value === undefined ? null : value };
 }
@@ -53,12 +57,16 @@ function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unkn
     const here = formatPath(path.slice(0, i)) || 'the top level';
     if (typeof seg === 'number') {
       if (!Array.isArray(node)) return `${here} is not a list, so [${seg}] does not exist`;
-      if (seg >= node.length) return `${here} has ${node.length} item${node.length === 1 ? '' : 's'} (indices 0 to ${node.length - 1}); [${seg}] does not exist`;
+      if (seg >= node.length) {
+        const has = node.length === 0 ? 'is an empty list' : `has ${node.length} item${node.length === 1 ? '' : 's'} (indices 0 to ${node.length - 1})`;
+        return `${here} ${has}; [${seg}] does not exist`;
+      }
     } else {
       if (!isPlainObject(node)) return `${here} is not a mapping, so "${seg}" does not exist`;
       const known: string[] = s ? Object.keys(resolveObjectSchema(s, node).properties ?? {}) : [];
       const open = s && typeof resolveObjectSchema(s, node).additionalProperties === 'object';
-      if (!(seg in node) && !known.includes(seg) && !open) {
+      // Own keys only: `in` would see Object.prototype's toString, constructor, ...
+      if (!Object.hasOwn(node, seg) && !known.includes(seg) && !open) {
         const candidates = [...new Set([...Object.keys(node), ...known])];
         return `no key "${seg}" under ${here}${didYouMean(seg, candidates)}`;
       }
