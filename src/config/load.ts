@@ -6,7 +6,8 @@ import { applyDefaults } from './defaults';
 import { diagnosticAt, sortDiagnostics } from './diagnostics';
 import { applyOverrides, parseOverride, type Override } from './overrides';
 import { parseExperimentText, readSource, type Parsed } from './parse';
-import { formatPath, type PathSeg } from './paths';
+import { formatPath, parsePath, type PathSeg } from './paths';
+import type { SourceMap } from './source-map';
 import { schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
 import { semanticDiagnostics, type ShapeReport } from './semantic';
@@ -76,11 +77,11 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
   const validate = getValidator();
   if (!validate(data)) {
     const problems = schemaDiagnostics(validate.errors ?? [], parsed.map, kindOf);
-    throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides)));
+    throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides, parsed.map)));
   }
   const exp = data as Experiment;
   const { problems, shapes } = semanticDiagnostics(exp, parsed.map);
-  if (problems.length) throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides)));
+  if (problems.length) throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides, parsed.map)));
 
   return {
     experiment: deepFreeze(exp),
@@ -117,12 +118,21 @@ function checkTopLevel(parsed: Parsed, data: unknown): void {
   }
 }
 
-/** A problem at a path set by --set is reported against that --set, not a line of the file. */
-function attributeOverrides(problems: Diagnostic[], overrides: readonly Override[]): Diagnostic[] {
+/**
+ * A problem at a path set by --set is reported against that --set, not a line
+ * of the file. So is a problem inside a section that only exists because a
+ * --set created it (`training.earlyStopping.patience=3` creates earlyStopping,
+ * whose defaults may then be wrong): the file has no line for it.
+ */
+function attributeOverrides(problems: Diagnostic[], overrides: readonly Override[], map: SourceMap): Diagnostic[] {
   return problems.map((d) => {
+    const segs = parsePath(d.path) ?? [];
+    const firstMissing = segs.findIndex((_, i) => !map.has(segs.slice(0, i + 1)));
+    const created = firstMissing === -1 ? undefined : formatPath(segs.slice(0, firstMissing + 1));
+    const under = (p: string, prefix: string) => p === prefix || p.startsWith(prefix + '.') || p.startsWith(prefix + '[');
     const o = [...overrides].reverse().find((x) => {
       const p = formatPath(x.path);
-      return d.path === p || d.path.startsWith(p + '.') || d.path.startsWith(p + '[');
+      return under(d.path, p) || (created !== undefined && under(p, created));
     });
     return o ? { ...d, file: `--set ${o.raw}`, line: 0, column: 0, excerpt: undefined } : d;
   });
