@@ -19,8 +19,9 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], map: SourceMap
   for (const e of errors) {
     // Sub-errors of an anyOf branch are summarized by the anyOf error itself.
     if (anyOfFailures.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p + '/'))) continue;
-    // With a discriminator, ajv also reports the oneOf; the discriminator error says it better.
-    if (e.keyword === 'oneOf' && errors.some((d) => d.keyword === 'discriminator' && d.instancePath === e.instancePath)) continue;
+    // With a discriminator, ajv also reports the oneOf (and a missing `type` as a missing required key); the discriminator error says it better.
+    const discriminated = errors.some((d) => d.keyword === 'discriminator' && d.instancePath === e.instancePath);
+    if (discriminated && (e.keyword === 'oneOf' || (e.keyword === 'required' && (e.params as { missingProperty?: string }).missingProperty === 'type'))) continue;
     const d = toDiagnostic(e, map, kindOf);
     if (d) out.push(d);
   }
@@ -61,8 +62,12 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) 
     }
     case 'const':
       return diagnosticAt(map, path, `expected ${JSON.stringify(p.allowedValue)}, found ${describeValue(e.data)}`);
-    case 'type':
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}`);
+    case 'type': {
+      // `- flatten` for `- {type: flatten}`: a registry name where a mapping belongs.
+      const names = schema ? branchNames(schema) : [];
+      const hint = typeof e.data === 'string' && names.includes(e.data) ? `; did you mean {type: ${e.data}}?` : '';
+      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}${hint}`);
+    }
     case 'anyOf':
       return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${describeValue(e.data)}`);
     case 'minimum':
@@ -118,8 +123,9 @@ function bounds(s: JsonSchema): string {
 
 /** What a schema accepts, in words: "an integer >= 1 or a list of 2 integers >= 1". */
 export function describeSchema(s: JsonSchema): string {
-  if (s.anyOf) return s.anyOf.map(describeSchema).join(' or ');
-  if (s.oneOf) return s.oneOf.map(describeSchema).join(' or ');
+  if (s.discriminator) return `a mapping with a "${s.discriminator.propertyName}" key`;
+  if (s.anyOf) return [...new Set(s.anyOf.map(describeSchema))].join(' or ');
+  if (s.oneOf) return [...new Set(s.oneOf.map(describeSchema))].join(' or ');
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return `one of ${s.enum.map(String).join(', ')}`;
   switch (s.type) {
