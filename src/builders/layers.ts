@@ -209,7 +209,11 @@ export const LAYER_ENTRIES = [
     type: 'flatten',
     summary: 'reshape to one dimension',
     schema: Type.Object({ type: TypeTag('flatten', 'reshape to [h*w*c]') }, { ...Closed, description: 'tf.layers.flatten' }),
-    outputShape: (input) => [input.reduce((a, b) => a * b, 1)],
+    outputShape(input) {
+      // TensorFlow.js refuses to flatten what is already flat (it wants rank >= 2 besides the batch).
+      if (input.length < 2) throw new ShapeError(`flatten expects an input of rank 2 or more, got shape ${fmtShape(input)}: it is already flat; remove this layer`);
+      return [input.reduce((a, b) => a * b, 1)];
+    },
     params: () => 0,
     build: (tf, _a, ctx) => tf.layers.flatten({ name: ctx.name, inputShape: ctx.inputShape }),
   }),
