@@ -4,6 +4,7 @@ import { registerInspect } from './inspect';
 import { registerLs } from './ls';
 import { registerShow } from './show';
 import { registerDiff } from './diff';
+import { registerPlot } from './plot';
 
 /** Every subcommand, in the order `pipeline --help` lists them. Add one line per command. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -12,4 +13,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerLs,
   registerShow,
   registerDiff,
+  registerPlot,
 ];
