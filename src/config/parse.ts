@@ -189,7 +189,13 @@ export function parseExperimentText(file: string, text: string): Parsed {
   if (overflow) throw new ConfigError([located(overflow.pos[0], `nesting is too deep (more than ${LIMITS.depth} levels)`)]);
   // A tab used as indentation garbles the structure of everything after it: report the tabs alone.
   const tabs = raw.filter((e) => e.code === 'TAB_AS_INDENT');
-  const problems: Diagnostic[] = (tabs.length ? tabs : raw).map((e) => located(e.pos[0], yamlMessage(e.code, e.message)));
+  // The parser often reports one mistake twice at the same place, in two wordings: keep the first.
+  const firstAtEachPlace = (tabs.length ? tabs : raw).filter((e, i, all) => all.findIndex((x) => x.pos[0] === e.pos[0]) === i);
+  const problems: Diagnostic[] = firstAtEachPlace.map((e) => {
+    const opened = unclosedOpener(doc, e.code, e.message, e.pos[0]);
+    if (opened) return located(opened.at, opened.message);
+    return located(e.pos[0], yamlMessage(e.code, e.message));
+  });
   if (problems.length) throw new ConfigError(sortDiagnostics(problems));
 
   const firstAlias = checkStructure(doc, located, problems);
@@ -253,6 +259,33 @@ function checkStructure(doc: Document, located: (offset: number, m: string) => D
     },
   });
   return firstAlias;
+}
+
+/**
+ * The parser notices an unclosed quote or bracket where the file ends or the
+ * next key starts; the user needs to see where it was opened. Finds the
+ * latest quoted scalar or flow collection that starts before the error and
+ * runs up to it.
+ */
+function unclosedOpener(doc: Document, code: string, message: string, pos: number): { at: number; message: string } | undefined {
+  const quote = code === 'MISSING_CHAR' && /closing "quote|closing 'quote/.test(message);
+  const bracket = code === 'BAD_INDENT' ? /must be sufficiently indented and end with a ([\]}])/.exec(message)?.[1] : undefined;
+  if (!quote && !bracket) return undefined;
+  let best: Node | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      const n = node as Node;
+      const r = n.range;
+      if (!r || r[0] >= pos || r[2] < pos) return;
+      const fits = quote
+        ? isScalar(n) && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE')
+        : (bracket === ']' ? isSeq(n) : isMap(n)) && (n as { flow?: boolean }).flow === true;
+      if (fits && (!best || r[0] > best.range![0])) best = n;
+    },
+  });
+  if (!best) return undefined;
+  const what = quote ? 'this quoted string is never closed' : `this ${bracket === ']' ? '[' : '{'} is never closed with ${bracket}`;
+  return { at: best.range![0], message: `YAML syntax error: ${what}` };
 }
 
 /** The yaml library's messages, reworded where the raw one would puzzle a user. */

@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from '../errors';
-import { didYouMean } from '../util/suggest';
+import { didYouMean, suggest } from '../util/suggest';
 import { diagnosticAt } from './diagnostics';
 import { fromPointer, type PathSeg } from './paths';
 import { branchNames, type JsonSchema } from './schema-walk';
@@ -15,8 +15,18 @@ import { NAME_PATTERN } from '../schema/experiment';
  */
 export function schemaDiagnostics(errors: readonly ErrorObject[], map: SourceMap, kindOf: (path: PathSeg[]) => string): Diagnostic[] {
   const anyOfFailures = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath);
+  // `unit: 120` where `units` is required: the unknown key's "did you mean" says it all, so the missing key is not reported too.
+  const suggested = new Set(
+    errors
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => {
+        const known = Object.keys((e.parentSchema as JsonSchema | undefined)?.properties ?? {});
+        return `${e.instancePath}\0${suggest(String((e.params as { additionalProperty: string }).additionalProperty), known) ?? ''}`;
+      }),
+  );
   const out: Diagnostic[] = [];
   for (const e of errors) {
+    if (e.keyword === 'required' && suggested.has(`${e.instancePath}\0${(e.params as { missingProperty: string }).missingProperty}`)) continue;
     // Sub-errors of an anyOf branch are summarized by the anyOf error itself.
     if (anyOfFailures.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p + '/'))) continue;
     // With a discriminator, ajv also reports the oneOf (and a missing `type` as a missing required key); the discriminator error says it better.
