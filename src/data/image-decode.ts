@@ -53,7 +53,10 @@ export function decodeImage(buf: Uint8Array): DecodedImage {
       // pngjs always yields 8-bit RGBA (grey and palette images are expanded, 16-bit scaled down).
       img = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
     } catch (err) {
-      throw new Error(`cannot decode PNG: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      // pngjs reports a file that ends early as pending reads on a finished stream.
+      if (/read requests waiti?ng on finished stream|unexpected end/i.test(message)) throw new Error('cannot decode PNG: the file is truncated');
+      throw new Error(`cannot decode PNG: ${message}`);
     }
     return { width: img.width, height: img.height, channels: 4, data: img.data };
   }
