@@ -5,11 +5,15 @@ import { registerLs } from './ls';
 import { registerShow } from './show';
 import { registerDiff } from './diff';
 import { registerPlot } from './plot';
+import { registerRun } from './run';
+import { registerEval } from './eval';
 
 /** Every subcommand, in the order `pipeline --help` lists them. Add one line per command. */
 export const COMMANDS: Array<(program: Command) => void> = [
   registerValidate,
   registerInspect,
+  registerRun,
+  registerEval,
   registerLs,
   registerShow,
   registerDiff,

@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs';
+import { writeDirAtomic, type DirFiles } from './atomic-dir';
+import { captureOptimizerState } from './optimizer-state';
+import { modelFiles, readWeights } from './snapshot';
+import type { NamedTensor } from './optimizer-state';
+import type { LoopPosition, TF } from './types';
+
+/**
+ * A checkpoint folder (checkpoints/last/, best/, epoch-0005/): the model in layers
+ * format, the optimizer's state, and state.json with the loop position and each
+ * callback's state. Together they continue a run bit-for-bit (same backend).
+ */
+
+export const OPTIMIZER_JSON = 'optimizer.json';
+export const OPTIMIZER_BIN = 'optimizer.bin';
+export const STATE_JSON = 'state.json';
+
+export interface CheckpointState {
+  format: 1;
+  /** Completed epochs and batches done in the next one, with that partial epoch's sums. */
+  position: LoopPosition;
+  /**
+   * Randomness needs no saved generator state: shuffle and augmentation streams are
+   * derived from (seed, 'shuffle'|'augment', epoch) and dropout masks from (layer seed,
+   * epoch, batch), so `seed` plus the position reproduces every draw.
+   */
+  rng: { seed: number; derivedFrom: 'seed, epoch, batch' };
+  learningRate: number;
+  /** Each callback's own state (early stopping's best and wait, the best checkpoint's value...). */
+  callbacks: Record<string, unknown>;
+  savedAt: string;
+}
+
+interface OptimizerJson {
+  className: string;
+  config: unknown;
+  weightsManifest: Array<{ paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }>;
+}
+
+/** The files of one checkpoint, in memory, so several folders (last, best, epoch-N) can share one serialization. */
+export async function checkpointFiles(tf: TF, model: tfjs.LayersModel, optimizer: tfjs.Optimizer, state: CheckpointState): Promise<DirFiles> {
+  const files = await modelFiles(tf, model);
+  const { tensors } = await captureOptimizerState(tf, optimizer);
+  try {
+    const { data, specs } = await tf.io.encodeWeights(tensors);
+    const json: OptimizerJson = {
+      className: optimizer.getClassName(),
+      config: optimizer.getConfig(),
+      weightsManifest: [{ paths: [OPTIMIZER_BIN], weights: specs }],
+    };
+    files[OPTIMIZER_JSON] = JSON.stringify(json);
+    files[OPTIMIZER_BIN] = new Uint8Array(data);
+  } finally {
+    tf.dispose(tensors.map((t) => t.tensor));
+  }
+  files[STATE_JSON] = JSON.stringify(state, null, 2) + '\n';
+  return files;
+}
+
+export function writeCheckpointFiles(dir: string, files: DirFiles): void {
+  writeDirAtomic(dir, files);
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: CheckpointState;
+  /** Model weights by saved name (the caller disposes them). */
+  weights: tfjs.NamedTensorMap;
+  /** Optimizer tensors in saved order (the caller disposes them). */
+  optimizer: NamedTensor[];
+}
+
+export function readCheckpoint(tf: TF, dir: string): LoadedCheckpoint {
+  const state = JSON.parse(fs.readFileSync(path.join(dir, STATE_JSON), 'utf8')) as CheckpointState;
+  const opt = JSON.parse(fs.readFileSync(path.join(dir, OPTIMIZER_JSON), 'utf8')) as OptimizerJson;
+  const specs = opt.weightsManifest.flatMap((g) => g.weights);
+  const buf = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
+  const decoded = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
+  return { dir, state, weights: readWeights(tf, dir), optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })) };
+}

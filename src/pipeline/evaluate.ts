@@ -1,0 +1,127 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { selectBackend, type BackendRequest } from '../backend';
+import { loadExperimentText } from '../config/load';
+import { parseOverride } from '../config/overrides';
+import { formatPath } from '../config/paths';
+import { batches, loadDataset, type LoadedDataset } from '../data';
+import type { DatasetConfig, NormalizeConfig } from '../data/types';
+import { RunError, UsageError } from '../errors';
+import { resolveAtomicDir } from './atomic-dir';
+import { fixed, thousands } from './format';
+import { CONFIG_YAML, MODEL_DIR, OVERRIDES_JSON, readMeta } from './run-dir';
+import { loadModelDir } from './snapshot';
+import { createStepRunner } from './step';
+
+/**
+ * `pipeline eval RUN`: the run's saved model (loaded with stock tf.loadLayersModel) on
+ * the test split of its dataset, or of another dataset given with --set dataset.*.
+ */
+
+export interface EvalRequest {
+  /** The run folder. */
+  runDir: string;
+  /** --set values; only dataset.* may change (the model is fixed). */
+  overrides?: readonly string[];
+  dataDir?: string;
+  backend?: BackendRequest;
+  /** Tests: data in memory instead of loadDataset(). */
+  dataset?: LoadedDataset;
+  log?: (msg: string) => void;
+}
+
+export interface EvalReport {
+  run: string;
+  runDir: string;
+  modelDir: string;
+  backend: string;
+  dataset: { name: string; split: 'test'; examples: number };
+  loss: number;
+  /** Every configured metric, by name (accuracy always included). */
+  metrics: Record<string, number>;
+  accuracy: number;
+  classes: string[];
+  perClass: Array<{ class: string; examples: number; correct: number; accuracy: number }>;
+  /** confusion[true][predicted] = count. */
+  confusion: number[][];
+}
+
+export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
+  const runDir = path.resolve(req.runDir);
+  const extra = [...(req.overrides ?? [])];
+  for (const raw of extra) {
+    const key = formatPath(parseOverride(raw).path);
+    if (!key.startsWith('dataset.')) throw new UsageError(`--set ${raw}: eval can only change dataset.* (the model and training are fixed by the run)`);
+  }
+  const meta = readMeta(runDir);
+  const configFile = path.join(runDir, CONFIG_YAML);
+  const runOverrides = JSON.parse(fs.readFileSync(path.join(runDir, OVERRIDES_JSON), 'utf8')) as string[];
+  const e = loadExperimentText(configFile, fs.readFileSync(configFile, 'utf8'), { overrides: [...runOverrides, ...extra] }).experiment;
+  const modelDir = resolveAtomicDir(path.join(runDir, MODEL_DIR));
+  if (!modelDir) {
+    throw new UsageError(`${meta.name}/${meta.version} has no saved model (status ${meta.status}); only completed runs have model/`);
+  }
+  const backend = await selectBackend(req.backend ?? 'auto');
+  const tf = backend.tf;
+  const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: req.log }));
+  const model = await loadModelDir(tf, modelDir);
+  try {
+    const k = dataset.classes.length;
+    const input = model.inputs[0].shape.slice(1);
+    const output = model.outputs[0].shape.slice(1);
+    if (input.join() !== dataset.shape.join() || output.join() !== String(k)) {
+      throw new RunError(`the model takes [${input.join(', ')}] and predicts ${output.join(', ')} classes, but ${dataset.name} has [${dataset.shape.join(', ')}] images of ${k} classes`);
+    }
+    const withAccuracy = e.training.metrics.includes('accuracy') ? e : { ...e, training: { ...e.training, metrics: [...e.training.metrics, 'accuracy'] } };
+    const steps = createStepRunner({ tf, model, experiment: withAccuracy, numClasses: k, inputShape: dataset.shape });
+    const sums = new Array<number>(steps.keys.length).fill(0);
+    const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    const split = dataset.test;
+    const opts = { batchSize: e.training.evalBatchSize, epoch: 0, seed: e.seed, shuffle: false, normalize: e.dataset.normalize as NormalizeConfig };
+    for (const batch of batches(split, dataset.shape, opts)) {
+      const { sums: s, predicted } = steps.evaluate(batch, true);
+      s.forEach((v, i) => (sums[i] += v));
+      for (let j = 0; j < batch.size; j++) confusion[batch.y[j]][predicted![j]]++;
+    }
+    const metrics = Object.fromEntries(steps.keys.map((key, i) => [key, sums[i] / split.n]));
+    const perClass = dataset.classes.map((name, c) => {
+      const examples = confusion[c].reduce((a, b) => a + b, 0);
+      return { class: name, examples, correct: confusion[c][c], accuracy: examples ? confusion[c][c] / examples : NaN };
+    });
+    return {
+      run: `${meta.name}/${meta.version}`,
+      runDir,
+      modelDir,
+      backend: backend.name,
+      dataset: { name: dataset.name, split: 'test', examples: split.n },
+      loss: metrics.loss,
+      metrics,
+      accuracy: metrics.accuracy,
+      classes: [...dataset.classes],
+      perClass,
+      confusion,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export function formatEvalReport(r: EvalReport): string {
+  const nameWidth = Math.max(5, ...r.classes.map((c) => c.length));
+  const lines = [
+    `${r.run} on ${r.dataset.name} ${r.dataset.split} (${thousands(r.dataset.examples)} examples), model ${r.modelDir}, backend ${r.backend}`,
+    Object.entries(r.metrics)
+      .map(([k, v]) => `${k} ${fixed(v)}`)
+      .join('  '),
+    '',
+    `${'class'.padEnd(nameWidth)}  examples  correct  accuracy`,
+    ...r.perClass.map((c) => `${c.class.padEnd(nameWidth)}  ${thousands(c.examples).padStart(8)}  ${thousands(c.correct).padStart(7)}  ${fixed(c.accuracy).padStart(8)}`),
+    '',
+    'confusion matrix (rows: true class, columns: predicted class)',
+  ];
+  const cell = Math.max(5, ...r.confusion.flat().map((v) => String(v).length));
+  const head = (c: string) => c.slice(0, cell).padStart(cell);
+  lines.push(`${''.padEnd(nameWidth)} ${r.classes.map(head).join(' ')}`);
+  r.confusion.forEach((row, i) => lines.push(`${r.classes[i].padEnd(nameWidth)} ${row.map((v) => String(v).padStart(cell)).join(' ')}`));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,40 @@
+/**
+ * SIGINT/SIGTERM during training: the first one asks the loop to stop after the current
+ * batch (it then writes a checkpoint and marks the run interrupted). The handlers are
+ * removed at once, so a second signal terminates the process the default way: every file
+ * is written atomically, so even that leaves nothing half-written.
+ */
+export interface StopSignal {
+  readonly requested: boolean;
+  readonly signal?: NodeJS.Signals;
+  dispose(): void;
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+export function installStopSignals(onStop?: (signal: NodeJS.Signals) => void): StopSignal {
+  let requested = false;
+  let received: NodeJS.Signals | undefined;
+  const dispose = () => {
+    for (const s of SIGNALS) process.removeListener(s, handler);
+  };
+  function handler(signal: NodeJS.Signals): void {
+    requested = true;
+    received = signal;
+    dispose();
+    onStop?.(signal);
+  }
+  for (const s of SIGNALS) process.on(s, handler);
+  return {
+    get requested() {
+      return requested;
+    },
+    get signal() {
+      return received;
+    },
+    dispose,
+  };
+}
+
+/** A stop flag that never fires (library callers that handle signals themselves). */
+export const neverStop: StopSignal = { requested: false, dispose() {} };
