@@ -47,7 +47,7 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
  */
 export function normalizationTable(normalize: NormalizeConfig, channels: number): Float32Array {
   const lut = new Float32Array(channels * 256);
-  const pick = (values: number[], what: string, c: number) => {
+  const pick = (values: readonly number[], what: string, c: number) => {
     if (values.length !== 1 && values.length !== channels) {
       throw new DataError(`dataset.normalize.${what} has ${values.length} values but the images have ${channels} channel${channels === 1 ? '' : 's'}`);
     }

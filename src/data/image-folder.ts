@@ -55,7 +55,7 @@ function subfolders(dir: string): string[] {
 
 export interface ScanOptions {
   /** A fixed class list (dataset.classes, or CIFAR-10's); default: sorted train/ folder names. */
-  classes?: string[];
+  classes?: readonly string[];
   /** Where a fixed class list comes from, for messages: 'dataset.classes', 'CIFAR-10'. */
   classesFrom?: string;
 }
@@ -86,18 +86,16 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): FolderSca
       if (label === undefined) {
         throw new DataError(`${classDir}: folder "${folder}" is not one of the ${classes.length} classes (${classes.join(', ')})`);
       }
-      const names = fs
-        .readdirSync(classDir, { withFileTypes: true })
-        .filter((d) => !d.name.startsWith('.') && (d.isFile() || d.isSymbolicLink()))
-        .map((d) => d.name)
-        .sort(byName);
+      // Plain names + one stat each: the stat says file or not, and gives the size and mtime the cache key needs.
+      const names = fs.readdirSync(classDir).filter((n) => !n.startsWith('.')).sort(byName);
       let images = 0;
       for (const name of names) {
-        if (!IMAGE_EXT.has(path.extname(name).toLowerCase())) {
+        const dot = name.lastIndexOf('.');
+        if (dot === -1 || !IMAGE_EXT.has(name.slice(dot).toLowerCase())) {
           ignored++;
           continue;
         }
-        const abs = path.join(classDir, name);
+        const abs = classDir + path.sep + name;
         const st = fs.statSync(abs);
         if (!st.isFile()) continue;
         files.push({ rel: `${split}/${folder}/${name}`, abs, size: st.size, mtimeMs: st.mtimeMs, label });
@@ -192,7 +190,7 @@ function resolveTarget(scan: FolderScan, opts: FolderLoadOptions): ImageTarget {
 }
 
 function cacheKey(identity: unknown, files: ImageFile[]): string {
-  const h = createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, identity })).update('\n');
-  for (const f of files) h.update(`${f.rel}\u0000${f.size}\u0000${f.mtimeMs}\n`);
-  return h.digest('hex');
+  // One string, one update: 60,000 small update() calls cost more than the hashing.
+  const lines = files.map((f) => `${f.rel}\u0000${f.size}\u0000${f.mtimeMs}\n`).join('');
+  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, identity })).update('\n').update(lines).digest('hex');
 }

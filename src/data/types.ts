@@ -2,13 +2,17 @@
 
 export type DatasetName = 'cifar10' | 'mnist' | 'fashionMnist' | 'imageFolder';
 
-export type NormalizeConfig = { type: 'scale' } | { type: 'standardize'; mean: number[]; std: number[] };
+export type NormalizeConfig = { type: 'scale' } | { type: 'standardize'; mean: readonly number[]; std: readonly number[] };
 export interface AugmentConfig {
   randomCrop?: { padding: number };
   horizontalFlip?: boolean;
 }
 
-/** The experiment's `dataset` section after defaults (its schema lives in src/schema/). */
+/**
+ * The experiment's `dataset` section after defaults (its schema lives in
+ * src/schema/dataset.ts). Arrays are readonly so the frozen resolved
+ * experiment can be passed as it is.
+ */
 export interface DatasetConfig {
   name: DatasetName;
   /** The dataset's home itself (overrides the data dir); required for imageFolder. */
@@ -16,14 +20,15 @@ export interface DatasetConfig {
   /** Download URL override (tests serve from 127.0.0.1). For mnist/fashionMnist: the base URL of the four files. */
   url?: string;
   /** imageFolder class order (default: sorted folder names). */
-  classes?: string[];
-  /** [height, width]: resize imageFolder images to this size. */
-  imageSize?: [number, number];
+  classes?: readonly string[];
+  /** [height, width]: resize imageFolder images to this size. (The schema makes it a pair; the
+   *  resolved experiment's DeepReadonly type turns tuples into readonly arrays, hence number[].) */
+  imageSize?: readonly number[];
   /** imageFolder: 1 = grey, 3 = RGB (default 3). */
   channels?: 1 | 3;
   /** Fraction of train held out for validation, stratified; 0 = none. */
   validationSplit: number;
-  limit?: { train?: number; test?: number };
+  limit?: { readonly train?: number; readonly test?: number };
   normalize: NormalizeConfig;
   augment: AugmentConfig;
   shuffle: boolean;
