@@ -5,6 +5,7 @@ import { registerLs } from './ls';
 import { registerShow } from './show';
 import { registerDiff } from './diff';
 import { registerPlot } from './plot';
+import { registerData } from './data';
 import { registerRun } from './run';
 import { registerEval } from './eval';
 
@@ -18,4 +19,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerShow,
   registerDiff,
   registerPlot,
+  registerData,
 ];
