@@ -68,7 +68,8 @@ function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unkn
       // Own keys only: `in` would see Object.prototype's toString, constructor, ...
       if (!Object.hasOwn(node, seg) && !known.includes(seg) && !open) {
         const candidates = [...new Set([...Object.keys(node), ...known])];
-        return `no key "${seg}" under ${here}${didYouMean(seg, candidates)}`;
+        const hint = didYouMean(seg, candidates);
+        return `no key "${seg}" under ${here}${hint || (candidates.length ? `; known keys: ${candidates.join(', ')}` : '')}`;
       }
     }
     const nextSchema: JsonSchema | undefined = s ? childSchema(s, node, seg) : undefined;

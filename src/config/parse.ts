@@ -88,6 +88,13 @@ function firstInvalidUtf8(bytes: Buffer): number {
     if (validPrefix(mid)) lo = mid;
     else hi = mid;
   }
+  // Byte `lo` broke the text; if it interrupted a multi-byte sequence (`café` in Latin-1: 0xE9 then a
+  // newline), the culprit is that sequence's lead byte.
+  for (let k = 1; k <= 3 && lo - k >= 0; k++) {
+    const b = bytes[lo - k];
+    if (b >= 0xc0) return lo - k;
+    if (b < 0x80) break;
+  }
   return lo;
 }
 
