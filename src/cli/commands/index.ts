@@ -5,6 +5,7 @@ import { registerLs } from './ls';
 import { registerShow } from './show';
 import { registerDiff } from './diff';
 import { registerPlot } from './plot';
+import { registerSweep } from './sweep';
 import { registerData } from './data';
 import { registerRun } from './run';
 import { registerEval } from './eval';
@@ -19,5 +20,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerShow,
   registerDiff,
   registerPlot,
+  registerSweep,
   registerData,
 ];

@@ -1,0 +1,295 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InterruptedError } from '../../errors';
+import { listVersions, parseJsonLines, Run } from '../read';
+import type { MetricsRow } from '../types';
+import { bestUpTo, medianRule } from './median';
+import { DONE, saveSweep, type SweepState, type TrialState, type TrialStatus } from './state';
+
+/**
+ * Runs a sweep's trials as separate `pipeline run` processes, `parallel` at a
+ * time. Each trial is a normal run (its own versioned folder, tagged with the
+ * sweep and trial); a failing trial does not stop the others. sweep.json is
+ * rewritten (atomically) whenever a trial starts or ends, so an interrupted
+ * sweep can be resumed: trials that did not complete run again.
+ */
+
+export interface RunnerOptions {
+  /** The `pipeline` entry script; trials run as `node <script> run FILE ...`. */
+  script: string;
+  /** Progress lines (stderr in the CLI). */
+  log: (line: string) => void;
+  /** How often running trials' metrics are read for early stopping (ms). */
+  pollMs?: number;
+  /** Extra environment for trial processes. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The run's last stdout line with --json (issue 4). */
+interface RunResult {
+  runDir?: string;
+  status?: string;
+  metrics?: MetricsRow;
+  best?: MetricsRow;
+}
+
+interface Active {
+  trial: TrialState;
+  child: ChildProcess;
+  started: number;
+  stdoutTail: string;
+  stderrTail: string;
+  pruneRequested: TrialState['pruned'];
+  lastJudgedEpoch: number;
+  done: Promise<void>;
+}
+
+const TAIL = 8192;
+
+/** The `pipeline run` arguments for one trial. */
+export function trialArgs(state: SweepState, trial: TrialState): string[] {
+  const sets = [...state.baseOverrides, ...trial.overrides].flatMap((o) => ['--set', o]);
+  return ['run', state.file, ...sets, '--json', '--runs-dir', state.runsDir, '--tag', `sweep=${state.id}`, '--tag', `trial=${trial.index}`, ...state.runArgs];
+}
+
+export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {
+  const total = state.trials.length;
+  const queue = state.trials.filter((t) => !DONE.includes(t.status));
+  for (const t of queue) resetTrial(t);
+  state.status = 'running';
+  state.pid = process.pid;
+  saveSweep(state);
+
+  const active = new Map<number, Active>();
+  // Versions that existed before this sweep (re)started cannot be its trials' runs.
+  const knownVersions = new Set(listVersions(state.runsDir, state.name));
+  let interrupted = false;
+  let wake: () => void = () => {};
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    opts.log(`sweep ${state.id}: ${signal}: stopping ${active.size} running trial${active.size === 1 ? '' : 's'} (they checkpoint and exit); resume with: pipeline sweep --resume ${state.id}`);
+    for (const a of active.values()) signalChild(a.child, 'SIGINT');
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const start = (trial: TrialState) => {
+    trial.status = 'running';
+    trial.attempts += 1;
+    trial.startedAt = new Date().toISOString();
+    const logDir = path.join(state.dir, 'trials');
+    fs.mkdirSync(logDir, { recursive: true });
+    const logFile = fs.openSync(path.join(logDir, `${trial.index}.log`), 'a');
+    // Its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT.
+    const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, ...opts.env },
+    });
+    const a: Active = { trial, child, started: Date.now(), stdoutTail: '', stderrTail: '', pruneRequested: null, lastJudgedEpoch: 0, done: Promise.resolve() };
+    child.stdout!.on('data', (b: Buffer) => {
+      fs.writeSync(logFile, b);
+      a.stdoutTail = (a.stdoutTail + b.toString('utf8')).slice(-TAIL);
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      fs.writeSync(logFile, b);
+      a.stderrTail = (a.stderrTail + b.toString('utf8')).slice(-TAIL);
+    });
+    a.done = new Promise<void>((resolve) => {
+      child.on('error', (err) => {
+        a.stderrTail += `\n${err.message}`;
+      });
+      child.on('close', (code, signal) => {
+        fs.closeSync(logFile);
+        finish(a, code, signal);
+        active.delete(trial.index);
+        saveSweep(state);
+        resolve();
+        wake();
+      });
+    });
+    active.set(trial.index, a);
+    opts.log(`[trial ${trial.index}/${total}] started: ${trial.overrides.join(' ')}`);
+    saveSweep(state);
+  };
+
+  const finish = (a: Active, code: number | null, signal: NodeJS.Signals | null) => {
+    const t = a.trial;
+    t.endedAt = new Date().toISOString();
+    t.durationSeconds = (Date.now() - a.started) / 1000;
+    t.exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null);
+    const result = lastJsonLine(a.stdoutTail);
+    const runDir = result?.runDir ?? t.runDir ?? findTrialRun(state, t, knownVersions);
+    if (runDir) setRun(t, runDir);
+    const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
+    const final = result?.metrics ?? rows.at(-1) ?? null;
+    t.final = final;
+    t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
+    t.bestValue = bestUpTo(rows.map((r) => r[state.spec.metric]), rows.length, state.spec.goal) ?? t.value;
+    let status: TrialStatus = toTrialStatus(result?.status, code);
+    if (status === 'interrupted' && a.pruneRequested) {
+      status = 'pruned';
+      t.pruned = a.pruneRequested;
+    }
+    t.status = status;
+    t.error = status === 'completed' || status === 'pruned' ? null : errorOf(result, a, code, signal, runDir);
+    const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
+    const where = t.run ? ` (${t.run})` : '';
+    const why = status === 'pruned' && t.pruned ? ` at epoch ${t.pruned.epoch}: ${t.pruned.value.toFixed(4)} vs median ${t.pruned.median.toFixed(4)} of ${t.pruned.others} trials` : t.error ? ` — ${t.error}` : '';
+    opts.log(`[trial ${t.index}/${total}] ${status} in ${t.durationSeconds.toFixed(1)}s${what}${where}${why}`);
+  };
+
+  const judge = () => {
+    const es = state.spec.earlyStopping;
+    if (!es) return;
+    const curves = new Map<number, Array<number | undefined>>();
+    for (const t of state.trials) {
+      const dir = t.runDir ?? (active.has(t.index) ? findTrialRun(state, t, knownVersions) : null);
+      if (!dir) continue;
+      if (!t.runDir) setRun(t, dir);
+      curves.set(t.index, readMetricCurve(dir, state.spec.metric));
+    }
+    for (const a of active.values()) {
+      if (a.pruneRequested) continue;
+      const mine = curves.get(a.trial.index);
+      if (!mine || mine.length <= a.lastJudgedEpoch) continue;
+      const epoch = mine.length;
+      a.lastJudgedEpoch = epoch;
+      const others = [...curves.entries()].filter(([i]) => i !== a.trial.index).map(([, c]) => c);
+      const d = medianRule(mine, others, epoch, state.spec.goal, es.minEpochs, es.minTrials);
+      if (d?.stop) {
+        a.pruneRequested = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
+        opts.log(`[trial ${a.trial.index}/${total}] stopping early: ${state.spec.metric} ${d.value.toFixed(4)} at epoch ${d.epoch} is worse than the median ${d.median.toFixed(4)} of ${d.others} other trials`);
+        signalChild(a.child, 'SIGINT');
+      }
+    }
+  };
+
+  try {
+    while (!interrupted && (queue.length > 0 || active.size > 0)) {
+      while (!interrupted && active.size < state.spec.parallel && queue.length > 0) start(queue.shift()!);
+      if (active.size === 0) break;
+      // Wake when a trial ends (its close handler calls wake) or, with early stopping, to look at the curves.
+      await new Promise<void>((resolve) => {
+        const timer = state.spec.earlyStopping ? setTimeout(resolve, opts.pollMs ?? 1000) : undefined;
+        wake = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+      });
+      judge();
+    }
+    // After an interrupt: let the running trials checkpoint and exit.
+    await Promise.all([...active.values()].map((a) => a.done));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  if (interrupted) {
+    for (const t of state.trials) if (t.status === 'running') t.status = 'interrupted';
+    state.status = 'interrupted';
+    saveSweep(state);
+    throw new InterruptedError(`sweep ${state.id} interrupted; resume with: pipeline sweep --resume ${state.id}`);
+  }
+  state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
+  saveSweep(state);
+  return state;
+}
+
+function resetTrial(t: TrialState): void {
+  t.status = 'pending';
+  t.run = null;
+  t.runDir = null;
+  t.startedAt = null;
+  t.endedAt = null;
+  t.durationSeconds = null;
+  t.exitCode = null;
+  t.value = null;
+  t.bestValue = null;
+  t.final = null;
+  t.error = null;
+  t.pruned = null;
+}
+
+function setRun(t: TrialState, runDir: string): void {
+  const run = Run.fromDir(runDir);
+  t.runDir = run.dir;
+  t.run = run.id;
+}
+
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return os.constants.signals[signal];
+}
+
+export function lastJsonLine(stdout: string): RunResult | undefined {
+  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 3; i--) {
+    try {
+      const v = JSON.parse(lines[i]);
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as RunResult;
+    } catch {
+      // not the result line
+    }
+  }
+  return undefined;
+}
+
+function toTrialStatus(status: string | undefined, code: number | null): TrialStatus {
+  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
+  if (code === 130) return 'interrupted';
+  return code === 0 ? 'completed' : 'failed';
+}
+
+function errorOf(result: RunResult | undefined, a: Active, code: number | null, signal: NodeJS.Signals | null, runDir: string | undefined | null): string {
+  const metaError = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
+  if (metaError) return metaError;
+  const lastErr = a.stderrTail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('{'))
+    .at(-1);
+  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+  return lastErr ? `${lastErr} (${how})` : how;
+}
+
+/** Per-epoch values of one metric from a run's metrics.jsonl (index 0 = epoch 1). */
+function readMetricCurve(runDir: string, metric: string): Array<number | undefined> {
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const curve: Array<number | undefined> = [];
+  for (const r of parseJsonLines<MetricsRow>(text)) if (typeof r.epoch === 'number' && r.epoch >= 1) curve[r.epoch - 1] = r[metric];
+  return curve;
+}
+
+/** The run folder a trial's process claimed: a new version whose meta.json carries this sweep's tags. */
+function findTrialRun(state: SweepState, t: TrialState, known: Set<number>): string | undefined {
+  for (const v of listVersions(state.runsDir, state.name)) {
+    if (known.has(v)) continue;
+    const run = new Run(path.join(state.runsDir, state.name, String(v)), state.name, v);
+    const tags = run.meta()?.tags;
+    if (!tags) continue;
+    if (String(tags.sweep) === state.id && String(tags.trial) === String(t.index) && run.meta()?.pid !== undefined) {
+      // A previous attempt of this trial (before a resume) is in `known`; this one is new.
+      return run.dir;
+    }
+  }
+  return undefined;
+}

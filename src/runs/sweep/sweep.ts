@@ -1,0 +1,122 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from '../../errors';
+import { loadExperimentText, type LoadedExperiment } from '../../config/load';
+import { parseExperimentText, readSource } from '../../config/parse';
+import { processLiveness } from '../liveness';
+import { planTrials, type Plan } from './plan';
+import { runSweep, type RunnerOptions } from './runner';
+import { buildSpec, type SweepFlags, type SweepSpec } from './spec';
+import { claimSweepDir, DONE, newTrialState, resolveSweep, saveSweep, thisHost, type SweepState } from './state';
+import { validateTrials } from './validate';
+
+/**
+ * `pipeline sweep`: plan the trials, validate every one, then (unless --dry-run)
+ * claim the sweep folder and run them. Nothing touches the runs root before
+ * every trial has validated.
+ */
+
+export interface PreparedSweep {
+  file: string;
+  text: string;
+  sha256: string;
+  base: LoadedExperiment;
+  baseOverrides: string[];
+  spec: SweepSpec;
+  plan: Plan;
+}
+
+export function prepareSweep(file: string, baseOverrides: string[], flags: SweepFlags): PreparedSweep {
+  const text = readSource(file);
+  // The base experiment (file + --set) must be valid on its own: it names the sweep and seeds random search.
+  const base = loadExperimentText(file, text, { overrides: baseOverrides });
+  const raw = parseExperimentText(file, text).data as { sweep?: unknown } | null;
+  const written = raw && typeof raw.sweep === 'object' && raw.sweep !== null ? (raw.sweep as Record<string, unknown>) : undefined;
+  const spec = buildSpec(base.experiment, written, flags);
+  const plan = planTrials(spec, base.experiment.seed);
+  if (plan.trials.length === 0) throw new UsageError('the sweep has no trials');
+  validateTrials(file, text, baseOverrides, plan.trials);
+  return { file: path.resolve(file), text, sha256: sha256(text), base, baseOverrides, spec, plan };
+}
+
+export async function startSweep(p: PreparedSweep, runsDir: string, runArgs: string[], opts: RunnerOptions): Promise<SweepState> {
+  const name = p.base.experiment.name;
+  const { dir, id } = claimSweepDir(runsDir, name);
+  const now = new Date().toISOString();
+  const state: SweepState = {
+    format: 1,
+    id,
+    dir,
+    name,
+    status: 'running',
+    createdAt: now,
+    updatedAt: now,
+    pid: process.pid,
+    host: thisHost(),
+    file: p.file,
+    fileSha256: p.sha256,
+    baseOverrides: p.baseOverrides,
+    runsDir,
+    runArgs,
+    seed: p.base.experiment.seed,
+    spec: p.spec,
+    gridSize: p.plan.gridSize ?? null,
+    trials: p.plan.trials.map(newTrialState),
+  };
+  // The experiment file as the sweep saw it: what `--resume` checks the file against.
+  fs.writeFileSync(path.join(dir, 'experiment.yaml'), p.text);
+  saveSweep(state);
+  opts.log(`sweep ${id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})`);
+  return runSweep(state, opts);
+}
+
+export interface ResumeFlags {
+  parallel?: number;
+}
+
+export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFlags, opts: RunnerOptions): Promise<SweepState> {
+  const state = resolveSweep(ref, runsDir);
+  if (state.status === 'running' && state.host === thisHost() && state.pid !== process.pid) {
+    if (processLiveness(state.pid, state.host, undefined) === 'alive') {
+      throw new UsageError(`sweep ${state.id} is still running (pid ${state.pid}); stop it first, or wait`);
+    }
+  }
+  let text: string;
+  try {
+    text = readSource(state.file);
+  } catch {
+    throw new UsageError(`sweep ${state.id}: its experiment file ${state.file} is gone; a copy is in ${path.join(state.dir, 'experiment.yaml')}`);
+  }
+  if (sha256(text) !== state.fileSha256) {
+    throw new UsageError(
+      `sweep ${state.id}: ${state.file} changed since the sweep started, so new trials would not be comparable with the finished ones; ` +
+        `restore it (the sweep's copy is ${path.join(state.dir, 'experiment.yaml')}) or start a new sweep`,
+    );
+  }
+  const todo = state.trials.filter((t) => !DONE.includes(t.status));
+  if (todo.length === 0) {
+    opts.log(`sweep ${state.id}: every trial already completed`);
+    return state;
+  }
+  // The code may have changed under the sweep: check again before starting anything.
+  validateTrials(state.file, text, state.baseOverrides, todo);
+  if (flags.parallel !== undefined) state.spec.parallel = flags.parallel;
+  opts.log(`sweep ${state.id}: resuming ${todo.length} of ${state.trials.length} trials (${todo.map((t) => t.index).join(', ')}), ${state.spec.parallel} at a time`);
+  return runSweep(state, opts);
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** bin/pipeline.js of this installation: trials run the same code as the sweep. */
+export function pipelineScript(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'bin', 'pipeline.js');
+    if (fs.existsSync(candidate) && fs.existsSync(path.join(dir, 'package.json'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`cannot find bin/pipeline.js above ${__dirname}`);
+}
