@@ -87,9 +87,23 @@ export function readCache(file: string, key: string): CachedImages | undefined {
   }
 }
 
+/** Temp files of writers that were killed mid-write (their pid is gone) only waste space. */
+function removeStaleTemps(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^\..*\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
+}
+
 /** Write the cache entry atomically (temp file in the same directory, fsync, rename). */
 export function writeCache(file: string, header: CacheHeader, train: Split, test: Split): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  removeStaleTemps(path.dirname(file));
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(align8(12 + headerBytes.length));
   prefix.write(MAGIC, 0, 'latin1');

@@ -240,6 +240,17 @@ describe('decoded-image cache', () => {
     assert.equal((await loadDataset(cfg({ path: root }), { seed: 1, cacheDir })).cache, 'hit');
   });
 
+  it('removes temp files left by a writer that was killed', async () => {
+    const root = folder(['a'], 2);
+    const cacheDir = tempDir();
+    const stale = path.join(cacheDir, 'decoded', '.imageFolder-0123456789abcdef.u8.999999999.k3j4.tmp');
+    fs.mkdirSync(path.dirname(stale), { recursive: true });
+    fs.writeFileSync(stale, 'half');
+    await loadDataset(cfg({ path: root }), { seed: 1, cacheDir });
+    assert.equal(fs.existsSync(stale), false);
+    assert.equal(listTree(cacheDir).length, 2);
+  });
+
   it('keys on decode options: another imageSize is another entry', async () => {
     const root = folder(['a'], 2);
     const cacheDir = tempDir();
