@@ -66,8 +66,9 @@ export async function captureOptimizerState(tf: TF, optimizer: tfjs.Optimizer): 
     tensors.push({ name: `${EXTRA_PREFIX}iteration`, tensor: a.iteration.clone() });
     for (const v of [...a.accumulatedFirstMoment, ...a.accumulatedWeightedInfNorm]) tensors.push({ name: v.originalName, tensor: v.variable.clone() });
   } else {
-    // getWeights returns the live variables; clone so the snapshot is independent of later steps.
-    for (const w of await optimizer.getWeights()) tensors.push({ name: w.name, tensor: w.tensor.clone() });
+    // getWeights returns the live slot variables (cloned, so the snapshot does not change with
+    // later steps) and a fresh 'iter' scalar, which is ours to dispose, so it is taken as is.
+    for (const w of await optimizer.getWeights()) tensors.push({ name: w.name, tensor: w.tensor instanceof tf.Variable ? w.tensor.clone() : w.tensor });
   }
   for (const key of EXACT_SCALARS) {
     const v = o[key] as tfjs.Variable | undefined;
