@@ -6,15 +6,27 @@
  *
  * Why this is right: dW[kh,kw,ci,co] = sum over n,oh,ow of
  *   x[n, oh*sh + kh - padTop, ow*sw + kw - padLeft, ci] * dy[n, oh, ow, co]
- * (out-of-bounds x read as 0), the definition the cpu backend loops over. Writing the input
- * patches transposed, Pt[(kh,kw,ci), (n,oh,ow)], makes this one matrix product
- *   dW[(kh,kw,ci), co] = Pt · dy[(n,oh,ow), co]
- * whose [K, Cout] result is already the filter layout [kh,kw,Cin,Cout]. Neither operand is
- * transposed and batch is 1, so the stock wasm BatchMatMul runs it through XNNPACK.
- * NCHW inputs are transposed to NHWC first (the wasm forward Conv2D is NHWC-only anyway).
+ * (out-of-bounds x read as 0), the definition the cpu backend loops over. With x zero-padded
+ * explicitly (stock PadV2) nothing is out of bounds, and the x element is at
+ *   base[m] + kOff[k],  m = (n,oh,ow), k = (kh,kw,ci)
+ * (base: top-left of pixel m's window, kOff: tap k inside a window), so
+ *   dW[k, co] = sum_m x[base[m] + kOff[k]] * dy[m, co]
+ * is a matrix product whose left operand is read in place from x (implicit GEMM, no im2col
+ * buffer), run by the SIMD tile loop in gemm-loops.ts. The [K, Cout] result is already the
+ * filter layout [kh,kw,Cin,Cout].
+ *
+ * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
+ * transposed patches written by a wasm loop (heap-loops.ts im2colT) times dy through the
+ * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
+ * Conv2D is NHWC-only anyway).
  */
+import { heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { assertFloat32, f32, KernelArgs, KernelFunc, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
+import {
+  assertFloat32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape,
+} from './wasm-internals';
+
+type ConvInfo = tfTypes.backend_util.Conv2DInfo;
 
 export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
@@ -29,55 +41,59 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
 
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
       filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const M = info.batchSize * info.outHeight * info.outWidth;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
-    const patchesT = backend.makeOutput([K, M], 'float32');
-    writeTransposedPatches(f32(backend, x), f32(backend, patchesT), info);
-
-    const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend,
-      { transposeA: false, transposeB: false });
-    backend.disposeData(patchesT.dataId);
+    const dw = info.outChannels >= 4 && K >= 4
+      ? implicitGemm(backend, x, dy, info)
+      : patchesTimesDy(backend, x, dy, info);
     if (channelsFirst) {
       backend.disposeData(x.dataId);
       backend.disposeData(dy.dataId);
     }
-    return withShape(dw, info.filterShape);
+    return dw;
   }) as unknown as KernelFunc;
   return { kernelName: 'Conv2DBackpropFilter', kernelFunc };
 }
 
-/** Pt[((kh*FW + kw)*Cin + ci) * M + (n*OH + oh)*OW + ow] = x[n, oh*sh+kh-pt, ow*sw+kw-pl, ci] or 0. */
-export function writeTransposedPatches(x: Float32Array, pt: Float32Array, info: tfTypes.backend_util.Conv2DInfo): void {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const sh = info.strideHeight, sw = info.strideWidth;
-  const padTop = info.padInfo.top, padLeft = info.padInfo.left;
-  const M = N * OH * OW;
-  let row = 0;
-  for (let kh = 0; kh < info.filterHeight; kh++) {
+function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const { top, bottom, left, right } = info.padInfo;
+  const padded = top > 0 || bottom > 0 || left > 0 || right > 0;
+  const xp = padded
+    ? runStock('PadV2', { x }, backend, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })
+    : x;
+  const [, hp, wp, cin] = xp.shape;
+  const M = info.batchSize * info.outHeight * info.outWidth;
+  const K = info.filterHeight * info.filterWidth * cin;
+  const cout = info.outChannels;
+  const base = backend.makeOutput([M], 'int32');
+  const kOff = backend.makeOutput([K], 'int32');
+  const dw = backend.makeOutput(info.filterShape, 'float32');
+  // Views only after the last allocation (an allocation may grow the heap).
+  const kOffView = new Int32Array(backend.wasm.HEAPU8.buffer, ptr(backend, kOff), K);
+  for (let kh = 0, k = 0; kh < info.filterHeight; kh++) {
     for (let kw = 0; kw < info.filterWidth; kw++) {
-      // Output columns whose input column is in bounds: owMin <= ow < owMax.
-      const owMin = Math.min(OW, Math.max(0, Math.ceil((padLeft - kw) / sw)));
-      const owMax = Math.max(owMin, Math.min(OW, Math.floor((W - 1 + padLeft - kw) / sw) + 1));
-      for (let ci = 0; ci < C; ci++, row++) {
-        let q = row * M;
-        for (let n = 0; n < N; n++) {
-          for (let oh = 0; oh < OH; oh++) {
-            const ih = oh * sh + kh - padTop;
-            if (ih < 0 || ih >= H) {
-              pt.fill(0, q, q + OW);
-              q += OW;
-              continue;
-            }
-            const rowBase = ((n * H + ih) * W) * C + ci;
-            let ow = 0;
-            for (; ow < owMin; ow++) pt[q++] = 0;
-            let p = rowBase + (owMin * sw + kw - padLeft) * C;
-            const step = sw * C;
-            for (; ow < owMax; ow++, p += step) pt[q++] = x[p];
-            for (; ow < OW; ow++) pt[q++] = 0;
-          }
-        }
-      }
+      for (let ci = 0; ci < cin; ci++, k++) kOffView[k] = ((kh * wp + kw) * cin + ci) * 4;
     }
   }
+  const loops = heapLoops(backend.wasm.asm.memory);
+  loops.convBaseTable(ptr(backend, base), info.batchSize, info.outHeight, info.outWidth, hp, wp, cin,
+    info.strideHeight, info.strideWidth);
+  const tile = cout >= 16 ? loops.convFilterGrad4x4 : cout >= 8 ? loops.convFilterGrad4x2 : loops.convFilterGrad4x1;
+  tile(ptr(backend, xp), ptr(backend, dy), ptr(backend, dw), ptr(backend, base), ptr(backend, kOff), M, cout, K);
+  backend.disposeData(base.dataId);
+  backend.disposeData(kOff.dataId);
+  if (padded) backend.disposeData(xp.dataId);
+  return dw;
+}
+
+function patchesTimesDy(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const M = info.batchSize * info.outHeight * info.outWidth;
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const patchesT = backend.makeOutput([K, M], 'float32');
+  heapLoops(backend.wasm.asm.memory).im2colT(ptr(backend, x), ptr(backend, patchesT),
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.strideHeight, info.strideWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
+  const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend,
+    { transposeA: false, transposeB: false });
+  backend.disposeData(patchesT.dataId);
+  return withShape(dw, info.filterShape);
 }

@@ -4,21 +4,25 @@
  * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
  * registered, which importing @tensorflow/tfjs-backend-wasm does).
  */
+import { makeAddKernel } from './add';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { captureStock, markOurs } from './stock-kernels';
+import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
 /** Stock wasm kernels our kernels call into; captured before any replacement. */
-const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'Transpose'];
+const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Transpose', 'Sum', 'Add'];
 
 /** What we register, and why (each file's header says more). */
 export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
   { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw)', make: makeConv2DBackpropFilterKernel },
   { kernelName: 'Conv2DBackpropInput', why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution', make: makeConv2DBackpropInputKernel },
   { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient); now transposes explicitly', make: () => makeBatchMatMulKernel() },
+  { kernelName: 'Sum', why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first', make: makeSumKernel },
+  { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
   { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
 ];
 

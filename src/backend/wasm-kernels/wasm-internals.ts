@@ -36,7 +36,8 @@ export interface WasmTensorData {
 }
 
 export interface WasmBackendInternals {
-  wasm: { HEAPF32: Float32Array; HEAPU8: Uint8Array };
+  /** `asm.memory` is the module's exported WebAssembly.Memory (what heap-loops.ts imports). */
+  wasm: { HEAPF32: Float32Array; HEAPU8: Uint8Array; asm: { memory: object } };
   dataIdMap: { get(dataId: object): WasmTensorData };
   makeOutput(shape: number[], dtype: tfTypes.DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
@@ -47,6 +48,11 @@ export function f32(backend: WasmBackendInternals, info: TensorInfo): Float32Arr
   const { memoryOffset } = backend.dataIdMap.get(info.dataId);
   const size = info.shape.reduce((a, b) => a * b, 1);
   return new Float32Array(backend.wasm.HEAPF32.buffer, memoryOffset, size);
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+export function ptr(backend: WasmBackendInternals, info: TensorInfo): number {
+  return backend.dataIdMap.get(info.dataId).memoryOffset;
 }
 
 /** Same data, another shape (no copy; the callee must not keep it beyond the call). */
