@@ -24,9 +24,10 @@ export class Fingerprint {
   }
 
   digest(): string {
-    const h = createHash('sha256');
-    for (const name of [...this.files.keys()].sort()) h.update(`${name}\u0000${this.files.get(name)}\n`);
-    return h.digest('hex');
+    // One string, one update(): 60,000 small update() calls cost more than the hashing itself.
+    const names = [...this.files.keys()].sort();
+    const text = names.map((name) => `${name}\u0000${this.files.get(name)}\n`).join('');
+    return createHash('sha256').update(text).digest('hex');
   }
 }
 

@@ -151,7 +151,7 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   }
 
   const sample = target.height * target.width * target.channels;
-  const pixels = new SharedArrayBuffer(all.length * sample);
+  const pixels = allocatePixels(all.length, target, scan.root);
   const digests = new SharedArrayBuffer(all.length * 32);
   const started = Date.now();
   await decodeAll({ files: all.map((f) => f.abs), target, pixels, digests }, opts.decode);
@@ -173,6 +173,19 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
     opts.log?.(`${opts.name}: could not write the decoded-image cache ${file}: ${(err as Error).message}`);
   }
   return { shape, train: trainSplit, test: testSplit, fingerprint, cache: 'miss' };
+}
+
+/** All decoded images live in one shared buffer; say plainly when it cannot exist. */
+function allocatePixels(count: number, target: ImageTarget, root: string): SharedArrayBuffer {
+  const bytes = count * target.height * target.width * target.channels;
+  try {
+    return new SharedArrayBuffer(bytes);
+  } catch {
+    const gb = (bytes / 2 ** 30).toFixed(1);
+    throw new DataError(
+      `${root}: ${count} images of ${target.width}x${target.height}x${target.channels} need ${gb} GB of memory as bytes; set a smaller dataset.imageSize or use fewer images`,
+    );
+  }
 }
 
 function resolveTarget(scan: FolderScan, opts: FolderLoadOptions): ImageTarget {
