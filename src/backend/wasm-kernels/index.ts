@@ -6,15 +6,17 @@
  */
 import { makeAddKernel } from './add';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
+import { makeCastKernel } from './cast';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { captureStock, markOurs } from './stock-kernels';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
 /** Stock wasm kernels our kernels call into; captured before any replacement. */
-const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Transpose', 'Sum', 'Add'];
+const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Transpose', 'Sum', 'Add', 'Identity', 'Cast'];
 
 /** What we register, and why (each file's header says more). */
 export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
@@ -23,6 +25,8 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
   { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient); now transposes explicitly', make: () => makeBatchMatMulKernel() },
   { kernelName: 'Sum', why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first', make: makeSumKernel },
   { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
+  { kernelName: 'Identity', why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop', make: () => makeIdentityKernel() },
+  { kernelName: 'Cast', why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied', make: () => makeCastKernel() },
   { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
 ];
 
