@@ -66,10 +66,10 @@ export const TrainingSchema = Type.Object(
 
 const SweepRange = Type.Object(
   {
-    min: Type.Number(),
-    max: Type.Number(),
-    scale: StringEnum(['linear', 'log'] as const, { default: 'linear' }),
-    type: StringEnum(['int', 'float'] as const, { default: 'float' }),
+    min: Type.Number({ description: 'smallest value drawn' }),
+    max: Type.Number({ description: 'largest value drawn' }),
+    scale: StringEnum(['linear', 'log'] as const, { default: 'linear', description: 'log: uniform in log space (for learning rates)' }),
+    type: StringEnum(['int', 'float'] as const, { default: 'float', description: 'int: draw whole numbers' }),
   },
   { ...Closed, description: 'random search range' },
 );
@@ -84,15 +84,15 @@ export const SweepSchema = Type.Object(
     ),
     trials: Type.Optional(Type.Integer({ minimum: 1, description: 'cap on the number of trials' })),
     metric: Type.String({ default: 'testAccuracy', description: 'metric that ranks trials' }),
-    goal: StringEnum(['max', 'min'] as const, { default: 'max' }),
+    goal: StringEnum(['max', 'min'] as const, { default: 'max', description: 'max: a higher metric is better; min: lower' }),
     parallel: Type.Integer({ minimum: 1, default: 1, description: 'trials run at once' }),
     earlyStopping: Type.Optional(
       Type.Object(
         {
           type: Type.Literal('median', { description: 'stop a trial whose metric is below the median of earlier trials at the same epoch' }),
-          minEpochs: Type.Integer({ minimum: 1, default: 1 }),
+          minEpochs: Type.Integer({ minimum: 1, default: 1, description: 'epochs every trial runs before it may be stopped' }),
         },
-        Closed,
+        { ...Closed, description: 'stop unpromising trials early' },
       ),
     ),
   },
