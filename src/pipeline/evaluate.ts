@@ -119,9 +119,11 @@ export function formatEvalReport(r: EvalReport): string {
     '',
     'confusion matrix (rows: true class, columns: predicted class)',
   ];
-  const cell = Math.max(5, ...r.confusion.flat().map((v) => String(v).length));
-  const head = (c: string) => c.slice(0, cell).padStart(cell);
-  lines.push(`${''.padEnd(nameWidth)} ${r.classes.map(head).join(' ')}`);
-  r.confusion.forEach((row, i) => lines.push(`${r.classes[i].padEnd(nameWidth)} ${row.map((v) => String(v).padStart(cell)).join(' ')}`));
+  // Columns are numbered (names can share a prefix); each row names its number and class.
+  const cell = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));
+  const digits = String(r.classes.length - 1).length;
+  const label = (i: number) => `${String(i).padStart(digits)} ${r.classes[i]}`.padEnd(digits + 1 + nameWidth);
+  lines.push(`${''.padEnd(digits + 1 + nameWidth)} ${r.classes.map((_, i) => String(i).padStart(cell)).join(' ')}`);
+  r.confusion.forEach((row, i) => lines.push(`${label(i)} ${row.map((v) => String(v).padStart(cell)).join(' ')}`));
   return lines.join('\n') + '\n';
 }

@@ -7,6 +7,7 @@ import { loadExperimentFile, loadExperimentText, type LoadedExperiment } from '.
 import { loadDataset, type LoadedDataset } from '../data';
 import type { DatasetConfig } from '../data/types';
 import { UsageError } from '../errors';
+import { writeRunCurves } from '../runs/plot';
 import { parseJsonLines, resolveRunsRoot } from '../runs/read';
 import { processLiveness } from '../runs/liveness';
 import { writeFileAtomic } from '../util/atomic';
@@ -263,7 +264,11 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       ...(result.status === 'diverged' ? { error: result.reason } : {}),
       ...(result.status === 'completed' && result.reason ? { stopReason: result.reason } : {}),
     });
-    if (result.status === 'completed') logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
+    if (result.status === 'completed') {
+      // The curves are a convenience: a rendering problem is logged, it does not fail a trained run.
+      await writeRunCurves(runDir).catch((err: unknown) => logger.warn({ err: String(err) }, `could not draw curves.svg: ${String(err)}`));
+      logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
+    }
     return outcome;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PNG } from 'pngjs';
 import type { LoadedDataset, Split } from '../../src/data/types';
 import { createRng } from '../../src/util/random';
 
@@ -96,8 +97,33 @@ export function tinyExperiment(o: TinyOptions = {}): string {
   ].join('\n');
 }
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'pipeline-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+/** The synthetic problem as an image folder of PNGs (train/<class>/, test/<class>/), for the real CLI. */
+export function writePngDataset(root: string, opts: { train?: number; test?: number; seed?: number } = {}): string {
+  const data = syntheticDataset(opts);
+  for (const [split, s] of [['train', data.train], ['test', data.test]] as const) {
+    for (const c of CLASSES) fs.mkdirSync(path.join(root, split, c), { recursive: true });
+    for (let i = 0; i < s.n; i++) {
+      const png = new PNG({ width: SIZE, height: SIZE });
+      for (let p = 0; p < SIZE * SIZE; p++) {
+        for (let ch = 0; ch < 3; ch++) png.data[p * 4 + ch] = s.x[(i * SIZE * SIZE + p) * 3 + ch];
+        png.data[p * 4 + 3] = 255;
+      }
+      fs.writeFileSync(path.join(root, split, CLASSES[s.y[i]], `${String(i).padStart(4, '0')}.png`), PNG.sync.write(png));
+    }
+  }
+  return root;
 }
 
 export function writeExperiment(dir: string, text: string, file = 'tiny.yaml'): string {

@@ -35,8 +35,9 @@ test('a tiny run writes every file of the run folder contract', async () => {
   assert.equal(r.status, 'completed');
   assert.match(r.runDir, /[/]runs[/]tiny[/]1$/);
   const ls = (p: string) => fs.readdirSync(path.join(r.runDir, p)).sort();
-  assert.deepEqual(ls('.'), ['checkpoints', 'config.yaml', 'log.jsonl', 'meta.json', 'metrics.jsonl', 'model', 'overrides.json', 'resolved.json', 'summary.json']);
+  assert.deepEqual(ls('.'), ['checkpoints', 'config.yaml', 'curves.svg', 'log.jsonl', 'meta.json', 'metrics.jsonl', 'model', 'overrides.json', 'resolved.json', 'summary.json']);
   assert.deepEqual(ls('model'), ['model.json', 'weights.bin']);
+  assert.match(fs.readFileSync(path.join(r.runDir, 'curves.svg'), 'utf8'), /^<svg/);
   assert.deepEqual(ls('checkpoints'), ['best', 'last']);
   assert.deepEqual(ls('checkpoints/last'), ['model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
 

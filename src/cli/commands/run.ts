@@ -38,7 +38,7 @@ function parseWorkers(raw: string | undefined): number | undefined {
 }
 
 /** stdout: the result (JSON line with --json, else a line naming the run folder); the exit code from the status. */
-function finish(outcome: RunOutcome, json: boolean): void {
+export function reportOutcome(outcome: RunOutcome, json: boolean): void {
   const { runDir, status, metrics, best } = outcome;
   if (json) process.stdout.write(JSON.stringify({ runDir, status, metrics, best }) + '\n');
   else process.stdout.write(`${status}: ${runDir}\n`);
@@ -82,7 +82,7 @@ export function registerRun(program: Command): void {
           tags: parseTags(opts.tag),
           command: ['pipeline', ...process.argv.slice(2)],
         });
-        finish(outcome, opts.json === true);
+        reportOutcome(outcome, opts.json === true);
       });
     });
 }
