@@ -21,7 +21,11 @@ export function registerValidate(program: Command): void {
             results.push({ file, valid: true, errors: [] });
             if (!opts.json) {
               const e = loaded.experiment;
-              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${loaded.shapes.totalParams.toLocaleString('en-US')} parameters)\n`);
+              // An image folder without dataset.imageSize has no input shape until its images are read.
+              const params = loaded.shapes.inputShape
+                ? `${loaded.shapes.totalParams.toLocaleString('en-US')} parameters`
+                : 'parameters unknown until the data is read (set dataset.imageSize)';
+              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params})\n`);
             }
           } catch (err) {
             if (!(err instanceof ConfigError)) throw err;
