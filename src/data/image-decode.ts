@@ -1,5 +1,5 @@
-import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { decodeJpegRgb } from './jpeg-turbo';
 
 /**
  * Decoding one JPEG or PNG into the dataset's uint8 HWC layout. Pure
@@ -36,16 +36,8 @@ export function sniffFormat(buf: Uint8Array): 'jpeg' | 'png' | undefined {
 export function decodeImage(buf: Uint8Array): DecodedImage {
   const format = sniffFormat(buf);
   if (format === 'jpeg') {
-    let img: { width: number; height: number; data: Uint8Array };
-    try {
-      // tolerantDecoding off: a truncated or corrupt file must fail, not decode to garbage.
-      img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 512 });
-    } catch (err) {
-      throw new Error(`cannot decode JPEG: ${(err as Error).message}`);
-    }
-    const channels = img.data.length / (img.width * img.height);
-    if (!(channels === 1 || channels === 3 || channels === 4)) throw new Error(`cannot decode JPEG: unsupported ${channels}-channel image`);
-    return { width: img.width, height: img.height, channels, data: img.data };
+    const img = decodeJpegRgb(buf);
+    return { width: img.width, height: img.height, channels: 3, data: img.data };
   }
   if (format === 'png') {
     let img: PNG;

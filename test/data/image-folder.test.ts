@@ -110,11 +110,17 @@ describe('imageFolder', () => {
     it(`names a corrupt JPEG (${workers ? 'worker threads' : 'main thread'}) and caches nothing`, async () => {
       const root = folder(['a', 'b'], 10);
       const good = jpg(8, 8, colour(1));
-      const bad = put(root, 'train/b/005.jpg', Buffer.concat([good.subarray(0, 300), Buffer.alloc(50, 0xab)]));
+      // Headers intact, the entropy-coded data after the SOS segment overwritten.
+      const corrupt = Buffer.from(good);
+      const sos = corrupt.indexOf(Buffer.from([0xff, 0xda]));
+      const dataStart = sos + 2 + corrupt.readUInt16BE(sos + 2);
+      assert.ok(corrupt.length - 2 - dataStart > 20, 'the fixture has entropy-coded data to corrupt');
+      corrupt.fill(0xab, dataStart, corrupt.length - 2);
+      const bad = put(root, 'train/b/005.jpg', corrupt);
       const cacheDir = tempDir();
       await assert.rejects(loadDataset(cfg({ path: root }), { seed: 1, cacheDir }, { decode: { workers, chunk: 3 } }), {
         name: 'DataError',
-        message: `${bad}: cannot decode JPEG: unknown JPEG marker 0`,
+        message: `${bad}: cannot decode JPEG: corrupt or truncated image data`,
       });
       assert.deepEqual(listTree(cacheDir), []);
     });
