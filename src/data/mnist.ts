@@ -60,8 +60,8 @@ export async function loadIdxDataset(spec: IdxDatasetSpec, opts: IdxLoadOptions)
       return readIdxDir(spec, dir, found, false);
     }
   }
-  const dir = await downloadIdx(spec, opts);
-  return readIdxDir(spec, home, dir, true);
+  const downloaded = await downloadIdx(spec, opts);
+  return readIdxDir(spec, home, downloaded, true);
 }
 
 function readIdxDir(spec: IdxDatasetSpec, dir: string, files: Array<string | undefined>, downloaded: boolean): SourceDataset {
@@ -105,6 +105,7 @@ function readIdxDir(spec: IdxDatasetSpec, dir: string, files: Array<string | und
   };
 }
 
+/** Download the four files into the home (all or nothing); returns their paths. */
 async function downloadIdx(spec: IdxDatasetSpec, opts: IdxLoadOptions): Promise<string[]> {
   const { home } = opts.home;
   const override = opts.url ? splitUrlChecksums(opts.url) : undefined;
