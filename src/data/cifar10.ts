@@ -162,13 +162,13 @@ async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
   const { home } = opts.home;
   const { url, md5 } = opts.url ? splitUrlChecksums(opts.url) : { url: CIFAR10_URL, md5: undefined };
   const partial = claimPartialDir(home);
+  const extracted = path.join(partial.dir, 'extract');
   let ok = false;
   try {
     const archive = path.join(partial.dir, CIFAR10_ARCHIVE);
     opts.log?.(`cifar10: no data in ${home}; downloading ${url}`);
     await download({ url, dest: archive, md5: md5?.[0] ?? CIFAR10_MD5, progress: opts.progress });
     // Extract into the partial dir and check every batch parses; only then move it into the home.
-    const extracted = path.join(partial.dir, 'extract');
     await extractTarGz(archive, extracted, (name) => name.startsWith(`${CIFAR10_BATCH_DIR}/`));
     const staged = path.join(extracted, CIFAR10_BATCH_DIR);
     const data = readCifarBinaryDir(staged, extracted, true);
@@ -177,8 +177,13 @@ async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
     ok = true;
     return { ...data, source: { ...data.source, path: final } };
   } catch (err) {
-    if (!(err instanceof DownloadError)) throw err;
-    throw new DataError(offlineMessage(opts.home, err.message));
+    if (err instanceof DownloadError) throw new DataError(offlineMessage(opts.home, err.message));
+    // Names inside the (now removed) partial dir would mean nothing to the user: name the URL.
+    if (err instanceof DataError) {
+      const detail = err.message.split(`${extracted}${path.sep}`).join('').split(`${partial.dir}${path.sep}`).join('');
+      throw new DataError(`cifar10: the archive downloaded from ${url} is unusable, nothing was written: ${detail}`);
+    }
+    throw err;
   } finally {
     finishPartialDir(partial, ok);
   }

@@ -128,8 +128,15 @@ async function downloadIdx(spec: IdxDatasetSpec, opts: IdxLoadOptions): Promise<
       return present(home) as string[];
     } catch (err) {
       finishPartialDir(partial, false);
-      if (!(err instanceof DownloadError)) throw err;
-      failures.push(err.message);
+      if (err instanceof DownloadError) {
+        failures.push(err.message);
+        continue;
+      }
+      if (err instanceof DataError) {
+        const detail = err.message.split(`${partial.dir}${path.sep}`).join('');
+        throw new DataError(`${spec.name}: the files downloaded from ${base} are unusable, nothing was written: ${detail}`);
+      }
+      throw err;
     }
   }
   const hint = opts.home.source === 'dataset.path' ? '' : `, or point --data-dir or PIPELINE_DATA_DIR at a directory holding ${spec.name}/`;

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
-import { cifarArchive, cifarPixel, closedPort, idxFiles, listTree, md5, serve, tempDir, type TestServer } from './fixtures';
+import * as zlib from 'node:zlib';
+import { cifarArchive, cifarPixel, closedPort, idxFiles, idxImages, listTree, md5, serve, tempDir, type TestServer } from './fixtures';
 
 /** Downloads from a local server on 127.0.0.1: success, checksum mismatch, interruption, offline. */
 
@@ -19,7 +20,9 @@ const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => ({
 
 const archive = cifarArchive(3);
 const archiveMd5 = md5(archive);
+const junk = Buffer.from('not a gzip archive at all');
 const mnist = idxFiles(20, 10);
+const junkIdx = zlib.gzipSync(idxImages(20).subarray(0, 800));
 const mnistMd5 = [...mnist.values()].map(md5).join(',');
 
 let server: TestServer;
@@ -29,6 +32,8 @@ before(async () => {
     if (url === '/cifar.tar.gz') {
       res.writeHead(200, { 'content-length': archive.length });
       res.end(archive);
+    } else if (url === '/junk.tar.gz') {
+      res.end(junk);
     } else if (url === '/moved.tar.gz') {
       res.writeHead(302, { location: '/cifar.tar.gz' });
       res.end();
@@ -36,6 +41,10 @@ before(async () => {
       // Promise the whole archive, send half, then drop the connection.
       res.writeHead(200, { 'content-length': archive.length });
       res.write(archive.subarray(0, 1000), () => res.socket?.destroy());
+    } else if (url === '/mnist-bad/train-images-idx3-ubyte.gz') {
+      res.end(junkIdx);
+    } else if (url.startsWith('/mnist-bad/') && mnist.has(url.slice(11))) {
+      res.end(mnist.get(url.slice(11)));
     } else if (url.startsWith('/mnist/') && mnist.has(url.slice(7))) {
       res.end(mnist.get(url.slice(7)));
     } else {
@@ -130,6 +139,16 @@ describe('cifar10 download', () => {
     });
   }
 
+  it('names the URL when a verified download is not a usable archive, writing nothing', async () => {
+    const dataDir = tempDir();
+    const url = `${server.url}/junk.tar.gz`;
+    await assert.rejects(loadDataset(cfg({ url: `${url}#md5=${md5(junk)}` }), { dataDir, seed: 1 }), {
+      name: 'DataError',
+      message: `cifar10: the archive downloaded from ${url} is unusable, nothing was written: cifar-10-binary.tar.gz: not a valid .tar.gz archive (incorrect header check)`,
+    });
+    assert.deepEqual(listTree(dataDir), []);
+  });
+
   it('keeps an existing home (and its other files) but removes its own temp dir', async () => {
     const home = tempDir();
     fs.writeFileSync(path.join(home, 'notes.txt'), 'mine');
@@ -159,6 +178,18 @@ describe('mnist download', () => {
     assert.deepEqual(ds.shape, [28, 28, 1]);
     assert.deepEqual(ds.source, { format: 'idx', path: path.join(dataDir, 'mnist'), downloaded: true });
     assert.deepEqual(listTree(path.join(dataDir, 'mnist')), [...mnist.keys()].sort());
+  });
+
+  it('names the file when downloaded files do not parse', async () => {
+    const dataDir = tempDir();
+    const files = [...mnist.values()];
+    const url = `${server.url}/mnist-bad/`;
+    const badMd5 = [md5(junkIdx), ...files.slice(1).map(md5)].join(',');
+    await assert.rejects(loadDataset(cfg({ name: 'mnist', url: `${url}#md5=${badMd5}` }), { dataDir, seed: 1 }), {
+      name: 'DataError',
+      message: `mnist: the files downloaded from ${url} are unusable, nothing was written: train-images-idx3-ubyte.gz: IDX header says 20 x 28 x 28 (15,696 bytes with the header) but the file holds 800 bytes`,
+    });
+    assert.deepEqual(listTree(dataDir), []);
   });
 
   it('checks the official checksums when the URL names none, and writes nothing on failure', async () => {
