@@ -8,7 +8,8 @@ import type * as tfTypes from '@tensorflow/tfjs';
 
 type Tf = typeof tfTypes;
 
-export function buildLenet(tf: Tf): tfTypes.Sequential {
+/** softmaxOutput: end in a softmax (for categoricalCrossentropy); else logits. */
+export function buildLenet(tf: Tf, softmaxOutput = false): tfTypes.Sequential {
   const L = tf.layers;
   return tf.sequential({
     layers: [
@@ -19,7 +20,7 @@ export function buildLenet(tf: Tf): tfTypes.Sequential {
       L.flatten(),
       L.dense({ units: 120, activation: 'relu' }),
       L.dense({ units: 84, activation: 'relu' }),
-      L.dense({ units: 10 }),
+      L.dense({ units: 10, activation: softmaxOutput ? 'softmax' : 'linear' }),
     ],
   });
 }

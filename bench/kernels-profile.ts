@@ -4,11 +4,11 @@
  * synchronously), which is lighter than tf.profile (that one also reads every output).
  * Per kernel (and shape), the figure is its total within a step, the MINIMUM over the timed
  * steps, so that other processes on this shared machine inflate it less.
- * Usage: node dist/bench/kernels-profile.js [batch=32] [--by-shape]
+ * Usage: node dist/bench/kernels-profile.js [batch=32] [--by-shape] [--fused-adam]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../src/backend';
+import { createAdam, registerWasmKernels } from '../src/backend';
 import { buildLenet, makeStep, randomBatch } from './kernels-lenet';
 
 type Totals = Map<string, { ms: number; calls: number }>;
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const totals: Totals = new Map();
   wrapKernels(totals, byShape);
   const model = buildLenet(tf);
-  const step = makeStep(tf, model, tf.train.adam(1e-3));
+  const step = makeStep(tf, model, process.argv.includes('--fused-adam') ? createAdam(tf, 1e-3) : tf.train.adam(1e-3));
   const { x, y } = randomBatch(tf, batch);
   for (let i = 0; i < 5; i++) step(x, y);
   const reps = 30;

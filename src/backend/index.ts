@@ -2,3 +2,4 @@
 export { selectBackend } from './select';
 export type { BackendName, BackendRequest, SelectedBackend } from './select';
 export { registerWasmKernels, WASM_KERNEL_FIXES } from './wasm-kernels';
+export { createAdam } from './adam';

@@ -7,6 +7,7 @@
  * float32, NHWC.
  */
 import { convBaseTableFn, convFilterGradFn, gemmFn } from './gemm-loops';
+import { adamUpdateFn } from './optimizer-loops';
 import { assembleModule, Code, f32, Fn, i32, ifThen, memory, select, v128 } from './wasm-asm';
 
 export interface HeapLoops {
@@ -38,6 +39,10 @@ export interface HeapLoops {
   convFilterGrad4x2(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
   convFilterGrad4x4(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
   convBaseTable(table: number, n: number, oh: number, ow: number, hp: number, wp: number, c: number, sh: number, sw: number): void;
+  /** See optimizer-loops.ts. */
+  adamUpdate(x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, n: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
+    negLearningRate: number): void;
   /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */
   columnSum(x: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
@@ -261,7 +266,8 @@ const instances = new WeakMap<WasmMemory, HeapLoops>();
 
 export function moduleBytes(): Uint8Array {
   return assembleModule([maxPoolGradFn(), maxPoolGradSimdFn(), im2colTFn(), columnSumFn(), addRowVectorFn(),
-    gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn()]);
+    gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn(),
+    adamUpdateFn()]);
 }
 
 /** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */

@@ -4,6 +4,7 @@
  * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
  * registered, which importing @tensorflow/tfjs-backend-wasm does).
  */
+import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
 import { makeCastKernel } from './cast';
@@ -27,6 +28,7 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
   { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
   { kernelName: 'Identity', why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop', make: () => makeIdentityKernel() },
   { kernelName: 'Cast', why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied', make: () => makeCastKernel() },
+  { kernelName: 'PipelineAdamUpdate', why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)', make: () => makeAdamUpdateKernel() },
   { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
 ];
 

@@ -4,7 +4,7 @@
  * backend's heap, instead of as JS loops (~2 ns per element on this class of machine, where
  * wasm is several times faster), and without a C toolchain or a committed binary.
  *
- * Scope: one imported memory ("env"."memory"), functions with i32 params and no results,
+ * Scope: one imported memory ("env"."memory"), functions with i32/f32 params and no results,
  * structured control flow. Code is written as nested arrays of bytes (`Code`), built with the
  * helpers below, and flattened once. Every opcode used is from the WebAssembly 2.0 core spec
  * (including fixed-width SIMD and bulk memory), which Node >= 16 supports.
@@ -96,6 +96,8 @@ export const f32 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, 0x38, ...memarg(2, offset)],
   add: (a: Code, b: Code): Code => [a, b, 0x92],
   mul: (a: Code, b: Code): Code => [a, b, 0x94],
+  div: (a: Code, b: Code): Code => [a, b, 0x95],
+  sqrt: (a: Code): Code => [a, 0x91],
   gt: (a: Code, b: Code): Code => [a, b, 0x5e],
 };
 
@@ -105,6 +107,8 @@ export const v128 = {
   f32x4Splat: (a: Code): Code => [a, 0xfd, ...uleb(0x13)],
   f32x4Add: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe4)],
   f32x4Mul: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe6)],
+  f32x4Div: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe7)],
+  f32x4Sqrt: (a: Code): Code => [a, 0xfd, ...uleb(0xe3)],
   f32x4Eq: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x41)],
   and: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x4e)],
   /** a & ~b */
@@ -135,8 +139,14 @@ export class Fn {
   private readonly localTypes: ValType[] = [];
   private body: Code = [];
 
-  constructor(readonly name: string, readonly params: string[], locals: Record<string, ValType>) {
-    params.forEach((p, i) => this.index.set(p, i));
+  /** Param types, in order (default i32; name a param 'name:f32' for an f32 param). */
+  readonly paramTypes: ValType[];
+  readonly params: string[];
+
+  constructor(readonly name: string, params: string[], locals: Record<string, ValType>) {
+    this.params = params.map((p) => p.split(':')[0]);
+    this.paramTypes = params.map((p) => (p.split(':')[1] as ValType | undefined) ?? 'i32');
+    this.params.forEach((p, i) => this.index.set(p, i));
     for (const [name, type] of Object.entries(locals)) {
       if (this.index.has(name)) throw new Error(`wasm-asm: duplicate local ${name}`);
       this.index.set(name, params.length + this.localTypes.length);
@@ -181,11 +191,12 @@ export class Fn {
 
 /** A module importing "env"."memory" and exporting each function under its name. */
 export function assembleModule(fns: Fn[]): Uint8Array {
-  // One function type per distinct param count: (i32 x n) -> ().
-  const arities = [...new Set(fns.map((f) => f.params.length))];
-  const types = arities.map((n) => [0x60, ...vec(new Array<number[]>(n).fill([VALTYPE.i32])), 0x00]);
+  // One function type per distinct signature: (params) -> ().
+  const sig = (f: Fn) => f.paramTypes.join(',');
+  const signatures = [...new Set(fns.map(sig))];
+  const types = signatures.map((s) => [0x60, ...vec(s.split(',').filter(Boolean).map((t) => [VALTYPE[t as ValType]])), 0x00]);
   const imports = vec([[...bytes('env'), ...bytes('memory'), 0x02, 0x00, 0x00]]); // memory, min 0 pages, no max
-  const funcs = vec(fns.map((f) => uleb(arities.indexOf(f.params.length))));
+  const funcs = vec(fns.map((f) => uleb(signatures.indexOf(sig(f)))));
   const exports = vec(fns.map((f, i) => [...bytes(f.name), 0x00, ...uleb(i)]));
   const code = vec(fns.map((f) => f.encode()));
   return new Uint8Array([
