@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { createAdam } from '../../src/backend';
 import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 
 const BATCH = 8;
@@ -35,7 +36,7 @@ function data(): { x: tf.Tensor; y: tf.Tensor } {
 
 type Step = (model: tf.Sequential, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor) => Promise<void>;
 
-const variants: Array<{ name: string; softmaxOutput: boolean; step: Step }> = [
+const variants: Array<{ name: string; softmaxOutput: boolean; step: Step; fusedAdam?: boolean }> = [
   {
     name: 'optimizer.minimize + tf.losses.softmaxCrossEntropy on logits',
     softmaxOutput: false,
@@ -50,6 +51,14 @@ const variants: Array<{ name: string; softmaxOutput: boolean; step: Step }> = [
       await model.trainOnBatch(x, y);
     },
   },
+  {
+    name: 'model.trainOnBatch with createAdam (fused update on wasm)',
+    softmaxOutput: true,
+    fusedAdam: true,
+    step: async (model, _opt, x, y) => {
+      await model.trainOnBatch(x, y);
+    },
+  },
 ];
 
 async function train(backend: Backend, v: (typeof variants)[number]): Promise<{ start: Float32Array[]; end: Float32Array[] }> {
@@ -57,7 +66,7 @@ async function train(backend: Backend, v: (typeof variants)[number]): Promise<{ 
   const model = buildLenet(v.softmaxOutput);
   const start = model.getWeights().map((w, i) => uniform(w.size, 200 + i, -0.2, 0.2));
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(start[i], w.shape)));
-  const opt = tf.train.adam(1e-3);
+  const opt = v.fusedAdam ? createAdam(tf, 1e-3) : tf.train.adam(1e-3);
   model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
   const { x, y } = data();
   for (let i = 0; i < 3; i++) await v.step(model, opt, x, y);
