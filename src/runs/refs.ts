@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { didYouMean } from '../util/suggest';
-import { listExperimentNames, listVersions, Run } from './read';
+import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
  * Run references, the same everywhere a run is named:
@@ -11,6 +11,7 @@ import { listExperimentNames, listVersions, Run } from './read';
  *   cifar-lenet/latest      its highest version
  *   cifar-lenet/best        its run with the best value of the main metric
  *   cifar-lenet             the whole experiment: all runs (ls, plot) or the latest (show, diff)
+ *   cifar-lenet/sweeps/2    the runs of a sweep's trials (ls, plot)
  * Each form also works with a path prefix: runs/cifar-lenet/best, runs/cifar-lenet.
  */
 
@@ -30,13 +31,41 @@ export function resolveRun(ref: string, root: string): Run {
   return select(p, p.selector ?? 'latest', ref);
 }
 
-/** One run, or every run of an experiment for a bare name. */
+/** One run, every run of an experiment for a bare name, or every trial run of a sweep (NAME/sweeps/N). */
 export function resolveRuns(ref: string, root: string): Run[] {
+  const trials = sweepRuns(ref, root);
+  if (trials) return trials;
   const p = parse(ref, root);
   if (p.selector !== undefined) return [select(p, p.selector, ref)];
   const versions = listVersions(path.dirname(p.expDir), p.name);
   if (versions.length === 0) throw new UsageError(`experiment "${p.name}" has no runs yet (in ${p.expDir})`);
   return versions.map((v) => new Run(path.join(p.expDir, String(v)), p.name, v));
+}
+
+/**
+ * The runs of a sweep's trials, in trial order, when `ref` names a sweep
+ * (`cifar-lenet/sweeps/2`, its folder, or its sweep.json); undefined otherwise.
+ * Runs are found by id under the sweep's own root, so a moved runs root still works.
+ */
+function sweepRuns(ref: string, root: string): Run[] | undefined {
+  const trimmed = ref.replace(/[\\/]+$/, '');
+  const byName = /^([^/]+)\/sweeps\/([1-9][0-9]*)$/.exec(trimmed);
+  const candidates = [path.resolve(trimmed), ...(byName ? [path.join(root, trimmed)] : [])];
+  for (const c of candidates) {
+    const file = c.endsWith('.json') ? c : path.join(c, 'sweep.json');
+    const state = readJsonIfExists<{ id?: string; trials?: Array<{ index: number; run: string | null }> }>(file);
+    if (!state || !Array.isArray(state.trials)) continue;
+    const sweepRoot = path.resolve(path.dirname(file), '..', '..', '..');
+    const runs = state.trials
+      .filter((t) => typeof t.run === 'string')
+      .sort((a, b) => a.index - b.index)
+      .map((t) => new Run(path.join(sweepRoot, t.run!), t.run!.split('/')[0], Number(t.run!.split('/')[1])))
+      .filter((r) => isDir(r.dir));
+    if (runs.length === 0) throw new UsageError(`sweep ${state.id ?? trimmed} has no trial runs yet`);
+    return runs;
+  }
+  if (byName) throw new UsageError(`no sweep ${trimmed} in ${root}`);
+  return undefined;
 }
 
 function parse(ref: string, root: string): Parsed {

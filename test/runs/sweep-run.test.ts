@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { ConfigError } from '../../src/errors';
 import { formatDiagnostics } from '../../src/config/diagnostics';
 import { listRuns } from '../../src/runs/read';
+import { listTable } from '../../src/runs/ls';
 import { leaderboard } from '../../src/runs/sweep/leaderboard';
 import { planTrials } from '../../src/runs/sweep/plan';
 import { trialArgs } from '../../src/runs/sweep/runner';
@@ -86,7 +87,8 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
   const root = tempRoot();
   const prepared = prepareSweep(TINY_SWEEP, [], {});
   assert.equal(prepared.spec.parallel, 2);
-  const state = await startSweep(prepared, root, ['--backend', 'cpu'], quietRunner());
+  // The fake runs wait for each other until two have started: they can only finish if they overlapped.
+  const state = await startSweep(prepared, root, ['--backend', 'cpu'], { ...quietRunner(), env: { FAKE_BARRIER: path.join(root, '.barrier'), FAKE_BARRIER_N: '2' } });
   assert.equal(state.id, 'tiny/sweeps/1');
   assert.equal(state.status, 'completed');
   assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
@@ -111,11 +113,29 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
   // Leaderboard: lr 0.003 beats 0.001, batch 32 beats 64 (the fake's ceiling).
   const board = leaderboard(state);
   assert.deepEqual(board.map((r) => [r.rank, r.trial]), [[1, 3], [2, 4], [3, 1], [4, 2]]);
-  assert.deepEqual(trialArgs(state, state.trials[0]), [
+  // The sweep as a reference: ls lists its trials with the swept keys as the varying columns.
+  const ls = listTable({ root, refs: ['tiny/sweeps/1'] });
+  assert.deepEqual(ls.rows.map((r) => r.run), state.trials.map((t) => t.run));
+  assert.deepEqual(ls.columns.map((c) => c.key).slice(-2), ['training.batchSize', 'training.optimizer.learningRate']);
+  // diff of two trials: exactly the changed key, old and new, and the metric deltas; --json parses.
+  const d = spawnSync(process.execPath, [BIN, 'diff', state.trials[0].run!, state.trials[2].run!, '--runs-dir', root, '--json'], { encoding: 'utf8' });
+  assert.equal(d.status, 0, d.stderr);
+  const report = JSON.parse(d.stdout);
+  assert.deepEqual(report.config, [{ key: 'training.optimizer.learningRate', kind: 'changed', old: 0.001, new: 0.003 }]);
+  const acc = report.metrics.final.find((m: { metric: string }) => m.metric === 'testAccuracy');
+  assert.equal(acc.old, state.trials[0].value);
+  assert.equal(acc.new, state.trials[2].value);
+  assert.ok(Math.abs(acc.change - (state.trials[2].value! - state.trials[0].value!)) < 1e-12);
+
+  // Two trials side by side, training.workers 'auto': one worker each.
+  assert.deepEqual(trialArgs(state, state.trials[0], 2), [
     'run', TINY_SWEEP,
     '--set', 'training.optimizer.learningRate=0.001', '--set', 'training.batchSize=32',
-    '--json', '--runs-dir', root, '--tag', 'sweep=tiny/sweeps/1', '--tag', 'trial=1', '--backend', 'cpu',
+    '--json', '--runs-dir', root, '--tag', 'sweep=tiny/sweeps/1', '--tag', 'trial=1', '--workers', '1', '--backend', 'cpu',
   ]);
+  assert.deepEqual(trialArgs({ ...state, spec: { ...state.spec, parallel: 1 } }, state.trials[0], 2).slice(-4), ['--tag', 'trial=1', '--backend', 'cpu']);
+  assert.deepEqual(trialArgs({ ...state, workersAuto: false }, state.trials[0], 8).slice(-4), ['--tag', 'trial=1', '--backend', 'cpu']);
+  assert.deepEqual(trialArgs(state, state.trials[0], 8).slice(-4), ['--workers', '4', '--backend', 'cpu']);
 });
 
 test('sweep: a failing and a crashing trial do not stop the others; resume reruns only what did not complete', async () => {
@@ -188,14 +208,15 @@ test('median early stopping stops trials worse than the others and records why',
 
 test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep interrupted, exits 130; --resume finishes it', async () => {
   const root = tempRoot();
-  const env = { ...process.env, FAKE_EPOCH_MS: '150' };
+  // Long trials (100 epochs of 100 ms): the interrupt always lands while both first trials run.
+  const env = { ...process.env, FAKE_EPOCH_MS: '100' };
   // The command runs trials with the real bin/pipeline.js; this driver does what the command does, with the fake.
   const driver = path.join(root, 'driver.js');
   fs.writeFileSync(
     driver,
     `const { prepareSweep, startSweep } = require(${JSON.stringify(path.resolve(__dirname, '../../src/runs/sweep/sweep.js'))});
 const { report } = require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/boundary.js'))});
-startSweep(prepareSweep(${JSON.stringify(TINY)}, ['training.epochs=20'], { params: ['training.batchSize=32,64,16'], parallel: 2 }), ${JSON.stringify(root)}, [], {
+startSweep(prepareSweep(${JSON.stringify(TINY)}, ['training.epochs=100'], { params: ['training.batchSize=32,64,16'], parallel: 2 }), ${JSON.stringify(root)}, [], {
   script: ${JSON.stringify(FAKE)}, log: (l) => process.stderr.write(l + '\\n'),
 }).then(() => { process.exitCode = 0; }, (e) => { process.exitCode = report(e); });
 `,
@@ -203,10 +224,11 @@ startSweep(prepareSweep(${JSON.stringify(TINY)}, ['training.epochs=20'], { param
   const child = spawn(process.execPath, [driver], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   // Wait until both first trials have written an epoch.
-  for (let i = 0; i < 200 && listRuns(root).filter((r) => r.metrics().length > 0).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 600 && listRuns(root).filter((r) => r.metrics().length > 0).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const code = await closed;
   assert.equal(code, 130, stderr);
   assert.match(stderr, /error: sweep tiny\/sweeps\/1 interrupted; resume with: pipeline sweep --resume tiny\/sweeps\/1\n$/);
   const state = resolveSweep('tiny/sweeps/1', root);

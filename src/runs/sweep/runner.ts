@@ -49,9 +49,13 @@ interface Active {
 const TAIL = 8192;
 
 /** The `pipeline run` arguments for one trial. */
-export function trialArgs(state: SweepState, trial: TrialState): string[] {
+export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus().length): string[] {
   const sets = [...state.baseOverrides, ...trial.overrides].flatMap((o) => ['--set', o]);
-  return ['run', state.file, ...sets, '--json', '--runs-dir', state.runsDir, '--tag', `sweep=${state.id}`, '--tag', `trial=${trial.index}`, ...state.runArgs];
+  const workers =
+    state.workersAuto && state.spec.parallel > 1 && !state.runArgs.includes('--workers') && !trial.overrides.some((o) => o.startsWith('training.workers='))
+      ? ['--workers', String(Math.max(1, Math.floor(cpus / state.spec.parallel)))]
+      : [];
+  return ['run', state.file, ...sets, '--json', '--runs-dir', state.runsDir, '--tag', `sweep=${state.id}`, '--tag', `trial=${trial.index}`, ...workers, ...state.runArgs];
 }
 
 export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {

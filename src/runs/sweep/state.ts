@@ -60,6 +60,11 @@ export interface SweepState {
   runsDir: string;
   /** pipeline run flags passed through to every trial (--data-dir, --backend). */
   runArgs: string[];
+  /**
+   * training.workers is 'auto' in the experiment: trials running side by side then get
+   * `--workers <cpus / parallel>` so they do not fight over the same cores.
+   */
+  workersAuto: boolean;
   seed: number;
   spec: SweepSpec;
   gridSize: number | null;

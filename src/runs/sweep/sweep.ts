@@ -59,6 +59,7 @@ export async function startSweep(p: PreparedSweep, runsDir: string, runArgs: str
     baseOverrides: p.baseOverrides,
     runsDir,
     runArgs,
+    workersAuto: p.base.experiment.training.workers === 'auto',
     seed: p.base.experiment.seed,
     spec: p.spec,
     gridSize: p.plan.gridSize ?? null,
