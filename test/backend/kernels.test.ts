@@ -71,9 +71,11 @@ const cases: Case[] = [
   // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4, 4x1/4x2/4x4 tiles, padding) and im2col fallback.
   dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'), dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
   dw([3, 5, 5, 1], [2, 2, 1, 4], 1, 'valid'), dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'), dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
-  // Conv input gradient: stride 1 as an XNNPACK convolution; stride 2 stock.
+  // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
+  // than the filter as GEMM + col2im; below one tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'), dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),
-  dx([2, 7, 6, 3], [3, 3, 3, 4], 2, 'same'),
+  dx([2, 7, 6, 3], [3, 3, 3, 4], 2, 'same'), dx([1, 9, 9, 2], [2, 2, 2, 5], 2, 'valid'), dx([2, 8, 7, 6], [3, 3, 6, 16], 2, 'valid'),
+  dx([1, 5, 5, 2], [2, 2, 2, 4], 1, 3), dx([2, 5, 5, 1], [1, 1, 1, 3], 2, 'valid'),
   // Cast: to bool is x != 0; same dtype shares data.
   { name: 'Cast float32 -> bool', kernel: 'Cast', exact: true, inputs: { x: { shape: [7], values: [0, 0.5, -0.5, 256, 2.7, -7, NaN] } }, attrs: { dtype: 'bool' } },
   { name: 'Cast int32 -> bool', kernel: 'Cast', exact: true, inputs: { x: { shape: [4], dtype: 'int32', values: [0, 5, -7, 256] } }, attrs: { dtype: 'bool' } },

@@ -43,6 +43,12 @@ export interface HeapLoops {
   adamUpdate(x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, n: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
     negLearningRate: number): void;
+  /**
+   * dx = 0; for each output pixel m = (n,oh,ow) and tap (kh,kw) inside the input:
+   * dx[n, oh*sh+kh-pt, ow*sw+kw-pl, :] += dp[m, (kh*fw + kw)*C : ... + C]   (col2im)
+   */
+  col2im(dp: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
   /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */
   columnSum(x: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
@@ -199,6 +205,41 @@ function maxPoolGradSimdFn(): Fn {
   ]);
 }
 
+function col2imFn(): Fn {
+  const fn = new Fn('col2im', ['dp', 'dx', 'N', 'H', 'W', 'C', 'OH', 'OW', 'sh', 'sw', 'fh', 'fw', 'padT', 'padL'],
+    { n: 'i32', oh: 'i32', ow: 'i32', kh: 'i32', kw: 'i32', ih: 'i32', iw: 'i32', c: 'i32', src: 'i32', dst: 'i32', c4: 'i32' });
+  const g = fn.get;
+  const set = fn.set;
+  const inRange = (v: string, hi: string): Code => i32.and(i32.geS(g(v), i32.const(0)), i32.ltS(g(v), g(hi)));
+  return fn.define([
+    memory.fill(g('dx'), i32.const(0), i32.shl(i32.mul(i32.mul(g('N'), g('H')), i32.mul(g('W'), g('C'))), i32.const(2))),
+    set('c4', i32.and(g('C'), i32.const(-4))),
+    set('src', g('dp')),
+    fn.forRange('n', i32.const(0), g('N'), fn.forRange('oh', i32.const(0), g('OH'), fn.forRange('ow', i32.const(0), g('OW'),
+      fn.forRange('kh', i32.const(0), g('fh'), [
+        set('ih', i32.sub(i32.add(i32.mul(g('oh'), g('sh')), g('kh')), g('padT'))),
+        fn.forRange('kw', i32.const(0), g('fw'), [
+          set('iw', i32.sub(i32.add(i32.mul(g('ow'), g('sw')), g('kw')), g('padL'))),
+          ifThen(i32.and(inRange('ih', 'H'), inRange('iw', 'W')), [
+            set('dst', i32.add(g('dx'), i32.shl(i32.mul(i32.add(i32.mul(i32.add(i32.mul(g('n'), g('H')), g('ih')), g('W')), g('iw')), g('C')), i32.const(2)))),
+            fn.forRange('c', i32.const(0), g('c4'), [
+              v128.store(g('dst'), v128.f32x4Add(v128.load(g('dst')), v128.load(g('src')))),
+              set('dst', i32.add(g('dst'), i32.const(16))),
+              set('src', i32.add(g('src'), i32.const(16))),
+            ], i32.const(4)),
+            fn.forRange('c', g('c4'), g('C'), [
+              f32.store(g('dst'), f32.add(f32.load(g('dst')), f32.load(g('src')))),
+              set('dst', i32.add(g('dst'), i32.const(4))),
+              set('src', i32.add(g('src'), i32.const(4))),
+            ]),
+          ], [
+            set('src', i32.add(g('src'), i32.shl(g('C'), i32.const(2)))),
+          ]),
+        ]),
+      ])))),
+  ]);
+}
+
 function columnSumFn(): Fn {
   const fn = new Fn('columnSum', ['x', 'out', 'rows', 'cols'],
     { r: 'i32', c: 'i32', p: 'i32', q: 'i32', vecCols: 'i32' });
@@ -267,7 +308,7 @@ const instances = new WeakMap<WasmMemory, HeapLoops>();
 export function moduleBytes(): Uint8Array {
   return assembleModule([maxPoolGradFn(), maxPoolGradSimdFn(), im2colTFn(), columnSumFn(), addRowVectorFn(),
     gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn(),
-    adamUpdateFn()]);
+    adamUpdateFn(), col2imFn()]);
 }
 
 /** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */

@@ -21,9 +21,9 @@ const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Tr
 
 /** What we register, and why (each file's header says more). */
 export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
-  { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw)', make: makeConv2DBackpropFilterKernel },
-  { kernelName: 'Conv2DBackpropInput', why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution', make: makeConv2DBackpropInputKernel },
-  { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient); now transposes explicitly', make: () => makeBatchMatMulKernel() },
+  { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw); implicit GEMM in wasm SIMD', make: makeConv2DBackpropFilterKernel },
+  { kernelName: 'Conv2DBackpropInput', why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution, other strides as wasm GEMM + col2im', make: makeConv2DBackpropInputKernel },
+  { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient), and XNNPACK re-packs new weights every step; now a wasm SIMD GEMM reading operands in place', make: () => makeBatchMatMulKernel() },
   { kernelName: 'Sum', why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first', make: makeSumKernel },
   { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
   { kernelName: 'Identity', why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop', make: () => makeIdentityKernel() },
