@@ -13,7 +13,7 @@ import { trialArgs } from '../../src/runs/sweep/runner';
 import { resolveSweep, saveSweep, type SweepState } from '../../src/runs/sweep/state';
 import { prepareSweep, resumeSweep, startSweep } from '../../src/runs/sweep/sweep';
 import { validateTrials } from '../../src/runs/sweep/validate';
-import { tempRoot } from './fixture';
+import { tempRoot, writeRun } from './fixture';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/runs');
 const TINY = path.join(FIXTURES, 'tiny.yaml');
@@ -184,6 +184,16 @@ test('resume refuses a changed experiment file and unknown sweeps', async () => 
     message: `sweep tiny/sweeps/1: ${file} changed since the sweep started, so new trials would not be comparable with the finished ones; restore it (the sweep's copy is ${path.join(state.dir, 'experiment.yaml')}) or start a new sweep`,
   });
   assert.throws(() => resolveSweep('tiny/sweeps/9', root), { message: 'no sweep tiny/sweeps/9: tiny has sweeps 1' });
+
+  // A sweep killed outright leaves a trial process running: resume must not start it twice.
+  const root2 = tempRoot();
+  const s2 = await startSweep(prepareSweep(TINY, [], { params: ['training.batchSize=32'] }), root2, [], quietRunner());
+  s2.trials[0].status = 'running';
+  saveSweep(s2);
+  writeRun(root2, { name: 'tiny', status: 'running', pid: process.pid, startedAt: new Date().toISOString(), tags: { sweep: 'tiny/sweeps/1', trial: 1 } });
+  await assert.rejects(resumeSweep('tiny/sweeps/1', root2, {}, quietRunner()), {
+    message: `sweep tiny/sweeps/1: trial 1 is still running as tiny/2 (pid ${process.pid}); wait for it or stop it first`,
+  });
   assert.throws(() => resolveSweep('tin/sweeps/1', root), { message: `no experiment "tin" in ${root}; did you mean "tiny"?` });
 });
 

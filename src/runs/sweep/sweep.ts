@@ -5,6 +5,7 @@ import { UsageError } from '../../errors';
 import { loadExperimentText, type LoadedExperiment } from '../../config/load';
 import { parseExperimentText, readSource } from '../../config/parse';
 import { processLiveness } from '../liveness';
+import { listRuns, type Run } from '../read';
 import { planTrials, type Plan } from './plan';
 import { runSweep, type RunnerOptions } from './runner';
 import { buildSpec, type SweepFlags, type SweepSpec } from './spec';
@@ -95,6 +96,11 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
         `restore it (the sweep's copy is ${path.join(state.dir, 'experiment.yaml')}) or start a new sweep`,
     );
   }
+  // A sweep killed outright leaves its trial processes running on their own: do not start them twice.
+  for (const t of state.trials) {
+    const live = t.status === 'running' ? liveTrialRun(state, t.index) : undefined;
+    if (live) throw new UsageError(`sweep ${state.id}: trial ${t.index} is still running as ${live.id} (pid ${live.meta()?.pid}); wait for it or stop it first`);
+  }
   const todo = state.trials.filter((t) => !DONE.includes(t.status));
   if (todo.length === 0) {
     opts.log(`sweep ${state.id}: every trial already completed`);
@@ -105,6 +111,14 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
   if (flags.parallel !== undefined) state.spec.parallel = flags.parallel;
   opts.log(`sweep ${state.id}: resuming ${todo.length} of ${state.trials.length} trials (${todo.map((t) => t.index).join(', ')}), ${state.spec.parallel} at a time`);
   return runSweep(state, opts);
+}
+
+/** The run of a trial whose process is alive, found by the sweep's tags. */
+function liveTrialRun(state: SweepState, index: number): Run | undefined {
+  return listRuns(state.runsDir, [state.name]).find((r) => {
+    const tags = r.meta()?.tags;
+    return tags !== undefined && String(tags.sweep) === state.id && String(tags.trial) === String(index) && r.status() === 'running';
+  });
 }
 
 function sha256(text: string): string {
