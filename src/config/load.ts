@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { ConfigError, type Diagnostic } from '../errors';
 import { ExperimentSchema, SUPPORTED_VERSIONS, type Experiment } from '../schema/experiment';
 import { applyDefaults } from './defaults';
@@ -11,6 +11,7 @@ import type { SourceMap } from './source-map';
 import { schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
 import { semanticDiagnostics, type ShapeReport } from './semantic';
+import { compileValidator } from './validator';
 import { describeValue } from './schema-errors';
 
 /** The frozen, complete experiment: all that builders and the training loop ever see. */
@@ -38,8 +39,8 @@ const SCHEMA = ExperimentSchema as unknown as JsonSchema;
 let validator: ValidateFunction | undefined;
 
 function getValidator(): ValidateFunction {
-  // Compiled lazily, once per process: `validate FILE...` reuses it for every file.
-  validator ??= new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: false }).compile(ExperimentSchema);
+  // Compiled (or loaded from the cache) lazily, once per process: `validate FILE...` reuses it for every file.
+  validator ??= compileValidator(ExperimentSchema);
   return validator;
 }
 

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError } from '../../src/errors';
 import { formatDiagnostics } from '../../src/config/diagnostics';
@@ -26,20 +28,34 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Wall-clock time of the child, startup included. */
   ms: number;
+  /** CPU time (user + system) the child used, startup included: steady under load from other processes. */
+  cpuMs: number;
 }
+
+const CPU_PROBE = path.join(__dirname, 'cpu-probe.js');
+let probeCount = 0;
 
 /** Runs `node bin/pipeline.js ...args` in `cwd`, as a user would, and times it. */
 export function runCli(args: readonly string[], cwd = REPO, env: NodeJS.ProcessEnv = {}): CliResult {
+  const probe = path.join(os.tmpdir(), `pipeline-cpu-${process.pid}-${probeCount++}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, ['--require', CPU_PROBE, BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, PIPELINE_DEBUG: '', NO_COLOR: '1', ...env },
+    env: { ...process.env, PIPELINE_DEBUG: '', NO_COLOR: '1', PIPELINE_CPU_PROBE: probe, ...env },
     timeout: 30_000,
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms };
+  let cpuMs = NaN;
+  try {
+    cpuMs = Number(fs.readFileSync(probe, 'utf8'));
+    fs.rmSync(probe);
+  } catch {
+    // the child died before its exit handler ran; cpuMs stays NaN and any time assertion fails
+  }
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms, cpuMs };
 }
 
 /** A line of a V8 stack trace, which a user must never see. */
