@@ -93,7 +93,7 @@ export function formatShow(r: ShowReport): string {
   if (m?.dataset) {
     const c = m.dataset.counts;
     const counts = c ? Object.entries(c).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ') : '';
-    field('dataset', [m.dataset.name, m.dataset.fingerprint ? `fingerprint ${m.dataset.fingerprint}` : '', counts].filter(Boolean).join('; '));
+    field('dataset', [m.dataset.name, m.dataset.fingerprint ? `fingerprint ${m.dataset.fingerprint.slice(0, 16)}` : '', counts].filter(Boolean).join('; '));
   }
   field('versions', m?.versions ? Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ') : undefined);
   field('git', m?.git ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? ' (dirty)' : ''}` : undefined);
