@@ -36,6 +36,8 @@ const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 interface CliRun {
   wall: number;
+  /** user + system CPU seconds: less sensitive than wall time to other work on the machine. */
+  cpu?: number;
   load: number;
   rssMB?: number;
   cache: string;
@@ -55,16 +57,19 @@ function runCli(cacheDir: string): CliRun {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const elapsed = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   if (elapsed) wall = Number(elapsed[1] ?? 0) * 3600 + Number(elapsed[2]) * 60 + Number(elapsed[3]);
-  return { wall, load: d.seconds, rssMB: rss ? Number(rss[1]) / 1024 : undefined, cache: d.cache, counts: d.counts };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const cpu = user && sys ? Number(user[1]) + Number(sys[1]) : undefined;
+  return { wall, cpu, load: d.seconds, rssMB: rss ? Number(rss[1]) / 1024 : undefined, cache: d.cache, counts: d.counts };
 }
 
 const fmtRun = (r: CliRun) =>
-  `wall ${r.wall.toFixed(2)} s, load ${r.load.toFixed(2)} s, peak RSS ${r.rssMB ? `${r.rssMB.toFixed(0)} MB` : 'n/a (no /usr/bin/time)'}, cache ${r.cache}`;
+  `wall ${r.wall.toFixed(2)} s, load ${r.load.toFixed(2)} s, cpu ${r.cpu?.toFixed(2) ?? 'n/a'} s, peak RSS ${r.rssMB ? `${r.rssMB.toFixed(0)} MB` : 'n/a (no /usr/bin/time)'}, cache ${r.cache}`;
 
 async function main() {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-data-'));
   try {
-    console.log(`CIFAR-10 JPEG copy in ${dataDir}/cifar10, decoded-image cache in ${cacheDir}, ${os.cpus().length} cores`);
+    console.log(`CIFAR-10 JPEG copy in ${dataDir}/cifar10, decoded-image cache in ${cacheDir}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     if (dropCaches) {
       fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
       console.log('dropped the page cache: the cold run reads the images from disk');
