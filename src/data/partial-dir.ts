@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../errors';
 
 /**
  * Downloads and extractions happen in `<home>/.partial-<pid>-XXXXXX` and
@@ -31,7 +32,12 @@ export function isPartialName(name: string): boolean {
 }
 
 export function claimPartialDir(home: string): PartialDir {
-  const created = fs.mkdirSync(home, { recursive: true });
+  let created: string | undefined;
+  try {
+    created = fs.mkdirSync(home, { recursive: true });
+  } catch (err) {
+    throw new DataError(`cannot create ${home} to download into: ${(err as Error).message}; choose another location (dataset.path, --data-dir or PIPELINE_DATA_DIR)`);
+  }
   for (const name of fs.readdirSync(home)) {
     const m = /^\.partial-(\d+)-/.exec(name);
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(home, name), { recursive: true, force: true });

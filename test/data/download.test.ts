@@ -159,6 +159,16 @@ describe('cifar10 download', () => {
     assert.deepEqual(listTree(home), ['notes.txt']);
   });
 
+  it('says so when the home cannot be created', async () => {
+    const dataDir = tempDir();
+    fs.writeFileSync(path.join(dataDir, 'blocker'), 'a file where a folder should be');
+    const home = path.join(dataDir, 'blocker', 'cifar10');
+    await assert.rejects(loadDataset(cfg({ path: home, url: `${server.url}/cifar.tar.gz` }), { seed: 1 }), {
+      name: 'DataError',
+      message: `cannot create ${home} to download into: ENOTDIR: not a directory, mkdir '${home}'; choose another location (dataset.path, --data-dir or PIPELINE_DATA_DIR)`,
+    });
+  });
+
   it('removes a temp dir left by a killed download', async () => {
     const dataDir = tempDir();
     const stale = path.join(dataDir, 'cifar10', '.partial-999999999-abc');
