@@ -49,10 +49,11 @@ const dx = (x: number[], filterShape: number[], strides: number, pad: 'valid' | 
 };
 
 const cases: Case[] = [
-  // GEMM tiles: 4 rows x 16/8/4 columns, shifted-back edge tiles, below-one-tile fallbacks.
+  // GEMM tiles: 4 rows x 16 columns with shifted-back edge tiles, full-width tiles for 5..16
+  // columns, 4x4, below-one-tile fallbacks.
   mm([32, 576], [576, 120]), mm([576, 32], [576, 120], true), mm([32, 120], [576, 120], false, true), mm([120, 32], [84, 120], true, true),
   mm([5, 7], [7, 9]), mm([6, 3], [3, 5]), mm([7, 1], [1, 17]), mm([4, 4], [4, 4]), mm([3, 8], [8, 8]), mm([8, 8], [3, 8], false, true),
-  mm([1, 11, 9], [1, 11, 6], true), mm([3, 5, 7], [3, 7, 6]), mm([2, 5, 7], [2, 6, 7], false, true),
+  mm([9, 5], [5, 14]), mm([12, 10], [10, 16]), mm([10, 6], [11, 10], true, true), mm([1, 11, 9], [1, 11, 6], true), mm([3, 5, 7], [3, 7, 6]), mm([2, 5, 7], [2, 6, 7], false, true),
   // Sum over leading axes (fast) and others (stock).
   { name: 'Sum [32,5,5,6] axes 0,1,2', kernel: 'Sum', inputs: { x: { shape: [32, 5, 5, 6] } }, attrs: { axis: [0, 1, 2], keepDims: false } },
   { name: 'Sum [7,5,9] axes 1,0 keepDims', kernel: 'Sum', inputs: { x: { shape: [7, 5, 9] } }, attrs: { axis: [1, 0], keepDims: true } },
@@ -68,9 +69,10 @@ const cases: Case[] = [
   // Max-pool gradient: SIMD path (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
   pool([2, 6, 6, 4], 2, 2, 'valid'), pool([2, 7, 7, 5], 3, 2, 'same'), pool([1, 6, 5, 6], 2, 1, 'valid'),
   pool([2, 5, 5, 8], 3, 1, 'same'), pool([1, 4, 4, 3], 2, 2, 'valid'), pool([1, 5, 5, 1], 3, 2, 'same'),
-  // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4, 4x1/4x2/4x4 tiles, padding) and im2col fallback.
+  // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4; tiles 4x4, full width 5..16,
+  // 4x16 beyond; padding) and the im2col fallback.
   dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'), dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
-  dw([3, 5, 5, 1], [2, 2, 1, 4], 1, 'valid'), dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'), dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  dw([3, 5, 5, 1], [2, 2, 1, 4], 1, 'valid'), dw([2, 6, 6, 2], [3, 3, 2, 12], 1, 'same'), dw([2, 7, 7, 6], [3, 3, 6, 16], 2, 'valid'), dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'), dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
   // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
   // than the filter as GEMM + col2im; below one tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'), dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),

@@ -14,7 +14,7 @@
  * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
  * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).
  */
-import { heapLoops } from './heap-loops';
+import { gemmFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
 import { KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
 
@@ -55,7 +55,7 @@ export function makeBatchMatMulKernel(): WasmKernel {
     const b2 = transposeB ? flip(b) : b;
     const out = backend.makeOutput(outShape, 'float32');
     const loops = heapLoops(backend.wasm.asm.memory);
-    const tile = n >= 16 ? loops.gemm4x4 : n >= 8 ? loops.gemm4x2 : loops.gemm4x1;
+    const tile = gemmFor(loops, n);
     // A(i, t): row-major [m, k] -> (k*4, 4) bytes; stored transposed [k, m] -> (4, m*4).
     const [sAi, sAt] = transposeA ? [4, m * 4] : [k * 4, 4];
     tile(ptr(backend, a), sAi, sAt, ptr(backend, b2), n * 4, ptr(backend, out), m, n, k);

@@ -20,7 +20,7 @@
  * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
  * Conv2D is NHWC-only anyway).
  */
-import { heapLoops } from './heap-loops';
+import { convFilterGradFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
   assertFloat32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape,
@@ -77,7 +77,7 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
   const loops = heapLoops(backend.wasm.asm.memory);
   loops.convBaseTable(ptr(backend, base), info.batchSize, info.outHeight, info.outWidth, hp, wp, cin,
     info.strideHeight, info.strideWidth);
-  const tile = cout >= 16 ? loops.convFilterGrad4x4 : cout >= 8 ? loops.convFilterGrad4x2 : loops.convFilterGrad4x1;
+  const tile = convFilterGradFor(loops, cout);
   tile(ptr(backend, xp), ptr(backend, dy), ptr(backend, dw), ptr(backend, base), ptr(backend, kOff), M, cout, K);
   backend.disposeData(base.dataId);
   backend.disposeData(kOff.dataId);

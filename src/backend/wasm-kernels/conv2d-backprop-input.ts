@@ -19,7 +19,7 @@
  * i.e. the transpose of the forward im2col, which is what the input gradient is.
  * NCHW and shapes below one GEMM tile keep the stock kernel.
  */
-import { heapLoops } from './heap-loops';
+import { gemmFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
 import { f32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
 
@@ -70,7 +70,7 @@ function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: Tenso
   const patches = backend.makeOutput([M, K], 'float32');
   const dx = backend.makeOutput(info.inShape, 'float32');
   const loops = heapLoops(backend.wasm.asm.memory);
-  const tile = K >= 16 ? loops.gemm4x4 : K >= 8 ? loops.gemm4x2 : loops.gemm4x1;
+  const tile = gemmFor(loops, K);
   tile(ptr(backend, dy), cout * 4, 4, ptr(backend, wT), K * 4, ptr(backend, patches), M, K, cout);
   loops.col2im(ptr(backend, patches), ptr(backend, dx), info.batchSize, info.inHeight, info.inWidth, cin,
     info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, kh, kw, info.padInfo.top, info.padInfo.left);

@@ -9,10 +9,13 @@
  * broadcast and multiply-added. Edges reuse the last full tile shifted back (overlapping the
  * previous one): overlapping cells are recomputed in the same order, so they get the same
  * bits, and no partial-tile code is needed. Needs rows >= RK and cols >= 4*RN.
+ * "Full width" variants (…W{RN}) cover all N columns, 4 < N <= 4*RN, in one tile: vector v
+ * sits at column min(4v, N-4), the last one overlapping its neighbour (e.g. N = 6: columns
+ * 0-3 and 2-5), so each broadcast A value is used for every column.
  *
  * Summation is sequential over the reduction in float32, like XNNPACK's.
  */
-import { Code, f32, Fn, i32, v128, ValType } from './wasm-asm';
+import { Code, Fn, i32, v128, ValType } from './wasm-asm';
 
 export const TILE_ROWS = 4;
 
@@ -34,10 +37,11 @@ interface AOperand {
 
 function tiledProduct(name: string, rk: number, rn: number, a: AOperand,
   /** names of: B pointer, B row stride (bytes), C pointer, rows, cols, reduction length */
-  p: { b: string; sBt: (fn: Fn) => Code; c: string; rows: string; cols: string; red: string }): Fn {
+  p: { b: string; sBt: (fn: Fn) => Code; c: string; rows: string; cols: string; red: string }, fullWidth = false): Fn {
   const locals: Record<string, ValType> = { i0: 'i32', j0: 'i32', ii: 'i32', jj: 'i32', t: 'i32', bp: 'i32', cp: 'i32', av: 'v128', ...a.locals };
   for (let r = 0; r < rk; r++) for (let v = 0; v < rn; v++) locals[`acc${r}_${v}`] = 'v128';
   for (let v = 0; v < rn; v++) locals[`bv${v}`] = 'v128';
+  for (let v = 0; v < rn; v++) locals[`vo${v}`] = 'i32';
   const fn = new Fn(name, a.params, locals);
   const g = fn.get;
   const set = fn.set;
@@ -48,18 +52,23 @@ function tiledProduct(name: string, rk: number, rn: number, a: AOperand,
   };
   const perRow = (f: (r: number) => Code): Code => Array.from({ length: rk }, (_, r) => f(r));
   const perVec = (f: (v: number) => Code): Code => Array.from({ length: rn }, (_, v) => f(v));
-  return fn.define(fn.forRange('i0', i32.const(0), g(p.rows), [
+  // Byte offset of column vector v inside the tile: 16v, or min(16v, (N-4)*4) at full width.
+  const vecAddr = (base: Code, v: number): Code => (fullWidth && v > 0 ? i32.add(base, g(`vo${v}`)) : base);
+  const vecImm = (v: number): number => (fullWidth ? 0 : 16 * v);
+  return fn.define([
+    perVec((v) => set(`vo${v}`, i32.min(i32.const(16 * v), i32.shl(i32.sub(g(p.cols), i32.const(4)), i32.const(2))))),
+    fn.forRange('i0', i32.const(0), g(p.rows), [
     set('ii', i32.min(g('i0'), i32.sub(g(p.rows), i32.const(rk)))),
     fn.forRange('j0', i32.const(0), g(p.cols), [
-      set('jj', i32.min(g('j0'), i32.sub(g(p.cols), i32.const(4 * rn)))),
+      set('jj', fullWidth ? i32.const(0) : i32.min(g('j0'), i32.sub(g(p.cols), i32.const(4 * rn)))),
       all((r, v) => set(`acc${r}_${v}`, v128.zero())),
       a.initRows(fn, rk),
       set('bp', i32.add(g(p.b), i32.shl(g('jj'), i32.const(2)))),
       fn.forRange('t', i32.const(0), g(p.red), [
         a.perStep(fn),
-        perVec((v) => set(`bv${v}`, v128.load(g('bp'), 16 * v))),
+        perVec((v) => set(`bv${v}`, v128.load(vecAddr(g('bp'), v), vecImm(v)))),
         perRow((r) => [
-          set('av', v128.f32x4Splat(f32.load(a.addr(fn, r)))),
+          set('av', v128.load32Splat(a.addr(fn, r))),
           perVec((v) => set(`acc${r}_${v}`, v128.f32x4Add(g(`acc${r}_${v}`), v128.f32x4Mul(g('av'), g(`bv${v}`))))),
         ]),
         a.advance(fn, rk),
@@ -67,10 +76,11 @@ function tiledProduct(name: string, rk: number, rn: number, a: AOperand,
       ]),
       perRow((r) => [
         set('cp', i32.add(g(p.c), i32.shl(i32.add(i32.mul(i32.add(g('ii'), i32.const(r)), g(p.cols)), g('jj')), i32.const(2)))),
-        perVec((v) => v128.store(g('cp'), g(`acc${r}_${v}`), 16 * v)),
+        perVec((v) => v128.store(vecAddr(g('cp'), v), g(`acc${r}_${v}`), vecImm(v))),
       ]),
-    ], i32.const(4 * rn)),
-  ], i32.const(rk)));
+    ], fullWidth ? g(p.cols) : i32.const(4 * rn)),
+  ], i32.const(rk)),
+  ]);
 }
 
 /**
@@ -78,7 +88,7 @@ function tiledProduct(name: string, rk: number, rn: number, a: AOperand,
  *   C[i, j] = sum_t A(i, t) * B[t, j],  A(i, t) at a + i*sAi + t*sAt (bytes; so A or Aᵀ),
  *   B[t, j] at b + t*sBt + 4j, C row-major [M, N].
  */
-export function gemmFn(rn: number): Fn {
+export function gemmFn(rn: number, fullWidth = false): Fn {
   const rowPtr = (r: number) => `ap${r}`;
   const locals: Record<string, ValType> = {};
   for (let r = 0; r < TILE_ROWS; r++) locals[rowPtr(r)] = 'i32';
@@ -91,7 +101,8 @@ export function gemmFn(rn: number): Fn {
     addr: (fn, r) => fn.get(rowPtr(r)),
     advance: (fn, rk) => Array.from({ length: rk }, (_, r) => fn.set(rowPtr(r), i32.add(fn.get(rowPtr(r)), fn.get('sAt')))),
   };
-  return tiledProduct(`gemm${TILE_ROWS}x${rn}`, TILE_ROWS, rn, a, { b: 'b', sBt: (fn) => fn.get('sBt'), c: 'c', rows: 'M', cols: 'N', red: 'K' });
+  return tiledProduct(fullWidth ? `gemmW${rn}` : `gemm${TILE_ROWS}x${rn}`, TILE_ROWS, rn, a,
+    { b: 'b', sBt: (fn) => fn.get('sBt'), c: 'c', rows: 'M', cols: 'N', red: 'K' }, fullWidth);
 }
 
 /**
@@ -101,7 +112,7 @@ export function gemmFn(rn: number): Fn {
  * input and kOff[k] (bytes) the offset of filter tap k = (kh, kw, ci) inside a window.
  * This is the conv filter gradient as an implicit GEMM: no im2col buffer.
  */
-export function convFilterGradFn(rn: number): Fn {
+export function convFilterGradFn(rn: number, fullWidth = false): Fn {
   const rowPtr = (r: number) => `xo${r}`;
   const locals: Record<string, ValType> = { bs: 'i32', tp: 'i32' };
   for (let r = 0; r < TILE_ROWS; r++) locals[rowPtr(r)] = 'i32';
@@ -117,10 +128,10 @@ export function convFilterGradFn(rn: number): Fn {
     addr: (fn, r) => i32.add(fn.get(rowPtr(r)), fn.get('bs')),
     advance: () => [],
   };
-  const fnName = `convFilterGrad${TILE_ROWS}x${rn}`;
+  const fnName = fullWidth ? `convFilterGradW${rn}` : `convFilterGrad${TILE_ROWS}x${rn}`;
   // B (dy) row stride: Cout * 4 bytes.
   const sBt = (fn: Fn): Code => i32.shl(fn.get('Cout'), i32.const(2));
-  return tiledProduct(fnName, TILE_ROWS, rn, a, { b: 'dy', sBt, c: 'dw', rows: 'K', cols: 'Cout', red: 'M' });
+  return tiledProduct(fnName, TILE_ROWS, rn, a, { b: 'dy', sBt, c: 'dw', rows: 'K', cols: 'Cout', red: 'M' }, fullWidth);
 }
 
 /** convBaseTable(table, N, OH, OW, Hp, Wp, C, sh, sw): table[m] = ((n*Hp + oh*sh)*Wp + ow*sw)*C*4. */

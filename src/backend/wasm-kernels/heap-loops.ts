@@ -38,6 +38,13 @@ export interface HeapLoops {
   convFilterGrad4x1(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
   convFilterGrad4x2(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
   convFilterGrad4x4(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
+  /** Full-width tiles for 4 < N <= 4*RN columns (gemm-loops.ts). */
+  gemmW2: HeapLoops['gemm4x1'];
+  gemmW3: HeapLoops['gemm4x1'];
+  gemmW4: HeapLoops['gemm4x1'];
+  convFilterGradW2: HeapLoops['convFilterGrad4x1'];
+  convFilterGradW3: HeapLoops['convFilterGrad4x1'];
+  convFilterGradW4: HeapLoops['convFilterGrad4x1'];
   convBaseTable(table: number, n: number, oh: number, ow: number, hp: number, wp: number, c: number, sh: number, sw: number): void;
   /** See optimizer-loops.ts. */
   adamUpdate(x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, n: number,
@@ -292,6 +299,30 @@ function addRowVectorFn(): Fn {
   ]);
 }
 
+type Gemm = HeapLoops['gemm4x1'];
+type ConvFilterGrad = HeapLoops['convFilterGrad4x1'];
+
+/**
+ * The GEMM tile for an N-column product: one full-width tile up to 16 columns (every broadcast
+ * A value used for all columns), else 4x16 tiles. Needs N >= 4.
+ */
+export function gemmFor(loops: HeapLoops, n: number): Gemm {
+  if (n === 4) return loops.gemm4x1;
+  if (n <= 8) return loops.gemmW2;
+  if (n <= 12) return loops.gemmW3;
+  if (n <= 16) return loops.gemmW4;
+  return loops.gemm4x4;
+}
+
+/** Same choice for the conv filter gradient's Cout columns. */
+export function convFilterGradFor(loops: HeapLoops, cout: number): ConvFilterGrad {
+  if (cout === 4) return loops.convFilterGrad4x1;
+  if (cout <= 8) return loops.convFilterGradW2;
+  if (cout <= 12) return loops.convFilterGradW3;
+  if (cout <= 16) return loops.convFilterGradW4;
+  return loops.convFilterGrad4x4;
+}
+
 /** The slice of the WebAssembly JS API we use (this project's TS lib config does not declare it). */
 interface WasmJsApi {
   Module: new (bytes: Uint8Array) => object;
@@ -308,6 +339,7 @@ const instances = new WeakMap<WasmMemory, HeapLoops>();
 export function moduleBytes(): Uint8Array {
   return assembleModule([maxPoolGradFn(), maxPoolGradSimdFn(), im2colTFn(), columnSumFn(), addRowVectorFn(),
     gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn(),
+    gemmFn(2, true), gemmFn(3, true), gemmFn(4, true), convFilterGradFn(2, true), convFilterGradFn(3, true), convFilterGradFn(4, true),
     adamUpdateFn(), col2imFn()]);
 }
 

@@ -105,6 +105,8 @@ export const v128 = {
   load: (addr: Code, offset = 0): Code => [addr, 0xfd, ...uleb(0x00), ...memarg(0, offset)],
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, 0xfd, ...uleb(0x0b), ...memarg(0, offset)],
   f32x4Splat: (a: Code): Code => [a, 0xfd, ...uleb(0x13)],
+  /** Load one 32-bit value and splat it to the 4 lanes (one instruction). */
+  load32Splat: (addr: Code, offset = 0): Code => [addr, 0xfd, ...uleb(0x09), ...memarg(2, offset)],
   f32x4Add: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe4)],
   f32x4Mul: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe6)],
   f32x4Div: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe7)],
