@@ -58,6 +58,13 @@ describe('the seed experiment', () => {
     assert.match(seed.hash, /^[0-9a-f]{64}$/);
   });
 
+  it('every experiment in configs/ validates', () => {
+    const dir = path.dirname(SEED);
+    const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+    assert.ok(files.includes('cifar-lenet.yaml'));
+    for (const f of files) assert.doesNotThrow(() => loadExperimentFile(path.join(dir, f)), f);
+  });
+
   it('is frozen: nothing downstream can change the resolved experiment', () => {
     assert.ok(Object.isFrozen(seed.experiment));
     assert.ok(Object.isFrozen(seed.experiment.model.layers[0]));
