@@ -108,6 +108,8 @@ function firstInvalidUtf8(bytes: Buffer): number {
  * the syntax-tree check enforces exactly. Returns the offset where the
  * estimate first exceeds that bound.
  */
+const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
 export function prescanDepth(text: string, bound = LIMITS.depth * 2): number | undefined {
   const indents: number[] = [];
   let flow = 0;
@@ -133,15 +135,15 @@ export function prescanDepth(text: string, bound = LIMITS.depth * 2): number | u
       const c = text[i];
       if (quote) {
         if (c === quote) quote = undefined;
-      } else if (c === '#' && /\s/.test(prev)) {
+      } else if (c === '#' && isSpace(prev)) {
         while (i + 1 < text.length && text[i + 1] !== '\n') i++;
-      } else if ((c === '"' || c === "'") && /[\s[{,:]/.test(prev)) {
+      } else if ((c === '"' || c === "'") && (isSpace(prev) || prev === '[' || prev === '{' || prev === ',' || prev === ':')) {
         quote = c;
       } else if (c === '[' || c === '{') {
         flow++;
       } else if ((c === ']' || c === '}') && flow > 0) {
         flow--;
-      } else if ((c === '-' || c === '?') && flow === 0 && /\s/.test(prev) && /\s/.test(text[i + 1] ?? ' ')) {
+      } else if ((c === '-' || c === '?') && flow === 0 && isSpace(prev) && isSpace(text[i + 1] ?? ' ')) {
         lineDepth++; // `- - x`: each indicator opens one more level
       }
       if (lineDepth + flow > bound) return i;
