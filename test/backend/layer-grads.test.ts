@@ -101,6 +101,17 @@ cases.push({
 cases.push({ name: 'loss meanSquaredError', input: [4, 6], layers: () => [L.dense({ inputShape: [6], units: 5 })], loss: (t, o) => tf.losses.meanSquaredError(t, o) as tf.Scalar });
 cases.push({ name: 'loss meanAbsoluteError', input: [4, 6], layers: () => [L.dense({ inputShape: [6], units: 5 })], loss: (t, o) => tf.mean(tf.metrics.meanAbsoluteError(t, o)) as tf.Scalar });
 
+// The whole LeNet-like reference model (its weights after Adam steps: lenet.test.ts).
+cases.push({
+  name: 'LeNet-like model, softmax cross-entropy', input: [4, 32, 32, 3], inputRange: [0, 1],
+  layers: () => [
+    L.conv2d({ inputShape: [32, 32, 3], filters: 6, kernelSize: 3, activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }),
+    L.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }), L.flatten(),
+    L.dense({ units: 120, activation: 'relu' }), L.dense({ units: 84, activation: 'relu' }), L.dense({ units: 10 }),
+  ],
+  loss: (t, o) => tf.losses.softmaxCrossEntropy(oneHotOf(t), o) as tf.Scalar,
+});
+
 for (const c of cases) {
   test(`wasm gradients match cpu: ${c.name}`, async (t) => {
     const errs = await compareLayerGrads(c);
