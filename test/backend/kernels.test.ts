@@ -66,9 +66,11 @@ const cases: Case[] = [
   { name: 'Add [5] + [3,5]', kernel: 'Add', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } } },
   { name: 'Add [3,5] + [3,5] (stock)', kernel: 'Add', exact: true, inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } } },
   { name: 'Add [3,1] + [4] (stock broadcast)', kernel: 'Add', exact: true, inputs: { a: { shape: [3, 1] }, b: { shape: [4] } } },
-  // Max-pool gradient: SIMD path (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
+  // Max-pool gradient: SIMD paths (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
   pool([2, 6, 6, 4], 2, 2, 'valid'), pool([2, 7, 7, 5], 3, 2, 'same'), pool([1, 6, 5, 6], 2, 1, 'valid'),
   pool([2, 5, 5, 8], 3, 1, 'same'), pool([1, 4, 4, 3], 2, 2, 'valid'), pool([1, 5, 5, 1], 3, 2, 'same'),
+  // Windows that do not overlap (stride >= filter), tiling the input exactly or not.
+  pool([2, 8, 8, 16], 2, 2, 'valid'), pool([2, 7, 7, 6], 2, 2, 'valid'), pool([1, 8, 8, 5], 2, 3, 'valid'), pool([1, 5, 5, 4], 2, 2, 'same'),
   // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4; tiles 4x4, full width 5..16,
   // 4x16 beyond; padding) and the im2col fallback.
   dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'), dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
