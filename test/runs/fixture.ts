@@ -8,8 +8,20 @@ import type { MetricsRow, RunMeta, RunSummary, WrittenStatus } from '../../src/r
  * can be tested (and benchmarked over thousands of runs) without training.
  */
 
+const tempRoots: string[] = [];
+let cleanupRegistered = false;
+
+/** A fresh temp folder, removed when the test process exits. */
 export function tempRoot(prefix = 'pipeline-runs-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempRoots.push(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.on('exit', () => {
+      for (const d of tempRoots) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** The seed article's experiment as `resolved.json` would hold it. */
