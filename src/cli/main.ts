@@ -1,25 +1,25 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../errors';
 import { report } from './boundary';
-import { COMMANDS } from './commands';
+import { commandsFor } from './commands';
 import { PIPELINE_VERSION } from '../util/version';
 
 /**
  * The CLI only parses arguments and prints. Each command lives in
  * src/cli/commands/<name>.ts and calls modules that tests call directly.
  */
-export function buildProgram(): Command {
+export function buildProgram(argv: readonly string[] = process.argv): Command {
   const program = new Command('pipeline')
     .description('Declarative deep-learning experiments on TensorFlow.js')
     .version(PIPELINE_VERSION)
     .showHelpAfterError('(run `pipeline --help` for usage)')
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of commandsFor(argv)) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   let code: number;
   try {
     await program.parseAsync(argv);

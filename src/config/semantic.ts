@@ -103,7 +103,7 @@ export function semanticDiagnostics(exp: Experiment, map: SourceMap): { problems
     const hint = es.monitor.startsWith('val') && exp.dataset.validationSplit === 0 ? ' (validation metrics need dataset.validationSplit > 0)' : '';
     problems.push(diagnosticAt(map, ['training', 'earlyStopping', 'monitor'], `unknown metric "${es.monitor}"${hint}; one of ${monitorable.join(', ')}`));
   }
-  if (exp.sweep && !monitorable.includes(exp.sweep.metric)) {
+  if (exp.sweep?.metric !== undefined && !monitorable.includes(exp.sweep.metric)) {
     problems.push(diagnosticAt(map, ['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`));
   }
   return { problems, shapes };

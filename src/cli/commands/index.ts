@@ -1,25 +1,27 @@
 import type { Command } from 'commander';
-import { registerValidate } from './validate';
-import { registerInspect } from './inspect';
-import { registerLs } from './ls';
-import { registerShow } from './show';
-import { registerDiff } from './diff';
-import { registerPlot } from './plot';
-import { registerSweep } from './sweep';
-import { registerData } from './data';
-import { registerRun } from './run';
-import { registerEval } from './eval';
 
-/** Every subcommand, in the order `pipeline --help` lists them. Add one line per command. */
-export const COMMANDS: Array<(program: Command) => void> = [
-  registerValidate,
-  registerInspect,
-  registerRun,
-  registerEval,
-  registerLs,
-  registerShow,
-  registerDiff,
-  registerPlot,
-  registerSweep,
-  registerData,
+type Register = (program: Command) => void;
+
+/**
+ * Every subcommand, in the order `pipeline --help` lists them, loaded on
+ * demand: `pipeline ls` must not pay for TensorFlow.js, nor `validate` for
+ * the training loop. Add one line per command.
+ */
+export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Register]> = [
+  ['validate', () => require('./validate').registerValidate],
+  ['inspect', () => require('./inspect').registerInspect],
+  ['data', () => require('./data').registerData],
+  ['run', () => require('./run').registerRun],
+  ['eval', () => require('./eval').registerEval],
+  ['ls', () => require('./ls').registerLs],
+  ['show', () => require('./show').registerShow],
+  ['diff', () => require('./diff').registerDiff],
+  ['plot', () => require('./plot').registerPlot],
+  ['sweep', () => require('./sweep').registerSweep],
 ];
+
+/** The commands to register for these arguments: just the one named, or all (for help and errors). */
+export function commandsFor(argv: readonly string[]): Register[] {
+  const named = COMMANDS.find(([name]) => name === argv[2]);
+  return (named ? [named] : COMMANDS).map(([, load]) => load());
+}
