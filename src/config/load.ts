@@ -11,7 +11,7 @@ import type { SourceMap } from './source-map';
 import { schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
 import { semanticDiagnostics, type ShapeReport } from './semantic';
-import { compileValidator } from './validator';
+import { loadValidator } from './validator';
 import { describeValue } from './schema-errors';
 
 /** The frozen, complete experiment: all that builders and the training loop ever see. */
@@ -39,8 +39,8 @@ const SCHEMA = ExperimentSchema as unknown as JsonSchema;
 let validator: ValidateFunction | undefined;
 
 function getValidator(): ValidateFunction {
-  // Compiled (or loaded from the cache) lazily, once per process: `validate FILE...` reuses it for every file.
-  validator ??= compileValidator(ExperimentSchema);
+  // Loaded (built by `npm run build`, or compiled) lazily, once per process: `validate FILE...` reuses it for every file.
+  validator ??= loadValidator(ExperimentSchema);
   return validator;
 }
 
