@@ -28,7 +28,12 @@ export const DatasetSchema = Type.Object(
     path: Type.Optional(
       Type.String({ minLength: 1, description: "the dataset's home folder (default: <data dir>/<name>); required for imageFolder" }),
     ),
-    url: Type.Optional(Type.String({ minLength: 1, description: 'download URL override (the official archive by default)' })),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'download URL override (default: the official archive); append #md5=<hex> to check another file than the official one',
+      }),
+    ),
     classes: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true, description: 'imageFolder: class order (default: sorted folder names)' }),
     ),
