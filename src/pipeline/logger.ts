@@ -12,7 +12,7 @@ export type Logger = pino.Logger;
  * already shows them.
  */
 export function createRunLogger(o: { terminal: Terminal; file?: string }): { logger: Logger; close(): void } {
-  const prettify = prettyFactory({ colorize: o.terminal.isTTY, hideObject: true, translateTime: 'SYS:HH:MM:ss' });
+  const prettify = prettyFactory({ colorize: o.terminal.isTTY, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' });
   const streams: pino.StreamEntry[] = [{ level: 'info', stream: { write: (line: string) => o.terminal.print(prettify(line)) } }];
   let file: ReturnType<typeof pino.destination> | undefined;
   if (o.file) {

@@ -18,7 +18,7 @@ import { readCheckpoint, type LoadedCheckpoint } from './checkpoint-files';
 import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
-import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON } from './callbacks/metrics-file';
+import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
 import { mainMetric } from './metric-names';
@@ -229,6 +229,12 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
     logger.info({ counts, fingerprint: dataset.fingerprint, cache: dataset.cache }, `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`);
+    if (stop.requested) {
+      // Loading can take minutes the first time; a signal during it ends the run before any training.
+      meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
+      const summary = summarize(p.previousRows, mainMetric(e));
+      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: 'interrupted while loading the data, before training' };
+    }
 
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);

@@ -17,7 +17,7 @@ export function createTerminal(stream: NodeJS.WritableStream & { isTTY?: boolean
   const isTTY = stream.isTTY === true;
   let current = '';
   const fit = (text: string) => {
-    const columns = stream.columns ?? 100;
+    const columns = stream.columns || 100; // 0 when the terminal does not report a size
     return text.length >= columns ? text.slice(0, Math.max(columns - 1, 20)) : text;
   };
   const erase = () => {

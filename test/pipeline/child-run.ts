@@ -19,17 +19,32 @@ export interface ChildArgs {
   train?: number;
   /** Print a line per batch. */
   report?: boolean;
-  /** Milliseconds to sleep after each batch, so a signal reliably lands mid-epoch. */
-  batchDelay?: number;
+  /**
+   * After this batch, wait (up to 10 s) for a signal before going on, so the test's
+   * signal lands at a known batch however loaded the machine is.
+   */
+  pauseAfter?: { epoch: number; batch: number };
 }
 
 const args = JSON.parse(process.argv[2]) as ChildArgs;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const signalled = () =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+
 const pacer: Callback = {
   name: 'test-pacer',
   async onBatchEnd(info) {
+    const pause = args.pauseAfter && args.pauseAfter.epoch === info.epoch && args.pauseAfter.batch === info.batch;
+    const received = pause ? signalled() : undefined;
     if (args.report) process.stdout.write(`batch ${info.epoch} ${info.batch}\n`);
-    if (args.batchDelay) await sleep(args.batchDelay);
+    await received;
   },
 };
 

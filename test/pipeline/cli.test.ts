@@ -134,7 +134,17 @@ test('exit 130 on SIGINT; --resume NAME/VERSION continues it; --resume refuses -
   assert.equal(refused.stderr, 'error: --resume continues a run with its own config; do not pass an experiment file or --set with it\n');
 
   // Continue it, and stop it again at once: the resume path runs through the CLI, and a second interrupt works the same.
-  const again = await pipeline(['run', '--resume', 'tiny/1', '--runs-dir', runs], (child) => setTimeout(() => child.kill('SIGTERM'), 1500));
+  // (Signalled once the resumed process has logged its start, i.e. its handlers are in place.)
+  const log = path.join(runs, 'tiny', '1', 'log.jsonl');
+  const starts = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"msg":"run tiny/1 in ')).length;
+  const again = await pipeline(['run', '--resume', 'tiny/1', '--runs-dir', runs], (child) => {
+    const poll = setInterval(() => {
+      if (starts() === 2) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }
+    }, 20);
+  });
   assert.equal(again.code, 130, again.stderr);
   const meta = readJson(path.join(runs, 'tiny', '1', 'meta.json'));
   assert.equal(meta.status, 'interrupted');
