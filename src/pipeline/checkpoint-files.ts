@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { writeDirAtomic, type DirFiles } from './atomic-dir';
-import { captureOptimizerState } from './optimizer-state';
-import { modelFiles, readWeights } from './snapshot';
-import type { NamedTensor } from './optimizer-state';
+import type { DirFiles } from './atomic-dir';
+import { captureOptimizerState, type NamedTensor } from './optimizer-state';
+import { modelFiles, readBytes, readWeights } from './snapshot';
 import type { LoopPosition, TF } from './types';
 
 /**
@@ -59,10 +58,6 @@ export async function checkpointFiles(tf: TF, model: tfjs.LayersModel, optimizer
   return files;
 }
 
-export function writeCheckpointFiles(dir: string, files: DirFiles): void {
-  writeDirAtomic(dir, files);
-}
-
 export interface LoadedCheckpoint {
   dir: string;
   state: CheckpointState;
@@ -72,11 +67,13 @@ export interface LoadedCheckpoint {
   optimizer: NamedTensor[];
 }
 
+export function readCheckpointState(dir: string): CheckpointState {
+  return JSON.parse(fs.readFileSync(path.join(dir, STATE_JSON), 'utf8')) as CheckpointState;
+}
+
 export function readCheckpoint(tf: TF, dir: string): LoadedCheckpoint {
-  const state = JSON.parse(fs.readFileSync(path.join(dir, STATE_JSON), 'utf8')) as CheckpointState;
   const opt = JSON.parse(fs.readFileSync(path.join(dir, OPTIMIZER_JSON), 'utf8')) as OptimizerJson;
   const specs = opt.weightsManifest.flatMap((g) => g.weights);
-  const buf = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
-  const decoded = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, specs);
-  return { dir, state, weights: readWeights(tf, dir), optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })) };
+  const decoded = tf.io.decodeWeights(readBytes(path.join(dir, OPTIMIZER_BIN)), specs);
+  return { dir, state: readCheckpointState(dir), weights: readWeights(tf, dir), optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })) };
 }

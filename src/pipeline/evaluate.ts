@@ -1,7 +1,5 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { selectBackend, type BackendRequest } from '../backend';
-import { loadExperimentText } from '../config/load';
 import { parseOverride } from '../config/overrides';
 import { formatPath } from '../config/paths';
 import { batches, loadDataset, type LoadedDataset } from '../data';
@@ -9,7 +7,7 @@ import type { DatasetConfig, NormalizeConfig } from '../data/types';
 import { RunError, UsageError } from '../errors';
 import { resolveAtomicDir } from './atomic-dir';
 import { fixed, thousands } from './format';
-import { CONFIG_YAML, MODEL_DIR, OVERRIDES_JSON, readMeta } from './run-dir';
+import { loadRunExperiment, MODEL_DIR, readMeta } from './run-dir';
 import { loadModelDir } from './snapshot';
 import { createStepRunner } from './step';
 
@@ -54,9 +52,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
     if (!key.startsWith('dataset.')) throw new UsageError(`--set ${raw}: eval can only change dataset.* (the model and training are fixed by the run)`);
   }
   const meta = readMeta(runDir);
-  const configFile = path.join(runDir, CONFIG_YAML);
-  const runOverrides = JSON.parse(fs.readFileSync(path.join(runDir, OVERRIDES_JSON), 'utf8')) as string[];
-  const e = loadExperimentText(configFile, fs.readFileSync(configFile, 'utf8'), { overrides: [...runOverrides, ...extra] }).experiment;
+  const e = loadRunExperiment(runDir, extra).experiment;
   const modelDir = resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
     throw new UsageError(`${meta.name}/${meta.version} has no saved model (status ${meta.status}); only completed runs have model/`);

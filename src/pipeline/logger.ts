@@ -28,8 +28,3 @@ export function createRunLogger(o: { terminal: Terminal; file?: string }): { log
     },
   };
 }
-
-/** A logger that drops everything (callers that only want the files). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

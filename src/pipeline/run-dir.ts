@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { LoadedExperiment } from '../config/load';
+import { loadExperimentText, type LoadedExperiment } from '../config/load';
 import { writeFileAtomic } from '../util/atomic';
 import type { RunStatus } from './types';
 
@@ -89,6 +89,13 @@ export function writeJson(file: string, value: unknown): void {
 
 export function readMeta(runDir: string): RunMeta {
   return JSON.parse(fs.readFileSync(path.join(runDir, META_JSON), 'utf8')) as RunMeta;
+}
+
+/** A run's experiment as recorded: its config.yaml with its overrides.json, plus `extra` --set values. */
+export function loadRunExperiment(runDir: string, extra: readonly string[] = []): LoadedExperiment {
+  const configFile = path.join(runDir, CONFIG_YAML);
+  const overrides = JSON.parse(fs.readFileSync(path.join(runDir, OVERRIDES_JSON), 'utf8')) as string[];
+  return loadExperimentText(configFile, fs.readFileSync(configFile, 'utf8'), { overrides: [...overrides, ...extra] });
 }
 
 /** The files a run starts with: the experiment as given, the --set values, the resolved experiment. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend, type BackendRequest, type SelectedBackend } from '../backend';
 import { buildModel } from '../builders/model';
-import { loadExperimentFile, loadExperimentText, type LoadedExperiment } from '../config/load';
+import { loadExperimentFile, type LoadedExperiment } from '../config/load';
 import { loadDataset, type LoadedDataset } from '../data';
 import type { DatasetConfig } from '../data/types';
 import { UsageError } from '../errors';
@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
 import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
 import { datasetBatchSource, trainBatchCount } from './batch-source';
-import { readCheckpoint, type LoadedCheckpoint } from './checkpoint-files';
+import { readCheckpoint, readCheckpointState, type LoadedCheckpoint } from './checkpoint-files';
 import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
@@ -25,13 +25,12 @@ import { mainMetric } from './metric-names';
 import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
 import {
   claimRunDir,
-  CONFIG_YAML,
   gitState,
   hostInfo,
   LOG_JSONL,
   MetaFile,
+  loadRunExperiment,
   MODEL_DIR,
-  OVERRIDES_JSON,
   readMeta,
   writeRunInputs,
   type RunMeta,
@@ -157,9 +156,7 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
     throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is still running (pid ${meta.pid} on ${meta.host})`);
   }
-  const configFile = path.join(runDir, CONFIG_YAML);
-  const overrides = JSON.parse(fs.readFileSync(path.join(runDir, OVERRIDES_JSON), 'utf8')) as string[];
-  const loaded = loadExperimentText(configFile, fs.readFileSync(configFile, 'utf8'), { overrides });
+  const loaded = loadRunExperiment(runDir);
   if (loaded.hash !== meta.configHash) {
     throw new UsageError(`cannot resume ${meta.name}/${meta.version}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
   }
@@ -169,7 +166,7 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   recoverAtomicDirs(checkpoints);
   recoverAtomicDirs(runDir);
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
-  const position = checkpoint ? (JSON.parse(fs.readFileSync(path.join(checkpoint, 'state.json'), 'utf8')).position as LoopPosition) : undefined;
+  const position = checkpoint ? readCheckpointState(checkpoint).position : undefined;
 
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
   const metricsFile = path.join(runDir, METRICS_JSONL);
@@ -249,7 +246,6 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       numClasses: dataset.classes.length,
       inputShape,
       batchesPerEpoch: trainBatchCount(dataset, e),
-      trainKeys: steps.keys,
       mainMetric: main,
     };
     const callbacks = buildCallbacks(req, p, setup, terminal, logger);

@@ -35,6 +35,3 @@ export function installStopSignals(onStop?: (signal: NodeJS.Signals) => void): S
     dispose,
   };
 }
-
-/** A stop flag that never fires (library callers that handle signals themselves). */
-export const neverStop: StopSignal = { requested: false, dispose() {} };

@@ -55,7 +55,8 @@ function readModelJson(dir: string): ModelJson {
   return JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as ModelJson;
 }
 
-function readBytes(file: string): ArrayBuffer {
+/** A file's bytes as the ArrayBuffer tfjs' weight decoders take. */
+export function readBytes(file: string): ArrayBuffer {
   const buf = fs.readFileSync(file);
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }

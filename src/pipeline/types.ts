@@ -66,8 +66,6 @@ export interface TrainingSetup {
   inputShape: [number, number, number];
   /** Batches per training epoch. */
   batchesPerEpoch: number;
-  /** Metric names as rows carry them: 'loss', then the experiment's metrics. */
-  trainKeys: string[];
   mainMetric: { name: string; goal: 'max' | 'min' };
 }
 

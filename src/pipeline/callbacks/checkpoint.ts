@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { checkpointFiles, writeCheckpointFiles, type CheckpointState } from '../checkpoint-files';
+import { writeDirAtomic } from '../atomic-dir';
+import { checkpointFiles, type CheckpointState } from '../checkpoint-files';
 import { improves } from '../metric-names';
 import type { Callback, EpochRow, LoopPosition, TF } from '../types';
 
@@ -74,7 +75,7 @@ export class CheckpointCallback implements Callback {
       savedAt: new Date().toISOString(),
     };
     const files = await checkpointFiles(this.o.tf, this.o.model, this.o.optimizer, state);
-    for (const t of targets) writeCheckpointFiles(path.join(this.o.runDir, CHECKPOINTS_DIR, t), files);
+    for (const t of targets) writeDirAtomic(path.join(this.o.runDir, CHECKPOINTS_DIR, t), files);
     this.o.log?.('checkpoint', { targets, epoch: position.epoch, batch: position.batch });
   }
 }
