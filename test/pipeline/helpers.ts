@@ -1,14 +1,15 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { PNG } from 'pngjs';
-import type { LoadedDataset, Split } from '../../src/data/types';
-import { createRng } from '../../src/util/random';
-
 /**
  * Generated data and experiments for the pipeline tests: no files to download, runs of
  * well under a second.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedDataset, Split } from '../../src/data/types';
+import { createRng } from '../../src/util/random';
+import { png, tempDir as dataTempDir } from '../data/fixtures';
+
+/** A temporary folder, removed when the test process exits. */
+export const tempDir = (prefix = 'pipeline-test-') => dataTempDir(prefix);
 
 /**
  * The tests train on wasm, the backend `auto` picks without tfjs-node (with this project's
@@ -97,30 +98,14 @@ export function tinyExperiment(o: TinyOptions = {}): string {
   ].join('\n');
 }
 
-const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-/** A temporary folder, removed when the test process exits. */
-export function tempDir(prefix = 'pipeline-test-'): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
-
 /** The synthetic problem as an image folder of PNGs (train/<class>/, test/<class>/), for the real CLI. */
 export function writePngDataset(root: string, opts: { train?: number; test?: number; seed?: number } = {}): string {
   const data = syntheticDataset(opts);
   for (const [split, s] of [['train', data.train], ['test', data.test]] as const) {
     for (const c of CLASSES) fs.mkdirSync(path.join(root, split, c), { recursive: true });
     for (let i = 0; i < s.n; i++) {
-      const png = new PNG({ width: SIZE, height: SIZE });
-      for (let p = 0; p < SIZE * SIZE; p++) {
-        for (let ch = 0; ch < 3; ch++) png.data[p * 4 + ch] = s.x[(i * SIZE * SIZE + p) * 3 + ch];
-        png.data[p * 4 + 3] = 255;
-      }
-      fs.writeFileSync(path.join(root, split, CLASSES[s.y[i]], `${String(i).padStart(4, '0')}.png`), PNG.sync.write(png));
+      const pixel = (x: number, y: number) => [0, 1, 2].map((ch) => s.x[(i * SIZE * SIZE + y * SIZE + x) * 3 + ch]);
+      fs.writeFileSync(path.join(root, split, CLASSES[s.y[i]], `${String(i).padStart(4, '0')}.png`), png(SIZE, SIZE, pixel));
     }
   }
   return root;
