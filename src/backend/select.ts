@@ -54,6 +54,9 @@ function firstLine(err: unknown): string {
 }
 
 async function activate(tf: Tf, name: BackendName): Promise<string | null> {
+  // PROD only silences tfjs's console.warn/log (e.g. the cpu backend's "install tfjs-node" banner on stderr);
+  // pipeline reports the backend and why it was chosen itself.
+  tf.env().set('PROD', true);
   try {
     const ok = await tf.setBackend(name);
     if (!ok) return `backend '${name}' failed to initialize`;

@@ -61,11 +61,11 @@ export const OPTIMIZER_ENTRIES = [
         rho: Beta(0.9, 'decay of the squared-gradient average'),
         momentum: Type.Number({ minimum: 0, default: 0, description: 'momentum factor' }),
         epsilon: Epsilon,
-        centered: Type.Boolean({ default: false, description: 'normalize by the gradient variance estimate' }),
       },
       Closed,
     ),
-    build: (tf, a, lr) => tf.train.rmsprop(lr, a.rho, a.momentum, a.epsilon, a.centered),
+    // Not offered: `centered`. tfjs 4.22 computes sqrt(ms - (mg^2 + epsilon)), NaN wherever a gradient entry is 0.
+    build: (tf, a, lr) => tf.train.rmsprop(lr, a.rho, a.momentum, a.epsilon, false),
   }),
   optimizer({
     type: 'adagrad',

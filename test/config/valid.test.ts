@@ -224,7 +224,7 @@ describe('defaults', () => {
   it('each optimizer gets its own defaults', () => {
     const OPT: Record<string, Record<string, unknown>> = {
       adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-      rmsprop: { learningRate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false },
+      rmsprop: { learningRate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7 },
       adagrad: { learningRate: 0.01, initialAccumulatorValue: 0.1 },
       adadelta: { learningRate: 0.001, rho: 0.95, epsilon: 1e-7 },
       adamax: { learningRate: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },

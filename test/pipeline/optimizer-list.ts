@@ -1,6 +1,6 @@
 /**
- * Every optimizer the schema offers (centered RMSProp aside: tfjs 4.22 computes
- * sqrt(ms - (mg^2 + epsilon)), NaN wherever a gradient entry is 0, so it cannot train here), as the YAML
+ * Every optimizer the schema offers (it does not offer centered RMSProp: tfjs 4.22 computes
+ * sqrt(ms - (mg^2 + epsilon)), NaN wherever a gradient entry is 0), as the YAML
  * flow mappings the tests put in `training.optimizer`.
  */
 export const OPTIMIZER_NAMES_FOR_TEST = [
