@@ -127,6 +127,25 @@ function zeroPadAmounts(p: Static<typeof ZeroPad>): [[number, number], [number, 
   return p as [[number, number], [number, number]];
 }
 
+/** Max and average pooling differ only in the tfjs layer they build. */
+function poolLayer<S extends typeof maxPoolSchema | typeof avgPoolSchema>(type: 'maxPooling2d' | 'averagePooling2d', summary: string, schema: S) {
+  return layer({
+    type,
+    summary,
+    schema,
+    outputShape: (input, a) => poolOutput(input, a, type),
+    params: () => 0,
+    build: (tf, a, ctx) =>
+      tf.layers[type]({
+        name: ctx.name,
+        inputShape: ctx.inputShape,
+        poolSize: a.poolSize as number | [number, number],
+        strides: (a.strides ?? a.poolSize) as number | [number, number],
+        padding: a.padding,
+      }),
+  });
+}
+
 export const LAYER_ENTRIES = [
   layer({
     type: 'conv2d',
@@ -161,36 +180,8 @@ export const LAYER_ENTRIES = [
       });
     },
   }),
-  layer({
-    type: 'maxPooling2d',
-    summary: 'max pooling over 2-D windows',
-    schema: maxPoolSchema,
-    outputShape: (input, a) => poolOutput(input, a, 'maxPooling2d'),
-    params: () => 0,
-    build: (tf, a, ctx) =>
-      tf.layers.maxPooling2d({
-        name: ctx.name,
-        inputShape: ctx.inputShape,
-        poolSize: a.poolSize as number | [number, number],
-        strides: (a.strides ?? a.poolSize) as number | [number, number],
-        padding: a.padding,
-      }),
-  }),
-  layer({
-    type: 'averagePooling2d',
-    summary: 'average pooling over 2-D windows',
-    schema: avgPoolSchema,
-    outputShape: (input, a) => poolOutput(input, a, 'averagePooling2d'),
-    params: () => 0,
-    build: (tf, a, ctx) =>
-      tf.layers.averagePooling2d({
-        name: ctx.name,
-        inputShape: ctx.inputShape,
-        poolSize: a.poolSize as number | [number, number],
-        strides: (a.strides ?? a.poolSize) as number | [number, number],
-        padding: a.padding,
-      }),
-  }),
+  poolLayer('maxPooling2d', 'max pooling over 2-D windows', maxPoolSchema),
+  poolLayer('averagePooling2d', 'average pooling over 2-D windows', avgPoolSchema),
   layer({
     type: 'globalAveragePooling2d',
     summary: 'average over height and width, one value per channel',

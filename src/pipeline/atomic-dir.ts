@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileSynced } from '../util/atomic';
 
 /**
  * Directories whose files must change together (model.json with its weights.bin, a
@@ -18,16 +19,6 @@ import * as path from 'node:path';
  */
 
 export type DirFiles = Record<string, string | Uint8Array>;
-
-function writeSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
@@ -51,7 +42,7 @@ export function writeDirAtomic(dir: string, files: DirFiles): void {
   const tmp = path.join(parent, `.${base}.tmp-${t}`);
   fs.mkdirSync(tmp);
   try {
-    for (const [name, data] of Object.entries(files)) writeSynced(path.join(tmp, name), data);
+    for (const [name, data] of Object.entries(files)) writeFileSynced(path.join(tmp, name), data);
     fsyncDir(tmp);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
