@@ -258,13 +258,18 @@ function toTrialStatus(status: string | undefined, code: number | null): TrialSt
   return code === 0 ? 'completed' : 'failed';
 }
 
+/** `[12:00:01] INFO: ...` (pino-pretty below ERROR) and `epoch 3/10  loss ...` (the plain progress line). */
+const ROUTINE_OUTPUT = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
+
 function errorOf(result: RunResult | undefined, a: Active, code: number | null, signal: NodeJS.Signals | null, runDir: string | undefined | null): string {
   const metaError = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
   if (metaError) return metaError;
+  // The trial's stderr is mostly its own progress (pino-pretty info lines, one line per epoch):
+  // those say what it was doing, not why it stopped, so a killed trial is not blamed on them.
   const lastErr = a.stderrTail
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('{'))
+    .filter((l) => l && !l.startsWith('{') && !ROUTINE_OUTPUT.test(l))
     .at(-1);
   const how = signal ? `killed by ${signal}` : `exit code ${code}`;
   return lastErr ? `${lastErr} (${how})` : how;
