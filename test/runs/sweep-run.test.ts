@@ -5,33 +5,71 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ConfigError } from '../../src/errors';
 import { formatDiagnostics } from '../../src/config/diagnostics';
-import { listRuns } from '../../src/runs/read';
+import { listRuns, Run } from '../../src/runs/read';
 import { listTable } from '../../src/runs/ls';
 import { leaderboard } from '../../src/runs/sweep/leaderboard';
 import { planTrials } from '../../src/runs/sweep/plan';
-import { trialArgs } from '../../src/runs/sweep/runner';
-import { resolveSweep, saveSweep, type SweepState } from '../../src/runs/sweep/state';
+import { trialArgs, type RunnerOptions } from '../../src/runs/sweep/runner';
+import { resolveSweep, type SweepState, type TrialState } from '../../src/runs/sweep/state';
 import { prepareSweep, resumeSweep, startSweep } from '../../src/runs/sweep/sweep';
 import { validateTrials } from '../../src/runs/sweep/validate';
-import { tempRoot, writeRun } from './fixture';
+import { tempRoot } from './fixture';
+import { tinyCifarDataDir } from './tiny-cifar';
+
+/**
+ * Sweeps of real `pipeline run` trials (bin/pipeline.js, the wasm backend) on a generated
+ * 200-example CIFAR-10 in the official binary format: about a second or two per trial.
+ * Failures are real too: a learning rate of 1e20 makes the loss NaN (status diverged), a
+ * crash is a trial process SIGKILLed by the test, an interrupt is SIGINT to `pipeline sweep`.
+ */
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/runs');
 const TINY = path.join(FIXTURES, 'tiny.yaml');
 const TINY_SWEEP = path.join(FIXTURES, 'tiny-sweep.yaml');
-const FAKE = path.join(FIXTURES, 'fake-pipeline.js');
 const BIN = path.resolve(__dirname, '../../../bin/pipeline.js');
+const DATA = tinyCifarDataDir();
+/** What `pipeline sweep --backend wasm --data-dir DATA` passes to every trial. */
+const RUN_ARGS = ['--data-dir', DATA, '--backend', 'wasm'];
 
-function quietRunner(lines: string[] = []) {
-  return { script: FAKE, log: (l: string) => lines.push(l), pollMs: 20 };
+function runner(lines: string[] = []): RunnerOptions {
+  return { script: BIN, log: (l: string) => lines.push(l), pollMs: 20 };
 }
 
-/** Largest number of runs alive at the same moment, from their recorded start and end. */
-function maxOverlap(root: string): number {
-  const events: Array<[number, number]> = [];
-  for (const r of listRuns(root)) {
-    const m = r.meta()!;
-    events.push([Date.parse(m.startedAt!), 1], [Date.parse(m.endedAt ?? m.startedAt!), -1]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `get` returns something truthy; fail naming `what` after `ms`. */
+async function waitFor<T>(what: string, get: () => T | undefined | false, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
   }
+}
+
+function trialRun(root: string, trial: number): Run | undefined {
+  return listRuns(root).find((r) => r.meta()?.tags?.trial === trial);
+}
+
+/** Trial processes are detached: if an assertion fails mid-sweep, do not leave them training. */
+function killLeftovers(root: string): void {
+  for (const r of listRuns(root)) {
+    const m = r.meta();
+    if (m?.status !== 'running' || r.status() !== 'running') continue;
+    try {
+      if (m.pid) process.kill(m.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Largest number of trial processes alive at once, from the spawn and exit times the sweep recorded. */
+function maxConcurrentTrials(trials: TrialState[]): number {
+  const events: Array<[number, number]> = [];
+  for (const t of trials) events.push([Date.parse(t.startedAt!), 1], [Date.parse(t.endedAt!), -1]);
+  // At the same millisecond an exit counts first: the sweep starts the next trial when one exits.
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;
   let max = 0;
@@ -85,167 +123,248 @@ test('validateTrials: file-located problems keep their line, with the trial name
 
 test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, sweep.json and a leaderboard', async () => {
   const root = tempRoot();
-  const prepared = prepareSweep(TINY_SWEEP, [], {});
-  assert.equal(prepared.spec.parallel, 2);
-  // The fake runs wait for each other until two have started: they can only finish if they overlapped.
-  const state = await startSweep(prepared, root, ['--backend', 'cpu'], { ...quietRunner(), env: { FAKE_BARRIER: path.join(root, '.barrier'), FAKE_BARRIER_N: '2' } });
-  assert.equal(state.id, 'tiny/sweeps/1');
-  assert.equal(state.status, 'completed');
-  assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
+  try {
+    const prepared = prepareSweep(TINY_SWEEP, [], {});
+    assert.equal(prepared.spec.parallel, 2);
+    const state = await startSweep(prepared, root, RUN_ARGS, runner());
+    assert.equal(state.id, 'tiny/sweeps/1');
+    assert.equal(state.status, 'completed');
+    assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
+    // The sweep started the second trial before the first ended, and the third only after one ended.
+    assert.equal(maxConcurrentTrials(state.trials), 2, 'two at a time, never more');
 
-  const runs = listRuns(root);
-  assert.equal(runs.length, 4);
-  assert.deepEqual(runs.map((r) => r.meta()!.tags!.sweep), ['tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1']);
-  assert.deepEqual(runs.map((r) => r.meta()!.tags!.trial).sort(), [1, 2, 3, 4]);
-  assert.equal(maxOverlap(root), 2, 'two at a time, never more');
-  for (const t of state.trials) {
-    const run = runs.find((r) => r.dir === t.runDir)!;
-    assert.deepEqual(run.overrides(), t.overrides, 'each run got its trial overrides');
-    assert.equal(t.value, run.finalMetrics()!.testAccuracy);
+    const runs = listRuns(root);
+    assert.equal(runs.length, 4);
+    assert.deepEqual(runs.map((r) => r.status()), ['completed', 'completed', 'completed', 'completed']);
+    assert.deepEqual(runs.map((r) => r.meta()!.tags!.sweep), ['tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1']);
+    assert.deepEqual(runs.map((r) => r.meta()!.tags!.trial).sort(), [1, 2, 3, 4]);
+    assert.deepEqual(runs.map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm', 'wasm'], 'the sweep passed --backend through');
+    for (const t of state.trials) {
+      const run = runs.find((r) => r.dir === t.runDir)!;
+      assert.deepEqual(run.overrides(), t.overrides, 'each run got its trial overrides');
+      assert.equal((run.meta()!.dataset!.source as { path: string }).path, path.join(DATA, 'cifar10'), 'the sweep passed --data-dir through');
+      assert.equal(t.value, run.finalMetrics()!.testAccuracy);
+      assert.equal(run.metrics().length, 3);
+    }
+
+    // sweep.json on disk is the final state.
+    const onDisk = JSON.parse(fs.readFileSync(path.join(root, 'tiny', 'sweeps', '1', 'sweep.json'), 'utf8')) as SweepState;
+    assert.deepEqual(onDisk.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
+    assert.equal(fs.readFileSync(path.join(state.dir, 'experiment.yaml'), 'utf8'), fs.readFileSync(TINY_SWEEP, 'utf8'));
+    assert.ok(fs.readFileSync(path.join(state.dir, 'trials', '1.log'), 'utf8').includes('"status":"completed"'));
+
+    // Leaderboard: by final testAccuracy, best first (ties by trial number). On this data the
+    // larger learning rate with the smaller batch learns most in 3 epochs.
+    const byValue = [...state.trials].sort((a, b) => b.value! - a.value! || a.index - b.index).map((t) => t.index);
+    const board = leaderboard(state);
+    assert.deepEqual(board.map((r) => [r.rank, r.trial]), byValue.map((trial, i) => [i + 1, trial]));
+    assert.equal(board[0].trial, 3, JSON.stringify(state.trials.map((t) => [t.params, t.value])));
+    // The sweep as a reference: ls lists its trials with the swept keys as the varying columns.
+    const ls = listTable({ root, refs: ['tiny/sweeps/1'] });
+    assert.deepEqual(ls.rows.map((r) => r.run), state.trials.map((t) => t.run));
+    assert.deepEqual(ls.columns.map((c) => c.key).slice(-2), ['training.batchSize', 'training.optimizer.learningRate']);
+    // diff of two trials: exactly the changed key, old and new, and the metric deltas; --json parses.
+    const d = spawnSync(process.execPath, [BIN, 'diff', state.trials[0].run!, state.trials[2].run!, '--runs-dir', root, '--json'], { encoding: 'utf8' });
+    assert.equal(d.status, 0, d.stderr);
+    const report = JSON.parse(d.stdout);
+    assert.deepEqual(report.config, [{ key: 'training.optimizer.learningRate', kind: 'changed', old: 0.001, new: 0.003 }]);
+    const acc = report.metrics.final.find((m: { metric: string }) => m.metric === 'testAccuracy');
+    assert.equal(acc.old, state.trials[0].value);
+    assert.equal(acc.new, state.trials[2].value);
+    assert.ok(Math.abs(acc.change - (state.trials[2].value! - state.trials[0].value!)) < 1e-12);
+
+    // Nothing left to do: resuming a completed sweep runs nothing.
+    const lines: string[] = [];
+    await resumeSweep('tiny/sweeps/1', root, {}, runner(lines));
+    assert.deepEqual(lines, ['sweep tiny/sweeps/1: every trial already completed']);
+    assert.equal(listRuns(root).length, 4);
+
+    // Two trials side by side, training.workers 'auto': one worker each.
+    assert.deepEqual(trialArgs(state, state.trials[0], 2), [
+      'run', TINY_SWEEP,
+      '--set', 'training.optimizer.learningRate=0.001', '--set', 'training.batchSize=32',
+      '--json', '--runs-dir', root, '--tag', 'sweep=tiny/sweeps/1', '--tag', 'trial=1', '--workers', '1', ...RUN_ARGS,
+    ]);
+    const tail = ['--tag', 'trial=1', ...RUN_ARGS];
+    assert.deepEqual(trialArgs({ ...state, spec: { ...state.spec, parallel: 1 } }, state.trials[0], 2).slice(-tail.length), tail);
+    assert.deepEqual(trialArgs({ ...state, workersAuto: false }, state.trials[0], 8).slice(-tail.length), tail);
+    assert.deepEqual(trialArgs(state, state.trials[0], 8).slice(-6), ['--workers', '4', ...RUN_ARGS]);
+  } finally {
+    killLeftovers(root);
   }
-
-  // sweep.json on disk is the final state.
-  const onDisk = JSON.parse(fs.readFileSync(path.join(root, 'tiny', 'sweeps', '1', 'sweep.json'), 'utf8')) as SweepState;
-  assert.deepEqual(onDisk.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
-  assert.equal(fs.readFileSync(path.join(state.dir, 'experiment.yaml'), 'utf8'), fs.readFileSync(TINY_SWEEP, 'utf8'));
-  assert.ok(fs.readFileSync(path.join(state.dir, 'trials', '1.log'), 'utf8').includes('"status":"completed"'));
-
-  // Leaderboard: lr 0.003 beats 0.001, batch 32 beats 64 (the fake's ceiling).
-  const board = leaderboard(state);
-  assert.deepEqual(board.map((r) => [r.rank, r.trial]), [[1, 3], [2, 4], [3, 1], [4, 2]]);
-  // The sweep as a reference: ls lists its trials with the swept keys as the varying columns.
-  const ls = listTable({ root, refs: ['tiny/sweeps/1'] });
-  assert.deepEqual(ls.rows.map((r) => r.run), state.trials.map((t) => t.run));
-  assert.deepEqual(ls.columns.map((c) => c.key).slice(-2), ['training.batchSize', 'training.optimizer.learningRate']);
-  // diff of two trials: exactly the changed key, old and new, and the metric deltas; --json parses.
-  const d = spawnSync(process.execPath, [BIN, 'diff', state.trials[0].run!, state.trials[2].run!, '--runs-dir', root, '--json'], { encoding: 'utf8' });
-  assert.equal(d.status, 0, d.stderr);
-  const report = JSON.parse(d.stdout);
-  assert.deepEqual(report.config, [{ key: 'training.optimizer.learningRate', kind: 'changed', old: 0.001, new: 0.003 }]);
-  const acc = report.metrics.final.find((m: { metric: string }) => m.metric === 'testAccuracy');
-  assert.equal(acc.old, state.trials[0].value);
-  assert.equal(acc.new, state.trials[2].value);
-  assert.ok(Math.abs(acc.change - (state.trials[2].value! - state.trials[0].value!)) < 1e-12);
-
-  // Two trials side by side, training.workers 'auto': one worker each.
-  assert.deepEqual(trialArgs(state, state.trials[0], 2), [
-    'run', TINY_SWEEP,
-    '--set', 'training.optimizer.learningRate=0.001', '--set', 'training.batchSize=32',
-    '--json', '--runs-dir', root, '--tag', 'sweep=tiny/sweeps/1', '--tag', 'trial=1', '--workers', '1', '--backend', 'cpu',
-  ]);
-  assert.deepEqual(trialArgs({ ...state, spec: { ...state.spec, parallel: 1 } }, state.trials[0], 2).slice(-4), ['--tag', 'trial=1', '--backend', 'cpu']);
-  assert.deepEqual(trialArgs({ ...state, workersAuto: false }, state.trials[0], 8).slice(-4), ['--tag', 'trial=1', '--backend', 'cpu']);
-  assert.deepEqual(trialArgs(state, state.trials[0], 8).slice(-4), ['--workers', '4', '--backend', 'cpu']);
 });
 
-test('sweep: a failing and a crashing trial do not stop the others; resume reruns only what did not complete', async () => {
+test('sweep: a diverging and a crashed trial do not stop the others; resume reruns only what did not complete', async () => {
   const root = tempRoot();
-  const lines: string[] = [];
-  const prepared = prepareSweep(TINY, [], { params: ['training.batchSize=32,13,7,64'], parallel: 2 });
-  const state = await startSweep(prepared, root, [], quietRunner(lines));
-  assert.equal(state.status, 'failed');
-  assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'failed', 'failed', 'completed']);
-  assert.equal(state.trials[1].error, 'the backend gave up at epoch 2');
-  assert.equal(state.trials[2].error, 'Segmentation fault (pretend) (exit code 3)');
-  assert.equal(state.trials[2].exitCode, 3);
-  assert.ok(lines.includes(`[trial 2/4] failed in ${state.trials[1].durationSeconds!.toFixed(1)}s: testAccuracy ${state.trials[1].value!.toFixed(4)} (${state.trials[1].run}) — the backend gave up at epoch 2`), lines.join('\n'));
-  const board = leaderboard(state);
-  assert.deepEqual(board.map((r) => [r.rank, r.trial, r.status]), [[1, 1, 'completed'], [2, 4, 'completed'], [null, 2, 'failed'], [null, 3, 'failed']]);
+  try {
+    const lines: string[] = [];
+    // Trial order (first key slowest): 1 (0.003, 2 epochs) completes; 2 (0.003, 12 epochs) is
+    // SIGKILLed below while it trains; 3 and 4 (learning rate 1e20) diverge in their first epoch.
+    const prepared = prepareSweep(TINY, [], { params: ['training.optimizer.learningRate=0.003,1e20', 'training.epochs=2,12'], parallel: 2 });
+    const sweep = startSweep(prepared, root, RUN_ARGS, runner(lines));
+    const victim = await waitFor('trial 2 to finish an epoch', () => {
+      const r = trialRun(root, 2);
+      return r && r.refreshMetrics().length >= 1 && r;
+    });
+    process.kill(victim.meta()!.pid!, 'SIGKILL');
+    const state = await sweep;
 
-  // Pretend the failures were fixed: rewrite the two trials to values that succeed, then resume.
-  for (const t of state.trials.slice(1, 3)) {
-    t.overrides = ['training.batchSize=16'];
-    t.params = { 'training.batchSize': 16 };
+    assert.equal(state.status, 'failed');
+    assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'failed', 'diverged', 'diverged']);
+    const [done, crashed, diverged] = state.trials;
+    assert.equal(done.final!.epoch, 2);
+    assert.equal(crashed.exitCode, 137);
+    assert.equal(crashed.error, 'killed by SIGKILL');
+    assert.ok(crashed.final!.epoch >= 1 && crashed.final!.epoch < 12, 'the metrics it wrote before the kill');
+    assert.equal(victim.refreshMetrics().length, crashed.final!.epoch);
+    assert.equal(trialRun(root, 2)!.status(), 'crashed', 'readers see the dead running run as crashed');
+    assert.match(diverged.error!, /^loss became NaN at epoch 1, batch \d+ of 7$/);
+    assert.equal(diverged.exitCode, 1);
+    assert.equal(diverged.value, null);
+    assert.ok(
+      lines.includes(`[trial 3/4] diverged in ${diverged.durationSeconds!.toFixed(1)}s (${diverged.run}) — ${diverged.error}`),
+      lines.join('\n'),
+    );
+    // Two at a time: trial 4 took the slot of a trial that had failed (crashed 2 or diverged 3) and still ran.
+    assert.ok(Date.parse(state.trials[3].startedAt!) >= Math.min(Date.parse(crashed.endedAt!), Date.parse(diverged.endedAt!)), JSON.stringify(state.trials));
+    const board = leaderboard(state);
+    assert.deepEqual(board.map((r) => [r.rank, r.trial, r.status]), [[1, 1, 'completed'], [null, 2, 'failed'], [null, 3, 'diverged'], [null, 4, 'diverged']]);
+
+    // Resume: trial 1 is left alone; the crashed trial runs again and completes; the
+    // diverging ones run again and diverge again.
+    const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner());
+    assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed', 'diverged', 'diverged']);
+    assert.deepEqual(resumed.trials.map((t) => t.attempts), [1, 2, 2, 2]);
+    assert.equal(resumed.trials[0].runDir, done.runDir, 'the completed trial keeps its run');
+    assert.notEqual(resumed.trials[1].runDir, crashed.runDir, 'a new run for the crashed trial');
+    assert.equal(resumed.trials[1].final!.epoch, 12);
+    assert.equal(resumed.status, 'failed');
+    assert.equal(listRuns(root).length, 7);
+    assert.deepEqual(resolveSweep(state.dir, root).trials.map((t) => t.status), ['completed', 'completed', 'diverged', 'diverged']);
+  } finally {
+    killLeftovers(root);
   }
-  saveSweep(state);
-  const completedRuns = state.trials.filter((t) => t.status === 'completed').map((t) => t.runDir);
-  const resumed = await resumeSweep('tiny/sweeps/1', root, { parallel: 1 }, quietRunner());
-  assert.equal(resumed.status, 'completed');
-  assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'completed']);
-  assert.deepEqual(resumed.trials.map((t) => t.attempts), [1, 2, 2, 1]);
-  assert.deepEqual(resumed.trials.filter((t, i) => i === 0 || i === 3).map((t) => t.runDir), completedRuns, 'completed trials untouched');
-  assert.equal(listRuns(root).length, 6);
-  assert.equal(resolveSweep(state.dir, root).status, 'completed');
-  // Nothing left: a second resume runs nothing.
-  const lines2: string[] = [];
-  await resumeSweep('tiny/sweeps/1', root, {}, quietRunner(lines2));
-  assert.deepEqual(lines2, ['sweep tiny/sweeps/1: every trial already completed']);
 });
 
-test('resume refuses a changed experiment file and unknown sweeps', async () => {
+test('resume refuses while the sweep or a trial of a killed sweep still runs, a changed experiment file, and unknown sweeps', async () => {
   const root = tempRoot();
-  const file = path.join(root, 'exp.yaml');
-  fs.copyFileSync(TINY, file);
-  const state = await startSweep(prepareSweep(file, [], { params: ['training.batchSize=32'] }), root, [], quietRunner());
-  state.trials[0].status = 'interrupted';
-  saveSweep(state);
-  fs.appendFileSync(file, '# edited\n');
-  await assert.rejects(resumeSweep('tiny/sweeps/1', root, {}, quietRunner()), {
-    message: `sweep tiny/sweeps/1: ${file} changed since the sweep started, so new trials would not be comparable with the finished ones; restore it (the sweep's copy is ${path.join(state.dir, 'experiment.yaml')}) or start a new sweep`,
-  });
-  assert.throws(() => resolveSweep('tiny/sweeps/9', root), { message: 'no sweep tiny/sweeps/9: tiny has sweeps 1' });
+  try {
+    const file = path.join(root, 'exp.yaml');
+    fs.copyFileSync(TINY, file);
+    // One long trial; the sweep process is then killed outright (SIGKILL: no chance to stop its trial).
+    const sweep = spawn(process.execPath, [BIN, 'sweep', file, '--set', 'training.epochs=200', '--param', 'training.batchSize=32', '--runs-dir', root, ...RUN_ARGS], {
+      stdio: 'ignore',
+    });
+    const closed = new Promise((resolve) => sweep.on('close', resolve));
+    const trial = await waitFor('trial 1 to claim its run', () => {
+      const r = trialRun(root, 1);
+      return r?.meta()?.status === 'running' && r;
+    });
+    await assert.rejects(resumeSweep('tiny/sweeps/1', root, {}, runner()), {
+      message: `sweep tiny/sweeps/1 is still running (pid ${sweep.pid}); stop it first, or wait`,
+    });
+    sweep.kill('SIGKILL');
+    await closed;
+    const pid = trial.meta()!.pid!;
+    assert.equal(trial.status(), 'running', 'the trial outlives its sweep');
+    await assert.rejects(resumeSweep('tiny/sweeps/1', root, {}, runner()), {
+      message: `sweep tiny/sweeps/1: trial 1 is still running as tiny/1 (pid ${pid}); wait for it or stop it first`,
+    });
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the trial to die', () => Run.fromDir(trial.dir).status() === 'crashed');
 
-  // A sweep killed outright leaves a trial process running: resume must not start it twice.
-  const root2 = tempRoot();
-  const s2 = await startSweep(prepareSweep(TINY, [], { params: ['training.batchSize=32'] }), root2, [], quietRunner());
-  s2.trials[0].status = 'running';
-  saveSweep(s2);
-  writeRun(root2, { name: 'tiny', status: 'running', pid: process.pid, startedAt: new Date().toISOString(), tags: { sweep: 'tiny/sweeps/1', trial: 1 } });
-  await assert.rejects(resumeSweep('tiny/sweeps/1', root2, {}, quietRunner()), {
-    message: `sweep tiny/sweeps/1: trial 1 is still running as tiny/2 (pid ${process.pid}); wait for it or stop it first`,
-  });
-  assert.throws(() => resolveSweep('tin/sweeps/1', root), { message: `no experiment "tin" in ${root}; did you mean "tiny"?` });
+    fs.appendFileSync(file, '# edited\n');
+    const state = resolveSweep('tiny/sweeps/1', root);
+    await assert.rejects(resumeSweep('tiny/sweeps/1', root, {}, runner()), {
+      message: `sweep tiny/sweeps/1: ${file} changed since the sweep started, so new trials would not be comparable with the finished ones; restore it (the sweep's copy is ${path.join(state.dir, 'experiment.yaml')}) or start a new sweep`,
+    });
+    assert.equal(listRuns(root).length, 1, 'no trial started');
+    assert.throws(() => resolveSweep('tiny/sweeps/9', root), { message: 'no sweep tiny/sweeps/9: tiny has sweeps 1' });
+    assert.throws(() => resolveSweep('tin/sweeps/1', root), { message: `no experiment "tin" in ${root}; did you mean "tiny"?` });
+  } finally {
+    killLeftovers(root);
+  }
 });
 
-test('median early stopping stops trials worse than the others and records why', async () => {
+test('median early stopping stops a trial worse than the others (SIGINT, checkpoint, interrupted run) and records why', async () => {
   const root = tempRoot();
-  // Sequential, 6 epochs each: the last trial (lr 1e-5) is far below the three before it.
-  const prepared = prepareSweep(TINY, ['training.epochs=6'], {
-    params: ['training.optimizer.learningRate=0.003,0.002,0.001,0.00001'],
-    earlyStop: 'median',
-  });
-  const lines: string[] = [];
-  const state = await startSweep(prepared, root, [], { ...quietRunner(lines), env: { FAKE_EPOCH_MS: '120' } });
-  assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'pruned']);
-  const pruned = state.trials[3];
-  assert.ok(pruned.pruned && pruned.pruned.others === 3 && pruned.pruned.value < pruned.pruned.median, JSON.stringify(pruned.pruned));
-  assert.ok(pruned.final!.epoch < 6, 'stopped before the end');
-  assert.equal(listRuns(root).find((r) => r.dir === pruned.runDir)!.status(), 'interrupted');
-  assert.equal(state.status, 'completed', 'a pruned trial is done, not failed');
-  assert.ok(lines.some((l) => l.startsWith('[trial 4/4] stopping early: testAccuracy ')));
-  assert.deepEqual(leaderboard(state).map((r) => [r.rank, r.trial]), [[1, 1], [2, 2], [3, 3], [null, 4]]);
+  try {
+    // The file's sweep section: judged from epoch 2 on, against at least 3 other trials (the
+    // default). One at a time, so only trial 4 ever has 3 others; lr 1e-5 stays at chance while
+    // the others learn. 6 epochs leave the SIGINT 4 epochs to land in.
+    const file = path.join(root, 'median.yaml');
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(TINY, 'utf8') +
+        'sweep:\n  parameters:\n    training.optimizer.learningRate: [0.003, 0.002, 0.001, 0.00001]\n  earlyStopping: {type: median, minEpochs: 2}\n',
+    );
+    const prepared = prepareSweep(file, ['training.epochs=6'], {});
+    assert.deepEqual(prepared.spec.earlyStopping, { type: 'median', minEpochs: 2, minTrials: 3 });
+    const lines: string[] = [];
+    const state = await startSweep(prepared, root, RUN_ARGS, runner(lines));
+    assert.deepEqual(state.trials.map((t) => t.status), ['completed', 'completed', 'completed', 'pruned'], lines.join('\n'));
+    const pruned = state.trials[3];
+    const p = pruned.pruned!;
+    assert.equal(p.others, 3);
+    assert.ok(p.epoch >= 2 && p.epoch < 6, JSON.stringify(p));
+    // The median it was compared with is that of the others' best values up to that epoch.
+    const bestUpTo = (rows: Array<Record<string, number>>) => Math.max(...rows.slice(0, p.epoch).map((r) => r.testAccuracy));
+    const others = state.trials.slice(0, 3).map((t) => bestUpTo(listRuns(root).find((r) => r.dir === t.runDir)!.metrics())).sort((a, b) => a - b);
+    assert.equal(p.median, others[1]);
+    assert.ok(p.value < p.median, JSON.stringify(p));
+    const run = listRuns(root).find((r) => r.dir === pruned.runDir)!;
+    assert.equal(run.status(), 'interrupted');
+    assert.ok(pruned.final!.epoch < 6 && run.metrics().length < 6, 'stopped before the end');
+    assert.ok(fs.existsSync(path.join(run.dir, 'checkpoints', 'last', 'state.json')), 'it checkpointed on the way out');
+    assert.equal(state.status, 'completed', 'a pruned trial is done, not failed');
+    assert.ok(lines.some((l) => l.startsWith(`[trial 4/4] stopping early: testAccuracy ${p.value.toFixed(4)} at epoch ${p.epoch} is worse than the median`)), lines.join('\n'));
+    const ranked = state.trials.slice(0, 3).sort((a, b) => b.value! - a.value! || a.index - b.index).map((t, i) => [i + 1, t.index]);
+    assert.deepEqual(leaderboard(state).map((r) => [r.rank, r.trial]), [...ranked, [null, 4]]);
+  } finally {
+    killLeftovers(root);
+  }
 });
 
 test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep interrupted, exits 130; --resume finishes it', async () => {
   const root = tempRoot();
-  // Long trials (100 epochs of 100 ms): the interrupt always lands while both first trials run.
-  const env = { ...process.env, FAKE_EPOCH_MS: '100' };
-  // The command runs trials with the real bin/pipeline.js; this driver does what the command does, with the fake.
-  const driver = path.join(root, 'driver.js');
-  fs.writeFileSync(
-    driver,
-    `const { prepareSweep, startSweep } = require(${JSON.stringify(path.resolve(__dirname, '../../src/runs/sweep/sweep.js'))});
-const { report } = require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/boundary.js'))});
-startSweep(prepareSweep(${JSON.stringify(TINY)}, ['training.epochs=100'], { params: ['training.batchSize=32,64,16'], parallel: 2 }), ${JSON.stringify(root)}, [], {
-  script: ${JSON.stringify(FAKE)}, log: (l) => process.stderr.write(l + '\\n'),
-}).then(() => { process.exitCode = 0; }, (e) => { process.exitCode = report(e); });
-`,
-  );
-  const child = spawn(process.execPath, [driver], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b) => (stderr += b));
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  // Wait until both first trials have written an epoch.
-  for (let i = 0; i < 600 && listRuns(root).filter((r) => r.metrics().length > 0).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-  child.kill('SIGINT');
-  const code = await closed;
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /error: sweep tiny\/sweeps\/1 interrupted; resume with: pipeline sweep --resume tiny\/sweeps\/1\n$/);
-  const state = resolveSweep('tiny/sweeps/1', root);
-  assert.equal(state.status, 'interrupted');
-  assert.deepEqual(state.trials.map((t) => t.status), ['interrupted', 'interrupted', 'pending']);
-  assert.deepEqual(listRuns(root).map((r) => r.status()), ['interrupted', 'interrupted']);
+  try {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sweep', TINY, '--set', 'training.epochs=4', '--param', 'training.batchSize=32,64,16', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Both first trials are training (their stop handlers are in place; 4 epochs and the
+    // saving after them are left, far longer than the signal takes to arrive).
+    await waitFor('trials 1 and 2 to start training', () =>
+      [1, 2].every((i) => {
+        const r = trialRun(root, i);
+        return r && fs.existsSync(path.join(r.dir, 'log.jsonl')) && fs.readFileSync(path.join(r.dir, 'log.jsonl'), 'utf8').includes('"msg":"training 4 epochs');
+      }),
+    );
+    child.kill('SIGINT');
+    const code = await closed;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /error: sweep tiny\/sweeps\/1 interrupted; resume with: pipeline sweep --resume tiny\/sweeps\/1\n$/);
+    const state = resolveSweep('tiny/sweeps/1', root);
+    assert.equal(state.status, 'interrupted');
+    assert.deepEqual(state.trials.map((t) => t.status), ['interrupted', 'interrupted', 'pending']);
+    assert.deepEqual(state.trials.map((t) => t.exitCode), [130, 130, null]);
+    const runs = listRuns(root);
+    assert.deepEqual(runs.map((r) => r.status()), ['interrupted', 'interrupted']);
+    for (const r of runs) assert.ok(r.metrics().length < 4, `${r.id} stopped early`);
 
-  const resumed = await resumeSweep('tiny/sweeps/1', root, {}, { ...quietRunner(), env: { FAKE_EPOCH_MS: '5' } });
-  assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed', 'completed']);
+    const resumed = spawnSync(process.execPath, [BIN, 'sweep', '--resume', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /^sweep tiny\/sweeps\/1: resuming 3 of 3 trials \(1, 2, 3\), 2 at a time\n/);
+    assert.match(resumed.stdout, /^sweep tiny\/sweeps\/1: 3 trials, 3 completed; best: trial \d/m);
+    const after = resolveSweep('tiny/sweeps/1', root);
+    assert.deepEqual(after.trials.map((t) => t.status), ['completed', 'completed', 'completed']);
+    assert.deepEqual(after.trials.map((t) => t.final!.epoch), [4, 4, 4]);
+    assert.deepEqual(listRuns(root).map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm', 'wasm', 'wasm'], 'the resumed trials kept the sweep\'s run flags');
+  } finally {
+    killLeftovers(root);
+  }
 });
