@@ -21,6 +21,32 @@ const lrs = ['0.001', '0.003'];
 const batches = ['32', '64'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * CPU seconds, to tell a noisy repeat from a real result (other engineers run tests on this
+ * machine): `ours` is what this process's finished children used (/proc/self/stat cutime +
+ * cstime: the runs, and through the sweep its trials); `machine` is all busy time on every
+ * core (/proc/stat); `steal` is time the hypervisor gave our vCPUs to someone else.
+ */
+interface CpuSnapshot {
+  ours: number;
+  machine: number;
+  steal: number;
+}
+function cpuSnapshot(): CpuSnapshot {
+  const tick = 100; // USER_HZ on Linux
+  const self = fs.readFileSync('/proc/self/stat', 'utf8');
+  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // After "pid (comm) ", field 3 (state) is index 0, so cutime (field 16) and cstime (17) are 13 and 14.
+  return { ours: (fields[13] + fields[14]) / tick, machine: (user + nice + system + irq + softirq) / tick, steal: steal / tick };
+}
+function cpuSince(before: CpuSnapshot): string {
+  const now = cpuSnapshot();
+  const ours = now.ours - before.ours;
+  const others = Math.max(0, now.machine - before.machine - ours);
+  return `cpu ${ours.toFixed(1)} s, other processes ${others.toFixed(1)} s, steal ${(now.steal - before.steal).toFixed(1)} s`;
+}
 const pipeline = (args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 
 function serial(root: string): number {
@@ -57,7 +83,9 @@ for (let i = 0; i < repeats; i++) {
   const b = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-sweep-'));
   try {
     const order = i % 2 === 0 ? ['serial', 'sweep'] : ['sweep', 'serial'];
+    const cpu: Record<string, string> = {};
     for (const which of order) {
+      const before = cpuSnapshot();
       if (which === 'serial') serialTimes.push(serial(a));
       else {
         const r = sweep(b);
@@ -66,8 +94,12 @@ for (let i = 0; i < repeats; i++) {
         const completed = fs.readdirSync(path.join(b, 'cifar-lenet')).filter((n) => /^\d+$/.test(n)).length;
         if (completed !== 4) throw new Error(`sweep made ${completed} runs, expected 4`);
       }
+      cpu[which] = cpuSince(before);
     }
-    console.log(`repeat ${i + 1}: serial ${serialTimes.at(-1)!.toFixed(1)} s, sweep --parallel 2 ${sweepTimes.at(-1)!.toFixed(1)} s, ratio ${(sweepTimes.at(-1)! / serialTimes.at(-1)!).toFixed(2)}`);
+    console.log(
+      `repeat ${i + 1}: serial ${serialTimes.at(-1)!.toFixed(1)} s (${cpu.serial}), sweep --parallel 2 ${sweepTimes.at(-1)!.toFixed(1)} s (${cpu.sweep}), ` +
+        `ratio ${(sweepTimes.at(-1)! / serialTimes.at(-1)!).toFixed(2)}, load average ${os.loadavg()[0].toFixed(1)}`,
+    );
   } finally {
     fs.rmSync(a, { recursive: true, force: true });
     fs.rmSync(b, { recursive: true, force: true });
