@@ -83,14 +83,23 @@ export const SweepSchema = Type.Object(
       { description: 'dotted path -> list of values, or {min, max, scale, type} for random' },
     ),
     trials: Type.Optional(Type.Integer({ minimum: 1, description: 'cap on the number of trials' })),
-    metric: Type.String({ default: 'testAccuracy', description: 'metric that ranks trials' }),
-    goal: StringEnum(['max', 'min'] as const, { default: 'max', description: 'max: a higher metric is better; min: lower' }),
+    metric: Type.Optional(
+      Type.String({ description: "metric that ranks trials (default: the experiment's main metric, testAccuracy, or testLoss without accuracy)" }),
+    ),
+    goal: Type.Optional(
+      StringEnum(['max', 'min'] as const, { description: 'max: a higher metric is better; min: lower (default: from the metric)' }),
+    ),
     parallel: Type.Integer({ minimum: 1, default: 1, description: 'trials run at once' }),
     earlyStopping: Type.Optional(
       Type.Object(
         {
           type: Type.Literal('median', { description: 'stop a trial whose metric is below the median of earlier trials at the same epoch' }),
           minEpochs: Type.Integer({ minimum: 1, default: 1, description: 'epochs every trial runs before it may be stopped' }),
+          minTrials: Type.Integer({
+            minimum: 1,
+            default: 3,
+            description: 'trials that must have reached an epoch before the median rule applies there',
+          }),
         },
         { ...Closed, description: 'stop unpromising trials early' },
       ),

@@ -235,6 +235,18 @@ describe('defaults', () => {
     }
   });
 
+  it('a sweep section gets its defaults, early stopping included', () => {
+    const l = loadExperimentFile(path.join(FIXTURES, 'good/minimal.yaml'), {
+      overrides: ['sweep={parameters: {training.batchSize: [16, 32]}, earlyStopping: {type: median}}'],
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(l.experiment.sweep)), {
+      parameters: { 'training.batchSize': [16, 32] },
+      earlyStopping: { type: 'median', minEpochs: 1, minTrials: 3 },
+      method: 'grid',
+      parallel: 1,
+    });
+  });
+
   it('defaults never overwrite what the file says', () => {
     const l = loadExperimentFile(path.join(FIXTURES, 'good/minimal.yaml'), {
       overrides: ['seed=0', 'dataset.shuffle=false', 'model.layers[0].padding=same', 'training.batchSize=1'],

@@ -103,7 +103,7 @@ test('buildSpec: file section, command line on top, metric defaults', () => {
     training: { metrics: ['accuracy'] },
     sweep: { method: 'grid', parameters: { 'training.batchSize': [32, 64], 'training.epochs': [1] }, metric: 'testAccuracy', goal: 'max', parallel: 2 },
   };
-  const s = buildSpec(experiment, { parameters: {}, parallel: 2 }, { params: ['training.batchSize=16', 'seed=1,2'], trials: '3' });
+  const s = buildSpec(experiment, { params: ['training.batchSize=16', 'seed=1,2'], trials: '3' });
   assert.deepEqual(s, {
     method: 'grid',
     parameters: { 'training.epochs': [1], 'training.batchSize': [16], seed: [1, 2] },
@@ -113,14 +113,14 @@ test('buildSpec: file section, command line on top, metric defaults', () => {
     parallel: 2,
   });
   // A regression experiment without a chosen metric ranks by testLoss, lower is better.
-  const reg = buildSpec({ training: { metrics: [] }, sweep: { metric: 'testAccuracy', goal: 'max', parameters: { a: [1] } } }, { parameters: {} }, {});
+  const reg = buildSpec({ training: { metrics: [] }, sweep: { parameters: { a: [1] } } }, {});
   assert.equal(reg.metric, 'testLoss');
   assert.equal(reg.goal, 'min');
   // A metric named on the command line gets its natural goal.
-  assert.equal(buildSpec({ training: {} }, undefined, { params: ['a=1'], metric: 'valLoss' }).goal, 'min');
-  assert.deepEqual(buildSpec({ training: {} }, undefined, { params: ['a=1'], earlyStop: true }).earlyStopping, { type: 'median', minEpochs: 1, minTrials: 3 });
+  assert.equal(buildSpec({ training: {} }, { params: ['a=1'], metric: 'valLoss' }).goal, 'min');
+  assert.deepEqual(buildSpec({ training: {} }, { params: ['a=1'], earlyStop: true }).earlyStopping, { type: 'median', minEpochs: 1, minTrials: 3 });
 
-  const errors: Array<[Parameters<typeof buildSpec>[2], string]> = [
+  const errors: Array<[Parameters<typeof buildSpec>[1], string]> = [
     [{}, 'nothing to sweep: add a `sweep:` section with parameters to the file, or --param key=a,b'],
     [{ params: ['a=1'], method: 'bayes' }, '--method must be grid or random, got "bayes"'],
     [{ params: ['a=1..2'] }, 'grid search needs a list of values for a; a {min, max} range is for --method random'],
@@ -128,7 +128,7 @@ test('buildSpec: file section, command line on top, metric defaults', () => {
     [{ params: ['a=1'], goal: 'up' }, '--goal must be max or min, got "up"'],
     [{ params: ['a=1'], earlyStop: 'hyperband' }, '--early-stop supports "median", got "hyperband"'],
   ];
-  for (const [flags, message] of errors) assert.throws(() => buildSpec({ training: {} }, undefined, flags), { message });
+  for (const [flags, message] of errors) assert.throws(() => buildSpec({ training: {} }, flags), { message });
 });
 
 test('median rule: stops a trial worse than the median of others at the same epoch, only when it can judge', () => {

@@ -104,15 +104,8 @@ export function defaultMetric(experiment: { training?: { metrics?: readonly stri
   return experiment.training?.metrics?.includes('accuracy') ? { metric: 'testAccuracy', goal: 'max' } : { metric: 'testLoss', goal: 'min' };
 }
 
-/**
- * The sweep settings. `section` is the resolved `sweep:` (schema defaults filled);
- * `written` is that section as the file wrote it, to tell a chosen metric from a default.
- */
-export function buildSpec(
-  experiment: { training?: { metrics?: readonly string[] }; sweep?: unknown },
-  written: Record<string, unknown> | undefined,
-  flags: SweepFlags,
-): SweepSpec {
+/** The sweep settings: the command line's flags over the resolved `sweep:` section (schema defaults filled). */
+export function buildSpec(experiment: { training?: { metrics?: readonly string[] }; sweep?: unknown }, flags: SweepFlags): SweepSpec {
   const section = (experiment.sweep ?? undefined) as
     | { method?: string; parameters?: Record<string, unknown>; trials?: number; metric?: string; goal?: string; parallel?: number; earlyStopping?: { type: 'median'; minEpochs?: number; minTrials?: number } }
     | undefined;
@@ -144,8 +137,8 @@ export function buildSpec(
 
   // The metric: the command line, else what the file wrote, else the experiment's main metric.
   const fallback = defaultMetric(experiment);
-  const metric = flags.metric ?? (written && 'metric' in written ? section?.metric : undefined) ?? fallback.metric;
-  const goalRaw = flags.goal ?? (written && 'goal' in written ? section?.goal : undefined) ?? (metric === fallback.metric ? fallback.goal : goalOf(metric));
+  const metric = flags.metric ?? section?.metric ?? fallback.metric;
+  const goalRaw = flags.goal ?? section?.goal ?? (metric === fallback.metric ? fallback.goal : goalOf(metric));
   if (goalRaw !== 'max' && goalRaw !== 'min') throw new UsageError(`--goal must be max or min, got "${goalRaw}"`);
 
   let earlyStopping: EarlyStopSpec | undefined;

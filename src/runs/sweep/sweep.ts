@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../errors';
 import { loadExperimentText, type LoadedExperiment } from '../../config/load';
-import { parseExperimentText, readSource } from '../../config/parse';
+import { readSource } from '../../config/parse';
 import { processLiveness } from '../liveness';
 import { listRuns, type Run } from '../read';
 import { planTrials, type Plan } from './plan';
@@ -32,9 +32,7 @@ export function prepareSweep(file: string, baseOverrides: string[], flags: Sweep
   const text = readSource(file);
   // The base experiment (file + --set) must be valid on its own: it names the sweep and seeds random search.
   const base = loadExperimentText(file, text, { overrides: baseOverrides });
-  const raw = parseExperimentText(file, text).data as { sweep?: unknown } | null;
-  const written = raw && typeof raw.sweep === 'object' && raw.sweep !== null ? (raw.sweep as Record<string, unknown>) : undefined;
-  const spec = buildSpec(base.experiment, written, flags);
+  const spec = buildSpec(base.experiment, flags);
   const plan = planTrials(spec, base.experiment.seed);
   if (plan.trials.length === 0) throw new UsageError('the sweep has no trials');
   validateTrials(file, text, baseOverrides, plan.trials);
