@@ -23,6 +23,9 @@ import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
 import { mainMetric } from './metric-names';
 import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
+import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
+import { planWorkers } from './parallel/plan';
+import { PrefetchingSource } from './parallel/prefetch';
 import {
   claimRunDir,
   gitState,
@@ -58,8 +61,10 @@ export interface RunRequest {
   dataDir?: string;
   /** Default: auto for a fresh run, the recorded backend for a resume (same backend, same numbers). */
   backend?: BackendRequest;
-  /** --workers; overrides training.workers. */
+  /** --workers; overrides training.workers (on --resume, the default is the count the run trained with). */
   workers?: number;
+  /** Tests: the data-parallel worker entry (default: parallel/worker.js). */
+  workerScript?: { file: string } | { code: string };
   tags?: Record<string, string | number>;
   /** The command line recorded in meta.json. */
   command?: readonly string[];
@@ -195,7 +200,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     checkpoint,
     previousRows,
     priorSeconds: meta.durationSeconds ?? 0,
-    workersRequested: req.workers ?? loaded.experiment.training.workers,
+    // The recorded count, so the resumed run continues with the numbers an uninterrupted one computes.
+    workersRequested: req.workers ?? meta.workers ?? loaded.experiment.training.workers,
   };
 }
 
@@ -214,12 +220,11 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   let model: tfjs.Sequential | undefined;
   let optimizer: tfjs.Optimizer | undefined;
   let metricsCb: MetricsFileCallback | undefined;
+  let spawned: SpawnedWorkers | undefined;
+  let group: ReplicaGroup | undefined;
 
   logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
   logger.info(`backend ${backend.name}: ${backend.reason}`);
-  if (p.workersRequested !== 'auto' && p.workersRequested > 1) {
-    logger.warn(`${p.workersRequested} workers requested, but data-parallel training is not implemented yet: training on 1`);
-  }
   try {
     const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: (m) => logger.info(m), progress: terminal.isTTY }));
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
@@ -233,10 +238,22 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: 'interrupted while loading the data, before training' };
     }
 
+    const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
+    const plan = planWorkers({ requested: p.workersRequested, backend: backend.name, experiment: e, samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch) });
+    if (plan.warning) logger.warn(plan.warning);
+    logger.info({ workers: plan.count, reason: plan.reason }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${plan.reason})`);
+    meta.update({ workers: plan.count });
+    // Threads load their backend while the main thread builds its model.
+    if (plan.count > 1) spawned = new SpawnedWorkers({ replicas: plan.count, backend: backend.name, script: req.workerScript });
+
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape });
+    const source = new PrefetchingSource(datasetBatchSource(dataset, e));
+    if (spawned) {
+      group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });
+    }
     const main = mainMetric(e);
     const setup: TrainingSetup = {
       tf,
@@ -252,7 +269,9 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     metricsCb = callbacks.find((c): c is MetricsFileCallback => c instanceof MetricsFileCallback);
 
     const start = p.checkpoint ? await restoreCheckpoint(setup, callbacks, readCheckpoint(tf, p.checkpoint), logger) : undefined;
-    const result = await train({ setup, steps, source: datasetBatchSource(dataset, e), callbacks, stop, start });
+    // Every replica starts from the main model (and, resumed, its optimizer state).
+    await group?.syncState(p.checkpoint !== undefined);
+    const result = await train({ setup, steps: group ?? steps, source, callbacks, stop, start });
 
     const summary = metricsCb?.summary();
     const outcome: RunOutcome = { runDir, status: result.status, metrics: summary?.final ?? null, best: summary?.best ?? null, message: result.reason };
@@ -279,6 +298,9 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const summary = metricsCb?.summary();
     return { runDir, status: 'failed', metrics: summary?.final ?? null, best: summary?.best ?? null, message, error: err };
   } finally {
+    // Worker threads end before the run returns, whatever happened (no thread outlives its run).
+    if (group) await group.close();
+    else await spawned?.terminate();
     if (ownStop) stop.dispose();
     terminal.clearStatus();
     optimizer?.dispose();

@@ -3,6 +3,7 @@ import { LOSSES, type LossEntry } from '../builders/losses';
 import { METRICS, type MetricEntry } from '../builders/metrics';
 import { dropoutLayers, dropoutSeed } from '../builders/model';
 import type { ResolvedExperiment } from '../config/load';
+import { withDropoutRowOffset } from './parallel/dropout-rows';
 import type { Batch, TF } from './types';
 
 /**
@@ -20,11 +21,22 @@ export interface StepRunner {
   readonly keys: string[];
   /** One optimization step; returns [loss * size, metric sums...] for the batch. */
   train(batch: Batch, epoch: number, batchIndex: number): number[];
-  /** Gradients of the batch's mean loss (kept: the caller disposes them) and its sums. */
-  computeGradients(batch: Batch, epoch: number, batchIndex: number): { grads: tfjs.NamedTensorMap; sums: number[] };
+  /**
+   * Gradients of the batch's mean loss (kept: the caller disposes them) and its sums.
+   * `rowOffset`: the batch is rows [rowOffset, rowOffset + size) of a larger one (a
+   * data-parallel shard); dropout then uses those rows of the larger batch's masks.
+   */
+  computeGradients(batch: Batch, epoch: number, batchIndex: number, rowOffset?: number): { grads: tfjs.NamedTensorMap; sums: number[] };
   applyGradients(grads: tfjs.NamedTensorMap): void;
   /** Inference-mode sums; with `predictions`, also each example's predicted class. */
   evaluate(batch: Batch, predictions?: boolean): { sums: number[]; predicted?: Int32Array };
+}
+
+/** What the training loop needs of a step runner; the data-parallel one (parallel/) answers asynchronously. */
+export interface TrainSteps {
+  readonly keys: string[];
+  train(batch: Batch, epoch: number, batchIndex: number): number[] | Promise<number[]>;
+  evaluate(batch: Batch): { sums: number[] } | Promise<{ sums: number[] }>;
 }
 
 export interface StepOptions {
@@ -59,7 +71,7 @@ export function createStepRunner(o: StepOptions): StepRunner {
     return values;
   };
 
-  function computeGradients(batch: Batch, epoch: number, batchIndex: number) {
+  function computeGradients(batch: Batch, epoch: number, batchIndex: number, rowOffset = 0) {
     for (const d of dropouts) d.layer.seed = dropoutSeed(d.baseSeed, epoch, batchIndex);
     // Outputs are produced inside variableGrads' own scope, which disposes everything it
     // does not return; keep them for the metric sums and dispose them ourselves.
@@ -67,10 +79,12 @@ export function createStepRunner(o: StepOptions): StepRunner {
     try {
       const { grads, sums } = tf.tidy(() => {
         const { x, labels } = inputs(batch);
-        const { value, grads } = tf.variableGrads(() => {
-          outputs = tf.keep(model.apply(x, { training: true }) as tfjs.Tensor);
-          return loss.compute(tf, labels, outputs);
-        }, variables());
+        const { value, grads } = withDropoutRowOffset(tf, dropouts, rowOffset, () =>
+          tf.variableGrads(() => {
+            outputs = tf.keep(model.apply(x, { training: true }) as tfjs.Tensor);
+            return loss.compute(tf, labels, outputs);
+          }, variables()),
+        );
         return { grads, sums: sumsOf(labels, outputs!, value, batch.size) };
       });
       return { grads, sums: read(sums) };

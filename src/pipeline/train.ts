@@ -1,7 +1,7 @@
 import { learningRateAt } from '../builders/schedules';
 import { setLearningRate } from './optimizer-state';
 import { splitKey } from './metric-names';
-import type { StepRunner } from './step';
+import type { TrainSteps } from './step';
 import type { Batch, BatchInfo, BatchSource, Callback, EpochRow, LoopPosition, TrainingSetup, TrainResult } from './types';
 
 /**
@@ -13,7 +13,8 @@ import type { Batch, BatchInfo, BatchSource, Callback, EpochRow, LoopPosition, T
 
 export interface TrainOptions {
   setup: TrainingSetup;
-  steps: StepRunner;
+  /** The step runner, or a data-parallel replica group (parallel/group.ts). */
+  steps: TrainSteps;
   source: BatchSource;
   callbacks: readonly Callback[];
   /** Set by the signal handler; checked after every batch. */
@@ -30,11 +31,11 @@ export function freshPosition(keys: number): LoopPosition {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const seconds = () => performance.now() / 1000;
 
-export async function evaluateSplit(steps: StepRunner, batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<Record<string, number>> {
+export async function evaluateSplit(steps: TrainSteps, batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<Record<string, number>> {
   const sums = new Array<number>(steps.keys.length).fill(0);
   let seen = 0;
   for await (const batch of batches) {
-    steps.evaluate(batch).sums.forEach((v, i) => (sums[i] += v));
+    (await steps.evaluate(batch)).sums.forEach((v, i) => (sums[i] += v));
     seen += batch.size;
     await yieldToEventLoop();
   }
@@ -83,7 +84,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         phaseStart = seconds();
         continue;
       }
-      const sums = steps.train(batch, epoch, index);
+      const sums = await steps.train(batch, epoch, index);
       index++;
       if (!Number.isFinite(sums[0])) {
         const what = Number.isNaN(sums[0]) ? 'NaN' : 'infinite';

@@ -11,9 +11,9 @@
  */
 
 export type Code = number | Code[];
-export type ValType = 'i32' | 'f32' | 'v128';
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 export function uleb(n: number): number[] {
   const out: number[] = [];
@@ -118,6 +118,17 @@ export const v128 = {
   zero: (): Code => [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
   allOnes: (): Code => [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0xff)],
   f32x4ExtractLane: (a: Code, lane: number): Code => [a, 0xfd, ...uleb(0x1f), lane],
+  /** Two float32 from memory into the low lanes (high lanes zero). */
+  load64Zero: (addr: Code, offset = 0): Code => [addr, 0xfd, ...uleb(0x5d), ...memarg(3, offset)],
+  /** Store lane `lane` (0 or 1) of a value seen as two 64-bit lanes. */
+  store64Lane: (addr: Code, value: Code, lane: number, offset = 0): Code => [addr, value, 0xfd, ...uleb(0x5b), ...memarg(3, offset), lane],
+  f64x2Splat: (a: Code): Code => [a, 0xfd, ...uleb(0x14)],
+  /** The two low float32 lanes, widened to float64 (exact). */
+  f64x2PromoteLowF32x4: (a: Code): Code => [a, 0xfd, ...uleb(0x5f)],
+  /** Two float64 lanes rounded to float32 into the low lanes (high lanes zero). */
+  f32x4DemoteF64x2Zero: (a: Code): Code => [a, 0xfd, ...uleb(0x5e)],
+  f64x2Add: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xf0)],
+  f64x2Mul: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xf2)],
 };
 
 
@@ -141,7 +152,7 @@ export class Fn {
   private readonly localTypes: ValType[] = [];
   private body: Code = [];
 
-  /** Param types, in order (default i32; name a param 'name:f32' for an f32 param). */
+  /** Param types, in order (default i32; name a param 'name:f32' or 'name:f64' for a float param). */
   readonly paramTypes: ValType[];
   readonly params: string[];
 
@@ -191,13 +202,18 @@ export class Fn {
   }
 }
 
-/** A module importing "env"."memory" and exporting each function under its name. */
-export function assembleModule(fns: Fn[]): Uint8Array {
+/**
+ * A module importing "env"."memory" and exporting each function under its name. With
+ * `sharedMemory`, the import is a shared memory of at most that many 64 KiB pages (one
+ * whose buffer is a SharedArrayBuffer other threads see).
+ */
+export function assembleModule(fns: Fn[], opts: { sharedMemory?: { maxPages: number } } = {}): Uint8Array {
   // One function type per distinct signature: (params) -> ().
   const sig = (f: Fn) => f.paramTypes.join(',');
   const signatures = [...new Set(fns.map(sig))];
   const types = signatures.map((s) => [0x60, ...vec(s.split(',').filter(Boolean).map((t) => [VALTYPE[t as ValType]])), 0x00]);
-  const imports = vec([[...bytes('env'), ...bytes('memory'), 0x02, 0x00, 0x00]]); // memory, min 0 pages, no max
+  const limits = opts.sharedMemory ? [0x03, 0x00, ...uleb(opts.sharedMemory.maxPages)] : [0x00, 0x00]; // min 0 pages; shared needs a max
+  const imports = vec([[...bytes('env'), ...bytes('memory'), 0x02, ...limits]]);
   const funcs = vec(fns.map((f) => uleb(signatures.indexOf(sig(f)))));
   const exports = vec(fns.map((f, i) => [...bytes(f.name), 0x00, ...uleb(i)]));
   const code = vec(fns.map((f) => f.encode()));
