@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: training speed of the seed's model (configs/cifar-lenet.yaml) on the CIFAR-10
+ * copy, against the seed article's PyTorch code on the same data, in the same session.
+ *
+ * For each batch size, back to back: PyTorch with 1 thread, `pipeline run` on wasm with each
+ * worker count, PyTorch with 2 threads. Each is one process training `--epochs` epochs; the
+ * figure is the median over its epochs of training samples/s (training time only, for both).
+ * Ratios are against the better PyTorch figure of the same batch size. Also: the cpu backend
+ * on a small subset, test-split evaluation throughput during the runs, peak RSS,
+ * `pipeline eval` and `pipeline validate` wall times, and the load average before each
+ * measurement (other people's processes on a shared machine skew everything).
+ *
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate] [--batches 32,128]
+ *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE]
+ *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
+ * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
+ * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { load1, median, runEval, runOurs, runTorch, runValidate, torchUnavailable, type EpochFigures, type OursResult, type TorchResult } from './run-measure';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
+const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate'));
+const batchSizes = list('--batches', '32,128').map(Number);
+const workerCounts = list('--workers', '1,2').map(Number);
+const threadCounts = list('--threads', '1,2').map(Number);
+const epochs = Number(opt('--epochs') ?? 3);
+const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
+const jsonFile = opt('--json');
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const trainRate = (e: EpochFigures[]) => median(e.map((x) => x.train));
+const evalRate = (e: EpochFigures[]) => median(e.flatMap((x) => (x.evaluate === undefined ? [] : [x.evaluate])));
+const loads = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+interface Row {
+  batch: number;
+  label: string;
+  train: number;
+  perEpoch: number[];
+  evaluate?: number;
+  rssMB?: number;
+  load: number;
+  torch: boolean;
+}
+
+function log(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+function fromOurs(r: OursResult): Row {
+  return { batch: r.batch, label: r.label, train: trainRate(r.epochs), perEpoch: r.epochs.map((e) => e.train), evaluate: evalRate(r.epochs), rssMB: r.rssMB, load: r.load, torch: false };
+}
+
+function fromTorch(r: TorchResult): Row {
+  return { batch: r.batch, label: r.label, train: trainRate(r.epochs), perEpoch: r.epochs.map((e) => e.train), load: r.load, torch: true };
+}
+
+function table(rows: Row[]): void {
+  for (const batch of [...new Set(rows.map((r) => r.batch))]) {
+    const group = rows.filter((r) => r.batch === batch);
+    const torchBest = Math.max(...group.filter((r) => r.torch).map((r) => r.train));
+    log('');
+    log(`batch ${batch}: training samples/s, median of ${epochs} epoch${epochs === 1 ? '' : 's'} (per epoch in brackets)`);
+    log(`${'what'.padEnd(33)} ${'samples/s'.padStart(9)}  ${'x PyTorch'.padStart(9)}  ${'eval/s'.padStart(7)}  ${'peak RSS'.padStart(8)}  ${'load'.padStart(5)}  epochs`);
+    for (const r of group) {
+      const ratio = Number.isFinite(torchBest) ? `${(r.train / torchBest).toFixed(2)}x` : 'n/a';
+      log(`${r.label.padEnd(33)} ${fmt(r.train).padStart(9)}  ${ratio.padStart(9)}  ${fmt(r.evaluate).padStart(7)}  ${(r.rssMB ? `${fmt(r.rssMB)} MB` : '').padStart(8)}  ${r.load.toFixed(2).padStart(5)}  [${r.perEpoch.map((v) => fmt(v)).join(', ')}]`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
+    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract ../shared/datasets/cifar10-jpeg.tar.gz there, or pass --data-dir)`);
+  }
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-run-'));
+  const cpuInfo = os.cpus();
+  log(`machine: ${cpuInfo.length} cores (${cpuInfo[0]?.model ?? 'unknown'}), Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+  log(`load average at start: ${loads()}; data ${dataDir}/cifar10; runs in ${runsDir}`);
+  const whyNoTorch = parts.has('torch') ? torchUnavailable() : 'not requested';
+  if (whyNoTorch && parts.has('torch')) log(`PyTorch reference skipped: ${whyNoTorch}`);
+  const rows: Row[] = [];
+  const extra: Record<string, unknown> = {};
+  let lastRun: string | undefined;
+  try {
+    for (const batch of batchSizes) {
+      const [first, ...rest] = threadCounts;
+      const torch = (threads: number) => {
+        if (whyNoTorch) return;
+        log(`- PyTorch ${threads} thread(s), batch ${batch} (load ${load1().toFixed(2)})`);
+        rows.push(fromTorch(runTorch({ threads, batch, epochs, dataDir })));
+      };
+      if (first !== undefined) torch(first);
+      if (parts.has('ours')) {
+        for (const workers of workerCounts) {
+          log(`- pipeline wasm, ${workers} worker(s), batch ${batch} (load ${load1().toFixed(2)})`);
+          const r = runOurs({ backend: 'wasm', workers, batch, epochs, dataDir, runsDir });
+          lastRun = r.runDir;
+          rows.push(fromOurs(r));
+        }
+      }
+      for (const threads of rest) torch(threads);
+    }
+    if (parts.has('cpu')) {
+      // The pure-JS backend trains this model at ~18 samples/s: a small subset, one epoch.
+      const limit = { train: 256, test: 256 };
+      for (const workers of workerCounts) {
+        log(`- pipeline cpu, ${workers} worker(s), batch 32, ${limit.train} train / ${limit.test} test examples (load ${load1().toFixed(2)})`);
+        const r = runOurs({ backend: 'cpu', workers, batch: 32, epochs: 1, dataDir, runsDir, limit });
+        rows.push({ ...fromOurs(r), label: `${r.label} (subset)` });
+      }
+    }
+    if (parts.has('eval') && lastRun) {
+      const walls = [0, 1, 2].map(() => runEval(lastRun!, dataDir));
+      extra.evalSeconds = median(walls.map((w) => w.wall));
+      log(`- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`);
+    }
+    if (parts.has('validate')) {
+      const walls = [0, 1, 2, 3, 4].map(() => runValidate());
+      extra.validateSeconds = median(walls);
+      log(`- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`);
+    }
+  } finally {
+    fs.rmSync(runsDir, { recursive: true, force: true });
+  }
+  table(rows);
+  log('');
+  log(`load average at end: ${loads()}`);
+  if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
