@@ -3,6 +3,7 @@ import { LOSSES, type LossEntry } from '../builders/losses';
 import { METRICS, type MetricEntry } from '../builders/metrics';
 import { dropoutLayers, dropoutSeed } from '../builders/model';
 import type { ResolvedExperiment } from '../config/load';
+import { createDirectStep } from './direct/direct-step';
 import { withDropoutRowOffset } from './parallel/dropout-rows';
 import type { Batch, TF } from './types';
 
@@ -19,6 +20,8 @@ import type { Batch, TF } from './types';
 export interface StepRunner {
   /** 'loss' then the experiment's metric names, in the order of the sums arrays. */
   readonly keys: string[];
+  /** Which implementation runs the steps: the direct wasm step (direct/) or tfjs's autograd, and why not direct. */
+  readonly implementation: { direct: boolean; reason?: string };
   /** One optimization step; returns [loss * size, metric sums...] for the batch. */
   train(batch: Batch, epoch: number, batchIndex: number): number[];
   /**
@@ -46,6 +49,8 @@ export interface StepOptions {
   experiment: ResolvedExperiment;
   numClasses: number;
   inputShape: readonly [number, number, number];
+  /** Use the direct step when the model allows it (default true; false: always tfjs's autograd). */
+  direct?: boolean;
 }
 
 export function createStepRunner(o: StepOptions): StepRunner {
@@ -100,12 +105,18 @@ export function createStepRunner(o: StepOptions): StepRunner {
     o.optimizer.applyGradients(grads);
   }
 
+  // Plain conv/pool/dense stacks on wasm take the direct step (direct/direct-step.ts): the same
+  // gradients without tfjs's per-op bookkeeping. It has no dropout, so rowOffset does not concern it.
+  const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses });
+  const fast = 'unsupported' in direct ? undefined : direct;
+
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],
-    computeGradients,
+    implementation: fast ? { direct: true } : { direct: false, reason: (direct as { unsupported: string }).unsupported },
+    computeGradients: fast ? (batch) => fast.computeGradients(batch) : computeGradients,
     applyGradients,
     train(batch, epoch, batchIndex) {
-      const { grads, sums } = computeGradients(batch, epoch, batchIndex);
+      const { grads, sums } = fast ? fast.computeGradients(batch) : computeGradients(batch, epoch, batchIndex);
       try {
         applyGradients(grads);
       } finally {
@@ -114,6 +125,7 @@ export function createStepRunner(o: StepOptions): StepRunner {
       return sums;
     },
     evaluate(batch, predictions = false) {
+      if (fast) return fast.evaluate(batch, predictions);
       const out = tf.tidy(() => {
         const { x, labels } = inputs(batch);
         const outputs = model.apply(x, { training: false }) as tfjs.Tensor;

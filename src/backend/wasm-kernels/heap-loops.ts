@@ -60,6 +60,8 @@ export interface HeapLoops {
   columnSum(x: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
   addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
+  reluBackward(dy: number, y: number, dx: number, n: number): void;
 }
 
 const get = (fn: Fn) => fn.get;
@@ -299,6 +301,24 @@ function addRowVectorFn(): Fn {
   ]);
 }
 
+function reluBackwardFn(): Fn {
+  const fn = new Fn('reluBackward', ['dy', 'y', 'dx', 'n'], { i: 'i32', off: 'i32', n4: 'i32' });
+  const g = get(fn);
+  const set = fn.set;
+  const at = (p: string): Code => i32.add(g(p), g('off'));
+  return fn.define([
+    set('n4', i32.and(g('n'), i32.const(-4))),
+    fn.forRange('i', i32.const(0), g('n4'), [
+      set('off', i32.shl(g('i'), i32.const(2))),
+      v128.store(at('dx'), v128.and(v128.load(at('dy')), v128.f32x4Gt(v128.load(at('y')), v128.zero()))),
+    ], i32.const(4)),
+    fn.forRange('i', g('n4'), g('n'), [
+      set('off', i32.shl(g('i'), i32.const(2))),
+      f32.store(at('dx'), select(f32.load(at('dy')), f32.const(0), f32.gt(f32.load(at('y')), f32.const(0)))),
+    ]),
+  ]);
+}
+
 type Gemm = HeapLoops['gemm4x1'];
 type ConvFilterGrad = HeapLoops['convFilterGrad4x1'];
 
@@ -340,7 +360,7 @@ export function moduleBytes(): Uint8Array {
   return assembleModule([maxPoolGradFn(), maxPoolGradSimdFn(), im2colTFn(), columnSumFn(), addRowVectorFn(),
     gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn(),
     gemmFn(2, true), gemmFn(3, true), gemmFn(4, true), convFilterGradFn(2, true), convFilterGradFn(3, true), convFilterGradFn(4, true),
-    adamUpdateFn(), col2imFn()]);
+    adamUpdateFn(), col2imFn(), reluBackwardFn()]);
 }
 
 /** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */

@@ -112,6 +112,7 @@ export const v128 = {
   f32x4Div: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0xe7)],
   f32x4Sqrt: (a: Code): Code => [a, 0xfd, ...uleb(0xe3)],
   f32x4Eq: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x41)],
+  f32x4Gt: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x44)],
   and: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x4e)],
   /** a & ~b */
   andnot: (a: Code, b: Code): Code => [a, b, 0xfd, ...uleb(0x4f)],

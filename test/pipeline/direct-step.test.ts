@@ -1,0 +1,134 @@
+/**
+ * The direct wasm training step (src/pipeline/direct/): the same gradients, loss and accuracy
+ * sums as tfjs's autograd on random batches, for the layer options it takes (padding, strides,
+ * relu/linear, with and without bias, pooling first), no tensors left behind, and the generic
+ * path (with the reason) for every model it does not take.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend';
+import { buildModel } from '../../src/builders/model';
+import { loadExperimentText } from '../../src/config/load';
+import { createStepRunner } from '../../src/pipeline/step';
+import { createRng } from '../../src/util/random';
+
+const SHAPE: [number, number, number] = [9, 9, 3];
+const CLASSES = 5;
+
+function experiment(layers: string[], extra: { loss?: string; metrics?: string } = {}) {
+  const text = [
+    'version: 1',
+    'name: direct',
+    'seed: 3',
+    'dataset: {name: imageFolder, path: /nonexistent, imageSize: [9, 9], channels: 3, classes: [a, b, c, d, e]}',
+    'model:',
+    '  layers:',
+    ...layers.map((l) => `    - ${l}`),
+    'training:',
+    '  epochs: 1',
+    '  batchSize: 8',
+    '  optimizer: {type: adam}',
+    `  loss: ${extra.loss ?? 'softmaxCrossEntropy'}`,
+    `  metrics: ${extra.metrics ?? '[accuracy]'}`,
+    '',
+  ].join('\n');
+  return loadExperimentText('direct.yaml', text).experiment;
+}
+
+function batch(n: number, seed: number) {
+  const rng = createRng(seed);
+  return {
+    x: Float32Array.from({ length: n * SHAPE[0] * SHAPE[1] * SHAPE[2] }, () => rng.next() * 2 - 1),
+    y: Uint8Array.from({ length: n }, () => rng.int(CLASSES)),
+    size: n,
+  };
+}
+
+const CASES: Array<[string, string[]]> = [
+  ['LeNet-like: valid convs with relu, 2x2 pooling, dense relu then linear', [
+    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 7, activation: relu}',
+    '{type: dense, units: 5}',
+  ]],
+  ['same padding, stride 2, linear conv without bias, 3x3 pooling stride 2 same', [
+    '{type: conv2d, filters: 5, kernelSize: 3, strides: 2, padding: same, useBias: false}',
+    '{type: maxPooling2d, poolSize: 3, strides: 2, padding: same}',
+    '{type: flatten}',
+    '{type: dense, units: 5, useBias: false}',
+  ]],
+  ['pooling first, valid stride-2 conv, relu dense', [
+    '{type: maxPooling2d, poolSize: 2, strides: 1}',
+    '{type: conv2d, filters: 8, kernelSize: 2, strides: 2, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 6, activation: relu}',
+    '{type: dense, units: 5}',
+  ]],
+];
+
+for (const [name, layers] of CASES) {
+  test(`direct step = tfjs autograd: ${name}`, async () => {
+    await selectBackend('wasm');
+    const e = experiment(layers);
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    try {
+      const direct = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE });
+      const generic = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, direct: false });
+      assert.deepEqual(direct.implementation, { direct: true });
+      const before = tf.memory().numTensors;
+      for (const [n, seed] of [[7, 1], [1, 2], [16, 3]]) {
+        const b = batch(n, seed);
+        const d = direct.computeGradients(b, 0, 0);
+        const g = generic.computeGradients(b, 0, 0);
+        assert.ok(Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]), `loss sum ${d.sums[0]} vs ${g.sums[0]}`);
+        assert.equal(d.sums[1], g.sums[1], 'accuracy count');
+        assert.deepEqual(Object.keys(d.grads).sort(), Object.keys(g.grads).sort());
+        for (const key of Object.keys(g.grads)) {
+          assert.deepEqual(d.grads[key].shape, g.grads[key].shape, key);
+          const [p, q] = [d.grads[key].dataSync(), g.grads[key].dataSync()];
+          const scale = Math.max(...Array.from(q, Math.abs));
+          const worst = Math.max(...Array.from(p, (v, i) => Math.abs(v - q[i])));
+          assert.ok(worst <= 1e-5 * scale + 1e-8, `${key}: max difference ${worst} for gradients up to ${scale}`);
+        }
+        tf.dispose([d.grads, g.grads]);
+        const de = direct.evaluate(b, true);
+        const ge = generic.evaluate(b, true);
+        assert.ok(Math.abs(de.sums[0] - ge.sums[0]) <= 1e-5 * Math.abs(ge.sums[0]));
+        assert.equal(de.sums[1], ge.sums[1]);
+        assert.deepEqual(de.predicted, ge.predicted);
+      }
+      assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+test('models, losses, metrics and backends the direct step does not take keep tfjs autograd, saying why', async () => {
+  const base = ['{type: conv2d, filters: 2, kernelSize: 3, activation: relu}', '{type: flatten}'];
+  const cases: Array<[string, ReturnType<typeof experiment>, string]> = [
+    ['dropout', experiment([...base, '{type: dropout, rate: 0.5}', '{type: dense, units: 5}']), 'layer dropout_1 (Dropout)'],
+    ['batch norm', experiment(['{type: batchNormalization}', ...base, '{type: dense, units: 5}']), 'layer batch_normalization_1 (BatchNormalization)'],
+    ['tanh', experiment(['{type: conv2d, filters: 2, kernelSize: 3, activation: tanh}', '{type: flatten}', '{type: dense, units: 5}']), 'conv2d_1 (Conv2D) activation tanh'],
+    ['loss', experiment([...base, '{type: dense, units: 5}'], { loss: 'meanSquaredError' }), 'loss meanSquaredError'],
+    ['metric', experiment([...base, '{type: dense, units: 5}'], { metrics: '[accuracy, top5Accuracy]' }), 'metric top5Accuracy'],
+  ];
+  await selectBackend('wasm');
+  for (const [what, e, reason] of cases) {
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    assert.deepEqual(createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation, { direct: false, reason }, what);
+    model.dispose();
+  }
+  await selectBackend('cpu');
+  try {
+    const e = experiment([...base, '{type: dense, units: 5}']);
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    assert.deepEqual(createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation, { direct: false, reason: 'backend cpu' });
+    model.dispose();
+  } finally {
+    await selectBackend('wasm');
+  }
+});
