@@ -9,8 +9,9 @@ import type { ResolvedExperiment } from '../../config/load';
  * (BENCHMARKS.md) bound as follows:
  *  - shards of fewer than 8 rows: the fixed per-step cost (~150 kernel calls) dominates and
  *    two half steps take longer than one full step;
- *  - starting a worker (loading tfjs and its backend, building the model) costs about a second
- *    of one core, which a run shorter than MIN_AUTO_SAMPLES training samples does not win back;
+ *  - starting a worker (loading tfjs and its backend, building the model) costs 0.3-0.5 s of
+ *    one core, which a run shorter than MIN_AUTO_SAMPLES training samples (a few seconds of
+ *    training, of which workers save 15-40%) does not win back;
  *  - batch normalization computes its statistics per shard, which changes what the model
  *    learns, so 'auto' does not split such a model (an explicit count still does);
  *  - native tensorflow (tfjs-node) already spreads its kernels over the cores.
