@@ -6,7 +6,8 @@
  * Per kernel, the figure is its total within a step, the MINIMUM over the timed steps (other
  * processes on a shared machine inflate it less); "engine + JS" is the best step minus the
  * sum of those per-kernel minimums.
- * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25]
+ * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic]
+ *   --generic: tfjs's autograd even where the direct step (src/pipeline/direct/) applies.
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const shape: [number, number, number] = [32, 32, 3];
   const model = buildModel(tf, e, shape, 10);
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 10, inputShape: shape });
+  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 10, inputShape: shape, direct: !args.includes('--generic') });
   const x = new Float32Array(batch * 32 * 32 * 3).map((_, i) => ((i * 2654435761) % 256) / 255);
   const y = new Uint8Array(batch).map((_, i) => i % 10);
   const b = { x, y, size: batch };
@@ -75,7 +76,8 @@ async function main(): Promise<void> {
   const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
   walls.sort((a, b) => a - b);
   const best = walls[0];
-  console.log(`pipeline step, cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
+  const how = steps.implementation.direct ? 'direct step' : 'tfjs autograd';
+  console.log(`pipeline step (${how}), cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
     `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`);
   for (const r of rows.slice(0, top)) console.log(`${r.ms.toFixed(3).padStart(8)} ms ${String(r.calls).padStart(4)} calls  ${r.k}`);
 }
