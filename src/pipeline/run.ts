@@ -101,6 +101,8 @@ interface Prepared {
   previousRows: EpochRow[];
   priorSeconds: number;
   workersRequested: number | 'auto';
+  /** A resume without --workers takes the run's recorded count. */
+  workersRecorded?: boolean;
 }
 
 const TFJS_VERSION: string = require('@tensorflow/tfjs/package.json').version;
@@ -202,6 +204,7 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     priorSeconds: meta.durationSeconds ?? 0,
     // The recorded count, so the resumed run continues with the numbers an uninterrupted one computes.
     workersRequested: req.workers ?? meta.workers ?? loaded.experiment.training.workers,
+    workersRecorded: req.workers === undefined && meta.workers !== undefined,
   };
 }
 
@@ -241,7 +244,8 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
     const plan = planWorkers({ requested: p.workersRequested, backend: backend.name, experiment: e, samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch) });
     if (plan.warning) logger.warn(plan.warning);
-    logger.info({ workers: plan.count, reason: plan.reason }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${plan.reason})`);
+    const why = p.workersRecorded ? 'as the run was started with' : plan.reason;
+    logger.info({ workers: plan.count, reason: why }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${why})`);
     meta.update({ workers: plan.count });
     // Threads load their backend while the main thread builds its model.
     if (plan.count > 1) spawned = new SpawnedWorkers({ replicas: plan.count, backend: backend.name, script: req.workerScript });
