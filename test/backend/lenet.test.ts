@@ -7,24 +7,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../../src/backend';
 import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+import { buildLenet } from '../../bench/kernels-lenet';
 
 const BATCH = 8;
-
-export function buildLenet(softmaxOutput: boolean): tf.Sequential {
-  const L = tf.layers;
-  return tf.sequential({
-    layers: [
-      L.conv2d({ inputShape: [32, 32, 3], filters: 6, kernelSize: 3, activation: 'relu' }),
-      L.maxPooling2d({ poolSize: 2 }),
-      L.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
-      L.maxPooling2d({ poolSize: 2 }),
-      L.flatten(),
-      L.dense({ units: 120, activation: 'relu' }),
-      L.dense({ units: 84, activation: 'relu' }),
-      L.dense({ units: 10, activation: softmaxOutput ? 'softmax' : 'linear' }),
-    ],
-  });
-}
 
 function data(): { x: tf.Tensor; y: tf.Tensor } {
   const labels = Array.from({ length: BATCH }, (_, i) => (i * 7) % 10);
@@ -63,7 +48,7 @@ const variants: Array<{ name: string; softmaxOutput: boolean; step: Step; fusedA
 
 async function train(backend: Backend, v: (typeof variants)[number]): Promise<{ start: Float32Array[]; end: Float32Array[] }> {
   await useBackend(backend);
-  const model = buildLenet(v.softmaxOutput);
+  const model = buildLenet(tf, v.softmaxOutput);
   const start = model.getWeights().map((w, i) => uniform(w.size, 200 + i, -0.2, 0.2));
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(start[i], w.shape)));
   const opt = v.fusedAdam ? createAdam(tf, 1e-3) : tf.train.adam(1e-3);

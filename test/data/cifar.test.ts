@@ -7,16 +7,9 @@ import { DataError } from '../../src/errors';
 import { loadDataset } from '../../src/data';
 import { detectCifarLayout } from '../../src/data/cifar10';
 import type { DatasetConfig } from '../../src/data/types';
-import { cifarArchive, cifarBatch, cifarFiles, cifarPixel, tar, tempDir, writeFiles } from './fixtures';
+import { cifarArchive, cifarBatch, cifarFiles, cifarPixel, tar, tempDir, writeFiles, datasetConfig } from './fixtures';
 
-const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => ({
-  name: 'cifar10',
-  validationSplit: 0,
-  normalize: { type: 'scale' },
-  augment: {},
-  shuffle: true,
-  ...over,
-});
+const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig('cifar10', over);
 
 /** Example i (in file order) must hold cifarPixel(i, p, c) at HWC position p*3+c. */
 function assertCifarPixels(x: Uint8Array, firstIndex: number, n: number) {

@@ -5,18 +5,11 @@ import * as path from 'node:path';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
 import * as zlib from 'node:zlib';
-import { cifarArchive, cifarPixel, closedPort, idxFiles, idxImages, listTree, md5, serve, tempDir, type TestServer } from './fixtures';
+import { cifarArchive, cifarPixel, closedPort, idxFiles, idxImages, listTree, md5, serve, tempDir, type TestServer, datasetConfig } from './fixtures';
 
 /** Downloads from a local server on 127.0.0.1: success, checksum mismatch, interruption, offline. */
 
-const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => ({
-  name: 'cifar10',
-  validationSplit: 0,
-  normalize: { type: 'scale' },
-  augment: {},
-  shuffle: true,
-  ...over,
-});
+const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig('cifar10', over);
 
 const archive = cifarArchive(3);
 const archiveMd5 = md5(archive);

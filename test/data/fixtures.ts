@@ -1,3 +1,4 @@
+import type { DatasetConfig } from '../../src/data/types';
 /**
  * Builders for small, known datasets in temp dirs: CIFAR binary batches, a
  * .tar.gz writer, gzip IDX files, PNG/JPEG images and a local HTTP server.
@@ -213,4 +214,9 @@ export async function closedPort(): Promise<number> {
 export function listTree(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[]).map((p) => p.split(path.sep).join('/')).sort();
+}
+
+/** A dataset section as the loader hands it over (defaults filled): scale to [0, 1], no split, no augmentation. */
+export function datasetConfig(name: DatasetConfig['name'], over: Partial<DatasetConfig> = {}): DatasetConfig {
+  return { name, validationSplit: 0, normalize: { type: 'scale' }, augment: {}, shuffle: true, ...over };
 }

@@ -5,16 +5,9 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
-import { idxFiles, idxImages, idxLabels, idxPixel, tempDir, writeFiles } from './fixtures';
+import { idxFiles, idxImages, idxLabels, idxPixel, tempDir, writeFiles, datasetConfig } from './fixtures';
 
-const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => ({
-  name: 'mnist',
-  validationSplit: 0,
-  normalize: { type: 'scale' },
-  augment: {},
-  shuffle: true,
-  ...over,
-});
+const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig('mnist', over);
 
 describe('mnist / fashionMnist from IDX files', () => {
   it('reads the gzip IDX files in the home', async () => {

@@ -4,16 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
-import { greyJpeg8x8, jpg, listTree, png, tempDir } from './fixtures';
+import { greyJpeg8x8, jpg, listTree, png, tempDir, datasetConfig } from './fixtures';
 
-const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => ({
-  name: 'imageFolder',
-  validationSplit: 0,
-  normalize: { type: 'scale' },
-  augment: {},
-  shuffle: true,
-  ...over,
-});
+const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig('imageFolder', over);
 
 function put(root: string, rel: string, data: Buffer): string {
   const file = path.join(root, rel);
