@@ -24,7 +24,7 @@ import { createRunLogger, type Logger } from './logger';
 import { mainMetric } from './metric-names';
 import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
-import { planWorkers } from './parallel/plan';
+import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
 import {
   claimRunDir,
@@ -253,7 +253,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-    const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape });
+    const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
     logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd (no direct step: ${impl.reason})`);
     const source = new PrefetchingSource(datasetBatchSource(dataset, e));

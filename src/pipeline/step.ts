@@ -51,6 +51,8 @@ export interface StepOptions {
   inputShape: readonly [number, number, number];
   /** Use the direct step when the model allows it (default true; false: always tfjs's autograd). */
   direct?: boolean;
+  /** The direct step reduces each batch's gradient in this many shards (parallel/plan.ts gradientShardsFor; default 1). */
+  gradientShards?: number;
 }
 
 export function createStepRunner(o: StepOptions): StepRunner {
@@ -107,7 +109,7 @@ export function createStepRunner(o: StepOptions): StepRunner {
 
   // Plain conv/pool/dense stacks on wasm take the direct step (direct/direct-step.ts): the same
   // gradients without tfjs's per-op bookkeeping. It has no dropout, so rowOffset does not concern it.
-  const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses });
+  const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
   const fast = 'unsupported' in direct ? undefined : direct;
 
   return {

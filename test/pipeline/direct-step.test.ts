@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
+import { shardWeights, weightedSumInto } from '../../src/pipeline/parallel/shard-average';
+import { shardRows } from '../../src/pipeline/parallel/shards';
 import { createStepRunner } from '../../src/pipeline/step';
 import { createRng } from '../../src/util/random';
 
@@ -101,6 +103,36 @@ for (const [name, layers] of CASES) {
         assert.deepEqual(de.predicted, ge.predicted);
       }
       assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+for (const [name, layers] of CASES) {
+  test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
+    await selectBackend('wasm');
+    const e = experiment(layers);
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    try {
+      const paired = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, gradientShards: 2 });
+      const single = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE });
+      const sample = SHAPE[0] * SHAPE[1] * SHAPE[2];
+      for (const [n, seed] of [[15, 4], [16, 5], [1, 6]]) {
+        const b = batch(n, seed);
+        const whole = paired.computeGradients(b, 0, 0);
+        // What two replicas compute: each its own shard's step, then the weighted average.
+        const shards = shardRows(n, 2);
+        const own = shards.map((s) => s.size === 0 ? undefined! : single.computeGradients({ x: b.x.subarray(s.offset * sample, (s.offset + s.size) * sample), y: b.y.subarray(s.offset, s.offset + s.size), size: s.size }, 0, 0));
+        const parts = shardWeights(shards.map((s) => s.size));
+        assert.deepEqual(whole.sums, [0, 1].map((i) => parts.reduce((acc, p) => acc + own[p.k].sums[i], 0)), `sums, batch ${n}`);
+        for (const key of Object.keys(whole.grads)) {
+          const expected = new Float32Array(whole.grads[key].size);
+          weightedSumInto(expected, parts.map((p) => ({ w: p.w, src: own[p.k].grads[key].dataSync() as Float32Array })));
+          assert.deepEqual(whole.grads[key].dataSync(), expected, `${key}, batch ${n}`);
+        }
+        tf.dispose([whole.grads, ...parts.map((p) => own[p.k].grads)]);
+      }
     } finally {
       model.dispose();
     }

@@ -66,6 +66,8 @@ export interface TinyOptions {
   optimizer?: string;
   extra?: string;
   dropout?: boolean;
+  /** The model's layers, one YAML flow mapping each (default: conv, pool, flatten, dropout, dense). */
+  layers?: string[];
 }
 
 /** A tiny experiment on the synthetic problem (imageFolder shape, so validation knows [8, 8, 3] and 4 classes). */
@@ -82,11 +84,13 @@ export function tinyExperiment(o: TinyOptions = {}): string {
     `  classes: [${CLASSES.join(', ')}]`,
     'model:',
     '  layers:',
-    '    - {type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-    '    - {type: maxPooling2d, poolSize: 2}',
-    '    - {type: flatten}',
-    ...(o.dropout === false ? [] : ['    - {type: dropout, rate: 0.25}']),
-    `    - {type: dense, units: ${CLASSES.length}}`,
+    ...(o.layers ?? [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      ...(o.dropout === false ? [] : ['{type: dropout, rate: 0.25}']),
+      `{type: dense, units: ${CLASSES.length}}`,
+    ]).map((layer) => `    - ${layer}`),
     'training:',
     `  epochs: ${o.epochs ?? 3}`,
     `  batchSize: ${o.batchSize ?? 16}`,

@@ -22,7 +22,7 @@ import { runExperiment, type RunRequest } from '../../src/pipeline/run';
 import { createStepRunner } from '../../src/pipeline/step';
 import { silentTerminal } from '../../src/pipeline/terminal';
 import type { Batch, BatchSource, Callback } from '../../src/pipeline/types';
-import { BACKEND, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
+import { BACKEND, CLASSES, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
 
 test('shardRows: contiguous, sizes differ by at most one, larger shards first', () => {
   const cases: Array<[number, number, Array<[number, number]>]> = [
@@ -120,6 +120,22 @@ test('2 workers train like 1 (dropout included): first-epoch loss within 1e-5, r
   assert.equal(readJson(path.join(two.runDir, 'meta.json')).workers, 2);
   assert.deepEqual(metricsWithoutTimings(again.runDir), b, 'same count, same numbers');
   assert.deepEqual(weightsOf(again.runDir), weightsOf(two.runDir));
+});
+
+test('on the direct step, 1 and 2 workers train to the same bits, uneven shards included (batch 15 -> 8+7, last batch 10 -> 5+5)', async () => {
+  // A LeNet-like stack the direct step runs: two convolutions (so an input gradient too), two dense layers, Adam.
+  const layers = [
+    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 12, activation: relu}',
+    `{type: dense, units: ${CLASSES.length}}`,
+  ];
+  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train: 250, layers });
+  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 250, layers });
+  assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
+  assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
 });
 
 test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3) also train like 1', async () => {

@@ -3,6 +3,8 @@ import { heapLoops, type HeapLoops } from '../../backend/wasm-kernels/heap-loops
 import type { TensorInfo, WasmBackendInternals } from '../../backend/wasm-kernels/wasm-internals';
 import type { ResolvedExperiment } from '../../config/load';
 import type { Batch, TF } from '../types';
+import { shardRows, type Shard } from '../parallel/shards';
+import { shardWeights, weightedSumInto } from '../parallel/shard-average';
 import { planDirectStep, type DirectOp } from './plan';
 import { softmaxCrossEntropy } from './softmax-loss';
 
@@ -20,6 +22,15 @@ import { softmaxCrossEntropy } from './softmax-loss';
  *
  * Memory: every intermediate is a backend tensor freed at the end of the call; the gradients
  * are handed over as engine tensors (the caller disposes them), like step.ts's.
+ *
+ * `gradientShards`: the batch's gradient is computed as the data-parallel exchange computes
+ * it from that many replicas: each shard's loss gradient scaled by its own size, each weight
+ * gradient reduced over each shard's rows separately (the same kernel calls a replica makes
+ * on its shard), then the shards' weighted average (shard-average.ts). Float sums depend on
+ * their order, and Adam's tiny epsilon turns last-bit differences in near-zero gradients into
+ * full-size steps, so without this one worker and two drift apart within an epoch (1.8e-3 in
+ * the first epoch's loss on CIFAR-10); with it they give the same bits. The forward pass and
+ * the input gradients are per row, so they run on the whole batch either way.
  */
 
 export interface DirectStep {
@@ -41,13 +52,24 @@ interface Layer {
 const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experiment: ResolvedExperiment; inputShape: readonly [number, number, number]; numClasses: number }): DirectStep | { unsupported: string } {
+export interface DirectStepOptions {
+  tf: TF;
+  model: tfjs.LayersModel;
+  experiment: ResolvedExperiment;
+  inputShape: readonly [number, number, number];
+  numClasses: number;
+  /** Reduce each batch's gradient in this many shards, as that many replicas would (default 1). */
+  gradientShards?: number;
+}
+
+export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupported: string } {
   const { tf } = o;
   const plan = planDirectStep(tf, o.model, o.experiment);
   if ('unsupported' in plan) return plan;
   const { ops } = plan;
   const withAccuracy = o.experiment.training.metrics.includes('accuracy');
   const [h, w, c] = o.inputShape;
+  const gradientShards = o.gradientShards ?? 1;
 
   const backend = () => tf.backend() as unknown as Backend;
   const loops = (): HeapLoops => heapLoops(backend().wasm.asm.memory);
@@ -113,19 +135,43 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
     return { layers, logits: x };
   }
 
-  /** Fills `grads` (variable name -> gradient of the batch's mean loss), from the last layer back. */
-  function backward(layers: Layer[], dLogits: TensorInfo, grads: tfjs.NamedTensorMap): void {
+  /** A tensor's values in the heap: take it after the call's last allocation (one may grow the heap and detach it). */
+  const heapF32 = (t: TensorInfo) => new Float32Array(backend().wasm.HEAPF32.buffer, ptr(t), size(t.shape));
+
+  /** Rows [offset, offset + size) of a batch-major tensor: the tensor itself when that is all of it, else a copy. */
+  const rowsOf = (t: TensorInfo, s: Shard): TensorInfo => {
+    if (s.offset === 0 && s.size === t.shape[0]) return t;
+    const rowBytes = 4 * size(t.shape.slice(1));
+    const out = alloc([s.size, ...t.shape.slice(1)]);
+    const from = ptr(t) + s.offset * rowBytes;
+    backend().wasm.HEAPU8.copyWithin(ptr(out), from, from + s.size * rowBytes);
+    return out;
+  };
+
+  /** Fills `grads` (variable name -> gradient of the batch's mean loss), from the last layer back, reducing over `shards`. */
+  function backward(layers: Layer[], dLogits: TensorInfo, grads: tfjs.NamedTensorMap, shards: Shard[]): void {
     const b = backend();
     const keep = (v: tfjs.LayerVariable, t: TensorInfo) => {
       // The gradient leaves this call as an engine tensor, in the variable's shape.
       temps.splice(temps.indexOf(t), 1);
       grads[(v.read() as tfjs.Variable).name] = tf.engine().makeTensorFromTensorInfo(view(t, v.shape as number[]), b as never);
     };
-    const biasGrad = (v: tfjs.LayerVariable, dz: TensorInfo, cols: number) => {
-      const out = alloc([cols]);
-      loops().columnSum(ptr(dz), ptr(out), size(dz.shape) / cols, cols);
+    const parts = shardWeights(shards.map((s) => s.size));
+    /** A weight's gradient: `partial` of each non-empty shard, averaged as the exchange would (see the top). */
+    const weightGrad = (v: tfjs.LayerVariable, partial: (s: Shard) => TensorInfo) => {
+      if (parts.length === 1) return keep(v, partial(shards[parts[0].k]));
+      const partials = parts.map((p) => partial(shards[p.k]));
+      const out = alloc(partials[0].shape);
+      weightedSumInto(heapF32(out), partials.map((t, i) => ({ w: parts[i].w, src: heapF32(t) })));
       keep(v, out);
     };
+    const biasGrad = (v: tfjs.LayerVariable, dz: TensorInfo, cols: number) =>
+      weightGrad(v, (s) => {
+        const out = alloc([cols]);
+        const rowFloats = size(dz.shape.slice(1));
+        loops().columnSum(ptr(dz) + 4 * s.offset * rowFloats, ptr(out), (s.size * rowFloats) / cols, cols);
+        return out;
+      });
     let dy = dLogits;
     for (let i = layers.length - 1; i >= 0; i--) {
       const { op, x, y } = layers[i];
@@ -138,7 +184,7 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
           const n = dy.shape[0];
           // dy is this call's own tensor: the relu gradient is applied in place.
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
-          keep(op.kernel, run('BatchMatMul', { a: view(x, [1, n, inner]), b: view(dy, [1, n, units]) }, { transposeA: true, transposeB: false }));
+          weightGrad(op.kernel, (s) => run('BatchMatMul', { a: view(rowsOf(x, s), [1, s.size, inner]), b: view(rowsOf(dy, s), [1, s.size, units]) }, { transposeA: true, transposeB: false }));
           if (op.bias) biasGrad(op.bias, dy, units);
           if (!first) dx = view(run('BatchMatMul', { a: view(dy, [1, n, units]), b: view(kernel, [1, inner, units]) }, { transposeA: false, transposeB: true }), [n, inner]);
           break;
@@ -152,7 +198,7 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
         case 'conv2d': {
           const kernel = read(op.kernel);
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
-          keep(op.kernel, run('Conv2DBackpropFilter', { x, dy }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: kernel.shape }));
+          weightGrad(op.kernel, (s) => run('Conv2DBackpropFilter', { x: rowsOf(x, s), dy: rowsOf(dy, s) }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: kernel.shape }));
           if (op.bias) biasGrad(op.bias, dy, kernel.shape[3]);
           if (!first) dx = run('Conv2DBackpropInput', { dy, filter: kernel }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape });
           break;
@@ -163,8 +209,25 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
     }
   }
 
-  const heapF32 = (t: TensorInfo) => new Float32Array(backend().wasm.HEAPF32.buffer, ptr(t), size(t.shape));
   const sumsOf = (loss: number, correct: number) => (withAccuracy ? [loss, correct] : [loss]);
+
+  /**
+   * The loss (and its gradient) shard by shard: each shard's gradient is of its own mean loss,
+   * and the sums add up in shard order, as the replicas' sums do.
+   */
+  const lossOverShards = (logits: Float32Array, labels: Uint8Array, shards: Shard[], grad?: Float32Array, predicted?: Int32Array) => {
+    const k = o.numClasses;
+    let loss = 0;
+    let correct = 0;
+    for (const { offset: at, size: n } of shards) {
+      if (n === 0) continue;
+      const rows = (a: Float32Array) => a.subarray(at * k, (at + n) * k);
+      const r = softmaxCrossEntropy(rows(logits), labels.subarray(at, at + n), n, k, grad && rows(grad), predicted?.subarray(at, at + n));
+      loss += r.loss;
+      correct += r.correct;
+    }
+    return { loss, correct };
+  };
 
   return {
     computeGradients(batch) {
@@ -172,15 +235,16 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
         const { layers, logits } = forward(input(batch));
         const dLogits = alloc(logits.shape);
         // Views after the last allocation (an allocation may grow the heap and detach them).
-        const r = softmaxCrossEntropy(heapF32(logits), batch.y, batch.size, o.numClasses, heapF32(dLogits));
+        const shards = shardRows(batch.size, gradientShards);
+        const { loss, correct } = lossOverShards(heapF32(logits), batch.y, shards, heapF32(dLogits));
         const grads: tfjs.NamedTensorMap = {};
         try {
-          backward(layers, dLogits, grads);
+          backward(layers, dLogits, grads, shards);
         } catch (err) {
           tf.dispose(grads);
           throw err;
         }
-        return { grads, sums: sumsOf(r.loss, r.correct) };
+        return { grads, sums: sumsOf(loss, correct) };
       } finally {
         free();
       }
@@ -189,7 +253,7 @@ export function createDirectStep(o: { tf: TF; model: tfjs.LayersModel; experimen
       try {
         const { logits } = forward(input(batch));
         const predicted = predictions ? new Int32Array(batch.size) : undefined;
-        const r = softmaxCrossEntropy(heapF32(logits), batch.y, batch.size, o.numClasses, undefined, predicted);
+        const r = lossOverShards(heapF32(logits), batch.y, shardRows(batch.size, gradientShards), undefined, predicted);
         return { sums: sumsOf(r.loss, r.correct), predicted };
       } finally {
         free();

@@ -3,6 +3,7 @@ import { f32, type WasmBackendInternals } from '../../backend/wasm-kernels/wasm-
 import type { StepRunner } from '../step';
 import type { TF } from '../types';
 import { averageTwoOn, type AverageTwo } from './average-wasm';
+import { shardWeights, weightedSumInto } from './shard-average';
 import type { SharedViews } from './shared-memory';
 
 /**
@@ -14,7 +15,8 @@ import type { SharedViews } from './shared-memory';
  *      statistics), into the own float32 slot;
  *   3. once every replica's slot is written: average the slots, each weighted by its shard's
  *      share of the batch (so the result is the full batch's mean gradient), summing in
- *      replica order in float64 and rounding once to float32;
+ *      replica order in float64 and rounding once to float32 (shard-average.ts, which a
+ *      single replica's direct step also uses, so 1 and 2 replicas give the same bits);
  *   4. apply that update with the replica's own optimizer (all optimizers hold the same state).
  *
  * Speed: the average of two shards is a wasm SIMD loop on the shared exchange memory
@@ -96,26 +98,15 @@ export class Exchange {
     });
   }
 
-  /** Step 3: averaged = sum over non-empty shards k, in replica order, of (size_k / total) * slot_k, over whole slots. */
+  /** Step 3: the shards' weighted average (shard-average.ts), over whole slots. */
   private average(parity: number, sizes: readonly number[]): void {
     const { views } = this;
-    const total = sizes.reduce((a, b) => a + b, 0);
-    const parts: Array<{ w: number; k: number }> = [];
-    sizes.forEach((size, k) => {
-      if (size > 0) parts.push({ w: size / total, k });
-    });
-    if (parts.length === 1) {
-      this.averaged.set(views.slot(parity, parts[0].k));
-    } else if (parts.length === 2) {
+    const parts = shardWeights(sizes);
+    if (parts.length === 2) {
       const [a, b] = parts;
       this.averageTwo(4 * views.outputStart(this.replica), 4 * views.slotStart(parity, a.k), 4 * views.slotStart(parity, b.k), views.slotSize, a.w, b.w);
     } else {
-      const acc = new Float64Array(views.slotSize);
-      for (const p of parts) {
-        const src = views.slot(parity, p.k);
-        for (let e = 0; e < acc.length; e++) acc[e] += p.w * src[e];
-      }
-      this.averaged.set(acc);
+      weightedSumInto(this.averaged, parts.map((p) => ({ w: p.w, src: views.slot(parity, p.k) })));
     }
   }
 
