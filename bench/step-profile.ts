@@ -6,8 +6,9 @@
  * Per kernel, the figure is its total within a step, the MINIMUM over the timed steps (other
  * processes on a shared machine inflate it less); "engine + JS" is the best step minus the
  * sum of those per-kernel minimums.
- * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic]
+ * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic] [--shards 1]
  *   --generic: tfjs's autograd even where the direct step (src/pipeline/direct/) applies.
+ *   --shards: the direct step's gradient shards (a 1-worker run uses 2, each of 2 workers 1).
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const shape: [number, number, number] = [32, 32, 3];
   const model = buildModel(tf, e, shape, 10);
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 10, inputShape: shape, direct: !args.includes('--generic') });
+  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 10, inputShape: shape, direct: !args.includes('--generic'), gradientShards: opt('--shards', 1) });
   const x = new Float32Array(batch * 32 * 32 * 3).map((_, i) => ((i * 2654435761) % 256) / 255);
   const y = new Uint8Array(batch).map((_, i) => i % 10);
   const b = { x, y, size: batch };

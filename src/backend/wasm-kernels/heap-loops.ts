@@ -6,6 +6,7 @@
  * All pointers are BYTE offsets into the tfjs heap (TensorData.memoryOffset); all tensors
  * float32, NHWC.
  */
+import { averageTwoFn } from './average-loops';
 import { convBaseTableFn, convFilterGradFn, gemmFn } from './gemm-loops';
 import { adamUpdateFn } from './optimizer-loops';
 import { assembleModule, Code, f32, Fn, i32, ifThen, memory, select, v128 } from './wasm-asm';
@@ -56,6 +57,8 @@ export interface HeapLoops {
    */
   col2im(dp: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  /** out[i] = float32(wa * a[i] + wb * b[i]) in float64, n even (average-loops.ts). */
+  averageTwo(out: number, a: number, b: number, n: number, wa: number, wb: number): void;
   /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */
   columnSum(x: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
@@ -360,7 +363,7 @@ export function moduleBytes(): Uint8Array {
   return assembleModule([maxPoolGradFn(), maxPoolGradSimdFn(), im2colTFn(), columnSumFn(), addRowVectorFn(),
     gemmFn(1), gemmFn(2), gemmFn(4), convFilterGradFn(1), convFilterGradFn(2), convFilterGradFn(4), convBaseTableFn(),
     gemmFn(2, true), gemmFn(3, true), gemmFn(4, true), convFilterGradFn(2, true), convFilterGradFn(3, true), convFilterGradFn(4, true),
-    adamUpdateFn(), col2imFn(), reluBackwardFn()]);
+    adamUpdateFn(), col2imFn(), reluBackwardFn(), averageTwoFn()]);
 }
 
 /** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */
