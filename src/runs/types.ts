@@ -36,6 +36,8 @@ export interface RunMeta {
   tags?: Record<string, string | number>;
   error?: string;
   mainMetric?: MainMetric;
+  /** Each `pipeline run --resume` of this run: when, from which position, and what it was before. */
+  resumes?: Array<{ at: string; epoch: number; batch: number; previousStatus: string; previousPid?: number }>;
 }
 
 /** One line of metrics.jsonl: `epoch` plus numbers named loss, accuracy, valXxx, testXxx, learningRate, seconds... */

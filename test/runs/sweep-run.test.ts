@@ -189,6 +189,8 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     assert.deepEqual(trialArgs({ ...state, spec: { ...state.spec, parallel: 1 } }, state.trials[0], 2).slice(-tail.length), tail);
     assert.deepEqual(trialArgs({ ...state, workersAuto: false }, state.trials[0], 8).slice(-tail.length), tail);
     assert.deepEqual(trialArgs(state, state.trials[0], 8).slice(-6), ['--workers', '4', ...RUN_ARGS]);
+    // A trial that continues its run: the run keeps its own config, tags and worker count.
+    assert.deepEqual(trialArgs(state, state.trials[0], 2, '/runs/tiny/3'), ['run', '--resume', '/runs/tiny/3', '--json', ...RUN_ARGS]);
   } finally {
     killLeftovers(root);
   }
@@ -202,9 +204,10 @@ test('sweep: a diverging and a crashed trial do not stop the others; resume reru
     // SIGKILLed below while it trains; 3 and 4 (learning rate 1e20) diverge in their first epoch.
     const prepared = prepareSweep(TINY, [], { params: ['training.optimizer.learningRate=0.003,1e20', 'training.epochs=2,12'], parallel: 2 });
     const sweep = startSweep(prepared, root, RUN_ARGS, runner(lines));
-    const victim = await waitFor('trial 2 to finish an epoch', () => {
+    // Two epochs: the first one's checkpoint is then surely written (it precedes the second's metrics line).
+    const victim = await waitFor('trial 2 to finish two epochs', () => {
       const r = trialRun(root, 2);
-      return r && r.refreshMetrics().length >= 1 && r;
+      return r && r.refreshMetrics().length >= 2 && r;
     });
     process.kill(victim.meta()!.pid!, 'SIGKILL');
     const state = await sweep;
@@ -230,16 +233,26 @@ test('sweep: a diverging and a crashed trial do not stop the others; resume reru
     const board = leaderboard(state);
     assert.deepEqual(board.map((r) => [r.rank, r.trial, r.status]), [[1, 1, 'completed'], [null, 2, 'failed'], [null, 3, 'diverged'], [null, 4, 'diverged']]);
 
-    // Resume: trial 1 is left alone; the crashed trial runs again and completes; the
-    // diverging ones run again and diverge again.
-    const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner());
+    // Resume: trial 1 is left alone; the crashed trial continues in its own run from its last
+    // checkpoint and completes; the diverging ones start over and diverge again.
+    const resumeLines: string[] = [];
+    const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner(resumeLines));
     assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed', 'diverged', 'diverged']);
     assert.deepEqual(resumed.trials.map((t) => t.attempts), [1, 2, 2, 2]);
     assert.equal(resumed.trials[0].runDir, done.runDir, 'the completed trial keeps its run');
-    assert.notEqual(resumed.trials[1].runDir, crashed.runDir, 'a new run for the crashed trial');
+    assert.equal(resumed.trials[1].runDir, crashed.runDir, 'the crashed trial continues its own run');
+    assert.ok(resumeLines.includes(`[trial 2/4] resumed from its last checkpoint (${crashed.run}): ${crashed.overrides.join(' ')}`), resumeLines.join('\n'));
+    const continued = Run.fromDir(crashed.runDir!);
+    const [resume] = continued.meta()!.resumes!;
+    assert.equal(continued.meta()!.resumes!.length, 1);
+    assert.equal(resume.previousStatus, 'running');
+    // Checkpoints follow metrics lines, so a kill can fall between the two: the last checkpoint is then one epoch back.
+    assert.ok(resume.epoch >= crashed.final!.epoch - 1 && resume.epoch >= 1, `resumed at epoch ${resume.epoch}, metrics up to ${crashed.final!.epoch}`);
+    assert.deepEqual(continued.refreshMetrics().map((r) => r.epoch), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     assert.equal(resumed.trials[1].final!.epoch, 12);
+    assert.notEqual(resumed.trials[2].runDir, diverged.runDir, 'a diverged trial starts over in a new run');
     assert.equal(resumed.status, 'failed');
-    assert.equal(listRuns(root).length, 7);
+    assert.equal(listRuns(root).length, 6);
     assert.deepEqual(resolveSweep(state.dir, root).trials.map((t) => t.status), ['completed', 'completed', 'diverged', 'diverged']);
   } finally {
     killLeftovers(root);
@@ -330,13 +343,13 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
   try {
     const child = spawn(
       process.execPath,
-      [BIN, 'sweep', TINY, '--set', 'training.epochs=4', '--param', 'training.batchSize=32,64,16', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS],
+      [BIN, 'sweep', TINY, '--set', 'training.epochs=20', '--param', 'training.batchSize=32,64,16', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (b) => (stderr += b));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    // Both first trials are training (their stop handlers are in place; 4 epochs and the
+    // Both first trials are training (their stop handlers are in place; 20 epochs and the
     // saving after them are left, far longer than the signal takes to arrive).
     await waitFor('trials 1 and 2 to start training', () =>
       [1, 2].every((i) => {
@@ -354,16 +367,19 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
     assert.deepEqual(state.trials.map((t) => t.exitCode), [130, 130, null]);
     const runs = listRuns(root);
     assert.deepEqual(runs.map((r) => r.status()), ['interrupted', 'interrupted']);
-    for (const r of runs) assert.ok(r.metrics().length < 4, `${r.id} stopped early`);
+    for (const r of runs) assert.ok(r.metrics().length < 20, `${r.id} stopped early`);
 
     const resumed = spawnSync(process.execPath, [BIN, 'sweep', '--resume', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stderr, /^sweep tiny\/sweeps\/1: resuming 3 of 3 trials \(1, 2, 3\), 2 at a time\n/);
+    assert.match(resumed.stderr, /^\[trial 1\/3\] resumed from its last checkpoint \(tiny\/\d\): training.batchSize=32$/m);
+    assert.match(resumed.stderr, /^\[trial 3\/3\] started: training.batchSize=16$/m);
     assert.match(resumed.stdout, /^sweep tiny\/sweeps\/1: 3 trials, 3 completed; best: trial \d/m);
     const after = resolveSweep('tiny/sweeps/1', root);
     assert.deepEqual(after.trials.map((t) => t.status), ['completed', 'completed', 'completed']);
-    assert.deepEqual(after.trials.map((t) => t.final!.epoch), [4, 4, 4]);
-    assert.deepEqual(listRuns(root).map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm', 'wasm', 'wasm'], 'the resumed trials kept the sweep\'s run flags');
+    assert.deepEqual(after.trials.map((t) => t.final!.epoch), [20, 20, 20]);
+    assert.deepEqual(listRuns(root).map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm'], 'the resumed trials kept the sweep\'s run flags, in their own runs');
+    assert.deepEqual(after.trials.slice(0, 2).map((t) => t.runDir).sort(), runs.map((r) => r.dir).sort(), 'trials 1 and 2 continued the runs they had');
   } finally {
     killLeftovers(root);
   }

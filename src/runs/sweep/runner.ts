@@ -13,7 +13,9 @@ import { DONE, saveSweep, type SweepState, type TrialState, type TrialStatus } f
  * time. Each trial is a normal run (its own versioned folder, tagged with the
  * sweep and trial); a failing trial does not stop the others. sweep.json is
  * rewritten (atomically) whenever a trial starts or ends, so an interrupted
- * sweep can be resumed: trials that did not complete run again.
+ * sweep can be resumed: a trial stopped part-way (interrupted, or its process
+ * killed) continues in its own run folder from its last checkpoint
+ * (`pipeline run --resume`); other trials that did not complete run again.
  */
 
 export interface RunnerOptions {
@@ -48,8 +50,12 @@ interface Active {
 
 const TAIL = 8192;
 
-/** The `pipeline run` arguments for one trial. */
-export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus().length): string[] {
+/**
+ * The `pipeline run` arguments for one trial; with `resume`, the run folder it continues
+ * (which keeps its own config, tags and worker count).
+ */
+export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus().length, resume?: string): string[] {
+  if (resume) return ['run', '--resume', resume, '--json', ...state.runArgs];
   const sets = [...state.baseOverrides, ...trial.overrides].flatMap((o) => ['--set', o]);
   const workers =
     state.workersAuto && state.spec.parallel > 1 && !state.runArgs.includes('--workers') && !trial.overrides.some((o) => o.startsWith('training.workers='))
@@ -61,7 +67,16 @@ export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus()
 export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {
   const total = state.trials.length;
   const queue = state.trials.filter((t) => !DONE.includes(t.status));
-  for (const t of queue) resetTrial(t);
+  /** Trial index -> the run folder it continues. */
+  const resumes = new Map<number, string>();
+  for (const t of queue) {
+    const dir = resumableRun(t);
+    resetTrial(t);
+    if (dir) {
+      resumes.set(t.index, dir);
+      setRun(t, dir);
+    }
+  }
   state.status = 'running';
   state.pid = process.pid;
   saveSweep(state);
@@ -90,7 +105,8 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     fs.mkdirSync(logDir, { recursive: true });
     const logFile = fs.openSync(path.join(logDir, `${trial.index}.log`), 'a');
     // Its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT.
-    const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial)], {
+    const resume = resumes.get(trial.index);
+    const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial, undefined, resume)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, ...opts.env },
@@ -118,7 +134,7 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       });
     });
     active.set(trial.index, a);
-    opts.log(`[trial ${trial.index}/${total}] started: ${trial.overrides.join(' ')}`);
+    opts.log(`[trial ${trial.index}/${total}] ${resume ? `resumed from its last checkpoint (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`);
     saveSweep(state);
   };
 
@@ -204,6 +220,19 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
   state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
   saveSweep(state);
   return state;
+}
+
+/**
+ * The run folder a trial that stopped part-way continues in: one whose run says it was
+ * interrupted, or still says running though its process is gone (killed), or failed (its
+ * process ended with an error: a resume retries from the last checkpoint). Diverged runs
+ * would diverge again from the same state, so those trials start over, like trials that
+ * never claimed a folder.
+ */
+function resumableRun(t: TrialState): string | undefined {
+  if (!t.runDir || !fs.existsSync(t.runDir)) return undefined;
+  const status = Run.fromDir(t.runDir).meta()?.status;
+  return status === 'interrupted' || status === 'running' || status === 'failed' ? t.runDir : undefined;
 }
 
 function resetTrial(t: TrialState): void {
