@@ -23,7 +23,7 @@ export const MIN_SHARD_ROWS = 8;
  * How many shards a replica's direct step reduces each batch's gradient in (direct-step.ts).
  * Alone, it takes the two shards two replicas would, so 1 and 2 workers train to the same
  * bits (float sums depend on their order, and Adam's epsilon turns that into drift); with
- * workers, each replica's shard is already one. It costs a single replica ~5-10% per step.
+ * workers, each replica's shard is already one. It costs a single replica about 5% (BENCHMARKS.md).
  */
 export function gradientShardsFor(replicas: number): number {
   return replicas === 1 ? 2 : 1;
