@@ -107,18 +107,18 @@ export function createStepRunner(o: StepOptions): StepRunner {
     o.optimizer.applyGradients(grads);
   }
 
-  // Plain conv/pool/dense stacks on wasm take the direct step (direct/direct-step.ts): the same
-  // gradients without tfjs's per-op bookkeeping. It has no dropout, so rowOffset does not concern it.
+  // Plain conv/pool/dropout/dense stacks on wasm take the direct step (direct/direct-step.ts): the
+  // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
   const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
   const fast = 'unsupported' in direct ? undefined : direct;
 
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],
     implementation: fast ? { direct: true } : { direct: false, reason: (direct as { unsupported: string }).unsupported },
-    computeGradients: fast ? (batch) => fast.computeGradients(batch) : computeGradients,
+    computeGradients: fast ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset }) : computeGradients,
     applyGradients,
     train(batch, epoch, batchIndex) {
-      const { grads, sums } = fast ? fast.computeGradients(batch) : computeGradients(batch, epoch, batchIndex);
+      const { grads, sums } = fast ? fast.computeGradients(batch, { epoch, batchIndex, rowOffset: 0 }) : computeGradients(batch, epoch, batchIndex);
       try {
         applyGradients(grads);
       } finally {

@@ -62,6 +62,15 @@ const CASES: Array<[string, string[]]> = [
     '{type: flatten}',
     '{type: dense, units: 5, useBias: false}',
   ]],
+  ['dropout after a convolution and after flatten (masks from the step\'s seed, a shard\'s rows of the batch\'s)', [
+    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+    '{type: dropout, rate: 0.3}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: flatten}',
+    '{type: dropout, rate: 0.5}',
+    '{type: dense, units: 7, activation: relu}',
+    '{type: dense, units: 5}',
+  ]],
   ['pooling first, valid stride-2 conv, relu dense', [
     '{type: maxPooling2d, poolSize: 2, strides: 1}',
     '{type: conv2d, filters: 8, kernelSize: 2, strides: 2, activation: relu}',
@@ -81,10 +90,11 @@ for (const [name, layers] of CASES) {
       const generic = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, direct: false });
       assert.deepEqual(direct.implementation, { direct: true });
       const before = tf.memory().numTensors;
-      for (const [n, seed] of [[7, 1], [1, 2], [16, 3]]) {
+      // [rows, data seed, epoch, batch index, row offset in a larger batch]
+      for (const [n, seed, epoch, index, offset] of [[7, 1, 0, 0, 0], [1, 2, 1, 4, 3], [16, 3, 2, 9, 5]]) {
         const b = batch(n, seed);
-        const d = direct.computeGradients(b, 0, 0);
-        const g = generic.computeGradients(b, 0, 0);
+        const d = direct.computeGradients(b, epoch, index, offset);
+        const g = generic.computeGradients(b, epoch, index, offset);
         assert.ok(Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]), `loss sum ${d.sums[0]} vs ${g.sums[0]}`);
         assert.equal(d.sums[1], g.sums[1], 'accuracy count');
         assert.deepEqual(Object.keys(d.grads).sort(), Object.keys(g.grads).sort());
@@ -123,7 +133,7 @@ for (const [name, layers] of CASES) {
         const whole = paired.computeGradients(b, 0, 0);
         // What two replicas compute: each its own shard's step, then the weighted average.
         const shards = shardRows(n, 2);
-        const own = shards.map((s) => s.size === 0 ? undefined! : single.computeGradients({ x: b.x.subarray(s.offset * sample, (s.offset + s.size) * sample), y: b.y.subarray(s.offset, s.offset + s.size), size: s.size }, 0, 0));
+        const own = shards.map((s) => s.size === 0 ? undefined! : single.computeGradients({ x: b.x.subarray(s.offset * sample, (s.offset + s.size) * sample), y: b.y.subarray(s.offset, s.offset + s.size), size: s.size }, 0, 0, s.offset));
         const parts = shardWeights(shards.map((s) => s.size));
         assert.deepEqual(whole.sums, [0, 1].map((i) => parts.reduce((acc, p) => acc + own[p.k].sums[i], 0)), `sums, batch ${n}`);
         for (const key of Object.keys(whole.grads)) {
@@ -142,7 +152,7 @@ for (const [name, layers] of CASES) {
 test('models, losses, metrics and backends the direct step does not take keep tfjs autograd, saying why', async () => {
   const base = ['{type: conv2d, filters: 2, kernelSize: 3, activation: relu}', '{type: flatten}'];
   const cases: Array<[string, ReturnType<typeof experiment>, string]> = [
-    ['dropout', experiment([...base, '{type: dropout, rate: 0.5}', '{type: dense, units: 5}']), 'layer dropout_1 (Dropout)'],
+    ['average pooling', experiment([...base.slice(0, 1), '{type: averagePooling2d, poolSize: 2}', ...base.slice(1), '{type: dense, units: 5}']), 'layer average_pooling2d_1 (AveragePooling2D)'],
     ['batch norm', experiment(['{type: batchNormalization}', ...base, '{type: dense, units: 5}']), 'layer batch_normalization_1 (BatchNormalization)'],
     ['tanh', experiment(['{type: conv2d, filters: 2, kernelSize: 3, activation: tanh}', '{type: flatten}', '{type: dense, units: 5}']), 'conv2d_1 (Conv2D) activation tanh'],
     ['loss', experiment([...base, '{type: dense, units: 5}'], { loss: 'meanSquaredError' }), 'loss meanSquaredError'],

@@ -11,7 +11,9 @@ import { silentTerminal } from '../../src/pipeline/terminal';
 import { PIPELINE_VERSION } from '../../src/util/version';
 import { hashExperiment, loadExperimentText } from '../../src/config/load';
 import type { Callback } from '../../src/pipeline/types';
-import { dropoutLayers } from '../../src/builders/model';
+import { buildModel } from '../../src/builders/model';
+import { selectBackend } from '../../src/backend';
+import { createStepRunner } from '../../src/pipeline/step';
 import { BACKEND, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
 
 async function run(o: TinyOptions & { seedOverride?: number; runsDir?: string; extraReq?: Partial<RunRequest> } = {}) {
@@ -101,36 +103,30 @@ test('the same seed gives identical metrics and weights; another seed does not',
   assert.deepEqual(readJson(path.join(c.runDir, 'overrides.json')), ['seed=8']);
 });
 
-test('dropout draws a new mask every step, reproducibly', async () => {
-  const seeds: number[] = [];
-  let model: tf.LayersModel | undefined;
-  const spy: Callback = {
-    name: 'spy',
-    onTrainBegin(setup) {
-      model = setup.model;
-      // Wrap the dropout layer's call to record the seed each step uses.
-      const [d] = dropoutLayers(setup.model);
-      const layer = d.layer as unknown as { call: (...a: unknown[]) => unknown; seed: number };
-      const call = layer.call.bind(layer);
-      layer.call = (...a: unknown[]) => {
-        seeds.push(layer.seed);
-        return call(...a);
+test('dropout draws a new mask every step, reproducibly, on the direct step and through tfjs autograd alike', async () => {
+  await selectBackend(BACKEND);
+  const e = loadExperimentText('tiny.yaml', tinyExperiment()).experiment;
+  const data = syntheticDataset();
+  const b = { x: Float32Array.from(data.train.x.subarray(0, 16 * 192), (v) => v / 255), y: data.train.y.subarray(0, 16), size: 16 };
+  for (const direct of [true, false]) {
+    const model = buildModel(tf, e, data.shape, data.classes.length);
+    try {
+      const steps = createStepRunner({ tf, model, experiment: e, numClasses: data.classes.length, inputShape: data.shape, direct });
+      assert.equal(steps.implementation.direct, direct);
+      const kernelGrad = (epoch: number, index: number) => {
+        const { grads } = steps.computeGradients(b, epoch, index);
+        const values = Array.from(grads[Object.keys(grads).find((k) => k.includes('dense'))!].dataSync());
+        tf.dispose(grads);
+        return values;
       };
-    },
-  };
-  await run({ epochs: 1, extraReq: { callbacks: [spy] } });
-  assert.ok(model);
-  const trainingSeeds = seeds.slice(0, 16);
-  assert.equal(new Set(trainingSeeds).size, 16, `16 steps, 16 masks: ${trainingSeeds}`);
-  const again: number[] = [];
-  const spy2: Callback = { ...spy, onTrainBegin: (setup) => {
-    const [d] = dropoutLayers(setup.model);
-    const layer = d.layer as unknown as { call: (...a: unknown[]) => unknown; seed: number };
-    const call = layer.call.bind(layer);
-    layer.call = (...a: unknown[]) => (again.push(layer.seed), call(...a));
-  } };
-  await run({ epochs: 1, extraReq: { callbacks: [spy2] } });
-  assert.deepEqual(again, seeds);
+      const first = kernelGrad(0, 0);
+      assert.deepEqual(kernelGrad(0, 0), first, `${direct ? 'direct' : 'autograd'}: the same step, the same mask`);
+      assert.notDeepEqual(kernelGrad(0, 1), first, `${direct ? 'direct' : 'autograd'}: the next batch, another mask`);
+      assert.notDeepEqual(kernelGrad(1, 0), first, `${direct ? 'direct' : 'autograd'}: the next epoch, another mask`);
+    } finally {
+      model.dispose();
+    }
+  }
 });
 
 test('tensors do not accumulate across epochs, and a run releases what it allocated', async () => {

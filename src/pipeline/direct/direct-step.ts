@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { heapLoops, type HeapLoops } from '../../backend/wasm-kernels/heap-loops';
 import type { TensorInfo, WasmBackendInternals } from '../../backend/wasm-kernels/wasm-internals';
+import { dropoutSeed } from '../../builders/model';
 import type { ResolvedExperiment } from '../../config/load';
 import type { Batch, TF } from '../types';
 import { shardRows, type Shard } from '../parallel/shards';
@@ -33,8 +34,19 @@ import { softmaxCrossEntropy } from './softmax-loss';
  * the input gradients are per row, so they run on the whole batch either way.
  */
 
+/**
+ * Where a training batch sits, for dropout masks: the step's (epoch, batch) choose the seed,
+ * and a shard at `rowOffset` of a larger batch takes those rows of the larger batch's mask
+ * (as parallel/dropout-rows.ts arranges for tfjs's autograd).
+ */
+export interface StepPosition {
+  epoch: number;
+  batchIndex: number;
+  rowOffset: number;
+}
+
 export interface DirectStep {
-  computeGradients(batch: Batch): { grads: tfjs.NamedTensorMap; sums: number[] };
+  computeGradients(batch: Batch, at: StepPosition): { grads: tfjs.NamedTensorMap; sums: number[] };
   evaluate(batch: Batch, predictions: boolean): { sums: number[]; predicted?: Int32Array };
 }
 
@@ -47,6 +59,8 @@ interface Layer {
   /** This layer's input and output in the current pass. */
   x: TensorInfo;
   y: TensorInfo;
+  /** Dropout while training: the multiplier applied (0 or 1 / keep probability per element). */
+  mask?: TensorInfo;
 }
 
 const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
@@ -77,9 +91,12 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
 
   /** Backend tensors of the current call, freed at its end. */
   const temps: TensorInfo[] = [];
+  /** Engine tensors of the current call (dropout masks, made by tfjs ops), disposed at its end. */
+  const engineTemps: tfjs.Tensor[] = [];
   const free = () => {
     const b = backend();
     for (const t of temps.splice(0)) b.disposeData(t.dataId);
+    tf.dispose(engineTemps.splice(0));
   };
   const run = (kernelName: string, inputs: Record<string, TensorInfo | undefined>, attrs: Record<string, unknown>): TensorInfo => {
     const kernel = tf.getKernel(kernelName, 'wasm');
@@ -101,11 +118,29 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   };
   const read = (v: tfjs.LayerVariable): TensorInfo => v.read();
 
-  function forward(x: TensorInfo): { layers: Layer[]; logits: TensorInfo } {
+  /**
+   * tfjs' dropout multiplier (tfjs-core ops/dropout.ts: floor(uniform + keep) / keep, drawn
+   * with the step's seed) for rows [rowOffset, rowOffset + n) of the batch: drawn for
+   * rowOffset + n rows, of which the first are dropped, so a shard gets the full batch's rows.
+   */
+  const dropoutMask = (op: { rate: number; baseSeed: number }, shape: number[], at: StepPosition): TensorInfo => {
+    const seed = dropoutSeed(op.baseSeed, at.epoch, at.batchIndex);
+    const keep = 1 - op.rate;
+    const mask = tf.tidy(() => {
+      const full = tf.div(tf.floor(tf.add(tf.randomUniform([at.rowOffset + shape[0], ...shape.slice(1)], 0, 1, 'float32', seed), keep)), keep);
+      return at.rowOffset === 0 ? full : tf.slice(full, [at.rowOffset], [shape[0]]);
+    });
+    engineTemps.push(mask);
+    return { dataId: mask.dataId, shape, dtype: 'float32' };
+  };
+
+  /** The forward pass; `training` (a step's position) turns dropout on. */
+  function forward(x: TensorInfo, training?: StepPosition): { layers: Layer[]; logits: TensorInfo } {
     const layers: Layer[] = [];
     for (const op of ops) {
       const n = x.shape[0];
       let y: TensorInfo;
+      let mask: TensorInfo | undefined;
       switch (op.kind) {
         case 'conv2d':
           y = run('FusedConv2D', { x, filter: read(op.kernel), bias: op.bias ? read(op.bias) : undefined }, {
@@ -118,6 +153,15 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         case 'flatten':
           y = view(x, [n, size(x.shape.slice(1))]);
           break;
+        case 'dropout':
+          // Like tfjs's layer: identity outside training and for rates outside (0, 1).
+          if (training && op.rate > 0 && op.rate < 1) {
+            mask = dropoutMask(op, x.shape, training);
+            y = run('Multiply', { a: x, b: mask }, {});
+          } else {
+            y = x;
+          }
+          break;
         case 'dense': {
           // Our BatchMatMul (no XNNPACK weight packing, which _FusedMatMul redoes every step as
           // the weights change), then bias and relu in place.
@@ -129,7 +173,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           break;
         }
       }
-      layers.push({ op, x, y });
+      layers.push({ op, x, y, mask });
       x = y;
     }
     return { layers, logits: x };
@@ -183,7 +227,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       });
     let dy = dLogits;
     for (let i = layers.length - 1; i >= 0; i--) {
-      const { op, x, y } = layers[i];
+      const { op, x, y, mask } = layers[i];
       const first = i === 0;
       let dx: TensorInfo | undefined;
       switch (op.kind) {
@@ -200,6 +244,9 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         }
         case 'flatten':
           dx = view(dy, x.shape);
+          break;
+        case 'dropout':
+          if (!first) dx = mask ? run('Multiply', { a: dy, b: mask }, {}) : dy;
           break;
         case 'maxPool':
           if (!first) dx = run('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined });
@@ -239,9 +286,9 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   };
 
   return {
-    computeGradients(batch) {
+    computeGradients(batch, at) {
       try {
-        const { layers, logits } = forward(input(batch));
+        const { layers, logits } = forward(input(batch), at);
         const dLogits = alloc(logits.shape);
         // Views after the last allocation (an allocation may grow the heap and detach them).
         const shards = shardRows(batch.size, gradientShards);

@@ -4,7 +4,7 @@ import type { TF } from '../types';
 
 /**
  * Which models the direct training step (direct-step.ts) runs, as a list of operations read
- * from the built tfjs model. Everything else (dropout, batch normalization, other pooling,
+ * from the built tfjs model. Everything else (batch normalization, other pooling,
  * activations other than relu/linear, other losses or metrics, other backends) keeps the
  * generic tfjs path: `planDirectStep` then returns why not, for the log.
  */
@@ -16,6 +16,8 @@ export type DirectOp =
   | { kind: 'conv2d'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; strides: Pair; pad: 'valid' | 'same'; activation: Activation }
   | { kind: 'maxPool'; filterSize: Pair; strides: Pair; pad: 'valid' | 'same' }
   | { kind: 'flatten' }
+  /** tfjs' dropout with the layer's built seed as the base of each step's seed (builders/model.ts dropoutSeed). */
+  | { kind: 'dropout'; rate: number; baseSeed: number }
   | { kind: 'dense'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; activation: Activation };
 
 export type DirectPlan = { ops: DirectOp[] } | { unsupported: string };
@@ -78,6 +80,10 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
       ops.push({ kind: 'maxPool', filterSize, strides: pair(cfg.strides ?? filterSize), pad: cfg.padding === 'same' ? 'same' : 'valid' });
     } else if (cls === 'Flatten') {
       ops.push({ kind: 'flatten' });
+    } else if (cls === 'Dropout') {
+      const dropout = layer as unknown as { rate: number; seed?: number; noiseShape?: unknown };
+      if (dropout.noiseShape != null) return { unsupported: `${name} has a noise shape` };
+      ops.push({ kind: 'dropout', rate: dropout.rate, baseSeed: dropout.seed ?? 0 });
     } else {
       return { unsupported: `layer ${name}` };
     }
