@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../errors';
 import { report } from './boundary';
+import { surviveClosedOutput } from './closed-pipes';
 import { commandsFor } from './commands';
 import { PIPELINE_VERSION } from '../util/version';
 
@@ -19,6 +20,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  surviveClosedOutput();
   const program = buildProgram(argv);
   let code: number;
   try {

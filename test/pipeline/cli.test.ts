@@ -151,3 +151,16 @@ test('exit 130 on SIGINT; --resume NAME/VERSION continues it; --resume refuses -
   assert.equal(meta.resumes.length, 1);
   assert.match(again.stderr, /SIGTERM: finishing the current batch/);
 });
+
+test('a reader that goes away (| head) does not kill the run: it completes, writes its files and exits 0', async () => {
+  const runs = path.join(work, 'runs-closed-pipe');
+  // Close both pipes at the first byte, as `pipeline run ... 2>&1 | head -1` does.
+  const r = await pipeline(['run', experiment({ epochs: 3 }), '--runs-dir', runs, '--backend', 'wasm'], (child) => {
+    for (const s of [child.stdout!, child.stderr!]) s.once('data', () => (child.stdout!.destroy(), child.stderr!.destroy()));
+  });
+  assert.equal(r.code, 0);
+  const meta = readJson(path.join(runs, 'tiny', '1', 'meta.json'));
+  assert.equal(meta.status, 'completed');
+  assert.equal(fs.readFileSync(path.join(runs, 'tiny', '1', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
+  assert.ok(fs.existsSync(path.join(runs, 'tiny', '1', 'model', 'weights.bin')));
+});
