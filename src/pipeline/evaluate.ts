@@ -7,6 +7,7 @@ import type { DatasetConfig, NormalizeConfig } from '../data/types';
 import { RunError, UsageError } from '../errors';
 import { resolveAtomicDir } from './atomic-dir';
 import { fixed, thousands } from './format';
+import { Run } from '../runs/read';
 import { loadRunExperiment, MODEL_DIR, readMeta } from './run-dir';
 import { loadModelDir } from './snapshot';
 import { createStepRunner } from './step';
@@ -55,7 +56,9 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
   const e = loadRunExperiment(runDir, extra).experiment;
   const modelDir = resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
-    throw new UsageError(`${meta.name}/${meta.version} has no saved model (status ${meta.status}); only completed runs have model/`);
+    const status = Run.fromDir(runDir).status();
+    const resume = status === 'completed' ? '' : `; continue it with: pipeline run --resume ${meta.name}/${meta.version}`;
+    throw new UsageError(`${meta.name}/${meta.version} has no saved model (it is ${status}); only completed runs have model/${status === 'diverged' ? '' : resume}`);
   }
   const backend = await selectBackend(req.backend ?? 'auto');
   const tf = backend.tf;

@@ -62,7 +62,7 @@ export interface RunRequest {
   /** Default: auto for a fresh run, the recorded backend for a resume (same backend, same numbers). */
   backend?: BackendRequest;
   /** --workers; overrides training.workers (on --resume, the default is the count the run trained with). */
-  workers?: number;
+  workers?: number | 'auto';
   /** Tests: the data-parallel worker entry (default: parallel/worker.js). */
   workerScript?: { file: string } | { code: string };
   tags?: Record<string, string | number>;
@@ -202,9 +202,10 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     checkpoint,
     previousRows,
     priorSeconds: meta.durationSeconds ?? 0,
-    // The recorded count, so the resumed run continues with the numbers an uninterrupted one computes.
-    workersRequested: req.workers ?? meta.workers ?? loaded.experiment.training.workers,
-    workersRecorded: req.workers === undefined && meta.workers !== undefined,
+    // The recorded count, so the resumed run continues with the numbers an uninterrupted one computes;
+    // before its first checkpoint nothing was trained with it (a run stopped while loading data).
+    workersRequested: req.workers ?? (checkpoint ? meta.workers : undefined) ?? loaded.experiment.training.workers,
+    workersRecorded: req.workers === undefined && checkpoint !== undefined && meta.workers !== undefined,
   };
 }
 

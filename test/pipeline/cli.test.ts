@@ -82,7 +82,7 @@ test('exit 2 for a bad config, usage mistakes and an unknown backend, before any
     [['run', experiment({ batchSize: 0 }), '--runs-dir', runs], /training\.batchSize/],
     [['run', '--runs-dir', runs], /^error: pipeline run needs an experiment file/],
     [['run', experiment(), '--runs-dir', runs, '--backend', 'gpu'], /^error: unknown backend 'gpu': expected one of auto, tensorflow, wasm, cpu/],
-    [['run', experiment(), '--runs-dir', runs, '--workers', '0'], /^error: --workers 0: expected an integer from 1 to 64/],
+    [['run', experiment(), '--runs-dir', runs, '--workers', '0'], /^error: --workers 0: expected auto or an integer from 1 to 64/],
     [['run', experiment(), '--runs-dir', runs, '--tag', 'oops'], /^error: --tag oops: expected key=value/],
     [['run', experiment(), '--runs-dir', runs, '--set', 'training.epochz=3'], /training\.epochz/],
   ];
@@ -128,6 +128,10 @@ test('exit 130 on SIGINT; --resume NAME/VERSION continues it; --resume refuses -
   assert.equal(lastLine(r.stdout), `interrupted: ${path.join(runs, 'tiny', '1')}`);
   assert.match(lastLine(r.stderr), new RegExp(`^error: interrupted at epoch \\d+, after batch \\d+ of 8; continue with: pipeline run --resume ${path.join(runs, 'tiny', '1')}$`));
   assert.equal(readJson(path.join(runs, 'tiny', '1', 'meta.json')).status, 'interrupted');
+
+  const noModel = await pipeline(['eval', 'tiny/1', '--runs-dir', runs]);
+  assert.equal(noModel.code, 2);
+  assert.equal(noModel.stderr, 'error: tiny/1 has no saved model (it is interrupted); only completed runs have model/; continue it with: pipeline run --resume tiny/1\n');
 
   const refused = await pipeline(['run', '--resume', 'tiny/1', '--runs-dir', runs, '--set', 'training.epochs=2']);
   assert.equal(refused.code, 2);

@@ -48,7 +48,7 @@ test("planWorkers: 'auto' takes the cores when it pays, an explicit count is hon
     [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 8 }, { count: 4, reason: 'auto: 4 workers on 8 cores' }],
     [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 1 }, { count: 1, reason: 'auto: 1 core' }],
     [{ requested: 'auto', backend: 'wasm', experiment: experiment(8), samples: big, cores: 2 }, { count: 1, reason: 'auto: batch 8 is too small to split (shards under 8 rows cost more than they save)' }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big - 1, cores: 2 }, { count: 1, reason: `auto: ${big - 1} training samples are too few to pay for starting worker threads` }],
+    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big - 1, cores: 2 }, { count: 1, reason: `auto: ${big - 1} training samples (examples x epochs to train) are under the 20000 that pay for starting worker threads` }],
     [{ requested: 'auto', backend: 'wasm', experiment: experiment(32, ['conv2d', 'batchNormalization']), samples: big, cores: 2 }, { count: 1, reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway' }],
     [{ requested: 'auto', backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 }, { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' }],
     [{ requested: 3, backend: 'wasm', experiment: experiment(32), samples: 1, cores: 2 }, { count: 3, reason: 'requested 3 workers' }],

@@ -129,6 +129,26 @@ test('dropout draws a new mask every step, reproducibly, on the direct step and 
   }
 });
 
+test('every training step draws its dropout masks from its own (epoch, batch) seed, on the direct step and through tfjs autograd', async () => {
+  // Both paths derive each step's seed with builders/model.ts dropoutSeed: record its calls for whole runs.
+  const builders = require('../../src/builders/model') as { dropoutSeed: (base: number, epoch: number, batch: number) => number };
+  const original = builders.dropoutSeed;
+  const calls: string[] = [];
+  builders.dropoutSeed = (base, epoch, batch) => (calls.push(`${epoch}/${batch}`), original(base, epoch, batch));
+  try {
+    const expected = [0, 1].flatMap((epoch) => Array.from({ length: 16 }, (_, batch) => `${epoch}/${batch}`));
+    // Default tiny model: the direct step; with tanh: tfjs autograd.
+    for (const layers of [undefined, ['{type: conv2d, filters: 4, kernelSize: 3, activation: tanh}', '{type: flatten}', '{type: dropout, rate: 0.25}', '{type: dense, units: 4}']]) {
+      calls.length = 0;
+      const r = await run({ epochs: 2, layers });
+      assert.equal(r.status, 'completed');
+      assert.deepEqual([...new Set(calls)], expected, `${layers ? 'autograd' : 'direct'}: one seed per (epoch, batch), 16 batches per epoch`);
+    }
+  } finally {
+    builders.dropoutSeed = original;
+  }
+});
+
 test('tensors do not accumulate across epochs, and a run releases what it allocated', async () => {
   const counts: number[] = [];
   const before = tf.memory().numTensors;

@@ -241,7 +241,7 @@ test('sweep: a diverging and a crashed trial do not stop the others; resume reru
     assert.deepEqual(resumed.trials.map((t) => t.attempts), [1, 2, 2, 2]);
     assert.equal(resumed.trials[0].runDir, done.runDir, 'the completed trial keeps its run');
     assert.equal(resumed.trials[1].runDir, crashed.runDir, 'the crashed trial continues its own run');
-    assert.ok(resumeLines.includes(`[trial 2/4] resumed from its last checkpoint (${crashed.run}): ${crashed.overrides.join(' ')}`), resumeLines.join('\n'));
+    assert.ok(resumeLines.includes(`[trial 2/4] continues its run (${crashed.run}): ${crashed.overrides.join(' ')}`), resumeLines.join('\n'));
     const continued = Run.fromDir(crashed.runDir!);
     const [resume] = continued.meta()!.resumes!;
     assert.equal(continued.meta()!.resumes!.length, 1);
@@ -254,6 +254,68 @@ test('sweep: a diverging and a crashed trial do not stop the others; resume reru
     assert.equal(resumed.status, 'failed');
     assert.equal(listRuns(root).length, 6);
     assert.deepEqual(resolveSweep(state.dir, root).trials.map((t) => t.status), ['completed', 'completed', 'diverged', 'diverged']);
+  } finally {
+    killLeftovers(root);
+  }
+});
+
+test('resume after the sweep itself was killed: a trial that finished on its own is taken as it is, a killed one continues its run', async () => {
+  const root = tempRoot();
+  try {
+    // Trial 1 (3 epochs) outlives the sweep and completes on its own; trial 2 (12 epochs) is killed with it.
+    const sweep = spawn(process.execPath, [BIN, 'sweep', TINY, '--param', 'training.epochs=3,12', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((resolve) => sweep.on('close', resolve));
+    const victim = await waitFor('trial 2 to finish two epochs (so a checkpoint is written)', () => {
+      const r = trialRun(root, 2);
+      return r && r.refreshMetrics().length >= 2 && r;
+    });
+    sweep.kill('SIGKILL');
+    process.kill(victim.meta()!.pid!, 'SIGKILL');
+    await closed;
+    const survivor = await waitFor('trial 1 to complete without its sweep', () => {
+      const r = trialRun(root, 1);
+      return r?.status() === 'completed' && r;
+    });
+    await waitFor('trial 2 to be seen dead', () => Run.fromDir(victim.dir).status() === 'crashed');
+    const before = resolveSweep('tiny/sweeps/1', root);
+    assert.deepEqual(before.trials.map((t) => [t.status, t.runDir]), [['running', null], ['running', null]], 'the killed sweep never wrote down its trials\' runs');
+
+    const lines: string[] = [];
+    const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner(lines));
+    assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed']);
+    assert.deepEqual(resumed.trials.map((t) => t.runDir), [survivor.dir, victim.dir]);
+    assert.equal(resumed.trials[0].value, survivor.refreshMetrics().at(-1)!.testAccuracy);
+    assert.ok(lines.includes(`[trial 1/2] completed after the sweep stopped (${survivor.id}): testAccuracy ${resumed.trials[0].value!.toFixed(4)}`), lines.join('\n'));
+    assert.ok(lines.includes(`[trial 2/2] continues its run (${victim.id}): training.epochs=12`), lines.join('\n'));
+    assert.deepEqual(Run.fromDir(victim.dir).refreshMetrics().map((r) => r.epoch), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.equal(listRuns(root).length, 2, 'no new run folder');
+  } finally {
+    killLeftovers(root);
+  }
+});
+
+test('resume starts a trial over when its run cannot be continued (it resolves differently now, or a resume of it failed already)', async () => {
+  const root = tempRoot();
+  try {
+    const first = await startSweep(prepareSweep(TINY, [], { params: ['training.epochs=2,3'], parallel: 1 }), root, RUN_ARGS, runner());
+    assert.deepEqual(first.trials.map((t) => t.status), ['completed', 'completed']);
+    // Make both look stopped part-way: trial 1's run now hashes differently, trial 2's run failed after being resumed once.
+    const edit = (dir: string, change: Record<string, unknown>) => {
+      const file = path.join(dir, 'meta.json');
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...change }));
+    };
+    const [one, two] = first.trials;
+    edit(one.runDir!, { status: 'interrupted', configHash: 'stale' });
+    edit(two.runDir!, { status: 'failed', resumes: [{ at: two.startedAt, epoch: 1, batch: 0, previousStatus: 'interrupted', previousPid: 1 }] });
+    const state = resolveSweep('tiny/sweeps/1', root);
+    for (const t of state.trials) t.status = t.index === 1 ? 'interrupted' : 'failed';
+    fs.writeFileSync(path.join(state.dir, 'sweep.json'), JSON.stringify(state));
+
+    const lines: string[] = [];
+    const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner(lines));
+    assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed']);
+    assert.deepEqual(lines.filter((l) => / (started|continues its run)/.test(l)), ['[trial 1/2] started: training.epochs=2', '[trial 2/2] started: training.epochs=3']);
+    assert.ok(resumed.trials.every((t, i) => t.runDir !== first.trials[i].runDir), 'new runs');
   } finally {
     killLeftovers(root);
   }
@@ -372,7 +434,7 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
     const resumed = spawnSync(process.execPath, [BIN, 'sweep', '--resume', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stderr, /^sweep tiny\/sweeps\/1: resuming 3 of 3 trials \(1, 2, 3\), 2 at a time\n/);
-    assert.match(resumed.stderr, /^\[trial 1\/3\] resumed from its last checkpoint \(tiny\/\d\): training.batchSize=32$/m);
+    assert.match(resumed.stderr, /^\[trial 1\/3\] continues its run \(tiny\/\d\): training.batchSize=32$/m);
     assert.match(resumed.stderr, /^\[trial 3\/3\] started: training.batchSize=16$/m);
     assert.match(resumed.stdout, /^sweep tiny\/sweeps\/1: 3 trials, 3 completed; best: trial \d/m);
     const after = resolveSweep('tiny/sweeps/1', root);

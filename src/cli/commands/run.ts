@@ -30,10 +30,10 @@ export function parseTags(raw: readonly string[]): Record<string, string | numbe
   return tags;
 }
 
-function parseWorkers(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
+function parseWorkers(raw: string | undefined): number | 'auto' | undefined {
+  if (raw === undefined || raw === 'auto') return raw;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers ${raw}: expected an integer from 1 to 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers ${raw}: expected auto or an integer from 1 to 64`);
   return n;
 }
 
@@ -63,7 +63,7 @@ export function registerRun(program: Command): void {
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto; on --resume, the run\'s own)')
-    .option('--workers <n>', 'data-parallel workers (overrides training.workers)')
+    .option('--workers <n>', 'data-parallel workers, auto or 1-64 (overrides training.workers)')
     .option('--tag <key=value>', 'label the run (repeatable), e.g. --tag sweep=lr', collect, [])
     .option('--resume <run>', 'continue an interrupted run from its last checkpoint (a run folder, NAME/VERSION or NAME/latest)')
     .option('--json', 'print {runDir, status, metrics, best} as the last stdout line')

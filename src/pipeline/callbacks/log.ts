@@ -10,7 +10,7 @@ export class LogCallback implements Callback {
   onTrainBegin(setup: TrainingSetup, start: LoopPosition): void {
     const { epochs, batchSize } = setup.experiment.training;
     const where = start.epoch > 0 || start.batch > 0 ? `, resuming at epoch ${start.epoch + 1} after batch ${start.batch}` : '';
-    this.log.info({ epochs, batchSize, batchesPerEpoch: setup.batchesPerEpoch, start: { epoch: start.epoch, batch: start.batch } }, `training ${epochs} epochs of ${setup.batchesPerEpoch} batches${where}`);
+    this.log.info({ epochs, batchSize, batchesPerEpoch: setup.batchesPerEpoch, start: { epoch: start.epoch, batch: start.batch } }, `training ${epochs} epoch${epochs === 1 ? '' : 's'} of ${setup.batchesPerEpoch} batches${where}`);
   }
 
   onEpochEnd(row: EpochRow): void {

@@ -10,8 +10,8 @@ import { planDirectStep, type DirectOp } from './plan';
 import { softmaxCrossEntropy } from './softmax-loss';
 
 /**
- * A training step for plain conv2d / maxPooling2d / flatten / dense stacks with relu or
- * linear activations, softmax cross-entropy and accuracy (the seed's model, plan.ts says
+ * A training step for plain conv2d / maxPooling2d / flatten / dropout / dense stacks with
+ * relu or linear activations, softmax cross-entropy and accuracy (the seed's model, plan.ts says
  * exactly which), run as direct calls of the wasm backend's registered kernels: the forward
  * pass as fused kernels (convolution + bias + relu, matmul + bias + relu), the backward pass
  * written out layer by layer, the loss, its gradient and the metric sums in one JS loop.

@@ -18,17 +18,18 @@ import type { ResolvedExperiment } from '../../config/load';
  */
 
 export const MIN_SHARD_ROWS = 8;
+export const MIN_AUTO_SAMPLES = 20_000;
 
 /**
  * How many shards a replica's direct step reduces each batch's gradient in (direct-step.ts).
  * Alone, it takes the two shards two replicas would, so 1 and 2 workers train to the same
  * bits (float sums depend on their order, and Adam's epsilon turns that into drift); with
  * workers, each replica's shard is already one. It costs a single replica about 5% (BENCHMARKS.md).
+ * The equality is with 2 workers only: 3 or more split the batch otherwise.
  */
 export function gradientShardsFor(replicas: number): number {
   return replicas === 1 ? 2 : 1;
 }
-export const MIN_AUTO_SAMPLES = 20_000;
 
 export interface WorkersPlan {
   /** Replicas, the main thread included (1: no worker threads). */
@@ -72,6 +73,8 @@ export function planWorkers(p: PlanInput): WorkersPlan {
   }
   const count = Math.min(cores, Math.floor(batchSize / MIN_SHARD_ROWS));
   if (count < 2) return { count: 1, reason: `auto: batch ${batchSize} is too small to split (shards under ${MIN_SHARD_ROWS} rows cost more than they save)` };
-  if (p.samples < MIN_AUTO_SAMPLES) return { count: 1, reason: `auto: ${p.samples} training samples are too few to pay for starting worker threads` };
+  if (p.samples < MIN_AUTO_SAMPLES) {
+    return { count: 1, reason: `auto: ${p.samples} training samples (examples x epochs to train) are under the ${MIN_AUTO_SAMPLES} that pay for starting worker threads` };
+  }
   return { count, reason: `auto: ${count} workers on ${cores} cores` };
 }

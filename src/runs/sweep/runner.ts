@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InterruptedError } from '../../errors';
+import { loadRunExperiment } from '../../pipeline/run-dir';
 import { listVersions, parseJsonLines, Run } from '../read';
 import type { MetricsRow } from '../types';
 import { bestUpTo, medianRule } from './median';
@@ -13,8 +14,8 @@ import { DONE, saveSweep, type SweepState, type TrialState, type TrialStatus } f
  * time. Each trial is a normal run (its own versioned folder, tagged with the
  * sweep and trial); a failing trial does not stop the others. sweep.json is
  * rewritten (atomically) whenever a trial starts or ends, so an interrupted
- * sweep can be resumed: a trial stopped part-way (interrupted, or its process
- * killed) continues in its own run folder from its last checkpoint
+ * sweep can be resumed: a trial stopped part-way (interrupted, its process
+ * killed, or failed) continues in its own run folder from its last checkpoint
  * (`pipeline run --resume`); other trials that did not complete run again.
  */
 
@@ -66,17 +67,23 @@ export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus()
 
 export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {
   const total = state.trials.length;
-  const queue = state.trials.filter((t) => !DONE.includes(t.status));
   /** Trial index -> the run folder it continues. */
   const resumes = new Map<number, string>();
-  for (const t of queue) {
-    const dir = resumableRun(t);
+  for (const t of state.trials.filter((t) => !DONE.includes(t.status))) {
+    const prior = previousRun(state, t);
     resetTrial(t);
-    if (dir) {
-      resumes.set(t.index, dir);
-      setRun(t, dir);
+    if (prior?.status === 'completed') {
+      // The sweep died, its trial did not: take the result it wrote.
+      setRun(t, prior.dir);
+      readResults(state, t, prior.dir);
+      t.status = 'completed';
+      opts.log(`[trial ${t.index}/${total}] completed after the sweep stopped (${t.run})${t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`}`);
+    } else if (prior?.resumable) {
+      resumes.set(t.index, prior.dir);
+      setRun(t, prior.dir);
     }
   }
+  const queue = state.trials.filter((t) => !DONE.includes(t.status));
   state.status = 'running';
   state.pid = process.pid;
   saveSweep(state);
@@ -134,7 +141,7 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       });
     });
     active.set(trial.index, a);
-    opts.log(`[trial ${trial.index}/${total}] ${resume ? `resumed from its last checkpoint (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`);
+    opts.log(`[trial ${trial.index}/${total}] ${resume ? `continues its run (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`);
     saveSweep(state);
   };
 
@@ -146,11 +153,7 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     const result = lastJsonLine(a.stdoutTail);
     const runDir = result?.runDir ?? t.runDir ?? findTrialRun(state, t, knownVersions);
     if (runDir) setRun(t, runDir);
-    const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
-    const final = result?.metrics ?? rows.at(-1) ?? null;
-    t.final = final;
-    t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
-    t.bestValue = bestUpTo(rows.map((r) => r[state.spec.metric]), rows.length, state.spec.goal) ?? t.value;
+    readResults(state, t, runDir, result?.metrics);
     let status: TrialStatus = toTrialStatus(result?.status, code);
     if (status === 'interrupted' && a.pruneRequested) {
       status = 'pruned';
@@ -222,17 +225,52 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
   return state;
 }
 
+/** A trial's final metrics, its sweep metric and that metric's best over epochs, from its run folder. */
+function readResults(state: SweepState, t: TrialState, runDir: string | undefined, reported?: MetricsRow): void {
+  const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
+  const final = reported ?? rows.at(-1) ?? null;
+  t.final = final;
+  t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
+  t.bestValue = bestUpTo(rows.map((r) => r[state.spec.metric]), rows.length, state.spec.goal) ?? t.value;
+}
+
 /**
- * The run folder a trial that stopped part-way continues in: one whose run says it was
- * interrupted, or still says running though its process is gone (killed), or failed (its
- * process ended with an error: a resume retries from the last checkpoint). Diverged runs
- * would diverge again from the same state, so those trials start over, like trials that
- * never claimed a folder.
+ * The run a trial's last attempt left, if any: the folder sweep.json names, or (when the
+ * sweep died before writing it down) the newest run carrying this sweep's and trial's tags.
+ * `resumable`: it stopped part-way, so the trial continues it (`pipeline run --resume`):
+ * interrupted, or still marked running though its process is gone (killed; resumeSweep has
+ * refused trials that still run), or failed once (a resume retries from the last
+ * checkpoint). Not when `run --resume` would refuse or has already failed on it (a run
+ * resumed before that failed again, a trial that exited 2, an experiment that now resolves
+ * differently), or every sweep resume would fail the same way: those trials start over,
+ * like diverged ones and trials that never claimed a folder.
  */
-function resumableRun(t: TrialState): string | undefined {
-  if (!t.runDir || !fs.existsSync(t.runDir)) return undefined;
-  const status = Run.fromDir(t.runDir).meta()?.status;
-  return status === 'interrupted' || status === 'running' || status === 'failed' ? t.runDir : undefined;
+function previousRun(state: SweepState, t: TrialState): { dir: string; status: string | undefined; resumable: boolean } | undefined {
+  let dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : undefined;
+  if (!dir) {
+    const versions = listVersions(state.runsDir, state.name).sort((a, b) => b - a);
+    dir = versions
+      .map((v) => new Run(path.join(state.runsDir, state.name, String(v)), state.name, v))
+      .find((run) => {
+        const tags = run.meta()?.tags;
+        return tags !== undefined && String(tags.sweep) === state.id && String(tags.trial) === String(t.index);
+      })?.dir;
+  }
+  if (!dir) return undefined;
+  const meta = Run.fromDir(dir).meta();
+  const status = meta?.status;
+  const stoppedPartWay = status === 'interrupted' || status === 'running' || (status === 'failed' && !meta?.resumes?.length);
+  const resumable = stoppedPartWay && !(t.exitCode === 2 && t.runDir === dir) && resolvesAsRecorded(dir, meta?.configHash);
+  return { dir, status, resumable };
+}
+
+/** Whether a run's recorded experiment still resolves to the hash it ran with (what `run --resume` checks). */
+function resolvesAsRecorded(dir: string, configHash: string | undefined): boolean {
+  try {
+    return loadRunExperiment(dir).hash === configHash;
+  } catch {
+    return false;
+  }
 }
 
 function resetTrial(t: TrialState): void {
