@@ -26,8 +26,8 @@ export function diagnosticAt(map: SourceMap, path: readonly PathSeg[], message: 
 export function formatDiagnostics(list: readonly Diagnostic[]): string {
   const parts = list.map((d) => (d.excerpt ? `${formatDiagnosticHeadline(d)}\n${d.excerpt}` : formatDiagnosticHeadline(d)));
   const n = list.length;
-  // `--set ...` problems carry the option as their "file"; they are not files.
-  const files = new Set(list.filter((d) => !d.file.startsWith('--set ')).map((d) => d.file)).size;
+  // `--set ...` and `--param ...` problems carry the option as their "file"; they are not files.
+  const files = new Set(list.filter((d) => !/^--(set|param) /.test(d.file)).map((d) => d.file)).size;
   parts.push(`${n} error${n === 1 ? '' : 's'}${files > 1 ? ` in ${files} files` : ''}`);
   return parts.join('\n');
 }

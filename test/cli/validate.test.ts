@@ -55,6 +55,22 @@ describe('pipeline validate', () => {
     );
   });
 
+  it('a sweep section: every trial is checked as `pipeline sweep` would; a bad value once, at its line, naming the trials', () => {
+    const good = runCli(['validate', 'test/fixtures/runs/tiny-sweep.yaml']);
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(good.stdout, 'test/fixtures/runs/tiny-sweep.yaml: ok (tiny: 4 layers, 9,122 parameters; sweep of 4 trials, each valid)\n');
+    const bad = runCli(['validate', 'test/fixtures/runs/sweep-bad-values.yaml']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, '');
+    assert.equal(
+      bad.stderr,
+      'test/fixtures/runs/sweep-bad-values.yaml:19:5: model.layers[3].units: expected an integer >= 1, found 0 (trials 2, 4)\n' +
+        '  19 |     model.layers[3].units: [64, 0]\n' +
+        '     |     ^\n' +
+        '1 error\n',
+    );
+  });
+
   it('valid and invalid files mixed: every file is checked, valid ones on stdout, errors on stderr, exit 2', () => {
     const r = runCli(['validate', BAD_UNITS, SEED, BAD_YAML, 'no-such-file.yaml']);
     assert.equal(r.code, 2);

@@ -4,6 +4,9 @@ import { collect } from '../options';
 import { ConfigError, EXIT, type Diagnostic } from '../../errors';
 import { loadExperimentFile } from '../../config/load';
 import { formatDiagnostics } from '../../config/diagnostics';
+import { buildSpec } from '../../runs/sweep/spec';
+import { planTrials } from '../../runs/sweep/plan';
+import { validateTrials } from '../../runs/sweep/validate';
 
 export function registerValidate(program: Command): void {
   program
@@ -18,6 +21,9 @@ export function registerValidate(program: Command): void {
         for (const file of files) {
           try {
             const loaded = loadExperimentFile(file, { overrides: opts.set });
+            // A `sweep:` section is checked as `pipeline sweep` would: every trial's experiment, built and validated.
+            const sweep = loaded.experiment.sweep ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials : [];
+            if (sweep.length > 0) validateTrials(file, loaded.text, opts.set, sweep);
             results.push({ file, valid: true, errors: [] });
             if (!opts.json) {
               const e = loaded.experiment;
@@ -25,7 +31,8 @@ export function registerValidate(program: Command): void {
               const params = loaded.shapes.inputShape
                 ? `${loaded.shapes.totalParams.toLocaleString('en-US')} parameters`
                 : 'parameters unknown until the data is read (set dataset.imageSize)';
-              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params})\n`);
+              const trials = sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
+              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials})\n`);
             }
           } catch (err) {
             if (!(err instanceof ConfigError)) throw err;
