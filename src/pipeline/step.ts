@@ -111,14 +111,17 @@ export function createStepRunner(o: StepOptions): StepRunner {
   // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
   const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
   const fast = 'unsupported' in direct ? undefined : direct;
+  const gradients: StepRunner['computeGradients'] = fast
+    ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset })
+    : computeGradients;
 
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],
     implementation: fast ? { direct: true } : { direct: false, reason: (direct as { unsupported: string }).unsupported },
-    computeGradients: fast ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset }) : computeGradients,
+    computeGradients: gradients,
     applyGradients,
     train(batch, epoch, batchIndex) {
-      const { grads, sums } = fast ? fast.computeGradients(batch, { epoch, batchIndex, rowOffset: 0 }) : computeGradients(batch, epoch, batchIndex);
+      const { grads, sums } = gradients(batch, epoch, batchIndex);
       try {
         applyGradients(grads);
       } finally {

@@ -7,7 +7,7 @@ import { loadRunExperiment } from '../../pipeline/run-dir';
 import { listVersions, parseJsonLines, Run } from '../read';
 import type { MetricsRow } from '../types';
 import { bestUpTo, medianRule } from './median';
-import { DONE, saveSweep, type SweepState, type TrialState, type TrialStatus } from './state';
+import { DONE, saveSweep, trialRuns, type SweepState, type TrialState, type TrialStatus } from './state';
 
 /**
  * Runs a sweep's trials as separate `pipeline run` processes, `parallel` at a
@@ -246,16 +246,7 @@ function readResults(state: SweepState, t: TrialState, runDir: string | undefine
  * like diverged ones and trials that never claimed a folder.
  */
 function previousRun(state: SweepState, t: TrialState): { dir: string; status: string | undefined; resumable: boolean } | undefined {
-  let dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : undefined;
-  if (!dir) {
-    const versions = listVersions(state.runsDir, state.name).sort((a, b) => b - a);
-    dir = versions
-      .map((v) => new Run(path.join(state.runsDir, state.name, String(v)), state.name, v))
-      .find((run) => {
-        const tags = run.meta()?.tags;
-        return tags !== undefined && String(tags.sweep) === state.id && String(tags.trial) === String(t.index);
-      })?.dir;
-  }
+  const dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : trialRuns(state, t.index)[0]?.dir;
   if (!dir) return undefined;
   const meta = Run.fromDir(dir).meta();
   const status = meta?.status;
@@ -357,15 +348,6 @@ function readMetricCurve(runDir: string, metric: string): Array<number | undefin
 
 /** The run folder a trial's process claimed: a new version whose meta.json carries this sweep's tags. */
 function findTrialRun(state: SweepState, t: TrialState, known: Set<number>): string | undefined {
-  for (const v of listVersions(state.runsDir, state.name)) {
-    if (known.has(v)) continue;
-    const run = new Run(path.join(state.runsDir, state.name, String(v)), state.name, v);
-    const tags = run.meta()?.tags;
-    if (!tags) continue;
-    if (String(tags.sweep) === state.id && String(tags.trial) === String(t.index) && run.meta()?.pid !== undefined) {
-      // A previous attempt of this trial (before a resume) is in `known`; this one is new.
-      return run.dir;
-    }
-  }
-  return undefined;
+  // A previous attempt of this trial (before a resume) is in `known`; this one is new.
+  return trialRuns(state, t.index).find((run) => !known.has(run.version) && run.meta()?.pid !== undefined)?.dir;
 }

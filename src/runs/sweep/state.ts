@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { UsageError } from '../../errors';
 import { writeFileAtomic } from '../../util/atomic';
 import { didYouMean } from '../../util/suggest';
-import { listExperimentNames, readJsonIfExists } from '../read';
+import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../read';
 import type { MetricsRow } from '../types';
 import type { SweepSpec } from './spec';
 
@@ -147,4 +147,15 @@ export function resolveSweep(ref: string, root: string): SweepState {
 
 export function thisHost(): string {
   return os.hostname();
+}
+
+/** The runs of a sweep's trial (every attempt, found by the sweep= and trial= tags each carries), newest first. */
+export function trialRuns(state: Pick<SweepState, 'runsDir' | 'name' | 'id'>, index: number): Run[] {
+  return listVersions(state.runsDir, state.name)
+    .sort((a, b) => b - a)
+    .map((v) => new Run(path.join(state.runsDir, state.name, String(v)), state.name, v))
+    .filter((run) => {
+      const tags = run.meta()?.tags;
+      return tags !== undefined && String(tags.sweep) === state.id && String(tags.trial) === String(index);
+    });
 }

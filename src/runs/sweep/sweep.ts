@@ -5,11 +5,11 @@ import { UsageError } from '../../errors';
 import { loadExperimentText, type LoadedExperiment } from '../../config/load';
 import { readSource } from '../../config/parse';
 import { processLiveness } from '../liveness';
-import { listRuns, type Run } from '../read';
+import type { Run } from '../read';
 import { planTrials, type Plan } from './plan';
 import { runSweep, type RunnerOptions } from './runner';
 import { buildSpec, type SweepFlags, type SweepSpec } from './spec';
-import { claimSweepDir, DONE, newTrialState, resolveSweep, saveSweep, thisHost, type SweepState } from './state';
+import { claimSweepDir, DONE, newTrialState, resolveSweep, saveSweep, thisHost, trialRuns, type SweepState } from './state';
 import { validateTrials } from './validate';
 
 /**
@@ -113,10 +113,7 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
 
 /** The run of a trial whose process is alive, found by the sweep's tags. */
 function liveTrialRun(state: SweepState, index: number): Run | undefined {
-  return listRuns(state.runsDir, [state.name]).find((r) => {
-    const tags = r.meta()?.tags;
-    return tags !== undefined && String(tags.sweep) === state.id && String(tags.trial) === String(index) && r.status() === 'running';
-  });
+  return trialRuns(state, index).find((r) => r.status() === 'running');
 }
 
 function sha256(text: string): string {

@@ -109,9 +109,5 @@ function locateSweepParameters(file: string, text: string): (override: string) =
 
 /** A dotted key in one spelling (`a.b[0]` and `a.b.0` alike), to match overrides with the file's keys. */
 function canonical(key: string): string {
-  try {
-    return JSON.stringify(parsePath(key) ?? key);
-  } catch {
-    return key;
-  }
+  return JSON.stringify(parsePath(key) ?? key);
 }
