@@ -7,6 +7,17 @@ import { decodeJpegRgb } from './jpeg-turbo';
  * plain Errors whose message the caller prefixes with the file's name.
  */
 
+/**
+ * What turns image files into pixels, for the decoded-data cache key (image-folder.ts): another
+ * decoder or version gives other pixels, so it must miss the cache. (When JPEG decoding moved
+ * from jpeg-js to libjpeg-turbo the key stayed the same, and caches written before served
+ * jpeg-js's pixels, up to 93 levels off libjpeg-turbo's, to the new code.)
+ */
+export const DECODERS = {
+  jpeg: `libjpeg-turbo (@cwasm/jpeg-turbo ${(require('@cwasm/jpeg-turbo/package.json') as { version: string }).version})`,
+  png: `pngjs ${(require('pngjs/package.json') as { version: string }).version}`,
+};
+
 export interface DecodedImage {
   width: number;
   height: number;

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
+import { DECODERS } from '../../src/data/image-decode';
+import { cacheKey } from '../../src/data/image-folder';
 import { greyJpeg8x8, jpg, listTree, png, tempDir, datasetConfig } from './fixtures';
 
 const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig('imageFolder', over);
@@ -226,6 +228,16 @@ describe('decoded-image cache', () => {
     assert.equal(third.train.x[5 * 192], 1);
     assert.deepEqual(listTree(cacheDir), files, 'the entry was replaced, not added');
     assert.equal((await loadDataset(cfg({ path: root }), { seed: 1, cacheDir })).cache, 'hit');
+  });
+
+  it('keys entries by the decoders too: pixels from another decoder or version are never served', () => {
+    const files = [{ rel: 'train/a/0.jpg', size: 631, mtimeMs: 1577836800000 }];
+    const id = { root: '/data', classes: ['a'] };
+    const installed = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+    assert.deepEqual(DECODERS, { jpeg: `libjpeg-turbo (@cwasm/jpeg-turbo ${installed('@cwasm/jpeg-turbo')})`, png: `pngjs ${installed('pngjs')}` });
+    assert.equal(cacheKey(id, files), cacheKey(id, files, DECODERS));
+    assert.notEqual(cacheKey(id, files), cacheKey(id, files, { ...DECODERS, jpeg: 'jpeg-js 0.4.4' }));
+    assert.notEqual(cacheKey(id, files), cacheKey(id, files, { ...DECODERS, png: 'pngjs 6.0.0' }));
   });
 
   it('treats a damaged cache file as a miss and rewrites it', async () => {
