@@ -154,7 +154,8 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     assert.equal(runs.length, 4);
     assert.deepEqual(runs.map((r) => r.status()), ['completed', 'completed', 'completed', 'completed']);
     assert.deepEqual(runs.map((r) => r.meta()!.tags!.sweep), ['tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1', 'tiny/sweeps/1']);
-    assert.deepEqual(runs.map((r) => r.meta()!.tags!.trial).sort(), [1, 2, 3, 4]);
+    // Trial numbers and run versions go up together, though two trials start side by side.
+    assert.deepEqual(runs.map((r) => [r.id, r.meta()!.tags!.trial]), [['tiny/1', 1], ['tiny/2', 2], ['tiny/3', 3], ['tiny/4', 4]]);
     assert.deepEqual(runs.map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm', 'wasm'], 'the sweep passed --backend through');
     for (const t of state.trials) {
       const run = runs.find((r) => r.dir === t.runDir)!;
@@ -179,7 +180,27 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     // The sweep as a reference: ls lists its trials with the swept keys as the varying columns.
     const ls = listTable({ root, refs: ['tiny/sweeps/1'] });
     assert.deepEqual(ls.rows.map((r) => r.run), state.trials.map((t) => t.run));
-    assert.deepEqual(ls.columns.map((c) => c.key).slice(-2), ['training.batchSize', 'training.optimizer.learningRate']);
+    assert.deepEqual(ls.columns.map((c) => c.key), ['trial', 'run', 'status', 'started', 'duration', 'testAccuracy', 'training.batchSize', 'training.optimizer.learningRate']);
+    assert.deepEqual(ls.columns.map((c) => c.header), ['trial', 'run', 'status', 'when', 'took', 'testAcc', 'batch', 'lr']);
+    // The experiment's own history does not mix the sweep in: it says where the trials are.
+    const plain = spawnSync(process.execPath, [BIN, 'ls', 'tiny', '--runs-dir', root], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(plain.stdout, '');
+    assert.equal(plain.stderr, '4 runs of sweep tiny/sweeps/1 not listed: pipeline ls tiny/sweeps/1 (or --sweeps)\n');
+    const lsSweep = spawnSync(process.execPath, [BIN, 'ls', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
+    assert.equal(lsSweep.status, 0, lsSweep.stderr);
+    const sweepLines = lsSweep.stdout.trimEnd().split('\n');
+    assert.match(sweepLines[0], /^trial  run     status     when         took  testAcc  batch     lr$/);
+    assert.deepEqual(sweepLines.slice(1).map((l) => l.trim().split(/\s+/).slice(0, 3)), [1, 2, 3, 4].map((t) => [String(t), `tiny/${t}`, 'completed']));
+    // show takes the sweep too: its plan, then each trial beside its run.
+    const show = spawnSync(process.execPath, [BIN, 'show', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8' });
+    assert.equal(show.status, 0, show.stderr);
+    const shown = show.stdout.split('\n');
+    assert.equal(shown[0], `sweep      tiny/sweeps/1  (${state.dir})`);
+    assert.equal(shown[1], 'status     completed');
+    assert.equal(shown[4], 'method     grid, 4 trials, 2 at a time, ranked by testAccuracy (max)');
+    assert.deepEqual(shown.slice(5, 7), ['param      training.optimizer.learningRate: 0.001, 0.003', 'param      training.batchSize: 32, 64']);
+    for (const t of state.trials) assert.ok(shown.some((l) => new RegExp(`^  +\\S+ +${t.index}  ${t.run} +completed `).test(l)), `trial ${t.index} beside ${t.run}:\n${show.stdout}`);
     // diff of two trials: exactly the changed key, old and new, and the metric deltas; --json parses.
     const d = spawnSync(process.execPath, [BIN, 'diff', state.trials[0].run!, state.trials[2].run!, '--runs-dir', root, '--json'], { encoding: 'utf8' });
     assert.equal(d.status, 0, d.stderr);

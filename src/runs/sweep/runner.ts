@@ -50,6 +50,8 @@ interface Active {
 }
 
 const TAIL = 8192;
+/** Longest wait for a trial to claim its run folder before the next one starts anyway. */
+const CLAIM_WAIT_MS = 60_000;
 
 /**
  * The `pipeline run` arguments for one trial; with `resume`, the run folder it continues
@@ -145,6 +147,14 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     saveSweep(state);
   };
 
+  /** Resolves when a started trial has claimed its run folder (or exited, or the sweep is interrupted). */
+  const claimed = async (trial: TrialState) => {
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    while (!interrupted && active.has(trial.index) && Date.now() < deadline && !findTrialRun(state, trial, knownVersions)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
   const finish = (a: Active, code: number | null, signal: NodeJS.Signals | null) => {
     const t = a.trial;
     t.endedAt = new Date().toISOString();
@@ -195,7 +205,12 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
 
   try {
     while (!interrupted && (queue.length > 0 || active.size > 0)) {
-      while (!interrupted && active.size < state.spec.parallel && queue.length > 0) start(queue.shift()!);
+      while (!interrupted && active.size < state.spec.parallel && queue.length > 0) {
+        const trial = queue.shift()!;
+        start(trial);
+        // Trial numbers and run versions go up together: the next trial starts once this one has its folder.
+        if (!resumes.has(trial.index)) await claimed(trial);
+      }
       if (active.size === 0) break;
       // Wake when a trial ends (its close handler calls wake) or, with early stopping, to look at the curves.
       await new Promise<void>((resolve) => {
