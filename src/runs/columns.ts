@@ -34,6 +34,7 @@ export function notAColumn(key: string): boolean {
 }
 
 const LAYER_KEY = /^model\.layers\[/;
+const VAGUE = new Set(['train', 'test', 'validation', 'type', 'name', 'value', 'min', 'max', 'every']);
 
 function num(v: unknown): string {
   if (Array.isArray(v) && v.length > 0 && v.every((x) => x === v[0])) return String(v[0]);
@@ -111,7 +112,9 @@ export function configColumns(configs: Array<Record<string, unknown> | undefined
 export function withHeaders(keys: string[]): ConfigColumn[] {
   const parts = (k: string) => k.replace(/^model\.layers\[(\d+)\]\./, 'L$1.').split('.');
   // A layer's setting keeps its layer (`L5.units`): `units` alone would not say which.
-  const headers = keys.map((k) => SHORT[k] ?? (k === 'arch' ? 'arch' : parts(k).slice(LAYER_KEY.test(k) ? -2 : -1).join('.')));
+  // So does a word that says little alone (`limit.train`, `schedule.type`).
+  const tail = (k: string) => (LAYER_KEY.test(k) || VAGUE.has(parts(k).at(-1)!) ? -2 : -1);
+  const headers = keys.map((k) => SHORT[k] ?? (k === 'arch' ? 'arch' : parts(k).slice(tail(k)).join('.')));
   for (let round = 2; round < 8; round++) {
     const counts = new Map<string, number>();
     for (const h of headers) counts.set(h, (counts.get(h) ?? 0) + 1);
