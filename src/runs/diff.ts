@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import { diffFlat, flatten, formatValue, sameValue, type ConfigChange } from './flatten';
+import { diffFlat, flatten, formatValue, sameValue, type ConfigChange, type Flat } from './flatten';
+import { alignLayers, describeLayerChange, layersOf, type LayerChange } from './layers-diff';
+import { parameterCount } from './params';
 import { formatDelta, formatMetric, formatPercent } from './format';
 import { listVersions, Run } from './read';
 import { metricColumns, formatMetricCell } from './show';
@@ -60,7 +62,15 @@ export interface SeedSpread {
 export interface DiffReport {
   a: RunRef;
   b: RunRef;
+  /** Changes outside the layer list (all changes when a side has no layer list). */
   config: ConfigChange[];
+  /** The layer lists aligned: an inserted layer is one change. Null when a side has no layer list. */
+  layers: LayerChange[] | null;
+  parameters: { old: number | null; new: number | null; change: number | null };
+  /** The metric each side's best epoch was chosen by (summary.json's bestBy). */
+  bestBy: { a: string; b: string };
+  /** Time per epoch and throughput: how fast, not how good; not ranked with the metrics. */
+  timing: MetricDelta[];
   environment: EnvChange[];
   metrics: { final: MetricDelta[]; best: MetricDelta[] };
   /** Which metrics the epoch table shows. */
@@ -72,9 +82,22 @@ export interface DiffReport {
 /** Keys that say nothing about the trained model: differences there are not config changes worth a seed group split. */
 const NOT_TRAINING = (key: string) => key === 'name' || key === 'description' || key === 'seed' || key === 'sweep' || key.startsWith('sweep.');
 
+/** Metrics about speed rather than the model. */
+const TIMING = ['seconds', 'samplesPerSecond'];
+
+function withoutLayers(f: Flat): Flat {
+  return new Map([...f].filter(([k]) => !k.startsWith('model.layers[') && k !== 'model.layers'));
+}
+
 export function diffRuns(a: Run, b: Run): DiffReport {
+  const la = layersOf(a.resolved());
+  const lb = layersOf(b.resolved());
+  const aligned = la !== undefined && lb !== undefined;
   const fa = flatten(a.resolved() ?? {});
   const fb = flatten(b.resolved() ?? {});
+  const pa = parameterCount(a) ?? null;
+  const pb = parameterCount(b) ?? null;
+  const finals = metricDeltas(a.finalMetrics(), b.finalMetrics());
   const rowsA = a.metrics();
   const rowsB = b.metrics();
   const main = b.mainMetric().name;
@@ -88,13 +111,25 @@ export function diffRuns(a: Run, b: Run): DiffReport {
   return {
     a: ref(a),
     b: ref(b),
-    config: diffFlat(fa, fb),
+    config: aligned ? diffFlat(withoutLayers(fa), withoutLayers(fb)) : diffFlat(fa, fb),
+    layers: aligned ? alignLayers(la, lb) : null,
+    parameters: { old: pa, new: pb, change: pa !== null && pb !== null ? pb - pa : null },
+    bestBy: { a: bestByOf(a), b: bestByOf(b) },
+    timing: finals.filter((d) => TIMING.includes(d.metric)),
     environment: environmentChanges(a, b),
-    metrics: { final: metricDeltas(a.finalMetrics(), b.finalMetrics()), best: metricDeltas(a.bestMetrics(), b.bestMetrics()) },
+    metrics: {
+      final: finals.filter((d) => !TIMING.includes(d.metric)),
+      best: metricDeltas(a.bestMetrics(), b.bestMetrics()).filter((d) => !TIMING.includes(d.metric)),
+    },
     epochMetrics,
     epochs: [...byEpoch.entries()].sort((x, y) => x[0] - y[0]).map(([epoch, v]) => ({ epoch, ...v })),
     seedSpread: seedSpread(a, b, main),
   };
+}
+
+/** What a run's best epoch was chosen by, as its summary.json says (older runs: the main metric). */
+function bestByOf(r: Run): string {
+  return r.summary()?.bestBy ?? r.mainMetric().name;
 }
 
 function ref(r: Run): RunRef {
@@ -227,8 +262,8 @@ function metricsTableOf(r: DiffReport): Table {
       { header: `final ${r.b.run}`, ...right },
       { header: 'change', ...right },
       { header: 'rel.', ...right },
-      { header: `best ${r.a.run}`, ...right },
-      { header: `best ${r.b.run}`, ...right },
+      { header: `${r.a.run} at best ${r.bestBy.a}`, ...right },
+      { header: `${r.b.run} at best ${r.bestBy.b}`, ...right },
       { header: 'change', ...right },
       { header: 'rel.', ...right },
     ],
@@ -281,6 +316,27 @@ export function seedSentence(s: SeedSpread, a: string, b: string): string {
   ].join('\n');
 }
 
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** "parameters: 81,302 -> 62,006 (-19,296, -23.7%)" when both sides are known. */
+function parametersLine(r: DiffReport): string | undefined {
+  const { old: o, new: n } = r.parameters;
+  if (o === null || n === null) return undefined;
+  if (o === n) return `parameters: ${count(o)} (unchanged)`;
+  const sign = n > o ? '+' : '-';
+  return `parameters: ${count(o)} -> ${count(n)} (${sign}${count(Math.abs(n - o))}${o ? `, ${formatPercent((n - o) / o)}` : ''})`;
+}
+
+/** "speed: 12.5 -> 13.1 s/epoch, 4,000 -> 3,800 samples/s" (the last epoch of each). */
+function timingLine(r: DiffReport): string | undefined {
+  const parts = r.timing
+    .filter((t) => t.old !== null || t.new !== null)
+    .map((t) => `${formatMetricCell(t.metric, t.old)} -> ${formatMetricCell(t.metric, t.new)} ${t.metric === 'seconds' ? 's/epoch' : 'samples/s'}`);
+  return parts.length ? `speed (last epoch): ${parts.join(', ')}` : undefined;
+}
+
 export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string {
   const render = style === 'md' ? renderMarkdown : renderText;
   const heading = (s: string) => (style === 'md' ? `### ${s}` : `${s}:`);
@@ -288,14 +344,20 @@ export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string
   const statusNote = (x: RunRef) => (x.status === 'completed' ? '' : ` (${x.status})`);
   out.push(style === 'md' ? `## \`${r.a.run}\`${statusNote(r.a)} → \`${r.b.run}\`${statusNote(r.b)}` : `${r.a.run}${statusNote(r.a)} -> ${r.b.run}${statusNote(r.b)}`, '');
 
-  out.push(heading(`config (${r.config.length === 0 ? 'no changes' : `${r.config.length} change${r.config.length === 1 ? '' : 's'}`})`));
+  const n = r.config.length + (r.layers?.length ?? 0);
+  out.push(heading(`config (${n === 0 ? 'no changes' : `${n} change${n === 1 ? '' : 's'}`})`));
   if (r.config.length) out.push(render(configTable(r)));
+  for (const c of r.layers ?? []) out.push(style === 'md' ? `- \`model.layers\`: ${describeLayerChange(c)}` : `model.layers: ${describeLayerChange(c)}`);
+  const params = parametersLine(r);
+  if (params) out.push('', params);
   out.push('');
   if (r.environment.length) out.push(heading('environment'), render(envTable(r)), '');
 
   out.push(heading('metrics'));
   out.push(r.metrics.final.length || r.metrics.best.length ? render(metricsTableOf(r)) : 'no metrics recorded');
   out.push('');
+  const timing = timingLine(r);
+  if (timing) out.push(timing, '');
   if (r.seedSpread) out.push(heading('seed spread'), seedSentence(r.seedSpread, r.a.run, r.b.run), '');
   if (r.epochs.length && r.epochMetrics.length) out.push(heading('epochs'), render(epochsTable(r)), '');
   return out.join('\n').replace(/\n+$/, '\n');

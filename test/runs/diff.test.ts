@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { diffRuns, formatDiff, metricDeltas, seedSpread } from '../../src/runs/diff';
 import { resolveRun } from '../../src/runs/refs';
 import { regularizedBeta, welch } from '../../src/runs/stats';
-import { curve, tempRoot, writeRun } from './fixture';
+import { alignLayers, describeLayerChange } from '../../src/runs/layers-diff';
+import { curve, lenetConfig, tempRoot, writeRun } from './fixture';
 
 const BIN = path.resolve(__dirname, '../../../bin/pipeline.js');
 
@@ -129,4 +130,62 @@ test('pipeline diff (CLI): --json parses, --md prints Markdown, bad reference ex
   const bad = spawnSync(process.execPath, [BIN, 'diff', 'cifar-lenet/1', 'cifar-lenet/3', '--runs-dir', root], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'error: no run cifar-lenet/3: cifar-lenet has versions 1-2\n');
+});
+
+/** lenet/1, then lenet/2 with a dropout layer inserted before the last dense layer. */
+function dropoutInserted(edit: (layers: Array<Record<string, unknown>>) => void = () => {}) {
+  const root = tempRoot();
+  writeRun(root, { name: 'lenet', metrics: curve(2, 0.5), mainMetric: { name: 'valAccuracy', goal: 'max' } });
+  const config = lenetConfig('lenet');
+  const layers = (config.model as { layers: Array<Record<string, unknown>> }).layers;
+  layers.splice(7, 0, { type: 'dropout', rate: 0.5 });
+  edit(layers);
+  writeRun(root, { name: 'lenet', metrics: curve(2, 0.55), config });
+  return diffRuns(resolveRun('lenet/1', root), resolveRun('lenet/2', root));
+}
+
+test('diff: an inserted layer is one change ("dropout inserted at 7"), not 13 shifted layers[7]/[8] keys; parameters compared', () => {
+  const r = dropoutInserted();
+  assert.deepEqual(r.config, []);
+  assert.deepEqual(r.layers, [{ kind: 'inserted', at: 7, type: 'dropout', layer: { type: 'dropout', rate: 0.5 } }]);
+  assert.deepEqual(r.parameters, { old: 81302, new: 81302, change: 0 });
+  assert.ok(
+    formatDiff(r).startsWith('lenet/1 -> lenet/2\n\nconfig (1 change):\nmodel.layers: dropout inserted at 7 (rate 0.5)\n\nparameters: 81,302 (unchanged)\n\nmetrics:\n'),
+    formatDiff(r),
+  );
+  // A changed layer beside the insertion, and its parameter count.
+  const r2 = dropoutInserted((layers) => (layers[5].units = 64));
+  assert.ok(
+    formatDiff(r2).startsWith(
+      'lenet/1 -> lenet/2\n\nconfig (2 changes):\nmodel.layers: dense at 5: units 120 -> 64\nmodel.layers: dropout inserted at 7 (rate 0.5)\n\nparameters: 81,302 -> 44,286 (-37,016, -45.5%)\n',
+    ),
+    formatDiff(r2),
+  );
+  assert.ok(formatDiff(r2, 'md').includes('### config (2 changes)\n- `model.layers`: dense at 5: units 120 -> 64\n- `model.layers`: dropout inserted at 7 (rate 0.5)\n'));
+});
+
+test('alignLayers: removals, type swaps, moved layers, and names', () => {
+  const conv = (filters: number) => ({ type: 'conv2d', filters });
+  const pool = { type: 'maxPooling2d', poolSize: 2 };
+  const describe = (a: Array<Record<string, unknown>>, b: Array<Record<string, unknown>>) => alignLayers(a, b).map(describeLayerChange);
+  assert.deepEqual(describe([conv(6), pool, conv(16), pool], [conv(6), conv(16), pool]), ['maxPooling2d removed from 1 (poolSize 2)']);
+  assert.deepEqual(describe([conv(6), pool], [conv(6), { type: 'averagePooling2d', poolSize: 2 }]), ['maxPooling2d at 1 replaced by averagePooling2d (poolSize 2)']);
+  assert.deepEqual(describe([conv(6), pool, conv(16)], [{ type: 'batchNormalization' }, conv(6), pool, conv(32)]), [
+    'batchNormalization inserted at 0',
+    'conv2d at 3 (was 2): filters 16 -> 32',
+  ]);
+  // Named layers align by name: a renamed layer is a removal and an insertion, not a change.
+  assert.deepEqual(describe([{ ...conv(6), name: 'a' }], [{ ...conv(8), name: 'a' }]), ['conv2d at 0: filters 6 -> 8']);
+  assert.deepEqual(describe([{ ...conv(6), name: 'a' }], [{ ...conv(6), name: 'b' }]), ['conv2d removed from 0 (filters 6, name a)', 'conv2d inserted at 0 (filters 6, name b)']);
+});
+
+test('diff: "best" columns are named by the metric the best epoch was chosen by; speed is not ranked with the metrics', () => {
+  const r = dropoutInserted();
+  assert.deepEqual(r.bestBy, { a: 'valAccuracy', b: 'testAccuracy' });
+  assert.deepEqual(r.metrics.final.map((m) => m.metric), ['loss', 'accuracy', 'testLoss', 'testAccuracy', 'learningRate']);
+  assert.deepEqual(r.timing.map((m) => m.metric), ['seconds', 'samplesPerSecond']);
+  const text = formatDiff(r);
+  assert.match(text, /\nmetric +final lenet\/1 +final lenet\/2 +change +rel\. +lenet\/1 at best valAccuracy +lenet\/2 at best testAccuracy +change +rel\.\n/);
+  assert.ok(text.includes('\nspeed (last epoch): 12.5 -> 12.5 s/epoch, 4,000 -> 4,000 samples/s\n'), text);
+  assert.ok(!/\n(seconds|samplesPerSecond) /.test(text));
 });
