@@ -2,7 +2,10 @@ import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import { didYouMean } from '../util/suggest';
-import { formatMetric } from './format';
+import { archSummary, configColumns } from './columns';
+import { flatten, formatValue } from './flatten';
+import { htmlPage } from './plot-html';
+import { seriesStyle, type LeftOut } from './plot-style';
 import { Run } from './read';
 import { renderSvg } from './vega';
 import type { MetricsRow } from './types';
@@ -23,36 +26,63 @@ export interface CurvePoint {
 }
 
 export interface CurvesOptions {
-  title: string;
+  /** One title for the picture; none on a page that has its own heading. */
+  title?: string;
+  subtitle?: string;
   seriesTitle: string;
   /** Series in legend order (also fixes the colours). */
   seriesOrder: string[];
   panelOrder: string[];
+  /** Width 'container' (an HTML page fits each panel to its box), else fixed pixels. */
+  responsive?: boolean;
+}
+
+function curvesLayer(o: CurvesOptions, single: boolean): object {
+  const styles = o.seriesOrder.map((_, i) => seriesStyle(i));
+  const legend = o.responsive ? null : { title: o.seriesTitle, symbolType: 'stroke', symbolStrokeWidth: 2, labelLimit: 420 };
+  const scale = (range: unknown[]) => ({ domain: o.seriesOrder, range });
+  const interactive = !!o.responsive;
+  return {
+    // On a page: `hidden` holds the series switched off, `hover` the series under the pointer.
+    ...(interactive ? { params: [{ name: 'hidden', value: [] }], transform: [{ filter: 'indexof(hidden, datum.series) < 0' }] } : {}),
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative', title: single ? o.panelOrder[0] : null, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', sort: o.seriesOrder, scale: scale(styles.map((s) => s.color)), legend },
+      tooltip: [{ field: 'series', title: o.seriesTitle }, { field: 'epoch' }, { field: 'value', title: 'value', format: '.4f' }],
+    },
+    layer: [
+      {
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: {
+          strokeDash: { field: 'series', type: 'nominal', sort: o.seriesOrder, scale: scale(styles.map((s) => s.dash)), legend },
+          ...(interactive ? { strokeWidth: { condition: { param: 'hover', empty: false, value: 4 }, value: 2 } } : {}),
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 30 },
+        ...(interactive ? { params: [{ name: 'hover', select: { type: 'point', fields: ['series'], on: 'pointerover', nearest: true, clear: 'pointerout' } }] } : {}),
+      },
+    ],
+  };
 }
 
 export function curvesSpec(points: CurvePoint[], o: CurvesOptions): object {
   const single = o.panelOrder.length === 1;
-  const layer = {
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative', title: single ? o.panelOrder[0] : null, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: o.seriesTitle, sort: o.seriesOrder, scale: { domain: o.seriesOrder } },
-      tooltip: [{ field: 'series' }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
-    },
-    layer: [{ mark: { type: 'line', strokeWidth: 2 } }, { mark: { type: 'point', filled: true, size: 30 } }],
-  };
+  const title = o.title ? { title: o.subtitle ? { text: o.title, subtitle: o.subtitle } : o.title } : {};
   const base = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: o.title,
+    ...title,
     background: 'white',
     data: { values: points },
-    config: { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { orient: 'bottom', columns: 4, labelLimit: 280 } },
+    config: { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { orient: 'bottom', columns: 2 } },
   };
-  if (single) return { ...base, width: 520, height: 300, ...layer };
+  if (o.responsive) return { ...base, width: 'container', height: 260, autosize: { type: 'fit-x', contains: 'padding' }, ...curvesLayer(o, single) };
+  if (single) return { ...base, width: 520, height: 300, ...curvesLayer(o, single) };
   return {
     ...base,
     facet: { column: { field: 'panel', type: 'nominal', title: null, sort: o.panelOrder, header: { labelFontSize: 13 } } },
-    spec: { width: 340, height: 260, ...layer },
+    spec: { width: 340, height: 260, ...curvesLayer(o, single) },
     resolve: { scale: { y: 'independent' } },
   };
 }
@@ -110,8 +140,8 @@ export async function writeRunCurves(runDir: string): Promise<string | undefined
   return file;
 }
 
-/** Several runs overlaid: one panel per metric, one line per run. */
-export function overlayPoints(runs: Run[], metrics: string[]): CurvePoint[] {
+/** Several runs overlaid: one panel per metric, one line per run (`series` is the run's label). */
+export function overlayPoints(runs: Run[], metrics: string[], labels: Map<Run, string> = new Map()): CurvePoint[] {
   const known = new Set<string>();
   const points: CurvePoint[] = [];
   for (const run of runs) {
@@ -119,7 +149,7 @@ export function overlayPoints(runs: Run[], metrics: string[]): CurvePoint[] {
       for (const k of Object.keys(r)) known.add(k);
       for (const m of metrics) {
         const v = r[m];
-        if (typeof v === 'number' && Number.isFinite(v)) points.push({ epoch: r.epoch, value: v, series: run.id, panel: m });
+        if (typeof v === 'number' && Number.isFinite(v)) points.push({ epoch: r.epoch, value: v, series: labels.get(run) ?? run.id, panel: m });
       }
     }
   }
@@ -133,49 +163,69 @@ export function overlayPoints(runs: Run[], metrics: string[]): CurvePoint[] {
   return points;
 }
 
+const LABEL_MAX = 72;
+
+/** Legend labels: the run, then what differs among the plotted runs (`cifar-lenet/3 lr=0.003 batch=64`). */
+export function seriesLabels(runs: Run[]): Map<Run, string> {
+  const resolved = runs.map((r) => r.resolved());
+  const flats = resolved.map((c) => flatten(c ?? {}));
+  const columns = configColumns(resolved, flats);
+  return new Map(
+    runs.map((run, i) => {
+      const parts = columns.map((c) => (c.key === 'arch' ? archSummary(resolved[i]) ?? '—' : `${c.header}=${formatValue(flats[i].get(c.key))}`));
+      const status = run.status() === 'completed' ? [] : [`(${run.status()})`];
+      const label = [run.id, ...parts, ...status].join(' ');
+      return [run, label.length > LABEL_MAX ? label.slice(0, LABEL_MAX - 1) + '…' : label];
+    }),
+  );
+}
+
+/** Failed runs and runs without a value of any plotted metric are not drawn (they would be empty legend entries). */
+export function plottable(runs: Run[], metrics: string[]): { kept: Run[]; leftOut: LeftOut[] } {
+  const kept: Run[] = [];
+  const leftOut: LeftOut[] = [];
+  for (const run of runs) {
+    const hasData = run.metrics().some((r) => metrics.some((m) => typeof r[m] === 'number' && Number.isFinite(r[m])));
+    if (run.status() === 'failed') leftOut.push({ run: run.id, why: hasData ? 'failed' : 'failed, no data' });
+    else if (!hasData) leftOut.push({ run: run.id, why: 'no data' });
+    else kept.push(run);
+  }
+  return { kept, leftOut };
+}
+
+export function leftOutNote(leftOut: LeftOut[]): string | undefined {
+  return leftOut.length ? `left out: ${leftOut.map((l) => `${l.run} (${l.why})`).join(', ')}` : undefined;
+}
+
+export type { LeftOut };
+
 export interface PlotResult {
   file: string;
   format: 'svg' | 'html';
   runs: string[];
   metrics: string[];
+  leftOut: LeftOut[];
 }
 
-/** `pipeline plot`: render and write the file (.svg, or .html with the SVG inline and a summary table). */
+/** `pipeline plot`: render and write the file (.svg, or an interactive .html page). */
 export async function plotRuns(runs: Run[], metrics: string[], out: string): Promise<PlotResult> {
   const ext = path.extname(out).toLowerCase();
   if (ext !== '.svg' && ext !== '.html' && ext !== '.htm') throw new UsageError(`--out must end in .svg or .html, got "${out}"`);
   if (runs.length === 0) throw new UsageError('no runs to plot');
-  const points = overlayPoints(runs, metrics);
-  const title = metrics.length === 1 ? `${metrics[0]} by epoch` : 'learning curves';
-  const svg = await renderSvg(curvesSpec(points, { title, seriesTitle: 'run', seriesOrder: runs.map((r) => r.id), panelOrder: metrics }));
+  overlayPoints(runs, metrics); // an unknown metric is an error, whichever runs are drawn
+  const { kept, leftOut } = plottable(runs, metrics);
+  if (kept.length === 0) throw new UsageError(`nothing to plot: ${leftOut.map((l) => `${l.run} (${l.why})`).join(', ')}`);
+  const labels = seriesLabels(kept);
+  const points = overlayPoints(kept, metrics, labels);
+  const title = metrics.length === 1 ? `${metrics[0]} by epoch` : `${metrics.join(', ')} by epoch`;
+  const order = kept.map((r) => labels.get(r)!);
   const format = ext === '.svg' ? 'svg' : 'html';
-  writeFileAtomic(out, format === 'svg' ? svg : htmlPage(title, svg, runs, metrics));
-  return { file: path.resolve(out), format, runs: runs.map((r) => r.id), metrics };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** Self-contained: no scripts, no network; opens anywhere. */
-function htmlPage(title: string, svg: string, runs: Run[], metrics: string[]): string {
-  const head = ['run', 'status', 'epochs', ...metrics.flatMap((m) => [`final ${m}`, `best ${m}`])];
-  const rows = runs.map((r) => {
-    const final = r.finalMetrics();
-    const best = r.bestMetrics();
-    return [r.id, r.status(), String(final?.epoch ?? '—'), ...metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
-  });
-  const td = (c: string, i: number) => `<td${i >= 2 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-top:1.5em}th,td{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
-</head><body>
-<h1>${escapeHtml(title)}</h1>
-${svg}
-<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('\n')}
-</tbody></table>
-</body></html>
-`;
+  if (format === 'svg') {
+    const spec = curvesSpec(points, { title, subtitle: leftOutNote(leftOut), seriesTitle: 'run', seriesOrder: order, panelOrder: metrics });
+    writeFileAtomic(out, await renderSvg(spec));
+  } else {
+    const panels = metrics.map((m) => curvesSpec(points.filter((p) => p.panel === m), { seriesTitle: 'run', seriesOrder: order, panelOrder: [m], responsive: true }));
+    writeFileAtomic(out, await htmlPage({ title, panels, metrics, runs: kept, labels, leftOut }));
+  }
+  return { file: path.resolve(out), format, runs: kept.map((r) => r.id), metrics, leftOut };
 }
