@@ -22,6 +22,8 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */
 export function commandsFor(argv: readonly string[]): Register[] {
+  // `--version` needs no command: loading them all (TensorFlow.js with `run`) would take a second or two.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) return [];
   const named = COMMANDS.find(([name]) => name === argv[2]);
   return (named ? [named] : COMMANDS).map(([, load]) => load());
 }
