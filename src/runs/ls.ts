@@ -4,6 +4,7 @@ import { suggest } from '../util/suggest';
 import { archSummary, configColumns, notAColumn, SHORT_HEADERS, withHeaders } from './columns';
 import { flatten, formatValue, mergeKeyOrder, sameValue, varyingKeys, type Flat } from './flatten';
 import { formatDuration, formatMetric, formatStarted } from './format';
+import { cellText, fitWidth, type FitColumn } from './ls-fit';
 import { listRuns, type Run } from './read';
 import { resolveRuns } from './refs';
 import type { Column, Table } from './table';
@@ -59,15 +60,8 @@ export interface LsRow {
   config: Record<string, unknown>;
 }
 
-export interface ColumnDef extends Column {
-  key: string;
-  kind: 'text' | 'number';
-  value: (r: LsRow) => unknown;
-  format: (v: unknown) => string;
-  /** Cells longer than this are cut with '…' (set when fitting a width). */
-  maxWidth?: number;
-  /** A beginning every cell shares, shown as '…' (set when fitting a width). */
-  common?: string;
+export interface ColumnDef extends FitColumn<LsRow> {
+  align?: Column['align'];
 }
 
 export interface LsResult {
@@ -287,57 +281,7 @@ function defaultColumns(rows: LsRow[], cat: Catalog, sweepListing: boolean, widt
   if (new Set(rows.map((r) => r.backend)).size > 1) optional.push(pick('backend'));
   optional.push(...cat.config.filter((c) => c.key !== 'arch'));
   if (width === undefined) return { columns: [...fixed, ...optional], hidden: [] };
-  return fitWidth(rows, fixed, optional, width);
-}
-
-const GAP = 2;
-/** A text column cut shorter than this says too little to be worth showing. */
-const MIN_CUT = 12;
-
-function naturalWidth(c: ColumnDef, rows: LsRow[]): number {
-  return Math.max([...c.header].length, ...rows.map((r) => [...elide(c.format(c.value(r)), c.common)].length));
-}
-
-function elide(cell: string, common: string | undefined): string {
-  return common && cell.startsWith(common) ? '…' + cell.slice(common.length) : cell;
-}
-
-/**
- * The leading `-`-separated words every architecture shares (conv6-pool-conv16-pool-d120-): the
- * rest tells the runs apart. One shared word stays for context when that fits; what is saved
- * leaves room for the columns after it.
- */
-function commonArch(c: ColumnDef, rows: LsRow[], room: number): string | undefined {
-  const words = rows.map((r) => (r.arch ?? '').split('-'));
-  let n = 0;
-  while (rows.length > 1 && words.every((w) => n < w.length - 1 && w[n] === words[0][n])) n++;
-  for (let k = Math.max(1, n - 1); k <= n; k++) {
-    const common = words[0].slice(0, k).join('-') + '-';
-    if (k === n || naturalWidth({ ...c, common }, rows) <= room) return common;
-  }
-  return undefined;
-}
-
-/** Adds optional columns in order while they fit; a long text column (arch, tags) may be shortened or cut with '…'. */
-export function fitWidth(rows: LsRow[], fixed: ColumnDef[], optional: ColumnDef[], width: number): { columns: ColumnDef[]; hidden: string[] } {
-  let used = fixed.reduce((s, c) => s + naturalWidth(c, rows), 0) + GAP * (fixed.length - 1);
-  const columns = [...fixed];
-  const hidden: string[] = [];
-  for (let c of optional) {
-    const room = width - used - GAP;
-    if (naturalWidth(c, rows) > room && c.key === 'arch') c = { ...c, common: commonArch(c, rows, room) };
-    const w = naturalWidth(c, rows);
-    if (w <= room) {
-      columns.push(c);
-      used += GAP + w;
-    } else if (c.kind === 'text' && room >= Math.max(MIN_CUT, [...c.header].length)) {
-      columns.push({ ...c, maxWidth: room });
-      used += GAP + room;
-    } else {
-      hidden.push(c.header);
-    }
-  }
-  return { columns, hidden };
+  return fitWidth(rows, fixed, optional, width, (r) => r.arch);
 }
 
 /** A column by key, header (`lr`, `when`) or dotted config key (a unique last part is enough). */
@@ -415,11 +359,6 @@ function compareValues(a: unknown, b: unknown, desc: boolean): number {
   return desc ? -c : c;
 }
 
-function cut(s: string, max: number | undefined): string {
-  const chars = [...s];
-  return max === undefined || chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
-}
-
 export function lsTable(result: LsResult, opts: { csv?: boolean } = {}): Table {
   return {
     columns: result.columns.map((c) => ({ header: c.header, align: c.align })),
@@ -428,7 +367,7 @@ export function lsTable(result: LsResult, opts: { csv?: boolean } = {}): Table {
         const v = c.value(r);
         // CSV is for spreadsheets: raw numbers, empty cells for missing values.
         if (opts.csv) return v === undefined || v === null ? '' : typeof v === 'number' ? String(v) : c.key === 'started' ? String(v) : c.format(v);
-        return cut(elide(c.format(v), c.common), c.maxWidth);
+        return cellText(c, v);
       }),
     ),
   };
