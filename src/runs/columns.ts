@@ -101,11 +101,22 @@ export function configColumns(configs: Array<Record<string, unknown> | undefined
   const keys = varyingKeys(flats, notAColumn);
   const archs = configs.map(archSummary);
   const archVaries = archs.some((a) => a !== archs[0]);
-  const chosen = keys.filter((k) => !(archVaries && LAYER_KEY.test(k)));
+  const chosen = keys.filter((k) => !(archVaries && LAYER_KEY.test(k)) && !followsType(k, keys, flats));
   if (archVaries) chosen.unshift('arch');
   const rank = (k: string) => groupOf(k) * 2 + (k in SHORT || k === 'arch' ? 0 : 1);
   const ordered = chosen.map((k, i) => ({ k, i })).sort((a, b) => rank(a.k) - rank(b.k) || a.i - b.i).map((x) => x.k);
   return withHeaders(ordered);
+}
+
+/**
+ * A setting that exists only because of a `type` that differs (adam's beta1 beside sgd's momentum):
+ * the type column says it; settings every run has (learningRate) still show.
+ */
+function followsType(key: string, varying: string[], flats: Flat[]): boolean {
+  const dot = key.lastIndexOf('.');
+  if (dot < 0 || LAYER_KEY.test(key)) return false;
+  const typeKey = `${key.slice(0, dot)}.type`;
+  return key !== typeKey && varying.includes(typeKey) && flats.some((f) => !f.has(key));
 }
 
 /** Short, unique headers: the known abbreviation, else the shortest tail of the key that no other column shares. */
