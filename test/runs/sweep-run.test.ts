@@ -300,32 +300,35 @@ test('sweep: a diverging and a crashed trial do not stop the others; resume reru
 test('resume after the sweep itself was killed: a trial that finished on its own is taken as it is, a killed one continues its run', async () => {
   const root = tempRoot();
   try {
-    // Trial 1 (3 epochs) outlives the sweep and completes on its own; trial 2 (12 epochs) is killed with it.
-    const sweep = spawn(process.execPath, [BIN, 'sweep', TINY, '--param', 'training.epochs=3,12', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Trial 2 (5 epochs, started once trial 1 has its folder) outlives the sweep and completes on its own;
+    // trial 1 (12 epochs) is killed with it.
+    const sweep = spawn(process.execPath, [BIN, 'sweep', TINY, '--param', 'training.epochs=12,5', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS], { stdio: ['ignore', 'pipe', 'pipe'] });
     const closed = new Promise((resolve) => sweep.on('close', resolve));
-    const victim = await waitFor('trial 2 to finish two epochs (so a checkpoint is written)', () => {
-      const r = trialRun(root, 2);
+    const victim = await waitFor('trial 1 to finish two epochs (so a checkpoint is written)', () => {
+      const r = trialRun(root, 1);
       return r && r.refreshMetrics().length >= 2 && r;
     });
     sweep.kill('SIGKILL');
     process.kill(victim.meta()!.pid!, 'SIGKILL');
     await closed;
-    const survivor = await waitFor('trial 1 to complete without its sweep', () => {
-      const r = trialRun(root, 1);
+    const survivor = await waitFor('trial 2 to complete without its sweep', () => {
+      const r = trialRun(root, 2);
       return r?.status() === 'completed' && r;
     });
-    await waitFor('trial 2 to be seen dead', () => Run.fromDir(victim.dir).status() === 'crashed');
+    await waitFor('trial 1 to be seen dead', () => Run.fromDir(victim.dir).status() === 'crashed');
     const before = resolveSweep('tiny/sweeps/1', root);
     assert.deepEqual(before.trials.map((t) => [t.status, t.runDir]), [['running', null], ['running', null]], 'the killed sweep never wrote down its trials\' runs');
 
     const lines: string[] = [];
     const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner(lines));
     assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed']);
-    assert.deepEqual(resumed.trials.map((t) => t.runDir), [survivor.dir, victim.dir]);
-    assert.equal(resumed.trials[0].value, survivor.refreshMetrics().at(-1)!.testAccuracy);
-    assert.ok(lines.includes(`[trial 1/2] completed after the sweep stopped (${survivor.id}): testAccuracy ${resumed.trials[0].value!.toFixed(4)}`), lines.join('\n'));
-    assert.ok(lines.includes(`[trial 2/2] continues its run (${victim.id}): training.epochs=12`), lines.join('\n'));
+    assert.deepEqual(resumed.trials.map((t) => t.runDir), [victim.dir, survivor.dir]);
+    assert.equal(resumed.trials[1].value, survivor.refreshMetrics().at(-1)!.testAccuracy);
+    assert.ok(lines.includes(`[trial 2/2] completed after the sweep stopped (${survivor.id}): testAccuracy ${resumed.trials[1].value!.toFixed(4)}`), lines.join('\n'));
+    assert.ok(lines.includes(`[trial 1/2] continues its run (${victim.id}): training.epochs=12`), lines.join('\n'));
     assert.deepEqual(Run.fromDir(victim.dir).refreshMetrics().map((r) => r.epoch), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Trial numbers and versions still agree.
+    assert.deepEqual([victim.id, survivor.id], ['tiny/1', 'tiny/2']);
     assert.equal(listRuns(root).length, 2, 'no new run folder');
   } finally {
     killLeftovers(root);
