@@ -53,12 +53,13 @@ function nearestExisting(p: string): string | undefined {
   }
 }
 
-function writable(dir: string): boolean {
+/** Why `dir` cannot be written to (EACCES, EROFS), or undefined when it can. */
+function unwritable(dir: string): string | undefined {
   try {
     fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EACCES';
   }
 }
 
@@ -85,6 +86,7 @@ export function describeOsError(err: unknown, ctx: OsErrorContext = {}): string 
       return `disk quota exceeded while writing ${p}: free space or raise the quota, and ${retry}`;
     case 'EACCES':
     case 'EPERM':
+      if (err.syscall === 'mkdir' || err.syscall === 'mkdtemp') return `cannot create ${p}: ${show(path.dirname(path.resolve(raw)))} is not writable; change its permissions or choose another location`;
       return `permission denied ${verb} ${p}: change its permissions or choose another location, and ${retry}`;
     case 'EROFS':
       return `cannot write ${p}: it is on a read-only file system; choose a writable location and ${retry}`;
@@ -103,7 +105,9 @@ export function describeOsError(err: unknown, ctx: OsErrorContext = {}): string 
       if (err.syscall === 'mkdir' || err.syscall === 'mkdtemp') {
         // A recursive mkdir in a folder it may not write can report ENOENT: say what is really wrong.
         const parent = nearestExisting(path.resolve(raw));
-        if (parent && !writable(parent)) return `cannot create ${p}: ${show(parent)} is not writable; change its permissions or choose another location`;
+        const why = parent ? unwritable(parent) : undefined;
+        if (why === 'EROFS') return `cannot write ${p}: it is on a read-only file system; choose a writable location and ${retry}`;
+        if (why) return `cannot create ${p}: ${show(parent!)} is not writable; change its permissions or choose another location`;
       }
       const folder = path.dirname(path.resolve(raw));
       if (!fs.existsSync(folder)) return `cannot ${err.syscall === 'mkdir' ? 'create' : 'use'} ${p}: its folder ${show(folder)} does not exist; create it or choose another location`;

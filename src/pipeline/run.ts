@@ -242,9 +242,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
   logger.info(`backend ${backend.name}: ${backend.reason}`);
   try {
-    const dataset =
-      req.dataset ??
-      (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: (m) => logger.info(m), progress: terminal.isTTY, signal: stop.abort }));
+    const dataset = req.dataset ?? (await loadRunData(req, e.dataset as DatasetConfig, e.seed, stop, logger, terminal));
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
@@ -253,7 +251,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       // Loading can take minutes the first time; a signal during it ends the run before any training.
       meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
       const summary = summarize(p.previousRows, mainMetric(e));
-      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: 'interrupted while loading the data, before training' };
+      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: LOADING_INTERRUPTED(stop.signal) };
     }
 
     const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
@@ -333,6 +331,18 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     close();
   }
 }
+
+/** The run's dataset; a signal while it loads (a download, decoding) stops it at once, with one message however far it got. */
+async function loadRunData(req: RunRequest, cfg: DatasetConfig, seed: number, stop: StopSignal, logger: Logger, terminal: Terminal): Promise<LoadedDataset> {
+  try {
+    return await loadDataset(cfg, { dataDir: req.dataDir, seed, log: (m) => logger.info(m), progress: terminal.isTTY, signal: stop.abort });
+  } catch (err) {
+    if (err instanceof InterruptedError && stop.requested) throw new InterruptedError(LOADING_INTERRUPTED(stop.signal));
+    throw err;
+  }
+}
+
+const LOADING_INTERRUPTED = (signal: string | undefined) => `interrupted (${signal ?? 'signal'}) while loading the data, before training`;
 
 /**
  * An OS error the user can fix (a full disk, a read-only folder) becomes a RunError worded
