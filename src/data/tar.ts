@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { DataError } from '../errors';
+import { isUserOsError } from '../os-errors';
 import { writeAll } from '../util/atomic';
 
 /**
@@ -125,7 +126,8 @@ function parseTarGz(
       source.destroy();
       gunzip.destroy();
       parser.removeAllListeners('entry');
-      reject(err instanceof DataError || limits.signal?.aborted ? err : describeArchiveError(file, err as NodeJS.ErrnoException));
+      // Our own refusals, Ctrl-C and OS errors (a full disk while extracting) keep their words; the parser's get the archive's name.
+      reject(err instanceof DataError || limits.signal?.aborted || isUserOsError(err) ? err : describeArchiveError(file, err as NodeJS.ErrnoException));
     };
     const guard = (f: () => void) => {
       try {
@@ -209,7 +211,13 @@ export async function extractTarGz(file: string, dest: string, want: (name: stri
       if (!target.startsWith(root + path.sep)) throw new DataError(`${file}: archive entry ${name} would be written outside ${dest}`);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       // 'wx': an entry never overwrites a file (or follows a link) already there.
-      const fd = fs.openSync(target, 'wx');
+      let fd: number;
+      try {
+        fd = fs.openSync(target, 'wx');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DataError(`${file}: archive entry ${name} appears twice; refusing the archive`);
+        throw err;
+      }
       open.add(fd);
       return {
         chunk: (c) => writeAll(fd, c, target),

@@ -143,9 +143,9 @@ const experiment = (dir: string, url?: string) => {
 /** Peak memory allowed for reading a hostile archive (the CLI alone takes about 100 MB). */
 const RSS_LIMIT_MB = 600;
 
-describe('hostile archives in the dataset home', () => {
+describe('hostile archives in the dataset home', { concurrency: 2 }, () => {
   for (const c of CASES) {
-    it(`refuses ${c.name} with exit 1, in bounded memory, changing nothing`, async () => {
+    it(`refuses ${c.name} with exit 1, in bounded memory, changing nothing`, async (t) => {
       const root = tempDir('pipeline-archive-');
       const home = path.join(root, 'data', 'cifar10');
       fs.mkdirSync(home, { recursive: true });
@@ -155,6 +155,7 @@ describe('hostile archives in the dataset home', () => {
       const before = snapshot(root);
       const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], { env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') }, timeoutMs: 60_000 });
       assert.equal(r.code, 1, r.stderr);
+      t.diagnostic(`peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`);
       assert.ok(r.peakRssMb < RSS_LIMIT_MB, `peak RSS ${r.peakRssMb.toFixed(0)} MB`);
       assert.equal(errorLines(r.stderr), `error: ${archive}: ${c.message}`);
       assert.deepEqual(snapshot(root), before, 'nothing changed');
@@ -181,7 +182,7 @@ describe('hostile archives downloaded', () => {
 
   // The extracting path: entries are written to disk, so traversal and links matter most here.
   for (const c of CASES.filter((x) => /'\.\.'|absolute|link|bomb/.test(x.name))) {
-    it(`refuses ${c.name}, removing its partial folder and writing nothing outside the home`, async () => {
+    it(`refuses ${c.name}, removing its partial folder and writing nothing outside the home`, async (t) => {
       const root = tempDir('pipeline-archive-dl-');
       const body = c.archive();
       const urlPath = `/${served.size}.tar.gz`;
@@ -191,6 +192,7 @@ describe('hostile archives downloaded', () => {
       const before = snapshot(root);
       const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], { env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') }, timeoutMs: 60_000 });
       assert.equal(r.code, 1, r.stderr);
+      t.diagnostic(`peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`);
       assert.ok(r.peakRssMb < RSS_LIMIT_MB, `peak RSS ${r.peakRssMb.toFixed(0)} MB`);
       assert.equal(errorLines(r.stderr), `error: cifar10: the archive downloaded from ${url} is unusable, nothing was written: cifar-10-binary.tar.gz: ${c.message}`);
       assert.deepEqual(snapshot(root), before, 'the data dir is as it was (the home it created is gone)');

@@ -120,7 +120,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe('tampered run folders', () => {
+describe('tampered run folders', { concurrency: 4 }, () => {
   for (const c of CASES) {
     it(`${c.command}: ${c.name}: exit ${c.code}, the file and field named`, async () => {
       const root = tempDir('pipeline-tampered-');
