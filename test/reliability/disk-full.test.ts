@@ -55,6 +55,7 @@ describe('writes on a full disk', () => {
       const meta = readJson(path.join(runDir, 'meta.json'));
       assert.deepEqual([meta.status, meta.error], ['failed', cause]);
       assertClean(runs);
+      assert.deepEqual(fs.readdirSync(fsys.dir), ['runs'], 'nothing but the run on the disk');
 
       fsys.remount('16m');
       const resumed = await cli(['run', '--resume', runDir, '--backend', 'wasm'], { env, timeoutMs: 120_000 });

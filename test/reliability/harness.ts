@@ -34,7 +34,7 @@ export interface CliOptions {
   gid?: number;
 }
 
-/** `pipeline ARGS` as a real process; its peak RSS comes from a preload that reports process.resourceUsage() at exit. */
+/** `pipeline ARGS` as a real process (rejecting if it hangs or prints `internal error`); its peak RSS comes from a preload that reports process.resourceUsage() at exit. */
 export function cli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   const rssFile = path.join(tempDir('pipeline-rss-'), 'rss');
   if (o.uid !== undefined) fs.chmodSync(path.dirname(rssFile), 0o777);
@@ -69,6 +69,8 @@ export function cli(args: string[], o: CliOptions = {}): Promise<CliResult> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) return reject(new Error(`pipeline ${args.join(' ')} did not finish within ${limit} ms (it hangs); stderr:\n${stderr}`));
+      // No fault a user can cause is a bug: every case in the suite fails on an internal error.
+      if (/internal error/.test(stderr)) return reject(new Error(`pipeline ${args.join(' ')} printed an internal error:\n${stderr}`));
       const kb = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8')) : NaN;
       resolve({ code, signal, stdout, stderr, peakRssMb: kb / 1024, seconds: (Date.now() - started) / 1000 });
     }),

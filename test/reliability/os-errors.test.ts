@@ -68,6 +68,7 @@ describe('OS errors through the CLI: exit 1, a message naming the path, never an
     const r = await cli(['run', yaml, '--runs-dir', runs, '--backend', 'cpu'], { timeoutMs: 60_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(errorLines(r.stderr), `error: cannot use ${path.join(runs, 'tiny')}: part of that path is a file, not a folder; move the file away or choose another location`);
+    assert.equal(fs.readFileSync(runs, 'utf8'), 'not a folder');
   });
 
   it('a runs folder on a read-only file system', async (t) => {
@@ -94,6 +95,7 @@ describe('OS errors through the CLI: exit 1, a message naming the path, never an
     if (asRoot && /EACCES.*node|cannot find module/i.test(r.stderr)) return t.skip(`nobody cannot run node here: ${r.stderr.trim()}`);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(errorLines(r.stderr), `error: cannot create ${path.join(runs, 'tiny')}: ${runs} is not writable; change its permissions or choose another location`);
+    assert.deepEqual(fs.readdirSync(runs), []);
   });
 
   it('plot --out into a missing folder', async () => {
@@ -103,6 +105,7 @@ describe('OS errors through the CLI: exit 1, a message naming the path, never an
     const r = await cli(['plot', 'cifar-lenet/1', '--runs-dir', root, '--out', out], { timeoutMs: 60_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(errorLines(r.stderr), `error: cannot use ${out}: its folder ${path.dirname(out)} does not exist; create it or choose another location`);
+    assert.equal(fs.existsSync(path.dirname(out)), false);
   });
 
   describe('a download into a home whose target folder exists and is not empty', () => {

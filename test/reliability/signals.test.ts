@@ -178,6 +178,7 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
 
   it('during training: exit 130 after the current batch, a checkpoint, the run interrupted', async () => {
     const runs = path.join(work, 'runs-train');
+    const dataBefore = snapshot(small);
     const yaml = writeExperiment(tempDir(), tinyExperiment({ dataPath: small, epochs: 40 }));
     const r = await cli(['run', yaml, '--runs-dir', runs, '--backend', 'wasm'], {
       env: { PIPELINE_CACHE_DIR: path.join(work, 'cache') },
@@ -192,6 +193,7 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'interrupted');
     assert.ok(readJson(path.join(runDir, 'checkpoints/last/state.json')).position.epoch >= 1);
     assertClean(runs);
+    assert.deepEqual(snapshot(small), dataBefore, 'the data is untouched');
   });
 
   /** Polls (every millisecond) for a name starting with `prefix` in `dir`, then signals the child. */
