@@ -48,7 +48,19 @@ const CASES: Case[] = [
   },
   { name: 'meta.json without a version', command: 'eval', tamper: (d) => edit(path.join(d, 'meta.json'), ({ version: _v, ...m }) => m), code: 1, message: (d) => `${d}/meta.json: missing required key "version"` },
   { name: 'overrides.json that is a mapping', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'overrides.json'), '{"a": 1}'), code: 1, message: (d) => `${d}/overrides.json: expected a list, found a mapping` },
-  { name: 'overrides.json missing', command: 'eval', tamper: (d) => fs.rmSync(path.join(d, 'overrides.json')), code: 1, message: (d) => `error: ${d}/overrides.json does not exist`.slice(7) },
+  { name: 'overrides.json missing', command: 'eval', tamper: (d) => fs.rmSync(path.join(d, 'overrides.json')), code: 1, message: (d) => `${d}/overrides.json does not exist` },
+  { name: 'overrides.json that is null', command: 'resume', tamper: (d) => { failed(d); fs.writeFileSync(path.join(d, 'overrides.json'), 'null'); }, code: 1, message: (d) => `${d}/overrides.json: expected a list, found nothing (null)` },
+  { name: 'model.json missing', command: 'eval', tamper: (d) => fs.rmSync(path.join(d, 'model/model.json')), code: 1, message: (d) => `${d}/model/model.json does not exist` },
+  {
+    name: 'state.json missing',
+    command: 'resume',
+    tamper: (d) => {
+      failed(d);
+      fs.rmSync(path.join(d, 'checkpoints/last/state.json'));
+    },
+    code: 1,
+    message: (d) => `${d}/checkpoints/last/state.json does not exist`,
+  },
   { name: 'model.json that is not JSON', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'model/model.json'), '{"modelTopology":'), code: 1, message: (d) => `${d}/model/model.json: not valid JSON (Unexpected end of JSON input)` },
   { name: 'model.json with no weights manifest', command: 'eval', tamper: (d) => edit(path.join(d, 'model/model.json'), (m) => ({ ...m, weightsManifest: [] })), code: 1, message: (d) => `${d}/model/model.json: weightsManifest: expected a list of at least 1 item, found a list []` },
   {
