@@ -6,7 +6,7 @@ import { buildModel } from '../builders/model';
 import { loadExperimentFile, type LoadedExperiment } from '../config/load';
 import { loadDataset, type LoadedDataset } from '../data';
 import type { DatasetConfig } from '../data/types';
-import { InterruptedError, PipelineError, RunError, UsageError } from '../errors';
+import { InterruptedError, RunError, UsageError } from '../errors';
 import { describeOsError } from '../os-errors';
 import { writeRunCurves } from '../runs/plot';
 import { parseJsonLines, resolveRunsRoot } from '../runs/read';
