@@ -1,5 +1,6 @@
 import { ConfigError, EXIT, PipelineError } from '../errors';
 import { formatDiagnostics } from '../config/diagnostics';
+import { describeOsError } from '../os-errors';
 
 /**
  * The one error boundary: every command's action runs inside it. It turns
@@ -22,6 +23,12 @@ export function report(err: unknown): number {
   if (err instanceof PipelineError) {
     process.stderr.write(`error: ${err.message}\n`);
     return err.exitCode;
+  }
+  // A full disk, a read-only or missing folder...: the user's to fix, named with its path.
+  const os = describeOsError(err);
+  if (os) {
+    process.stderr.write(`error: ${os}\n`);
+    return EXIT.runFailed;
   }
   // Anything else is a bug in pipeline, not in the user's input.
   const e = err as Error;

@@ -18,7 +18,7 @@ import { loadImageFolder, scanImageFolder } from './image-folder';
 import { claimPartialDir, finishPartialDir } from './partial-dir';
 import type { DataHome } from './paths';
 import { extractTarGz, readTarGz } from './tar';
-import type { SourceDataset, Split } from './types';
+import type { DownloadLimits, SourceDataset, Split } from './types';
 
 /**
  * CIFAR-10 from whichever layout its home holds: the official binary files
@@ -31,6 +31,12 @@ export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar
 export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 export const CIFAR10_ARCHIVE = 'cifar-10-binary.tar.gz';
 export const CIFAR10_BATCH_DIR = 'cifar-10-batches-bin';
+
+/**
+ * What the official archive may hold: six batches of 30,730,000 bytes and a small text file
+ * (about 184 MB in all). An archive declaring more is refused before it is read.
+ */
+export const CIFAR_ARCHIVE_LIMITS = { maxEntryBytes: 64 * 1024 * 1024, maxTotalBytes: 256 * 1024 * 1024 };
 
 export type CifarLayout =
   | { format: 'cifar-binary'; dir: string }
@@ -55,6 +61,9 @@ export interface CifarLoadOptions {
   progress?: boolean;
   log?: (msg: string) => void;
   decode?: DecodeOptions;
+  /** Ctrl-C: a download or archive read stops at once. */
+  signal?: AbortSignal;
+  download?: DownloadLimits;
 }
 
 export async function loadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
@@ -65,7 +74,7 @@ export async function loadCifar10(opts: CifarLoadOptions): Promise<SourceDataset
     case 'cifar-binary':
       return readCifarBinaryDir(layout.dir, home, false);
     case 'cifar-archive':
-      return readCifarArchive(layout.file, home);
+      return readCifarArchive(layout.file, home, opts.signal);
     case 'image-folder':
       return readCifarImages(layout.dir, opts);
   }
@@ -112,7 +121,7 @@ export function readCifarBinaryDir(dir: string, home: string, downloaded: boolea
 }
 
 /** Read the batches straight out of the archive (no extraction into the user's folder). */
-export async function readCifarArchive(archive: string, home: string): Promise<SourceDataset> {
+export async function readCifarArchive(archive: string, home: string, signal?: AbortSignal): Promise<SourceDataset> {
   const members = new Map<string, Buffer>();
   const hash = new Fingerprint();
   const raw = createHash('sha256');
@@ -121,6 +130,7 @@ export async function readCifarArchive(archive: string, home: string): Promise<S
     (name) => CIFAR_BINARY_FILES.includes(path.posix.basename(name)),
     ({ name, data }) => void members.set(path.posix.basename(name), data),
     (chunk) => void raw.update(chunk),
+    { ...CIFAR_ARCHIVE_LIMITS, signal },
   );
   const missing = CIFAR_BINARY_FILES.filter((f) => !members.has(f));
   if (missing.length) throw new DataError(`${archive}: not a CIFAR-10 binary archive: missing ${missing.join(', ')}`);
@@ -167,9 +177,9 @@ async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
   try {
     const archive = path.join(partial.dir, CIFAR10_ARCHIVE);
     opts.log?.(`cifar10: no data in ${home}; downloading ${url}`);
-    await download({ url, dest: archive, md5: md5?.[0] ?? CIFAR10_MD5, progress: opts.progress });
+    await download({ url, dest: archive, md5: md5?.[0] ?? CIFAR10_MD5, progress: opts.progress, signal: opts.signal, limits: opts.download });
     // Extract into the partial dir and check every batch parses; only then move it into the home.
-    await extractTarGz(archive, extracted, (name) => name.startsWith(`${CIFAR10_BATCH_DIR}/`));
+    await extractTarGz(archive, extracted, (name) => name.startsWith(`${CIFAR10_BATCH_DIR}/`), { ...CIFAR_ARCHIVE_LIMITS, signal: opts.signal });
     const staged = path.join(extracted, CIFAR10_BATCH_DIR);
     const data = readCifarBinaryDir(staged, extracted, true);
     const final = path.join(home, CIFAR10_BATCH_DIR);

@@ -22,6 +22,8 @@ export interface DecodeOptions {
   workers?: number;
   /** Images per request: small enough to balance, large enough that messages are cheap. */
   chunk?: number;
+  /** Ctrl-C: the workers are stopped and decodeAll rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Below this many images, starting workers costs more than it saves. */
@@ -34,8 +36,9 @@ export function defaultWorkers(): number {
 /** Decode every file of the job; throws DataError naming the first file that fails. */
 export async function decodeAll(job: DecodeJob, opts: DecodeOptions = {}): Promise<void> {
   const workers = opts.workers ?? (job.files.length < MAIN_THREAD_BELOW ? 0 : defaultWorkers());
+  if (opts.signal?.aborted) throw opts.signal.reason;
   if (workers === 0) return decodeOnMainThread(job);
-  return decodeInWorkers(job, Math.min(workers, Math.ceil(job.files.length / 16)), opts.chunk ?? 512);
+  return decodeInWorkers(job, Math.min(workers, Math.ceil(job.files.length / 16)), opts.chunk ?? 512, opts.signal);
 }
 
 function decodeOnMainThread(job: DecodeJob): void {
@@ -57,7 +60,7 @@ function decodeOnMainThread(job: DecodeJob): void {
   });
 }
 
-function decodeInWorkers(job: DecodeJob, count: number, chunk: number): Promise<void> {
+function decodeInWorkers(job: DecodeJob, count: number, chunk: number, signal?: AbortSignal): Promise<void> {
   const total = job.files.length;
   let next = 0;
   let finished = 0;
@@ -66,9 +69,12 @@ function decodeInWorkers(job: DecodeJob, count: number, chunk: number): Promise<
   const pool: Worker[] = [];
   return new Promise<void>((resolve, reject) => {
     let settled = false;
+    const onAbort = () => stop(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
     const stop = (err?: Error) => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       for (const w of pool) void w.terminate();
       if (err) reject(err);
       else resolve();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAll } from '../util/atomic';
 import type { Split } from './types';
 
 /**
@@ -112,10 +113,7 @@ export function writeCache(file: string, header: CacheHeader, train: Split, test
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = fs.openSync(tmp, 'w');
   try {
-    for (const part of [prefix, train.x, train.y, test.x, test.y]) {
-      let done = 0;
-      while (done < part.length) done += fs.writeSync(fd, part, done, Math.min(part.length - done, 1 << 30));
-    }
+    for (const part of [prefix, train.x, train.y, test.x, test.y]) writeAll(fd, part, file);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, file);

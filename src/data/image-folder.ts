@@ -154,6 +154,7 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   const pixels = allocatePixels(all.length, target, scan.root);
   const digests = new SharedArrayBuffer(all.length * 32);
   const started = Date.now();
+  opts.log?.(`${opts.name}: decoding ${all.length} images`);
   await decodeAll({ files: all.map((f) => f.abs), target, pixels, digests }, opts.decode);
   opts.log?.(`${opts.name}: decoded ${all.length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

@@ -1,5 +1,6 @@
 import { datasetEntry, type DatasetInfo, type LoadEnv } from './registry';
 import { resolveCacheDir, resolveDataHome } from './paths';
+import { DataError } from '../errors';
 import { holdOut, limitSplit } from './split';
 import type { DataContext, DatasetConfig, LoadedDataset } from './types';
 
@@ -28,5 +29,11 @@ export async function loadDataset(cfg: DatasetConfig, ctx: DataContext, hooks: P
   const train = limitSplit(source.train, cfg.limit?.train, k, sample, ctx.seed, 'train');
   const test = limitSplit(source.test, cfg.limit?.test, k, sample, ctx.seed, 'test');
   const held = holdOut(train, cfg.validationSplit, k, sample, ctx.seed);
+  // Training on nothing would "complete" with null metrics; an absent test split is fine only
+  // when a validation split stands in for it (an image folder without test/).
+  const empty = held.train.n === 0 ? 'train' : test.n === 0 && !held.validation ? 'test' : undefined;
+  if (empty) {
+    throw new DataError(`${source.name}: the ${empty} split of ${source.source.path} (${source.source.format}) has no examples; add some, or point the dataset at a folder that has them`);
+  }
   return { ...source, train: held.train, validation: held.validation, test };
 }

@@ -6,7 +6,7 @@ import { Fingerprint } from './fingerprint';
 import { maybeGunzip, parseIdx } from './idx';
 import { claimPartialDir, finishPartialDir } from './partial-dir';
 import type { DataHome } from './paths';
-import type { Split, SourceDataset } from './types';
+import type { DownloadLimits, Split, SourceDataset } from './types';
 
 /**
  * MNIST-style datasets (MNIST, Fashion-MNIST): four gzip IDX files. Looked
@@ -34,6 +34,9 @@ export interface IdxLoadOptions {
   url?: string;
   progress?: boolean;
   log?: (msg: string) => void;
+  /** Ctrl-C: a download stops at once. */
+  signal?: AbortSignal;
+  download?: DownloadLimits;
 }
 
 /** The file for `base` in `dir`: the .gz, else the uncompressed one, else undefined. */
@@ -119,7 +122,7 @@ async function downloadIdx(spec: IdxDatasetSpec, opts: IdxLoadOptions): Promise<
       for (const [i, file] of IDX_FILES.entries()) {
         const url = `${base}${file}.gz`;
         opts.log?.(`${spec.name}: downloading ${url}`);
-        await download({ url, dest: path.join(partial.dir, `${file}.gz`), md5: md5[i], progress: opts.progress });
+        await download({ url, dest: path.join(partial.dir, `${file}.gz`), md5: md5[i], progress: opts.progress, signal: opts.signal, limits: opts.download });
       }
       // Check the files parse before they enter the home.
       readIdxDir(spec, partial.dir, present(partial.dir), true);

@@ -55,7 +55,8 @@ function idxEntry(spec: IdxDatasetSpec, description: string): DatasetEntry {
   return {
     description,
     info: () => ({ shape: [28, 28, 1], classes: [...spec.classes], numClasses: spec.classes.length }),
-    load: (cfg, env) => loadIdxDataset(spec, { home: env.home, url: cfg.url, progress: env.ctx.progress, log: env.ctx.log }),
+    load: (cfg, env) =>
+      loadIdxDataset(spec, { home: env.home, url: cfg.url, progress: env.ctx.progress, log: env.ctx.log, signal: env.ctx.signal, download: env.ctx.download }),
   };
 }
 
@@ -74,7 +75,7 @@ async function loadFolderDataset(cfg: DatasetConfig, env: LoadEnv): Promise<Sour
     mismatchHint: '; all images must share one size, or set dataset.imageSize: [height, width] to resize them',
     cacheDir: env.cacheDir,
     log: env.ctx.log,
-    decode: env.decode,
+    decode: { ...env.decode, signal: env.ctx.signal },
   });
   return {
     name: 'imageFolder',
@@ -93,7 +94,16 @@ export const DATASETS: Record<DatasetName, DatasetEntry> = {
     description: 'CIFAR-10: 60,000 32x32 colour images in 10 classes (official binary files or archive, image folders, or downloaded)',
     info: () => ({ shape: [32, 32, 3], classes: [...CIFAR10_CLASSES], numClasses: CIFAR10_CLASSES.length }),
     load: (cfg, env) =>
-      loadCifar10({ home: env.home, url: cfg.url, cacheDir: env.cacheDir, progress: env.ctx.progress, log: env.ctx.log, decode: env.decode }),
+      loadCifar10({
+        home: env.home,
+        url: cfg.url,
+        cacheDir: env.cacheDir,
+        progress: env.ctx.progress,
+        log: env.ctx.log,
+        decode: { ...env.decode, signal: env.ctx.signal },
+        signal: env.ctx.signal,
+        download: env.ctx.download,
+      }),
   },
   mnist: idxEntry(MNIST, 'MNIST: 70,000 28x28 grey handwritten digits (gzip IDX files)'),
   fashionMnist: idxEntry(FASHION_MNIST, 'Fashion-MNIST: 70,000 28x28 grey clothing images in 10 classes (gzip IDX files)'),

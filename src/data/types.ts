@@ -67,6 +67,18 @@ export interface DataContext {
   log?: (msg: string) => void;
   /** Show a download progress bar (only drawn when stderr is a TTY). */
   progress?: boolean;
+  /** Ctrl-C: downloads, archive reads and image decoding stop at once, leaving nothing behind. */
+  signal?: AbortSignal;
+  /** Download deadline and minimum rate (default: from the environment, see download.ts). */
+  download?: DownloadLimits;
+}
+
+export interface DownloadLimits {
+  /** The whole download, connection included, must finish within this (ms). */
+  deadlineMs: number;
+  /** Fewer bytes than this per second, averaged over `rateWindowMs`, gives up. */
+  minBytesPerSecond: number;
+  rateWindowMs: number;
 }
 
 /** What a registry loader returns: the source's own splits, before `limit` and `validationSplit`. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileSynced } from '../util/atomic';
+import { namingTarget, writeFileSynced } from '../util/atomic';
 
 /**
  * Directories whose files must change together (model.json with its weights.bin, a
@@ -41,12 +41,17 @@ export function writeDirAtomic(dir: string, files: DirFiles): void {
   const t = tag();
   const tmp = path.join(parent, `.${base}.tmp-${t}`);
   fs.mkdirSync(tmp);
+  let writing = dir;
   try {
-    for (const [name, data] of Object.entries(files)) writeFileSynced(path.join(tmp, name), data);
+    for (const [name, data] of Object.entries(files)) {
+      writing = path.join(dir, name);
+      writeFileSynced(path.join(tmp, name), data);
+    }
     fsyncDir(tmp);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    // Named as the file it was to become (model/weights.bin), not the temp folder.
+    throw namingTarget(err, writing);
   }
   const old = path.join(parent, `.${base}.old-${t}`);
   let moved = false;

@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { DirFiles } from './atomic-dir';
 import { captureOptimizerState, type NamedTensor } from './optimizer-state';
-import { modelFiles, readBytes, readWeights } from './snapshot';
+import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from './run-files';
+import { modelFiles, readWeights, toArrayBuffer } from './snapshot';
 import type { LoopPosition, TF } from './types';
 
 /**
@@ -68,12 +68,13 @@ export interface LoadedCheckpoint {
 }
 
 export function readCheckpointState(dir: string): CheckpointState {
-  return JSON.parse(fs.readFileSync(path.join(dir, STATE_JSON), 'utf8')) as CheckpointState;
+  return readRunFile<CheckpointState>(path.join(dir, STATE_JSON), CheckpointStateSchema);
 }
 
 export function readCheckpoint(tf: TF, dir: string): LoadedCheckpoint {
-  const opt = JSON.parse(fs.readFileSync(path.join(dir, OPTIMIZER_JSON), 'utf8')) as OptimizerJson;
+  const optFile = path.join(dir, OPTIMIZER_JSON);
+  const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
   const specs = opt.weightsManifest.flatMap((g) => g.weights);
-  const decoded = tf.io.decodeWeights(readBytes(path.join(dir, OPTIMIZER_BIN)), specs);
+  const decoded = tf.io.decodeWeights(toArrayBuffer(readWeightsFile(path.join(dir, OPTIMIZER_BIN), optFile, specs)), specs);
   return { dir, state: readCheckpointState(dir), weights: readWeights(tf, dir), optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })) };
 }

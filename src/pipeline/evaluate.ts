@@ -27,6 +27,8 @@ export interface EvalRequest {
   /** Tests: data in memory instead of loadDataset(). */
   dataset?: LoadedDataset;
   log?: (msg: string) => void;
+  /** Ctrl-C: a download or decode of the data stops at once. */
+  signal?: AbortSignal;
 }
 
 export interface EvalReport {
@@ -62,7 +64,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
   }
   const backend = await selectBackend(req.backend ?? 'auto');
   const tf = backend.tf;
-  const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: req.log }));
+  const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: req.log, signal: req.signal }));
   const model = await loadModelDir(tf, modelDir);
   try {
     const k = dataset.classes.length;

@@ -17,6 +17,9 @@ export function createRunLogger(o: { terminal: Terminal; file?: string }): { log
   let file: ReturnType<typeof pino.destination> | undefined;
   if (o.file) {
     file = pino.destination({ dest: o.file, append: true, sync: true });
+    // The log file is a record, not the run: a full disk must not crash the process before
+    // meta.json says why the run failed (readers skip a cut last line).
+    file.on('error', () => undefined);
     streams.push({ level: 'debug', stream: file });
   }
   const logger = pino({ level: 'debug', base: { pid: process.pid } }, pino.multistream(streams));

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadExperimentText, type LoadedExperiment } from '../config/load';
 import { writeFileAtomic } from '../util/atomic';
+import { MetaSchema, OverridesSchema, readRunFile } from './run-files';
 import type { RunStatus } from './types';
 
 /**
@@ -87,14 +88,15 @@ export function writeJson(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** The run's meta.json, checked (a missing file throws ENOENT, a damaged one a RunError naming the field). */
 export function readMeta(runDir: string): RunMeta {
-  return JSON.parse(fs.readFileSync(path.join(runDir, META_JSON), 'utf8')) as RunMeta;
+  return readRunFile<RunMeta>(path.join(runDir, META_JSON), MetaSchema);
 }
 
 /** A run's experiment as recorded: its config.yaml with its overrides.json, plus `extra` --set values. */
 export function loadRunExperiment(runDir: string, extra: readonly string[] = []): LoadedExperiment {
   const configFile = path.join(runDir, CONFIG_YAML);
-  const overrides = JSON.parse(fs.readFileSync(path.join(runDir, OVERRIDES_JSON), 'utf8')) as string[];
+  const overrides = readRunFile<string[]>(path.join(runDir, OVERRIDES_JSON), OverridesSchema);
   return loadExperimentText(configFile, fs.readFileSync(configFile, 'utf8'), { overrides: [...overrides, ...extra] });
 }
 

@@ -6,7 +6,8 @@ import { buildModel } from '../builders/model';
 import { loadExperimentFile, type LoadedExperiment } from '../config/load';
 import { loadDataset, type LoadedDataset } from '../data';
 import type { DatasetConfig } from '../data/types';
-import { UsageError } from '../errors';
+import { InterruptedError, RunError, UsageError } from '../errors';
+import { describeOsError } from '../os-errors';
 import { writeRunCurves } from '../runs/plot';
 import { parseJsonLines, resolveRunsRoot } from '../runs/read';
 import { processLiveness } from '../runs/liveness';
@@ -14,7 +15,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
 import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
 import { datasetBatchSource, trainBatchCount } from './batch-source';
-import { readCheckpoint, readCheckpointState, type LoadedCheckpoint } from './checkpoint-files';
+import { readCheckpoint, readCheckpointState, STATE_JSON, type LoadedCheckpoint } from './checkpoint-files';
 import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
@@ -31,6 +32,7 @@ import {
   gitState,
   hostInfo,
   LOG_JSONL,
+  META_JSON,
   MetaFile,
   loadRunExperiment,
   MODEL_DIR,
@@ -119,10 +121,22 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
   const git = gitState(); // before the run folder exists, so the run itself does not make the tree dirty
   const root = resolveRunsRoot(req.runsDir);
   const { dir, version } = claimRunDir(root, loaded.experiment.name);
-  writeRunInputs(dir, loaded);
   const e = loaded.experiment;
   const workersRequested = req.workers ?? e.training.workers;
-  const meta = new MetaFile(dir, {
+  try {
+    writeRunInputs(dir, loaded);
+    const meta = new MetaFile(dir, freshMeta(req, loaded, backend, dir, version, git));
+    return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested };
+  } catch (err) {
+    // Without meta.json the folder is no run (nothing was trained): remove it, then report why.
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function freshMeta(req: RunRequest, loaded: LoadedExperiment, backend: SelectedBackend, dir: string, version: number, git: RunMeta['git']): RunMeta {
+  const e = loaded.experiment;
+  return {
     name: e.name,
     version,
     runDir: dir,
@@ -131,7 +145,7 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
     startedAt: new Date().toISOString(),
     endedAt: null,
     durationSeconds: null,
-    command: [...(req.command ?? ['pipeline', 'run', req.file, ...(req.overrides ?? []).flatMap((o) => ['--set', o])])],
+    command: [...(req.command ?? ['pipeline', 'run', req.file ?? '', ...(req.overrides ?? []).flatMap((o) => ['--set', o])])],
     versions: { pipeline: PIPELINE_VERSION, tfjs: TFJS_VERSION, node: process.version },
     backend: backend.name,
     backendReason: backend.reason,
@@ -142,8 +156,7 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
     ...hostInfo(),
     ...(req.tags && Object.keys(req.tags).length ? { tags: req.tags } : {}),
     mainMetric: mainMetric(e),
-  });
-  return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested };
+  };
 }
 
 const RESUMABLE = new Set(['interrupted', 'failed', 'running']);
@@ -153,12 +166,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     throw new UsageError('--resume continues a run with its own config; do not pass an experiment file or --set with it');
   }
   const runDir = path.resolve(req.resume!);
-  let meta: RunMeta;
-  try {
-    meta = readMeta(runDir);
-  } catch {
-    throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
-  }
+  if (!fs.existsSync(path.join(runDir, META_JSON))) throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
+  const meta = readMeta(runDir);
   if (!RESUMABLE.has(meta.status)) throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is ${meta.status}`);
   if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
     throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is still running (pid ${meta.pid} on ${meta.host})`);
@@ -174,6 +183,9 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   recoverAtomicDirs(runDir);
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
   const position = checkpoint ? readCheckpointState(checkpoint).position : undefined;
+  if (position && position.epoch > loaded.experiment.training.epochs) {
+    throw new RunError(`${path.join(checkpoint!, STATE_JSON)}: position.epoch: ${position.epoch} is more than the run's training.epochs (${loaded.experiment.training.epochs}); the checkpoint is damaged`);
+  }
 
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
   const metricsFile = path.join(runDir, METRICS_JSONL);
@@ -230,7 +242,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
   logger.info(`backend ${backend.name}: ${backend.reason}`);
   try {
-    const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: (m) => logger.info(m), progress: terminal.isTTY }));
+    const dataset = req.dataset ?? (await loadRunData(req, e.dataset as DatasetConfig, e.seed, stop, logger, terminal));
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
@@ -239,7 +251,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       // Loading can take minutes the first time; a signal during it ends the run before any training.
       meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
       const summary = summarize(p.previousRows, mainMetric(e));
-      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: 'interrupted while loading the data, before training' };
+      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: LOADING_INTERRUPTED(stop.signal) };
     }
 
     const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
@@ -298,12 +310,16 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
       logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
     }
     return outcome;
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    meta.update({ status: 'failed', endedAt: new Date().toISOString(), durationSeconds: elapsed(), error: message });
-    logger.error({ err: message }, `run failed: ${message}`);
-    const summary = metricsCb?.summary();
-    return { runDir, status: 'failed', metrics: summary?.final ?? null, best: summary?.best ?? null, message, error: err };
+  } catch (caught) {
+    const err = asRunError(caught, runDir);
+    const status = err instanceof InterruptedError ? 'interrupted' : 'failed';
+    let message = err instanceof Error ? err.message : String(err);
+    const recorded = recordEnd(meta, { status, endedAt: new Date().toISOString(), durationSeconds: elapsed(), ...(status === 'failed' ? { error: message } : {}) }, runDir);
+    if (recorded) message += `; ${recorded}`;
+    logger.error({ err: message }, `run ${status}: ${message}`);
+    const summary = metricsCb?.summary() ?? summarize(p.previousRows, mainMetric(e));
+    const error = recorded && status === 'failed' ? new RunError(message) : err;
+    return { runDir, status, metrics: summary?.final ?? null, best: summary?.best ?? null, message, error };
   } finally {
     // Worker threads end before the run returns, whatever happened (no thread outlives its run).
     if (group) await group.close();
@@ -313,6 +329,37 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     optimizer?.dispose();
     model?.dispose();
     close();
+  }
+}
+
+/** The run's dataset; a signal while it loads (a download, decoding) stops it at once, with one message however far it got. */
+async function loadRunData(req: RunRequest, cfg: DatasetConfig, seed: number, stop: StopSignal, logger: Logger, terminal: Terminal): Promise<LoadedDataset> {
+  try {
+    return await loadDataset(cfg, { dataDir: req.dataDir, seed, log: (m) => logger.info(m), progress: terminal.isTTY, signal: stop.abort });
+  } catch (err) {
+    if (err instanceof InterruptedError && stop.requested) throw new InterruptedError(LOADING_INTERRUPTED(stop.signal));
+    throw err;
+  }
+}
+
+const LOADING_INTERRUPTED = (signal: string | undefined) => `interrupted (${signal ?? 'signal'}) while loading the data, before training`;
+
+/**
+ * An OS error the user can fix (a full disk, a read-only folder) becomes a RunError worded
+ * once (os-errors.ts), naming the file inside the run folder and how to continue.
+ */
+function asRunError(err: unknown, runDir: string): unknown {
+  const os = describeOsError(err, { relativeTo: runDir, retry: `run pipeline run --resume ${runDir}` });
+  return os ? new RunError(os) : err;
+}
+
+/** The final meta.json; when even that cannot be written (the disk is still full), says so instead of throwing. */
+function recordEnd(meta: MetaFile, changes: Partial<RunMeta>, runDir: string): string | undefined {
+  try {
+    meta.update(changes);
+    return undefined;
+  } catch (err) {
+    return `meta.json could not be updated either (${describeOsError(err, { relativeTo: runDir }) ?? String(err)})`;
   }
 }
 
@@ -346,6 +393,12 @@ function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, term
 
 async function restoreCheckpoint(setup: TrainingSetup, callbacks: Callback[], ckpt: LoadedCheckpoint, logger: Logger): Promise<LoopPosition> {
   const { tf } = setup;
+  const { batch } = ckpt.state.position;
+  if (batch >= setup.batchesPerEpoch) {
+    tf.dispose(Object.values(ckpt.weights));
+    tf.dispose(ckpt.optimizer.map((t) => t.tensor));
+    throw new RunError(`${path.join(ckpt.dir, STATE_JSON)}: position.batch: ${batch} is not below the ${setup.batchesPerEpoch} batches of an epoch; the checkpoint is damaged`);
+  }
   try {
     assignWeights(setup.model, ckpt.weights);
     await restoreOptimizerState(tf, setup.optimizer, ckpt.optimizer);

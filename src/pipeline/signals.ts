@@ -1,3 +1,5 @@
+import { InterruptedError } from '../errors';
+
 /**
  * SIGINT/SIGTERM during training: the first one asks the loop to stop after the current
  * batch (it then writes a checkpoint and marks the run interrupted). The handlers are
@@ -7,6 +9,11 @@
 export interface StopSignal {
   readonly requested: boolean;
   readonly signal?: NodeJS.Signals;
+  /**
+   * Aborted by the same first signal, with an InterruptedError as its reason: work with no
+   * batch boundary to stop at (a download, decoding images) ends at once on it.
+   */
+  readonly abort?: AbortSignal;
   dispose(): void;
 }
 
@@ -15,6 +22,7 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 export function installStopSignals(onStop?: (signal: NodeJS.Signals) => void): StopSignal {
   let requested = false;
   let received: NodeJS.Signals | undefined;
+  const controller = new AbortController();
   const dispose = () => {
     for (const s of SIGNALS) process.removeListener(s, handler);
   };
@@ -23,6 +31,7 @@ export function installStopSignals(onStop?: (signal: NodeJS.Signals) => void): S
     received = signal;
     dispose();
     onStop?.(signal);
+    controller.abort(new InterruptedError(`interrupted (${signal})`));
   }
   for (const s of SIGNALS) process.on(s, handler);
   return {
@@ -32,6 +41,7 @@ export function installStopSignals(onStop?: (signal: NodeJS.Signals) => void): S
     get signal() {
       return received;
     },
+    abort: controller.signal,
     dispose,
   };
 }

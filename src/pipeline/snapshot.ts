@@ -1,7 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { writeDirAtomic, type DirFiles } from './atomic-dir';
+import { ModelJsonSchema, readRunFile, readWeightsFile } from './run-files';
+import { RunError } from '../errors';
 import type { TF } from './types';
 
 /**
@@ -51,21 +52,23 @@ export async function saveModelDir(tf: TF, model: tfjs.LayersModel, dir: string)
   writeDirAtomic(dir, await modelFiles(tf, model));
 }
 
-function readModelJson(dir: string): ModelJson {
-  return JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as ModelJson;
+/** model.json, checked, and weights.bin, checked to hold exactly the bytes the manifest describes. */
+function readModelDir(dir: string): { json: ModelJson; specs: tfjs.io.WeightsManifestEntry[]; weights: ArrayBuffer } {
+  const jsonFile = path.join(dir, MODEL_JSON);
+  const json = readRunFile<ModelJson>(jsonFile, ModelJsonSchema);
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  return { json, specs, weights: toArrayBuffer(readWeightsFile(path.join(dir, WEIGHTS_BIN), jsonFile, specs)) };
 }
 
-/** A file's bytes as the ArrayBuffer tfjs' weight decoders take. */
-export function readBytes(file: string): ArrayBuffer {
-  const buf = fs.readFileSync(file);
+/** Bytes as the ArrayBuffer tfjs' weight decoders take. */
+export function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
 /** The weights stored in a model folder, by name (the caller disposes them). */
 export function readWeights(tf: TF, dir: string): tfjs.NamedTensorMap {
-  const json = readModelJson(dir);
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  return tf.io.decodeWeights(readBytes(path.join(dir, WEIGHTS_BIN)), specs);
+  const { specs, weights } = readModelDir(dir);
+  return tf.io.decodeWeights(weights, specs);
 }
 
 /**
@@ -74,18 +77,16 @@ export function readWeights(tf: TF, dir: string): tfjs.NamedTensorMap {
  */
 export function assignWeights(model: tfjs.LayersModel, weights: tfjs.NamedTensorMap): void {
   const missing = model.weights.filter((w) => !(w.originalName in weights)).map((w) => w.originalName);
-  if (missing.length) throw new Error(`saved weights lack ${missing.join(', ')}: was the model built from another experiment?`);
+  if (missing.length) throw new RunError(`saved weights lack ${missing.join(', ')}: was the model built from another experiment?`);
   model.setWeights(model.weights.map((w) => weights[w.originalName]));
 }
 
 /** Loads a saved model folder with stock tf.loadLayersModel (the bytes read here, nothing else of ours). */
 export async function loadModelDir(tf: TF, dir: string): Promise<tfjs.LayersModel> {
-  const json = readModelJson(dir);
-  return tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology as object,
-      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-      weightData: readBytes(path.join(dir, WEIGHTS_BIN)),
-    }),
-  );
+  const { json, specs, weights } = readModelDir(dir);
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weights }));
+  } catch (err) {
+    throw new RunError(`${path.join(dir, MODEL_JSON)}: TensorFlow.js cannot build this model (${(err as Error).message}); the folder is damaged (restore it, or run the experiment again)`);
+  }
 }

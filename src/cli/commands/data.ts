@@ -3,6 +3,8 @@ import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import { loadExperiment } from '../../config/load';
 import { describeDataset, formatDatasetDescription, loadDataset } from '../../data';
+import { InterruptedError } from '../../errors';
+import { installStopSignals } from '../../pipeline/signals';
 
 export function registerData(program: Command): void {
   program
@@ -13,6 +15,8 @@ export function registerData(program: Command): void {
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else ~/.cache/pipeline/datasets)')
     .option('--json', 'print the description as JSON')
     .action(async (file: string, opts: { set: string[]; dataDir?: string; json?: boolean }) => {
+      // Ctrl-C or SIGTERM stops a download or decode at once; its partial files are removed.
+      const stop = installStopSignals();
       process.exitCode = await withBoundary(async () => {
         const exp = await loadExperiment(file, { overrides: opts.set });
         const started = process.hrtime.bigint();
@@ -21,10 +25,12 @@ export function registerData(program: Command): void {
           seed: exp.seed,
           progress: true,
           log: (msg) => process.stderr.write(`${msg}\n`),
+          signal: stop.abort,
         });
+        if (stop.requested) throw new InterruptedError(`interrupted (${stop.signal})`);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const description = describeDataset(ds, exp.dataset, { seconds });
         process.stdout.write(opts.json ? `${JSON.stringify(description, null, 2)}\n` : `${formatDatasetDescription(description)}\n`);
-      });
+      }).finally(() => stop.dispose());
     });
 }

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import type { BackendRequest } from '../../backend';
+import { InterruptedError } from '../../errors';
 import { evaluateRun, formatEvalReport } from '../../pipeline/evaluate';
+import { installStopSignals } from '../../pipeline/signals';
 import { resolveRun } from '../../runs/refs';
 import { resolveRunsRoot } from '../../runs/read';
 
@@ -25,6 +27,8 @@ export function registerEval(program: Command): void {
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto)')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, opts: EvalFlags) => {
+      // Ctrl-C or SIGTERM stops a download or decode of the data at once, leaving nothing behind.
+      const stop = installStopSignals();
       process.exitCode = await withBoundary(async () => {
         const run = resolveRun(ref, resolveRunsRoot(opts.runsDir));
         const report = await evaluateRun({
@@ -33,8 +37,10 @@ export function registerEval(program: Command): void {
           dataDir: opts.dataDir,
           backend: opts.backend as BackendRequest | undefined,
           log: (m) => process.stderr.write(m + '\n'),
+          signal: stop.abort,
         });
+        if (stop.requested) throw new InterruptedError(`interrupted (${stop.signal})`);
         process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalReport(report));
-      });
+      }).finally(() => stop.dispose());
     });
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InterruptedError } from '../../errors';
+import { writeAll } from '../../util/atomic';
 import { loadRunExperiment } from '../../pipeline/run-dir';
 import { listVersions, parseJsonLines, Run } from '../read';
 import type { MetricsRow } from '../types';
@@ -112,7 +113,8 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     trial.startedAt = new Date().toISOString();
     const logDir = path.join(state.dir, 'trials');
     fs.mkdirSync(logDir, { recursive: true });
-    const logFile = fs.openSync(path.join(logDir, `${trial.index}.log`), 'a');
+    const logPath = path.join(logDir, `${trial.index}.log`);
+    const logFile = fs.openSync(logPath, 'a');
     // Its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT.
     const resume = resumes.get(trial.index);
     const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial, undefined, resume)], {
@@ -122,11 +124,11 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     });
     const a: Active = { trial, child, started: Date.now(), stdoutTail: '', stderrTail: '', pruneRequested: null, lastJudgedEpoch: 0, done: Promise.resolve() };
     child.stdout!.on('data', (b: Buffer) => {
-      fs.writeSync(logFile, b);
+      writeAll(logFile, b, logPath);
       a.stdoutTail = (a.stdoutTail + b.toString('utf8')).slice(-TAIL);
     });
     child.stderr!.on('data', (b: Buffer) => {
-      fs.writeSync(logFile, b);
+      writeAll(logFile, b, logPath);
       a.stderrTail = (a.stderrTail + b.toString('utf8')).slice(-TAIL);
     });
     a.done = new Promise<void>((resolve) => {
