@@ -1,0 +1,52 @@
+import pino from 'pino';
+import type { BackendRequest } from '../backend';
+import { UsageError } from '../errors';
+import { openModelSource } from '../predict/model-source';
+import { createPredictor } from '../predict/predictor';
+import { buildServer, type ServeOptions } from './server';
+
+/**
+ * `pipeline serve`: load the model, listen, and on SIGTERM or SIGINT shut down gracefully:
+ * stop accepting connections, answer the requests in progress (the batcher's timer still
+ * fires), then resolve, so the process exits 0. A second signal exits at once (130).
+ */
+
+export interface ServeRequest extends Omit<ServeOptions, 'logger'> {
+  ref: string;
+  runsRoot: string;
+  host: string;
+  port: number;
+  backend?: BackendRequest;
+}
+
+export async function serveModel(req: ServeRequest): Promise<void> {
+  const logger = pino({ base: { pid: process.pid } });
+  const source = openModelSource(req.ref, req.runsRoot);
+  const predictor = await createPredictor(source, { backend: req.backend, batchSize: req.maxBatch });
+  const { app, batcher } = buildServer(source, predictor, { ...req, logger });
+  let address: string;
+  try {
+    address = await app.listen({ host: req.host, port: req.port });
+  } catch (err) {
+    predictor.dispose();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${req.host}:${req.port}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`);
+    throw err;
+  }
+  const m = source.manifest;
+  logger.info({ address, model: source.label, classes: m.classes.length, inputShape: m.inputShape, backend: predictor.backend }, `serving ${source.label} on ${address}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, `${signal}: finishing requests in progress, then exiting`);
+      process.once(signal, () => process.exit(130));
+      void app.close().then(() => {
+        batcher.flush();
+        predictor.dispose();
+        logger.info('stopped');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
