@@ -12,10 +12,15 @@ export interface BatcherOptions {
   delayMs: number;
 }
 
+/** A request's predictions, and how many images its forward pass held (its own and others'). */
+export interface Batched extends Predictions {
+  batchSize: number;
+}
+
 interface Job {
   pixels: Uint8Array;
   n: number;
-  resolve(p: Predictions): void;
+  resolve(p: Batched): void;
   reject(err: Error): void;
 }
 
@@ -37,8 +42,8 @@ export class DynamicBatcher {
   ) {}
 
   /** Predicts n images (HWC uint8, n * h * w * c bytes) together with whatever else is waiting. */
-  submit(pixels: Uint8Array, n: number): Promise<Predictions> {
-    return new Promise<Predictions>((resolve, reject) => {
+  submit(pixels: Uint8Array, n: number): Promise<Batched> {
+    return new Promise<Batched>((resolve, reject) => {
       this.queue.push({ pixels, n, resolve, reject });
       this.queued += n;
       if (this.queued >= this.o.maxBatch) this.flush();
@@ -77,7 +82,7 @@ export class DynamicBatcher {
     const k = this.predictor.classes.length;
     let row = 0;
     for (const j of jobs) {
-      j.resolve({ probabilities: result.probabilities.subarray(row * k, (row + j.n) * k), predicted: result.predicted.subarray(row, row + j.n) });
+      j.resolve({ probabilities: result.probabilities.subarray(row * k, (row + j.n) * k), predicted: result.predicted.subarray(row, row + j.n), batchSize: total });
       row += j.n;
     }
   }

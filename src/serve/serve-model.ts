@@ -8,8 +8,11 @@ import { buildServer, type ServeOptions } from './server';
 /**
  * `pipeline serve`: load the model, listen, and on SIGTERM or SIGINT shut down gracefully:
  * stop accepting connections, answer the requests in progress (the batcher's timer still
- * fires), then resolve, so the process exits 0. A second signal exits at once (130).
+ * fires; connections still open after 10 s are closed), then resolve, so the process exits 0.
+ * A second signal exits at once (130).
  */
+
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServeRequest extends Omit<ServeOptions, 'logger'> {
   ref: string;
@@ -39,7 +42,10 @@ export async function serveModel(req: ServeRequest): Promise<void> {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, `${signal}: finishing requests in progress, then exiting`);
       process.once(signal, () => process.exit(130));
+      // Requests in progress get this long; then their connections are closed.
+      const grace = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       void app.close().then(() => {
+        clearTimeout(grace);
         batcher.flush();
         predictor.dispose();
         logger.info('stopped');

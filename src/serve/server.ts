@@ -35,6 +35,7 @@ export function buildServer(source: ModelSource, predictor: Predictor, o: ServeO
   app.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   logRequests(app);
   limitConcurrency(app, o.maxConcurrent);
+  closeConnectionsWhenClosing(app);
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(reply, err.statusCode ?? 500, errorMessage(err, req, o), err.code));
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /healthz, GET /metadata, POST /predict`, 'NOT_FOUND'));
 
@@ -51,7 +52,8 @@ export function buildServer(source: ModelSource, predictor: Predictor, o: ServeO
       throw err;
     }
     const p = await batcher.submit(inputs.pixels, inputs.n);
-    (req as { images?: number }).images = inputs.n;
+    (req as { images?: number; batch?: number }).images = inputs.n;
+    (req as { batch?: number }).batch = p.batchSize;
     return { model: source.label, predictions: inputs.resized.map((resized, i) => prediction(p, i, predictor.classes, k, resized)) };
   });
   return { app, batcher };
@@ -81,7 +83,11 @@ function errorMessage(err: FastifyError, req: FastifyRequest, o: ServeOptions): 
   return err.message;
 }
 
+/** Answered without reading the body (413, 503): the connection cannot carry another request, so it is closed. */
+const UNREAD_BODY = new Set([413, 503]);
+
 function sendError(reply: FastifyReply, status: number, message: string, code?: string): FastifyReply {
+  if (UNREAD_BODY.has(status)) reply.header('connection', 'close');
   return reply.code(status).type('application/json').send({ error: message, code: code ?? `HTTP_${status}` });
 }
 
@@ -100,14 +106,27 @@ function limitConcurrency(app: FastifyInstance, max: number): void {
   });
 }
 
+/** While shutting down, answers end their keep-alive connection, so close() need not wait for the clients to. */
+function closeConnectionsWhenClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
 function logRequests(app: FastifyInstance): void {
   app.addHook('onRequest', (req, _reply, done) => {
     (req as unknown as { startedAt: number }).startedAt = performance.now();
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    const images = (req as { images?: number }).images;
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), ...(images ? { images } : {}) }, 'request');
+    const { images, batch } = req as { images?: number; batch?: number };
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), ...(images ? { images, batch } : {}) }, 'request');
     done();
   });
   app.addHook('onRequestAbort', (req, done) => {
