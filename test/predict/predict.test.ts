@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLASSES, readJson } from '../pipeline/helpers';
 import { evalPredictions } from './eval-predictions';
-import { jsonLines, pipeline, trainTiny, type Trained } from './trained';
+import { jsonLines, pipeline, runNode, trainTiny, type Trained } from './trained';
 
 const ready = trainTiny();
 let t: Trained;
@@ -158,6 +158,22 @@ test('export writes a bundle that describes itself; predict gives the same answe
   assert.equal(fromBundle.code, 0, fromBundle.stderr);
   assert.equal(fromBundle.stdout, fromRun.stdout);
   assert.equal(fromBundle.stderr, `${out}: 4 classes, input 8x8x3, normalize scale, backend wasm\n`);
+
+  // Stock @tensorflow/tfjs with the README's snippet (checked verbatim) gets the same answers.
+  const script = path.resolve(__dirname, '../../../test/predict/stock-tfjs-bundle.cjs');
+  const snippet = /\/\/ snippet:start\n([\s\S]*?)\/\/ snippet:end\n/.exec(fs.readFileSync(script, 'utf8'))![1];
+  assert.ok(fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8').includes('```js\n' + snippet + '```\n'), 'README.md shows the snippet');
+  const pngs = jsonLines<Line>(fromRun.stdout).map((l) => l.input).filter((f) => f.endsWith('.png'));
+  const stock = await runNode(script, [out, ...pngs]);
+  assert.equal(stock.code, 0, stock.stderr);
+  const ours = new Map(jsonLines<Line>(fromRun.stdout).map((l) => [l.input, l.predictions!]));
+  const theirs = jsonLines<Line>(stock.stdout);
+  assert.equal(theirs.length, 64);
+  for (const l of theirs) {
+    const mine = ours.get(l.input)!;
+    assert.deepEqual(l.predictions!.map((p) => p.class), mine.map((p) => p.class), l.input);
+    l.predictions!.forEach((p, i) => assert.ok(Math.abs(p.probability - mine[i].probability) < 1e-5, `${l.input}: ${p.probability} vs ${mine[i].probability}`));
+  }
 
   // Exporting again replaces the bundle; a bundle exports like a run.
   const again = await pipeline(t, ['export', out, out, '--json']);

@@ -33,7 +33,12 @@ export interface Trained {
 }
 
 export function pipeline(t: Pick<Trained, 'env'>, args: string[], opts: { input?: string; onStart?: (c: ChildProcess) => void } = {}): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: t.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return runNode(BIN, args, { ...opts, env: t.env });
+}
+
+/** A Node script as a child process; resolves when it has exited and closed its output. */
+export function runNode(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; onStart?: (c: ChildProcess) => void } = {}): Promise<Result> {
+  const child = spawn(process.execPath, [script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onStart?.(child);
   let stdout = '';
   let stderr = '';
