@@ -55,7 +55,7 @@ test('predict agrees with eval on every test example: same confusion matrix, sam
 
 test('text and CSV output; an image of another size is resized and says so', async () => {
   const first = path.join(t.testDir, 'north-east', '0000.png');
-  const text = await pipeline(t, ['predict', 'tiny/1', first, t.bigJpeg, '--top-k', '2', '--backend', 'wasm']);
+  const text = await pipeline(t, ['predict', path.join(t.runs, 'tiny', '1'), first, t.bigJpeg, '--top-k', '2', '--backend', 'wasm']);
   assert.equal(text.code, 0, text.stderr);
   const [a, b] = text.stdout.trimEnd().split('\n');
   assert.match(a, new RegExp(`^${first}  north-east 0\\.\\d{4}  [a-z-]+ 0\\.\\d{4}$`));
@@ -123,10 +123,8 @@ test('usage errors exit 2 with one line', async () => {
     [['predict', 'tiny/1', t.bigJpeg, '--json', '--csv'], 'error: choose one of --json, --csv\n'],
     [['export', 'tiny/1', t.data], `error: ${t.data}: folder exists and is not a model bundle (no pipeline.json); choose a new or empty folder\n`],
   ];
-  for (const [args, stderr] of cases) {
-    const r = await pipeline(t, args);
-    assert.deepEqual([r.code, r.stderr], [2, stderr], args.join(' '));
-  }
+  const results = await Promise.all(cases.map(([args]) => pipeline(t, args)));
+  results.forEach((r, i) => assert.deepEqual([r.code, r.stderr], [2, cases[i][1]], cases[i][0].join(' ')));
 });
 
 test('export writes a bundle that describes itself; predict gives the same answers from it as from the run', async () => {
