@@ -1,11 +1,12 @@
-import * as fs from 'node:fs';
 import { DataError } from '../errors';
+import { ImageReader, type DecodedChunk } from './image-reader';
 import { topK, type Predictor, type Ranked } from './predictor';
-import { formatResize, imageInto, type ResizeNote } from './preprocess';
+import { formatResize, type ResizeNote } from './preprocess';
 
 /**
- * `pipeline predict`'s loop: inputs are read and decoded in chunks of a few batches, each
- * chunk predicted in large batches and printed in input order. An input that cannot be read
+ * `pipeline predict`'s loop: inputs are read and decoded in chunks of a few batches (on
+ * reader threads, a chunk ahead), each chunk predicted in large batches and printed in
+ * input order. An input that cannot be read
  * or decoded is reported by name (stderr, and in the --json/--csv row) and the others go
  * on; the caller learns how many failed. With failFast the first failure stops everything.
  */
@@ -16,6 +17,8 @@ export interface PredictOptions {
   format: PredictFormat;
   topK: number;
   failFast?: boolean;
+  /** Threads reading and decoding images (default: one per core but one). */
+  readers?: number;
   write(text: string): void;
   warn(text: string): void;
 }
@@ -37,49 +40,62 @@ const CHUNK_BATCHES = 4;
 
 export async function predictInputs(predictor: Predictor, inputs: AsyncIterable<string>, o: PredictOptions): Promise<PredictSummary> {
   const summary: PredictSummary = { total: 0, failed: 0 };
-  const chunk: string[] = [];
-  const limit = predictor.batchSize * CHUNK_BATCHES;
-  if (o.format === 'csv') o.write(csvHeader(Math.min(o.topK, predictor.classes.length)));
-  for await (const input of inputs) {
-    chunk.push(input);
-    if (chunk.length >= limit) predictChunk(predictor, chunk.splice(0), o, summary);
+  const columns = Math.min(o.topK, predictor.classes.length);
+  if (o.format === 'csv') o.write(csvHeader(columns));
+  const reader = new ImageReader(predictor.size, { workers: o.readers });
+  try {
+    // While the model runs on one chunk, the reader threads decode the next.
+    let pending: { files: string[]; decoded: Promise<DecodedChunk> } | undefined;
+    for await (const files of chunksOf(inputs, predictor.batchSize * CHUNK_BATCHES)) {
+      const next = { files, decoded: reader.read(files) };
+      next.decoded.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
+      if (pending) predictChunk(predictor, pending.files, await pending.decoded, o, columns, summary);
+      pending = next;
+    }
+    if (pending) predictChunk(predictor, pending.files, await pending.decoded, o, columns, summary);
+  } finally {
+    reader.close();
   }
-  if (chunk.length) predictChunk(predictor, chunk, o, summary);
   return summary;
 }
 
-function predictChunk(predictor: Predictor, files: string[], o: PredictOptions, summary: PredictSummary): void {
-  const { height, width, channels } = predictor.size;
-  const pixels = new Uint8Array(files.length * height * width * channels);
-  const results: PredictResult[] = [];
-  const slots: number[] = [];
-  for (const file of files) {
-    const result: PredictResult = { input: file };
-    try {
-      result.resized = imageInto(readInput(file), predictor.size, pixels, slots.length);
-      slots.push(results.length);
-    } catch (err) {
-      result.error = (err as Error).message;
-      summary.failed++;
-      if (o.failFast) throw new DataError(`${file}: ${result.error}`);
-      o.warn(`${file}: ${result.error}\n`);
+async function* chunksOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
     }
-    results.push(result);
   }
+  if (chunk.length) yield chunk;
+}
+
+function predictChunk(predictor: Predictor, files: string[], decoded: DecodedChunk, o: PredictOptions, columns: number, summary: PredictSummary): void {
+  const { height, width, channels } = predictor.size;
+  const sample = height * width * channels;
+  const results: PredictResult[] = [];
+  // The images that decoded, packed to the front: failed files leave no gap in the batch.
+  const allRead = decoded.outcomes.every((r) => r.ok);
+  const pixels = allRead ? decoded.pixels : new Uint8Array(files.length * sample);
+  const slots: number[] = [];
+  files.forEach((file, i) => {
+    const outcome = decoded.outcomes[i];
+    if (outcome.ok) {
+      if (!allRead) pixels.set(decoded.pixels.subarray(i * sample, (i + 1) * sample), slots.length * sample);
+      slots.push(results.length);
+      results.push({ input: file, resized: outcome.resized });
+      return;
+    }
+    summary.failed++;
+    if (o.failFast) throw new DataError(`${file}: ${outcome.error}`);
+    o.warn(`${file}: ${outcome.error}\n`);
+    results.push({ input: file, error: outcome.error });
+  });
   summary.total += files.length;
   const p = predictor.predict(pixels, slots.length);
   slots.forEach((r, i) => (results[r].predictions = topK(p, i, predictor.classes, o.topK)));
-  const columns = Math.min(o.topK, predictor.classes.length);
   o.write(results.map((r) => formatResult(r, o.format, columns)).join(''));
-}
-
-function readInput(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : `cannot read: ${e.message}`);
-  }
 }
 
 const prob = (v: number) => v.toFixed(4);
