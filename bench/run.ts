@@ -161,9 +161,9 @@ async function predictAndServe(model: string, runsDir: string): Promise<Record<s
   log(`- pipeline serve ${model}: check, then autocannon ${seconds} s at 1, 8 and 64 connections (load ${load1().toFixed(2)})`);
   const s = await benchServe(model, runsDir, testJpegs(dataDir), p.answers, { connections: [1, 8, 64], seconds });
   log(`  check: ${s.check.answered}/${s.check.requests} requests from 64 concurrent clients answered, ${s.check.equal} equal to predict's class (largest probability difference ${s.check.maxProbabilityDiff.toExponential(2)})`);
-  log(`  ${'connections'.padStart(11)}  ${'requests/s'.padStart(10)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'requests'.padStart(8)}  non-2xx  errors  load`);
+  log(`  ${'connections'.padStart(11)}  ${'requests/s'.padStart(10)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'requests'.padStart(8)}  non-2xx  errors  images/batch  load`);
   for (const r of s.rows) {
-    log(`  ${String(r.connections).padStart(11)}  ${fmt(r.requestsPerSecond).padStart(10)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.requests).padStart(8)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.load.toFixed(2)}`);
+    log(`  ${String(r.connections).padStart(11)}  ${fmt(r.requestsPerSecond).padStart(10)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.requests).padStart(8)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.meanBatch.toFixed(1).padStart(12)}  ${r.load.toFixed(2)}`);
   }
   log(`  serve exited ${s.exitCode} on SIGTERM`);
   return { ...figures, serve: s };

@@ -50,6 +50,8 @@ export interface ServeRow {
   non2xx: number;
   errors: number;
   load: number;
+  /** Images per forward pass during this load (from /metadata's batching counters). */
+  meanBatch: number;
 }
 
 export interface ServeFigures {
@@ -109,15 +111,19 @@ export async function benchServe(model: string, runsDir: string, files: string[]
     // Spread over the classes: every 10th test image.
     check = await checkAgainstPredict(server.url, files.filter((_, i) => i % 10 === 0), answers, 1000, 64);
     const bodies = files.filter((_, i) => i % 200 === 0).map((f) => fs.readFileSync(f));
+    const batching = async () => ((await (await fetch(`${server.url}/metadata`)).json()) as { batching: { batches: number; images: number } }).batching;
     for (const connections of o.connections) {
       const load = load1();
+      const before = await batching();
       const r = await autocannon({
         url: `${server.url}/predict`,
         connections,
         duration: o.seconds,
         requests: bodies.map((body) => ({ method: 'POST' as const, path: '/predict', headers: { 'content-type': 'image/jpeg' }, body })),
       });
-      rows.push({ connections, requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, load });
+      const after = await batching();
+      const meanBatch = (after.images - before.images) / Math.max(1, after.batches - before.batches);
+      rows.push({ connections, requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, load, meanBatch });
     }
   } finally {
     exitCode = await server.stop();
