@@ -19,6 +19,7 @@ export interface DecodedInputs {
 }
 
 export function fromImageBody(body: Uint8Array, size: InputSize): DecodedInputs {
+  if (body.length === 0) throw new BadInput('the body is empty');
   const pixels = new Uint8Array(size.height * size.width * size.channels);
   try {
     return { pixels, n: 1, resized: [imageInto(body, size, pixels, 0)] };

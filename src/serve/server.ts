@@ -70,7 +70,7 @@ function errorMessage(err: FastifyError, req: FastifyRequest, o: ServeOptions): 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return `request body is larger than the limit of ${o.bodyLimit} bytes (--body-limit)`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}; send application/json ({"instances": [...]}) or an image as ${IMAGE_TYPES.join(', ')}`;
+      return `${req.headers['content-type'] ? `unsupported content type ${JSON.stringify(req.headers['content-type'])}` : 'no content type'}; send application/json ({"instances": [...]}) or an image as ${IMAGE_TYPES.join(', ')}`;
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return 'the body is not valid JSON';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -72,6 +72,11 @@ test('GET /healthz and /metadata describe the model', async () => {
   assert.deepEqual(m.limits, { bodyBytes: 8388608, concurrentRequests: 256 });
 });
 
+test('a port in use: exit 2 with one line', async () => {
+  const r = await pipeline(t, ['serve', 'tiny/1', '--port', new URL(server.url).port, '--backend', 'wasm']);
+  assert.deepEqual([r.code, r.stderr], [2, `error: cannot listen on 127.0.0.1:${new URL(server.url).port}: address in use\n`]);
+});
+
 test('200 requests from 16 concurrent clients: all answered, equal to predict', async () => {
   let next = 0;
   const answers: Array<[string, unknown]> = [];
@@ -118,6 +123,11 @@ test('bad requests get a JSON error with their status, and the server keeps serv
       error: 'unsupported content type "text/plain"; send application/json ({"instances": [...]}) or an image as image/jpeg, image/png, application/octet-stream',
       code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
     }],
+    ['no content type', () => fetch(`${server.url}/predict`, { method: 'POST', body: new Uint8Array(fs.readFileSync(files[0])) }), 415, {
+      error: 'no content type; send application/json ({"instances": [...]}) or an image as image/jpeg, image/png, application/octet-stream',
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    }],
+    ['empty image body', () => post(server.url, '', 'image/png'), 400, { error: 'the body is empty', code: 'BAD_INPUT' }],
     ['invalid JSON', () => post(server.url, '{"instances": [', 'application/json'), 400, { error: 'the body is not valid JSON', code: 'FST_ERR_CTP_INVALID_JSON_BODY' }],
     ['bad instance', () => post(server.url, JSON.stringify({ instances: [{ b64: truncated.toString('base64') }] }), 'application/json'), 400, { error: 'instances[0]: cannot decode JPEG: corrupt or truncated image data', code: 'BAD_INPUT' }],
     ['pixel array of the wrong size', () => post(server.url, JSON.stringify({ instances: [[[1, 2, 3]]] }), 'application/json'), 400, { error: 'instances[0]: pixel array: has 1 rows; expected [8][8][3] numbers 0-255', code: 'BAD_INPUT' }],
