@@ -178,3 +178,18 @@ test('export writes a bundle that describes itself; predict gives the same answe
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(JSON.parse(again.stdout), { dir: out, files: ['model.json', 'weights.bin', 'pipeline.json'], run: 'tiny/1' });
 });
+
+test("on the cpu backend (tfjs's own forward pass, not the direct wasm kernels) the answers are the same", async () => {
+  const args = ['predict', 'tiny/1', t.testDir, '--json', '--top-k', '4'];
+  const [wasm, cpu] = await Promise.all([pipeline(t, [...args, '--backend', 'wasm']), pipeline(t, [...args, '--backend', 'cpu'])]);
+  assert.equal(cpu.code, 0, cpu.stderr);
+  assert.equal(cpu.stderr, 'tiny/1: 4 classes, input 8x8x3, normalize scale, backend cpu\n');
+  const a = jsonLines<Line>(wasm.stdout);
+  const b = jsonLines<Line>(cpu.stdout);
+  assert.equal(b.length, 64);
+  b.forEach((l, i) => {
+    assert.equal(l.input, a[i].input);
+    assert.deepEqual(l.predictions!.map((p) => p.class), a[i].predictions!.map((p) => p.class), l.input);
+    l.predictions!.forEach((p, j) => assert.ok(Math.abs(p.probability - a[i].predictions![j].probability) < 1e-5, l.input));
+  });
+});
