@@ -27,6 +27,9 @@ export interface ServeOptions {
 
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'application/octet-stream'];
 
+/** What a prediction request's log line adds: its images, and the images of the forward pass they shared. */
+type Counted = { images?: number; batch?: number };
+
 export function buildServer(source: ModelSource, predictor: Predictor, o: ServeOptions): { app: FastifyInstance; batcher: DynamicBatcher } {
   const app: FastifyInstance = Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: o.bodyLimit, return503OnClosing: true });
   const batcher = new DynamicBatcher(predictor, { maxBatch: o.maxBatch, delayMs: o.batchDelayMs });
@@ -52,8 +55,7 @@ export function buildServer(source: ModelSource, predictor: Predictor, o: ServeO
       throw err;
     }
     const p = await batcher.submit(inputs.pixels, inputs.n);
-    (req as { images?: number; batch?: number }).images = inputs.n;
-    (req as { batch?: number }).batch = p.batchSize;
+    Object.assign(req as Counted, { images: inputs.n, batch: p.batchSize } satisfies Counted);
     return { model: source.label, predictions: inputs.resized.map((resized, i) => prediction(p, i, predictor.classes, k, resized)) };
   });
   return { app, batcher };
@@ -125,7 +127,7 @@ function logRequests(app: FastifyInstance): void {
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    const { images, batch } = req as { images?: number; batch?: number };
+    const { images, batch } = req as Counted;
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), ...(images ? { images, batch } : {}) }, 'request');
     done();
   });
