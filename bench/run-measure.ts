@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const repo = path.resolve(__dirname, '../..');
-const bin = path.join(repo, 'bin/pipeline.js');
+export const bin = path.join(repo, 'bin/pipeline.js');
 const experiment = path.join(repo, 'configs/cifar-lenet.yaml');
 const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -28,7 +28,7 @@ interface Timed {
   rssMB?: number;
 }
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
   const started = performance.now();
   const r = timeBin
     ? spawnSync(timeBin, ['-v', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 })

@@ -10,8 +10,13 @@
  * `pipeline eval` and `pipeline validate` wall times, and the load average before each
  * measurement (other people's processes on a shared machine skew everything).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate] [--batches 32,128]
- *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE]
+ * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
+ * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
+ * last `ours` run, `--model RUN_FOLDER`, or else one trained for 1 epoch here.
+ *
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,predict,serve] [--batches 32,128]
+ *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
+ *   [--serve-seconds 10]
  *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
@@ -19,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { benchPredict, benchServe, testJpegs } from './serve';
 import { load1, median, runEval, runOurs, runTorch, runValidate, torchUnavailable, type EpochFigures, type OursResult, type TorchResult } from './run-measure';
 
 const args = process.argv.slice(2);
@@ -27,7 +33,7 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,predict,serve'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
@@ -123,6 +129,14 @@ async function main(): Promise<void> {
       extra.evalSeconds = median(walls.map((w) => w.wall));
       log(`- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`);
     }
+    if (parts.has('predict') || parts.has('serve')) {
+      let model = opt('--model') ?? lastRun;
+      if (!model) {
+        log(`- training a 1-epoch model for predict/serve (load ${load1().toFixed(2)})`);
+        model = runOurs({ backend: 'wasm', workers: 1, batch: 32, epochs: 1, dataDir, runsDir }).runDir;
+      }
+      extra.predictServe = await predictAndServe(path.resolve(model), runsDir);
+    }
     if (parts.has('validate')) {
       const walls = [0, 1, 2, 3, 4].map(() => runValidate());
       extra.validateSeconds = median(walls);
@@ -135,6 +149,24 @@ async function main(): Promise<void> {
   log('');
   log(`load average at end: ${loads()}`);
   if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');
+}
+
+async function predictAndServe(model: string, runsDir: string): Promise<Record<string, unknown>> {
+  log(`- pipeline predict ${model} on the 10,000 test JPEGs (load ${load1().toFixed(2)})`);
+  const p = benchPredict(model, runsDir, dataDir);
+  log(`  ${fmt(p.images)} images in ${p.wall.toFixed(2)} s wall (start, model load, decode, inference, output): ${fmt(p.imagesPerSecond)} images/s, peak RSS ${fmt(p.rssMB)} MB, load ${p.load.toFixed(2)}`);
+  const figures: Record<string, unknown> = { predict: { images: p.images, wall: p.wall, imagesPerSecond: p.imagesPerSecond, rssMB: p.rssMB, load: p.load } };
+  if (!parts.has('serve')) return figures;
+  const seconds = Number(opt('--serve-seconds') ?? 10);
+  log(`- pipeline serve ${model}: check, then autocannon ${seconds} s at 1, 8 and 64 connections (load ${load1().toFixed(2)})`);
+  const s = await benchServe(model, runsDir, testJpegs(dataDir), p.answers, { connections: [1, 8, 64], seconds });
+  log(`  check: ${s.check.answered}/${s.check.requests} requests from 64 concurrent clients answered, ${s.check.equal} equal to predict's class (largest probability difference ${s.check.maxProbabilityDiff.toExponential(2)})`);
+  log(`  ${'connections'.padStart(11)}  ${'requests/s'.padStart(10)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'requests'.padStart(8)}  non-2xx  errors  images/batch  load`);
+  for (const r of s.rows) {
+    log(`  ${String(r.connections).padStart(11)}  ${fmt(r.requestsPerSecond).padStart(10)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.requests).padStart(8)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.meanBatch.toFixed(1).padStart(12)}  ${r.load.toFixed(2)}`);
+  }
+  log(`  serve exited ${s.exitCode} on SIGTERM`);
+  return { ...figures, serve: s };
 }
 
 main().catch((err) => {

@@ -38,7 +38,8 @@ export interface RunMeta {
   workers: number;
   seed: number;
   configHash: string;
-  dataset?: { name: string; source: unknown; fingerprint: string; counts: Record<string, number> };
+  /** `classes`: the class names in output order (runs before they were recorded lack them). */
+  dataset?: { name: string; source: unknown; fingerprint: string; counts: Record<string, number>; classes?: string[] };
   git: { commit: string; dirty: boolean } | null;
   host: string;
   cpus: number;

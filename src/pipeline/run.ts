@@ -245,7 +245,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const dataset = req.dataset ?? (await loadRunData(req, e.dataset as DatasetConfig, e.seed, stop, logger, terminal));
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
-    meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
+    meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts, classes: dataset.classes } });
     logger.info({ counts, fingerprint: dataset.fingerprint, cache: dataset.cache }, `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`);
     if (stop.requested) {
       // Loading can take minutes the first time; a signal during it ends the run before any training.

@@ -33,6 +33,11 @@ export interface StepRunner {
   applyGradients(grads: tfjs.NamedTensorMap): void;
   /** Inference-mode sums; with `predictions`, also each example's predicted class. */
   evaluate(batch: Batch, predictions?: boolean): { sums: number[]; predicted?: Int32Array };
+  /**
+   * The inference-mode forward pass that evaluate() makes, alone: the model's outputs
+   * (batch.size rows of numClasses values; labels unused), for predicting unlabelled inputs.
+   */
+  outputs(batch: Batch): Float32Array;
 }
 
 /** What the training loop needs of a step runner; the data-parallel one (parallel/) answers asynchronously. */
@@ -140,6 +145,13 @@ export function createStepRunner(o: StepOptions): StepRunner {
       const predicted = out.predicted ? Int32Array.from(out.predicted.dataSync()) : undefined;
       out.predicted?.dispose();
       return { sums: read(out.sums), predicted };
+    },
+    outputs(batch) {
+      if (fast) return fast.outputs(batch);
+      const out = tf.tidy(() => model.apply(tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32'), { training: false }) as tfjs.Tensor);
+      const values = out.dataSync() as Float32Array;
+      out.dispose();
+      return values;
     },
   };
 }

@@ -63,7 +63,7 @@ test('a tiny run writes every file of the run folder contract', async () => {
   assert.equal(meta.seed, 7);
   assert.equal(meta.configHash, hashExperiment(resolved));
   assert.deepEqual(meta.versions, { pipeline: PIPELINE_VERSION, tfjs: '4.22.0', node: process.version });
-  assert.deepEqual(meta.dataset, { name: 'imageFolder', source: { format: 'image-folder', path: '(generated in memory)', downloaded: false }, fingerprint: 'synthetic', counts: { train: 256, test: 128 } });
+  assert.deepEqual(meta.dataset, { name: 'imageFolder', source: { format: 'image-folder', path: '(generated in memory)', downloaded: false }, fingerprint: 'synthetic', counts: { train: 256, test: 128 }, classes: ['north-west', 'north-east', 'south-west', 'south-east'] });
   assert.deepEqual(meta.mainMetric, { name: 'testAccuracy', goal: 'max' });
   assert.ok(meta.git === null || (/^[0-9a-f]{40}$/.test(meta.git.commit) && typeof meta.git.dirty === 'boolean'));
   assert.ok(meta.durationSeconds > 0 && Date.parse(meta.endedAt) >= Date.parse(meta.startedAt));

@@ -18,6 +18,9 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
   ['diff', () => require('./diff').registerDiff],
   ['plot', () => require('./plot').registerPlot],
   ['sweep', () => require('./sweep').registerSweep],
+  ['predict', () => require('./predict').registerPredict],
+  ['serve', () => require('./serve').registerServe],
+  ['export', () => require('./export').registerExport],
 ];
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */

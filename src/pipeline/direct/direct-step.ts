@@ -48,6 +48,8 @@ export interface StepPosition {
 export interface DirectStep {
   computeGradients(batch: Batch, at: StepPosition): { grads: tfjs.NamedTensorMap; sums: number[] };
   evaluate(batch: Batch, predictions: boolean): { sums: number[]; predicted?: Int32Array };
+  /** The inference-mode forward pass alone: the model's outputs, batch.size * numClasses values (labels unused). */
+  outputs(batch: Batch): Float32Array;
 }
 
 type Backend = WasmBackendInternals & {
@@ -311,6 +313,13 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         const predicted = predictions ? new Int32Array(batch.size) : undefined;
         const r = lossOverShards(heapF32(logits), batch.y, shardRows(batch.size, gradientShards), undefined, predicted);
         return { sums: sumsOf(r.loss, r.correct), predicted };
+      } finally {
+        free();
+      }
+    },
+    outputs(batch) {
+      try {
+        return heapF32(forward(input(batch)).logits).slice();
       } finally {
         free();
       }
