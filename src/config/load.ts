@@ -10,7 +10,7 @@ import { formatPath, parsePath, type PathSeg } from './paths';
 import type { SourceMap } from './source-map';
 import { schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
-import { semanticDiagnostics, type ShapeReport } from './semantic';
+import { inferShapes, semanticDiagnostics, type ShapeReport } from './semantic';
 import { loadValidator } from './validator';
 import { describeValue } from './schema-errors';
 
@@ -29,6 +29,8 @@ export interface LoadedExperiment {
   shapes: ShapeReport;
   /** 1-based line where each layer starts in the file, for `inspect`. */
   layerLines: number[];
+  /** Positions in the file, for problems found after loading (against the data, a warm-start source). */
+  map: SourceMap;
 }
 
 export interface LoadOptions {
@@ -78,6 +80,7 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
   const validate = getValidator();
   if (!validate(data)) {
     const problems = schemaDiagnostics(validate.errors ?? [], parsed.map, kindOf);
+    problems.push(...shapeProblemsDespite(data, problems, parsed.map));
     throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides, parsed.map)));
   }
   const exp = data as Experiment;
@@ -92,7 +95,43 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
     hash: hashExperiment(exp),
     shapes,
     layerLines: exp.model.layers.map((_, i) => parsed.map.locate(['model', 'layers', i]).line),
+    map: parsed.map,
   };
+}
+
+/**
+ * The shape rules again with what the data says (an image folder's classes and image size,
+ * unknown to the file): problems at their lines, or --set, as a ConfigError. Run before a run
+ * folder exists, and by `validate --data`.
+ */
+export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readonly number[]; classes: readonly string[]; where: string }): void {
+  const e = loaded.experiment as Experiment;
+  const [h, w, c] = data.shape;
+  const dataset = { ...e.dataset, imageSize: [h, w], channels: c as 1 | 3, classes: [...data.classes] } as Experiment['dataset'];
+  const problems: Diagnostic[] = [];
+  inferShapes({ ...e, dataset }, loaded.map, problems);
+  if (problems.length === 0) return;
+  const found = `(${data.where} has ${data.classes.length} classes of ${h}x${w}x${c} images)`;
+  const located = problems.map((d) => ({ ...d, message: `${d.message} ${found}` }));
+  const overrides = loaded.overrides.map(parseOverride);
+  throw new ConfigError(sortDiagnostics(attributeOverrides(located, overrides, loaded.map)));
+}
+
+/**
+ * Shape problems found alongside schema errors, so one pass reports both (an unknown
+ * optimizer key does not hide a kernel larger than its input). Shapes depend on the
+ * dataset and model sections only: inferred when the schema found nothing wrong there.
+ */
+function shapeProblemsDespite(data: unknown, schemaProblems: readonly Diagnostic[], map: SourceMap): Diagnostic[] {
+  const blocks = (p: string) => p === '' || p === 'model' || p === 'dataset' || /^(model|dataset)[.[]/.test(p);
+  if (schemaProblems.some((d) => blocks(d.path))) return [];
+  const found: Diagnostic[] = [];
+  try {
+    inferShapes(data as Experiment, map, found);
+  } catch {
+    return []; // something the schema let through that shape rules cannot read: the schema errors come first
+  }
+  return found;
 }
 
 /** What callers that only need the experiment use (the data, run and sweep commands). */

@@ -3,10 +3,14 @@ import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend, type BackendRequest, type SelectedBackend } from '../backend';
 import { buildModel } from '../builders/model';
-import { loadExperimentFile, type LoadedExperiment } from '../config/load';
-import { loadDataset, type LoadedDataset } from '../data';
+import { checkAgainstData, loadExperimentFile, loadExperimentText, type LoadedExperiment } from '../config/load';
+import { parseOverride } from '../config/overrides';
+import { formatPath } from '../config/paths';
+import { datasetInfo, loadDataset, type LoadedDataset } from '../data';
+import { emptyClassWarnings, probeDataset, type DataProbe } from '../data/probe';
+import { applyWarmStart, planWarmStart, type WarmStart } from './warm-start';
 import type { DatasetConfig } from '../data/types';
-import { UsageError } from '../errors';
+import { DataError, UsageError } from '../errors';
 import { writeRunCurves } from '../runs/plot';
 import { parseJsonLines, resolveRunsRoot } from '../runs/read';
 import { processLiveness } from '../runs/liveness';
@@ -21,7 +25,7 @@ import { LogCallback } from './callbacks/log';
 import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { mainMetric } from './metric-names';
+import { selectionMetric } from './metric-names';
 import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
@@ -43,7 +47,7 @@ import { assignWeights, saveModelDir } from './snapshot';
 import { createStepRunner } from './step';
 import { createTerminal, type Terminal } from './terminal';
 import { train } from './train';
-import type { Callback, EpochRow, LoopPosition, TrainingSetup } from './types';
+import type { Callback, EpochRow, LoopPosition, TF, TrainingSetup } from './types';
 
 /**
  * `pipeline run`: experiment file -> trained, versioned run folder. Everything that can be
@@ -103,6 +107,8 @@ interface Prepared {
   workersRequested: number | 'auto';
   /** A resume without --workers takes the run's recorded count. */
   workersRecorded?: boolean;
+  /** model.init, checked before the run folder was made (when the data's shape was known then). */
+  warmStart?: WarmStart;
 }
 
 const TFJS_VERSION: string = require('@tensorflow/tfjs/package.json').version;
@@ -116,8 +122,9 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
   if (!req.file) throw new UsageError('pipeline run needs an experiment file (or --resume RUN)');
   const loaded = loadExperimentFile(req.file, { overrides: req.overrides });
   const backend = await selectBackend(req.backend ?? 'auto');
-  const git = gitState(); // before the run folder exists, so the run itself does not make the tree dirty
   const root = resolveRunsRoot(req.runsDir);
+  const warmStart = preflight(req, loaded, backend.tf, root);
+  const git = gitState(); // before the run folder exists, so the run itself does not make the tree dirty
   const { dir, version } = claimRunDir(root, loaded.experiment.name);
   writeRunInputs(dir, loaded);
   const e = loaded.experiment;
@@ -141,17 +148,48 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
     git,
     ...hostInfo(),
     ...(req.tags && Object.keys(req.tags).length ? { tags: req.tags } : {}),
-    mainMetric: mainMetric(e),
+    mainMetric: selectionOf(e),
   });
-  return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested };
+  return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested, warmStart };
+}
+
+/**
+ * What the data and a warm-start source say about the experiment, checked before a run folder
+ * exists: an image folder's classes and image size against the model (a ConfigError at the
+ * file's lines, exit 2, nothing created), and model.init's layers and shapes. A folder that
+ * cannot be read is left to the run, which records the failure.
+ */
+function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: string): WarmStart | undefined {
+  const e = loaded.experiment;
+  const data = req.dataset ? { shape: req.dataset.shape, classes: req.dataset.classes, where: 'the dataset' } : probeOrNothing(e.dataset as DatasetConfig, req.dataDir);
+  if (data) checkAgainstData(loaded, data);
+  if (!e.model.init) return undefined;
+  const known = datasetInfo(e.dataset as DatasetConfig);
+  const shape = data?.shape ?? known.shape;
+  const classes = data?.classes.length ?? known.classes?.length;
+  if (!shape || classes === undefined) return undefined; // checked once the data is loaded
+  const model = buildModel(tf, e, shape, classes);
+  try {
+    return planWarmStart(loaded, root, model);
+  } finally {
+    model.dispose();
+  }
+}
+
+function probeOrNothing(cfg: DatasetConfig, dataDir: string | undefined): DataProbe | undefined {
+  try {
+    return probeDataset(cfg, { dataDir });
+  } catch (err) {
+    if (err instanceof DataError) return undefined;
+    throw err;
+  }
 }
 
 const RESUMABLE = new Set(['interrupted', 'failed', 'running']);
 
 async function prepareResume(req: RunRequest): Promise<Prepared> {
-  if (req.file || (req.overrides && req.overrides.length)) {
-    throw new UsageError('--resume continues a run with its own config; do not pass an experiment file or --set with it');
-  }
+  if (req.file) throw new UsageError('--resume continues a run with its own config; do not pass an experiment file with it');
+  const extendTo = epochsOverride(req.overrides ?? []);
   const runDir = path.resolve(req.resume!);
   let meta: RunMeta;
   try {
@@ -159,13 +197,17 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   } catch {
     throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
   }
-  if (!RESUMABLE.has(meta.status)) throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is ${meta.status}`);
-  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
-    throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is still running (pid ${meta.pid} on ${meta.host})`);
+  const id = `${meta.name}/${meta.version}`;
+  if (meta.status === 'completed' && extendTo === undefined) {
+    throw new UsageError(`cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`);
   }
-  const loaded = loadRunExperiment(runDir);
-  if (loaded.hash !== meta.configHash) {
-    throw new UsageError(`cannot resume ${meta.name}/${meta.version}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
+  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed') throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
+  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
+    throw new UsageError(`cannot resume ${id}: it is still running (pid ${meta.pid} on ${meta.host})`);
+  }
+  const recorded = loadRunExperiment(runDir);
+  if (recorded.hash !== meta.configHash) {
+    throw new UsageError(`cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
   }
   const backend = await selectBackend(req.backend ?? (meta.backend as BackendRequest));
 
@@ -174,6 +216,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   recoverAtomicDirs(runDir);
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
   const position = checkpoint ? readCheckpointState(checkpoint).position : undefined;
+  const extension = extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
+  const loaded = extension?.loaded ?? recorded;
 
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
   const metricsFile = path.join(runDir, METRICS_JSONL);
@@ -192,7 +236,9 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     backend: backend.name,
     backendReason: backend.reason,
     error: undefined,
+    stopReason: undefined,
     resumes: [...(meta.resumes ?? []), { at: now, epoch: position?.epoch ?? 0, batch: position?.batch ?? 0, previousStatus: meta.status, previousPid: meta.pid }],
+    ...(extension ? { configHash: loaded.hash, extensions: [...(meta.extensions ?? []), { at: now, ...extension.record }] } : {}),
   });
   return {
     loaded,
@@ -229,8 +275,13 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 
   logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
   logger.info(`backend ${backend.name}: ${backend.reason}`);
+  const selection = selectionMetric(e);
+  if (selection.warning) logger.warn(selection.warning);
+  else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
   try {
     const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: (m) => logger.info(m), progress: terminal.isTTY }));
+    for (const w of emptyClassWarnings(dataset)) logger.warn(w);
+    if (!req.dataset && !p.checkpoint) checkAgainstData(loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
@@ -238,7 +289,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (stop.requested) {
       // Loading can take minutes the first time; a signal during it ends the run before any training.
       meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
-      const summary = summarize(p.previousRows, mainMetric(e));
+      const summary = summarize(p.previousRows, selectionOf(e));
       return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: 'interrupted while loading the data, before training' };
     }
 
@@ -253,6 +304,12 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
+    if (e.model.init && !p.checkpoint) {
+      const ws = p.warmStart ?? planWarmStart(loaded, path.dirname(path.dirname(runDir)), model)!;
+      applyWarmStart(tf, model, ws);
+      meta.update({ init: { from: ws.label, dir: ws.dir, layers: ws.layers } });
+      logger.info({ init: ws }, `warm start from ${ws.label}: ${ws.layers.join(', ')}`);
+    }
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
@@ -261,7 +318,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (spawned) {
       group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });
     }
-    const main = mainMetric(e);
+    const main = selectionOf(e);
     const setup: TrainingSetup = {
       tf,
       experiment: e,
@@ -316,6 +373,35 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   }
 }
 
+/** `--set training.epochs=N` is the one change --resume takes: it extends the run; anything else makes a new run. */
+function epochsOverride(overrides: readonly string[]): number | undefined {
+  let epochs: number | undefined;
+  for (const raw of overrides) {
+    const o = parseOverride(raw);
+    if (formatPath(o.path) !== 'training.epochs' || o.remove || !Number.isInteger(o.value)) {
+      throw new UsageError(`--resume takes only --set training.epochs=N (to train the run further); --set ${raw} would make a different run: start a new one, or warm-start it with model.init`);
+    }
+    epochs = o.value as number;
+  }
+  return epochs;
+}
+
+/**
+ * Extending a run to `epochs`: its recorded config gets the new value (overrides.json,
+ * resolved.json, configHash), so a later resume continues the extended run. Checked
+ * before anything is written.
+ */
+function extendRun(runDir: string, id: string, meta: RunMeta, recorded: LoadedExperiment, epochs: number, done: number) {
+  const from = recorded.experiment.training.epochs;
+  if (epochs <= done) {
+    throw new UsageError(`cannot extend ${id} to ${epochs} epochs: it has trained ${done} already; training.epochs must be more than that`);
+  }
+  const overrides = [...recorded.overrides.filter((o) => !/^\s*training\.epochs\s*=/.test(o)), `training.epochs=${epochs}`];
+  const loaded = loadExperimentText(recorded.file, recorded.text, { overrides });
+  writeRunInputs(runDir, loaded);
+  return { loaded, record: { fromEpochs: from, toEpochs: epochs, epochsDone: done, previousStatus: meta.status } };
+}
+
 /** Order matters at epoch end: the metrics line first, then early stopping (its state goes into the checkpoint), then the checkpoint. */
 function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, terminal: Terminal, logger: Logger): Callback[] {
   const { tf, experiment: e, model, optimizer } = setup;
@@ -342,6 +428,12 @@ function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, term
     ...(req.callbacks ?? []),
   );
   return callbacks;
+}
+
+/** The selection metric without its warning: what meta.json, summary.json and the checkpoints record. */
+function selectionOf(e: LoadedExperiment['experiment']): { name: string; goal: 'max' | 'min' } {
+  const { name, goal } = selectionMetric(e);
+  return { name, goal };
 }
 
 async function restoreCheckpoint(setup: TrainingSetup, callbacks: Callback[], ckpt: LoadedCheckpoint, logger: Logger): Promise<LoopPosition> {

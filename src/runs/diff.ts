@@ -62,7 +62,8 @@ export interface DiffReport {
   b: RunRef;
   config: ConfigChange[];
   environment: EnvChange[];
-  metrics: { final: MetricDelta[]; best: MetricDelta[] };
+  /** best: each metric at each side's best epoch, the epoch its `bestBy` metric selected (not each metric's own best). */
+  metrics: { final: MetricDelta[]; best: MetricDelta[]; bestBy: { a: string; b: string }; bestEpoch: { a: number | null; b: number | null } };
   /** Which metrics the epoch table shows. */
   epochMetrics: string[];
   epochs: Array<{ epoch: number; a: MetricsRow | null; b: MetricsRow | null }>;
@@ -90,7 +91,9 @@ export function diffRuns(a: Run, b: Run): DiffReport {
     b: ref(b),
     config: diffFlat(fa, fb),
     environment: environmentChanges(a, b),
-    metrics: { final: metricDeltas(a.finalMetrics(), b.finalMetrics()), best: metricDeltas(a.bestMetrics(), b.bestMetrics()) },
+    metrics: { final: metricDeltas(a.finalMetrics(), b.finalMetrics()), best: metricDeltas(a.bestMetrics(), b.bestMetrics()), bestBy: { a: a.mainMetric().name, b: b.mainMetric().name },
+      bestEpoch: { a: a.bestMetrics()?.epoch ?? null, b: b.bestMetrics()?.epoch ?? null },
+    },
     epochMetrics,
     epochs: [...byEpoch.entries()].sort((x, y) => x[0] - y[0]).map(([epoch, v]) => ({ epoch, ...v })),
     seedSpread: seedSpread(a, b, main),
@@ -227,8 +230,8 @@ function metricsTableOf(r: DiffReport): Table {
       { header: `final ${r.b.run}`, ...right },
       { header: 'change', ...right },
       { header: 'rel.', ...right },
-      { header: `best ${r.a.run}`, ...right },
-      { header: `best ${r.b.run}`, ...right },
+      { header: `${r.a.run} @ best ${r.metrics.bestBy.a}`, ...right },
+      { header: `${r.b.run} @ best ${r.metrics.bestBy.b}`, ...right },
       { header: 'change', ...right },
       { header: 'rel.', ...right },
     ],
@@ -281,6 +284,12 @@ export function seedSentence(s: SeedSpread, a: string, b: string): string {
   ].join('\n');
 }
 
+/** What "@ best" means: one epoch per run, chosen by its selection metric; not each metric's own best. */
+function bestNote(r: DiffReport): string {
+  const side = (run: string, by: string, epoch: number | null) => `${run} epoch ${epoch ?? '—'} (best ${by})`;
+  return `@ best: every metric at the epoch the run's selection metric chose: ${side(r.a.run, r.metrics.bestBy.a, r.metrics.bestEpoch.a)}, ${side(r.b.run, r.metrics.bestBy.b, r.metrics.bestEpoch.b)}`;
+}
+
 export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string {
   const render = style === 'md' ? renderMarkdown : renderText;
   const heading = (s: string) => (style === 'md' ? `### ${s}` : `${s}:`);
@@ -295,6 +304,7 @@ export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string
 
   out.push(heading('metrics'));
   out.push(r.metrics.final.length || r.metrics.best.length ? render(metricsTableOf(r)) : 'no metrics recorded');
+  if (r.metrics.best.length) out.push(bestNote(r));
   out.push('');
   if (r.seedSpread) out.push(heading('seed spread'), seedSentence(r.seedSpread, r.a.run, r.b.run), '');
   if (r.epochs.length && r.epochMetrics.length) out.push(heading('epochs'), render(epochsTable(r)), '');

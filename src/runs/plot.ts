@@ -159,11 +159,13 @@ function escapeHtml(s: string): string {
 
 /** Self-contained: no scripts, no network; opens anywhere. */
 function htmlPage(title: string, svg: string, runs: Run[], metrics: string[]): string {
-  const head = ['run', 'status', 'epochs', ...metrics.flatMap((m) => [`final ${m}`, `best ${m}`])];
+  // "At best epoch": every metric at the one epoch the run's selection metric chose, named in its own column.
+  const head = ['run', 'status', 'epochs', 'best epoch (by)', ...metrics.flatMap((m) => [`final ${m}`, `${m} at best epoch`])];
   const rows = runs.map((r) => {
     const final = r.finalMetrics();
     const best = r.bestMetrics();
-    return [r.id, r.status(), String(final?.epoch ?? '—'), ...metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
+    const chosen = best ? `${best.epoch} (${r.mainMetric().name})` : '—';
+    return [r.id, r.status(), String(final?.epoch ?? '—'), chosen, ...metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
   });
   const td = (c: string, i: number) => `<td${i >= 2 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
   return `<!doctype html>

@@ -65,7 +65,7 @@ test('plotRuns: overlaid runs to SVG and to a self-contained HTML page', async (
   assert.ok(page.startsWith('<!doctype html>'));
   assert.ok(!/<script|https?:\/\/(?!www\.w3\.org)/.test(page), 'no scripts, no network');
   assert.ok(page.includes('<svg'));
-  assert.ok(page.includes('<tr><td>cifar-lenet/2</td><td>completed</td><td class="n">5</td><td class="n">0.5056</td><td class="n">0.5056</td></tr>'), page);
+  assert.ok(page.includes('<tr><td>cifar-lenet/2</td><td>completed</td><td class="n">5</td><td class="n">5 (testAccuracy)</td><td class="n">0.5056</td><td class="n">0.5056</td></tr>'), page);
 });
 
 test('plotRuns: unknown metric and bad extension are usage errors', async () => {
