@@ -94,7 +94,7 @@ function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unkn
         container[seg] = value;
         return undefined;
       }
-      return removeKey(container, seg, s ? resolveObjectSchema(s, node) : undefined, formatPath(path), remove);
+      return removeKey(container, seg, s ? resolveObjectSchema(s, node) : undefined, remove);
     }
     if (container[seg] === undefined) {
       // A known key missing from the file: create the mapping so e.g. training.earlyStopping.patience=3 works.
@@ -113,15 +113,16 @@ function allowsNull(s: JsonSchema | undefined): boolean {
 }
 
 /** `~key` (or `key=null`): delete a key, or a list item, that is there; a required key cannot go. */
-function removeKey(container: Record<string | number, unknown>, seg: PathSeg, parent: JsonSchema | undefined, where: string, tilde: boolean): string | undefined {
+function removeKey(container: Record<string | number, unknown>, seg: PathSeg, parent: JsonSchema | undefined, tilde: boolean): string | undefined {
   if (Array.isArray(container)) {
     (container as unknown[]).splice(seg as number, 1);
     return undefined;
   }
   const key = String(seg);
-  if (parent?.required?.includes(key)) return `${where} is required, so it cannot be removed${tilde ? '' : ' (null removes an optional key)'}`;
+  // A key with a default is "required" in the schema yet removable: the default fills it again.
+  if (parent?.required?.includes(key) && parent.properties?.[key]?.default === undefined) return `a required key cannot be removed${tilde ? '' : ' (null removes an optional key)'}`;
   // Hydra's ~ on a missing key is an error (a typo would pass silently otherwise); null there already holds.
-  if (!Object.hasOwn(container, key)) return tilde ? `${where} is not set, so there is nothing to remove` : undefined;
+  if (!Object.hasOwn(container, key)) return tilde ? 'not set, so there is nothing to remove' : undefined;
   delete container[key];
   return undefined;
 }

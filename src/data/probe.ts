@@ -60,7 +60,8 @@ export function emptyClassWarnings(ds: Pick<LoadedDataset, 'classes' | 'train' |
     const missing = ds.classes.filter((_, i) => counts[i] === 0);
     if (missing.length === 0) continue;
     const list = missing.map((c) => `"${c}"`).join(', ');
-    out.push(`the ${name} split has no examples of ${missing.length === 1 ? 'class' : 'classes'} ${list} (a missing or empty ${name === 'validation' ? 'train' : name}/<class>/ folder?): its ${name} metrics leave ${missing.length === 1 ? 'it' : 'them'} out`);
+    const folders = name === 'validation' ? 'too few train/ examples to hold some out?' : `a missing ${missing.map((c) => `${name}/${c}/`).join(', ')} folder?`;
+    out.push(`the ${name} split has no examples of ${missing.length === 1 ? 'class' : 'classes'} ${list} (${folders}); its ${name} metrics say nothing about ${missing.length === 1 ? 'that class' : 'them'}`);
   }
   return out;
 }

@@ -73,15 +73,16 @@ export function planWarmStart(loaded: LoadedExperiment, runsRoot: string, model:
       problems.push(diagnosticAt(loaded.map, at, `${why}; its layers with weights: ${known.join(', ')}`));
       return;
     }
-    for (const w of layer.weights) {
-      const spec = specs.get(w.originalName);
-      if (!spec) {
-        problems.push(diagnosticAt(loaded.map, at, `${label} has no layer "${name}"${didYouMean(name, sourceLayers)}; its layers with weights: ${sourceLayers.join(', ')}`));
-        return;
-      }
-      if (spec.shape.join() !== w.shape.join()) {
-        problems.push(diagnosticAt(loaded.map, at, `${w.originalName}: this model's weights are [${w.shape.join(', ')}], ${label}'s are [${spec.shape.join(', ')}]; copy only layers of the same shape`));
-      }
+    const missing = layer.weights.some((w) => !specs.has(w.originalName));
+    if (missing) {
+      problems.push(diagnosticAt(loaded.map, at, `${label} has no layer "${name}"${didYouMean(name, sourceLayers)}; its layers with weights: ${sourceLayers.join(', ')}`));
+      return;
+    }
+    const shapes = (get: (w: tfjs.LayerVariable) => readonly (number | null)[]) => layer.weights.map((w) => `${w.originalName.split('/').pop()} [${get(w).join(', ')}]`).join(', ');
+    const mine = shapes((w) => w.shape);
+    const theirs = shapes((w) => specs.get(w.originalName)!.shape);
+    if (mine !== theirs) {
+      problems.push(diagnosticAt(loaded.map, at, `${name}: this model's weights are ${mine}, ${label}'s are ${theirs}; copy only layers of the same shape`));
     }
   });
   if (problems.length) throw new ConfigError(problems);

@@ -13,7 +13,7 @@ import { validateTrials } from '../../runs/sweep/validate';
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check experiment files against the schema and shape rules (no data, no backend)')
+    .description('check experiment files against the schema and shape rules (no backend; --data also checks the model against the data)')
     .argument('<files...>', 'experiment YAML files')
     .option('--set <key=value>', 'override a value (repeatable), e.g. training.epochs=5', collect, [])
     .option('--data', "also check the model against the data: an image folder's classes and image size (reads folder listings and one image)")
