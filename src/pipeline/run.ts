@@ -176,6 +176,12 @@ function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: stri
   }
 }
 
+/** The loaded data: warnings for classes a split lacks; the model checked again where the preflight could not read it. */
+function checkLoadedData(req: RunRequest, p: Prepared, dataset: LoadedDataset, logger: Logger): void {
+  for (const w of emptyClassWarnings(dataset)) logger.warn(w);
+  if (!req.dataset && !p.checkpoint) checkAgainstData(p.loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
+}
+
 function probeOrNothing(cfg: DatasetConfig, dataDir: string | undefined): DataProbe | undefined {
   try {
     return probeDataset(cfg, { dataDir });
@@ -280,8 +286,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
   try {
     const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: (m) => logger.info(m), progress: terminal.isTTY }));
-    for (const w of emptyClassWarnings(dataset)) logger.warn(w);
-    if (!req.dataset && !p.checkpoint) checkAgainstData(loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
+    checkLoadedData(req, p, dataset, logger);
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts } });
@@ -304,12 +309,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
-    if (e.model.init && !p.checkpoint) {
-      const ws = p.warmStart ?? planWarmStart(loaded, path.dirname(path.dirname(runDir)), model)!;
-      applyWarmStart(tf, model, ws);
-      meta.update({ init: { from: ws.label, dir: ws.dir, layers: ws.layers } });
-      logger.info({ init: ws }, `warm start from ${ws.label}: ${ws.layers.join(', ')}`);
-    }
+    if (!p.checkpoint) warmStart(p, model, logger);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
@@ -371,6 +371,15 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     model?.dispose();
     close();
   }
+}
+
+/** model.init: a fresh run (or one resumed before its first checkpoint) starts from the source's weights. */
+function warmStart(p: Prepared, model: tfjs.LayersModel, logger: Logger): void {
+  if (!p.loaded.experiment.model.init) return;
+  const ws = p.warmStart ?? planWarmStart(p.loaded, path.dirname(path.dirname(p.runDir)), model)!;
+  applyWarmStart(p.backend.tf, model, ws);
+  p.meta.update({ init: { from: ws.label, dir: ws.dir, layers: ws.layers } });
+  logger.info({ init: ws }, `warm start from ${ws.label}: ${ws.layers.join(', ')}`);
 }
 
 /** `--set training.epochs=N` is the one change --resume takes: it extends the run; anything else makes a new run. */

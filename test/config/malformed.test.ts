@@ -248,7 +248,7 @@ bad/missing-sections.yaml:1:1: missing required key "training" (how the model is
     stderr: `bad/no-layers.yaml:11:11: model.layers: expected a list of at least 1 item, found an empty list
   11 |   layers: []
      |           ^
-bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers
+bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers, init
   12 |   old_layers:
      |   ^
 2 errors`,

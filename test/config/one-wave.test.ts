@@ -55,6 +55,8 @@ test('--set ~key removes a key or a list item; key=null removes an optional key;
   assert.equal(d.imageSize, undefined);
   assert.equal(d.classes, undefined);
   assert.deepEqual(loaded.experiment.model.layers.map((l) => l.type), ['conv2d', 'maxPooling2d', 'flatten', 'dense'], 'the dropout at [3] is gone');
+  // What Hydra users write to drop a key: null, for a key whose schema has no null.
+  assert.equal(loadExperimentText('t.yaml', tinyExperiment(), { overrides: ['dataset.imageSize=null'] }).experiment.dataset.imageSize, undefined);
   // Removing an optional key with a default brings the default back.
   assert.equal(loadExperimentText('t.yaml', tinyExperiment({ batchSize: 16 }), { overrides: ['~training.batchSize'] }).experiment.training.batchSize, 32);
   // null on a key that is not there is already true.
