@@ -98,6 +98,8 @@ test('run --resume RUN --set training.epochs=N extends a completed run in place,
   assert.deepEqual({ ...meta.extensions[0], at: undefined }, { at: undefined, fromEpochs: 2, toEpochs: 3, epochsDone: 2, previousStatus: 'completed' });
   assert.deepEqual(readJson(path.join(runDir, 'overrides.json')), ['training.epochs=3']);
   assert.equal(readJson(path.join(runDir, 'resolved.json')).training.epochs, 3);
+  const show = await pipeline(['show', 'ext/1']);
+  assert.match(show.stdout, /^extended {3}2 -> 3 epochs \(\d{4}-\d\d-\d\d \d\d:\d\d\)$/m);
 
   // The same numbers as a run started with 3 epochs: the metrics continue, nothing restarts.
   const straight = await pipeline(['run', file(base({ epochs: 2, name: 'ext' })), '--set', 'training.epochs=3', '--backend', 'wasm']);
@@ -127,6 +129,7 @@ test('model.init warm-starts the named layers from another run; wrong layers or 
   assert.equal(r.code, 0, r.stderr);
   const meta = readJson(path.join(runs, 'warm', '1', 'meta.json'));
   assert.deepEqual(meta.init, { from: 'tiny/1@best', dir: path.join(runDir, 'checkpoints', 'best'), layers: ['conv2d_1'] });
+  assert.match((await pipeline(['show', 'warm/1'])).stdout, /^warm start from tiny\/1@best: conv2d_1$/m);
   // Learning rate 1e-30 is below float32 resolution: the final weights are the starting ones. conv2d_1 came from tiny/1, dense_1 is this run's own.
   const source = readWeights(tf, path.join(runDir, 'checkpoints', 'best'));
   const mine = readWeights(tf, path.join(runs, 'warm', '1', 'model'));
