@@ -120,14 +120,22 @@ export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readon
 /**
  * Shape problems found alongside schema errors, so one pass reports both (an unknown
  * optimizer key does not hide a kernel larger than its input). Shapes depend on the
- * dataset and model sections only: inferred when the schema found nothing wrong there.
+ * dataset and the layers: inferred when the schema found nothing wrong in the dataset,
+ * and up to the first layer it did find wrong.
  */
 function shapeProblemsDespite(data: unknown, schemaProblems: readonly Diagnostic[], map: SourceMap): Diagnostic[] {
-  const blocks = (p: string) => p === '' || p === 'model' || p === 'dataset' || /^(model|dataset)[.[]/.test(p);
+  const layerOf = (p: string) => /^model\.layers\[(\d+)\]/.exec(p)?.[1];
+  const blocks = (p: string) => p === '' || p === 'dataset' || p.startsWith('dataset.') || p === 'model' || p === 'model.layers' || (p.startsWith('model.') && !p.startsWith('model.layers[') && !p.startsWith('model.init'));
   if (schemaProblems.some((d) => blocks(d.path))) return [];
+  const bad = schemaProblems.map((d) => layerOf(d.path)).filter((i): i is string => i !== undefined).map(Number);
+  const exp = data as Experiment;
+  const upTo = bad.length ? Math.min(...bad) : exp.model.layers.length;
+  if (upTo === 0) return [];
   const found: Diagnostic[] = [];
   try {
-    inferShapes(data as Experiment, map, found);
+    const report = inferShapes({ ...exp, model: { ...exp.model, layers: exp.model.layers.slice(0, upTo) } }, map, found);
+    // All of a truncated model's layers inferred: the only possible problem is its output, which is not the model's.
+    if (upTo < exp.model.layers.length && report.layers.length === upTo) return [];
   } catch {
     return []; // something the schema let through that shape rules cannot read: the schema errors come first
   }

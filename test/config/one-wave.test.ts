@@ -35,6 +35,22 @@ test('a schema error does not hide a shape error: both in one report, in file or
   );
 });
 
+test('a schema error in a later layer does not hide a shape error in an earlier one', () => {
+  const text = layers('{type: conv2d, filters: 4, kernelSize: 3}', '{type: maxPooling2d, poolSize: 9}', '{type: flatten}', '{type: dense, units: 0}');
+  assert.equal(
+    errors(text),
+    't.yaml:13:38: model.layers[1].poolSize: maxPooling2d turns input [6, 6, 4] into [0, 0, 4]: every dimension must be at least 1 (layer 1, maxPooling2d)\n' +
+      '  13 |     - {type: maxPooling2d, poolSize: 9}\n' +
+      '     |                                      ^\n' +
+      't.yaml:15:28: model.layers[3].units: expected an integer >= 1, found 0\n' +
+      '  15 |     - {type: dense, units: 0}\n' +
+      '     |                            ^\n' +
+      '2 errors',
+  );
+  // Layers before the bad one are fine: no made-up complaint about a truncated model's output.
+  assert.equal(errors(layers('{type: conv2d, filters: 4, kernelSize: 3}', '{type: flatten}', '{type: dense, unit: 4}')).split('\n').at(-1), '1 error');
+});
+
 test('Keras and PyTorch names get "did you mean" with this project\'s name', () => {
   const cases: Array<[string, string[], string]> = [
     [layers('{type: conv2d, filters: 4, kernel_size: 3}', '{type: flatten}', '{type: dense, units: 4}'), [], 't.yaml:12:34: model.layers[0].kernel_size: unknown key "kernel_size"; did you mean "kernelSize"?'],
