@@ -31,7 +31,8 @@ export function probeDataset(cfg: DatasetConfig, ctx: Pick<DataContext, 'dataDir
     if (!files) continue;
     const have = new Set(files.map((f) => f.label));
     const missing = scan.classes.filter((_, i) => !have.has(i));
-    if (missing.length) warnings.push(`${root}/${split}: no folder for ${missing.length === 1 ? 'class' : 'classes'} ${missing.map((c) => `"${c}"`).join(', ')}: the ${split} split has no examples of ${missing.length === 1 ? 'it' : 'them'}`);
+    const one = missing.length === 1;
+    if (missing.length) warnings.push(`${root}/${split}: no images of ${one ? 'class' : 'classes'} ${missing.map((c) => `"${c}"`).join(', ')} (a missing or empty folder): the ${split} split has no examples of ${one ? 'it' : 'them'}`);
   }
   const where = `${root}/train`;
   if (cfg.imageSize) return { where, shape: [cfg.imageSize[0], cfg.imageSize[1], channels], classes: scan.classes, warnings };
@@ -60,7 +61,7 @@ export function emptyClassWarnings(ds: Pick<LoadedDataset, 'classes' | 'train' |
     const missing = ds.classes.filter((_, i) => counts[i] === 0);
     if (missing.length === 0) continue;
     const list = missing.map((c) => `"${c}"`).join(', ');
-    const folders = name === 'validation' ? 'too few train/ examples to hold some out?' : `a missing ${missing.map((c) => `${name}/${c}/`).join(', ')} folder?`;
+    const folders = name === 'validation' ? 'too few train/ examples to hold some out?' : `a missing or empty ${missing.map((c) => `${name}/${c}/`).join(', ')} folder?`;
     out.push(`the ${name} split has no examples of ${missing.length === 1 ? 'class' : 'classes'} ${list} (${folders}); its ${name} metrics say nothing about ${missing.length === 1 ? 'that class' : 'them'}`);
   }
   return out;

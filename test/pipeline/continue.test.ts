@@ -175,14 +175,14 @@ test('data checks before the run folder: class count and image size against the 
   fs.cpSync(data, partial, { recursive: true });
   fs.rmSync(path.join(partial, 'test', 'south-east'), { recursive: true });
   const p = file(base({ name: 'partial', dataPath: partial, epochs: 1 }), 'partial.yaml');
-  const warning = 'the test split has no examples of class "south-east" (a missing test/south-east/ folder?); its test metrics say nothing about that class';
+  const warning = 'the test split has no examples of class "south-east" (a missing or empty test/south-east/ folder?); its test metrics say nothing about that class';
   const d = await pipeline(['data', p, '--json']);
   assert.equal(d.code, 0, d.stderr);
   assert.deepEqual(JSON.parse(d.stdout).warnings, [warning]);
   assert.ok(d.stderr.includes(`warning: ${warning}\n`), d.stderr);
   const v = await pipeline(['validate', p, '--data']);
   assert.equal(v.code, 0, v.stderr);
-  assert.equal(v.stderr, `warning: ${partial}/test: no folder for class "south-east": the test split has no examples of it\n`);
+  assert.equal(v.stderr, `warning: ${partial}/test: no images of class "south-east" (a missing or empty folder): the test split has no examples of it\n`);
   const r = await pipeline(['run', p, '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   const warned = fs
@@ -193,4 +193,10 @@ test('data checks before the run folder: class count and image size against the 
     .filter((l) => l.level === 40)
     .map((l) => l.msg);
   assert.ok(warned.includes(warning), warned.join('\n'));
+
+  // An empty test/<class>/ folder is the same: a warning, not an error (an empty train/ one stays an error).
+  fs.mkdirSync(path.join(partial, 'test', 'south-east'));
+  const empty = await pipeline(['data', p, '--json']);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.deepEqual(JSON.parse(empty.stdout).warnings, [warning]);
 });
