@@ -67,7 +67,8 @@ const CHECKPOINT_NAME = /^(best|last|epoch-[0-9]+)$/;
 function splitCheckpoint(ref: string): { run: string; checkpoint?: string } {
   const trimmed = ref.replace(/[\\/]+$/, '');
   const at = trimmed.lastIndexOf('@');
-  if (at > 0) {
+  // Experiment names cannot hold '@'; a folder above the runs root may (/home/a@b/runs/x/3).
+  if (at > 0 && !/[\\/]/.test(trimmed.slice(at + 1))) {
     const name = trimmed.slice(at + 1);
     if (!CHECKPOINT_NAME.test(name)) {
       throw new UsageError(`"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`);
