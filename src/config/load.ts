@@ -104,13 +104,13 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
  * unknown to the file): problems at their lines, or --set, as a ConfigError. Run before a run
  * folder exists, and by `validate --data`.
  */
-export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readonly number[]; classes: readonly string[]; where: string }): void {
+export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readonly number[]; classes: readonly string[]; where: string }): ShapeReport {
   const e = loaded.experiment as Experiment;
   const [h, w, c] = data.shape;
   const dataset = { ...e.dataset, imageSize: [h, w], channels: c as 1 | 3, classes: [...data.classes] } as Experiment['dataset'];
   const problems: Diagnostic[] = [];
-  inferShapes({ ...e, dataset }, loaded.map, problems);
-  if (problems.length === 0) return;
+  const shapes = inferShapes({ ...e, dataset }, loaded.map, problems);
+  if (problems.length === 0) return shapes;
   const found = `(${data.where} has ${data.classes.length} classes of ${h}x${w}x${c} images)`;
   const located = problems.map((d) => ({ ...d, message: `${d.message} ${found}` }));
   const overrides = loaded.overrides.map(parseOverride);

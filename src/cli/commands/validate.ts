@@ -3,6 +3,7 @@ import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import { ConfigError, EXIT, type Diagnostic } from '../../errors';
 import { checkAgainstData, loadExperimentFile, type LoadedExperiment } from '../../config/load';
+import type { ShapeReport } from '../../config/semantic';
 import type { DatasetConfig } from '../../data/types';
 import { probeDataset } from '../../data/probe';
 import { formatDiagnostics } from '../../config/diagnostics';
@@ -28,13 +29,13 @@ export function registerValidate(program: Command): void {
             // A `sweep:` section is checked as `pipeline sweep` would: every trial's experiment, built and validated.
             const sweep = loaded.experiment.sweep ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials : [];
             if (sweep.length > 0) validateTrials(file, loaded.text, opts.set, sweep);
-            if (opts.data) checkData(loaded, opts.dataDir);
+            const shapes = opts.data ? (checkData(loaded, opts.dataDir) ?? loaded.shapes) : loaded.shapes;
             results.push({ file, valid: true, errors: [] });
             if (!opts.json) {
               const e = loaded.experiment;
               // An image folder without dataset.imageSize has no input shape until its images are read.
-              const params = loaded.shapes.inputShape
-                ? `${loaded.shapes.totalParams.toLocaleString('en-US')} parameters`
+              const params = shapes.inputShape
+                ? `${shapes.totalParams.toLocaleString('en-US')} parameters`
                 : 'parameters unknown until the data is read (set dataset.imageSize)';
               const trials = sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
               process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials})\n`);
@@ -55,8 +56,8 @@ export function registerValidate(program: Command): void {
 }
 
 /** `--data`: the checks `run` makes before it creates a run folder; warnings go to stderr. */
-function checkData(loaded: LoadedExperiment, dataDir: string | undefined): void {
+function checkData(loaded: LoadedExperiment, dataDir: string | undefined): ShapeReport | undefined {
   const probe = probeDataset(loaded.experiment.dataset as DatasetConfig, { dataDir });
   for (const w of probe?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
-  if (probe) checkAgainstData(loaded, probe);
+  return probe ? checkAgainstData(loaded, probe) : undefined;
 }
