@@ -10,7 +10,7 @@ import { formatPath, parsePath, type PathSeg } from './paths';
 import type { SourceMap } from './source-map';
 import { schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
-import { semanticDiagnostics, type ShapeReport } from './semantic';
+import { inferShapes, semanticDiagnostics, type ShapeReport } from './semantic';
 import { loadValidator } from './validator';
 import { describeValue } from './schema-errors';
 
@@ -29,6 +29,8 @@ export interface LoadedExperiment {
   shapes: ShapeReport;
   /** 1-based line where each layer starts in the file, for `inspect`. */
   layerLines: number[];
+  /** Positions in the file, for problems found after loading (against the data, a warm-start source). */
+  map: SourceMap;
 }
 
 export interface LoadOptions {
@@ -78,6 +80,7 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
   const validate = getValidator();
   if (!validate(data)) {
     const problems = schemaDiagnostics(validate.errors ?? [], parsed.map, kindOf);
+    problems.push(...shapeProblemsDespite(data, problems, parsed.map));
     throw new ConfigError(sortDiagnostics(attributeOverrides(problems, overrides, parsed.map)));
   }
   const exp = data as Experiment;
@@ -92,7 +95,51 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
     hash: hashExperiment(exp),
     shapes,
     layerLines: exp.model.layers.map((_, i) => parsed.map.locate(['model', 'layers', i]).line),
+    map: parsed.map,
   };
+}
+
+/**
+ * The shape rules again with what the data says (an image folder's classes and image size,
+ * unknown to the file): problems at their lines, or --set, as a ConfigError. Run before a run
+ * folder exists, and by `validate --data`.
+ */
+export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readonly number[]; classes: readonly string[]; where: string }): ShapeReport {
+  const e = loaded.experiment as Experiment;
+  const [h, w, c] = data.shape;
+  const dataset = { ...e.dataset, imageSize: [h, w], channels: c as 1 | 3, classes: [...data.classes] } as Experiment['dataset'];
+  const problems: Diagnostic[] = [];
+  const shapes = inferShapes({ ...e, dataset }, loaded.map, problems);
+  if (problems.length === 0) return shapes;
+  const found = `(${data.where} has ${data.classes.length} classes of ${h}x${w}x${c} images)`;
+  const located = problems.map((d) => ({ ...d, message: `${d.message} ${found}` }));
+  const overrides = loaded.overrides.map(parseOverride);
+  throw new ConfigError(sortDiagnostics(attributeOverrides(located, overrides, loaded.map)));
+}
+
+/**
+ * Shape problems found alongside schema errors, so one pass reports both (an unknown
+ * optimizer key does not hide a kernel larger than its input). Shapes depend on the
+ * dataset and the layers: inferred when the schema found nothing wrong in the dataset,
+ * and up to the first layer it did find wrong.
+ */
+function shapeProblemsDespite(data: unknown, schemaProblems: readonly Diagnostic[], map: SourceMap): Diagnostic[] {
+  const layerOf = (p: string) => /^model\.layers\[(\d+)\]/.exec(p)?.[1];
+  const blocks = (p: string) => p === '' || p === 'dataset' || p.startsWith('dataset.') || p === 'model' || p === 'model.layers' || (p.startsWith('model.') && !p.startsWith('model.layers[') && !p.startsWith('model.init'));
+  if (schemaProblems.some((d) => blocks(d.path))) return [];
+  const bad = schemaProblems.map((d) => layerOf(d.path)).filter((i): i is string => i !== undefined).map(Number);
+  const exp = data as Experiment;
+  const upTo = bad.length ? Math.min(...bad) : exp.model.layers.length;
+  if (upTo === 0) return [];
+  const found: Diagnostic[] = [];
+  try {
+    const report = inferShapes({ ...exp, model: { ...exp.model, layers: exp.model.layers.slice(0, upTo) } }, map, found);
+    // All of a truncated model's layers inferred: the only possible problem is its output, which is not the model's.
+    if (upTo < exp.model.layers.length && report.layers.length === upTo) return [];
+  } catch {
+    return []; // something the schema let through that shape rules cannot read: the schema errors come first
+  }
+  return found;
 }
 
 /** What callers that only need the experiment use (the data, run and sweep commands). */

@@ -103,6 +103,19 @@ export function semanticDiagnostics(exp: Experiment, map: SourceMap): { problems
     const hint = es.monitor.startsWith('val') && exp.dataset.validationSplit === 0 ? ' (validation metrics need dataset.validationSplit > 0)' : '';
     problems.push(diagnosticAt(map, ['training', 'earlyStopping', 'monitor'], `unknown metric "${es.monitor}"${hint}; one of ${monitorable.join(', ')}`));
   }
+  const select = exp.training.selectBy;
+  if (select) {
+    const selectable = monitorable.filter((m) => !m.startsWith('test'));
+    if (select.metric.startsWith('test') && monitorable.includes(select.metric)) {
+      const alt = selectable.filter((m) => m.startsWith('val'));
+      problems.push(
+        diagnosticAt(map, ['training', 'selectBy', 'metric'], `${select.metric} is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use ${alt.length ? alt.join(', ') : 'a validation metric (set dataset.validationSplit)'}`),
+      );
+    } else if (!selectable.includes(select.metric)) {
+      const hint = select.metric.startsWith('val') && exp.dataset.validationSplit === 0 ? ' (validation metrics need dataset.validationSplit > 0)' : '';
+      problems.push(diagnosticAt(map, ['training', 'selectBy', 'metric'], `unknown metric "${select.metric}"${hint}; one of ${selectable.join(', ')}`));
+    }
+  }
   if (exp.sweep?.metric !== undefined && !monitorable.includes(exp.sweep.metric)) {
     problems.push(diagnosticAt(map, ['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`));
   }

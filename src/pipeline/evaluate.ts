@@ -20,6 +20,8 @@ import { createStepRunner } from './step';
 export interface EvalRequest {
   /** The run folder. */
   runDir: string;
+  /** Evaluate this checkpoint of the run (checkpoints/best/, ...) instead of its final model/. */
+  checkpoint?: { name: string; dir: string };
   /** --set values; only dataset.* may change (the model is fixed). */
   overrides?: readonly string[];
   dataDir?: string;
@@ -56,7 +58,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
   }
   const meta = readMeta(runDir);
   const e = loadRunExperiment(runDir, extra).experiment;
-  const modelDir = resolveAtomicDir(path.join(runDir, MODEL_DIR));
+  const modelDir = req.checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
     const status = Run.fromDir(runDir).status();
     const resume = status === 'completed' ? '' : `; continue it with: pipeline run --resume ${meta.name}/${meta.version}`;
@@ -90,7 +92,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
       return { class: name, examples, correct: confusion[c][c], accuracy: examples ? confusion[c][c] / examples : NaN };
     });
     return {
-      run: `${meta.name}/${meta.version}`,
+      run: `${meta.name}/${meta.version}${req.checkpoint ? `@${req.checkpoint.name.replace(/^epoch-0*(?=[0-9])/, 'epoch-')}` : ''}`,
       runDir,
       modelDir,
       backend: backend.name,

@@ -22,9 +22,35 @@ export function metricGoal(name: string): 'max' | 'min' {
   return METRICS.get(base)?.goal ?? 'max';
 }
 
-/** The metric that ranks runs and picks the best checkpoint: testAccuracy, else testLoss (RUNDIR.md). */
-export function mainMetric(experiment: ResolvedExperiment): { name: string; goal: 'max' | 'min' } {
-  return experiment.training.metrics.includes('accuracy') ? { name: 'testAccuracy', goal: 'max' } : { name: 'testLoss', goal: 'min' };
+/**
+ * Which epoch is "best", for checkpoints/best/, summary.json, NAME/best and sweeps: `training.selectBy`,
+ * else the validation split's accuracy (loss without accuracy), else the training set's with a warning.
+ * Test metrics are reported, never selected on: a model chosen on the test set has an optimistic test score.
+ */
+export interface Selection {
+  name: string;
+  goal: 'max' | 'min';
+  /** Set when the default had to fall back to training metrics. */
+  warning?: string;
+}
+
+/** What selection reads of an experiment (loose, so partial experiments such as a sweep plan's work too). */
+export interface SelectionInput {
+  training?: { metrics?: readonly string[]; selectBy?: { metric: string; goal?: string } };
+  dataset?: { validationSplit?: number };
+}
+
+export function selectionMetric(experiment: SelectionInput): Selection {
+  const chosen = experiment.training?.selectBy;
+  if (chosen) return { name: chosen.metric, goal: chosen.goal === 'min' || chosen.goal === 'max' ? chosen.goal : metricGoal(chosen.metric) };
+  // The schema's default metrics list is [accuracy].
+  const base = (experiment.training?.metrics ?? ['accuracy']).includes('accuracy') ? 'accuracy' : 'loss';
+  if ((experiment.dataset?.validationSplit ?? 0) > 0) return { name: splitKey('validation', base), goal: metricGoal(base) };
+  return {
+    name: base,
+    goal: metricGoal(base),
+    warning: `no validation split, so the best epoch is selected on the training ${base}; test metrics are reported, never selected on (set dataset.validationSplit, or training.selectBy)`,
+  };
 }
 
 /** Is `value` an improvement over `best` by more than minDelta? */

@@ -50,6 +50,19 @@ export interface RunMeta {
   stopReason?: string;
   /** One entry per `run --resume`: where it continued from. */
   resumes?: Array<{ at: string; epoch: number; batch: number; previousStatus: string; previousPid: number }>;
+  /** model.init: the weights this run started from. */
+  init?: { from: string; dir: string; layers: string[] };
+  /** One entry per `run --resume --set training.epochs=N`: the run trained further, in place. */
+  extensions?: RunExtension[];
+}
+
+export interface RunExtension {
+  at: string;
+  fromEpochs: number;
+  toEpochs: number;
+  /** Epochs trained when it was extended. */
+  epochsDone: number;
+  previousStatus: string;
 }
 
 /** Claims the next free version of `name` under `root`: mkdir without `recursive` fails with EEXIST for a taken one. */

@@ -3,10 +3,14 @@ import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend, type BackendRequest, type SelectedBackend } from '../backend';
 import { buildModel } from '../builders/model';
-import { loadExperimentFile, type LoadedExperiment } from '../config/load';
-import { loadDataset, type LoadedDataset } from '../data';
+import { checkAgainstData, loadExperimentFile, loadExperimentText, type LoadedExperiment } from '../config/load';
+import { parseOverride } from '../config/overrides';
+import { formatPath } from '../config/paths';
+import { datasetInfo, loadDataset, type LoadedDataset } from '../data';
+import { emptyClassWarnings, probeDataset, type DataProbe } from '../data/probe';
+import { applyWarmStart, planWarmStart, type WarmStart } from './warm-start';
 import type { DatasetConfig } from '../data/types';
-import { InterruptedError, RunError, UsageError } from '../errors';
+import { DataError, InterruptedError, RunError, UsageError } from '../errors';
 import { describeOsError } from '../os-errors';
 import { writeRunCurves } from '../runs/plot';
 import { parseJsonLines, resolveRunsRoot } from '../runs/read';
@@ -22,7 +26,7 @@ import { LogCallback } from './callbacks/log';
 import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { mainMetric } from './metric-names';
+import { selectionMetric } from './metric-names';
 import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
@@ -45,7 +49,7 @@ import { assignWeights, saveModelDir } from './snapshot';
 import { createStepRunner } from './step';
 import { createTerminal, type Terminal } from './terminal';
 import { train } from './train';
-import type { Callback, EpochRow, LoopPosition, TrainingSetup } from './types';
+import type { Callback, EpochRow, LoopPosition, TF, TrainingSetup } from './types';
 
 /**
  * `pipeline run`: experiment file -> trained, versioned run folder. Everything that can be
@@ -105,6 +109,8 @@ interface Prepared {
   workersRequested: number | 'auto';
   /** A resume without --workers takes the run's recorded count. */
   workersRecorded?: boolean;
+  /** model.init, checked before the run folder was made (when the data's shape was known then). */
+  warmStart?: WarmStart;
 }
 
 const TFJS_VERSION: string = require('@tensorflow/tfjs/package.json').version;
@@ -118,15 +124,16 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
   if (!req.file) throw new UsageError('pipeline run needs an experiment file (or --resume RUN)');
   const loaded = loadExperimentFile(req.file, { overrides: req.overrides });
   const backend = await selectBackend(req.backend ?? 'auto');
-  const git = gitState(); // before the run folder exists, so the run itself does not make the tree dirty
   const root = resolveRunsRoot(req.runsDir);
+  const warmStart = preflight(req, loaded, backend.tf, root);
+  const git = gitState(); // before the run folder exists, so the run itself does not make the tree dirty
   const { dir, version } = claimRunDir(root, loaded.experiment.name);
   const e = loaded.experiment;
   const workersRequested = req.workers ?? e.training.workers;
   try {
     writeRunInputs(dir, loaded);
     const meta = new MetaFile(dir, freshMeta(req, loaded, backend, dir, version, git));
-    return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested };
+    return { loaded, backend, runDir: dir, meta, previousRows: [], priorSeconds: 0, workersRequested, warmStart };
   } catch (err) {
     // Without meta.json the folder is no run (nothing was trained): remove it, then report why.
     fs.rmSync(dir, { recursive: true, force: true });
@@ -155,26 +162,67 @@ function freshMeta(req: RunRequest, loaded: LoadedExperiment, backend: SelectedB
     git,
     ...hostInfo(),
     ...(req.tags && Object.keys(req.tags).length ? { tags: req.tags } : {}),
-    mainMetric: mainMetric(e),
+    mainMetric: selectionOf(e),
   };
+}
+
+/**
+ * What the data and a warm-start source say about the experiment, checked before a run folder
+ * exists: an image folder's classes and image size against the model (a ConfigError at the
+ * file's lines, exit 2, nothing created), and model.init's layers and shapes. A folder that
+ * cannot be read is left to the run, which records the failure.
+ */
+function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: string): WarmStart | undefined {
+  const e = loaded.experiment;
+  const data = req.dataset ? { shape: req.dataset.shape, classes: req.dataset.classes, where: 'the dataset' } : probeOrNothing(e.dataset as DatasetConfig, req.dataDir);
+  if (data) checkAgainstData(loaded, data);
+  if (!e.model.init) return undefined;
+  const known = datasetInfo(e.dataset as DatasetConfig);
+  const shape = data?.shape ?? known.shape;
+  const classes = data?.classes.length ?? known.classes?.length;
+  if (!shape || classes === undefined) return undefined; // checked once the data is loaded
+  const model = buildModel(tf, e, shape, classes);
+  try {
+    return planWarmStart(loaded, root, model);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The loaded data: warnings for classes a split lacks; the model checked again where the preflight could not read it. */
+function checkLoadedData(req: RunRequest, p: Prepared, dataset: LoadedDataset, logger: Logger): void {
+  for (const w of emptyClassWarnings(dataset)) logger.warn(w);
+  if (!req.dataset && !p.checkpoint) checkAgainstData(p.loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
+}
+
+function probeOrNothing(cfg: DatasetConfig, dataDir: string | undefined): DataProbe | undefined {
+  try {
+    return probeDataset(cfg, { dataDir });
+  } catch (err) {
+    if (err instanceof DataError) return undefined;
+    throw err;
+  }
 }
 
 const RESUMABLE = new Set(['interrupted', 'failed', 'running']);
 
 async function prepareResume(req: RunRequest): Promise<Prepared> {
-  if (req.file || (req.overrides && req.overrides.length)) {
-    throw new UsageError('--resume continues a run with its own config; do not pass an experiment file or --set with it');
-  }
+  if (req.file) throw new UsageError('--resume continues a run with its own config; do not pass an experiment file with it');
+  const extendTo = epochsOverride(req.overrides ?? []);
   const runDir = path.resolve(req.resume!);
   if (!fs.existsSync(path.join(runDir, META_JSON))) throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
   const meta = readMeta(runDir);
-  if (!RESUMABLE.has(meta.status)) throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is ${meta.status}`);
-  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
-    throw new UsageError(`cannot resume ${meta.name}/${meta.version}: it is still running (pid ${meta.pid} on ${meta.host})`);
+  const id = `${meta.name}/${meta.version}`;
+  if (meta.status === 'completed' && extendTo === undefined) {
+    throw new UsageError(`cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`);
   }
-  const loaded = loadRunExperiment(runDir);
-  if (loaded.hash !== meta.configHash) {
-    throw new UsageError(`cannot resume ${meta.name}/${meta.version}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
+  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed') throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
+  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
+    throw new UsageError(`cannot resume ${id}: it is still running (pid ${meta.pid} on ${meta.host})`);
+  }
+  const recorded = loadRunExperiment(runDir);
+  if (recorded.hash !== meta.configHash) {
+    throw new UsageError(`cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
   }
   const backend = await selectBackend(req.backend ?? (meta.backend as BackendRequest));
 
@@ -183,6 +231,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   recoverAtomicDirs(runDir);
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
   const position = checkpoint ? readCheckpointState(checkpoint).position : undefined;
+  const extension = extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
+  const loaded = extension?.loaded ?? recorded;
   if (position && position.epoch > loaded.experiment.training.epochs) {
     throw new RunError(`${path.join(checkpoint!, STATE_JSON)}: position.epoch: ${position.epoch} is more than the run's training.epochs (${loaded.experiment.training.epochs}); the checkpoint is damaged`);
   }
@@ -204,7 +254,9 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     backend: backend.name,
     backendReason: backend.reason,
     error: undefined,
+    stopReason: undefined,
     resumes: [...(meta.resumes ?? []), { at: now, epoch: position?.epoch ?? 0, batch: position?.batch ?? 0, previousStatus: meta.status, previousPid: meta.pid }],
+    ...(extension ? { configHash: loaded.hash, extensions: [...(meta.extensions ?? []), { at: now, ...extension.record }] } : {}),
   });
   return {
     loaded,
@@ -241,8 +293,12 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 
   logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
   logger.info(`backend ${backend.name}: ${backend.reason}`);
+  const selection = selectionMetric(e);
+  if (selection.warning) logger.warn(selection.warning);
+  else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
   try {
     const dataset = req.dataset ?? (await loadRunData(req, e.dataset as DatasetConfig, e.seed, stop, logger, terminal));
+    checkLoadedData(req, p, dataset, logger);
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
     meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts, classes: dataset.classes } });
@@ -250,7 +306,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (stop.requested) {
       // Loading can take minutes the first time; a signal during it ends the run before any training.
       meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
-      const summary = summarize(p.previousRows, mainMetric(e));
+      const summary = summarize(p.previousRows, selectionOf(e));
       return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: LOADING_INTERRUPTED(stop.signal) };
     }
 
@@ -265,6 +321,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
+    if (!p.checkpoint) warmStart(p, model, logger);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
@@ -273,7 +330,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (spawned) {
       group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });
     }
-    const main = mainMetric(e);
+    const main = selectionOf(e);
     const setup: TrainingSetup = {
       tf,
       experiment: e,
@@ -317,7 +374,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const recorded = recordEnd(meta, { status, endedAt: new Date().toISOString(), durationSeconds: elapsed(), ...(status === 'failed' ? { error: message } : {}) }, runDir);
     if (recorded) message += `; ${recorded}`;
     logger.error({ err: message }, `run ${status}: ${message}`);
-    const summary = metricsCb?.summary() ?? summarize(p.previousRows, mainMetric(e));
+    const summary = metricsCb?.summary() ?? summarize(p.previousRows, selectionOf(e));
     const error = recorded && status === 'failed' ? new RunError(message) : err;
     return { runDir, status, metrics: summary?.final ?? null, best: summary?.best ?? null, message, error };
   } finally {
@@ -363,6 +420,44 @@ function recordEnd(meta: MetaFile, changes: Partial<RunMeta>, runDir: string): s
   }
 }
 
+/** model.init: a fresh run (or one resumed before its first checkpoint) starts from the source's weights. */
+function warmStart(p: Prepared, model: tfjs.LayersModel, logger: Logger): void {
+  if (!p.loaded.experiment.model.init) return;
+  const ws = p.warmStart ?? planWarmStart(p.loaded, path.dirname(path.dirname(p.runDir)), model)!;
+  applyWarmStart(p.backend.tf, model, ws);
+  p.meta.update({ init: { from: ws.label, dir: ws.dir, layers: ws.layers } });
+  logger.info({ init: ws }, `warm start from ${ws.label}: ${ws.layers.join(', ')}`);
+}
+
+/** `--set training.epochs=N` is the one change --resume takes: it extends the run; anything else makes a new run. */
+function epochsOverride(overrides: readonly string[]): number | undefined {
+  let epochs: number | undefined;
+  for (const raw of overrides) {
+    const o = parseOverride(raw);
+    if (formatPath(o.path) !== 'training.epochs' || o.remove || !Number.isInteger(o.value)) {
+      throw new UsageError(`--resume takes only --set training.epochs=N (to train the run further); --set ${raw} would make a different run: start a new one, or warm-start it with model.init`);
+    }
+    epochs = o.value as number;
+  }
+  return epochs;
+}
+
+/**
+ * Extending a run to `epochs`: its recorded config gets the new value (overrides.json,
+ * resolved.json, configHash), so a later resume continues the extended run. Checked
+ * before anything is written.
+ */
+function extendRun(runDir: string, id: string, meta: RunMeta, recorded: LoadedExperiment, epochs: number, done: number) {
+  const from = recorded.experiment.training.epochs;
+  if (epochs <= done) {
+    throw new UsageError(`cannot extend ${id} to ${epochs} epochs: it has trained ${done} already; training.epochs must be more than that`);
+  }
+  const overrides = [...recorded.overrides.filter((o) => !/^\s*training\.epochs\s*=/.test(o)), `training.epochs=${epochs}`];
+  const loaded = loadExperimentText(recorded.file, recorded.text, { overrides });
+  writeRunInputs(runDir, loaded);
+  return { loaded, record: { fromEpochs: from, toEpochs: epochs, epochsDone: done, previousStatus: meta.status } };
+}
+
 /** Order matters at epoch end: the metrics line first, then early stopping (its state goes into the checkpoint), then the checkpoint. */
 function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, terminal: Terminal, logger: Logger): Callback[] {
   const { tf, experiment: e, model, optimizer } = setup;
@@ -389,6 +484,12 @@ function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, term
     ...(req.callbacks ?? []),
   );
   return callbacks;
+}
+
+/** The selection metric without its warning: what meta.json, summary.json and the checkpoints record. */
+function selectionOf(e: LoadedExperiment['experiment']): { name: string; goal: 'max' | 'min' } {
+  const { name, goal } = selectionMetric(e);
+  return { name, goal };
 }
 
 async function restoreCheckpoint(setup: TrainingSetup, callbacks: Callback[], ckpt: LoadedCheckpoint, logger: Logger): Promise<LoopPosition> {

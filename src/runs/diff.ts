@@ -72,7 +72,8 @@ export interface DiffReport {
   /** Time per epoch and throughput: how fast, not how good; not ranked with the metrics. */
   timing: MetricDelta[];
   environment: EnvChange[];
-  metrics: { final: MetricDelta[]; best: MetricDelta[] };
+  /** best: each metric at each side's best epoch, the epoch its `bestBy` metric selected (not each metric's own best). */
+  metrics: { final: MetricDelta[]; best: MetricDelta[]; bestEpoch: { a: number | null; b: number | null } };
   /** Which metrics the epoch table shows. */
   epochMetrics: string[];
   epochs: Array<{ epoch: number; a: MetricsRow | null; b: MetricsRow | null }>;
@@ -120,6 +121,7 @@ export function diffRuns(a: Run, b: Run): DiffReport {
     metrics: {
       final: finals.filter((d) => !TIMING.includes(d.metric)),
       best: metricDeltas(a.bestMetrics(), b.bestMetrics()).filter((d) => !TIMING.includes(d.metric)),
+      bestEpoch: { a: a.bestMetrics()?.epoch ?? null, b: b.bestMetrics()?.epoch ?? null },
     },
     epochMetrics,
     epochs: [...byEpoch.entries()].sort((x, y) => x[0] - y[0]).map(([epoch, v]) => ({ epoch, ...v })),
@@ -337,6 +339,12 @@ function timingLine(r: DiffReport): string | undefined {
   return parts.length ? `speed (last epoch): ${parts.join(', ')}` : undefined;
 }
 
+/** What "at best" means: one epoch per run, chosen by its selection metric; not each metric's own best. */
+function bestNote(r: DiffReport): string {
+  const side = (run: string, by: string, epoch: number | null) => `${run} epoch ${epoch ?? '—'} (best ${by})`;
+  return `at best: every metric at the epoch the run's selection metric chose: ${side(r.a.run, r.bestBy.a, r.metrics.bestEpoch.a)}, ${side(r.b.run, r.bestBy.b, r.metrics.bestEpoch.b)}`;
+}
+
 export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string {
   const render = style === 'md' ? renderMarkdown : renderText;
   const heading = (s: string) => (style === 'md' ? `### ${s}` : `${s}:`);
@@ -355,6 +363,7 @@ export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string
 
   out.push(heading('metrics'));
   out.push(r.metrics.final.length || r.metrics.best.length ? render(metricsTableOf(r)) : 'no metrics recorded');
+  if (r.metrics.best.length) out.push(bestNote(r));
   out.push('');
   const timing = timingLine(r);
   if (timing) out.push(timing, '');

@@ -47,14 +47,15 @@ function swatch(i: number): string {
 }
 
 function summaryTable(o: PageInput): string {
-  const bestBy = (r: Run) => r.summary()?.bestBy ?? r.mainMetric().name;
-  const bys = [...new Set(o.runs.map(bestBy))];
+  // "At best": every metric at the one epoch the run's selection metric (summary.json's bestBy) chose.
+  const bys = [...new Set(o.runs.map((r) => r.mainMetric().name))];
   const bestHead = (m: string) => (bys.length === 1 ? `${m} at best ${bys[0]}` : `${m} at best epoch`);
-  const head = ['run', 'status', 'epochs', ...o.metrics.flatMap((m) => [`final ${m}`, bestHead(m)])];
+  const head = ['run', 'status', 'epochs', 'best epoch (by)', ...o.metrics.flatMap((m) => [`final ${m}`, bestHead(m)])];
   const rows = o.runs.map((r) => {
     const final = r.finalMetrics();
     const best = r.bestMetrics();
-    return [o.labels.get(r) ?? r.id, r.status(), String(final?.epoch ?? '—'), ...o.metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
+    const chosen = best ? `${best.epoch} (${r.mainMetric().name})` : '—';
+    return [o.labels.get(r) ?? r.id, r.status(), String(final?.epoch ?? '—'), chosen, ...o.metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
   });
   const td = (c: string, i: number) => `<td${i >= 2 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
   return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>

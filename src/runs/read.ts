@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { processLiveness } from './liveness';
-import { DEFAULT_MAIN_METRIC, type MainMetric, type MetricsRow, type RunMeta, type RunStatus, type RunSummary } from './types';
+import { DEFAULT_MAIN_METRIC, goalOf, type MainMetric, type MetricsRow, type RunMeta, type RunStatus, type RunSummary } from './types';
 
 /**
  * Reading run folders. Listing thousands of runs must stay fast, so a Run reads
@@ -162,7 +162,13 @@ export class Run {
     return this._status;
   }
 
+  /**
+   * The metric that selected the run's best epoch: summary.json's bestBy (its one owner), else what
+   * meta.json recorded at the start (a run before its first epoch), else the old default.
+   */
   mainMetric(): MainMetric {
+    const s = this.summary();
+    if (typeof s?.bestBy === 'string') return { name: s.bestBy, goal: s.bestGoal ?? this.meta()?.mainMetric?.goal ?? goalOf(s.bestBy) };
     return this.meta()?.mainMetric ?? DEFAULT_MAIN_METRIC;
   }
 

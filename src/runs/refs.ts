@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { didYouMean } from '../util/suggest';
+import { resolveAtomicDir } from '../pipeline/atomic-dir';
+import { CHECKPOINTS_DIR, epochCheckpointName } from '../pipeline/checkpoint-names';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
@@ -13,6 +15,11 @@ import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read
  *   cifar-lenet             the whole experiment: all runs (ls, plot) or the latest (show, diff)
  *   cifar-lenet/sweeps/2    the runs of a sweep's trials (ls, plot)
  * Each form also works with a path prefix: runs/cifar-lenet/best, runs/cifar-lenet.
+ * A checkpoint of a run, wherever a run is named (eval and predict use its weights):
+ *   cifar-lenet/3@best      checkpoints/best/ (the epoch training.selectBy chose)
+ *   cifar-lenet/3@last      checkpoints/last/
+ *   cifar-lenet/3@epoch-12  checkpoints/epoch-0012/ (kept every training.checkpoints.every epochs)
+ *   runs/cifar-lenet/3/checkpoints/best   the folder itself
  */
 
 const SELECTORS = ['latest', 'best'];
@@ -25,14 +32,79 @@ interface Parsed {
   selector?: number | 'latest' | 'best';
 }
 
-/** One run: a bare experiment name means its latest version. */
+/** One run: a bare experiment name means its latest version. A checkpoint reference names its run. */
 export function resolveRun(ref: string, root: string): Run {
-  const p = parse(ref, root);
-  return select(p, p.selector ?? 'latest', ref);
+  return resolveRunRef(ref, root).run;
+}
+
+export interface RunRef {
+  run: Run;
+  /** Set when the reference names a checkpoint (`@best`, `.../checkpoints/best`). */
+  checkpoint?: { name: string; dir: string };
+  /** How to name what was referenced: `cifar-lenet/3` or `cifar-lenet/3@best`. */
+  label: string;
+}
+
+/** A run, or one of its checkpoints. */
+export function resolveRunRef(ref: string, root: string): RunRef {
+  const split = splitCheckpoint(ref);
+  const p = parse(split.run, root);
+  const run = select(p, p.selector ?? 'latest', split.run);
+  if (split.checkpoint === undefined) return { run, label: run.id };
+  const name = checkpointFolder(split.checkpoint);
+  const dir = resolveAtomicDir(path.join(run.dir, CHECKPOINTS_DIR, name));
+  if (!dir || !fs.existsSync(path.join(dir, 'model.json'))) {
+    const have = checkpointNames(run.dir);
+    const list = have.length ? `; it has ${have.map((n) => `@${n}`).join(', ')}` : '; it has none yet';
+    throw new UsageError(`${run.id} has no checkpoint "${split.checkpoint}"${list}`);
+  }
+  return { run, checkpoint: { name, dir }, label: `${run.id}@${split.checkpoint}` };
+}
+
+const CHECKPOINT_NAME = /^(best|last|epoch-[0-9]+)$/;
+
+/** `X@best` or `X/checkpoints/best` -> the run part and the checkpoint; anything else is a plain run reference. */
+function splitCheckpoint(ref: string): { run: string; checkpoint?: string } {
+  const trimmed = ref.replace(/[\\/]+$/, '');
+  const at = trimmed.lastIndexOf('@');
+  // Experiment names cannot hold '@'; a folder above the runs root may (/home/a@b/runs/x/3).
+  if (at > 0 && !/[\\/]/.test(trimmed.slice(at + 1))) {
+    const name = trimmed.slice(at + 1);
+    if (!CHECKPOINT_NAME.test(name)) {
+      throw new UsageError(`"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`);
+    }
+    return { run: trimmed.slice(0, at), checkpoint: name };
+  }
+  if (path.basename(path.dirname(trimmed)) === CHECKPOINTS_DIR && CHECKPOINT_NAME.test(path.basename(trimmed))) {
+    return { run: path.dirname(path.dirname(trimmed)), checkpoint: path.basename(trimmed).replace(/^epoch-0*(?=[0-9])/, 'epoch-') };
+  }
+  return { run: ref };
+}
+
+/** `epoch-12` -> `epoch-0012`, the folder the checkpoint callback writes. */
+function checkpointFolder(name: string): string {
+  const m = /^epoch-([0-9]+)$/.exec(name);
+  return m ? epochCheckpointName(Number(m[1])) : name;
+}
+
+/** The checkpoints a run has, as references name them: best, last, epoch-5 ... */
+export function checkpointNames(runDir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(runDir, CHECKPOINTS_DIR));
+  } catch {
+    return [];
+  }
+  const order = (n: string) => (n === 'best' ? -2 : n === 'last' ? -1 : Number(n.slice(6)));
+  return names
+    .filter((n) => CHECKPOINT_NAME.test(n))
+    .map((n) => n.replace(/^epoch-0*(?=[0-9])/, 'epoch-'))
+    .sort((a, b) => order(a) - order(b));
 }
 
 /** One run, every run of an experiment for a bare name, or every trial run of a sweep (NAME/sweeps/N). */
 export function resolveRuns(ref: string, root: string): Run[] {
+  if (splitCheckpoint(ref).checkpoint !== undefined) return [resolveRun(ref, root)];
   const trials = sweepRuns(ref, root);
   if (trials) return trials;
   const p = parse(ref, root);

@@ -99,6 +99,8 @@ export function formatShow(r: ShowReport): string {
   field('git', m?.git ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? ' (dirty)' : ''}` : undefined);
   field('host', m?.host ? `${m.host}${m.cpus ? ` (${m.cpus} CPUs)` : ''}${m.pid ? `, pid ${m.pid}` : ''}` : undefined);
   field('tags', m?.tags ? Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ') : undefined);
+  field('warm start', m?.init ? `from ${m.init.from}: ${m.init.layers.join(', ')}` : undefined);
+  field('extended', m?.extensions?.map((x) => `${x.fromEpochs} -> ${x.toEpochs} epochs (${formatStarted(x.at)})`).join('; '));
 
   lines.push('', 'config (resolved):');
   lines.push(r.resolved ? indent(configYaml(r.resolved).trimEnd()) : '  (no resolved.json)');

@@ -38,6 +38,10 @@ export interface RunMeta {
   mainMetric?: MainMetric;
   /** Each `pipeline run --resume` of this run: when, from which position, and what it was before. */
   resumes?: Array<{ at: string; epoch: number; batch: number; previousStatus: string; previousPid?: number }>;
+  /** model.init: the run's starting weights came from this run or checkpoint. */
+  init?: { from: string; dir: string; layers: string[] };
+  /** Each `pipeline run --resume RUN --set training.epochs=N`: the run trained further in place. */
+  extensions?: Array<{ at: string; fromEpochs: number; toEpochs: number; epochsDone: number; previousStatus: string }>;
 }
 
 /** One line of metrics.jsonl: `epoch` plus numbers named loss, accuracy, valXxx, testXxx, learningRate, seconds... */
@@ -46,7 +50,9 @@ export type MetricsRow = { epoch: number } & Record<string, number>;
 export interface RunSummary {
   final?: MetricsRow;
   best?: MetricsRow;
+  /** The metric that selected `best` (training.selectBy); `best` holds that epoch's values of every metric. */
   bestBy?: string;
+  bestGoal?: 'max' | 'min';
   epochs?: number;
 }
 

@@ -33,6 +33,32 @@ export const EarlyStoppingSchema = Type.Object(
   { ...Closed, description: 'stop when the monitored metric stops improving' },
 );
 
+export const ModelInitSchema = Type.Object(
+  {
+    from: Type.String({ description: 'a run (NAME/VERSION, NAME/best, a run folder) and optionally its checkpoint: NAME/3@best, @last, @epoch-12; default its final model' }),
+    layers: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'layer names to copy, as `pipeline inspect` names them (conv2d_1, dense_2, ...); default every layer with weights',
+      }),
+    ),
+  },
+  { ...Closed, description: "warm start (fine-tuning): start from another run's weights, layer by layer; each copied layer's weights must have the same shapes" },
+);
+
+export const SelectBySchema = Type.Object(
+  {
+    metric: Type.String({ description: 'a per-epoch metric of the train or validation split: valAccuracy, valLoss, accuracy, loss, ...' }),
+    goal: StringEnum(['auto', 'min', 'max'] as const, { default: 'auto', description: 'auto: max for accuracies, min for losses and errors' }),
+  },
+  {
+    ...Closed,
+    description:
+      'the metric that picks the best epoch (checkpoints/best, summary.json, NAME/best, sweep ranking); default: the validation accuracy (loss without accuracy) with a validation split, else the training one. Test metrics are reported, never selected on',
+  },
+);
+
 export const TrainingSchema = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, maximum: 100000, description: 'passes over the train set' }),
@@ -44,6 +70,7 @@ export const TrainingSchema = Type.Object(
       default: ['accuracy'],
       description: 'metrics recorded per epoch on train, validation and test',
     }),
+    selectBy: Type.Optional(SelectBySchema),
     schedule: Discriminated([...schemas(SCHEDULE_ENTRIES)], {
       default: { type: 'constant' },
       description: 'learning-rate schedule over epochs; `type` picks which',
@@ -116,7 +143,10 @@ export const ExperimentSchema = Type.Object(
     seed: Type.Integer({ minimum: 0, maximum: 2147483647, default: 42, description: 'seeds init, shuffling, dropout, augmentation' }),
     dataset: DatasetSchema,
     model: Type.Object(
-      { layers: Type.Array(LayerSchema, { minItems: 1, description: 'layers in order; the input shape comes from the dataset' }) },
+      {
+        layers: Type.Array(LayerSchema, { minItems: 1, description: 'layers in order; the input shape comes from the dataset' }),
+        init: Type.Optional(ModelInitSchema),
+      },
       { ...Closed, description: 'the network' },
     ),
     training: TrainingSchema,

@@ -18,7 +18,57 @@ export function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
+/**
+ * Names from Keras and PyTorch (and snake_case spellings) for what this project calls
+ * otherwise, keyed by their normalized form (lower case, no '_' or '-'). Only suggested
+ * when the target is one of the names valid at that place.
+ */
+const ALIASES: Record<string, readonly string[]> = {
+  lr: ['learningRate'],
+  learningrate: ['learningRate'],
+  eps: ['epsilon'],
+  unitsout: ['units'],
+  outfeatures: ['units'],
+  outputdim: ['units'],
+  outchannels: ['filters'],
+  numfilters: ['filters'],
+  nbfilter: ['filters'],
+  stride: ['strides'],
+  p: ['rate'],
+  dropoutrate: ['rate'],
+  linear: ['dense'],
+  conv: ['conv2d'],
+  maxpool2d: ['maxPooling2d'],
+  maxpool: ['maxPooling2d'],
+  avgpool2d: ['averagePooling2d'],
+  avgpool: ['averagePooling2d'],
+  adaptiveavgpool2d: ['globalAveragePooling2d'],
+  globalavgpool2d: ['globalAveragePooling2d'],
+  batchnorm2d: ['batchNormalization'],
+  batchnorm: ['batchNormalization'],
+  nepochs: ['epochs'],
+  numepochs: ['epochs'],
+  maxepochs: ['epochs'],
+  optim: ['optimizer'],
+  crossentropyloss: ['softmaxCrossEntropy'],
+  sparsecategoricalcrossentropy: ['softmaxCrossEntropy'],
+  mseloss: ['meanSquaredError'],
+  l1loss: ['meanAbsoluteError'],
+};
+
+const normalize = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+
+/** A candidate that is `input` in another spelling (kernel_size, Conv2D) or under another library's name (lr, Linear). */
+function aliasOf(input: string, candidates: readonly string[]): string | undefined {
+  const key = normalize(input);
+  const same = candidates.find((c) => normalize(c) === key);
+  if (same !== undefined) return same;
+  return ALIASES[key]?.find((a) => candidates.includes(a));
+}
+
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
+  const alias = aliasOf(input, candidates);
+  if (alias !== undefined && alias !== input) return alias;
   const limit = Math.max(2, Math.floor(input.length / 3));
   let best: string | undefined;
   let bestD = Infinity;

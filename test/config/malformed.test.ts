@@ -248,7 +248,7 @@ bad/missing-sections.yaml:1:1: missing required key "training" (how the model is
     stderr: `bad/no-layers.yaml:11:11: model.layers: expected a list of at least 1 item, found an empty list
   11 |   layers: []
      |           ^
-bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers
+bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers, init
   12 |   old_layers:
      |   ^
 2 errors`,
@@ -596,7 +596,7 @@ bad/wrong-section-types.yaml:5:11: training: expected a mapping, found a list [1
 1 error` },
   { name: '--set constructor.prototype', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.constructor.prototype.x=1'], stderr: `--set training.constructor.prototype.x=1: key "constructor" is not allowed
 1 error` },
-  { name: '--set inherited name', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.toString=1'], stderr: `--set training.toString=1: training.toString: no key "toString" under training; known keys: epochs, batchSize, optimizer, loss, metrics, schedule, earlyStopping, checkpoints, workers, evalBatchSize
+  { name: '--set inherited name', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.toString=1'], stderr: `--set training.toString=1: training.toString: no key "toString" under training; known keys: epochs, batchSize, optimizer, loss, metrics, selectBy, schedule, earlyStopping, checkpoints, workers, evalBatchSize
 1 error` },
   { name: '--set unsafe name', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['name=../../etc'], stderr: `--set name=../../etc: name: expected a name usable as a folder (letters, digits, '.', '_', '-', starting with a letter or digit, at most 100 characters), found "../../etc"
 1 error` },

@@ -133,9 +133,12 @@ test('exit 130 on SIGINT; --resume NAME/VERSION continues it; --resume refuses -
   assert.equal(noModel.code, 2);
   assert.equal(noModel.stderr, 'error: tiny/1 has no saved model (it is interrupted); only completed runs have model/; continue it with: pipeline run --resume tiny/1\n');
 
-  const refused = await pipeline(['run', '--resume', 'tiny/1', '--runs-dir', runs, '--set', 'training.epochs=2']);
+  const refused = await pipeline(['run', '--resume', 'tiny/1', '--runs-dir', runs, '--set', 'training.batchSize=8']);
   assert.equal(refused.code, 2);
-  assert.equal(refused.stderr, 'error: --resume continues a run with its own config; do not pass an experiment file or --set with it\n');
+  assert.equal(
+    refused.stderr,
+    'error: --resume takes only --set training.epochs=N (to train the run further); --set training.batchSize=8 would make a different run: start a new one, or warm-start it with model.init\n',
+  );
 
   // Continue it, and stop it again at once: the resume path runs through the CLI, and a second interrupt works the same.
   // (Signalled once the resumed process has logged its start, i.e. its handlers are in place.)

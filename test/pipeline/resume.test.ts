@@ -114,7 +114,7 @@ test('resume refuses a completed run and a folder that is not a run', async () =
   const done = await runExperiment({ file, runsDir: dir, backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal });
   await assert.rejects(runExperiment({ resume: done.runDir, dataset: syntheticDataset(), terminal: silentTerminal }), {
     name: 'UsageError',
-    message: 'cannot resume tiny/1: it is completed',
+    message: 'cannot resume tiny/1: it is completed; to train it further, give it more epochs: pipeline run --resume tiny/1 --set training.epochs=N',
   });
   await assert.rejects(runExperiment({ resume: dir, terminal: silentTerminal }), {
     name: 'UsageError',

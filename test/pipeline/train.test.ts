@@ -64,7 +64,8 @@ test('a tiny run writes every file of the run folder contract', async () => {
   assert.equal(meta.configHash, hashExperiment(resolved));
   assert.deepEqual(meta.versions, { pipeline: PIPELINE_VERSION, tfjs: '4.22.0', node: process.version });
   assert.deepEqual(meta.dataset, { name: 'imageFolder', source: { format: 'image-folder', path: '(generated in memory)', downloaded: false }, fingerprint: 'synthetic', counts: { train: 256, test: 128 }, classes: ['north-west', 'north-east', 'south-west', 'south-east'] });
-  assert.deepEqual(meta.mainMetric, { name: 'testAccuracy', goal: 'max' });
+  // No validation split: the best epoch is selected on the training accuracy, never on test data.
+  assert.deepEqual(meta.mainMetric, { name: 'accuracy', goal: 'max' });
   assert.ok(meta.git === null || (/^[0-9a-f]{40}$/.test(meta.git.commit) && typeof meta.git.dirty === 'boolean'));
   assert.ok(meta.durationSeconds > 0 && Date.parse(meta.endedAt) >= Date.parse(meta.startedAt));
 
@@ -81,9 +82,10 @@ test('a tiny run writes every file of the run folder contract', async () => {
 
   const summary = readJson(path.join(r.runDir, 'summary.json'));
   assert.deepEqual(summary.final, rows[2]);
-  assert.equal(summary.bestBy, 'testAccuracy');
+  assert.equal(summary.bestBy, 'accuracy');
+  assert.equal(summary.bestGoal, 'max');
   assert.equal(summary.epochs, 3);
-  assert.equal(summary.best.testAccuracy, Math.max(...rows.map((x) => x.testAccuracy)));
+  assert.equal(summary.best.accuracy, Math.max(...rows.map((x) => x.accuracy)));
   assert.deepEqual(r.metrics, rows[2]);
   assert.deepEqual(r.best, summary.best);
 

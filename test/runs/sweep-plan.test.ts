@@ -112,10 +112,13 @@ test('buildSpec: file section, command line on top, metric defaults', () => {
     goal: 'max',
     parallel: 2,
   });
-  // A regression experiment without a chosen metric ranks by testLoss, lower is better.
+  // Without a chosen metric trials rank by the selection metric: never a test metric.
   const reg = buildSpec({ training: { metrics: [] }, sweep: { parameters: { a: [1] } } }, {});
-  assert.equal(reg.metric, 'testLoss');
-  assert.equal(reg.goal, 'min');
+  assert.deepEqual([reg.metric, reg.goal], ['loss', 'min']);
+  const split = buildSpec({ training: { metrics: ['accuracy'] }, dataset: { validationSplit: 0.1 }, sweep: { parameters: { a: [1] } } }, {});
+  assert.deepEqual([split.metric, split.goal], ['valAccuracy', 'max']);
+  const chosen = buildSpec({ training: { metrics: ['accuracy'], selectBy: { metric: 'valLoss', goal: 'auto' } }, dataset: { validationSplit: 0.1 }, sweep: { parameters: { a: [1] } } }, {});
+  assert.deepEqual([chosen.metric, chosen.goal], ['valLoss', 'min']);
   // A metric named on the command line gets its natural goal.
   assert.equal(buildSpec({ training: {} }, { params: ['a=1'], metric: 'valLoss' }).goal, 'min');
   assert.deepEqual(buildSpec({ training: {} }, { params: ['a=1'], earlyStop: true }).earlyStopping, { type: 'median', minEpochs: 1, minTrials: 3 });

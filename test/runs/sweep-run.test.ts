@@ -161,7 +161,7 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
       const run = runs.find((r) => r.dir === t.runDir)!;
       assert.deepEqual(run.overrides(), t.overrides, 'each run got its trial overrides');
       assert.equal((run.meta()!.dataset!.source as { path: string }).path, path.join(DATA, 'cifar10'), 'the sweep passed --data-dir through');
-      assert.equal(t.value, run.finalMetrics()!.testAccuracy);
+      assert.equal(t.value, run.finalMetrics()!.accuracy);
       assert.equal(run.metrics().length, 3);
     }
 
@@ -171,7 +171,7 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     assert.equal(fs.readFileSync(path.join(state.dir, 'experiment.yaml'), 'utf8'), fs.readFileSync(TINY_SWEEP, 'utf8'));
     assert.ok(fs.readFileSync(path.join(state.dir, 'trials', '1.log'), 'utf8').includes('"status":"completed"'));
 
-    // Leaderboard: by final testAccuracy, best first (ties by trial number). On this data the
+    // Leaderboard: by final accuracy (the selection metric: no validation split, so the training accuracy), best first (ties by trial number). On this data the
     // larger learning rate with the smaller batch learns most in 3 epochs.
     const byValue = [...state.trials].sort((a, b) => b.value! - a.value! || a.index - b.index).map((t) => t.index);
     const board = leaderboard(state);
@@ -206,7 +206,7 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     assert.equal(d.status, 0, d.stderr);
     const report = JSON.parse(d.stdout);
     assert.deepEqual(report.config, [{ key: 'training.optimizer.learningRate', kind: 'changed', old: 0.001, new: 0.003 }]);
-    const acc = report.metrics.final.find((m: { metric: string }) => m.metric === 'testAccuracy');
+    const acc = report.metrics.final.find((m: { metric: string }) => m.metric === 'accuracy');
     assert.equal(acc.old, state.trials[0].value);
     assert.equal(acc.new, state.trials[2].value);
     assert.ok(Math.abs(acc.change - (state.trials[2].value! - state.trials[0].value!)) < 1e-12);
@@ -323,8 +323,8 @@ test('resume after the sweep itself was killed: a trial that finished on its own
     const resumed = await resumeSweep('tiny/sweeps/1', root, {}, runner(lines));
     assert.deepEqual(resumed.trials.map((t) => t.status), ['completed', 'completed']);
     assert.deepEqual(resumed.trials.map((t) => t.runDir), [victim.dir, survivor.dir]);
-    assert.equal(resumed.trials[1].value, survivor.refreshMetrics().at(-1)!.testAccuracy);
-    assert.ok(lines.includes(`[trial 2/2] completed after the sweep stopped (${survivor.id}): testAccuracy ${resumed.trials[1].value!.toFixed(4)}`), lines.join('\n'));
+    assert.equal(resumed.trials[1].value, survivor.refreshMetrics().at(-1)!.accuracy);
+    assert.ok(lines.includes(`[trial 2/2] completed after the sweep stopped (${survivor.id}): accuracy ${resumed.trials[1].value!.toFixed(4)}`), lines.join('\n'));
     assert.ok(lines.includes(`[trial 1/2] continues its run (${victim.id}): training.epochs=12`), lines.join('\n'));
     assert.deepEqual(Run.fromDir(victim.dir).refreshMetrics().map((r) => r.epoch), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     // Trial numbers and versions still agree.
@@ -424,7 +424,7 @@ test('median early stopping stops a trial worse than the others (SIGINT, checkpo
     assert.equal(p.others, 3);
     assert.ok(p.epoch >= 2 && p.epoch < 6, JSON.stringify(p));
     // The median it was compared with is that of the others' best values up to that epoch.
-    const bestUpTo = (rows: Array<Record<string, number>>) => Math.max(...rows.slice(0, p.epoch).map((r) => r.testAccuracy));
+    const bestUpTo = (rows: Array<Record<string, number>>) => Math.max(...rows.slice(0, p.epoch).map((r) => r.accuracy));
     const others = state.trials.slice(0, 3).map((t) => bestUpTo(listRuns(root).find((r) => r.dir === t.runDir)!.metrics())).sort((a, b) => a - b);
     assert.equal(p.median, others[1]);
     assert.ok(p.value < p.median, JSON.stringify(p));
@@ -433,7 +433,7 @@ test('median early stopping stops a trial worse than the others (SIGINT, checkpo
     assert.ok(pruned.final!.epoch < 6 && run.metrics().length < 6, 'stopped before the end');
     assert.ok(fs.existsSync(path.join(run.dir, 'checkpoints', 'last', 'state.json')), 'it checkpointed on the way out');
     assert.equal(state.status, 'completed', 'a pruned trial is done, not failed');
-    assert.ok(lines.some((l) => l.startsWith(`[trial 4/4] stopping early: testAccuracy ${p.value.toFixed(4)} at epoch ${p.epoch} is worse than the median`)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(`[trial 4/4] stopping early: accuracy ${p.value.toFixed(4)} at epoch ${p.epoch} is worse than the median`)), lines.join('\n'));
     const ranked = state.trials.slice(0, 3).sort((a, b) => b.value! - a.value! || a.index - b.index).map((t, i) => [i + 1, t.index]);
     assert.deepEqual(leaderboard(state).map((r) => [r.rank, r.trial]), [...ranked, [null, 4]]);
   } finally {

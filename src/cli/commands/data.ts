@@ -3,6 +3,7 @@ import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import { loadExperiment } from '../../config/load';
 import { describeDataset, formatDatasetDescription, loadDataset } from '../../data';
+import { emptyClassWarnings } from '../../data/probe';
 import { InterruptedError } from '../../errors';
 import { installStopSignals } from '../../pipeline/signals';
 
@@ -30,7 +31,9 @@ export function registerData(program: Command): void {
         if (stop.requested) throw new InterruptedError(`interrupted (${stop.signal})`);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const description = describeDataset(ds, exp.dataset, { seconds });
-        process.stdout.write(opts.json ? `${JSON.stringify(description, null, 2)}\n` : `${formatDatasetDescription(description)}\n`);
+        const warnings = emptyClassWarnings(ds);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify({ ...description, warnings }, null, 2)}\n` : `${formatDatasetDescription(description)}\n`);
       }).finally(() => stop.dispose());
     });
 }

@@ -5,7 +5,7 @@ import type { BackendRequest } from '../../backend';
 import { InterruptedError } from '../../errors';
 import { evaluateRun, formatEvalReport } from '../../pipeline/evaluate';
 import { installStopSignals } from '../../pipeline/signals';
-import { resolveRun } from '../../runs/refs';
+import { resolveRunRef } from '../../runs/refs';
 import { resolveRunsRoot } from '../../runs/read';
 
 interface EvalFlags {
@@ -20,7 +20,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description("evaluate a run's saved model: loss, accuracy, per-class accuracy and confusion matrix on the test split")
-    .argument('<run>', 'a run folder, NAME/VERSION, NAME/latest or NAME/best')
+    .argument('<run>', 'a run folder, NAME/VERSION, NAME/latest or NAME/best; a checkpoint with @best, @last, @epoch-N (or its folder)')
     .option('--set <key=value>', 'evaluate on other data: dataset.* overrides (repeatable), e.g. dataset.limit.test=1000', collect, [])
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
@@ -30,9 +30,10 @@ export function registerEval(program: Command): void {
       // Ctrl-C or SIGTERM stops a download or decode of the data at once, leaving nothing behind.
       const stop = installStopSignals();
       process.exitCode = await withBoundary(async () => {
-        const run = resolveRun(ref, resolveRunsRoot(opts.runsDir));
+        const { run, checkpoint } = resolveRunRef(ref, resolveRunsRoot(opts.runsDir));
         const report = await evaluateRun({
           runDir: run.dir,
+          checkpoint,
           overrides: opts.set,
           dataDir: opts.dataDir,
           backend: opts.backend as BackendRequest | undefined,

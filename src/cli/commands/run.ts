@@ -65,7 +65,7 @@ export function registerRun(program: Command): void {
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto; on --resume, the run\'s own)')
     .option('--workers <n>', 'data-parallel workers, auto or 1-64 (overrides training.workers)')
     .option('--tag <key=value>', 'label the run (repeatable), e.g. --tag sweep=lr', collect, [])
-    .option('--resume <run>', 'continue an interrupted run from its last checkpoint (a run folder, NAME/VERSION or NAME/latest)')
+    .option('--resume <run>', 'continue an interrupted run from its last checkpoint (a run folder, NAME/VERSION or NAME/latest); with --set training.epochs=N, train a run further')
     .option('--json', 'print {runDir, status, metrics, best} as the last stdout line')
     .action(async (file: string | undefined, opts: RunFlags) => {
       process.exitCode = await withBoundary(async () => {

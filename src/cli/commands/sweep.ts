@@ -35,7 +35,7 @@ export function registerSweep(program: Command): void {
     .option('--method <method>', 'grid (every combination) or random')
     .option('--trials <n>', 'cap on trials (random: how many to draw, default 10)')
     .option('--parallel <n>', 'trials run at once (default 1)')
-    .option('--metric <name>', 'metric that ranks trials (default: the experiment main metric)')
+    .option('--metric <name>', 'metric that ranks trials (default: the selection metric, training.selectBy or the validation metric)')
     .option('--goal <goal>', 'max or min (default: from the metric)')
     .option('--early-stop [rule]', 'stop trials worse than the median of the others at the same epoch (rule: median)')
     .option('--set <key=value>', 'override a value in every trial (repeatable)', collect, [])

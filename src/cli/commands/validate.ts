@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import { ConfigError, EXIT, type Diagnostic } from '../../errors';
-import { loadExperimentFile } from '../../config/load';
+import { checkAgainstData, loadExperimentFile, type LoadedExperiment } from '../../config/load';
+import type { ShapeReport } from '../../config/semantic';
+import type { DatasetConfig } from '../../data/types';
+import { probeDataset } from '../../data/probe';
 import { formatDiagnostics } from '../../config/diagnostics';
 import { buildSpec } from '../../runs/sweep/spec';
 import { planTrials } from '../../runs/sweep/plan';
@@ -11,11 +14,13 @@ import { validateTrials } from '../../runs/sweep/validate';
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check experiment files against the schema and shape rules (no data, no backend)')
+    .description('check experiment files against the schema and shape rules (no backend; --data also checks the model against the data)')
     .argument('<files...>', 'experiment YAML files')
     .option('--set <key=value>', 'override a value (repeatable), e.g. training.epochs=5', collect, [])
+    .option('--data', "also check the model against the data: an image folder's classes and image size (reads folder listings and one image)")
+    .option('--data-dir <dir>', 'where datasets live, with --data (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--json', 'print machine-readable results')
-    .action(async (files: string[], opts: { set: string[]; json?: boolean }) => {
+    .action(async (files: string[], opts: { set: string[]; json?: boolean; data?: boolean; dataDir?: string }) => {
       process.exitCode = await withBoundary(async () => {
         const results: Array<{ file: string; valid: boolean; errors: Diagnostic[] }> = [];
         for (const file of files) {
@@ -24,12 +29,13 @@ export function registerValidate(program: Command): void {
             // A `sweep:` section is checked as `pipeline sweep` would: every trial's experiment, built and validated.
             const sweep = loaded.experiment.sweep ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials : [];
             if (sweep.length > 0) validateTrials(file, loaded.text, opts.set, sweep);
+            const shapes = opts.data ? (checkData(loaded, opts.dataDir) ?? loaded.shapes) : loaded.shapes;
             results.push({ file, valid: true, errors: [] });
             if (!opts.json) {
               const e = loaded.experiment;
               // An image folder without dataset.imageSize has no input shape until its images are read.
-              const params = loaded.shapes.inputShape
-                ? `${loaded.shapes.totalParams.toLocaleString('en-US')} parameters`
+              const params = shapes.inputShape
+                ? `${shapes.totalParams.toLocaleString('en-US')} parameters`
                 : 'parameters unknown until the data is read (set dataset.imageSize)';
               const trials = sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
               process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials})\n`);
@@ -47,4 +53,11 @@ export function registerValidate(program: Command): void {
         return results.every((r) => r.valid) ? EXIT.ok : EXIT.usage;
       });
     });
+}
+
+/** `--data`: the checks `run` makes before it creates a run folder; warnings go to stderr. */
+function checkData(loaded: LoadedExperiment, dataDir: string | undefined): ShapeReport | undefined {
+  const probe = probeDataset(loaded.experiment.dataset as DatasetConfig, { dataDir });
+  for (const w of probe?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+  return probe ? checkAgainstData(loaded, probe) : undefined;
 }

@@ -5,8 +5,9 @@ import { checkpointFiles, type CheckpointState } from '../checkpoint-files';
 import { improves } from '../metric-names';
 import type { Callback, EpochRow, LoopPosition, TF } from '../types';
 
-export const CHECKPOINTS_DIR = 'checkpoints';
-export const epochCheckpointName = (epoch: number) => `epoch-${String(epoch).padStart(4, '0')}`;
+import { CHECKPOINTS_DIR, epochCheckpointName } from '../checkpoint-names';
+
+export { CHECKPOINTS_DIR, epochCheckpointName };
 
 export interface CheckpointOptions {
   tf: TF;

@@ -9,8 +9,11 @@ export const SUMMARY_JSON = 'summary.json';
 
 export interface Summary {
   final: EpochRow;
+  /** The epoch selected by `bestBy` (training.selectBy): every metric in it is that epoch's, not each metric's own best. */
   best: EpochRow;
+  /** The one place that says which metric selected the best epoch, and which way is better. */
   bestBy: string;
+  bestGoal: 'max' | 'min';
   epochs: number;
 }
 
@@ -19,7 +22,7 @@ export function summarize(rows: readonly EpochRow[], by: { name: string; goal: '
   if (rows.length === 0) return undefined;
   let best: EpochRow | undefined;
   for (const r of rows) if (improves(r[by.name], best?.[by.name], by.goal)) best = r;
-  return { final: rows[rows.length - 1], best: best ?? rows[rows.length - 1], bestBy: by.name, epochs: rows.length };
+  return { final: rows[rows.length - 1], best: best ?? rows[rows.length - 1], bestBy: by.name, bestGoal: by.goal, epochs: rows.length };
 }
 
 /**

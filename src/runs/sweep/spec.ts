@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../errors';
 import { parsePath } from '../../config/paths';
 import { goalOf } from '../types';
+import { selectionMetric, type SelectionInput } from '../../pipeline/metric-names';
 
 /**
  * What a sweep varies and how it ranks trials: from the experiment file's
@@ -99,13 +100,14 @@ function positiveInt(name: string, v: string | number | undefined): number | und
   return n;
 }
 
-/** The metric a run ranks by when nobody chose one (RUNDIR.md: testAccuracy, or testLoss without accuracy). */
-export function defaultMetric(experiment: { training?: { metrics?: readonly string[] } }): { metric: string; goal: 'max' | 'min' } {
-  return experiment.training?.metrics?.includes('accuracy') ? { metric: 'testAccuracy', goal: 'max' } : { metric: 'testLoss', goal: 'min' };
+/** The metric trials rank by when nobody chose one: the experiment's selection metric (training.selectBy or its default). */
+export function defaultMetric(experiment: SelectionInput): { metric: string; goal: 'max' | 'min' } {
+  const s = selectionMetric(experiment);
+  return { metric: s.name, goal: s.goal };
 }
 
 /** The sweep settings: the command line's flags over the resolved `sweep:` section (schema defaults filled). */
-export function buildSpec(experiment: { training?: { metrics?: readonly string[] }; sweep?: unknown }, flags: SweepFlags): SweepSpec {
+export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flags: SweepFlags): SweepSpec {
   const section = (experiment.sweep ?? undefined) as
     | { method?: string; parameters?: Record<string, unknown>; trials?: number; metric?: string; goal?: string; parallel?: number; earlyStopping?: { type: 'median'; minEpochs?: number; minTrials?: number } }
     | undefined;
