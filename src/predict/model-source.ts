@@ -9,7 +9,7 @@ import { DataError, UsageError } from '../errors';
 import { resolveAtomicDir } from '../pipeline/atomic-dir';
 import { MODEL_DIR, readMeta, RESOLVED_JSON, type RunMeta } from '../pipeline/run-dir';
 import { MODEL_JSON } from '../pipeline/snapshot';
-import { resolveRun } from '../runs/refs';
+import { resolveRunRef } from '../runs/refs';
 import { Run } from '../runs/read';
 import { PIPELINE_VERSION } from '../util/version';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, outputKind, preprocessingOf, readManifest, type ModelManifest } from './manifest';
@@ -37,15 +37,18 @@ export function openModelSource(ref: string, runsRoot: string): ModelSource {
     if (!fs.existsSync(path.join(asDir, manifest.model))) throw new UsageError(`${asDir}: the bundle's model file ${manifest.model} is missing`);
     return { kind: 'bundle', label: ref, modelDir, manifest };
   }
-  const run = resolveRun(ref, runsRoot);
-  return describeRun(run.dir);
+  const { run, checkpoint, label } = resolveRunRef(ref, runsRoot);
+  return describeRun(run.dir, checkpoint && { dir: checkpoint.dir, label });
 }
 
-/** A run folder as a ModelSource: its final model and what the run recorded about it. */
-export function describeRun(runDir: string): ModelSource {
+/**
+ * A run folder as a ModelSource: its final model (or the named checkpoint's, for
+ * NAME/VERSION@best and the like) and what the run recorded about it.
+ */
+export function describeRun(runDir: string, checkpoint?: { dir: string; label: string }): ModelSource {
   const meta = readMeta(runDir);
   const ref = `${meta.name}/${meta.version}`;
-  const modelDir = resolveAtomicDir(path.join(runDir, MODEL_DIR));
+  const modelDir = checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
     const status = Run.fromDir(runDir).status();
     const resume = status === 'completed' || status === 'diverged' ? '' : `; continue it with: pipeline run --resume ${ref}`;
@@ -68,7 +71,7 @@ export function describeRun(runDir: string): ModelSource {
     metrics: { mainMetric: meta.mainMetric, final: (run.finalMetrics() as Record<string, number> | undefined) ?? null, best: (run.bestMetrics() as Record<string, number> | undefined) ?? null },
     createdBy: { pipeline: PIPELINE_VERSION, tfjs: meta.versions.tfjs },
   };
-  return { kind: 'run', label: ref, modelDir, manifest };
+  return { kind: 'run', label: checkpoint?.label ?? ref, modelDir, manifest };
 }
 
 /** [height, width, channels] from the saved topology's first layer (batch_input_shape). */

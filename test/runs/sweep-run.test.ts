@@ -198,7 +198,7 @@ test('sweep: 2x2 grid from the file, 2 at a time, every trial a tagged run, swee
     const shown = show.stdout.split('\n');
     assert.equal(shown[0], `sweep      tiny/sweeps/1  (${state.dir})`);
     assert.equal(shown[1], 'status     completed');
-    assert.equal(shown[4], 'method     grid, 4 trials, 2 at a time, ranked by testAccuracy (max)');
+    assert.equal(shown[4], 'method     grid, 4 trials, 2 at a time, ranked by accuracy (max)');
     assert.deepEqual(shown.slice(5, 7), ['param      training.optimizer.learningRate: 0.001, 0.003', 'param      training.batchSize: 32, 64']);
     for (const t of state.trials) assert.ok(shown.some((l) => new RegExp(`^  +\\S+ +${t.index}  ${t.run} +completed `).test(l)), `trial ${t.index} beside ${t.run}:\n${show.stdout}`);
     // diff of two trials: exactly the changed key, old and new, and the metric deltas; --json parses.
