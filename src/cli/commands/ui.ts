@@ -30,31 +30,36 @@ async function serve(opts: UiFlags): Promise<void> {
   // Loaded here, not at the top: `pipeline --help` registers every command and need not load fastify.
   const { createUiServer, isLoopback } = require('../../ui/server') as typeof import('../../ui/server');
   const root = resolveRunsRoot(opts.runsDir);
-  if (!isLoopback(opts.host)) {
-    process.stderr.write(`warning: listening on ${opts.host}: anyone who can reach this machine on port ${opts.port} can read every run in ${root}\n`);
-  }
   const app = createUiServer({ root, host: opts.host });
+  // Ctrl-C or SIGTERM closes the server (exit 0). Caught from before the address is printed:
+  // whoever reads it may stop the server at once.
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void app.close().then(() => resolve());
+    };
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   let address: string;
   try {
     address = await app.listen({ host: opts.host, port: Number(opts.port) });
   } catch (err) {
+    stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new PipelineError(`port ${opts.port} on ${opts.host} is in use; choose another with --port`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host ${opts.host}: not an address of this machine`);
     throw err;
   }
   const url = address + '/';
+  if (!isLoopback(opts.host)) {
+    process.stderr.write(`warning: listening on ${opts.host}: anyone who can reach this machine on port ${new URL(url).port} can read every run in ${root}\n`);
+  }
   process.stdout.write(`pipeline ui: ${root} at ${url}\n`);
   if (opts.open) openBrowser(url);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void app.close().then(() => resolve());
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
 }
 
 /** The platform's opener; a failure to open is not a failure to serve. */
