@@ -6,7 +6,7 @@ import { listTable } from '../runs/ls';
 import { overlayPoints, runCurvePoints, type CurvePoint } from '../runs/plot';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../runs/read';
 import { metricColumns, showReport, type ShowReport } from '../runs/show';
-import { runDamage } from './damage';
+import { listedRunDamage, runDamage } from './damage';
 import { listRunFiles, type RunFile } from './files';
 import { NotFound } from './http-errors';
 
@@ -47,7 +47,7 @@ export function runsPayload(root: string): RunsPayload {
         version: r.version,
         status: r.status,
         sweep: r.tags.sweep === undefined ? null : String(r.tags.sweep),
-        damage: runDamage(new Run(r.dir, r.name, r.version)),
+        damage: listedRunDamage(r.dir, r.status),
         values: values.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
         cells: result.columns.map((c, i) => c.format(values[i] ?? undefined)),
       };

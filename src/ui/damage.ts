@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Run } from '../runs/read';
+import type { RunStatus } from '../runs/types';
 
 /**
  * What is wrong with a run folder that the readers silently step over: they treat a
@@ -10,16 +11,21 @@ import type { Run } from '../runs/read';
  * runs table asks this of every run.
  */
 export function runDamage(run: Run): string[] {
-  const problems: string[] = [];
-  if (run.meta() === undefined) {
-    problems.push(fs.existsSync(path.join(run.dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
-  }
+  const problems = listedRunDamage(run.dir, run.status());
   if (run.summary() === undefined && fs.existsSync(path.join(run.dir, 'summary.json'))) problems.push('summary.json is not valid JSON');
+  return problems;
+}
+
+/**
+ * The part of runDamage the runs table can afford for thousands of runs, from what
+ * `ls` already read: its status is `unknown` exactly when meta.json did not parse or is absent.
+ */
+export function listedRunDamage(dir: string, status: RunStatus): string[] {
+  const problems: string[] = [];
+  if (status === 'unknown') problems.push(fs.existsSync(path.join(dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
   // A line is appended whole, newline included; a tail without one is a cut write. While the
   // run is going that is a write in progress, not damage.
-  if (run.status() !== 'running' && !endsWithNewline(path.join(run.dir, 'metrics.jsonl'))) {
-    problems.push('metrics.jsonl ends in a partial line');
-  }
+  if (status !== 'running' && !endsWithNewline(path.join(dir, 'metrics.jsonl'))) problems.push('metrics.jsonl ends in a partial line');
   return problems;
 }
 

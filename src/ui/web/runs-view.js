@@ -4,13 +4,22 @@ import { clear, fill, el, runHref, statusBadge } from './dom.js';
 // The runs table: every run with the columns `pipeline ls` chooses; sort by any column,
 // filter by text and status, group by experiment or sweep, select runs to compare.
 // The view state lives here so a live refresh keeps the user's sort, filter and selection.
+// Rows are drawn a page at a time (more as the end comes into view): laying out thousands
+// of table rows at once takes the browser seconds, and nobody reads them all at once.
 
 export const state = { sortKey: 'run', desc: false, text: '', status: '', group: 'none', selected: new Set() };
+const PAGE = 200;
+let shown = PAGE;
 let data = null;
+let more = null;
 
 export async function showRuns(root) {
-  data = await api.runs();
-  render(root);
+  const fresh = await api.runs();
+  const refresh = data !== null && root.querySelector('#runs') !== null;
+  data = fresh;
+  // A live refresh redraws the rows only: the filter box keeps its focus and caret.
+  if (refresh) renderBody(root, true);
+  else render(root);
 }
 
 function render(root) {
@@ -57,18 +66,37 @@ function compare(a, b, desc) {
   return desc ? -c : c;
 }
 
-function renderBody(root) {
-  const table = root.querySelector('#runs');
+function renderBody(root, keepShown = false) {
+  if (!keepShown) shown = PAGE;
   const rows = visibleRows();
-  const head = el('tr', {}, el('th', {}, ''), data.columns.map((c) => headerCell(c, root)));
-  const body = el('tbody');
+  // Group headings and rows in display order; drawn `shown` at a time.
+  const items = [];
   for (const [label, members] of groups(rows)) {
-    if (label !== null) body.append(el('tr', { class: 'group' }, el('th', { colspan: data.columns.length + 1 }, `${label} (${members.length})`)));
-    for (const r of members) body.append(rowOf(r, root));
+    if (label !== null) items.push({ label, size: members.length });
+    for (const r of members) items.push({ row: r });
   }
-  clear(table).append(el('thead', {}, head), body);
+  const body = el('tbody');
+  const table = root.querySelector('#runs');
+  clear(table).append(el('thead', {}, el('tr', {}, el('th', {}, ''), data.columns.map((c) => headerCell(c, root)))), body);
+  more?.disconnect();
+  drawItems(root, body, items, 0, shown);
   root.querySelector('#count').textContent = `${rows.length} of ${data.rows.length} runs · ${state.selected.size} selected`;
   root.querySelector('#compare').disabled = state.selected.size < 2;
+}
+
+/** Appends items [from, to) and, when some are left, a "show more" row that draws the next ones when seen. */
+function drawItems(root, body, items, from, to) {
+  body.querySelector('tr.more')?.remove();
+  for (const item of items.slice(from, to)) {
+    body.append(item.row ? rowOf(item.row, root) : el('tr', { class: 'group' }, el('th', { colspan: data.columns.length + 1 }, `${item.label} (${item.size})`)));
+  }
+  shown = Math.max(shown, to);
+  if (items.length <= to) return;
+  const next = () => (more.disconnect(), drawItems(root, body, items, to, to + PAGE * 2));
+  const button = el('button', { type: 'button', id: 'more', on: { click: next } }, `show more (${to} of ${items.length} rows shown)`);
+  body.append(el('tr', { class: 'more' }, el('td', { colspan: data.columns.length + 1 }, button)));
+  more = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && next());
+  more.observe(button);
 }
 
 function headerCell(c, root) {
@@ -97,7 +125,7 @@ function groups(rows) {
 }
 
 function rowOf(r, root) {
-  const box = el('input', { type: 'checkbox', 'aria-label': `select ${r.run}`, checked: state.selected.has(r.run), on: { change: (e) => (e.target.checked ? state.selected.add(r.run) : state.selected.delete(r.run), renderBody(root)) } });
+  const box = el('input', { type: 'checkbox', 'aria-label': `select ${r.run}`, checked: state.selected.has(r.run), on: { change: (e) => (e.target.checked ? state.selected.add(r.run) : state.selected.delete(r.run), updateSelection(root)) } });
   return el(
     'tr',
     { dataset: { run: r.run }, class: r.damage.length ? 'damaged' : null },
@@ -108,4 +136,9 @@ function rowOf(r, root) {
       return el('td', { class: c.kind === 'number' ? 'n' : null, dataset: { key: c.key } }, r.cells[i]);
     }),
   );
+}
+
+function updateSelection(root) {
+  root.querySelector('#count').textContent = root.querySelector('#count').textContent.replace(/\d+ selected$/, `${state.selected.size} selected`);
+  root.querySelector('#compare').disabled = state.selected.size < 2;
 }
