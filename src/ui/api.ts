@@ -6,6 +6,7 @@ import { listTable } from '../runs/ls';
 import { overlayPoints, runCurvePoints, type CurvePoint } from '../runs/plot';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../runs/read';
 import { metricColumns, showReport, type ShowReport } from '../runs/show';
+import { EVALUATION_FILE } from '../runs/types';
 import { listedRunDamage, runDamage } from './damage';
 import { listRunFiles, type RunFile } from './files';
 import { NotFound } from './http-errors';
@@ -71,7 +72,7 @@ export interface RunPayload extends ShowReport {
   metricNames: string[];
   curves: { points: CurvePoint[]; panels: string[]; splits: string[] };
   files: RunFile[];
-  /** `pipeline eval`'s report, when one was saved into the folder (evaluation.json). */
+  /** `pipeline eval --save`'s report, when the folder has one. */
   evaluation: unknown;
 }
 
@@ -93,7 +94,7 @@ export function runPayload(root: string, name: string, version: string): RunPayl
     metricNames: metricColumns(report.metrics).filter((k) => k !== 'epoch'),
     curves: runCurvePoints(report.metrics),
     files: listRunFiles(root, run.dir),
-    evaluation: readJsonIfExists(path.join(run.dir, 'evaluation.json')) ?? null,
+    evaluation: readJsonIfExists(path.join(run.dir, EVALUATION_FILE)) ?? null,
   };
 }
 

@@ -133,6 +133,19 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     await screenshot(page, 'run-page');
   });
 
+  test('a run with a saved evaluation shows per-class accuracy and the confusion matrix', async () => {
+    await open(page, ui.url + '#/run/tiny/1');
+    const saved = JSON.parse(fs.readFileSync(path.join(fx.root, 'tiny/1/evaluation.json'), 'utf8'));
+    const perClass = await page.$$eval('#per-class tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    assert.deepEqual(perClass, saved.perClass.map((c: { class: string; examples: number; correct: number; accuracy: number }) => [c.class, String(c.examples), String(c.correct), Number.isInteger(c.accuracy) ? String(c.accuracy) : c.accuracy.toFixed(4)]));
+    assert.equal(perClass.length, 10);
+    // A cell per (true, predicted) pair, each with its count written in.
+    assert.equal(await count(page, '#confusion .mark-rect.role-mark path'), 100);
+    const counts = await page.$$eval('#confusion .mark-text.role-mark text', (ts) => ts.map((t) => Number(t.textContent)));
+    assert.equal(counts.reduce((a, b) => a + b, 0), saved.dataset.examples);
+    await screenshot(page, 'run-evaluation');
+  });
+
   test('two selected runs: curves overlaid and the changed config keys', async () => {
     await open(page, ui.url + '#/?compare');
     assert.equal(await page.isDisabled('#compare'), true);

@@ -38,7 +38,7 @@ export async function makeUiFixture(): Promise<UiFixture> {
     await run(process.execPath, [BIN, 'run', TINY, ...common, '--set', 'training.epochs=2', '--set', 'training.optimizer.learningRate=0.01', '--set', 'dataset.validationSplit=0.2'], { env });
   })();
   const sweep = run(process.execPath, [BIN, 'sweep', TINY, ...common, '--set', 'name=tiny-sweep', '--set', 'training.epochs=1', '--param', 'training.optimizer.learningRate=0.003,0.03', '--parallel', '2'], { env });
-  await Promise.all([runs, sweep]);
+  await Promise.all([runs.then(() => run(process.execPath, [BIN, 'eval', 'tiny/1', '--save', '--runs-dir', root, '--data-dir', data, '--backend', 'wasm'], { env })), sweep]);
   return handMade(root, base);
 }
 

@@ -125,13 +125,16 @@ test('server-sent events name a running run within 2 s of its new epoch line', a
   }
 });
 
-test('pipeline ui: --help, a bad port, a port in use, a public host warns', async () => {
+test('pipeline ui: --help, a bad port, a port in use, a public host warns; eval --save only on the run\'s own data', async () => {
   const help = spawnSync(process.execPath, [BIN, 'ui', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   for (const line of ['Usage: pipeline ui [options]', '--runs-dir <dir>', '--port <n>', '--host <address>', '--open', 'Read-only']) assert.ok(help.stdout.includes(line), line);
 
   const bad = spawnSync(process.execPath, [BIN, 'ui', '--port', 'http'], { encoding: 'utf8' });
   assert.deepEqual([bad.status, bad.stderr], [2, 'error: --port must be a number from 0 to 65535, got "http"\n']);
+
+  const save = spawnSync(process.execPath, [BIN, 'eval', 'tiny/1', '--save', '--set', 'dataset.limit.test=10'], { encoding: 'utf8' });
+  assert.deepEqual([save.status, save.stderr], [2, "error: --save keeps the evaluation on the run's own test split; drop --set, or drop --save\n"]);
 
   const blocker = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
+import * as path from 'node:path';
 import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import type { BackendRequest } from '../../backend';
 import { evaluateRun, formatEvalReport } from '../../pipeline/evaluate';
 import { resolveRun } from '../../runs/refs';
 import { resolveRunsRoot } from '../../runs/read';
+import { EVALUATION_FILE } from '../../runs/types';
+import { UsageError } from '../../errors';
+import { writeFileAtomic } from '../../util/atomic';
 
 interface EvalFlags {
   set: string[];
@@ -12,6 +16,7 @@ interface EvalFlags {
   dataDir?: string;
   backend?: string;
   json?: boolean;
+  save?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -24,8 +29,11 @@ export function registerEval(program: Command): void {
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto)')
     .option('--json', 'print the report as JSON')
+    .option('--save', `also write the report into the run folder (${EVALUATION_FILE}), where pipeline ui shows it`)
     .action(async (ref: string, opts: EvalFlags) => {
       process.exitCode = await withBoundary(async () => {
+        // The saved report is the run's own: its test split, not other data.
+        if (opts.save && opts.set.length > 0) throw new UsageError('--save keeps the evaluation on the run\'s own test split; drop --set, or drop --save');
         const run = resolveRun(ref, resolveRunsRoot(opts.runsDir));
         const report = await evaluateRun({
           runDir: run.dir,
@@ -34,6 +42,7 @@ export function registerEval(program: Command): void {
           backend: opts.backend as BackendRequest | undefined,
           log: (m) => process.stderr.write(m + '\n'),
         });
+        if (opts.save) writeFileAtomic(path.join(run.dir, EVALUATION_FILE), JSON.stringify(report, null, 2) + '\n');
         process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalReport(report));
       });
     });

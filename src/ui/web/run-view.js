@@ -18,6 +18,7 @@ export async function showRun(root, name, version) {
     section('Files', filesList(run.files)),
   );
   await drawCurves(root.querySelector('#curves'), run.curves);
+  if (run.evaluation) await draw(root.querySelector('#confusion'), confusionSpec(run.evaluation.classes, run.evaluation.confusion));
 }
 
 async function drawCurves(box, curves) {
@@ -68,9 +69,9 @@ function epochsTable(run) {
 
 function evaluation(ev) {
   const perClass = simpleTable(['class', 'examples', 'correct', 'accuracy'], ev.perClass.map((c) => [c.class, String(c.examples), String(c.correct), fmtMetric(c.accuracy)]), (i) => i > 0);
+  perClass.id = 'per-class';
   const chart = el('div', { class: 'chart', id: 'confusion' });
-  queueMicrotask(() => draw(chart, confusionSpec(ev.classes, ev.confusion)));
-  return el('div', {}, el('p', {}, `${ev.dataset?.examples ?? '?'} test examples: loss ${fmtMetric(ev.loss)}, accuracy ${fmtMetric(ev.accuracy)}`), el('div', { class: 'two' }, perClass, chart));
+  return el('div', {}, el('p', {}, `${ev.dataset?.examples ?? '?'} test examples (pipeline eval --save): loss ${fmtMetric(ev.loss)}, accuracy ${fmtMetric(ev.accuracy)}`), el('div', { class: 'two' }, perClass, chart));
 }
 
 function filesList(files) {
