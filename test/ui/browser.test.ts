@@ -160,12 +160,13 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
       ['dataset.validationSplit', '0', '0.2'],
       ['training.optimizer.learningRate', '0.001', '0.01'],
     ]);
+    await screenshot(page, 'compare');
     // Another metric on a log scale, still one line per run.
     await page.selectOption('#metric', 'testLoss');
     await page.check('#log');
     await page.waitForFunction(() => document.querySelector('#overlay .role-title-text')?.textContent === 'testLoss by epoch');
     assert.equal(await linePaths(page, '#overlay'), 2);
-    await screenshot(page, 'compare');
+    await screenshot(page, 'compare-log-scale');
   });
 
   test('a new epoch line in a running run updates its row and its chart within 2 s', async (t) => {

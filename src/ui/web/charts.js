@@ -120,12 +120,13 @@ export function scatterSpec(trials, key, metric) {
 export function confusionSpec(classes, matrix) {
   const values = [];
   matrix.forEach((row, i) => row.forEach((count, j) => values.push({ truth: classes[i], predicted: classes[j], count })));
-  const x = { field: 'predicted', type: 'ordinal', sort: classes };
+  const x = { field: 'predicted', type: 'ordinal', sort: classes, axis: { labelAngle: -40 } };
   const y = { field: 'truth', type: 'ordinal', sort: classes, title: 'true class' };
   return {
     title: 'confusion matrix',
     width: 'container',
-    height: Math.max(200, classes.length * 26),
+    // The height includes the axes (autosize fit): room for the slanted class names below.
+    height: classes.length * 24 + 120,
     data: { values },
     encoding: { x, y },
     layer: [
