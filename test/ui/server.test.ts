@@ -82,7 +82,7 @@ test('the JSON API answers with the CLI readers\' results', async () => {
     assert.deepEqual([noSweep.status, await noSweep.json()], [404, { error: 'no sweep cifar-lenet/sweeps/1' }]);
     const page = await fetch(s.url + '/');
     assert.equal(page.headers.get('content-security-policy'), CSP);
-    assert.match(await page.text(), /<script src="\/vendor\/vega-embed.min.js"><\/script>/);
+    assert.match(await page.text(), /<script type="module" src="\/assets\/app.js"><\/script>/);
     const vendor = await fetch(s.url + '/vendor/vega-lite.min.js');
     assert.equal(vendor.status, 200);
     assert.match(vendor.headers.get('content-type')!, /javascript/);

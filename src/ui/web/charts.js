@@ -1,4 +1,4 @@
-// Charts: Vega-Lite specs drawn by vega-embed (loaded from /vendor as a global), with the
+// Charts: Vega-Lite specs drawn by vega-embed (loaded from /vendor on first use), with the
 // SVG renderer and vega's expression interpreter (ast: true), so the page's CSP needs no eval.
 // No $schema: the same specs work with Vega-Lite 5 and 6.
 
@@ -9,9 +9,25 @@ const BASE = {
 };
 
 const views = new WeakMap();
+let loading = null;
+
+/** vega, vega-lite and vega-embed (about 2 MB of script), loaded when the first chart is drawn: the runs table needs none. */
+function loadVega() {
+  const load = (src) =>
+    new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`could not load ${src}`));
+      document.head.append(script);
+    });
+  loading ??= load('/vendor/vega.min.js').then(() => load('/vendor/vega-lite.min.js')).then(() => load('/vendor/vega-embed.min.js'));
+  return loading;
+}
 
 /** Draws `spec` into `container`, replacing (and freeing) the chart it held. */
 export async function draw(container, spec) {
+  await loadVega();
   views.get(container)?.finalize();
   const result = await globalThis.vegaEmbed(container, { ...BASE, ...spec }, { mode: 'vega-lite', renderer: 'svg', actions: false, ast: true });
   views.set(container, result.view);
