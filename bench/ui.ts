@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       filters.push(Date.now() - t);
       await page.fill('#filter', '');
       t = Date.now();
-      while ((await page.$$('#runs tbody tr[data-run]')).length < count) {
+      while ((await page.$$eval('#runs tbody tr[data-run]', (trs) => trs.length)) < count) {
         await page.evaluate(() => document.querySelector('#more')?.scrollIntoView());
         await page.waitForTimeout(20);
       }
