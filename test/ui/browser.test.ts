@@ -166,7 +166,14 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     await page.check('#log');
     await page.waitForFunction(() => document.querySelector('#overlay .role-title-text')?.textContent === 'testLoss by epoch');
     assert.equal(await linePaths(page, '#overlay'), 2);
-    await screenshot(page, 'compare-log-scale');
+    // Smoothing draws the averaged lines over the raw ones, faint: two lines per run.
+    await page.$eval('#smoothing', (input) => {
+      (input as HTMLInputElement).value = '0.5';
+      input.dispatchEvent(new Event('input'));
+    });
+    await page.waitForFunction(() => document.querySelectorAll('#overlay .mark-line.role-mark path').length === 4, undefined, { timeout: 5000 });
+    assert.deepEqual(await page.$$eval('#overlay .role-legend-label text', (ts) => ts.map((t) => t.textContent)), ['tiny/1', 'tiny/2'], 'the legend stays');
+    await screenshot(page, 'compare-log-scale-smoothed');
   });
 
   test('a new epoch line in a running run updates its row and its chart within 2 s', async (t) => {

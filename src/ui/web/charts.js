@@ -36,14 +36,15 @@ export async function draw(container, spec) {
 
 /** A line per series over epochs: the run page's panels and the compare overlay. */
 export function curvesSpec(points, { title, seriesTitle, seriesOrder, yTitle, log = false, raw = null }) {
-  const y = { field: 'value', type: 'quantitative', title: yTitle, scale: log ? { type: 'log' } : { zero: false } };
+  // A log scale is not rounded out to whole decades: a loss from 2.2 to 2.4 would be a flat line.
+  const y = { field: 'value', type: 'quantitative', title: yTitle, scale: log ? { type: 'log', nice: false } : { zero: false } };
   const color = { field: 'series', type: 'nominal', title: seriesTitle, sort: seriesOrder, scale: { domain: seriesOrder } };
   const layers = [
     { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: epochAxis, y, color } },
     { mark: { type: 'point', filled: true, size: 28 }, encoding: { x: epochAxis, y, color, tooltip: [{ field: 'series', title: seriesTitle }, { field: 'epoch' }, { field: 'value', format: '.4f' }] } },
   ];
-  // Smoothed curves keep the raw values faintly behind them, as TensorBoard does.
-  if (raw) layers.unshift({ data: { values: raw }, mark: { type: 'line', strokeWidth: 1, opacity: 0.25 }, encoding: { x: epochAxis, y, color } });
+  // Smoothed curves keep the raw values faintly beside them, as TensorBoard does (last, so the legend is the lines').
+  if (raw) layers.push({ data: { values: raw }, mark: { type: 'line', strokeWidth: 1, opacity: 0.25 }, encoding: { x: epochAxis, y, color } });
   return { title, width: 'container', height: 260, data: { values: points }, layer: layers };
 }
 
