@@ -62,3 +62,6 @@ export const DEFAULT_MAIN_METRIC: MainMetric = { name: 'testAccuracy', goal: 'ma
 export function goalOf(metric: string): 'max' | 'min' {
   return /loss|error|mse|mae|seconds/i.test(metric) ? 'min' : 'max';
 }
+
+/** `pipeline eval RUN --save` writes its report (EvalReport in src/pipeline/evaluate.ts) here, in the run folder. */
+export const EVALUATION_FILE = 'evaluation.json';

@@ -58,7 +58,7 @@ test.after(async () => {
   assert.equal(await server.exited, 0);
 });
 
-const post = (url: string, body: string | Buffer, type: string) => fetch(`${url}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+const post = (url: string, body: string | Buffer, type: string) => fetch(`${url}/predict`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': type } });
 
 test('GET /healthz and /metadata describe the model', async () => {
   assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });

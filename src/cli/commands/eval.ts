@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
+import * as path from 'node:path';
 import { withBoundary } from '../boundary';
 import { collect } from '../options';
 import type { BackendRequest } from '../../backend';
-import { InterruptedError } from '../../errors';
+import { InterruptedError, UsageError } from '../../errors';
 import { evaluateRun, formatEvalReport } from '../../pipeline/evaluate';
 import { installStopSignals } from '../../pipeline/signals';
 import { resolveRunRef } from '../../runs/refs';
 import { resolveRunsRoot } from '../../runs/read';
+import { EVALUATION_FILE } from '../../runs/types';
+import { writeFileAtomic } from '../../util/atomic';
 
 interface EvalFlags {
   set: string[];
@@ -14,6 +17,7 @@ interface EvalFlags {
   dataDir?: string;
   backend?: string;
   json?: boolean;
+  save?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -26,11 +30,15 @@ export function registerEval(program: Command): void {
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto)')
     .option('--json', 'print the report as JSON')
+    .option('--save', `also write the report into the run folder (${EVALUATION_FILE}), where pipeline ui shows it`)
     .action(async (ref: string, opts: EvalFlags) => {
       // Ctrl-C or SIGTERM stops a download or decode of the data at once, leaving nothing behind.
       const stop = installStopSignals();
       process.exitCode = await withBoundary(async () => {
+        // The saved report is the run's own: its final model on its test split, not other data or a checkpoint.
+        if (opts.save && opts.set.length > 0) throw new UsageError("--save keeps the evaluation on the run's own test split; drop --set, or drop --save");
         const { run, checkpoint } = resolveRunRef(ref, resolveRunsRoot(opts.runsDir));
+        if (opts.save && checkpoint) throw new UsageError("--save keeps the evaluation of the run's final model; drop the @checkpoint, or drop --save");
         const report = await evaluateRun({
           runDir: run.dir,
           checkpoint,
@@ -41,6 +49,7 @@ export function registerEval(program: Command): void {
           signal: stop.abort,
         });
         if (stop.requested) throw new InterruptedError(`interrupted (${stop.signal})`);
+        if (opts.save) writeFileAtomic(path.join(run.dir, EVALUATION_FILE), JSON.stringify(report, null, 2) + '\n');
         process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalReport(report));
       }).finally(() => stop.dispose());
     });

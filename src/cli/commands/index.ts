@@ -21,6 +21,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
   ['predict', () => require('./predict').registerPredict],
   ['serve', () => require('./serve').registerServe],
   ['export', () => require('./export').registerExport],
+  ['ui', () => require('./ui').registerUi],
 ];
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */

@@ -1,0 +1,47 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Run } from '../runs/read';
+import type { RunStatus } from '../runs/types';
+
+/**
+ * What is wrong with a run folder that the readers silently step over: they treat a
+ * file that does not parse as absent (so `ls` keeps working), but a person looking at
+ * the dashboard should see that the folder is damaged rather than merely sparse.
+ * Cheap on purpose (an existence check and the last byte of metrics.jsonl), since the
+ * runs table asks this of every run.
+ */
+export function runDamage(run: Run): string[] {
+  const problems = listedRunDamage(run.dir, run.status());
+  if (run.summary() === undefined && fs.existsSync(path.join(run.dir, 'summary.json'))) problems.push('summary.json is not valid JSON');
+  return problems;
+}
+
+/**
+ * The part of runDamage the runs table can afford for thousands of runs, from what
+ * `ls` already read: its status is `unknown` exactly when meta.json did not parse or is absent.
+ */
+export function listedRunDamage(dir: string, status: RunStatus): string[] {
+  const problems: string[] = [];
+  if (status === 'unknown') problems.push(fs.existsSync(path.join(dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
+  // A line is appended whole, newline included; a tail without one is a cut write. While the
+  // run is going that is a write in progress, not damage.
+  if (status !== 'running' && !endsWithNewline(path.join(dir, 'metrics.jsonl'))) problems.push('metrics.jsonl ends in a partial line');
+  return problems;
+}
+
+/** True for a missing or empty file too: only a non-empty file cut mid-line is damage. */
+function endsWithNewline(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } catch {
+    return true;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
