@@ -18,6 +18,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
   ['diff', () => require('./diff').registerDiff],
   ['plot', () => require('./plot').registerPlot],
   ['sweep', () => require('./sweep').registerSweep],
+  ['worker', () => require('./worker').registerWorker],
 ];
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */
