@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listRuns } from '../../../src/runs/read';
+import { leaderboard } from '../../../src/runs/sweep/leaderboard';
+import { resolveSweep, type SweepState } from '../../../src/runs/sweep/state';
+import { prepareSweep, startSweep } from '../../../src/runs/sweep/sweep';
+import type { QueuedSweepState } from '../../../src/runs/sweep/queue/records';
+import { tempRoot } from '../fixture';
+import { tinyCifarDataDir } from '../tiny-cifar';
+import { BIN, FIXTURES, killAll, pipeline, sleep, waitFor, type Proc } from './helpers';
+import { RedisServer, redisMissing } from './redis-server';
+
+/**
+ * The queue end to end, with real parts: a redis-server of the test's own, three
+ * `pipeline worker` processes with separate runs folders (three machines), a
+ * `pipeline sweep --queue` process following 12 real trials on generated CIFAR-10
+ * data. Mid-sweep one worker is SIGKILLed while it trains a trial, and Redis is stopped
+ * and started again. Every trial must still complete exactly once, with the leaderboard
+ * a single-machine sweep of the same trials reports.
+ */
+
+const TINY = path.join(FIXTURES, 'tiny.yaml');
+const PARAMS = ['training.optimizer.learningRate=0.001,0.002,0.003,0.005,0.01,0.02', 'training.batchSize=32,64'];
+const SETS = ['training.epochs=2', 'training.workers=1'];
+
+/** What must match between the two sweeps: the ranking, each trial's parameters and metrics. */
+function board(state: SweepState) {
+  return leaderboard(state).map((r) => ({ rank: r.rank, trial: r.trial, status: r.status, params: r.params, value: r.value, bestValue: r.bestValue }));
+}
+
+function lines(text: string): string {
+  return text.split('\n').slice(-30).join('\n');
+}
+
+test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; every trial completes once, same leaderboard as one machine', { skip: redisMissing(), timeout: 240_000 }, async () => {
+  const data = tinyCifarDataDir();
+  const redis = await RedisServer.start();
+  const sweepRoot = tempRoot('pipeline-queue-sweep-');
+  const workerRoots = [0, 1, 2].map((i) => tempRoot(`pipeline-queue-w${i}-`));
+  const procs: Proc[] = [];
+  try {
+    const workers = workerRoots.map((dir) => pipeline(['worker', '--queue', redis.url(), '--runs-dir', dir, '--data-dir', data, '--lock-seconds', '4']));
+    procs.push(...workers);
+    const sweepArgs = ['sweep', TINY, '--runs-dir', sweepRoot, '--backend', 'wasm', ...PARAMS.flatMap((p) => ['--param', p]), ...SETS.flatMap((s) => ['--set', s])];
+    const sweep = pipeline([...sweepArgs, '--queue', redis.url(), '--json']);
+    procs.push(sweep);
+
+    // The same trials on one machine, meanwhile (same seeds, so the same metrics).
+    const localRoot = tempRoot('pipeline-queue-local-');
+    const prepared = prepareSweep(TINY, SETS, { params: PARAMS, parallel: 1 });
+    const local = startSweep(prepared, localRoot, ['--data-dir', data, '--backend', 'wasm'], { script: BIN, log: () => {} });
+
+    // Kill worker 0 once it has trained a trial's first epoch (a checkpoint exists), mid-trial.
+    const victim = await waitFor('worker 0 to finish an epoch of a trial', () =>
+      listRuns(workerRoots[0]).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1),
+    );
+    const killedTrial = Number(victim.meta()!.tags!.trial);
+    workers[0].child.kill('SIGKILL');
+
+    // Then Redis goes away and comes back (its append-only file keeps everything).
+    const sweepJson = path.join(sweepRoot, 'tiny', 'sweeps', '1', 'sweep.json');
+    await waitFor('4 trials to finish', () => fs.existsSync(sweepJson) && resolveSweep(sweepJson, sweepRoot).trials.filter((t) => t.status === 'completed').length >= 4);
+    await redis.stop();
+    await sleep(1000);
+    await redis.start();
+
+    const code = await sweep.exit;
+    assert.equal(code, 0, `sweep failed:\n${lines(sweep.err())}\nworkers:\n${workers.map((w) => lines(w.err())).join('\n---\n')}`);
+    const state = resolveSweep(sweepJson, sweepRoot) as QueuedSweepState;
+    assert.equal(state.status, 'completed');
+    assert.deepEqual(state.trials.map((t) => t.index), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const t of state.trials) {
+      assert.equal(t.status, 'completed', `trial ${t.index}: ${t.error}`);
+      assert.equal(typeof t.value, 'number');
+      assert.equal(typeof t.final?.testLoss, 'number');
+    }
+    // The killed worker's trial: its run there stopped itself (checkpointed); another worker started it over.
+    const killed = state.trials[killedTrial - 1];
+    assert.equal(killed.takeover, 'started over');
+    assert.notEqual(killed.worker, undefined);
+    assert.ok(!killed.worker!.endsWith(`:${workers[0].child.pid}`), 'the killed worker cannot have finished it');
+    await waitFor('the orphaned trial to stop itself', () => ['interrupted', 'crashed'].includes(listRuns(workerRoots[0]).find((r) => r.dir === victim.dir)!.status()));
+
+    // Exactly one completed run per trial over the three machines' folders.
+    const completed = workerRoots.flatMap((d) => listRuns(d)).filter((r) => r.status() === 'completed');
+    assert.deepEqual(completed.map((r) => Number(r.meta()!.tags!.trial)).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+
+    const localState = await local;
+    assert.equal(localState.status, 'completed');
+    assert.deepEqual(board(state), board(localState));
+    const printed = JSON.parse(sweep.out());
+    assert.deepEqual(printed.leaderboard.map((r: { trial: number; value: number }) => [r.trial, r.value]), leaderboard(localState).map((r) => [r.trial, r.value]));
+    assert.match(workers[1].err() + workers[2].err(), /connected again to redis:\/\/127\.0\.0\.1/);
+  } finally {
+    killAll(procs, [sweepRoot, ...workerRoots]);
+    await redis.stop();
+  }
+});
