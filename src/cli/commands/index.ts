@@ -19,6 +19,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
   ['plot', () => require('./plot').registerPlot],
   ['sweep', () => require('./sweep').registerSweep],
   ['worker', () => require('./worker').registerWorker],
+  ['collect', () => require('./collect').registerCollect],
 ];
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */

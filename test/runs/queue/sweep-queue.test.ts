@@ -93,8 +93,51 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
     const printed = JSON.parse(sweep.out());
     assert.deepEqual(printed.leaderboard.map((r: { trial: number; value: number }) => [r.trial, r.value]), leaderboard(localState).map((r) => [r.trial, r.value]));
     assert.match(workers[1].err() + workers[2].err(), /connected again to redis:\/\/127\.0\.0\.1/);
+
+    // The runs gathered from the three machines' folders: the sweep lists its 12 trial runs here.
+    const collect = pipeline(['collect', ...workerRoots, '--runs-dir', sweepRoot]);
+    assert.equal(await collect.exit, 0, collect.err());
+    assert.match(collect.out(), /^collected 13 runs into /m); // 12 completed and the interrupted one
+    const ls = pipeline(['ls', 'tiny/sweeps/1', '--runs-dir', sweepRoot, '--json']);
+    assert.equal(await ls.exit, 0, ls.err());
+    const rows = JSON.parse(ls.out()) as Array<{ status: string; run: string }>;
+    assert.deepEqual(rows.map((r) => r.status), new Array(12).fill('completed'));
+    const again = pipeline(['collect', ...workerRoots, '--runs-dir', sweepRoot]);
+    assert.equal(await again.exit, 0);
+    assert.match(again.out(), /^collected 0 runs into /m);
   } finally {
     killAll(procs, [sweepRoot, ...workerRoots]);
+    await redis.stop();
+  }
+});
+
+test('a worker SIGKILLed mid-trial over a shared runs folder: another worker continues the trial from its checkpoint', { skip: redisMissing(), timeout: 120_000 }, async () => {
+  const data = tinyCifarDataDir();
+  const redis = await RedisServer.start();
+  const shared = tempRoot('pipeline-queue-shared-');
+  const procs: Proc[] = [];
+  try {
+    const a = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
+    procs.push(a);
+    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=3', '--set', 'training.workers=1']);
+    procs.push(sweep);
+    const run = await waitFor('the trial to finish an epoch', () => listRuns(shared).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1));
+    a.child.kill('SIGKILL');
+    const b = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
+    procs.push(b);
+    assert.equal(await sweep.exit, 0, sweep.err() + b.err());
+    const state = resolveSweep('tiny/sweeps/1', shared) as QueuedSweepState;
+    const t = state.trials[0];
+    assert.equal(t.status, 'completed');
+    assert.equal(t.takeover, 'continued from checkpoint');
+    assert.equal(t.run, run.id, 'the same run folder, continued');
+    const meta = listRuns(shared).find((r) => r.dir === run.dir)!.meta()!;
+    assert.equal(meta.status, 'completed');
+    assert.equal(meta.resumes?.length, 1);
+    assert.equal(listRuns(shared).length, 1, 'no second run of the trial');
+    assert.match(sweep.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint/);
+  } finally {
+    killAll(procs, [shared]);
     await redis.stop();
   }
 });
