@@ -23,8 +23,8 @@ export interface QueuedTrialState extends TrialState {
   takeover?: Takeover;
   /** Set while the trial waits for another attempt after a failure. */
   retrying?: boolean;
-  /** Milliseconds since the epoch: enqueued, process started and ended on the worker, result seen by the sweep. */
-  timings?: { enqueuedAt: number; spawnedAt: number; exitedAt: number; recordedAt: number } | null;
+  /** Milliseconds since the epoch: enqueued, taken by a worker, process started and ended there, result seen by the sweep. */
+  timings?: { enqueuedAt: number; pickedAt: number; spawnedAt: number; exitedAt: number; recordedAt: number } | null;
   /** --method tpe: whether TPE chose the parameters (false: the planned random draw). */
   byTpe?: boolean;
   queued?: boolean;

@@ -52,6 +52,9 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   const file = path.join(sweepDir, job.experiment.fileName);
   if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
   const base = { trial: job.trial, attempt, host: os.hostname(), worker: ctx.worker, startedAt: startedAt.toISOString() };
+  // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
+  const claimed = countClaim(ctx.redis, job.sweep, job.trial);
+  claimed.catch(() => {});
 
   try {
     validateTrials(file, job.experiment.text, job.baseOverrides, [{ index: job.trial, params: job.params, overrides: job.overrides }]);
@@ -62,8 +65,9 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   }
 
   const state = { runsDir: ctx.runsDir, name: job.name, id: job.sweep };
-  const prior = await stoppedRun(trialRuns(state, job.trial)[0]);
-  const claims = await countClaim(ctx.redis, job.sweep, job.trial);
+  const claims = await claimed;
+  // Taken for the first time, the trial has no run anywhere yet: no need to read every run's meta.json here.
+  const prior = claims > 1 ? await stoppedRun(trialRuns(state, job.trial)[0]) : undefined;
   const takeover: Takeover = claims > 1 ? (prior ? 'continued from checkpoint' : 'started over') : null;
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
   ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`);
@@ -76,6 +80,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
     env: childEnv(),
   });
   const spawnedAt = Date.now();
+  lowerPriority(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => {
@@ -133,7 +138,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
       bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value,
       pruned: watch.pruned,
       durationSeconds: (exitedAt - spawnedAt) / 1000,
-      timings: { enqueuedAt: job.enqueuedAt, spawnedAt, exitedAt },
+      timings: { enqueuedAt: job.enqueuedAt, pickedAt: startedAt.getTime(), spawnedAt, exitedAt },
     },
   };
 }
@@ -160,6 +165,20 @@ async function follow(job: TrialJob, ctx: TrialContext, pid: number | undefined,
     w.pruned = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
     ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] stopping early: ${stopReason(es, job.metric, d)}`);
     stop();
+  }
+}
+
+/**
+ * Trials run at a lower priority than their worker (niceness +5): training takes every core
+ * it gets, and the worker must still renew its locks and report results on time, or the
+ * queue would think it dead and hand its trials to another worker.
+ */
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, Math.min(19, os.getPriority() + 5));
+  } catch {
+    // not permitted here: the trial keeps the worker's priority
   }
 }
 

@@ -44,8 +44,8 @@ export interface TrialResult {
   takeover: Takeover;
   /** Milliseconds since the epoch when the worker recorded this. */
   recordedAt: number;
-  /** Milliseconds since the epoch: the job put on the queue, its process started and ended (queue overhead). */
-  timings?: { enqueuedAt: number; spawnedAt: number; exitedAt: number };
+  /** Milliseconds since the epoch: the job put on the queue, taken by the worker, its process started and ended (queue overhead). */
+  timings?: { enqueuedAt: number; pickedAt: number; spawnedAt: number; exitedAt: number };
 }
 
 export interface RunningTrial {

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { loadExperimentText } from '../../../config/load';
 import { InterruptedError } from '../../../errors';
 import { checkTrialJob, type TrialJob } from './payload';
 import { runTrial } from './run-trial';
@@ -101,7 +102,17 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  warmUp();
   o.log(`worker ${name}: ${o.concurrency} trial${o.concurrency === 1 ? '' : 's'} at a time from ${o.queue.display} into ${o.runsDir}`);
   void worker.run();
   return done;
+}
+
+/** Loads the experiment validator now (tens of ms), so the first trial does not wait for it. */
+function warmUp(): void {
+  try {
+    loadExperimentText('warm-up.yaml', 'version: 1\n');
+  } catch {
+    // an incomplete experiment: only the loading mattered
+  }
 }
