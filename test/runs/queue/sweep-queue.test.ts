@@ -111,21 +111,48 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
   }
 });
 
-test('a worker SIGKILLed mid-trial over a shared runs folder: another worker continues the trial from its checkpoint', { skip: redisMissing(), timeout: 120_000 }, async () => {
+test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s trial continue from their checkpoints; the sweep stops following and resumes', { skip: redisMissing(), timeout: 120_000 }, async () => {
   const data = tinyCifarDataDir();
   const redis = await RedisServer.start();
   const shared = tempRoot('pipeline-queue-shared-');
   const procs: Proc[] = [];
+  const worker = () => {
+    const w = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
+    procs.push(w);
+    return w;
+  };
+  const epochs = (run: { dir: string }) => listRuns(shared).find((r) => r.dir === run.dir)!.refreshMetrics().length;
   try {
-    const a = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
-    procs.push(a);
-    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=3', '--set', 'training.workers=1']);
+    const a = worker();
+    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=4', '--set', 'training.workers=1']);
     procs.push(sweep);
     const run = await waitFor('the trial to finish an epoch', () => listRuns(shared).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1));
     a.child.kill('SIGKILL');
-    const b = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
-    procs.push(b);
-    assert.equal(await sweep.exit, 0, sweep.err() + b.err());
+
+    // The sweep stops following (Ctrl-C); the trial stays on the queue.
+    sweep.child.kill('SIGINT');
+    assert.equal(await sweep.exit, 130);
+    assert.match(sweep.err(), /stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume tiny\/sweeps\/1/);
+
+    const b = worker();
+    const reached = epochs(run);
+    await waitFor('worker b to train another epoch of it', () => listRuns(shared)[0].meta()?.resumes?.length === 1 && epochs(run) > reached).catch((e) => {
+      throw new Error(`${e.message}\nworker b:\n${b.err()}\nrun: ${JSON.stringify(listRuns(shared)[0].meta())}`);
+    });
+    b.child.kill('SIGINT');
+    assert.equal(await b.exit, 130);
+    assert.match(b.err(), /checkpointed and handed back to the queue/);
+
+    // From another machine (an empty runs folder): the status, from Redis.
+    const elsewhere = tempRoot('pipeline-queue-elsewhere-');
+    const status = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere], { PIPELINE_QUEUE: redis.url() });
+    assert.equal(await status.exit, 0, status.err());
+    assert.match(status.out(), /^sweep tiny\/sweeps\/1: 1 trial, 1 pending/m);
+
+    worker();
+    const resumed = pipeline(['sweep', '--resume', 'tiny/sweeps/1', '--runs-dir', shared, '--queue', redis.url()]);
+    procs.push(resumed);
+    assert.equal(await resumed.exit, 0, resumed.err());
     const state = resolveSweep('tiny/sweeps/1', shared) as QueuedSweepState;
     const t = state.trials[0];
     assert.equal(t.status, 'completed');
@@ -133,9 +160,15 @@ test('a worker SIGKILLed mid-trial over a shared runs folder: another worker con
     assert.equal(t.run, run.id, 'the same run folder, continued');
     const meta = listRuns(shared).find((r) => r.dir === run.dir)!.meta()!;
     assert.equal(meta.status, 'completed');
-    assert.equal(meta.resumes?.length, 1);
+    assert.equal(meta.resumes?.length, 2);
     assert.equal(listRuns(shared).length, 1, 'no second run of the trial');
-    assert.match(sweep.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint/);
+    assert.match(resumed.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint/);
+
+    const after = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere, '--queue', redis.url(), '--json']);
+    assert.equal(await after.exit, 0, after.err());
+    const board = JSON.parse(after.out());
+    assert.equal(board.leaderboard[0].status, 'completed');
+    assert.equal(board.leaderboard[0].value, t.value);
   } finally {
     killAll(procs, [shared]);
     await redis.stop();

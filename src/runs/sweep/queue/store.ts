@@ -116,6 +116,10 @@ export async function markRunning(redis: Redis, sweep: string, index: number, r:
   await redis.hset(key(sweep, 'running'), String(index), JSON.stringify(r));
 }
 
+export async function clearRunning(redis: Redis, sweep: string, index: number): Promise<void> {
+  await redis.hdel(key(sweep, 'running'), String(index));
+}
+
 export async function readRunning(redis: Redis, sweep: string): Promise<Map<number, RunningTrial>> {
   return toMap(await redis.hgetall(key(sweep, 'running')));
 }

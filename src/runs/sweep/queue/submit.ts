@@ -50,6 +50,8 @@ export async function connect(address: QueueAddress, waitMs = 10_000): Promise<C
   blocking.on('error', () => {});
   const queue = new Queue(TRIAL_QUEUE, { connection: address.connection });
   queue.on('error', () => {});
+  // Closing a queue whose connection is still opening throws from inside ioredis.
+  await queue.waitUntilReady();
   return {
     redis,
     blocking,
@@ -221,6 +223,11 @@ async function refresh(state: QueuedSweepState, conn: Conn, s: QueueSettings): P
         changed = true;
         s.log(`[trial ${t.index}/${total}] running on ${live.worker} (${live.run})${live.takeover ? `, ${live.takeover}` : ''}: ${t.overrides.join(' ')}`);
       }
+    } else if (!r && t.status === 'running') {
+      // Handed back by a worker that was stopped: waiting for the next one.
+      t.status = 'pending';
+      changed = true;
+      s.log(`[trial ${t.index}/${total}] back on the queue (its worker stopped)`);
     } else if (r && applyResult(t, r, now)) {
       changed = true;
       const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;

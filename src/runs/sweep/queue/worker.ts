@@ -5,7 +5,7 @@ import { loadExperimentText } from '../../../config/load';
 import { InterruptedError } from '../../../errors';
 import { checkTrialJob, type TrialJob } from './payload';
 import { runTrial } from './run-trial';
-import { pushEvent, saveResult, TRIAL_QUEUE, type TrialResult } from './store';
+import { clearRunning, pushEvent, saveResult, TRIAL_QUEUE, type TrialResult } from './store';
 import type { QueueAddress } from './url';
 
 /**
@@ -52,6 +52,8 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
     const out = await runTrial(t, attempt, { redis, runsDir: o.runsDir, dataDir: o.dataDir, concurrency: o.concurrency, script: o.script, worker: name, log: o.log, pollMs: o.pollMs ?? 250, stopping });
     if (out.handBack) {
       o.log(`[${t.sweep} trial ${t.trial}/${t.total}] checkpointed and handed back to the queue`);
+      await clearRunning(redis, t.sweep, t.trial);
+      await pushEvent(redis, t.sweep, t.trial);
       await job.moveToWait(token);
       throw new WaitingError();
     }
