@@ -68,7 +68,8 @@ On several machines (a queued sweep):
   3. Run the sweep from any machine; it validates every trial, queues them and follows them:
        PIPELINE_QUEUE=redis://:SECRET@HOST:6379 pipeline sweep FILE --method tpe --trials 30 --parallel 4
   4. Watch it from anywhere: pipeline sweep --status NAME/sweeps/N
-  5. Gather the runs: rsync -a HOST:runs/ runs/ from each worker (versions are per machine: see README).`,
+  5. Gather the runs: rsync -a WORKER:runs/ gathered/WORKER/ for each worker, then
+       pipeline collect gathered/*     (each run gets the next free version here)`,
     )
     .action(async (file: string | undefined, opts: SweepCliFlags) => {
       process.exitCode = await withBoundary(async () => {
