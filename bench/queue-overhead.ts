@@ -29,6 +29,8 @@ export interface OverheadRow {
   /** Of the start: enqueue/free -> a worker's processor has the job (BullMQ), and -> process spawned (our preparation). */
   takeMs: number;
   prepareMs: number;
+  /** CPU time the worker spent preparing (what the preparation costs on an idle core). */
+  prepareCpuMs: number;
   endP90: number;
   wallSeconds: number;
   load: number;
@@ -73,6 +75,7 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
       const starts: number[] = [];
       const takes: number[] = [];
       const preps: number[] = [];
+      const prepCpu: number[] = [];
       const ends: number[] = [];
       for (const t of state.trials) {
         if (!t.timings) continue;
@@ -81,10 +84,11 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
         starts.push(t.timings.spawnedAt - free);
         takes.push(t.timings.pickedAt - free);
         preps.push(t.timings.spawnedAt - t.timings.pickedAt);
+        prepCpu.push(t.timings.prepareCpuMs);
         ends.push(t.timings.recordedAt - t.timings.exitedAt);
       }
-      const row = { workers: w, trials: n, startMs: median(starts), endMs: median(ends), startP90: p90(starts), takeMs: median(takes), prepareMs: median(preps), endP90: p90(ends), wallSeconds: (Date.now() - t0) / 1000, load };
-      log(`- queue, ${mode === 'one' ? 'one trial at a time' : 'all trials queued'}, ${w} worker(s), ${n} trials: start overhead median ${row.startMs} ms (p90 ${row.startP90}; taking the job ${row.takeMs}, preparing ${row.prepareMs}), end overhead median ${row.endMs} ms (p90 ${row.endP90}), sweep ${row.wallSeconds.toFixed(1)} s, load ${load.toFixed(2)}`);
+      const row = { workers: w, trials: n, startMs: median(starts), endMs: median(ends), startP90: p90(starts), takeMs: median(takes), prepareMs: median(preps), prepareCpuMs: Math.round(median(prepCpu) * 10) / 10, endP90: p90(ends), wallSeconds: (Date.now() - t0) / 1000, load };
+      log(`- queue, ${mode === 'one' ? 'one trial at a time' : 'all trials queued'}, ${w} worker(s), ${n} trials: start overhead median ${row.startMs} ms (p90 ${row.startP90}; taking the job ${row.takeMs}, preparing ${row.prepareMs}, of which CPU ${row.prepareCpuMs}), end overhead median ${row.endMs} ms (p90 ${row.endP90}), sweep ${row.wallSeconds.toFixed(1)} s, load ${load.toFixed(2)}`);
       rows.push({ ...row, mode });
     } finally {
       for (const p of workers) p.kill('SIGKILL');

@@ -47,6 +47,7 @@ export type TrialOutcome = { handBack: true } | { handBack: false; result: Trial
 
 export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext): Promise<TrialOutcome> {
   const startedAt = new Date();
+  const cpuAtStart = process.cpuUsage();
   const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
   fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
   const file = path.join(sweepDir, job.experiment.fileName);
@@ -80,6 +81,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
     env: childEnv(),
   });
   const spawnedAt = Date.now();
+  const cpu = process.cpuUsage(cpuAtStart);
   lowerPriority(child.pid);
   let stdout = '';
   let stderr = '';
@@ -138,7 +140,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
       bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value,
       pruned: watch.pruned,
       durationSeconds: (exitedAt - spawnedAt) / 1000,
-      timings: { enqueuedAt: job.enqueuedAt, pickedAt: startedAt.getTime(), spawnedAt, exitedAt },
+      timings: { enqueuedAt: job.enqueuedAt, pickedAt: startedAt.getTime(), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
     },
   };
 }

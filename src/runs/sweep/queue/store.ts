@@ -45,7 +45,7 @@ export interface TrialResult {
   /** Milliseconds since the epoch when the worker recorded this. */
   recordedAt: number;
   /** Milliseconds since the epoch: the job put on the queue, taken by the worker, its process started and ended (queue overhead). */
-  timings?: { enqueuedAt: number; pickedAt: number; spawnedAt: number; exitedAt: number };
+  timings?: { enqueuedAt: number; pickedAt: number; spawnedAt: number; exitedAt: number; prepareCpuMs: number };
 }
 
 export interface RunningTrial {
