@@ -8,10 +8,12 @@ import { renderText } from '../../runs/table';
 import { leaderboard, leaderboardTable, sweepSummaryLine } from '../../runs/sweep/leaderboard';
 import { pipelineScript, prepareSweep, resumeSweep, startSweep } from '../../runs/sweep/sweep';
 import { resolveSweep, type SweepState } from '../../runs/sweep/state';
-import { isQueued } from '../../runs/sweep/queue/records';
+import { isQueued, type QueuedSweepState } from '../../runs/sweep/queue/records';
 import { queueFrom, parseQueueUrl, hideQueueFromPs, type QueueAddress } from '../../runs/sweep/queue/url';
-import { resumeQueuedSweep, startQueuedSweep } from '../../runs/sweep/queue/submit';
-import { queuedStatus, runningLines } from '../../runs/sweep/queue/status';
+
+/** BullMQ and ioredis load only for queued sweeps: a local sweep starts as fast as before. */
+const submit = (): typeof import('../../runs/sweep/queue/submit') => require('../../runs/sweep/queue/submit');
+const status = (): typeof import('../../runs/sweep/queue/status') => require('../../runs/sweep/queue/status');
 
 interface SweepCliFlags {
   param: string[];
@@ -93,7 +95,7 @@ On several machines (a queued sweep):
           const local = resolveSweep(opts.resume, root);
           if (isQueued(local)) {
             if (parallel !== undefined) local.spec.parallel = parallel;
-            state = await resumeQueuedSweep(local, queued ?? { address: parseQueueUrl(local.queue.address, 'sweep.json'), attempts: local.queue.attempts, backoffSeconds: local.queue.backoffSeconds, log });
+            state = await submit().resumeQueuedSweep(local, queued ?? { address: recordedQueue(local), attempts: local.queue.attempts, backoffSeconds: local.queue.backoffSeconds, log });
           } else state = await resumeSweep(opts.resume, root, { parallel }, runner);
         } else {
           if (!file) throw new UsageError('give an experiment file (pipeline sweep FILE), or --resume SWEEP');
@@ -113,7 +115,7 @@ On several machines (a queued sweep):
           if (queued) {
             // --data-dir is each worker's own (pipeline worker --data-dir).
             if (opts.dataDir) throw new UsageError('--data-dir is for the workers with --queue: pipeline worker --data-dir DIR');
-            state = await startQueuedSweep(prepared, root, opts.backend ? ['--backend', opts.backend] : [], queued);
+            state = await submit().startQueuedSweep(prepared, root, opts.backend ? ['--backend', opts.backend] : [], queued);
           } else {
             const runArgs = [...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.backend ? ['--backend', opts.backend] : [])];
             state = await startSweep(prepared, root, runArgs, runner);
@@ -129,6 +131,14 @@ On several machines (a queued sweep):
         return state.status === 'completed' ? EXIT.ok : EXIT.runFailed;
       });
     });
+}
+
+/** The queue a sweep.json names; without its password, which the user must give again. */
+function recordedQueue(state: QueuedSweepState): QueueAddress {
+  if (state.queue.address.includes(':***@')) {
+    throw new UsageError(`sweep ${state.id} ran through ${state.queue.address}: give the address with its password in $PIPELINE_QUEUE (or --queue)`);
+  }
+  return parseQueueUrl(state.queue.address, 'sweep.json');
 }
 
 function countFlag(name: string, raw: string | undefined, dflt: number, min: number): number {
@@ -147,14 +157,14 @@ async function printStatus(ref: string, root: string, address: QueueAddress | un
     if (!address || !/^[^/]+\/sweeps\/[1-9][0-9]*$/.test(ref)) throw err;
   }
   const id = local?.id ?? ref;
-  const queueAddr = address ?? (local && isQueued(local) ? parseQueueUrl(local.queue.address, 'sweep.json') : undefined);
-  const s = await queuedStatus(id, local, queueAddr);
+  const queueAddr = address ?? (local && isQueued(local) ? recordedQueue(local) : undefined);
+  const s = await status().queuedStatus(id, local, queueAddr);
   if (json) {
     process.stdout.write(JSON.stringify({ id, status: s.state.status, metric: s.state.spec.metric, goal: s.state.spec.goal, leaderboard: leaderboard(s.state) }, null, 2) + '\n');
     return;
   }
   process.stdout.write(renderText(leaderboardTable(s.state)) + '\n');
-  for (const line of runningLines(s)) process.stdout.write(line + '\n');
+  for (const line of status().runningLines(s)) process.stdout.write(line + '\n');
   process.stdout.write(sweepSummaryLine(s.state) + '\n');
 }
 
