@@ -23,7 +23,8 @@ import { RedisServer, redisMissing } from './redis-server';
 
 const TINY = path.join(FIXTURES, 'tiny.yaml');
 const PARAMS = ['training.optimizer.learningRate=0.001,0.002,0.003,0.005,0.01,0.02', 'training.batchSize=32,64'];
-const SETS = ['training.epochs=2', 'training.workers=1'];
+// Three epochs: a worker killed after the first leaves its trial two to go, ample time to interrupt itself.
+const SETS = ['training.epochs=3', 'training.workers=1'];
 
 /** What must match between the two sweeps: the ranking, each trial's parameters and metrics. */
 function board(state: SweepState) {
@@ -124,7 +125,7 @@ test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s 
   const epochs = (run: { dir: string }) => listRuns(shared).find((r) => r.dir === run.dir)!.refreshMetrics().length;
   try {
     const a = worker();
-    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=4', '--set', 'training.workers=1']);
+    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=6', '--set', 'training.workers=1']);
     procs.push(sweep);
     const run = await waitFor('the trial to finish an epoch', () => listRuns(shared).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1));
     a.child.kill('SIGKILL');
@@ -135,8 +136,9 @@ test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s 
     assert.match(sweep.err(), /stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume tiny\/sweeps\/1/);
 
     const b = worker();
+    await waitFor('worker b to continue the run', () => listRuns(shared)[0].meta()?.resumes?.length === 1 && listRuns(shared)[0].status() === 'running');
     const reached = epochs(run);
-    await waitFor('worker b to train another epoch of it', () => listRuns(shared)[0].meta()?.resumes?.length === 1 && epochs(run) > reached).catch((e) => {
+    await waitFor('worker b to train an epoch of it', () => epochs(run) > reached).catch((e) => {
       throw new Error(`${e.message}\nworker b:\n${b.err()}\nrun: ${JSON.stringify(listRuns(shared)[0].meta())}`);
     });
     b.child.kill('SIGINT');

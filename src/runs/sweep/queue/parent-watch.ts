@@ -12,6 +12,6 @@ const timer = setInterval(() => {
     clearInterval(timer);
     process.kill(process.pid, 'SIGINT');
   }
-}, 500);
+}, 100);
 timer.unref();
 export {};

@@ -68,8 +68,18 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   const state = { runsDir: ctx.runsDir, name: job.name, id: job.sweep };
   const claims = await claimed;
   // Taken for the first time, the trial has no run anywhere yet: no need to read every run's meta.json here.
-  const prior = claims > 1 ? await stoppedRun(trialRuns(state, job.trial)[0]) : undefined;
+  const latest = claims > 1 ? trialRuns(state, job.trial)[0] : undefined;
+  const prior = await stoppedRun(latest);
+  if (!prior && latest && Run.fromDir(latest.dir).status() === 'completed') {
+    // Its process finished the trial after its worker died: take the result it wrote.
+    ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] completed on its own after its worker stopped (${latest.id})`);
+    return { handBack: false, refused: false, result: { ...result(base, { status: 'completed', error: null, takeover: 'finished on its own' }), ...runOutcome(job, latest.dir) } };
+  }
   const takeover: Takeover = claims > 1 ? (prior ? 'continued from checkpoint' : 'started over') : null;
+  let handBack = false;
+  void ctx.stopping.then(() => (handBack = true));
+  await Promise.resolve();
+  if (handBack) return { handBack: true };
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
   ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`);
 
@@ -98,11 +108,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
 
-  let handBack = false;
-  void ctx.stopping.then(() => {
-    handBack = true;
-    child.kill('SIGINT');
-  });
+  void ctx.stopping.then(() => child.kill('SIGINT'));
   const watch = { runDir: prior ?? undefined, epochs: 0, pruned: null as TrialResult['pruned'], marked: false };
   let done = false;
   const ended = exited.then((e) => ((done = true), e));
@@ -122,22 +128,16 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, takeover, () => {}).catch(() => {});
   let status = toStatus(reported?.status, code);
   if (status === 'interrupted' && watch.pruned) status = 'pruned';
-  else if (status === 'interrupted' && handBack) return { handBack: true };
-  const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
-  const metrics = reported?.metrics ?? rows.at(-1) ?? null;
-  const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
+  // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
+  else if (handBack && status !== 'completed') return { handBack: true };
   const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, stderr, code, signal);
   return {
     handBack: false,
     refused: false,
     result: {
       ...result(base, { status, error, takeover }),
-      run: runDir ? Run.fromDir(runDir).id : null,
-      runDir,
+      ...(runDir ? runOutcome(job, runDir, reported?.metrics) : {}),
       exitCode: code ?? null,
-      metrics,
-      value,
-      bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value,
       pruned: watch.pruned,
       durationSeconds: (exitedAt - spawnedAt) / 1000,
       timings: { enqueuedAt: job.enqueuedAt, pickedAt: startedAt.getTime(), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
@@ -182,6 +182,14 @@ function lowerPriority(pid: number | undefined): void {
   } catch {
     // not permitted here: the trial keeps the worker's priority
   }
+}
+
+/** A trial's run, final metrics, sweep metric and its best over epochs, from its run folder. */
+function runOutcome(job: TrialJob, runDir: string, reported?: MetricsRow): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
+  const rows = Run.fromDir(runDir).refreshMetrics();
+  const metrics = reported ?? rows.at(-1) ?? null;
+  const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
+  return { run: Run.fromDir(runDir).id, runDir, metrics, value, bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value };
 }
 
 function trialArgs(job: TrialJob, ctx: TrialContext): string[] {

@@ -20,7 +20,7 @@ export const TRIAL_QUEUE = 'pipeline-trials';
 const key = (sweep: string, part: string) => `pipeline:sweep:${sweep}:${part}`;
 
 /** Where a trial's run continued from when a worker took it over, for the sweep record. */
-export type Takeover = 'continued from checkpoint' | 'started over' | null;
+export type Takeover = 'continued from checkpoint' | 'started over' | 'finished on its own' | null;
 
 export interface TrialResult {
   trial: number;
