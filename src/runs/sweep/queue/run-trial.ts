@@ -82,16 +82,72 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   if (handBack) return { handBack: true };
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
   ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`);
+  return supervise(job, ctx, { args, logFile: path.join(sweepDir, 'trials', `${job.trial}.log`), prior, takeover, base, cpuAtStart, handBack: () => handBack });
+}
 
-  const logFd = fs.openSync(path.join(sweepDir, 'trials', `${job.trial}.log`), 'a');
-  // The watcher makes the trial stop (checkpointing) if this worker dies without stopping it.
-  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'parent-watch.js'), ctx.script, ...args], {
+interface Supervision {
+  args: string[];
+  logFile: string;
+  prior: string | undefined;
+  takeover: Takeover;
+  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+  cpuAtStart: NodeJS.CpuUsage;
+  handBack: () => boolean;
+}
+
+/** Runs the trial's process, records its epochs as they come, and sums up how it ended. */
+async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Promise<TrialOutcome> {
+  const proc = startChild(ctx.script, s.args, s.logFile);
+  const spawnedAt = Date.now();
+  const cpu = process.cpuUsage(s.cpuAtStart);
+  void ctx.stopping.then(() => proc.child.kill('SIGINT'));
+  const watch = { runDir: s.prior, epochs: 0, pruned: null as TrialResult['pruned'], marked: false };
+  let done = false;
+  const ended = proc.exited.then((e) => ((done = true), e));
+  while (!done) {
+    await Promise.race([ended, sleep(ctx.pollMs)]);
+    try {
+      await follow(job, ctx, proc.child.pid, watch, s.takeover, () => proc.child.kill('SIGINT'));
+    } catch (err) {
+      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its progress in Redis (${(err as Error).message}); retrying`);
+    }
+  }
+  const { code, signal } = await ended;
+  const exitedAt = Date.now();
+  const reported = lastJsonLine(proc.stdout());
+  const runDir = reported?.runDir ?? watch.runDir ?? null;
+  if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch(() => {});
+  let status = toStatus(reported?.status, code);
+  if (status === 'interrupted' && watch.pruned) status = 'pruned';
+  // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
+  else if (s.handBack() && status !== 'completed') return { handBack: true };
+  const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, proc.stderr(), code, signal);
+  return {
+    handBack: false,
+    refused: false,
+    result: {
+      ...result(s.base, { status, error, takeover: s.takeover }),
+      ...(runDir ? runOutcome(job, runDir, reported?.metrics) : {}),
+      exitCode: code ?? null,
+      pruned: watch.pruned,
+      durationSeconds: (exitedAt - spawnedAt) / 1000,
+      timings: { enqueuedAt: job.enqueuedAt, pickedAt: Date.parse(s.base.startedAt), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
+    },
+  };
+}
+
+/**
+ * `pipeline run` as a child: its own process group, its output appended to the trial's log
+ * (the last 8 KB kept for the result line and the error), niced below the worker. The
+ * watcher (parent-watch.ts) makes it stop, checkpointing, if this worker dies without stopping it.
+ */
+function startChild(script: string, args: string[], logFile: string) {
+  const logFd = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'parent-watch.js'), script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
     env: childEnv(),
   });
-  const spawnedAt = Date.now();
-  const cpu = process.cpuUsage(cpuAtStart);
   lowerPriority(child.pid);
   let stdout = '';
   let stderr = '';
@@ -105,44 +161,12 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('error', (err) => (stderr += `\n${err.message}`));
-    child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('close', (code, signal) => {
+      fs.closeSync(logFd);
+      resolve({ code, signal });
+    });
   });
-
-  void ctx.stopping.then(() => child.kill('SIGINT'));
-  const watch = { runDir: prior ?? undefined, epochs: 0, pruned: null as TrialResult['pruned'], marked: false };
-  let done = false;
-  const ended = exited.then((e) => ((done = true), e));
-  while (!done) {
-    await Promise.race([ended, sleep(ctx.pollMs)]);
-    try {
-      await follow(job, ctx, child.pid, watch, takeover, () => child.kill('SIGINT'));
-    } catch (err) {
-      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its progress in Redis (${(err as Error).message}); retrying`);
-    }
-  }
-  const { code, signal } = await ended;
-  fs.closeSync(logFd);
-  const exitedAt = Date.now();
-  const reported = lastJsonLine(stdout);
-  const runDir = reported?.runDir ?? watch.runDir ?? null;
-  if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, takeover, () => {}).catch(() => {});
-  let status = toStatus(reported?.status, code);
-  if (status === 'interrupted' && watch.pruned) status = 'pruned';
-  // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
-  else if (handBack && status !== 'completed') return { handBack: true };
-  const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, stderr, code, signal);
-  return {
-    handBack: false,
-    refused: false,
-    result: {
-      ...result(base, { status, error, takeover }),
-      ...(runDir ? runOutcome(job, runDir, reported?.metrics) : {}),
-      exitCode: code ?? null,
-      pruned: watch.pruned,
-      durationSeconds: (exitedAt - spawnedAt) / 1000,
-      timings: { enqueuedAt: job.enqueuedAt, pickedAt: startedAt.getTime(), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
-    },
-  };
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** New epochs of the trial's run to Redis; then the early-stopping rule over every worker's curves. */
