@@ -185,9 +185,10 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       const mine = curves.get(a.trial.index);
       if (!mine || mine.length <= a.lastJudgedEpoch) continue;
       const epoch = mine.length;
+      const since = a.lastJudgedEpoch;
       a.lastJudgedEpoch = epoch;
       const others = [...curves.entries()].filter(([i]) => i !== a.trial.index).map(([, c]) => c);
-      const d = judgeTrial(es, mine, others, epoch, state.spec.goal);
+      const d = judgeTrial(es, mine, others, epoch, state.spec.goal, since);
       if (d?.stop) {
         a.pruneRequested = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
         opts.log(`[trial ${a.trial.index}/${total}] stopping early: ${stopReason(es, state.spec.metric, d)}`);

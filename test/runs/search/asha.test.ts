@@ -22,6 +22,11 @@ test('ASHA keeps the best 1/eta at a rung (at least the best one), judged only a
     { name: 'epoch 2 is not a rung', mine: [0.1, 0.1], others: [[0.9, 0.9]], epoch: 2, goal: 'max', stop: undefined },
     { name: 'rung 3 compares values at epoch 3 only', mine: [0.9, 0.9, 0.2], others: [[0.1, 0.1, 0.3], [0.5]], epoch: 3, goal: 'max', stop: true, threshold: 0.3 },
   ];
+  // Looked at only after epoch 2: rung 1 is judged then, not skipped; after epoch 3 with rung 1 judged, rung 3.
+  assert.equal(ashaRule([0.1, 0.5], [[0.9]], 2, 'max', s, 0)?.epoch, 1);
+  assert.equal(ashaRule([0.1, 0.5], [[0.9]], 2, 'max', s, 0)?.stop, true);
+  assert.equal(ashaRule([0.1, 0.5, 0.6], [[0.9, 0.9, 0.5]], 3, 'max', s, 1)?.epoch, 3);
+  assert.equal(ashaRule([0.1, 0.5, 0.6], [[0.9, 0.9, 0.5]], 3, 'max', s, 3), undefined, 'judged already');
   for (const c of cases) {
     const d = ashaRule(c.mine, c.others, c.epoch, c.goal, s);
     assert.equal(d?.stop, c.stop, c.name);

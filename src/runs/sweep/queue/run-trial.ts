@@ -180,13 +180,14 @@ async function follow(job: TrialJob, ctx: TrialContext, pid: number | undefined,
   const rows = readRows(w.runDir);
   if (rows.length <= w.epochs) return;
   for (const row of rows.slice(w.epochs)) await saveEpoch(ctx.redis, job.sweep, job.trial, row);
+  const since = w.epochs;
   w.epochs = rows.length;
   const es = job.earlyStopping;
   if (!es || w.pruned || pid === undefined) return;
   const curves = await readCurves(ctx.redis, job.sweep, job.total, job.metric);
   const mine = curves.get(job.trial) ?? [];
   const others = [...curves.entries()].filter(([i]) => i !== job.trial).map(([, c]) => c);
-  const d = judgeTrial(es, mine, others, rows.length, job.goal);
+  const d = judgeTrial(es, mine, others, rows.length, job.goal, since);
   if (d?.stop) {
     w.pruned = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
     ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] stopping early: ${stopReason(es, job.metric, d)}`);

@@ -35,17 +35,21 @@ export function isRung(epoch: number, s: AshaSettings): boolean {
 }
 
 /**
- * `mine` and `others` are per-epoch metric values (index 0 = epoch 1). Judged only at a rung
- * the trial has reached; undefined elsewhere.
+ * `mine` and `others` are per-epoch metric values (index 0 = epoch 1). The trial has reached
+ * `epoch` and was last judged at `since`: it is judged at the latest rung in (since, epoch]
+ * (a rung passed between two looks is not skipped); undefined when there is none.
  */
 export function ashaRule(
   mine: Array<number | undefined>,
   others: Array<Array<number | undefined>>,
-  epoch: number,
+  reached: number,
   goal: 'max' | 'min',
   s: AshaSettings,
+  since = reached - 1,
 ): AshaDecision | undefined {
-  if (!isRung(epoch, s) || mine.length < epoch) return undefined;
+  let epoch = reached;
+  while (epoch > since && !isRung(epoch, s)) epoch--;
+  if (epoch <= since || mine.length < epoch) return undefined;
   const value = mine[epoch - 1];
   if (typeof value !== 'number' || Number.isNaN(value)) return undefined;
   const peers = others.map((o) => o[epoch - 1]).filter((v): v is number => typeof v === 'number' && !Number.isNaN(v));

@@ -24,9 +24,11 @@ export function judgeTrial(
   others: Array<Array<number | undefined>>,
   epoch: number,
   goal: 'max' | 'min',
+  /** The epoch the trial was last judged at (asha judges each rung once, even one passed between looks). */
+  since = epoch - 1,
 ): StopDecision | undefined {
   if (es.type === 'asha') {
-    const d = ashaRule(mine, others, epoch, goal, { minEpochs: es.minEpochs, reductionFactor: es.reductionFactor ?? DEFAULT_ASHA_REDUCTION });
+    const d = ashaRule(mine, others, epoch, goal, { minEpochs: es.minEpochs, reductionFactor: es.reductionFactor ?? DEFAULT_ASHA_REDUCTION }, since);
     return d && { stop: d.stop, epoch: d.epoch, value: d.value, median: d.threshold, others: d.others };
   }
   return medianRule(mine, others, epoch, goal, es.minEpochs, es.minTrials);
