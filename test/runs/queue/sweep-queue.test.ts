@@ -164,7 +164,7 @@ test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s 
     assert.equal(meta.status, 'completed');
     assert.equal(meta.resumes?.length, 2);
     assert.equal(listRuns(shared).length, 1, 'no second run of the trial');
-    assert.match(resumed.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint/);
+    assert.match(resumed.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint\nsweep tiny\/sweeps\/1: 1\/1 trials done; best so far: trial 1 testAccuracy 0\.\d{4}\n/);
 
     const after = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere, '--queue', redis.url(), '--json']);
     assert.equal(await after.exit, 0, after.err());

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InterruptedError, RunError } from '../../../errors';
+import { leaderboard } from '../leaderboard';
 import type { PreparedSweep } from '../sweep';
 import { claimSweepDir, DONE, newTrialState, saveSweep, thisHost } from '../state';
 import { proposeTrial } from '../search/propose';
@@ -232,9 +233,18 @@ async function refresh(state: QueuedSweepState, conn: Conn, s: QueueSettings): P
       changed = true;
       const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
       s.log(`[trial ${t.index}/${total}] ${r.status} on ${r.worker} in ${r.durationSeconds.toFixed(1)}s${what}${r.run ? ` (${r.run})` : ''}${r.takeover ? `, ${r.takeover}` : ''}${r.error ? ` — ${r.error}` : ''}${r.final ? '' : ' (will retry)'}`);
+      if (r.final) s.log(standing(state));
     }
   }
   return changed;
+}
+
+/** The sweep's own live view: the leader so far and how many trials are done. */
+function standing(state: QueuedSweepState): string {
+  const done = state.trials.filter(isFinal).length;
+  const best = leaderboard(state)[0];
+  const lead = best?.rank ? `best so far: trial ${best.trial} ${state.spec.metric} ${best.value!.toFixed(4)}` : 'no completed trial yet';
+  return `sweep ${state.id}: ${done}/${state.trials.length} trials done; ${lead}`;
 }
 
 /** Trials whose job failed without a final result from a worker (e.g. it lost its worker too often). */
