@@ -13,10 +13,13 @@
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
  * last `ours` run, `--model RUN_FOLDER`, or else one trained for 1 epoch here.
+ * Also (parts `queue`, `tpe`): the per-trial overhead of queued sweeps (bench/queue-overhead.ts,
+ * on a redis-server of its own) and TPE against random search (bench/tpe-vs-random.ts).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,predict,serve] [--batches 32,128]
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,predict,serve,queue,tpe] [--batches 32,128]
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
- *   [--serve-seconds 10]
+ *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
+ *
  *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
@@ -25,6 +28,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchPredict, benchServe, testJpegs } from './serve';
+import { queueOverhead } from './queue-overhead';
+import { tpeVsRandom } from './tpe-vs-random';
 import { load1, median, runEval, runOurs, runTorch, runValidate, torchUnavailable, type EpochFigures, type OursResult, type TorchResult } from './run-measure';
 
 const args = process.argv.slice(2);
@@ -33,13 +38,14 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,predict,serve'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,predict,serve,queue,tpe'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
 const epochs = Number(opt('--epochs') ?? 3);
 const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
 const jsonFile = opt('--json');
+const queueWorkers = list('--queue-workers', '1,2,4,8').map(Number);
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const trainRate = (e: EpochFigures[]) => median(e.map((x) => x.train));
@@ -84,7 +90,8 @@ function table(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
+  const needsCifar = ['torch', 'ours', 'cpu', 'eval'].some((p) => parts.has(p));
+  if (needsCifar && !fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
     throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract ../shared/datasets/cifar10-jpeg.tar.gz there, or pass --data-dir)`);
   }
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-run-'));
@@ -142,6 +149,11 @@ async function main(): Promise<void> {
       extra.validateSeconds = median(walls);
       log(`- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`);
     }
+    if (parts.has('queue')) {
+      log(`- queue overhead: pipeline sweep --queue with pipeline workers on a local redis-server, no-op-sized trials`);
+      extra.queue = [...(await queueOverhead(queueWorkers, 2, 'one', log)), ...(await queueOverhead(queueWorkers, 2, 'all', log))];
+    }
+    if (parts.has('tpe')) extra.tpe = tpeVsRandom(log);
   } finally {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }

@@ -103,7 +103,10 @@ const SweepRange = Type.Object(
 
 export const SweepSchema = Type.Object(
   {
-    method: StringEnum(['grid', 'random'] as const, { default: 'grid', description: 'grid: every combination; random: sample' }),
+    method: StringEnum(['grid', 'random', 'tpe'] as const, {
+      default: 'grid',
+      description: 'grid: every combination; random: sample; tpe: random startup trials, then a tree-structured Parzen estimator learns from the results',
+    }),
     parameters: Type.Record(
       Type.String(),
       Type.Union([Type.Array(Type.Any(), { minItems: 1 }), SweepRange]),
@@ -120,13 +123,17 @@ export const SweepSchema = Type.Object(
     earlyStopping: Type.Optional(
       Type.Object(
         {
-          type: Type.Literal('median', { description: 'stop a trial whose metric is below the median of earlier trials at the same epoch' }),
+          type: StringEnum(['median', 'asha'] as const, {
+            description:
+              'median: stop a trial whose metric is below the median of earlier trials at the same epoch; asha: successive halving, keep the best 1/reductionFactor at rungs minEpochs * reductionFactor^k',
+          }),
           minEpochs: Type.Integer({ minimum: 1, default: 1, description: 'epochs every trial runs before it may be stopped' }),
           minTrials: Type.Integer({
             minimum: 1,
             default: 3,
             description: 'trials that must have reached an epoch before the median rule applies there',
           }),
+          reductionFactor: Type.Optional(Type.Integer({ minimum: 2, description: 'asha: keep the best 1/reductionFactor at each rung (default 3)' })),
         },
         { ...Closed, description: 'stop unpromising trials early' },
       ),

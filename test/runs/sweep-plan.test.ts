@@ -122,14 +122,16 @@ test('buildSpec: file section, command line on top, metric defaults', () => {
   // A metric named on the command line gets its natural goal.
   assert.equal(buildSpec({ training: {} }, { params: ['a=1'], metric: 'valLoss' }).goal, 'min');
   assert.deepEqual(buildSpec({ training: {} }, { params: ['a=1'], earlyStop: true }).earlyStopping, { type: 'median', minEpochs: 1, minTrials: 3 });
+  assert.deepEqual(buildSpec({ training: {} }, { params: ['a=1'], earlyStop: 'asha' }).earlyStopping, { type: 'asha', minEpochs: 1, minTrials: 3, reductionFactor: 3 });
+  assert.equal(buildSpec({ training: {} }, { params: ['a=1..2:log'], method: 'tpe' }).method, 'tpe');
 
   const errors: Array<[Parameters<typeof buildSpec>[1], string]> = [
     [{}, 'nothing to sweep: add a `sweep:` section with parameters to the file, or --param key=a,b'],
-    [{ params: ['a=1'], method: 'bayes' }, '--method must be grid or random, got "bayes"'],
-    [{ params: ['a=1..2'] }, 'grid search needs a list of values for a; a {min, max} range is for --method random'],
+    [{ params: ['a=1'], method: 'bayes' }, '--method must be grid, random or tpe, got "bayes"'],
+    [{ params: ['a=1..2'] }, 'grid search needs a list of values for a; a {min, max} range is for --method random or tpe'],
     [{ params: ['a=1'], parallel: '0' }, '--parallel must be a whole number >= 1, got "0"'],
     [{ params: ['a=1'], goal: 'up' }, '--goal must be max or min, got "up"'],
-    [{ params: ['a=1'], earlyStop: 'hyperband' }, '--early-stop supports "median", got "hyperband"'],
+    [{ params: ['a=1'], earlyStop: 'hyperband' }, '--early-stop supports "median" or "asha", got "hyperband"'],
   ];
   for (const [flags, message] of errors) assert.throws(() => buildSpec({ training: {} }, flags), { message });
 });

@@ -22,6 +22,8 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Registe
   ['serve', () => require('./serve').registerServe],
   ['export', () => require('./export').registerExport],
   ['ui', () => require('./ui').registerUi],
+  ['worker', () => require('./worker').registerWorker],
+  ['collect', () => require('./collect').registerCollect],
 ];
 
 /** The commands to register for these arguments: just the one named, or all (for help and errors). */

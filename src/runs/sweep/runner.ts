@@ -7,7 +7,9 @@ import { writeAll } from '../../util/atomic';
 import { loadRunExperiment } from '../../pipeline/run-dir';
 import { listVersions, parseJsonLines, Run } from '../read';
 import type { MetricsRow } from '../types';
-import { bestUpTo, medianRule } from './median';
+import { bestUpTo } from './median';
+import { judgeTrial, stopReason } from './search/early-stop';
+import { proposeTrial } from './search/propose';
 import { DONE, saveSweep, trialRuns, type SweepState, type TrialState, type TrialStatus } from './state';
 
 /**
@@ -117,6 +119,7 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     const logFile = fs.openSync(logPath, 'a');
     // Its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT.
     const resume = resumes.get(trial.index);
+    if (!resume && trial.attempts === 1) chooseParams(state, trial, opts.log);
     const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial, undefined, resume)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -194,12 +197,13 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       const mine = curves.get(a.trial.index);
       if (!mine || mine.length <= a.lastJudgedEpoch) continue;
       const epoch = mine.length;
+      const since = a.lastJudgedEpoch;
       a.lastJudgedEpoch = epoch;
       const others = [...curves.entries()].filter(([i]) => i !== a.trial.index).map(([, c]) => c);
-      const d = medianRule(mine, others, epoch, state.spec.goal, es.minEpochs, es.minTrials);
+      const d = judgeTrial(es, mine, others, epoch, state.spec.goal, since);
       if (d?.stop) {
         a.pruneRequested = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
-        opts.log(`[trial ${a.trial.index}/${total}] stopping early: ${state.spec.metric} ${d.value.toFixed(4)} at epoch ${d.epoch} is worse than the median ${d.median.toFixed(4)} of ${d.others} other trials`);
+        opts.log(`[trial ${a.trial.index}/${total}] stopping early: ${stopReason(es, state.spec.metric, d)}`);
         signalChild(a.child, 'SIGINT');
       }
     }
@@ -240,6 +244,16 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
   state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
   saveSweep(state);
   return state;
+}
+
+/** --method tpe: the trial's parameters from the trials finished so far (search/propose.ts). */
+function chooseParams(state: SweepState, t: TrialState, log: (line: string) => void): void {
+  if (state.spec.method !== 'tpe') return;
+  const text = fs.readFileSync(path.join(state.dir, 'experiment.yaml'), 'utf8');
+  const p = proposeTrial(state.spec, state.seed, t, state.trials, { file: state.file, text, baseOverrides: state.baseOverrides });
+  if (p.fallback) log(`[trial ${t.index}/${state.trials.length}] ${p.fallback}; it runs its planned random draw`);
+  t.params = p.params;
+  t.overrides = p.overrides;
 }
 
 /** A trial's final metrics, its sweep metric and that metric's best over epochs, from its run folder. */

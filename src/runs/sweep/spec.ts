@@ -20,15 +20,19 @@ export interface RangeSpec {
 export type ParamSpec = unknown[] | RangeSpec;
 
 export interface EarlyStopSpec {
-  type: 'median';
+  /** median: below the median of the others at the same epoch; asha: successive halving at rungs. */
+  type: 'median' | 'asha';
   /** Epochs every trial runs before the rule may stop it. */
   minEpochs: number;
   /** Trials that must have reached an epoch before a median there means anything. */
   minTrials: number;
+  /** asha: keep the best 1/reductionFactor at each rung (rungs at minEpochs * reductionFactor^k). */
+  reductionFactor?: number;
 }
 
 export interface SweepSpec {
-  method: 'grid' | 'random';
+  /** tpe: random startup trials, then each next trial from the results so far (search/tpe.ts). */
+  method: 'grid' | 'random' | 'tpe';
   parameters: Record<string, ParamSpec>;
   /** Cap on trials; random search draws this many (default 10). */
   trials?: number;
@@ -50,6 +54,7 @@ export interface SweepFlags {
 
 export const DEFAULT_RANDOM_TRIALS = 10;
 export const DEFAULT_MEDIAN_MIN_TRIALS = 3;
+export const DEFAULT_ASHA_REDUCTION = 3;
 
 export function isRange(p: ParamSpec): p is RangeSpec {
   return !Array.isArray(p) && typeof p === 'object' && p !== null;
@@ -109,7 +114,7 @@ export function defaultMetric(experiment: SelectionInput): { metric: string; goa
 /** The sweep settings: the command line's flags over the resolved `sweep:` section (schema defaults filled). */
 export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flags: SweepFlags): SweepSpec {
   const section = (experiment.sweep ?? undefined) as
-    | { method?: string; parameters?: Record<string, unknown>; trials?: number; metric?: string; goal?: string; parallel?: number; earlyStopping?: { type: 'median'; minEpochs?: number; minTrials?: number } }
+    | { method?: string; parameters?: Record<string, unknown>; trials?: number; metric?: string; goal?: string; parallel?: number; earlyStopping?: { type: 'median' | 'asha'; minEpochs?: number; minTrials?: number; reductionFactor?: number } }
     | undefined;
   const parameters: Record<string, ParamSpec> = {};
   for (const [k, v] of Object.entries(section?.parameters ?? {})) {
@@ -131,10 +136,10 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
   }
 
   const method = (flags.method ?? section?.method ?? 'grid') as string;
-  if (method !== 'grid' && method !== 'random') throw new UsageError(`--method must be grid or random, got "${method}"`);
+  if (method !== 'grid' && method !== 'random' && method !== 'tpe') throw new UsageError(`--method must be grid, random or tpe, got "${method}"`);
   if (method === 'grid') {
     const ranges = Object.entries(parameters).filter(([, p]) => isRange(p));
-    if (ranges.length) throw new UsageError(`grid search needs a list of values for ${ranges.map(([k]) => k).join(', ')}; a {min, max} range is for --method random`);
+    if (ranges.length) throw new UsageError(`grid search needs a list of values for ${ranges.map(([k]) => k).join(', ')}; a {min, max} range is for --method random or tpe`);
   }
 
   // The metric: the command line, else what the file wrote, else the experiment's main metric.
@@ -146,10 +151,13 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
   let earlyStopping: EarlyStopSpec | undefined;
   const es = flags.earlyStop;
   if (es === true || es === 'median') earlyStopping = { type: 'median', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS };
-  else if (es !== undefined && es !== false) throw new UsageError(`--early-stop supports "median", got "${es}"`);
+  else if (es === 'asha') earlyStopping = { type: 'asha', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS, reductionFactor: DEFAULT_ASHA_REDUCTION };
+  else if (es !== undefined && es !== false) throw new UsageError(`--early-stop supports "median" or "asha", got "${es}"`);
   else if (section?.earlyStopping) {
+    const type = section.earlyStopping.type;
     earlyStopping = {
-      type: 'median',
+      type,
+      ...(type === 'asha' ? { reductionFactor: section.earlyStopping.reductionFactor ?? DEFAULT_ASHA_REDUCTION } : {}),
       minEpochs: section.earlyStopping.minEpochs ?? 1,
       minTrials: section.earlyStopping.minTrials ?? DEFAULT_MEDIAN_MIN_TRIALS,
     };

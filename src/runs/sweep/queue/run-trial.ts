@@ -1,0 +1,298 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Redis } from 'ioredis';
+import { ConfigError } from '../../../errors';
+import { formatDiagnostics } from '../../../config/diagnostics';
+import { loadRunExperiment } from '../../../pipeline/run-dir';
+import { writeFileAtomic } from '../../../util/atomic';
+import { parseJsonLines, Run } from '../../read';
+import type { MetricsRow } from '../../types';
+import { bestUpTo } from '../median';
+import { lastJsonLine } from '../runner';
+import { judgeTrial, stopReason } from '../search/early-stop';
+import { SWEEPS_DIR, trialRuns, type TrialStatus } from '../state';
+import { validateTrials } from '../validate';
+import type { TrialJob } from './payload';
+import { countClaim, markRunning, readCurves, saveEpoch, type Takeover, type TrialResult } from './store';
+import { childEnv } from './url';
+
+/**
+ * One trial on a worker: a normal `pipeline run` child process in the worker's
+ * runs folder, tagged with the sweep and trial. Before it starts, the trial's
+ * experiment is validated on this machine. If this runs folder holds a run of
+ * the trial that stopped part-way (a worker here was killed, or the folder is
+ * shared with the worker that was), the trial continues it from its last
+ * checkpoint (`pipeline run --resume`); otherwise it starts over. While it runs,
+ * each new epoch's metrics go to Redis, and the sweep's early-stopping rule is
+ * applied to the curves every worker has recorded there.
+ */
+
+export interface TrialContext {
+  redis: Redis;
+  runsDir: string;
+  dataDir?: string;
+  /** Trials this worker runs at once (splits the cores when training.workers is auto). */
+  concurrency: number;
+  script: string;
+  worker: string;
+  log: (line: string) => void;
+  pollMs: number;
+  /** Resolves when the worker is asked to stop: the trial checkpoints and is handed back. */
+  stopping: Promise<void>;
+}
+
+export type TrialOutcome = { handBack: true } | { handBack: false; result: TrialResult; refused: boolean };
+
+export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext): Promise<TrialOutcome> {
+  const startedAt = new Date();
+  const cpuAtStart = process.cpuUsage();
+  const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
+  fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
+  const file = path.join(sweepDir, job.experiment.fileName);
+  if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
+  const base = { trial: job.trial, attempt, host: os.hostname(), worker: ctx.worker, startedAt: startedAt.toISOString() };
+  // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
+  const claimed = countClaim(ctx.redis, job.sweep, job.trial);
+  claimed.catch(() => {});
+
+  try {
+    validateTrials(file, job.experiment.text, job.baseOverrides, [{ index: job.trial, params: job.params, overrides: job.overrides }]);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
+    return { handBack: false, refused: true, result: result(base, { status: 'failed', error, takeover: null }) };
+  }
+
+  const state = { runsDir: ctx.runsDir, name: job.name, id: job.sweep };
+  const claims = await claimed;
+  // Taken for the first time, the trial has no run anywhere yet: no need to read every run's meta.json here.
+  const latest = claims > 1 ? trialRuns(state, job.trial)[0] : undefined;
+  const prior = await stoppedRun(latest);
+  if (!prior && latest && Run.fromDir(latest.dir).status() === 'completed') {
+    // Its process finished the trial after its worker died: take the result it wrote.
+    ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] completed on its own after its worker stopped (${latest.id})`);
+    return { handBack: false, refused: false, result: { ...result(base, { status: 'completed', error: null, takeover: 'finished on its own' }), ...runOutcome(job, latest.dir) } };
+  }
+  const takeover: Takeover = claims > 1 ? (prior ? 'continued from checkpoint' : 'started over') : null;
+  let handBack = false;
+  void ctx.stopping.then(() => (handBack = true));
+  await Promise.resolve();
+  if (handBack) return { handBack: true };
+  const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
+  ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`);
+  return supervise(job, ctx, { args, logFile: path.join(sweepDir, 'trials', `${job.trial}.log`), prior, takeover, base, cpuAtStart, handBack: () => handBack });
+}
+
+interface Supervision {
+  args: string[];
+  logFile: string;
+  prior: string | undefined;
+  takeover: Takeover;
+  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+  cpuAtStart: NodeJS.CpuUsage;
+  handBack: () => boolean;
+}
+
+/** Runs the trial's process, records its epochs as they come, and sums up how it ended. */
+async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Promise<TrialOutcome> {
+  const proc = startChild(ctx.script, s.args, s.logFile);
+  const spawnedAt = Date.now();
+  const cpu = process.cpuUsage(s.cpuAtStart);
+  void ctx.stopping.then(() => proc.child.kill('SIGINT'));
+  const watch = { runDir: s.prior, epochs: 0, pruned: null as TrialResult['pruned'], marked: false };
+  let done = false;
+  const ended = proc.exited.then((e) => ((done = true), e));
+  while (!done) {
+    await Promise.race([ended, sleep(ctx.pollMs)]);
+    try {
+      await follow(job, ctx, proc.child.pid, watch, s.takeover, () => proc.child.kill('SIGINT'));
+    } catch (err) {
+      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its progress in Redis (${(err as Error).message}); retrying`);
+    }
+  }
+  const { code, signal } = await ended;
+  const exitedAt = Date.now();
+  const reported = lastJsonLine(proc.stdout());
+  const runDir = reported?.runDir ?? watch.runDir ?? null;
+  if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch(() => {});
+  let status = toStatus(reported?.status, code);
+  if (status === 'interrupted' && watch.pruned) status = 'pruned';
+  // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
+  else if (s.handBack() && status !== 'completed') return { handBack: true };
+  const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, proc.stderr(), code, signal);
+  return {
+    handBack: false,
+    refused: false,
+    result: {
+      ...result(s.base, { status, error, takeover: s.takeover }),
+      ...(runDir ? runOutcome(job, runDir, reported?.metrics) : {}),
+      exitCode: code ?? null,
+      pruned: watch.pruned,
+      durationSeconds: (exitedAt - spawnedAt) / 1000,
+      timings: { enqueuedAt: job.enqueuedAt, pickedAt: Date.parse(s.base.startedAt), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
+    },
+  };
+}
+
+/**
+ * `pipeline run` as a child: its own process group, its output appended to the trial's log
+ * (the last 8 KB kept for the result line and the error), niced below the worker. The
+ * watcher (parent-watch.ts) makes it stop, checkpointing, if this worker dies without stopping it.
+ */
+function startChild(script: string, args: string[], logFile: string) {
+  const logFd = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'parent-watch.js'), script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: childEnv(),
+  });
+  lowerPriority(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    fs.writeSync(logFd, b);
+    stdout = (stdout + b.toString('utf8')).slice(-8192);
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    fs.writeSync(logFd, b);
+    stderr = (stderr + b.toString('utf8')).slice(-8192);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', (err) => (stderr += `\n${err.message}`));
+    child.on('close', (code, signal) => {
+      fs.closeSync(logFd);
+      resolve({ code, signal });
+    });
+  });
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** New epochs of the trial's run to Redis; then the early-stopping rule over every worker's curves. */
+async function follow(job: TrialJob, ctx: TrialContext, pid: number | undefined, w: { runDir?: string; epochs: number; pruned: TrialResult['pruned']; marked: boolean }, takeover: Takeover, stop: () => void): Promise<void> {
+  if (!w.runDir && pid !== undefined) w.runDir = trialRuns({ runsDir: ctx.runsDir, name: job.name, id: job.sweep }, job.trial).find((r) => r.meta()?.pid === pid)?.dir;
+  if (!w.runDir) return;
+  if (!w.marked) {
+    await markRunning(ctx.redis, job.sweep, job.trial, { host: os.hostname(), worker: ctx.worker, run: Run.fromDir(w.runDir).id, since: new Date().toISOString(), takeover });
+    w.marked = true;
+  }
+  const rows = readRows(w.runDir);
+  if (rows.length <= w.epochs) return;
+  for (const row of rows.slice(w.epochs)) await saveEpoch(ctx.redis, job.sweep, job.trial, row);
+  const since = w.epochs;
+  w.epochs = rows.length;
+  const es = job.earlyStopping;
+  if (!es || w.pruned || pid === undefined) return;
+  const curves = await readCurves(ctx.redis, job.sweep, job.total, job.metric);
+  const mine = curves.get(job.trial) ?? [];
+  const others = [...curves.entries()].filter(([i]) => i !== job.trial).map(([, c]) => c);
+  const d = judgeTrial(es, mine, others, rows.length, job.goal, since);
+  if (d?.stop) {
+    w.pruned = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
+    ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] stopping early: ${stopReason(es, job.metric, d)}`);
+    stop();
+  }
+}
+
+/**
+ * Trials run at a lower priority than their worker (niceness +5): training takes every core
+ * it gets, and the worker must still renew its locks and report results on time, or the
+ * queue would think it dead and hand its trials to another worker.
+ */
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, Math.min(19, os.getPriority() + 5));
+  } catch {
+    // not permitted here: the trial keeps the worker's priority
+  }
+}
+
+/** A trial's run, final metrics, sweep metric and its best over epochs, from its run folder. */
+function runOutcome(job: TrialJob, runDir: string, reported?: MetricsRow): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
+  const rows = Run.fromDir(runDir).refreshMetrics();
+  const metrics = reported ?? rows.at(-1) ?? null;
+  const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
+  return { run: Run.fromDir(runDir).id, runDir, metrics, value, bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value };
+}
+
+function trialArgs(job: TrialJob, ctx: TrialContext): string[] {
+  const sets = [...job.baseOverrides, ...job.overrides].flatMap((o) => ['--set', o]);
+  const split = job.workersAuto && ctx.concurrency > 1 && !job.overrides.some((o) => o.startsWith('training.workers='));
+  const workers = split ? ['--workers', String(Math.max(1, Math.floor(os.cpus().length / ctx.concurrency)))] : [];
+  return ['run', path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!, job.experiment.fileName), ...sets, '--json', '--runs-dir', ctx.runsDir, '--tag', `sweep=${job.sweep}`, '--tag', `trial=${job.trial}`, ...workers, ...dataArgs(ctx), ...job.runArgs];
+}
+
+function dataArgs(ctx: TrialContext): string[] {
+  return ctx.dataDir ? ['--data-dir', ctx.dataDir] : [];
+}
+
+/**
+ * The run folder to continue, if this trial's newest run here stopped part-way and
+ * `run --resume` would take it. A run still marked running whose process is alive is a
+ * trial left by a worker killed here: it stops itself (parent-watch), so wait for that.
+ */
+async function stoppedRun(run: Run | undefined): Promise<string | undefined> {
+  if (!run) return undefined;
+  for (let waited = 0; Run.fromDir(run.dir).status() === 'running' && waited < 120_000; waited += 200) await sleep(200);
+  run = Run.fromDir(run.dir);
+  const meta = run.meta();
+  const status = run.status();
+  const partWay = status === 'interrupted' || status === 'crashed' || (status === 'failed' && !meta?.resumes?.length);
+  if (!partWay) return undefined;
+  try {
+    return loadRunExperiment(run.dir).hash === meta?.configHash ? run.dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function result(base: { trial: number; attempt: number; host: string; worker: string; startedAt: string }, r: { status: TrialStatus; error: string | null; takeover: Takeover }): TrialResult {
+  const now = Date.now();
+  return {
+    ...base,
+    ...r,
+    final: false,
+    run: null,
+    runDir: null,
+    endedAt: new Date(now).toISOString(),
+    durationSeconds: (now - Date.parse(base.startedAt)) / 1000,
+    exitCode: null,
+    metrics: null,
+    value: null,
+    bestValue: null,
+    pruned: null,
+    recordedAt: now,
+  };
+}
+
+function toStatus(status: string | undefined, code: number | null): TrialStatus {
+  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
+  if (code === 130) return 'interrupted';
+  return code === 0 ? 'completed' : 'failed';
+}
+
+const ROUTINE = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
+
+function errorOf(runDir: string | null, stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
+  const fromMeta = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
+  if (fromMeta) return fromMeta;
+  const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('{') && !ROUTINE.test(l)).at(-1);
+  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+  return last ? `${last} (${how})` : how;
+}
+
+function readRows(runDir: string): MetricsRow[] {
+  return parseJsonLines<MetricsRow>(readOr(path.join(runDir, 'metrics.jsonl')) ?? '').filter((r) => typeof r.epoch === 'number');
+}
+
+function readOr(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
