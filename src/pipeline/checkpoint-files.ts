@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { DirFiles } from './atomic-dir';
-import { captureOptimizerState, type NamedTensor } from './optimizer-state';
+import { captureOptimizerState, type NamedTensor } from '../engine';
 import { modelFiles, readBytes, readWeights } from './snapshot';
 import type { LoopPosition, TF } from './types';
 

@@ -22,7 +22,7 @@ import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './c
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
 import { mainMetric } from './metric-names';
-import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
+import { buildOptimizer, createStepRunner, restoreOptimizerState } from '../engine';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
@@ -40,7 +40,6 @@ import {
 } from './run-dir';
 import { installStopSignals, type StopSignal } from './signals';
 import { assignWeights, saveModelDir } from './snapshot';
-import { createStepRunner } from './step';
 import { createTerminal, type Terminal } from './terminal';
 import { train } from './train';
 import type { Callback, EpochRow, LoopPosition, TrainingSetup } from './types';

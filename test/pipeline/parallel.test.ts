@@ -13,13 +13,11 @@ import { selectBackend } from '../../src/backend';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
 import { batches } from '../../src/data';
-import { buildOptimizer } from '../../src/pipeline/optimizer-state';
+import { buildOptimizer, createStepRunner, shardRows } from '../../src/engine';
 import { ReplicaGroup, SpawnedWorkers } from '../../src/pipeline/parallel/group';
 import { MIN_AUTO_SAMPLES, planWorkers } from '../../src/pipeline/parallel/plan';
 import { PrefetchingSource } from '../../src/pipeline/parallel/prefetch';
-import { shardRows } from '../../src/pipeline/parallel/shards';
 import { runExperiment, type RunRequest } from '../../src/pipeline/run';
-import { createStepRunner } from '../../src/pipeline/step';
 import { silentTerminal } from '../../src/pipeline/terminal';
 import type { Batch, BatchSource, Callback } from '../../src/pipeline/types';
 import { BACKEND, CLASSES, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
@@ -207,11 +205,11 @@ test('tensors do not accumulate in the main thread or the workers', async () => 
   }
 });
 
-const DIST = path.resolve(__dirname, '../../src/pipeline');
+const DIST = path.resolve(__dirname, '../../src');
 /** A worker entry that is the real one, with its 3rd gradient computation replaced by `fault`. */
 const faultyWorker = (fault: string) => ({
   code: `
-    const step = require(${JSON.stringify(path.join(DIST, 'step.js'))});
+    const step = require(${JSON.stringify(path.join(DIST, 'engine/step-runner.js'))});
     const create = step.createStepRunner;
     step.createStepRunner = (o) => {
       const r = create(o);
@@ -220,7 +218,7 @@ const faultyWorker = (fault: string) => ({
       r.computeGradients = (...a) => { if (++n === 3) { ${fault} } return compute(...a); };
       return r;
     };
-    require(${JSON.stringify(path.join(DIST, 'parallel/worker.js'))});`,
+    require(${JSON.stringify(path.join(DIST, 'pipeline/parallel/worker.js'))});`,
 });
 
 test('a worker that fails, or whose thread dies, fails the run with a RunError naming it, and no thread is left behind', async () => {

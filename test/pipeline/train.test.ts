@@ -13,7 +13,7 @@ import { hashExperiment, loadExperimentText } from '../../src/config/load';
 import type { Callback } from '../../src/pipeline/types';
 import { buildModel } from '../../src/builders/model';
 import { selectBackend } from '../../src/backend';
-import { createStepRunner } from '../../src/pipeline/step';
+import { createStepRunner } from '../../src/engine';
 import { BACKEND, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
 
 async function run(o: TinyOptions & { seedOverride?: number; runsDir?: string; extraReq?: Partial<RunRequest> } = {}) {

@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { TF } from '../types';
+import type { TF } from './types';
 
 /**
  * Dropout masks that do not depend on the worker count. A dropout layer with a fixed seed

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../../src/backend';
+import { startEngine } from '../../src/engine';
 
 export type Tf = typeof tf;
 // Silences tfjs's "install tfjs-node" banner in test output (PROD only mutes warnings).
@@ -45,7 +45,7 @@ export async function useBackend(name: Backend): Promise<void> {
   await tf.setBackend(name);
   await tf.ready();
   if (name === 'wasm' && !wasmReady) {
-    registerWasmKernels(tf);
+    startEngine(tf);
     wasmReady = true;
   }
 }

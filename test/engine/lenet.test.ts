@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { createAdam } from '../../src/backend';
+import { createAdam } from '../../src/engine/fused-adam';
 import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 import { buildLenet } from '../../bench/kernels-lenet';
 

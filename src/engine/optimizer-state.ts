@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { createAdam } from '../backend/adam';
+import { createAdam } from './fused-adam';
+import { engineStatus } from './start';
 import { OPTIMIZERS } from '../builders/optimizers';
 import type { ResolvedExperiment } from '../config/load';
 import type { TF } from './types';
@@ -24,7 +25,7 @@ export function buildOptimizer(tf: TF, experiment: ResolvedExperiment, learningR
   const cfg = experiment.training.optimizer;
   // Adam through createAdam: on wasm one fused kernel per variable instead of ~13 (about a
   // tenth of a LeNet step), bit-identical to tf.train.adam; elsewhere it is tf.train.adam.
-  if (cfg.type === 'adam') return createAdam(tf, learningRate, cfg.beta1, cfg.beta2, cfg.epsilon);
+  if (cfg.type === 'adam' && engineStatus().fast) return createAdam(tf, learningRate, cfg.beta1, cfg.beta2, cfg.epsilon);
   return OPTIMIZERS.require(cfg.type).build(tf, cfg as never, learningRate);
 }
 

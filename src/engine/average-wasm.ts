@@ -1,11 +1,11 @@
 /**
- * The gradient average (wasm-kernels/average-loops.ts) instantiated on the shared exchange
+ * The gradient average (kernels/average-loops.ts) instantiated on the shared exchange
  * memory: a shared WebAssembly.Memory, so the loop reads every replica's slot in place (no
  * copy, and none of the slowness of JS reads from a SharedArrayBuffer, ~3x plain ones in V8).
  * n must be even: slots are padded to a multiple of 4 floats.
  */
-import { averageTwoFn } from '../../backend/wasm-kernels/average-loops';
-import { assembleModule } from '../../backend/wasm-kernels/wasm-asm';
+import { averageTwoFn } from './kernels/average-loops';
+import { assembleModule } from './kernels/wasm-asm';
 
 export const PAGE_BYTES = 65536;
 

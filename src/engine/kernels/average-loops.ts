@@ -1,7 +1,7 @@
 /**
  * averageTwo(out, a, b, n, wa, wb): out[i] = float32(wa * a[i] + wb * b[i]) for i < n.
  *
- * The data-parallel gradient average of two shards (src/pipeline/parallel/shard-average.ts),
+ * The data-parallel gradient average of two shards (src/engine/shard-average.ts),
  * computed in float64 (each float32 widened exactly, two products and a sum rounded in
  * float64, one rounding to float32): the same operations in the same order as the JS
  * expression `out[i] = wa * a[i] + wb * b[i]` on a Float32Array, so every path that averages

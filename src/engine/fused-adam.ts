@@ -1,6 +1,6 @@
 /**
  * createAdam(): a tf.AdamOptimizer whose update step, on the wasm backend, is one fused kernel
- * per variable (PipelineAdamUpdate, wasm-kernels/adam-update.ts) instead of ~13 elementwise
+ * per variable (PipelineAdamUpdate, kernels/adam-update.ts) instead of ~13 elementwise
  * kernels; on any other backend (or without our wasm kernels registered) it IS tfjs's Adam.
  *
  * Same state as tfjs's Adam (accBeta1/2, the m and v slots, iterations), so getWeights /
@@ -8,7 +8,7 @@
  * the updated values are bit-identical to tf.train.adam's on wasm.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ADAM_UPDATE_KERNEL, AdamUpdateAttrs } from './wasm-kernels/adam-update';
+import { ADAM_UPDATE_KERNEL, AdamUpdateAttrs } from './kernels/adam-update';
 
 type Tf = typeof tfTypes;
 /** tfjs-core's NamedTensor and NamedVariableMap (not re-exported by @tensorflow/tfjs). */

@@ -1,11 +1,11 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { heapLoops, type HeapLoops } from '../../backend/wasm-kernels/heap-loops';
-import type { TensorInfo, WasmBackendInternals } from '../../backend/wasm-kernels/wasm-internals';
+import { heapLoops, type HeapLoops } from '../kernels/heap-loops';
+import type { TensorInfo, WasmBackendInternals } from '../kernels/wasm-internals';
 import { dropoutSeed } from '../../builders/model';
 import type { ResolvedExperiment } from '../../config/load';
 import type { Batch, TF } from '../types';
-import { shardRows, type Shard } from '../parallel/shards';
-import { shardWeights, weightedSumInto } from '../parallel/shard-average';
+import { shardRows, type Shard } from '../shards';
+import { shardWeights, weightedSumInto } from '../shard-average';
 import { planDirectStep, type DirectOp } from './plan';
 import { softmaxCrossEntropy } from './softmax-loss';
 
@@ -22,7 +22,7 @@ import { softmaxCrossEntropy } from './softmax-loss';
  * gradients (the tests compare both on random batches), different float rounding.
  *
  * Memory: every intermediate is a backend tensor freed at the end of the call; the gradients
- * are handed over as engine tensors (the caller disposes them), like step.ts's.
+ * are handed over as engine tensors (the caller disposes them), like step-runner.ts's.
  *
  * `gradientShards`: the batch's gradient is computed as the data-parallel exchange computes
  * it from that many replicas: each shard's loss gradient scaled by its own size, each weight
@@ -37,7 +37,7 @@ import { softmaxCrossEntropy } from './softmax-loss';
 /**
  * Where a training batch sits, for dropout masks: the step's (epoch, batch) choose the seed,
  * and a shard at `rowOffset` of a larger batch takes those rows of the larger batch's mask
- * (as parallel/dropout-rows.ts arranges for tfjs's autograd).
+ * (as dropout-rows.ts arranges for tfjs's autograd).
  */
 export interface StepPosition {
   epoch: number;

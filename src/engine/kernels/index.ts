@@ -12,7 +12,7 @@ import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
-import { captureStock, markOurs } from './stock-kernels';
+import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
@@ -44,4 +44,15 @@ export function registerWasmKernels(tf: Tf): string[] {
     registered.push(kernel.kernelName);
   }
   return registered;
+}
+
+/** Undoes registerWasmKernels: every kernel name we replaced gets the captured stock kernel back (or none). */
+export function restoreStockKernels(tf: Tf): void {
+  for (const fix of WASM_KERNEL_FIXES) {
+    const config = tf.getKernel(fix.kernelName, 'wasm');
+    if (!config || !isOurs(config.kernelFunc)) continue;
+    tf.unregisterKernel(fix.kernelName, 'wasm');
+    const stock = stockKernel(fix.kernelName);
+    if (stock) tf.registerKernel({ kernelName: fix.kernelName, backendName: 'wasm', kernelFunc: stock });
+  }
 }

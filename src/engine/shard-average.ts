@@ -1,6 +1,6 @@
 /**
  * The arithmetic of the data-parallel gradient average, in one place, so that the exchange
- * between replicas (exchange.ts, average-wasm.ts) and a single replica that reduces its batch
+ * between replicas (pipeline/parallel/exchange.ts, average-wasm.ts) and a single replica that reduces its batch
  * in the same shards (direct/direct-step.ts) round identically:
  *
  *   average[e] = float32( sum over non-empty shards k, in shard order, of (size_k / total) * g_k[e] )

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { createAdam } from '../../src/backend';
+import { createAdam } from '../../src/engine/fused-adam';
 import { Backend, uniform, useBackend } from './gradcheck';
 
 // Sizes: multiple of 4 (SIMD only), and not (scalar tail).

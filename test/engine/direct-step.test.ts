@@ -1,5 +1,5 @@
 /**
- * The direct wasm training step (src/pipeline/direct/): the same gradients, loss and accuracy
+ * The direct wasm training step (src/engine/direct/): the same gradients, loss and accuracy
  * sums as tfjs's autograd on random batches, for the layer options it takes (padding, strides,
  * relu/linear, with and without bias, pooling first), no tensors left behind, and the generic
  * path (with the reason) for every model it does not take.
@@ -10,9 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
-import { shardWeights, weightedSumInto } from '../../src/pipeline/parallel/shard-average';
-import { shardRows } from '../../src/pipeline/parallel/shards';
-import { createStepRunner } from '../../src/pipeline/step';
+import { createStepRunner, shardRows, shardWeights, weightedSumInto } from '../../src/engine';
 import { createRng } from '../../src/util/random';
 
 const SHAPE: [number, number, number] = [9, 9, 3];

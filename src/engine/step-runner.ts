@@ -4,12 +4,13 @@ import { METRICS, type MetricEntry } from '../builders/metrics';
 import { dropoutLayers, dropoutSeed } from '../builders/model';
 import type { ResolvedExperiment } from '../config/load';
 import { createDirectStep } from './direct/direct-step';
-import { withDropoutRowOffset } from './parallel/dropout-rows';
+import { withDropoutRowOffset } from './dropout-rows';
+import { engineStatus } from './start';
 import type { Batch, TF } from './types';
 
 /**
  * All per-step tensor code lives here, so the single-process loop (train.ts) and a
- * data-parallel worker (issue 5) run the same forward/backward/update. Each function
+ * data-parallel worker (pipeline/parallel/) run the same forward/backward/update. Each function
  * is one tf.tidy; the only tensors that outlive a call are the model's and optimizer's
  * variables and, from computeGradients, the gradients the caller must dispose.
  *
@@ -109,7 +110,10 @@ export function createStepRunner(o: StepOptions): StepRunner {
 
   // Plain conv/pool/dropout/dense stacks on wasm take the direct step (direct/direct-step.ts): the
   // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
-  const direct = o.direct === false ? { unsupported: 'disabled' } : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
+  const engine = engineStatus();
+  const direct = o.direct === false ? { unsupported: 'disabled' }
+    : tf.getBackend() === 'wasm' && !engine.fast ? { unsupported: engine.reason }
+    : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
   const fast = 'unsupported' in direct ? undefined : direct;
   const gradients: StepRunner['computeGradients'] = fast
     ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset })

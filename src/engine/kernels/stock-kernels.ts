@@ -24,6 +24,11 @@ export function captureStock(tf: Tf, name: string): void {
   if (config && !ours.has(config.kernelFunc)) stock.set(name, config.kernelFunc);
 }
 
+/** The captured stock kernel `name`, if any. */
+export function stockKernel(name: string): KernelFunc | undefined {
+  return stock.get(name);
+}
+
 /** Run the wasm backend's own kernel `name`; the caller owns (must dispose) the result. */
 export function runStock(name: string, inputs: Record<string, TensorInfo>, backend: unknown,
   attrs: Record<string, unknown> = {}): TensorInfo {
