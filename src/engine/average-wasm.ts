@@ -1,11 +1,12 @@
 /**
- * The gradient average (kernels/average-loops.ts) instantiated on the shared exchange
+ * The gradient average (kernels/assembly/average.ts) instantiated on the shared exchange
  * memory: a shared WebAssembly.Memory, so the loop reads every replica's slot in place (no
  * copy, and none of the slowness of JS reads from a SharedArrayBuffer, ~3x plain ones in V8).
- * n must be even: slots are padded to a multiple of 4 floats.
+ * n must be even: slots are padded to a multiple of 4 floats. The module is compiled at build
+ * time (`npm run build:kernels`, target `shared`) into dist/, next to kernels/heap-loops.js.
  */
-import { averageTwoFn } from './kernels/average-loops';
-import { assembleModule } from './kernels/wasm-asm';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export const PAGE_BYTES = 65536;
 
@@ -34,8 +35,8 @@ let compiled: object | undefined;
 
 /** The loop, instantiated on `memory` (from createSharedMemory). */
 export function averageTwoOn(memory: SharedMemory): AverageTwo {
-  // The import declares the largest shared memory there is: any actual maximum is within it, so one compiled module serves every size.
-  compiled ??= new WA.Module(assembleModule([averageTwoFn()], { sharedMemory: { maxPages: 65536 } }));
+  // The import declares the largest shared memory there is (65536 pages): any actual maximum is within it, so one compiled module serves every size.
+  compiled ??= new WA.Module(fs.readFileSync(path.join(__dirname, 'kernels', 'shared-average.wasm')));
   const instance = new WA.Instance(compiled, { env: { memory } });
   return instance.exports.averageTwo as AverageTwo;
 }

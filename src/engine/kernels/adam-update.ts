@@ -7,7 +7,7 @@
  * small net most of their cost is the engine's per-kernel bookkeeping, not the arithmetic
  * (LeNet: ~130 kernel calls of a ~270-call step).
  *
- * Why this is right: one SIMD pass (optimizer-loops.ts) performs the same float32 operations
+ * Why this is right: one SIMD pass (assembly/optimizers.ts) performs the same float32 operations
  * in the same order on the same float32 constants as tfjs's Adam (c1 = 1 - beta1^t and
  * c2 = 1 - beta2^t as the optimizer's float32 accumulators give them), so the results are
  * bit-identical (tested against tf.train.adam on wasm).

@@ -6,7 +6,7 @@
  * broadcasting path, which computes a multi-dimensional index per element.
  *
  * Why this is right: out[r, c] = x[r, c] + b[c] for x viewed as [rows, C]; float addition is
- * commutative, so [C] + [..., C] is the same loop. A SIMD wasm loop (heap-loops.ts
+ * commutative, so [C] + [..., C] is the same loop. A SIMD wasm loop (assembly/elementwise.ts
  * addRowVector) does it in one pass. Every other shape pair keeps the stock kernel.
  */
 import { heapLoops } from './heap-loops';

@@ -9,7 +9,7 @@
  * the product itself for dense layers of small nets.
  *
  * Why this is right: for batch 1, C = op(A)·op(B) is computed by the register-tiled SIMD loop
- * in gemm-loops.ts, which reads A in place through strides (so Aᵀ costs nothing) and B's rows
+ * in assembly/gemm.ts, which reads A in place through strides (so Aᵀ costs nothing) and B's rows
  * in place; a transposed B is first materialized by the stock Transpose kernel. Batched
  * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
  * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).

@@ -12,11 +12,11 @@
  * (base: top-left of pixel m's window, kOff: tap k inside a window), so
  *   dW[k, co] = sum_m x[base[m] + kOff[k]] * dy[m, co]
  * is a matrix product whose left operand is read in place from x (implicit GEMM, no im2col
- * buffer), run by the SIMD tile loop in gemm-loops.ts. The [K, Cout] result is already the
+ * buffer), run by the SIMD tile loop in assembly/gemm.ts. The [K, Cout] result is already the
  * filter layout [kh,kw,Cin,Cout].
  *
  * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
- * transposed patches written by a wasm loop (heap-loops.ts im2colT) times dy through the
+ * transposed patches written by a wasm loop (assembly/im2col.ts im2colT) times dy through the
  * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
  * Conv2D is NHWC-only anyway).
  */

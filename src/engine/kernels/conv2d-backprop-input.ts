@@ -14,8 +14,8 @@
  *
  * Strides > 1 (or paddings larger than the filter): per output pixel m, the patch gradient
  * dP[m, (kh,kw,ci)] = sum_co dy[m, co] * W[kh,kw,ci,co] is one matrix product
- * dP = dy[M, Cout] · Wᵀ[Cout, K] (wasm SIMD GEMM, gemm-loops.ts), and dx is the sum of each
- * patch gradient back onto the input positions it was read from (col2im, heap-loops.ts),
+ * dP = dy[M, Cout] · Wᵀ[Cout, K] (wasm SIMD GEMM, assembly/gemm.ts), and dx is the sum of each
+ * patch gradient back onto the input positions it was read from (col2im, assembly/im2col.ts),
  * i.e. the transpose of the forward im2col, which is what the input gradient is.
  * NCHW and shapes below one GEMM tile keep the stock kernel.
  */

@@ -15,7 +15,7 @@
  * NaN never wins), and add dy of that cell to dx at the winner. A window with no winner
  * (all NaN or all -Infinity) contributes nothing, as on cpu.
  *
- * Speed: one pass over the windows straight on the wasm heap, in wasm (heap-loops.ts); with
+ * Speed: one pass over the windows straight on the wasm heap, in wasm (assembly/pooling.ts); with
  * 4+ channels, 4 channels at a time (SIMD) by finding the first window element equal to the
  * forward output `output` (the max), which is the same element as the first strict maximum.
  * (A window containing NaN: the max-pool output is NaN, equal to nothing, so no gradient;

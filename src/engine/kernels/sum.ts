@@ -6,7 +6,7 @@
  * reduced axes become innermost, then reduce: ~3x the memory traffic and a generic transpose.
  *
  * Why this is right: for x viewed as [rows, C] (rows = product of the reduced leading axes),
- * sum over those axes is out[c] = sum_r x[r, c]; a SIMD wasm loop (heap-loops.ts columnSum)
+ * sum over those axes is out[c] = sum_r x[r, c]; a SIMD wasm loop (assembly/elementwise.ts columnSum)
  * adds rows into the output in one pass. Every other reduction keeps the stock kernel.
  */
 import { heapLoops } from './heap-loops';
