@@ -255,7 +255,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
-    logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd (no direct step: ${impl.reason})`);
+    logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`);
     const source = new PrefetchingSource(datasetBatchSource(dataset, e));
     if (spawned) {
       group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });

@@ -78,10 +78,71 @@ const CASES: Array<[string, string[]]> = [
   ]],
 ];
 
-for (const [name, layers] of CASES) {
+/** Models whose layers run partly as tfjs ops differentiated over themselves (plan.ts `tfjs`). */
+const WIDER: Array<[string, string[], { loss?: string }?]> = [
+  ['classic LeNet: 5x5 kernels, tanh, average pooling', [
+    '{type: conv2d, filters: 4, kernelSize: 5, padding: same, activation: tanh}',
+    '{type: averagePooling2d, poolSize: 2}',
+    '{type: conv2d, filters: 6, kernelSize: 3, activation: tanh}',
+    '{type: flatten}',
+    '{type: dense, units: 7, activation: tanh}',
+    '{type: dense, units: 5}',
+  ]],
+  ['all-convolutional: same padding, stride-2 convs, global average pooling', [
+    '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu}',
+    '{type: conv2d, filters: 6, kernelSize: 3, strides: 2, padding: same, activation: relu}',
+    '{type: conv2d, filters: 5, kernelSize: 1}',
+    '{type: globalAveragePooling2d}',
+  ]],
+  ['zero padding, average pooling stride 1 same, sigmoid and elu', [
+    '{type: zeroPadding2d, padding: 1}',
+    '{type: conv2d, filters: 4, kernelSize: 3, strides: 2, activation: sigmoid}',
+    '{type: averagePooling2d, poolSize: 3, strides: 1, padding: same}',
+    '{type: flatten}',
+    '{type: dense, units: 6, activation: elu}',
+    '{type: dense, units: 5}',
+  ]],
+  ...['relu6', 'elu', 'selu', 'tanh', 'sigmoid', 'hardSigmoid', 'softplus', 'softsign', 'swish', 'mish', 'gelu', 'linear'].map((a): [string, string[]] => [
+    `activation layer ${a} and dense ${a}`, [
+      '{type: conv2d, filters: 3, kernelSize: 3}',
+      `{type: activation, activation: ${a}}`,
+      '{type: flatten}',
+      `{type: dense, units: 6, activation: ${a}}`,
+      '{type: dense, units: 5}',
+    ]]),
+  ['LeNet with batch normalization after each conv and after a dense layer', [
+    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+    '{type: batchNormalization}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: conv2d, filters: 6, kernelSize: 2, activation: tanh}',
+    '{type: batchNormalization, momentum: 0.9, epsilon: 0.01}',
+    '{type: activation, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 7, activation: relu}',
+    '{type: batchNormalization, center: true, scale: true}',
+    '{type: dense, units: 5}',
+  ]],
+  ['softmax then categorical cross-entropy', [
+    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 5, activation: softmax}',
+  ], { loss: 'categoricalCrossentropy' }],
+  ['mean squared error on linear outputs', [
+    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 5}',
+  ], { loss: 'meanSquaredError' }],
+  ['mean absolute error after a relu output', [
+    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
+    '{type: flatten}',
+    '{type: dense, units: 5, activation: relu}',
+  ], { loss: 'meanAbsoluteError' }],
+];
+
+for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string[], { loss?: string }?]>) {
   test(`direct step = tfjs autograd: ${name}`, async () => {
     await selectBackend('wasm');
-    const e = experiment(layers);
+    const e = experiment(layers, { ...opts, metrics: '[accuracy, top5Accuracy, meanSquaredError]' });
     const model = buildModel(tf, e, SHAPE, CLASSES);
     try {
       const direct = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE });
@@ -95,6 +156,8 @@ for (const [name, layers] of CASES) {
         const g = generic.computeGradients(b, epoch, index, offset);
         assert.ok(Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]), `loss sum ${d.sums[0]} vs ${g.sums[0]}`);
         assert.equal(d.sums[1], g.sums[1], 'accuracy count');
+        assert.equal(d.sums[2], g.sums[2], 'top5Accuracy count');
+        assert.ok(Math.abs(d.sums[3] - g.sums[3]) <= 1e-5 * Math.abs(g.sums[3]), `meanSquaredError sum ${d.sums[3]} vs ${g.sums[3]}`);
         assert.deepEqual(Object.keys(d.grads).sort(), Object.keys(g.grads).sort());
         for (const key of Object.keys(g.grads)) {
           assert.deepEqual(d.grads[key].shape, g.grads[key].shape, key);
@@ -108,6 +171,7 @@ for (const [name, layers] of CASES) {
         const ge = generic.evaluate(b, true);
         assert.ok(Math.abs(de.sums[0] - ge.sums[0]) <= 1e-5 * Math.abs(ge.sums[0]));
         assert.equal(de.sums[1], ge.sums[1]);
+        assert.equal(de.sums[2], ge.sums[2]);
         assert.deepEqual(de.predicted, ge.predicted);
       }
       assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
@@ -117,10 +181,11 @@ for (const [name, layers] of CASES) {
   });
 }
 
-for (const [name, layers] of CASES) {
+const SHARDED = [...CASES, ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared/.test(name))] as Array<[string, string[], { loss?: string }?]>;
+for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
     await selectBackend('wasm');
-    const e = experiment(layers);
+    const e = experiment(layers, opts);
     const model = buildModel(tf, e, SHAPE, CLASSES);
     try {
       const paired = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, gradientShards: 2 });
@@ -147,14 +212,13 @@ for (const [name, layers] of CASES) {
   });
 }
 
-test('models, losses, metrics and backends the direct step does not take keep tfjs autograd, saying why', async () => {
+// Everything the schema allows that still falls back to whole-model tfjs autograd (the goal is an empty list).
+// A dilated convolution does not train there either: tfjs 4.22 has no gradient for it ("dilation rates greater than 1
+// are not yet supported in gradients"); the direct step would need dilated filter and input gradient kernels.
+test('what the direct step does not take keeps tfjs autograd, naming the layer and why', async () => {
   const base = ['{type: conv2d, filters: 2, kernelSize: 3, activation: relu}', '{type: flatten}'];
   const cases: Array<[string, ReturnType<typeof experiment>, string]> = [
-    ['average pooling', experiment([...base.slice(0, 1), '{type: averagePooling2d, poolSize: 2}', ...base.slice(1), '{type: dense, units: 5}']), 'layer average_pooling2d_1 (AveragePooling2D)'],
-    ['batch norm', experiment(['{type: batchNormalization}', ...base, '{type: dense, units: 5}']), 'layer batch_normalization_1 (BatchNormalization)'],
-    ['tanh', experiment(['{type: conv2d, filters: 2, kernelSize: 3, activation: tanh}', '{type: flatten}', '{type: dense, units: 5}']), 'conv2d_1 (Conv2D) activation tanh'],
-    ['loss', experiment([...base, '{type: dense, units: 5}'], { loss: 'meanSquaredError' }), 'loss meanSquaredError'],
-    ['metric', experiment([...base, '{type: dense, units: 5}'], { metrics: '[accuracy, top5Accuracy]' }), 'metric top5Accuracy'],
+    ['dilated convolution', experiment(['{type: conv2d, filters: 2, kernelSize: 3, dilationRate: 2}', '{type: flatten}', '{type: dense, units: 5}']), 'conv2d_1 (Conv2D) is dilated'],
   ];
   await selectBackend('wasm');
   for (const [what, e, reason] of cases) {
@@ -171,4 +235,43 @@ test('models, losses, metrics and backends the direct step does not take keep tf
   } finally {
     await selectBackend('wasm');
   }
+});
+
+test('a metric never changes training: the same direct step, gradients and loss to the bit, whatever the metrics', async () => {
+  await selectBackend('wasm');
+  const layers = CASES[0][1];
+  const sets = ['[accuracy]', '[]', '[meanAbsoluteError, top5Accuracy, accuracy, meanSquaredError]'];
+  const runs = sets.map((metrics) => {
+    const e = experiment(layers, { metrics });
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    const steps = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, gradientShards: 2 });
+    assert.deepEqual(steps.implementation, { direct: true }, metrics);
+    const { grads, sums } = steps.computeGradients(batch(11, 4), 0, 0);
+    const values = Object.keys(grads).sort().map((k) => Array.from(grads[k].dataSync()));
+    tf.dispose(grads);
+    model.dispose();
+    return { keys: steps.keys, sums, values };
+  });
+  assert.deepEqual(runs.map((r) => r.keys), [['loss', 'accuracy'], ['loss'], ['loss', 'meanAbsoluteError', 'top5Accuracy', 'accuracy', 'meanSquaredError']]);
+  for (const r of runs.slice(1)) {
+    assert.deepEqual(r.values, runs[0].values);
+    assert.equal(r.sums[0], runs[0].sums[0]);
+  }
+  assert.equal(runs[2].sums[3], runs[0].sums[1], 'accuracy in its own place');
+});
+
+test('batch normalization on the direct step updates the moving statistics as tfjs autograd does, to the bit', async () => {
+  await selectBackend('wasm');
+  const e = experiment(WIDER.find(([name]) => /batch normalization/.test(name))![1]);
+  const stats: number[][][] = [];
+  for (const direct of [true, false]) {
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    const steps = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, direct });
+    assert.equal(steps.implementation.direct, direct);
+    for (const seed of [1, 2]) tf.dispose(steps.computeGradients(batch(8, seed), 0, seed).grads);
+    stats.push(model.nonTrainableWeights.map((w) => Array.from(w.read().dataSync())));
+    model.dispose();
+  }
+  assert.equal(stats[0].length, 6, 'moving mean and variance of 3 layers');
+  assert.deepEqual(stats[0], stats[1]);
 });

@@ -1,13 +1,13 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { heapLoops, type HeapLoops } from '../kernels/heap-loops';
-import type { TensorInfo, WasmBackendInternals } from '../kernels/wasm-internals';
+import type { TensorInfo } from '../kernels/wasm-internals';
 import { dropoutSeed } from '../../builders/model';
 import type { ResolvedExperiment } from '../../config/load';
 import type { Batch, TF } from '../types';
 import { shardRows, type Shard } from '../shards';
 import { shardWeights, weightedSumInto } from '../shard-average';
-import { planDirectStep, type DirectOp } from './plan';
-import { softmaxCrossEntropy } from './softmax-loss';
+import { CallScope, size, view } from './call-scope';
+import { mixesRows, planDirectStep, type DirectOp } from './plan';
+import { lossAndMetrics } from './loss-and-metrics';
 
 /**
  * A training step for plain conv2d / maxPooling2d / flatten / dropout / dense stacks with
@@ -50,21 +50,17 @@ export interface DirectStep {
   evaluate(batch: Batch, predictions: boolean): { sums: number[]; predicted?: Int32Array };
 }
 
-type Backend = WasmBackendInternals & {
-  write(values: Float32Array | null, shape: number[], dtype: 'float32'): object;
-};
-
 interface Layer {
   op: DirectOp;
   /** This layer's input and output in the current pass. */
   x: TensorInfo;
   y: TensorInfo;
+  /** conv2d/dense with a tfjs activation: the output before it. */
+  z?: TensorInfo;
   /** Dropout while training: the multiplier applied (0 or 1 / keep probability per element). */
   mask?: TensorInfo;
 }
 
-const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export interface DirectStepOptions {
   tf: TF;
@@ -81,43 +77,19 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   const plan = planDirectStep(tf, o.model, o.experiment);
   if ('unsupported' in plan) return plan;
   const { ops } = plan;
-  const withAccuracy = o.experiment.training.metrics.includes('accuracy');
+  const jsLoss = o.experiment.training.loss === 'softmaxCrossEntropy';
   const [h, w, c] = o.inputShape;
-  const gradientShards = o.gradientShards ?? 1;
+  // A layer that mixes rows (batch normalization) has no per-shard gradient: such a model takes
+  // its batch's gradient whole (its replicas differ from one worker anyway: each normalizes its own shard).
+  const gradientShards = ops.some(mixesRows) ? 1 : o.gradientShards ?? 1;
 
-  const backend = () => tf.backend() as unknown as Backend;
-  const loops = (): HeapLoops => heapLoops(backend().wasm.asm.memory);
-  const ptr = (t: TensorInfo) => backend().dataIdMap.get(t.dataId).memoryOffset;
-
-  /** Backend tensors of the current call, freed at its end. */
-  const temps: TensorInfo[] = [];
-  /** Engine tensors of the current call (dropout masks, made by tfjs ops), disposed at its end. */
-  const engineTemps: tfjs.Tensor[] = [];
-  const free = () => {
-    const b = backend();
-    for (const t of temps.splice(0)) b.disposeData(t.dataId);
-    tf.dispose(engineTemps.splice(0));
-  };
-  const run = (kernelName: string, inputs: Record<string, TensorInfo | undefined>, attrs: Record<string, unknown>): TensorInfo => {
-    const kernel = tf.getKernel(kernelName, 'wasm');
-    if (!kernel) throw new Error(`direct step: kernel ${kernelName} is not registered for wasm`);
-    const out = kernel.kernelFunc({ inputs: inputs as tfjs.NamedTensorInfoMap, backend: backend() as never, attrs: attrs as tfjs.NamedAttrMap }) as TensorInfo;
-    temps.push(out);
-    return out;
-  };
-  const alloc = (shape: number[]): TensorInfo => {
-    const out = backend().makeOutput(shape, 'float32');
-    temps.push(out);
-    return out;
-  };
+  const scope = new CallScope(tf);
+  const { backend, loops, ptr, run, alloc, read, asTensor, fromTensor, vjp, applyTfjs, heapF32, rowsOf, free } = scope;
+  const layerFn = (layer: tfjs.layers.Layer) => (x: tfjs.Tensor) => layer.apply(x) as tfjs.Tensor;
   const input = (batch: Batch): TensorInfo => {
     const shape = [batch.size, h, w, c];
-    const t = { dataId: backend().write(batch.x.subarray(0, size(shape)), shape, 'float32'), shape, dtype: 'float32' as const };
-    temps.push(t);
-    return t;
+    return scope.write(batch.x.subarray(0, size(shape)), shape);
   };
-  const read = (v: tfjs.LayerVariable): TensorInfo => v.read();
-
   /**
    * tfjs' dropout multiplier (tfjs-core ops/dropout.ts: floor(uniform + keep) / keep, drawn
    * with the step's seed) for rows [rowOffset, rowOffset + n) of the batch: drawn for
@@ -130,8 +102,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       const full = tf.div(tf.floor(tf.add(tf.randomUniform([at.rowOffset + shape[0], ...shape.slice(1)], 0, 1, 'float32', seed), keep)), keep);
       return at.rowOffset === 0 ? full : tf.slice(full, [at.rowOffset], [shape[0]]);
     });
-    engineTemps.push(mask);
-    return { dataId: mask.dataId, shape, dtype: 'float32' };
+    return { ...fromTensor(mask), shape };
   };
 
   /** The forward pass; `training` (a step's position) turns dropout on. */
@@ -140,12 +111,22 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     for (const op of ops) {
       const n = x.shape[0];
       let y: TensorInfo;
+      let z: TensorInfo | undefined;
       let mask: TensorInfo | undefined;
       switch (op.kind) {
         case 'conv2d':
           y = run('FusedConv2D', { x, filter: read(op.kernel), bias: op.bias ? read(op.bias) : undefined }, {
-            strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: op.activation, leakyreluAlpha: undefined,
+            strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined,
+            activation: typeof op.activation === 'string' ? op.activation : 'linear', leakyreluAlpha: undefined,
           });
+          if (typeof op.activation !== 'string') [z, y] = [y, applyTfjs(op.activation.apply, y)];
+          break;
+        case 'tfjs':
+          y = applyTfjs(layerFn(op.layer), x);
+          break;
+        case 'batchNorm':
+          // The layer itself, so that in training its moving statistics are updated exactly as tfjs does.
+          y = applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x);
           break;
         case 'maxPool':
           y = run('MaxPool', { x }, { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined });
@@ -170,35 +151,42 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           y = view(run('BatchMatMul', { a: view(x, [1, n, inner]), b: view(kernel, [1, inner, units]) }, { transposeA: false, transposeB: false }), [n, units]);
           if (op.bias) loops().addRowVector(ptr(y), ptr(read(op.bias)), ptr(y), n, units);
           if (op.activation === 'relu') loops().reluBackward(ptr(y), ptr(y), ptr(y), n * units);
+          if (typeof op.activation !== 'string') [z, y] = [y, applyTfjs(op.activation.apply, y)];
           break;
         }
       }
-      layers.push({ op, x, y, mask });
+      layers.push({ op, x, y, z, mask });
       x = y;
     }
     return { layers, logits: x };
   }
 
-  /** A tensor's values in the heap: take it after the call's last allocation (one may grow the heap and detach it). */
-  const heapF32 = (t: TensorInfo) => new Float32Array(backend().wasm.HEAPF32.buffer, ptr(t), size(t.shape));
-
-  /** Rows [offset, offset + size) of a batch-major tensor: a view when they are the first, else a copy. */
-  const rowsOf = (t: TensorInfo, s: Shard): TensorInfo => {
-    // The first rows need no copy: a shorter view of the same data.
-    if (s.offset === 0) return s.size === t.shape[0] ? t : view(t, [s.size, ...t.shape.slice(1)]);
-    const rowBytes = 4 * size(t.shape.slice(1));
-    const out = alloc([s.size, ...t.shape.slice(1)]);
-    const from = ptr(t) + s.offset * rowBytes;
-    backend().wasm.HEAPU8.copyWithin(ptr(out), from, from + s.size * rowBytes);
-    return out;
-  };
+  /**
+   * Batch normalization's gradients by tfjs over tfjs-layers' training arithmetic
+   * (normalizeBatchInTraining: moments over every axis but the last, then batchNorm): dx, and
+   * gamma's and beta's gradients, which go to `grads`.
+   */
+  function batchNormBackward(op: Extract<DirectOp, { kind: 'batchNorm' }>, x: TensorInfo, dy: TensorInfo, grads: tfjs.NamedTensorMap): TensorInfo {
+    const [xt, dyt] = [asTensor(x), asTensor(dy)];
+    const weights = [op.gamma, op.beta].filter((v): v is tfjs.LayerVariable => v !== null).map((v) => v.read() as tfjs.Variable);
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const f = (input: tfjs.Tensor, ...w: tfjs.Tensor[]) => {
+      const { mean, variance } = tf.moments(input, axes);
+      const gamma = op.gamma ? w[0] : undefined;
+      const beta = op.beta ? w[op.gamma ? 1 : 0] : undefined;
+      return tf.batchNorm(input, mean, variance, beta, gamma, op.epsilon);
+    };
+    const [dx, ...dw] = tf.tidy(() => tf.grads(f)([xt, ...weights], dyt));
+    weights.forEach((v, i) => (grads[v.name] = dw[i]));
+    return fromTensor(dx);
+  }
 
   /** Fills `grads` (variable name -> gradient of the batch's mean loss), from the last layer back, reducing over `shards`. */
   function backward(layers: Layer[], dLogits: TensorInfo, grads: tfjs.NamedTensorMap, shards: Shard[]): void {
     const b = backend();
     const keep = (v: tfjs.LayerVariable, t: TensorInfo) => {
       // The gradient leaves this call as an engine tensor, in the variable's shape.
-      temps.splice(temps.indexOf(t), 1);
+      scope.release(t);
       grads[(v.read() as tfjs.Variable).name] = tf.engine().makeTensorFromTensorInfo(view(t, v.shape as number[]), b as never);
     };
     const parts = shardWeights(shards.map((s) => s.size));
@@ -227,7 +215,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       });
     let dy = dLogits;
     for (let i = layers.length - 1; i >= 0; i--) {
-      const { op, x, y, mask } = layers[i];
+      const { op, x, y, z, mask } = layers[i];
       const first = i === 0;
       let dx: TensorInfo | undefined;
       switch (op.kind) {
@@ -237,6 +225,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           const n = dy.shape[0];
           // dy is this call's own tensor: the relu gradient is applied in place.
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
+          if (typeof op.activation !== 'string') dy = vjp(op.activation.apply, z!, dy);
           weightGrad(op.kernel, (s) => run('BatchMatMul', { a: view(rowsOf(x, s), [1, s.size, inner]), b: view(rowsOf(dy, s), [1, s.size, units]) }, { transposeA: true, transposeB: false }));
           if (op.bias) biasGrad(op.bias, dy, units);
           if (!first) dx = view(run('BatchMatMul', { a: view(dy, [1, n, units]), b: view(kernel, [1, inner, units]) }, { transposeA: false, transposeB: true }), [n, inner]);
@@ -244,6 +233,12 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         }
         case 'flatten':
           dx = view(dy, x.shape);
+          break;
+        case 'tfjs':
+          if (!first) dx = vjp(layerFn(op.layer), x, dy);
+          break;
+        case 'batchNorm':
+          dx = batchNormBackward(op, x, dy, grads);
           break;
         case 'dropout':
           if (!first) dx = mask ? run('Multiply', { a: dy, b: mask }, {}) : dy;
@@ -254,6 +249,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         case 'conv2d': {
           const kernel = read(op.kernel);
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
+          if (typeof op.activation !== 'string') dy = vjp(op.activation.apply, z!, dy);
           weightGrad(op.kernel, (s) => run('Conv2DBackpropFilter', { x: rowsOf(x, s), dy: rowsOf(dy, s) }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: kernel.shape }));
           if (op.bias) biasGrad(op.bias, dy, kernel.shape[3]);
           if (!first) dx = run('Conv2DBackpropInput', { dy, filter: kernel }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape });
@@ -265,42 +261,30 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     }
   }
 
-  const sumsOf = (loss: number, correct: number) => (withAccuracy ? [loss, correct] : [loss]);
-
-  /**
-   * The loss (and its gradient) shard by shard: each shard's gradient is of its own mean loss,
-   * and the sums add up in shard order, as the replicas' sums do.
-   */
-  const lossOverShards = (logits: Float32Array, labels: Uint8Array, shards: Shard[], grad?: Float32Array, predicted?: Int32Array) => {
-    const k = o.numClasses;
-    let loss = 0;
-    let correct = 0;
-    for (const { offset: at, size: n } of shards) {
-      if (n === 0) continue;
-      const rows = (a: Float32Array) => a.subarray(at * k, (at + n) * k);
-      const r = softmaxCrossEntropy(rows(logits), labels.subarray(at, at + n), n, k, grad && rows(grad), predicted?.subarray(at, at + n));
-      loss += r.loss;
-      correct += r.correct;
-    }
-    return { loss, correct };
-  };
+  const { otherSums, sumsOf, lossOverShards, tfjsLossOverShards } = lossAndMetrics({ tf, experiment: o.experiment, numClasses: o.numClasses, scope });
 
   return {
     computeGradients(batch, at) {
       try {
         const { layers, logits } = forward(input(batch), at);
-        const dLogits = alloc(logits.shape);
-        // Views after the last allocation (an allocation may grow the heap and detach them).
         const shards = shardRows(batch.size, gradientShards);
-        const { loss, correct } = lossOverShards(heapF32(logits), batch.y, shards, heapF32(dLogits));
+        const other = otherSums(heapF32(logits), batch.y, shards);
+        let r: { loss: number; correct: number; dLogits?: TensorInfo };
+        if (jsLoss) {
+          const dLogits = alloc(logits.shape);
+          // Views after the last allocation (an allocation may grow the heap and detach them).
+          r = { ...lossOverShards(heapF32(logits), batch.y, shards, heapF32(dLogits)), dLogits };
+        } else {
+          r = tfjsLossOverShards(logits, batch.y, shards, true);
+        }
         const grads: tfjs.NamedTensorMap = {};
         try {
-          backward(layers, dLogits, grads, shards);
+          backward(layers, r.dLogits!, grads, shards);
         } catch (err) {
           tf.dispose(grads);
           throw err;
         }
-        return { grads, sums: sumsOf(loss, correct) };
+        return { grads, sums: sumsOf(r.loss, r.correct, other) };
       } finally {
         free();
       }
@@ -309,8 +293,10 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       try {
         const { logits } = forward(input(batch));
         const predicted = predictions ? new Int32Array(batch.size) : undefined;
-        const r = lossOverShards(heapF32(logits), batch.y, shardRows(batch.size, gradientShards), undefined, predicted);
-        return { sums: sumsOf(r.loss, r.correct), predicted };
+        const shards = shardRows(batch.size, gradientShards);
+        const other = otherSums(heapF32(logits), batch.y, shards);
+        const r = jsLoss ? lossOverShards(heapF32(logits), batch.y, shards, undefined, predicted) : tfjsLossOverShards(logits, batch.y, shards, false, predicted);
+        return { sums: sumsOf(r.loss, r.correct, other), predicted };
       } finally {
         free();
       }

@@ -4,12 +4,17 @@ import type { TF } from '../types';
 
 /**
  * Which models the direct training step (direct-step.ts) runs, as a list of operations read
- * from the built tfjs model. Everything else (batch normalization, other pooling,
- * activations other than relu/linear, other losses or metrics, other backends) keeps the
- * generic tfjs path: `planDirectStep` then returns why not, for the log.
+ * from the built tfjs model. Convolutions, max pooling, dropout and dense layers are direct
+ * kernel calls; relu is fused; every other activation, and the weightless layers whose
+ * arithmetic is tfjs's own (activation, average and global average pooling, zero padding),
+ * run as tfjs ops with their gradient taken by tfjs over that one layer (`tfjs` below), so
+ * their mathematics is tfjs's exactly; batch normalization likewise (`batchNorm`). Everything
+ * else (dilated convolutions, other backends) keeps whole-model tfjs autograd: `planDirectStep` then returns which layer
+ * and why, for the log.
  */
 
-export type Activation = 'relu' | 'linear';
+/** relu and linear are handled by our loops; any other activation by its tfjs function. */
+export type Activation = 'relu' | 'linear' | { tfjs: string; apply: (x: tfjs.Tensor) => tfjs.Tensor };
 type Pair = [number, number];
 
 export type DirectOp =
@@ -18,9 +23,23 @@ export type DirectOp =
   | { kind: 'flatten' }
   /** tfjs' dropout with the layer's built seed as the base of each step's seed (builders/model.ts dropoutSeed). */
   | { kind: 'dropout'; rate: number; baseSeed: number }
-  | { kind: 'dense'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; activation: Activation };
+  | { kind: 'dense'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; activation: Activation }
+  /** A weightless layer applied by tfjs (forward) and differentiated by tfjs over itself (backward). */
+  | { kind: 'tfjs'; layer: tfjs.layers.Layer }
+  /**
+   * Batch normalization over the last axis: forward by the layer itself (so its moving
+   * statistics are updated exactly as tfjs does), backward by tfjs over tfjs-layers' training
+   * arithmetic (moments, then batchNorm) for the input, gamma and beta.
+   */
+  | { kind: 'batchNorm'; layer: tfjs.layers.Layer; gamma: tfjs.LayerVariable | null; beta: tfjs.LayerVariable | null; epsilon: number };
+
+/** Weightless layers whose output depends on their input alone (no training-mode behaviour, no state). */
+const TFJS_LAYERS = new Set(['Activation', 'AveragePooling2D', 'GlobalAveragePooling2D', 'ZeroPadding2D']);
 
 export type DirectPlan = { ops: DirectOp[] } | { unsupported: string };
+
+/** Whether an op mixes the rows of a batch (its gradient cannot be reduced shard by shard). */
+export const mixesRows = (op: DirectOp): boolean => op.kind === 'batchNorm';
 
 const pair = (v: unknown): Pair => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
@@ -38,18 +57,19 @@ interface LayerConfig {
   biasConstraint?: unknown;
 }
 
-function activationOf(cfg: LayerConfig): Activation | undefined {
+function activationOf(layer: tfjs.layers.Layer, cfg: LayerConfig): Activation {
   const a = cfg.activation ?? 'linear';
-  return a === 'relu' || a === 'linear' ? a : undefined;
+  if (a === 'relu' || a === 'linear') return a;
+  const fn = (layer as unknown as { activation: { apply(x: tfjs.Tensor): tfjs.Tensor } }).activation;
+  return { tfjs: a, apply: (x) => fn.apply(x) };
 }
 
 export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: ResolvedExperiment): DirectPlan {
   if (tf.getBackend() !== 'wasm') return { unsupported: `backend ${tf.getBackend()}` };
-  if (experiment.training.loss !== 'softmaxCrossEntropy') return { unsupported: `loss ${experiment.training.loss}` };
-  const metric = experiment.training.metrics.find((m) => m !== 'accuracy');
-  if (metric) return { unsupported: `metric ${metric}` };
   const ops: DirectOp[] = [];
   const owned = new Set<tfjs.LayerVariable>();
+  /** Non-trainable weights a layer on the plan updates itself (batch normalization's moving statistics). */
+  const stateful = new Set<tfjs.LayerVariable>();
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const cfg = layer.getConfig() as LayerConfig;
@@ -60,8 +80,7 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
     if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') return { unsupported: `${name} is ${cfg.dataFormat}` };
     const weights = layer as unknown as { kernel?: tfjs.LayerVariable; bias?: tfjs.LayerVariable | null };
     if (cls === 'Conv2D' || cls === 'Dense') {
-      const activation = activationOf(cfg);
-      if (!activation) return { unsupported: `${name} activation ${cfg.activation}` };
+      const activation = activationOf(layer, cfg);
       if (!weights.kernel) return { unsupported: `${name} has no kernel` };
       const bias = weights.bias ?? null;
       owned.add(weights.kernel);
@@ -84,16 +103,26 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
       const dropout = layer as unknown as { rate: number; seed?: number; noiseShape?: unknown };
       if (dropout.noiseShape != null) return { unsupported: `${name} has a noise shape` };
       ops.push({ kind: 'dropout', rate: dropout.rate, baseSeed: dropout.seed ?? 0 });
+    } else if (cls === 'BatchNormalization') {
+      const bn = layer as unknown as { axis: number | number[]; epsilon: number; gamma: tfjs.LayerVariable | null; beta: tfjs.LayerVariable | null };
+      const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
+      const axis = Array.isArray(bn.axis) ? bn.axis : [bn.axis];
+      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1)) return { unsupported: `${name} normalizes axis ${String(bn.axis)}, not the last` };
+      for (const v of [bn.gamma, bn.beta]) if (v) owned.add(v);
+      for (const v of layer.nonTrainableWeights) stateful.add(v);
+      ops.push({ kind: 'batchNorm', layer, gamma: bn.gamma, beta: bn.beta, epsilon: bn.epsilon });
+    } else if (TFJS_LAYERS.has(cls) && layer.weights.length === 0) {
+      ops.push({ kind: 'tfjs', layer });
     } else {
-      return { unsupported: `layer ${name}` };
+      return { unsupported: `${name} is not on the direct step` };
     }
   }
   // Every trainable weight must be one this plan updates (and nothing else may hold state).
   if (model.trainableWeights.length !== owned.size || model.trainableWeights.some((w) => !owned.has(w))) {
-    return { unsupported: 'the model has trainable weights outside conv2d/dense kernels and biases' };
+    return { unsupported: 'the model has trainable weights the direct step does not update' };
   }
-  if (model.nonTrainableWeights.length > 0) return { unsupported: 'the model has non-trainable weights' };
-  const last = ops[ops.length - 1];
-  if (!last || last.kind !== 'dense') return { unsupported: 'the model does not end in a dense layer' };
+  if (model.nonTrainableWeights.some((w) => !stateful.has(w))) return { unsupported: 'the model has non-trainable weights outside batch normalization' };
+  const output = model.outputs[0]?.shape ?? [];
+  if (output.length !== 2) return { unsupported: `the model's output has rank ${output.length}, not 2` };
   return { ops };
 }
