@@ -10,12 +10,17 @@
  * `pipeline eval` and `pipeline validate` wall times, and the load average before each
  * measurement (other people's processes on a shared machine skew everything).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate] [--batches 32,128]
+ * `families` (default on): the model-family suite, bench/families.ts (seed LeNet, LeNet with batch
+ * normalization, all-convolutional, classic tanh/average-pooling LeNet, VGG-style, each against
+ * the same network in PyTorch built by bench/torch_from_config.py).
+ *
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,families] [--batches 32,128]
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE]
  *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +32,7 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,families'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
@@ -132,6 +137,12 @@ async function main(): Promise<void> {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }
   table(rows);
+  if (parts.has('families')) {
+    // The model-family suite (bench/families.ts), in its own process, printing its own table.
+    log('');
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'families.js'), '--data-dir', dataDir], { stdio: 'inherit' });
+    if (r.status !== 0) log(`families: failed (exit ${r.status})`);
+  }
   log('');
   log(`load average at end: ${loads()}`);
   if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');
