@@ -38,7 +38,7 @@ function sectionIds(bytes: Uint8Array): number[] {
 
 const HEAP_EXPORTS = ['adamUpdate', 'addRowVector', 'averageTwo', 'col2im', 'columnSum', 'convBaseTable',
   'convFilterGrad4x1', 'convFilterGrad4x2', 'convFilterGrad4x4', 'convFilterGradW2', 'convFilterGradW3', 'convFilterGradW4',
-  'gemm4x1', 'gemm4x2', 'gemm4x4', 'gemmW2', 'gemmW3', 'gemmW4', 'im2colT', 'maxPoolGrad', 'maxPoolGradSimd', 'reluBackward'];
+  'gemm4x1', 'gemm4x2', 'gemm4x4', 'gemmW2', 'gemmW3', 'gemmW4', 'im2colT', 'maxPoolGrad', 'maxPoolGradSimd', 'mulRowVector', 'reluBackward'];
 
 const table: Array<[string, string[], boolean]> = [
   ['heap.wasm', HEAP_EXPORTS, false],

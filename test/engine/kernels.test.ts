@@ -60,6 +60,12 @@ const cases: Case[] = [
   { name: 'Sum [7,3] axis -2', kernel: 'Sum', inputs: { x: { shape: [7, 3] } }, attrs: { axis: -2, keepDims: false } },
   { name: 'Sum [7,3] axis 1 (stock)', kernel: 'Sum', inputs: { x: { shape: [7, 3] } }, attrs: { axis: 1, keepDims: false } },
   { name: 'Sum [4,6,5] axes 0,2 (stock)', kernel: 'Sum', inputs: { x: { shape: [4, 6, 5] } }, attrs: { axis: [0, 2], keepDims: false } },
+  { name: 'Multiply [2,3,4,6] * [6]', kernel: 'Multiply', exact: true, inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } }, attrs: {} },
+  { name: 'Multiply [5] * [3,5]', kernel: 'Multiply', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } }, attrs: {} },
+  { name: 'Multiply [3,5] * [3,5] (stock)', kernel: 'Multiply', inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } }, attrs: {} },
+  { name: 'Mean [32,5,5,6] axes 0,1,2', kernel: 'Mean', inputs: { x: { shape: [32, 5, 5, 6] } }, attrs: { axis: [0, 1, 2], keepDims: false } },
+  { name: 'Mean [7,5,9] axes 1,0 keepDims', kernel: 'Mean', inputs: { x: { shape: [7, 5, 9] } }, attrs: { axis: [1, 0], keepDims: true } },
+  { name: 'Mean [4,6,5] axes 0,2 (stock)', kernel: 'Mean', inputs: { x: { shape: [4, 6, 5] } }, attrs: { axis: [0, 2], keepDims: false } },
   { name: 'Sum int32 [5,3] axis 0 (stock)', kernel: 'Sum', inputs: { x: { shape: [5, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] } }, attrs: { axis: 0, keepDims: false } },
   // Bias add, both operand orders; other shapes go stock.
   { name: 'Add [2,3,4,6] + [6]', kernel: 'Add', exact: true, inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } } },

@@ -162,22 +162,31 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   }
 
   /**
-   * Batch normalization's gradients by tfjs over tfjs-layers' training arithmetic
-   * (normalizeBatchInTraining: moments over every axis but the last, then batchNorm): dx, and
-   * gamma's and beta's gradients, which go to `grads`.
+   * Batch normalization's gradients in closed form, for tfjs-layers' training arithmetic
+   * (normalizeBatchInTraining: y = gamma * (x - mean) / sqrt(var + eps) + beta, with the batch's
+   * mean and biased variance over every axis but the last):
+   *   dbeta = sum dy;  dgamma = sum dy * xhat;  dx = gamma / sqrt(var + eps) * (dy - (dbeta + xhat * dgamma) / m)
+   * (sums over the m = rows * height * width positions). As tfjs ops, but without tfjs's own
+   * batchNorm gradient, which tiles the statistics to the input's shape (most of the step's time).
    */
   function batchNormBackward(op: Extract<DirectOp, { kind: 'batchNorm' }>, x: TensorInfo, dy: TensorInfo, grads: tfjs.NamedTensorMap): TensorInfo {
     const [xt, dyt] = [asTensor(x), asTensor(dy)];
-    const weights = [op.gamma, op.beta].filter((v): v is tfjs.LayerVariable => v !== null).map((v) => v.read() as tfjs.Variable);
     const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const f = (input: tfjs.Tensor, ...w: tfjs.Tensor[]) => {
-      const { mean, variance } = tf.moments(input, axes);
-      const gamma = op.gamma ? w[0] : undefined;
-      const beta = op.beta ? w[op.gamma ? 1 : 0] : undefined;
-      return tf.batchNorm(input, mean, variance, beta, gamma, op.epsilon);
-    };
-    const [dx, ...dw] = tf.tidy(() => tf.grads(f)([xt, ...weights], dyt));
-    weights.forEach((v, i) => (grads[v.name] = dw[i]));
+    const m = size(x.shape.slice(0, -1));
+    const [dx, dgamma, dbeta] = tf.tidy(() => {
+      const { mean, variance } = tf.moments(xt, axes);
+      const invStd = tf.rsqrt(tf.add(variance, op.epsilon));
+      const xhat = tf.mul(tf.sub(xt, mean), invStd);
+      const sumDy = tf.sum(dyt, axes);
+      const sumDyXhat = tf.sum(tf.mul(dyt, xhat), axes);
+      const scale = op.gamma ? tf.mul(op.gamma.read(), invStd) : invStd;
+      const centred = tf.sub(dyt, tf.div(tf.add(sumDy, tf.mul(xhat, sumDyXhat)), m));
+      return [tf.mul(centred, scale), sumDyXhat, sumDy];
+    });
+    if (op.gamma) grads[(op.gamma.read() as tfjs.Variable).name] = dgamma;
+    else dgamma.dispose();
+    if (op.beta) grads[(op.beta.read() as tfjs.Variable).name] = dbeta;
+    else dbeta.dispose();
     return fromTensor(dx);
   }
 

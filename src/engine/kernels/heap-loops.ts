@@ -63,6 +63,8 @@ export interface HeapLoops {
   columnSum(x: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
   addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
+  mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
   reluBackward(dy: number, y: number, dx: number, n: number): void;
 }

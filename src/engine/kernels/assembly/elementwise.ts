@@ -57,3 +57,25 @@ export function reluBackward(dy: i32, y: i32, dx: i32, n: i32): void {
     stf(dx + off, select<f32>(ldf(dy + off), 0, ldf(y + off) > 0));
   }
 }
+
+// mulRowVector(x, b, out, rows, cols): out[r*cols + c] = x[r*cols + c] * b[c] (per-channel scale).
+export function mulRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): void {
+  const vecCols = cols & -4;
+  let p = x;
+  let o = out;
+  for (let r = 0; r < rows; r++) {
+    let q = b;
+    for (let c = 0; c < vecCols; c += 4) {
+      stv(o, f32x4.mul(ldv(p), ldv(q)));
+      p += 16;
+      q += 16;
+      o += 16;
+    }
+    for (let c = vecCols; c < cols; c++) {
+      stf(o, ldf(p) * ldf(q));
+      p += 4;
+      q += 4;
+      o += 4;
+    }
+  }
+}
