@@ -10,13 +10,17 @@
  * `pipeline eval` and `pipeline validate` wall times, and the load average before each
  * measurement (other people's processes on a shared machine skew everything).
  *
+ * `families` (default on): the model-family suite, bench/families.ts (seed LeNet, LeNet with batch
+ * normalization, all-convolutional, classic tanh/average-pooling LeNet, VGG-style, each against
+ * the same network in PyTorch built by bench/torch_from_config.py).
+ *
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
  * last `ours` run, `--model RUN_FOLDER`, or else one trained for 1 epoch here.
  * Also (parts `queue`, `tpe`): the per-trial overhead of queued sweeps (bench/queue-overhead.ts,
  * on a redis-server of its own) and TPE against random search (bench/tpe-vs-random.ts).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,predict,serve,queue,tpe] [--batches 32,128]
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe] [--batches 32,128]
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
  *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
  *
@@ -24,6 +28,7 @@
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,7 +43,7 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,predict,serve,queue,tpe'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
@@ -158,6 +163,12 @@ async function main(): Promise<void> {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }
   table(rows);
+  if (parts.has('families')) {
+    // The model-family suite (bench/families.ts), in its own process, printing its own table.
+    log('');
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'families.js'), '--data-dir', dataDir], { stdio: 'inherit' });
+    if (r.status !== 0) log(`families: failed (exit ${r.status})`);
+  }
   log('');
   log(`load average at end: ${loads()}`);
   if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');

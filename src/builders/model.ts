@@ -22,7 +22,7 @@ export function layerSeed(experimentSeed: number, index: number): number {
  * per layer (layerSeed), so the same experiment seed gives bit-identical initial weights.
  *
  * Dropout: tfjs' dropout layer with a fixed `seed` draws the same mask on every call.
- * The training step (src/pipeline/step.ts) therefore sets each dropout layer's seed to
+ * The training step (src/engine/step-runner.ts) therefore sets each dropout layer's seed to
  * dropoutSeed(base, epoch, batch) before the forward pass: masks differ per step, and a
  * resumed run draws exactly the masks an uninterrupted one would.
  */

@@ -1,14 +1,9 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedExperiment } from '../config/load';
 
-export type TF = typeof tfjs;
+import type { Batch, TF } from '../engine/types';
 
-/** One batch as the data pipeline yields it: x is size*h*w*c float32 NHWC, y holds class indices. */
-export interface Batch {
-  x: Float32Array;
-  y: Uint8Array;
-  size: number;
-}
+export type { Batch, TF };
 
 export type EvalSplit = 'validation' | 'test';
 
