@@ -24,7 +24,7 @@
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
  *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
  *
- *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
+ *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else ./data as the README's first command makes it).
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
  */
@@ -48,7 +48,7 @@ const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
 const epochs = Number(opt('--epochs') ?? 3);
-const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
+const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 const jsonFile = opt('--json');
 const queueWorkers = list('--queue-workers', '1,2,4,8').map(Number);
 
@@ -97,7 +97,7 @@ function table(rows: Row[]): void {
 async function main(): Promise<void> {
   const needsCifar = ['torch', 'ours', 'cpu', 'eval'].some((p) => parts.has(p));
   if (needsCifar && !fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
-    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract ../shared/datasets/cifar10-jpeg.tar.gz there, or pass --data-dir)`);
+    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract the CIFAR-10 JPEG archive there as the README says, or pass --data-dir)`);
   }
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-run-'));
   const cpuInfo = os.cpus();

@@ -19,7 +19,7 @@ export interface BatchSource {
   evaluate(split: EvalSplit): Iterable<Batch> | AsyncIterable<Batch>;
 }
 
-/** One line of metrics.jsonl (names fixed by RUNDIR.md). */
+/** One line of metrics.jsonl (names fixed by docs/run-folder.md). */
 export type EpochRow = { epoch: number } & Record<string, number>;
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
