@@ -2,6 +2,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type * as tfjs from '@tensorflow/tfjs';
 import { Registry, type Entry } from './registry';
 import { Activation, Closed, Initializer, IntOrPair, Padding, PositiveInt, TypeTag, type InitializerName } from '../schema/common';
+import { MERGE_ENTRIES } from './merge-layers';
 import { fmtShape, pair, requireRank, ShapeError, windowOutput, type Shape } from './shapes';
 
 type TF = typeof tfjs;
@@ -22,6 +23,12 @@ export interface LayerEntry<S extends TObject = TObject> extends Entry {
   /** Number of weights (trainable and not), as Keras' summary counts them. */
   params(input: Shape, args: Static<S>): number;
   build(tf: TF, args: Static<S>, ctx: BuildContext): tfjs.layers.Layer;
+  /** Merge layers (merge-layers.ts): the output shape for all input shapes; throws ShapeError/MergeShapeError. */
+  merge?(inputs: readonly Shape[], args: Static<S>): Shape;
+  /** Merge layers that take exactly this many inputs (subtract: 2); others take two or more. */
+  arity?: number;
+  /** Wiring into a functional model when it is more than `build(...).apply(inputs)` (subtract: two stock layers). */
+  connect?(tf: TF, args: Static<S>, ctx: BuildContext, inputs: tfjs.SymbolicTensor[]): tfjs.SymbolicTensor;
 }
 
 /** Lets each entry's callbacks see its own schema's type. */
@@ -146,7 +153,7 @@ function poolLayer<S extends typeof maxPoolSchema | typeof avgPoolSchema>(type: 
   });
 }
 
-export const LAYER_ENTRIES = [
+const BASE_ENTRIES = [
   layer({
     type: 'conv2d',
     summary: '2-D convolution',
@@ -296,6 +303,8 @@ export const LAYER_ENTRIES = [
       tf.layers.zeroPadding2d({ name: ctx.name, inputShape: ctx.inputShape, padding: zeroPadAmounts(a.padding) }),
   }),
 ] as const;
+
+export const LAYER_ENTRIES = [...BASE_ENTRIES, ...MERGE_ENTRIES] as const;
 
 export type LayerConfig = Static<(typeof LAYER_ENTRIES)[number]['schema']>;
 export const LAYERS = new Registry<LayerEntry>('layer', LAYER_ENTRIES as unknown as LayerEntry[]);
