@@ -92,8 +92,14 @@ function indexNames(layers: readonly GraphLayer[], names: string[], where: (i: n
       byName.set(name, i);
       return;
     }
-    const how = layers[first].name === undefined ? `the default name of layer ${first} (${layers[first].type}, ${where(first)})` : `already the name of the layer at ${where(first)}`;
-    problems.push({ index: i, at: layers[i].name === undefined ? 'layer' : 'name', message: `layer name "${name}" is ${how}; names must be unique` });
+    if (layers[i].name === undefined) {
+      // The clash is with a name the user did not write: report it at the name they did write.
+      problems.push({ index: first, at: 'name', message: `layer name "${name}" is also the default name of the ${layers[i].type} layer at ${where(i)}; choose another name` });
+    } else if (layers[first].name === undefined) {
+      problems.push({ index: i, at: 'name', message: `layer name "${name}" is also the default name of the ${layers[first].type} layer at ${where(first)}; choose another name` });
+    } else {
+      problems.push({ index: i, at: 'name', message: `layer name "${name}" is already the name of the layer at ${where(first)}; names must be unique` });
+    }
   });
   return byName;
 }

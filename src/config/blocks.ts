@@ -34,6 +34,8 @@ export interface LayerOrigin {
 }
 
 interface BlockDef {
+  /** False when the definition itself has a problem (already reported): its uses are skipped quietly. */
+  ok: boolean;
   name: string;
   path: PathSeg[];
   params: Map<string, Bound>;
@@ -141,21 +143,28 @@ class Expander {
     for (const [name, b] of Object.entries(blocks)) {
       const path: PathSeg[] = ['blocks', name];
       if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) this.problem(path, `block name "${name}": use letters, digits and _, starting with a letter`, true);
+      const broken: BlockDef = { ok: false, name, path, params: new Map(), layers: [] };
       if (!isPlainObject(b)) {
         this.problem(path, 'expected a mapping with layers (and params)');
+        defs.set(name, broken);
         continue;
       }
+      let unknownKeys = false;
       for (const key of Object.keys(b)) {
-        if (key !== 'params' && key !== 'layers') this.problem([...path, key], `unknown key "${key}"${didYouMean(key, ['params', 'layers'])}; a block has params and layers`, true);
+        if (key === 'params' || key === 'layers') continue;
+        this.problem([...path, key], `unknown key "${key}"${didYouMean(key, ['params', 'layers'])}; a block has params and layers`, true);
+        unknownKeys = true;
       }
       if (!Array.isArray(b.layers) || b.layers.length === 0) {
-        this.problem(Array.isArray(b.layers) ? [...path, 'layers'] : path, 'a block needs layers: a list of at least 1 layer');
+        // `layer:` for `layers:` is already reported as an unknown key with its suggestion.
+        if (!unknownKeys) this.problem(Array.isArray(b.layers) ? [...path, 'layers'] : path, 'a block needs layers: a list of at least 1 layer');
+        defs.set(name, broken);
         continue;
       }
       const params = new Map<string, Bound>();
       if (b.params !== undefined && !isPlainObject(b.params)) this.problem([...path, 'params'], 'expected a mapping of parameter -> default (null: required)');
       else for (const [p, v] of Object.entries(b.params ?? {})) params.set(p, { value: v ?? undefined, path: [...path, 'params', p] });
-      defs.set(name, { name, path, params, layers: b.layers });
+      defs.set(name, { ok: true, name, path, params, layers: b.layers });
     }
     return defs;
   }
@@ -193,6 +202,7 @@ class Expander {
       const known = [...scope.defs.keys()];
       return this.problem([...path, 'block'], `unknown block "${blockName}"${didYouMean(blockName, known) || (known.length ? `; blocks: ${known.join(', ')}` : '; the file has no blocks section')}`);
     }
+    if (!def.ok) return;
     if (scope.stack.includes(blockName)) {
       return this.problem([...path, 'block'], `block "${blockName}" uses itself: ${[...scope.stack, blockName].join(' -> ')}; blocks cannot be recursive`);
     }
@@ -200,14 +210,17 @@ class Expander {
     const args = this.bindArgs(use, path, def, scope);
     const repeat = this.substitute(use.repeat ?? 1, [...path, 'repeat'], scope, values);
     if (!Number.isInteger(repeat) || (repeat as number) < 1) {
-      return this.problem([...path, 'repeat'], `repeat: expected an integer >= 1, found ${JSON.stringify(repeat)}`);
+      return this.problem([...path, 'repeat'], `expected an integer >= 1, found ${JSON.stringify(repeat)}`);
     }
     if (!args) return;
     const useName = scope.prefix + (use.name !== undefined ? String(use.name) : `${blockName}_${this.nextUse(scope.prefix + blockName)}`);
     let input = this.useInput(use, path, scope);
     for (let r = 1; r <= (repeat as number); r++) {
       const instance = repeat === 1 ? useName : `${useName}_${r}`;
-      this.expandInstance(def, instance, input, { ...scope, stack: [...scope.stack, blockName], bindings: args, blockName }, r === 1 && use.inputs !== undefined ? [...path, 'inputs'] : undefined);
+      const inner = { ...scope, stack: [...scope.stack, blockName], bindings: args, blockName };
+      this.expandInstance(def, instance, input, inner, r === 1 && use.inputs !== undefined ? [...path, 'inputs'] : undefined);
+      // The block's output carries the use's name: a clash with it is the use's `name`.
+      if (use.name !== undefined && this.map.has([...path, 'name'])) this.origins[this.origins.length - 1].values.name = [...path, 'name'];
       input = instance;
     }
   }
@@ -338,7 +351,8 @@ export function relocate(d: Diagnostic, origins: readonly LayerOrigin[], map: So
   const useLine = map.locate(o.use).line;
   const from = rest.length ? o.values[String(rest[0])] : undefined;
   if (from) return diagnosticAt(map, [...from, ...rest.slice(1)], `${d.message} (block "${o.block}", line ${map.locate(o.def).line})`);
-  return diagnosticAt(map, [...o.def, ...rest], `${d.message} (in block "${o.block}" used at line ${useLine})`);
+  const suffix = d.message.includes(`in block "${o.block}" used at line ${useLine}`) ? '' : ` (in block "${o.block}" used at line ${useLine})`;
+  return diagnosticAt(map, [...o.def, ...rest], d.message + suffix);
 }
 
 /** How messages name an expanded layer's place: `line 12`, or `line 12 in block "residual" used at line 30`. */
