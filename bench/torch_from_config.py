@@ -19,7 +19,7 @@ Layout: PyTorch runs NCHW; TensorFlow.js NHWC. Channel axes are mapped, and a
 flatten permutes to NHWC first, so a dense layer after it sees the same order.
 Padding 'same' pads as TensorFlow does (the extra row/column at the bottom/right).
 """
-import argparse, json, math, os, sys, time
+import argparse, json, math, os, re, sys, time
 
 import numpy as np
 import torch
@@ -181,7 +181,7 @@ class GraphNet(nn.Module):
         for i, cfg in enumerate(layers):
             t = cfg['type']
             counts[t] = counts.get(t, 0) + 1
-            default = ''.join('_' + ch.lower() if ch.isupper() else ch for ch in t) + f'_{counts[t]}'
+            default = re.sub(r'[A-Z]+', lambda m: '_' + m.group(0).lower(), t) + f'_{counts[t]}'
             self.names.append(cfg.get('name', default))
         for i, cfg in enumerate(layers):
             ins = cfg.get('inputs')

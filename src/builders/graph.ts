@@ -40,13 +40,18 @@ export interface GraphProblem {
   message: string;
 }
 
+/** `maxPooling2d` -> `max_pooling2d`, `leakyReLU` -> `leaky_relu` (a run of capitals is one word). */
+export function snakeCase(type: string): string {
+  return type.replace(/[A-Z]+/g, (c) => '_' + c.toLowerCase());
+}
+
 /** Keras-style default names (`conv2d_1`, `dense_2`), counted per type over all layers: stable across processes. */
 export function defaultNames(layers: readonly { type: string }[]): string[] {
   const counts = new Map<string, number>();
   return layers.map((l) => {
     const n = (counts.get(l.type) ?? 0) + 1;
     counts.set(l.type, n);
-    return `${l.type.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}_${n}`;
+    return `${snakeCase(l.type)}_${n}`;
   });
 }
 

@@ -1,5 +1,5 @@
 import { ConfigError, type Diagnostic } from '../errors';
-import { defaultNames, MODEL_INPUT } from '../builders/graph';
+import { defaultNames, MODEL_INPUT, snakeCase } from '../builders/graph';
 import { didYouMean } from '../util/suggest';
 import { diagnosticAt, sortDiagnostics } from './diagnostics';
 import { parsePath, type PathSeg } from './paths';
@@ -55,7 +55,6 @@ function isUse(l: unknown): l is Record<string, unknown> {
   return isPlainObject(l) && 'block' in l;
 }
 
-const snake = (type: string) => type.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
 
 /**
  * Expands blocks in place (model.layers becomes plain layers; `blocks` is
@@ -327,7 +326,7 @@ class Expander {
     const counts = new Map<string, number>();
     return def.layers.map((l) => {
       const rec: Record<string, unknown> = isPlainObject(l) ? l : {};
-      const base = 'block' in rec ? String(rec.block) : snake(String(rec.type));
+      const base = 'block' in rec ? String(rec.block) : snakeCase(String(rec.type));
       const n = (counts.get(base) ?? 0) + 1;
       counts.set(base, n);
       return typeof rec.name === 'string' ? rec.name : `${base}_${n}`;
