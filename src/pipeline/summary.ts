@@ -82,9 +82,11 @@ export function formatDot(s: ModelSummary): string {
 /** Mermaid (renders in GitHub markdown inside a ```mermaid block). */
 export function formatMermaid(s: ModelSummary): string {
   const label = (t: string) => `["${t.replace(/"/g, '#quot;')}"]`;
-  const lines = ['flowchart TD', `  input${label(`input ${shapeText(s.inputShape)}`)}`];
-  for (const l of s.layers) lines.push(`  ${l.name}${label(`${l.name} (${l.type}) ${shapeText(l.outputShape)}`)}`);
-  for (const l of s.layers) for (const from of l.inputs) lines.push(`  ${from} --> ${l.name}`);
+  // Node ids get a prefix: a layer named `end` or `graph` would be a Mermaid keyword.
+  const id = (name: string) => `n_${name}`;
+  const lines = ['flowchart TD', `  ${id('input')}${label(`input ${shapeText(s.inputShape)}`)}`];
+  for (const l of s.layers) lines.push(`  ${id(l.name)}${label(`${l.name} (${l.type}) ${shapeText(l.outputShape)}`)}`);
+  for (const l of s.layers) for (const from of l.inputs) lines.push(`  ${id(from)} --> ${id(l.name)}`);
   lines.push('');
   return lines.join('\n');
 }
