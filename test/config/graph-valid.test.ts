@@ -124,4 +124,45 @@ describe('blocks', () => {
     assert.equal(loaded.shapes.layers.find((l) => l.name === 'res_1_conv')!.params, 5 * 5 * 4 * 4 + 4);
     assert.equal(loaded.shapes.layers.find((l) => l.name === 'r_2_conv')!.params, 3 * 3 * 4 * 4 + 4);
   });
+
+  it('a block may use another block; a use\'s inputs feed its first layer', () => {
+    const text = [
+      'version: 1', 'name: nest', 'dataset: {name: cifar10}', 'training: {epochs: 1, optimizer: {type: sgd}}',
+      'blocks:',
+      '  res:',
+      '    params: {filters: null}',
+      '    layers:',
+      '      - {type: conv2d, filters: "${filters}", kernelSize: 3, padding: same, name: conv}',
+      '      - {type: add, inputs: [input, conv]}',
+      '  stage:',
+      '    params: {width: 4}',
+      '    layers:',
+      '      - {block: res, filters: "${width}", repeat: 2}',
+      '      - {type: activation, activation: relu, name: out}',
+      'model:',
+      '  layers:',
+      '    - {type: conv2d, filters: 4, kernelSize: 1, name: stem}',
+      '    - {type: conv2d, filters: 4, kernelSize: 1, name: other, inputs: input}',
+      '    - {block: stage, name: s1, inputs: stem}',
+      '    - {type: add, inputs: [s1, other]}',
+      '    - {type: flatten}',
+      '    - {type: dense, units: 10}',
+      '',
+    ].join('\n');
+    const loaded = loadExperimentText('nest.yaml', text);
+    const rows = loaded.shapes.layers.map((l) => `${l.name} <- ${l.inputs.join(', ')}`);
+    assert.deepEqual(rows, [
+      'stem <- input',
+      'other <- input',
+      's1_res_1_1_conv <- stem',
+      's1_res_1_1 <- stem, s1_res_1_1_conv',
+      's1_res_1_2_conv <- s1_res_1_1',
+      's1_res_1_2 <- s1_res_1_1, s1_res_1_2_conv',
+      's1 <- s1_res_1_2',
+      'add_3 <- s1, other',
+      'flatten_1 <- add_3',
+      'dense_1 <- flatten_1',
+    ]);
+    assertMatchesTfjs(loaded, [32, 32, 3], 10);
+  });
 });
