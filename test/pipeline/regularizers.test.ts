@@ -12,6 +12,7 @@ import { buildModel } from '../../src/builders/model';
 import { buildOptimizer } from '../../src/pipeline/optimizer-state';
 import { createStepRunner } from '../../src/pipeline/step';
 import { CLASSES, SIZE, syntheticSplit, tinyExperiment } from './helpers';
+import { useBackend } from '../backend/gradcheck';
 
 before(async () => {
   tf.env().set('PROD', true);
@@ -21,11 +22,12 @@ before(async () => {
 const LR = 0.1;
 
 /** One step of `layers` with plain SGD; returns the step's loss and the weights before and after. */
-function oneStep(layers: string[], optimizer = `{type: sgd, learningRate: ${LR}}`) {
+function oneStep(layers: string[], optimizer = `{type: sgd, learningRate: ${LR}}`, direct = false) {
   const text = tinyExperiment({ layers, optimizer, dropout: false });
   const e = loadExperimentText('reg.yaml', text).experiment;
   const model = buildModel(tf, e, [SIZE, SIZE, 3], CLASSES.length);
-  const steps = createStepRunner({ tf, model, optimizer: buildOptimizer(tf, e, LR), experiment: e, numClasses: CLASSES.length, inputShape: [SIZE, SIZE, 3], direct: false });
+  const steps = createStepRunner({ tf, model, optimizer: buildOptimizer(tf, e, LR), experiment: e, numClasses: CLASSES.length, inputShape: [SIZE, SIZE, 3], direct });
+  assert.equal(steps.implementation.direct, direct, JSON.stringify(steps.implementation));
   const split = syntheticSplit(8, 3);
   const batch = { x: Float32Array.from(split.x, (v) => v / 255), y: split.y, size: 8 };
   const before = model.getWeights().map((w) => Array.from(w.dataSync()));
@@ -65,4 +67,18 @@ test('weightDecay adds weightDecay * w to every gradient (torch.optim weight_dec
     }),
   );
   assert.equal(decayed.loss, plain.loss, 'weight decay is not part of the reported loss');
+});
+
+test('weightDecay applies on the direct wasm step too', async () => {
+  await useBackend('wasm');
+  try {
+    const layers = ['{type: flatten}', `{type: dense, units: ${CLASSES.length}, biasInitializer: ones}`];
+    const plain = oneStep(layers, undefined, true);
+    const decayed = oneStep(layers, `{type: sgd, learningRate: ${LR}, weightDecay: 0.05}`, true);
+    decayed.before.forEach((tensor, t) =>
+      tensor.forEach((w, i) => assert.ok(Math.abs(decayed.after[t][i] - (plain.after[t][i] - LR * 0.05 * w)) < 1e-5, `weight ${t}[${i}]`)),
+    );
+  } finally {
+    await useBackend('cpu');
+  }
 });
