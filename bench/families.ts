@@ -1,7 +1,7 @@
 /**
  * The model-family suite: each family's experiment file (the seed's LeNet and bench/families/*.yaml,
  * or the files given) trained through the real CLI and, back to back, the same network in PyTorch
- * (bench/torch_from_config.py builds it from the same file), on the same number of CIFAR-10 images.
+ * (bench/torch_speed_from_config.py builds it from the same file), on the same number of CIFAR-10 images.
  * Figures are training samples/s (training time only for both), the median over the epochs of one
  * process; the ratio is against the better PyTorch figure over the thread counts. The load average
  * is printed before each measurement: on a shared machine it is part of the figure.
@@ -54,7 +54,7 @@ function ours(file: string, runsDir: string): Ours {
 
 function torch(file: string, t: number): { samplesPerSecond: number; load: number } {
   const load = load1();
-  const out = run(PYTHON, [path.join(repo, 'bench/torch_from_config.py'), file, path.join(dataDir, 'cifar10'), '--limit', String(limit), '--epochs', String(epochs), '--threads', String(t), '--json']);
+  const out = run(PYTHON, [path.join(repo, 'bench/torch_speed_from_config.py'), file, path.join(dataDir, 'cifar10'), '--limit', String(limit), '--epochs', String(epochs), '--threads', String(t), '--json']);
   const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { samples_per_second: number });
   return { samplesPerSecond: median(rows.map((r) => r.samples_per_second)), load };
 }

@@ -12,7 +12,7 @@
  *
  * `families` (default on): the model-family suite, bench/families.ts (seed LeNet, LeNet with batch
  * normalization, all-convolutional, classic tanh/average-pooling LeNet, VGG-style, each against
- * the same network in PyTorch built by bench/torch_from_config.py).
+ * the same network in PyTorch built by bench/torch_speed_from_config.py).
  *
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the

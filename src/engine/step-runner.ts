@@ -95,7 +95,10 @@ export function createStepRunner(o: StepOptions): StepRunner {
         const { value, grads } = withDropoutRowOffset(tf, dropouts, rowOffset, () =>
           tf.variableGrads(() => {
             outputs = tf.keep(model.apply(x, { training: true }) as tfjs.Tensor);
-            return loss.compute(tf, labels, outputs);
+            // Kernel and bias regularizers' penalties (layer `kernelRegularizer`, ...) are part of what is minimized.
+            const penalties = model.calculateLosses();
+            const value = loss.compute(tf, labels, outputs);
+            return penalties.length ? (tf.addN([value, ...penalties]) as tfjs.Scalar) : value;
           }, variables()),
         );
         return { grads, sums: sumsOf(labels, outputs!, value, batch.size) };
@@ -108,15 +111,36 @@ export function createStepRunner(o: StepOptions): StepRunner {
     }
   }
 
+  const weightDecay = (o.experiment.training.optimizer as { weightDecay?: number }).weightDecay ?? 0;
+  let byName: Map<string, tfjs.Variable> | undefined;
   function applyGradients(grads: tfjs.NamedTensorMap): void {
     if (!o.optimizer) throw new Error('applyGradients: this step runner has no optimizer (evaluation only)');
-    o.optimizer.applyGradients(grads);
+    if (weightDecay === 0) return o.optimizer.applyGradients(grads);
+    // training.optimizer.weightDecay: g + weightDecay * w for every weight, as torch.optim applies weight_decay.
+    byName ??= new Map(variables().map((v) => [v.name, v]));
+    const decayed = tf.tidy(() => {
+      const out: tfjs.NamedTensorMap = {};
+      for (const [name, g] of Object.entries(grads)) {
+        const w = byName!.get(name);
+        if (!w) throw new Error(`weightDecay: gradient for unknown variable ${name}`);
+        out[name] = tf.add(g, tf.mul(w, weightDecay));
+      }
+      return out;
+    });
+    try {
+      o.optimizer.applyGradients(decayed);
+    } finally {
+      tf.dispose(decayed);
+    }
   }
 
   // Plain conv/pool/dropout/dense stacks on wasm take the direct step (direct/direct-step.ts): the
   // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
   const engine = engineStatus();
+  // A functional model (a graph: residual or branching) is not a stack the direct step can plan; say so in the log.
+  const graph = model.getClassName() !== 'Sequential';
   const direct = o.direct === false ? { unsupported: 'disabled' }
+    : graph ? { unsupported: 'the model is a graph; the direct step runs plain stacks' }
     : tf.getBackend() === 'wasm' && !engine.fast ? { unsupported: engine.reason }
     : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
   const fast = 'unsupported' in direct ? undefined : direct;

@@ -284,7 +284,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     installStopSignals((signal) => logger.warn(`${signal}: finishing the current batch, then writing a checkpoint (send it again to quit at once)`));
   const started = Date.now();
   const elapsed = () => p.priorSeconds + (Date.now() - started) / 1000;
-  let model: tfjs.Sequential | undefined;
+  let model: tfjs.LayersModel | undefined;
   let optimizer: tfjs.Optimizer | undefined;
   let metricsCb: MetricsFileCallback | undefined;
   let spawned: SpawnedWorkers | undefined;

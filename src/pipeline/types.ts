@@ -55,7 +55,7 @@ export interface BatchInfo {
 export interface TrainingSetup {
   tf: TF;
   experiment: ResolvedExperiment;
-  model: tfjs.Sequential;
+  model: tfjs.LayersModel;
   optimizer: tfjs.Optimizer;
   numClasses: number;
   inputShape: [number, number, number];
