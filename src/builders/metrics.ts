@@ -26,7 +26,7 @@ export const METRIC_ENTRIES: readonly MetricEntry[] = [
     type: 'accuracy',
     summary: 'fraction of examples whose highest output is the true class',
     goal: 'max',
-    sum: (tf, labels, outputs) => outputs.argMax(-1).equal(labels.argMax(-1)).cast('float32').sum() as tfjs.Scalar,
+    sum: (_tf, labels, outputs) => outputs.argMax(-1).equal(labels.argMax(-1)).cast('float32').sum() as tfjs.Scalar,
   },
   { type: 'top5Accuracy', summary: 'true class among the 5 highest outputs', goal: 'max', sum: topK(5) },
   {

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type LineCounter, type Document, type Node, type Pair } from 'yaml';
 import type { PathSeg } from './paths';
 
 export interface Position {
@@ -33,14 +33,16 @@ export class SourceMap {
    * is where a missing key belongs.
    */
   locate(path: readonly PathSeg[], opts: { key?: boolean } = {}): Position {
-    if (!this.doc || !this.doc.contents) return { line: 1, column: 1 };
+    if (!this.doc?.contents) return { line: 1, column: 1 };
     let node: Node | null = this.doc.contents as Node;
     let best = this.startOf(node);
     for (let i = 0; i < path.length; i++) {
       const seg = path[i];
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair: Pair<unknown, unknown> | undefined = node.items.find((p: Pair<unknown, unknown>) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair: Pair<unknown, unknown> | undefined = node.items.find(
+          (p: Pair<unknown, unknown>) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
         if (!pair) return best;
         if (last && opts.key && pair.key) return this.startOf(pair.key as Node) ?? best;
         node = (pair.value as Node) ?? null;
@@ -78,7 +80,7 @@ export class SourceMap {
   }
 
   private startOf(node: Node | null | undefined): Position {
-    if (!node || !node.range) return { line: 1, column: 1 };
+    if (!node?.range) return { line: 1, column: 1 };
     return this.at(node.range[0]);
   }
 

@@ -7,7 +7,9 @@ import { resolveRunsRoot } from '../../runs/read';
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a self-describing model bundle: model.json + weights.bin + pipeline.json (classes, input shape, preprocessing, experiment, metrics)')
+    .description(
+      'write a self-describing model bundle: model.json + weights.bin + pipeline.json (classes, input shape, preprocessing, experiment, metrics)',
+    )
     .argument('<model>', 'a run (NAME/VERSION, NAME/latest, NAME/best, a run folder) or a model bundle folder')
     .argument('<out-dir>', 'the bundle folder to write (new, empty, or an earlier bundle, which is replaced)')
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
@@ -17,7 +19,11 @@ export function registerExport(program: Command): void {
         const source = openModelSource(ref, resolveRunsRoot(opts.runsDir));
         const out = exportBundle(source, outDir);
         const run = source.manifest.run.ref;
-        process.stdout.write(opts.json ? JSON.stringify({ ...out, run }) + '\n' : `exported ${run} to ${out.dir} (${out.files.join(', ')})\n`);
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify({ ...out, run }) + '\n'
+            : `exported ${run} to ${out.dir} (${out.files.join(', ')})\n`,
+        );
       });
     });
 }

@@ -1,4 +1,4 @@
-import { clear, fill, el } from './dom.js';
+import { fill, el } from './dom.js';
 import { showCompare } from './compare-view.js';
 import { showRun } from './run-view.js';
 import { showRuns } from './runs-view.js';
@@ -19,7 +19,8 @@ let rendering = Promise.resolve();
 function parseRoute() {
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === 'run' && parts.length === 3) return { kind: 'run', name: parts[1], version: parts[2], runs: [`${parts[1]}/${parts[2]}`] };
+  if (parts[0] === 'run' && parts.length === 3)
+    return { kind: 'run', name: parts[1], version: parts[2], runs: [`${parts[1]}/${parts[2]}`] };
   if (parts[0] === 'compare') return { kind: 'compare', runs: new URLSearchParams(query).getAll('run') };
   if (parts[0] === 'sweeps') return { kind: 'sweeps', runs: [] };
   if (parts[0] === 'sweep' && parts.length === 3) return { kind: 'sweep', name: parts[1], n: parts[2], runs: [] };
@@ -27,7 +28,11 @@ function parseRoute() {
 }
 
 async function render(route) {
-  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === route.kind || (a.dataset.view === 'sweeps' && route.kind === 'sweep'));
+  for (const a of document.querySelectorAll('nav a'))
+    a.classList.toggle(
+      'active',
+      a.dataset.view === route.kind || (a.dataset.view === 'sweeps' && route.kind === 'sweep'),
+    );
   try {
     if (route.kind === 'run') await showRun(main, route.name, route.version);
     else if (route.kind === 'compare') await showCompare(main, route.runs);
@@ -58,7 +63,8 @@ function navigate() {
 
 /** A change concerns the view when it names a run the view shows; tables and sweeps show them all. */
 function concerns(route, changes) {
-  if (route.kind === 'runs' || route.kind === 'sweeps' || route.kind === 'sweep') return changes.runs.length + changes.sweeps.length > 0;
+  if (route.kind === 'runs' || route.kind === 'sweeps' || route.kind === 'sweep')
+    return changes.runs.length + changes.sweeps.length > 0;
   return changes.runs.some((id) => route.runs.includes(id));
 }
 

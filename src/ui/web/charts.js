@@ -21,7 +21,9 @@ function loadVega() {
       script.onerror = () => reject(new Error(`could not load ${src}`));
       document.head.append(script);
     });
-  loading ??= load('/vendor/vega.min.js').then(() => load('/vendor/vega-lite.min.js')).then(() => load('/vendor/vega-embed.min.js'));
+  loading ??= load('/vendor/vega.min.js')
+    .then(() => load('/vendor/vega-lite.min.js'))
+    .then(() => load('/vendor/vega-embed.min.js'));
   return loading;
 }
 
@@ -29,7 +31,11 @@ function loadVega() {
 export async function draw(container, spec) {
   await loadVega();
   views.get(container)?.finalize();
-  const result = await globalThis.vegaEmbed(container, { ...BASE, ...spec }, { mode: 'vega-lite', renderer: 'svg', actions: false, ast: true });
+  const result = await globalThis.vegaEmbed(
+    container,
+    { ...BASE, ...spec },
+    { mode: 'vega-lite', renderer: 'svg', actions: false, ast: true },
+  );
   views.set(container, result.view);
   return result.view;
 }
@@ -37,14 +43,38 @@ export async function draw(container, spec) {
 /** A line per series over epochs: the run page's panels and the compare overlay. */
 export function curvesSpec(points, { title, seriesTitle, seriesOrder, yTitle, log = false, raw = null }) {
   // A log scale is not rounded out to whole decades: a loss from 2.2 to 2.4 would be a flat line.
-  const y = { field: 'value', type: 'quantitative', title: yTitle, scale: log ? { type: 'log', nice: false } : { zero: false } };
-  const color = { field: 'series', type: 'nominal', title: seriesTitle, sort: seriesOrder, scale: { domain: seriesOrder } };
+  const y = {
+    field: 'value',
+    type: 'quantitative',
+    title: yTitle,
+    scale: log ? { type: 'log', nice: false } : { zero: false },
+  };
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: seriesTitle,
+    sort: seriesOrder,
+    scale: { domain: seriesOrder },
+  };
   const layers = [
     { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: epochAxis, y, color } },
-    { mark: { type: 'point', filled: true, size: 28 }, encoding: { x: epochAxis, y, color, tooltip: [{ field: 'series', title: seriesTitle }, { field: 'epoch' }, { field: 'value', format: '.4f' }] } },
+    {
+      mark: { type: 'point', filled: true, size: 28 },
+      encoding: {
+        x: epochAxis,
+        y,
+        color,
+        tooltip: [{ field: 'series', title: seriesTitle }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
+      },
+    },
   ];
   // Smoothed curves keep the raw values faintly beside them, as TensorBoard does (last, so the legend is the lines').
-  if (raw) layers.push({ data: { values: raw }, mark: { type: 'line', strokeWidth: 1, opacity: 0.25 }, encoding: { x: epochAxis, y, color } });
+  if (raw)
+    layers.push({
+      data: { values: raw },
+      mark: { type: 'line', strokeWidth: 1, opacity: 0.25 },
+      encoding: { x: epochAxis, y, color },
+    });
   return { title, width: 'container', height: 260, data: { values: points }, layer: layers };
 }
 
@@ -75,8 +105,17 @@ export function parallelSpec(trials, keys, metric) {
   const lines = [];
   const labels = [];
   for (const k of axes) for (const [label, y] of place.get(k).ticks) labels.push({ axis: k, y, label });
-  for (const t of trials) for (const k of axes) if (t[k] !== undefined && t[k] !== null) lines.push({ axis: k, y: place.get(k).at(t[k]), trial: String(t.trial), metric: t[metric] });
-  const x = { field: 'axis', type: 'nominal', sort: axes, title: null, axis: { labelAngle: 0, labelLimit: 160, orient: 'top' } };
+  for (const t of trials)
+    for (const k of axes)
+      if (t[k] !== undefined && t[k] !== null)
+        lines.push({ axis: k, y: place.get(k).at(t[k]), trial: String(t.trial), metric: t[metric] });
+  const x = {
+    field: 'axis',
+    type: 'nominal',
+    sort: axes,
+    title: null,
+    axis: { labelAngle: 0, labelLimit: 160, orient: 'top' },
+  };
   const yEnc = { field: 'y', type: 'quantitative', axis: null, scale: { domain: [0, 1] } };
   return {
     title: `${metric} against every swept parameter`,
@@ -87,9 +126,19 @@ export function parallelSpec(trials, keys, metric) {
       {
         data: { values: lines },
         mark: { type: 'line', strokeWidth: 2, opacity: 0.8 },
-        encoding: { x, y: yEnc, detail: { field: 'trial' }, color: { field: 'metric', type: 'quantitative', title: metric, scale: { scheme: 'viridis' } }, tooltip: [{ field: 'trial' }, { field: 'metric', title: metric, format: '.4f' }] },
+        encoding: {
+          x,
+          y: yEnc,
+          detail: { field: 'trial' },
+          color: { field: 'metric', type: 'quantitative', title: metric, scale: { scheme: 'viridis' } },
+          tooltip: [{ field: 'trial' }, { field: 'metric', title: metric, format: '.4f' }],
+        },
       },
-      { data: { values: labels }, mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#444' }, encoding: { x, y: yEnc, text: { field: 'label' } } },
+      {
+        data: { values: labels },
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#444' },
+        encoding: { x, y: yEnc, text: { field: 'label' } },
+      },
     ],
   };
 }
@@ -115,9 +164,17 @@ function placer(values) {
 /** The metric against one parameter: a point per trial. */
 export function scatterSpec(trials, key, metric) {
   const numeric = trials.every((t) => typeof t[key] === 'number');
-  const values = trials.filter((t) => typeof t[metric] === 'number').map((t) => ({ x: numeric ? t[key] : JSON.stringify(t[key]), y: t[metric], trial: String(t.trial), status: t.status }));
+  const values = trials
+    .filter((t) => typeof t[metric] === 'number')
+    .map((t) => ({
+      x: numeric ? t[key] : JSON.stringify(t[key]),
+      y: t[metric],
+      trial: String(t.trial),
+      status: t.status,
+    }));
   const positive = numeric && values.every((v) => v.x > 0);
-  const spread = positive && values.length && Math.max(...values.map((v) => v.x)) / Math.min(...values.map((v) => v.x)) >= 100;
+  const spread =
+    positive && values.length && Math.max(...values.map((v) => v.x)) / Math.min(...values.map((v) => v.x)) >= 100;
   return {
     title: key,
     width: 'container',
@@ -125,7 +182,12 @@ export function scatterSpec(trials, key, metric) {
     data: { values },
     mark: { type: 'point', filled: true, size: 70 },
     encoding: {
-      x: { field: 'x', type: numeric ? 'quantitative' : 'nominal', title: key, scale: spread ? { type: 'log' } : { zero: false } },
+      x: {
+        field: 'x',
+        type: numeric ? 'quantitative' : 'nominal',
+        title: key,
+        scale: spread ? { type: 'log' } : { zero: false },
+      },
       y: { field: 'y', type: 'quantitative', title: metric, scale: { zero: false } },
       color: { field: 'status', type: 'nominal' },
       tooltip: [{ field: 'trial' }, { field: 'x', title: key }, { field: 'y', title: metric, format: '.4f' }],
@@ -136,7 +198,9 @@ export function scatterSpec(trials, key, metric) {
 /** A confusion matrix as a heat map: true class down, predicted across, counts written in. */
 export function confusionSpec(classes, matrix) {
   const values = [];
-  matrix.forEach((row, i) => row.forEach((count, j) => values.push({ truth: classes[i], predicted: classes[j], count })));
+  matrix.forEach((row, i) =>
+    row.forEach((count, j) => values.push({ truth: classes[i], predicted: classes[j], count })),
+  );
   const x = { field: 'predicted', type: 'ordinal', sort: classes, axis: { labelAngle: -40 } };
   const y = { field: 'truth', type: 'ordinal', sort: classes, title: 'true class' };
   return {

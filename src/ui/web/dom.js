@@ -60,7 +60,11 @@ export function fmtBytes(n) {
 /** A status badge; `damage` (a list of problems) turns it into a "damaged" one. */
 export function statusBadge(status, damage = []) {
   const damaged = damage.length > 0;
-  return el('span', { class: `badge status-${damaged ? 'damaged' : status}`, title: damaged ? damage.join('; ') : null }, damaged ? `damaged (${status})` : status);
+  return el(
+    'span',
+    { class: `badge status-${damaged ? 'damaged' : status}`, title: damaged ? damage.join('; ') : null },
+    damaged ? `damaged (${status})` : status,
+  );
 }
 
 /** The hash route of a run page; names are URI-encoded, so any folder name routes. */
@@ -78,7 +82,25 @@ export function simpleTable(headers, rows, numeric = () => false) {
   return el(
     'table',
     { class: 'data' },
-    el('thead', {}, el('tr', {}, headers.map((h, i) => el('th', { class: numeric(i) ? 'n' : null }, h)))),
-    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c, i) => el('td', { class: numeric(i) ? 'n' : null }, c))))),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        headers.map((h, i) => el('th', { class: numeric(i) ? 'n' : null }, h)),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      rows.map((r) =>
+        el(
+          'tr',
+          {},
+          r.map((c, i) => el('td', { class: numeric(i) ? 'n' : null }, c)),
+        ),
+      ),
+    ),
   );
 }

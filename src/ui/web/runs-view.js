@@ -27,22 +27,57 @@ function render(root) {
   const controls = el(
     'div',
     { class: 'controls' },
-    el('input', { type: 'search', id: 'filter', placeholder: 'filter runs…', 'aria-label': 'filter runs', value: state.text, on: { input: (e) => ((state.text = e.target.value), renderBody(root)) } }),
+    el('input', {
+      type: 'search',
+      id: 'filter',
+      placeholder: 'filter runs…',
+      'aria-label': 'filter runs',
+      value: state.text,
+      on: { input: (e) => ((state.text = e.target.value), renderBody(root)) },
+    }),
     el(
       'select',
-      { id: 'status-filter', 'aria-label': 'status', on: { change: (e) => ((state.status = e.target.value), renderBody(root)) } },
+      {
+        id: 'status-filter',
+        'aria-label': 'status',
+        on: { change: (e) => ((state.status = e.target.value), renderBody(root)) },
+      },
       el('option', { value: '' }, 'all statuses'),
       [...statuses, 'damaged'].map((s) => el('option', { value: s, selected: s === state.status }, s)),
     ),
     el(
       'select',
-      { id: 'group-by', 'aria-label': 'group by', on: { change: (e) => ((state.group = e.target.value), renderBody(root)) } },
-      [['none', 'no grouping'], ['experiment', 'group by experiment'], ['sweep', 'group by sweep']].map(([v, t]) => el('option', { value: v, selected: v === state.group }, t)),
+      {
+        id: 'group-by',
+        'aria-label': 'group by',
+        on: { change: (e) => ((state.group = e.target.value), renderBody(root)) },
+      },
+      [
+        ['none', 'no grouping'],
+        ['experiment', 'group by experiment'],
+        ['sweep', 'group by sweep'],
+      ].map(([v, t]) => el('option', { value: v, selected: v === state.group }, t)),
     ),
-    el('button', { id: 'compare', type: 'button', on: { click: () => (location.hash = `#/compare?${[...state.selected].map((id) => `run=${encodeURIComponent(id)}`).join('&')}`) } }, 'compare selected'),
+    el(
+      'button',
+      {
+        id: 'compare',
+        type: 'button',
+        on: {
+          click: () =>
+            (location.hash = `#/compare?${[...state.selected].map((id) => `run=${encodeURIComponent(id)}`).join('&')}`),
+        },
+      },
+      'compare selected',
+    ),
     el('span', { id: 'count', class: 'muted' }),
   );
-  fill(root, el('h1', {}, 'Runs ', el('span', { class: 'muted small' }, data.root)), controls, el('div', { class: 'table-wrap' }, el('table', { id: 'runs', class: 'data' })));
+  fill(
+    root,
+    el('h1', {}, 'Runs ', el('span', { class: 'muted small' }, data.root)),
+    controls,
+    el('div', { class: 'table-wrap' }, el('table', { id: 'runs', class: 'data' })),
+  );
   renderBody(root);
 }
 
@@ -50,7 +85,9 @@ function visibleRows() {
   const needle = state.text.trim().toLowerCase();
   const rows = data.rows.filter((r) => {
     if (state.status === 'damaged' ? r.damage.length === 0 : state.status && r.status !== state.status) return false;
-    return !needle || r.cells.some((c) => c.toLowerCase().includes(needle)) || (r.sweep ?? '').toLowerCase().includes(needle);
+    return (
+      !needle || r.cells.some((c) => c.toLowerCase().includes(needle)) || (r.sweep ?? '').toLowerCase().includes(needle)
+    );
   });
   const i = data.columns.findIndex((c) => c.key === state.sortKey);
   if (i >= 0) rows.sort((a, b) => compare(a.values[i], b.values[i], state.desc));
@@ -62,7 +99,10 @@ function compare(a, b, desc) {
   const ma = a === null || a === undefined;
   const mb = b === null || b === undefined;
   if (ma || mb) return ma === mb ? 0 : ma ? 1 : -1;
-  const c = typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b), undefined, { numeric: true });
+  const c =
+    typeof a === 'number' && typeof b === 'number'
+      ? a - b
+      : String(a).localeCompare(String(b), undefined, { numeric: true });
   return desc ? -c : c;
 }
 
@@ -77,10 +117,23 @@ function renderBody(root, keepShown = false) {
   }
   const body = el('tbody');
   const table = root.querySelector('#runs');
-  clear(table).append(el('thead', {}, el('tr', {}, el('th', {}, ''), data.columns.map((c) => headerCell(c, root)))), body);
+  clear(table).append(
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        el('th', {}, ''),
+        data.columns.map((c) => headerCell(c, root)),
+      ),
+    ),
+    body,
+  );
   more?.disconnect();
   drawItems(root, body, items, 0, shown);
-  root.querySelector('#count').textContent = `${rows.length} of ${data.rows.length} runs · ${state.selected.size} selected`;
+  root.querySelector('#count').textContent =
+    `${rows.length} of ${data.rows.length} runs · ${state.selected.size} selected`;
   root.querySelector('#compare').disabled = state.selected.size < 2;
 }
 
@@ -88,12 +141,20 @@ function renderBody(root, keepShown = false) {
 function drawItems(root, body, items, from, to) {
   body.querySelector('tr.more')?.remove();
   for (const item of items.slice(from, to)) {
-    body.append(item.row ? rowOf(item.row, root) : el('tr', { class: 'group' }, el('th', { colspan: data.columns.length + 1 }, `${item.label} (${item.size})`)));
+    body.append(
+      item.row
+        ? rowOf(item.row, root)
+        : el('tr', { class: 'group' }, el('th', { colspan: data.columns.length + 1 }, `${item.label} (${item.size})`)),
+    );
   }
   shown = Math.max(shown, to);
   if (items.length <= to) return;
   const next = () => (more.disconnect(), drawItems(root, body, items, to, to + PAGE * 2));
-  const button = el('button', { type: 'button', id: 'more', on: { click: next } }, `show more (${to} of ${items.length} rows shown)`);
+  const button = el(
+    'button',
+    { type: 'button', id: 'more', on: { click: next } },
+    `show more (${to} of ${items.length} rows shown)`,
+  );
   body.append(el('tr', { class: 'more' }, el('td', { colspan: data.columns.length + 1 }, button)));
   more = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && next());
   more.observe(button);
@@ -108,8 +169,17 @@ function headerCell(c, root) {
   };
   return el(
     'th',
-    { class: c.kind === 'number' ? 'n' : null, 'aria-sort': sorted ? (state.desc ? 'descending' : 'ascending') : 'none', dataset: { key: c.key } },
-    el('button', { type: 'button', class: 'sort', on: { click: toggle } }, c.header, sorted ? (state.desc ? ' ▼' : ' ▲') : ''),
+    {
+      class: c.kind === 'number' ? 'n' : null,
+      'aria-sort': sorted ? (state.desc ? 'descending' : 'ascending') : 'none',
+      dataset: { key: c.key },
+    },
+    el(
+      'button',
+      { type: 'button', class: 'sort', on: { click: toggle } },
+      c.header,
+      sorted ? (state.desc ? ' ▼' : ' ▲') : '',
+    ),
   );
 }
 
@@ -125,7 +195,16 @@ function groups(rows) {
 }
 
 function rowOf(r, root) {
-  const box = el('input', { type: 'checkbox', 'aria-label': `select ${r.run}`, checked: state.selected.has(r.run), on: { change: (e) => (e.target.checked ? state.selected.add(r.run) : state.selected.delete(r.run), updateSelection(root)) } });
+  const box = el('input', {
+    type: 'checkbox',
+    'aria-label': `select ${r.run}`,
+    checked: state.selected.has(r.run),
+    on: {
+      change: (e) => (
+        e.target.checked ? state.selected.add(r.run) : state.selected.delete(r.run), updateSelection(root)
+      ),
+    },
+  });
   return el(
     'tr',
     { dataset: { run: r.run }, class: r.damage.length ? 'damaged' : null },
@@ -139,6 +218,8 @@ function rowOf(r, root) {
 }
 
 function updateSelection(root) {
-  root.querySelector('#count').textContent = root.querySelector('#count').textContent.replace(/\d+ selected$/, `${state.selected.size} selected`);
+  root.querySelector('#count').textContent = root
+    .querySelector('#count')
+    .textContent.replace(/\d+ selected$/, `${state.selected.size} selected`);
   root.querySelector('#compare').disabled = state.selected.size < 2;
 }

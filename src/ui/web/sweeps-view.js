@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { draw, parallelSpec, scatterSpec } from './charts.js';
-import { clear, fill, el, fmtMetric, fmtValue, runHref, section, simpleTable, statusBadge } from './dom.js';
+import { fill, el, fmtMetric, fmtValue, runHref, section, simpleTable, statusBadge } from './dom.js';
 
 // Sweeps: the list, and one sweep's leaderboard, parallel coordinates and metric-vs-parameter plots.
 
@@ -14,15 +14,28 @@ export async function showSweeps(root) {
     `${s.completed}/${s.trials}`,
     s.best ? `${fmtMetric(s.best.value)} (trial ${s.best.trial}, ${s.best.run})` : '—',
   ]);
-  fill(root, el('h1', {}, 'Sweeps'), sweeps.length ? simpleTable(['sweep', 'status', 'parameters', 'metric', 'completed', 'best'], rows) : el('p', { class: 'muted' }, 'no sweeps in this runs folder'));
+  fill(
+    root,
+    el('h1', {}, 'Sweeps'),
+    sweeps.length
+      ? simpleTable(['sweep', 'status', 'parameters', 'metric', 'completed', 'best'], rows)
+      : el('p', { class: 'muted' }, 'no sweeps in this runs folder'),
+  );
 }
 
 export async function showSweep(root, name, n) {
   const s = await api.sweep(name, n);
-  const trials = s.leaderboard.map((r) => ({ trial: r.trial, status: r.status, run: r.run, ...r.params, [s.metric]: r.value }));
+  const trials = s.leaderboard.map((r) => ({
+    trial: r.trial,
+    status: r.status,
+    run: r.run,
+    ...r.params,
+    [s.metric]: r.value,
+  }));
   const parallel = el('div', { class: 'chart wide', id: 'parallel' });
   const scatters = s.parameters.map((k) => el('div', { class: 'chart', dataset: { param: k } }));
-  fill(root, 
+  fill(
+    root,
     el('h1', {}, s.id, ' ', statusBadge(s.status)),
     section(`Leaderboard by ${s.metric} (${s.goal})`, el('div', { class: 'table-wrap' }, leaderboardTable(s))),
     section('Parameters against the metric', parallel, el('div', { class: 'charts' }, scatters)),
@@ -43,7 +56,11 @@ function leaderboardTable(s) {
     fmtMetric(r.value),
     fmtMetric(r.bestValue),
   ]);
-  const table = simpleTable(['rank', 'trial', 'run', 'status', ...s.parameters, s.metric, `best ${s.metric}`], rows, (i) => i < 2 || i >= 4);
+  const table = simpleTable(
+    ['rank', 'trial', 'run', 'status', ...s.parameters, s.metric, `best ${s.metric}`],
+    rows,
+    (i) => i < 2 || i >= 4,
+  );
   table.id = 'leaderboard';
   return table;
 }

@@ -3,7 +3,8 @@ import { el } from './dom.js';
 // YAML shown with its parts coloured: comments, keys, strings, numbers and booleans each get
 // a span whose text is the source's own characters (textContent), never parsed as markup.
 
-const TOKEN = /(#.*$)|("(?:[^"\\]|\\.)*"|'[^']*')|(^\s*-?\s*[^\s:#][^:#]*?:(?=\s|$))|(\b-?\d+(?:\.\d+)?(?:e[-+]?\d+)?\b)|(\b(?:true|false|null)\b)/gi;
+const TOKEN =
+  /(#.*$)|("(?:[^"\\]|\\.)*"|'[^']*')|(^\s*-?\s*[^\s:#][^:#]*?:(?=\s|$))|(\b-?\d+(?:\.\d+)?(?:e[-+]?\d+)?\b)|(\b(?:true|false|null)\b)/gi;
 const CLASSES = ['y-comment', 'y-string', 'y-key', 'y-number', 'y-bool'];
 
 export function yamlBlock(text) {
