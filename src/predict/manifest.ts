@@ -29,8 +29,8 @@ export interface Preprocessing {
 export interface ModelManifest {
   format: typeof MANIFEST_FORMAT;
   formatVersion: typeof MANIFEST_VERSION;
-  /** The run it came from: NAME/VERSION and where its folder was. */
-  run: { ref: string; name: string; version: number; dir: string; status: string; endedAt: string | null; backend: string };
+  /** The run it came from: NAME/VERSION and where its folder was; `checkpoint` (best, last, epoch-0012) when the model is one of its checkpoints rather than its final model. */
+  run: { ref: string; name: string; version: number; dir: string; status: string; endedAt: string | null; backend: string; checkpoint?: string };
   /** The tfjs layers model, relative to this file. */
   model: string;
   classes: string[];

@@ -38,14 +38,14 @@ export function openModelSource(ref: string, runsRoot: string): ModelSource {
     return { kind: 'bundle', label: ref, modelDir, manifest };
   }
   const { run, checkpoint, label } = resolveRunRef(ref, runsRoot);
-  return describeRun(run.dir, checkpoint && { dir: checkpoint.dir, label });
+  return describeRun(run.dir, checkpoint && { ...checkpoint, label });
 }
 
 /**
  * A run folder as a ModelSource: its final model (or the named checkpoint's, for
  * NAME/VERSION@best and the like) and what the run recorded about it.
  */
-export function describeRun(runDir: string, checkpoint?: { dir: string; label: string }): ModelSource {
+export function describeRun(runDir: string, checkpoint?: { name: string; dir: string; label: string }): ModelSource {
   const meta = readMeta(runDir);
   const ref = `${meta.name}/${meta.version}`;
   const modelDir = checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
@@ -60,7 +60,7 @@ export function describeRun(runDir: string, checkpoint?: { dir: string; label: s
   const manifest: ModelManifest = {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
-    run: { ref, name: meta.name, version: meta.version, dir: runDir, status: meta.status, endedAt: meta.endedAt, backend: meta.backend },
+    run: { ref, name: meta.name, version: meta.version, dir: runDir, status: meta.status, endedAt: meta.endedAt, backend: meta.backend, ...(checkpoint ? { checkpoint: checkpoint.name } : {}) },
     model: MODEL_JSON,
     classes: runClasses(meta, experiment),
     inputShape,
