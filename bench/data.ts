@@ -12,7 +12,7 @@ import type { DatasetConfig } from '../src/data/types';
  *  - the batch pipeline's throughput (uint8 -> float32, shuffle, augmentation) at batch 32 and 128,
  *    which must be far above what training consumes (target: > 10,000 samples/s).
  * Usage: node dist/bench/data.js [--data-dir D] [--repeats N] [--drop-caches]
- *   D holds cifar10/ (default: $PIPELINE_DATA_DIR, else /work/data). --drop-caches (root) empties the
+ *   D holds cifar10/ (default: $PIPELINE_DATA_DIR, else ./data as the README's first command makes it). --drop-caches (root) empties the
  *   page cache before the cold run, so it also pays for reading 60,000 files from disk.
  */
 
@@ -22,14 +22,14 @@ const opt = (name: string) => {
   const i = args.indexOf(name);
   return i === -1 ? undefined : args[i + 1];
 };
-const dataDir = opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? '/work/data';
+const dataDir = opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data';
 const repeats = Number(opt('--repeats') ?? 5);
 const dropCaches = args.includes('--drop-caches');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (!fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
-  console.error(`no CIFAR-10 images in ${dataDir}/cifar10: mkdir -p D && tar xzf ../shared/datasets/cifar10-jpeg.tar.gz -C D, then --data-dir D`);
+  console.error(`no CIFAR-10 images in ${dataDir}/cifar10: extract the CIFAR-10 JPEG archive into D as the README says, then --data-dir D`);
   process.exit(1);
 }
 const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;

@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { createAdam, registerWasmKernels } from '../src/backend';
+import { startEngine } from '../src/engine';
+import { createAdam } from '../src/engine/fused-adam';
 import { buildLenet, makeStep, randomBatch } from './kernels-lenet';
 
 type Totals = Map<string, { ms: number; calls: number }>;
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   tf.env().set('PROD', true);
   await tf.setBackend('wasm');
   await tf.ready();
-  registerWasmKernels(tf);
+  startEngine(tf);
   const totals: Totals = new Map();
   wrapKernels(totals, byShape);
   const model = buildLenet(tf);

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
 import { buildLenet, makeStep, randomBatch } from './kernels-lenet';
-import { createAdam } from '../src/backend';
+import { createAdam } from '../src/engine/fused-adam';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -10,20 +10,25 @@
  * `pipeline eval` and `pipeline validate` wall times, and the load average before each
  * measurement (other people's processes on a shared machine skew everything).
  *
+ * `families` (default on): the model-family suite, bench/families.ts (seed LeNet, LeNet with batch
+ * normalization, all-convolutional, classic tanh/average-pooling LeNet, VGG-style, each against
+ * the same network in PyTorch built by bench/torch_speed_from_config.py).
+ *
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
  * last `ours` run, `--model RUN_FOLDER`, or else one trained for 1 epoch here.
  * Also (parts `queue`, `tpe`): the per-trial overhead of queued sweeps (bench/queue-overhead.ts,
  * on a redis-server of its own) and TPE against random search (bench/tpe-vs-random.ts).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,predict,serve,queue,tpe] [--batches 32,128]
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe] [--batches 32,128]
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
  *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
  *
- *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else /work/data).
+ *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else ./data as the README's first command makes it).
  * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
  * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,12 +43,12 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,predict,serve,queue,tpe'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
 const epochs = Number(opt('--epochs') ?? 3);
-const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
+const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 const jsonFile = opt('--json');
 const queueWorkers = list('--queue-workers', '1,2,4,8').map(Number);
 
@@ -92,7 +97,7 @@ function table(rows: Row[]): void {
 async function main(): Promise<void> {
   const needsCifar = ['torch', 'ours', 'cpu', 'eval'].some((p) => parts.has(p));
   if (needsCifar && !fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
-    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract ../shared/datasets/cifar10-jpeg.tar.gz there, or pass --data-dir)`);
+    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract the CIFAR-10 JPEG archive there as the README says, or pass --data-dir)`);
   }
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-run-'));
   const cpuInfo = os.cpus();
@@ -158,6 +163,12 @@ async function main(): Promise<void> {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }
   table(rows);
+  if (parts.has('families')) {
+    // The model-family suite (bench/families.ts), in its own process, printing its own table.
+    log('');
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'families.js'), '--data-dir', dataDir], { stdio: 'inherit' });
+    if (r.status !== 0) log(`families: failed (exit ${r.status})`);
+  }
   log('');
   log(`load average at end: ${loads()}`);
   if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');

@@ -6,7 +6,7 @@ import { listTable, lsTable } from '../src/runs/ls';
 import { renderText } from '../src/runs/table';
 
 /**
- * `pipeline ls` over 2,000 generated runs (issue 6: under 2 s). Measures the
+ * `pipeline ls` over 2,000 generated runs (target: under 2 s). Measures the
  * whole command as a user runs it (node start, CLI, reading, table) and the
  * in-process listing alone. Usage: node dist/bench/runs-ls.js [COUNT] [REPEATS]
  */

@@ -1,13 +1,13 @@
 /**
  * Where the time of one `pipeline run` training step goes: the pipeline's own step runner
- * (src/pipeline/step.ts: input tensors, forward, loss, metric sums, gradients, read-back,
+ * (src/engine/step-runner.ts: input tensors, forward, loss, metric sums, gradients, read-back,
  * optimizer) for configs/cifar-lenet.yaml on random CIFAR-shaped batches, with every wasm
  * kernel wrapped by a wall-clock timer (wasm kernels run synchronously).
  * Per kernel, the figure is its total within a step, the MINIMUM over the timed steps (other
  * processes on a shared machine inflate it less); "engine + JS" is the best step minus the
  * sum of those per-kernel minimums.
  * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic] [--shards 1]
- *   --generic: tfjs's autograd even where the direct step (src/pipeline/direct/) applies.
+ *   --generic: tfjs's autograd even where the direct step (src/engine/direct/) applies.
  *   --shards: the direct step's gradient shards (a 1-worker run uses 2, each of 2 workers 1).
  */
 import * as path from 'node:path';
@@ -15,8 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
 import { buildModel } from '../src/builders/model';
 import { loadExperimentFile } from '../src/config/load';
-import { buildOptimizer } from '../src/pipeline/optimizer-state';
-import { createStepRunner } from '../src/pipeline/step';
+import { buildOptimizer, createStepRunner } from '../src/engine';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {

@@ -7,12 +7,12 @@ import * as path from 'node:path';
  * Issue 6 acceptance: a 2x2 grid (learning rate x batch size), one epoch on a
  * 2,000-example CIFAR-10 subset, `pipeline sweep --parallel 2`, against the same
  * four trials as single `pipeline run`s one after another. Target: sweep wall
- * time <= 0.65x serial. Needs CIFAR-10 under the data dir (default /work/data).
+ * time <= 0.65x serial. Needs CIFAR-10 under the data dir (default ./data).
  * Usage: node dist/bench/sweep-parallel.js [REPEATS] [DATA_DIR]
  * Each repeat times both, alternating which goes first; medians reported.
  */
 const repeats = Number(process.argv[2] ?? 3);
-const dataDir = path.resolve(process.argv[3] ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
+const dataDir = path.resolve(process.argv[3] ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 const repo = path.resolve(__dirname, '../..');
 const bin = path.join(repo, 'bin/pipeline.js');
 const file = path.join(repo, 'configs/cifar-lenet.yaml');

@@ -12,7 +12,7 @@ import * as path from 'node:path';
  */
 const repo = path.resolve(__dirname, '../..');
 const seeds = (process.argv[2] ?? '1').split(',').map(Number);
-const dataDir = path.resolve(process.argv[3] ?? process.env.PIPELINE_DATA_DIR ?? '/work/data');
+const dataDir = path.resolve(process.argv[3] ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 
 function best(method: string, seed: number, root: string): number {
   const out = execFileSync(process.execPath, [path.join(repo, 'bin/pipeline.js'), 'sweep', path.join(repo, 'bench/tpe-real.yaml'), '--method', method, '--set', `seed=${seed}`, '--runs-dir', root, '--data-dir', dataDir, '--backend', 'wasm', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -1,5 +1,3 @@
-/** Backend selection and the wasm kernel fixes; see select.ts and wasm-kernels/. */
+/** Backend selection; the wasm backend's kernels and training engine are src/engine's. */
 export { selectBackend } from './select';
 export type { BackendName, BackendRequest, SelectedBackend } from './select';
-export { registerWasmKernels, WASM_KERNEL_FIXES } from './wasm-kernels';
-export { createAdam } from './adam';

@@ -3,7 +3,8 @@
  *
  *   auto       -> `tensorflow` (native, @tensorflow/tfjs-node) when it loads, else `wasm`, else `cpu`
  *   tensorflow -> @tensorflow/tfjs-node or UsageError
- *   wasm       -> @tensorflow/tfjs-backend-wasm or UsageError; our kernel fixes are registered
+ *   wasm       -> @tensorflow/tfjs-backend-wasm or UsageError; the engine starts (src/engine: version
+ *                 check, then its kernels, or stock tfjs where the versions differ)
  *   cpu        -> the pure-JS backend bundled with @tensorflow/tfjs (always there)
  *
  * @tensorflow/tfjs-node is an optional dependency with a native addon: it is only ever
@@ -15,7 +16,7 @@
  */
 import * as tfjs from '@tensorflow/tfjs';
 import { UsageError } from '../errors';
-import { registerWasmKernels } from './wasm-kernels';
+import { startEngine } from '../engine';
 
 export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -79,7 +80,8 @@ async function tryWasm(): Promise<{ tf: Tf } | { why: string }> {
   if (!loaded.ok) return { why: `@tensorflow/tfjs-backend-wasm ${loaded.why}` };
   const failed = await activate(tfjs, 'wasm');
   if (failed) return { why: failed };
-  registerWasmKernels(tfjs);
+  // Its status (and, when off, why) is reported with the training step (src/engine/step-runner.ts).
+  startEngine(tfjs);
   return { tf: tfjs };
 }
 

@@ -1,57 +1,14 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
-import type * as tfjs from '@tensorflow/tfjs';
-import { Registry, type Entry } from './registry';
-import { Activation, Closed, Initializer, IntOrPair, Padding, PositiveInt, TypeTag, type InitializerName } from '../schema/common';
+import { Registry } from './registry';
+import type { LayerEntry } from './layer-kit';
+import { Activation, Closed, Initializer, IntOrPair, Padding, PositiveInt, Regularizer, TypeTag } from '../schema/common';
+import { checkPositive, initializer, layer, regularizer } from './layer-kit';
+
+export type { BuildContext, LayerEntry } from './layer-kit';
+import { MERGE_ENTRIES } from './merge-layers';
+import { MORE_ENTRIES } from './more-layers';
+import { SEQUENCE_ENTRIES } from './sequence-layers';
 import { fmtShape, pair, requireRank, ShapeError, windowOutput, type Shape } from './shapes';
-
-type TF = typeof tfjs;
-
-export interface BuildContext {
-  /** The layer's unique, stable name (`conv2d_1`): weight names in saved models and checkpoints derive from it. */
-  name: string;
-  /** Set for the first layer only: the dataset's input shape. */
-  inputShape?: number[];
-  /** A seed derived from the experiment's seed and the layer's index, for initializers and dropout. */
-  seed: number;
-}
-
-export interface LayerEntry<S extends TObject = TObject> extends Entry {
-  readonly schema: S;
-  /** Output shape for an input shape; throws ShapeError when the layer cannot apply or makes a dimension < 1. */
-  outputShape(input: Shape, args: Static<S>): Shape;
-  /** Number of weights (trainable and not), as Keras' summary counts them. */
-  params(input: Shape, args: Static<S>): number;
-  build(tf: TF, args: Static<S>, ctx: BuildContext): tfjs.layers.Layer;
-}
-
-/** Lets each entry's callbacks see its own schema's type. */
-function layer<S extends TObject>(e: LayerEntry<S>): LayerEntry<S> {
-  return e;
-}
-
-function initializer(tf: TF, name: InitializerName, seed: number): ReturnType<TF['initializers']['zeros']> {
-  const i = tf.initializers;
-  switch (name) {
-    case 'zeros':
-      return i.zeros();
-    case 'ones':
-      return i.ones();
-    case 'randomNormal':
-      return i.randomNormal({ mean: 0, stddev: 0.05, seed });
-    case 'randomUniform':
-      return i.randomUniform({ minval: -0.05, maxval: 0.05, seed });
-    case 'truncatedNormal':
-      return i.truncatedNormal({ mean: 0, stddev: 0.05, seed });
-    default:
-      return i[name]({ seed });
-  }
-}
-
-function checkPositive(dims: Shape, layer: string, key: string, input: Shape): void {
-  if (dims.some((d) => d < 1)) {
-    throw new ShapeError(`${layer} turns input ${fmtShape(input)} into ${fmtShape(dims)}: every dimension must be at least 1`, key);
-  }
-}
 
 const conv2dSchema = Type.Object(
   {
@@ -65,6 +22,8 @@ const conv2dSchema = Type.Object(
     useBias: Type.Boolean({ description: 'add a learned bias per filter', default: true }),
     kernelInitializer: Initializer('initial kernel weights', 'glorotUniform'),
     biasInitializer: Initializer('initial bias', 'zeros'),
+    kernelRegularizer: Regularizer('penalty on the kernel, added to the training loss'),
+    biasRegularizer: Regularizer('penalty on the bias, added to the training loss'),
   },
   { ...Closed, description: 'tf.layers.conv2d' },
 );
@@ -102,6 +61,8 @@ const denseSchema = Type.Object(
     useBias: Type.Boolean({ description: 'add a learned bias per unit', default: true }),
     kernelInitializer: Initializer('initial kernel weights', 'glorotUniform'),
     biasInitializer: Initializer('initial bias', 'zeros'),
+    kernelRegularizer: Regularizer('penalty on the kernel, added to the training loss'),
+    biasRegularizer: Regularizer('penalty on the bias, added to the training loss'),
   },
   { ...Closed, description: 'tf.layers.dense' },
 );
@@ -146,7 +107,7 @@ function poolLayer<S extends typeof maxPoolSchema | typeof avgPoolSchema>(type: 
   });
 }
 
-export const LAYER_ENTRIES = [
+const BASE_ENTRIES = [
   layer({
     type: 'conv2d',
     summary: '2-D convolution',
@@ -177,6 +138,8 @@ export const LAYER_ENTRIES = [
         useBias: a.useBias,
         kernelInitializer: initializer(tf, a.kernelInitializer, ctx.seed),
         biasInitializer: initializer(tf, a.biasInitializer, ctx.seed + 1),
+        kernelRegularizer: regularizer(tf, a.kernelRegularizer),
+        biasRegularizer: regularizer(tf, a.biasRegularizer),
       });
     },
   }),
@@ -223,6 +186,8 @@ export const LAYER_ENTRIES = [
         useBias: a.useBias,
         kernelInitializer: initializer(tf, a.kernelInitializer, ctx.seed),
         biasInitializer: initializer(tf, a.biasInitializer, ctx.seed + 1),
+        kernelRegularizer: regularizer(tf, a.kernelRegularizer),
+        biasRegularizer: regularizer(tf, a.biasRegularizer),
       }),
   }),
   layer({
@@ -296,6 +261,8 @@ export const LAYER_ENTRIES = [
       tf.layers.zeroPadding2d({ name: ctx.name, inputShape: ctx.inputShape, padding: zeroPadAmounts(a.padding) }),
   }),
 ] as const;
+
+export const LAYER_ENTRIES = [...BASE_ENTRIES, ...MORE_ENTRIES, ...SEQUENCE_ENTRIES, ...MERGE_ENTRIES] as const;
 
 export type LayerConfig = Static<(typeof LAYER_ENTRIES)[number]['schema']>;
 export const LAYERS = new Registry<LayerEntry>('layer', LAYER_ENTRIES as unknown as LayerEntry[]);

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { LAYERS } from './layers';
-import { layerNames } from '../config/semantic';
+import { INPUT_INDEX, MODEL_INPUT, resolveGraph, type Graph } from './graph';
 import { deriveSeed } from '../util/random';
 import type { ResolvedExperiment } from '../config/load';
 
@@ -15,31 +15,23 @@ export function layerSeed(experimentSeed: number, index: number): number {
 }
 
 /**
- * Builds the experiment's network as a tf.Sequential from the LAYERS registry.
+ * Builds the experiment's network from the LAYERS registry: a tf.Sequential for a stack,
+ * a functional tf.model for a graph (graph.ts decides).
  *
- * Layer names come from layerNames() (`conv2d_1`, `dense_2`...), so weight names in
+ * Layer names are the file's `name`s, else defaultNames() (`conv2d_1`, `dense_2`...), so weight names in
  * saved models and checkpoints are the same in every process. Initializers are seeded
  * per layer (layerSeed), so the same experiment seed gives bit-identical initial weights.
  *
  * Dropout: tfjs' dropout layer with a fixed `seed` draws the same mask on every call.
- * The training step (src/pipeline/step.ts) therefore sets each dropout layer's seed to
+ * The training step (src/engine/step-runner.ts) therefore sets each dropout layer's seed to
  * dropoutSeed(base, epoch, batch) before the forward pass: masks differ per step, and a
  * resumed run draws exactly the masks an uninterrupted one would.
  */
-export function buildModel(tf: TF, experiment: ResolvedExperiment, inputShape: readonly number[], numClasses: number): tfjs.Sequential {
+export function buildModel(tf: TF, experiment: ResolvedExperiment, inputShape: readonly number[], numClasses: number): tfjs.LayersModel {
   const layers = experiment.model.layers;
-  const names = layerNames(layers);
-  const model = tf.sequential({ name: experiment.name });
-  layers.forEach((cfg, i) => {
-    const entry = LAYERS.require(cfg.type);
-    model.add(
-      entry.build(tf, cfg as never, {
-        name: names[i],
-        inputShape: i === 0 ? [...inputShape] : undefined,
-        seed: layerSeed(experiment.seed, i),
-      }),
-    );
-  });
+  const { graph } = resolveGraph(layers, experiment.model.outputs, (i) => `layer ${i}`);
+  if (!graph) throw new Error('buildModel: the model graph does not resolve; validation should have caught it');
+  const model = graph.plain ? buildStack(tf, experiment, graph, inputShape) : buildGraph(tf, experiment, graph, inputShape);
   const out = model.outputs[0].shape;
   if (out.length !== 2 || out[1] !== numClasses) {
     model.dispose();
@@ -48,12 +40,43 @@ export function buildModel(tf: TF, experiment: ResolvedExperiment, inputShape: r
         file: experiment.name,
         line: 0,
         column: 0,
-        path: `model.layers[${layers.length - 1}]`,
+        path: `model.layers[${graph.output}]`,
         message: `the model outputs [${out.slice(1).join(', ')}] but the dataset has ${numClasses} classes, so it must output [${numClasses}]`,
       },
     ]);
   }
   return model;
+}
+
+/** A stack: a tf.Sequential, as every experiment without graph keys has always been built. */
+function buildStack(tf: TF, experiment: ResolvedExperiment, graph: Graph, inputShape: readonly number[]): tfjs.Sequential {
+  const model = tf.sequential({ name: experiment.name });
+  experiment.model.layers.forEach((cfg, i) => {
+    const entry = LAYERS.require(cfg.type);
+    model.add(entry.build(tf, cfg as never, { name: graph.names[i], inputShape: i === 0 ? [...inputShape] : undefined, seed: layerSeed(experiment.seed, i) }));
+  });
+  return model;
+}
+
+/**
+ * A graph: a functional tf.model, its layers applied in dependency order. The saved
+ * model.json lists each layer's inbound nodes, so stock tf.loadLayersModel rebuilds it.
+ * Seeds still follow the layer's index in the file, as in a stack.
+ */
+function buildGraph(tf: TF, experiment: ResolvedExperiment, graph: Graph, inputShape: readonly number[]): tfjs.LayersModel {
+  const input = tf.input({ shape: [...inputShape], name: MODEL_INPUT });
+  const outputs = new Map<number, tfjs.SymbolicTensor>([[INPUT_INDEX, input]]);
+  for (const i of graph.order) {
+    const cfg = experiment.model.layers[i];
+    const entry = LAYERS.require(cfg.type);
+    const ctx = { name: graph.names[i], seed: layerSeed(experiment.seed, i) };
+    const ins = graph.sources[i].map((s) => outputs.get(s)!);
+    const out = entry.connect
+      ? entry.connect(tf, cfg as never, ctx, ins)
+      : (entry.build(tf, cfg as never, ctx).apply(entry.merge ? ins : ins[0]) as tfjs.SymbolicTensor);
+    outputs.set(i, out);
+  }
+  return tf.model({ name: experiment.name, inputs: input, outputs: outputs.get(graph.output)! });
 }
 
 /** Dropout layers of a model with their base seed (as built), for per-step reseeding. */

@@ -17,6 +17,14 @@ function optimizer<S extends TObject>(e: OptimizerEntry<S>): OptimizerEntry<S> {
 
 const LR = (dflt: number) =>
   Type.Number({ exclusiveMinimum: 0, default: dflt, description: `step size (default ${dflt}, as in Keras)` });
+/**
+ * Optional, without a default, so files without it mean what they did. Applied as PyTorch's
+ * optimizers apply `weight_decay` (L2 on the gradient, not decoupled AdamW): step.ts adds
+ * weightDecay * w to every trainable weight's gradient before the update.
+ */
+const WeightDecay = Type.Optional(
+  Type.Number({ minimum: 0, description: "add weightDecay * w to each weight's gradient (L2 decay, as torch.optim's weight_decay)" }),
+);
 const Epsilon = Type.Number({ exclusiveMinimum: 0, default: 1e-7, description: 'added to denominators for stability' });
 const Beta = (dflt: number, what: string) =>
   Type.Number({ minimum: 0, exclusiveMaximum: 1, default: dflt, description: what });
@@ -29,6 +37,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('sgd', 'stochastic gradient descent'),
         learningRate: LR(0.01),
+        weightDecay: WeightDecay,
         momentum: Type.Number({ minimum: 0, default: 0, description: 'momentum factor; 0 is plain SGD' }),
         nesterov: Type.Boolean({ default: false, description: 'use Nesterov momentum (needs momentum > 0)' }),
       },
@@ -43,6 +52,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('adam', 'Adam'),
         learningRate: LR(0.001),
+        weightDecay: WeightDecay,
         beta1: Beta(0.9, 'decay of the first-moment estimate'),
         beta2: Beta(0.999, 'decay of the second-moment estimate'),
         epsilon: Epsilon,
@@ -58,6 +68,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('rmsprop', 'RMSProp'),
         learningRate: LR(0.001),
+        weightDecay: WeightDecay,
         rho: Beta(0.9, 'decay of the squared-gradient average'),
         momentum: Type.Number({ minimum: 0, default: 0, description: 'momentum factor' }),
         epsilon: Epsilon,
@@ -74,6 +85,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('adagrad', 'Adagrad'),
         learningRate: LR(0.01),
+        weightDecay: WeightDecay,
         initialAccumulatorValue: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'starting accumulator' }),
       },
       Closed,
@@ -87,6 +99,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('adadelta', 'Adadelta'),
         learningRate: LR(0.001),
+        weightDecay: WeightDecay,
         rho: Beta(0.95, 'decay rate'),
         epsilon: Epsilon,
       },
@@ -101,6 +114,7 @@ export const OPTIMIZER_ENTRIES = [
       {
         type: TypeTag('adamax', 'Adamax'),
         learningRate: LR(0.002),
+        weightDecay: WeightDecay,
         beta1: Beta(0.9, 'decay of the first-moment estimate'),
         beta2: Beta(0.999, 'decay of the infinity-norm estimate'),
         epsilon: Epsilon,

@@ -32,3 +32,14 @@ export function requireRank(input: Shape, rank: number, layer: string): void {
 export function fmtShape(s: Shape): string {
   return `[${s.join(', ')}]`;
 }
+
+/** A merge layer's inputs do not fit together; `pair` names the two inputs (by position) that disagree. */
+export class MergeShapeError extends ShapeError {
+  constructor(
+    message: string,
+    readonly pair: readonly [number, number],
+    key?: string,
+  ) {
+    super(message, key);
+  }
+}

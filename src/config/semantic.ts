@@ -2,7 +2,8 @@ import type { Diagnostic } from '../errors';
 import { LAYERS } from '../builders/layers';
 import { LOSSES } from '../builders/losses';
 import { METRICS } from '../builders/metrics';
-import { fmtShape, ShapeError, type Shape } from '../builders/shapes';
+import { fmtShape, MergeShapeError, ShapeError, type Shape } from '../builders/shapes';
+import { defaultNames, INPUT_INDEX, MODEL_INPUT, resolveGraph, type Graph, type GraphLayer, type GraphProblem } from '../builders/graph';
 import type { Experiment } from '../schema/experiment';
 import { staticDatasetInfo } from '../schema/dataset';
 import { diagnosticAt } from './diagnostics';
@@ -16,54 +17,64 @@ export interface LayerShapeInfo {
   name: string;
   outputShape: Shape;
   params: number;
+  /** Names of the layers it takes input from (`input`: the model input): inspect's "connected to". */
+  inputs: string[];
 }
 
 export interface ShapeReport {
   inputShape?: Shape;
+  /** In an order where each layer follows its inputs (the file's order for a stack). */
   layers: LayerShapeInfo[];
   totalParams: number;
+  /** Index of the output layer (the last one unless model.outputs names another), once the graph resolved. */
+  output?: number;
 }
 
-/** Keras-style layer names (`conv2d_1`, `dense_2`), counted per type: stable, so weights line up across processes. */
-export function layerNames(layers: readonly { type: string }[]): string[] {
-  const counts = new Map<string, number>();
-  return layers.map((l) => {
-    const n = (counts.get(l.type) ?? 0) + 1;
-    counts.set(l.type, n);
-    return `${l.type.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}_${n}`;
-  });
+/** Layer names as the model builder gives them: `name`, else Keras-style `conv2d_1`, `dense_2` counted per type. */
+export function layerNames(layers: readonly { type: string; name?: string }[]): string[] {
+  const defaults = defaultNames(layers);
+  return layers.map((l, i) => l.name ?? defaults[i]);
 }
+
+/** How messages refer to layer i: its line in the file (or in a block, and where the block is used). */
+export type DescribeLayer = (index: number) => string;
+
+const lineOf = (map: SourceMap | undefined): DescribeLayer => (i) => `line ${map ? map.locate(['model', 'layers', i]).line : '?'}`;
 
 /**
  * Shape inference: runs each layer's shape rule from the dataset's input
- * shape, without TensorFlow, so `validate` stays fast and needs no backend.
+ * shape through the graph, without TensorFlow, so `validate` stays fast and
+ * needs no backend. A layer whose input failed is skipped: its error would
+ * only repeat the first one.
  */
-export function inferShapes(exp: Experiment, map: SourceMap | undefined, problems: Diagnostic[]): ShapeReport {
+export function inferShapes(exp: Experiment, map: SourceMap | undefined, problems: Diagnostic[], describe: DescribeLayer = lineOf(map)): ShapeReport {
   const info = staticDatasetInfo(exp.dataset);
-  const names = layerNames(exp.model.layers);
+  const layers = exp.model.layers;
   const report: ShapeReport = { inputShape: info.shape, layers: [], totalParams: 0 };
-  if (!info.shape) return report;
-  let shape: Shape = info.shape;
-  for (const [i, layer] of exp.model.layers.entries()) {
-    const entry = LAYERS.require(layer.type);
-    const path: PathSeg[] = ['model', 'layers', i];
-    try {
-      const out = entry.outputShape(shape, layer as never);
-      const params = entry.params(shape, layer as never);
-      report.layers.push({ index: i, type: layer.type, name: names[i], outputShape: out, params });
-      report.totalParams += params;
-      shape = out;
-    } catch (e) {
-      if (!(e instanceof ShapeError) || !map) throw e;
-      const where = e.key && e.key in layer ? [...path, e.key] : path;
-      problems.push(diagnosticAt(map, where, `${e.message} (layer ${i}, ${layer.type})`));
-      return report; // later shapes would only repeat the same mistake
-    }
+  const { graph, problems: graphProblems } = resolveGraph(layers, exp.model.outputs, describe);
+  if (map) for (const p of graphProblems) problems.push(diagnosticAt(map, graphProblemPath(p, layers[p.index]), p.message));
+  if (!graph) return report;
+  report.output = graph.output;
+  const inputName = (s: number) => (s === INPUT_INDEX ? MODEL_INPUT : graph.names[s]);
+  if (!info.shape) {
+    report.layers = graph.order.map((i) => ({ index: i, type: layers[i].type, name: graph.names[i], outputShape: [], params: 0, inputs: graph.sources[i].map(inputName) }));
+    return report;
   }
+  const shapes = new Map<number, Shape>([[INPUT_INDEX, info.shape]]);
+  for (const i of graph.order) {
+    const ins = graph.sources[i].map((s) => shapes.get(s));
+    if (ins.some((x) => x === undefined)) continue;
+    const row = layerShape(layers[i], i, ins as Shape[], graph, describe, map, problems);
+    if (!row) continue;
+    shapes.set(i, row.outputShape);
+    report.layers.push({ ...row, inputs: graph.sources[i].map(inputName) });
+    report.totalParams += row.params;
+  }
+  const shape = shapes.get(graph.output);
   const classes = info.classes?.length;
-  const last = exp.model.layers.length - 1;
-  if (map && classes !== undefined && (shape.length !== 1 || shape[0] !== classes)) {
-    const lastLayer = exp.model.layers[last] as Record<string, unknown>;
+  if (map && shape && classes !== undefined && (shape.length !== 1 || shape[0] !== classes)) {
+    const last = graph.output;
+    const lastLayer = layers[last] as Record<string, unknown>;
     const where: PathSeg[] = 'units' in lastLayer ? ['model', 'layers', last, 'units'] : ['model', 'layers', last];
     const fix = shape.length !== 1 ? 'add a flatten (or globalAveragePooling2d) and a dense layer' : `the last layer needs ${classes} units`;
     problems.push(
@@ -73,20 +84,77 @@ export function inferShapes(exp: Experiment, map: SourceMap | undefined, problem
   return report;
 }
 
-/** Rules the schema cannot express: shapes, loss vs. last activation, monitored metric names. */
-export function semanticDiagnostics(exp: Experiment, map: SourceMap): { problems: Diagnostic[]; shapes: ShapeReport } {
-  const problems: Diagnostic[] = [];
-  const shapes = inferShapes(exp, map, problems);
+function graphProblemPath(p: GraphProblem, layer: GraphLayer): PathSeg[] {
+  if (p.at === 'outputs') return ['model', 'outputs', 0];
+  const base: PathSeg[] = ['model', 'layers', p.index];
+  if (p.at === 'name') return [...base, 'name'];
+  if (p.at === 'inputs' && layer.inputs !== undefined) return p.inputIndex !== undefined && p.inputIndex >= 0 ? [...base, 'inputs', p.inputIndex] : [...base, 'inputs'];
+  return base;
+}
 
-  const last = exp.model.layers.length - 1;
-  const lastLayer = exp.model.layers[last] as { activation?: string };
+/** One layer's output shape and parameters from its input shapes, or a located problem. */
+function layerShape(
+  layer: Experiment['model']['layers'][number],
+  i: number,
+  ins: Shape[],
+  graph: Graph,
+  describe: DescribeLayer,
+  map: SourceMap | undefined,
+  problems: Diagnostic[],
+): Omit<LayerShapeInfo, 'inputs'> | undefined {
+  const entry = LAYERS.require(layer.type);
+  const path: PathSeg[] = ['model', 'layers', i];
+  const inputsPath: PathSeg[] = layer.inputs !== undefined ? [...path, 'inputs'] : path;
+  const fail = (where: PathSeg[], message: string) => {
+    if (!map) throw new ShapeError(message);
+    problems.push(diagnosticAt(map, where, message));
+    return undefined;
+  };
+  const arityProblem = inputCountProblem(entry, ins.length);
+  if (arityProblem) return fail(inputsPath, `${arityProblem} (layer ${i}, ${layer.type})`);
+  try {
+    const out = entry.merge ? entry.merge(ins, layer as never) : entry.outputShape(ins[0], layer as never);
+    const params = entry.params(ins[0], layer as never);
+    return { index: i, type: layer.type, name: graph.names[i], outputShape: out, params };
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    if (e instanceof MergeShapeError) {
+      const from = (k: number) => {
+        const s = graph.sources[i][k];
+        return `${fmtShape(ins[k])} from ${s === INPUT_INDEX ? 'the model input' : `"${graph.names[s]}" (${describe(s)})`}`;
+      };
+      const [a, b] = [Math.min(...e.pair), Math.max(...e.pair)];
+      return fail(inputsPath, `${e.message}: ${from(a)} vs ${from(b)}`);
+    }
+    const where = e.key && e.key in layer ? [...path, e.key] : path;
+    return fail(where, `${e.message} (layer ${i}, ${layer.type})`);
+  }
+}
+
+function inputCountProblem(entry: { type: string; merge?: unknown; arity?: number }, n: number): string | undefined {
+  if (!entry.merge) return n === 1 ? undefined : `${entry.type} takes one input, got ${n}: merge them first (add, concatenate, ...)`;
+  if (entry.arity !== undefined && n !== entry.arity) return `${entry.type} takes exactly ${entry.arity} inputs, got ${n}`;
+  if (n < 2) return `${entry.type} merges two or more inputs, got ${n}: list them in inputs, e.g. inputs: [a, b]`;
+  return undefined;
+}
+
+/** Rules the schema cannot express: shapes, loss vs. last activation, monitored metric names. */
+export function semanticDiagnostics(exp: Experiment, map: SourceMap, describe?: DescribeLayer): { problems: Diagnostic[]; shapes: ShapeReport } {
+  const problems: Diagnostic[] = [];
+  const shapes = inferShapes(exp, map, problems, describe);
+
+  const last = shapes.output ?? exp.model.layers.length - 1;
+  const lastLayer = exp.model.layers[last] as { activation?: string; type: string };
   const loss = LOSSES.require(exp.training.loss);
+  if (loss.expects === 'logits' && lastLayer.type === 'softmax') {
+    problems.push(diagnosticAt(map, ['model', 'layers', last, 'type'], `${loss.type} expects logits, but the output layer is a softmax; remove it (or use loss categoricalCrossentropy)`));
+  }
   if (loss.expects === 'logits' && lastLayer.activation === 'softmax') {
     problems.push(
       diagnosticAt(map, ['model', 'layers', last, 'activation'], `${loss.type} expects logits, but the last layer applies softmax; remove the activation (or use loss categoricalCrossentropy)`),
     );
   }
-  if (loss.expects === 'probabilities' && lastLayer.activation !== 'softmax') {
+  if (loss.expects === 'probabilities' && lastLayer.activation !== 'softmax' && lastLayer.type !== 'softmax') {
     problems.push(
       diagnosticAt(map, ['training', 'loss'], `${loss.type} expects probabilities: the last layer needs activation softmax (or use loss softmaxCrossEntropy on logits)`),
     );

@@ -15,7 +15,7 @@ import { namingTarget, writeFileSynced } from '../util/atomic';
  *
  * At every instant either `<name>/` or `.<name>.old-<tag>/` is a complete copy;
  * resolveAtomicDir() finds it. Names starting with '.' are in-progress temporaries that
- * readers ignore (RUNDIR.md).
+ * readers ignore (docs/run-folder.md).
  */
 
 export type DirFiles = Record<string, string | Uint8Array>;

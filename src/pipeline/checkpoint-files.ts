@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { DirFiles } from './atomic-dir';
-import { captureOptimizerState, type NamedTensor } from './optimizer-state';
+import { captureOptimizerState, type NamedTensor } from '../engine';
 import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from './run-files';
 import { checkModelDir, modelFiles, readWeights, toArrayBuffer } from './snapshot';
 import type { LoopPosition, TF } from './types';

@@ -10,7 +10,7 @@ import { fixed, thousands } from './format';
 import { Run } from '../runs/read';
 import { loadRunExperiment, MODEL_DIR, readMeta } from './run-dir';
 import { loadModelDir } from './snapshot';
-import { createStepRunner } from './step';
+import { createStepRunner } from '../engine';
 
 /**
  * `pipeline eval RUN`: the run's saved model (loaded with stock tf.loadLayersModel) on

@@ -2,7 +2,7 @@ import { METRICS } from '../builders/metrics';
 import type { ResolvedExperiment } from '../config/load';
 import type { EvalSplit } from './types';
 
-/** Per-epoch metric names (RUNDIR.md): `loss`, `accuracy` on train; `valLoss`, `testAccuracy`... on the other splits. */
+/** Per-epoch metric names (docs/run-folder.md): `loss`, `accuracy` on train; `valLoss`, `testAccuracy`... on the other splits. */
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 
 export function splitKey(split: 'train' | EvalSplit, key: string): string {

@@ -8,7 +8,7 @@ import { MetaSchema, OverridesSchema, readRunFile } from './run-files';
 import type { RunStatus } from './types';
 
 /**
- * The run directory (contract: notes/RUNDIR.md): `<root>/<experiment name>/<version>/`.
+ * The run directory (contract: docs/run-folder.md): `<root>/<experiment name>/<version>/`.
  * Versions are claimed with a non-recursive mkdir, so two processes can never get the
  * same one; every file is replaced atomically.
  */

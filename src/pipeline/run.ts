@@ -27,7 +27,7 @@ import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './c
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
 import { selectionMetric } from './metric-names';
-import { buildOptimizer, restoreOptimizerState } from './optimizer-state';
+import { buildOptimizer, createStepRunner, restoreOptimizerState } from '../engine';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
@@ -46,7 +46,6 @@ import {
 } from './run-dir';
 import { installStopSignals, type StopSignal } from './signals';
 import { assignWeights, saveModelDir } from './snapshot';
-import { createStepRunner } from './step';
 import { createTerminal, type Terminal } from './terminal';
 import { train } from './train';
 import type { Callback, EpochRow, LoopPosition, TF, TrainingSetup } from './types';
@@ -286,7 +285,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     installStopSignals((signal) => logger.warn(`${signal}: finishing the current batch, then writing a checkpoint (send it again to quit at once)`));
   const started = Date.now();
   const elapsed = () => p.priorSeconds + (Date.now() - started) / 1000;
-  let model: tfjs.Sequential | undefined;
+  let model: tfjs.LayersModel | undefined;
   let optimizer: tfjs.Optimizer | undefined;
   let metricsCb: MetricsFileCallback | undefined;
   let spawned: SpawnedWorkers | undefined;
@@ -326,7 +325,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
     const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
     const impl = steps.implementation;
-    logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd (no direct step: ${impl.reason})`);
+    logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`);
     const source = new PrefetchingSource(datasetBatchSource(dataset, e));
     if (spawned) {
       group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });

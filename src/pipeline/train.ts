@@ -1,14 +1,13 @@
 import { learningRateAt } from '../builders/schedules';
-import { setLearningRate } from './optimizer-state';
+import { setLearningRate, type TrainSteps } from '../engine';
 import { splitKey } from './metric-names';
-import type { TrainSteps } from './step';
 import type { Batch, BatchInfo, BatchSource, Callback, EpochRow, LoopPosition, TrainingSetup, TrainResult } from './types';
 
 /**
  * The training loop: a custom loop (not model.fit) so that every step is seeded from
  * (seed, epoch, batch), a signal can stop it between two batches at an exact, resumable
  * position, and a NaN loss is caught at the batch that produced it. Tensor code is in
- * step.ts; everything else (files, progress, early stopping) is in callbacks.
+ * src/engine/step-runner.ts; everything else (files, progress, early stopping) is in callbacks.
  */
 
 export interface TrainOptions {

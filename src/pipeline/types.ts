@@ -1,14 +1,9 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedExperiment } from '../config/load';
 
-export type TF = typeof tfjs;
+import type { Batch, TF } from '../engine/types';
 
-/** One batch as the data pipeline yields it: x is size*h*w*c float32 NHWC, y holds class indices. */
-export interface Batch {
-  x: Float32Array;
-  y: Uint8Array;
-  size: number;
-}
+export type { Batch, TF };
 
 export type EvalSplit = 'validation' | 'test';
 
@@ -24,7 +19,7 @@ export interface BatchSource {
   evaluate(split: EvalSplit): Iterable<Batch> | AsyncIterable<Batch>;
 }
 
-/** One line of metrics.jsonl (names fixed by RUNDIR.md). */
+/** One line of metrics.jsonl (names fixed by docs/run-folder.md). */
 export type EpochRow = { epoch: number } & Record<string, number>;
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
@@ -60,7 +55,7 @@ export interface BatchInfo {
 export interface TrainingSetup {
   tf: TF;
   experiment: ResolvedExperiment;
-  model: tfjs.Sequential;
+  model: tfjs.LayersModel;
   optimizer: tfjs.Optimizer;
   numClasses: number;
   inputShape: [number, number, number];

@@ -3,7 +3,7 @@ import { batches } from '../data';
 import type { NormalizeConfig } from '../data/types';
 import { RunError } from '../errors';
 import { loadModelDir } from '../pipeline/snapshot';
-import { createStepRunner } from '../pipeline/step';
+import { createStepRunner } from '../engine';
 import type { ModelSource } from './model-source';
 import type { InputSize } from './preprocess';
 

@@ -70,7 +70,7 @@ export function readJsonIfExists<T>(file: string): T | undefined {
 
 /**
  * Parse an append-only JSON-lines file. A last line that does not parse is a
- * write in progress (or cut by a crash) and is ignored, as RUNDIR.md says.
+ * write in progress (or cut by a crash) and is ignored, as docs/run-folder.md says.
  */
 export function parseJsonLines<T>(text: string): T[] {
   const rows: T[] = [];

@@ -1,6 +1,6 @@
 /**
  * The shapes of the files in a run folder, as written by `pipeline run`
- * (contract: notes/RUNDIR.md). Readers treat every field as possibly missing:
+ * (contract: docs/run-folder.md). Readers treat every field as possibly missing:
  * a run may have been killed before writing it, or written by another version.
  */
 

@@ -84,3 +84,19 @@ export function Discriminated<T extends TSchema[]>(schemas: [...T], options: obj
     ...options,
   });
 }
+
+/**
+ * A weight penalty added to the training loss, as Keras' regularizers: `{l2: 0.0001}`,
+ * `{l1: 0.00001}`, or both (l1l2). Optional, without a default: a file without it means what it did.
+ */
+export const Regularizer = (description: string) =>
+  Type.Optional(
+    Type.Object(
+      {
+        l1: Type.Number({ minimum: 0, default: 0, description: 'l1 factor: adds l1 * sum(|w|) to the loss' }),
+        l2: Type.Number({ minimum: 0, default: 0, description: 'l2 factor: adds l2 * sum(w^2) to the loss' }),
+      },
+      { ...Closed, description },
+    ),
+  );
+export type RegularizerConfig = { l1: number; l2: number };

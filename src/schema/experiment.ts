@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { Closed, Discriminated, StringEnum } from './common';
 import { DatasetSchema } from './dataset';
 import { LAYER_ENTRIES } from '../builders/layers';
@@ -20,7 +20,57 @@ export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const schemas = <T extends readonly { schema: unknown }[]>(entries: T) =>
   entries.map((e) => e.schema) as { [K in keyof T]: T[K] extends { schema: infer S } ? S : never };
 
-export const LayerSchema = Discriminated([...schemas(LAYER_ENTRIES)], { description: 'one layer; `type` picks which' });
+/** A layer's name in a graph: what other layers' `inputs` and `model.outputs` refer to. */
+export const LAYER_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,99}$';
+export const LayerName = (description: string) => Type.String({ pattern: LAYER_NAME_PATTERN, description });
+
+/**
+ * Keys every layer may carry to make the model a graph rather than a stack.
+ * Neither has a default, so a file without them resolves (and hashes) as before.
+ */
+const GRAPH_KEYS = {
+  name: Type.Optional(LayerName('the layer\'s name (default: its type and a count, `conv2d_1`); `inputs` and `model.outputs` refer to it')),
+  inputs: Type.Optional(
+    Type.Union([LayerName('one layer'), Type.Array(LayerName('a layer'), { minItems: 1 })], {
+      description: 'the layer(s) whose output this layer takes, by name; `input` is the model input (default: the layer before)',
+    }),
+  ),
+};
+
+/** An entry's schema with the graph keys added (same description, still closed). */
+function withGraphKeys<S extends TObject>(s: S) {
+  const { properties, ...options } = s;
+  return Type.Object({ ...properties, ...GRAPH_KEYS }, options as object) as unknown as TObject<S['properties'] & typeof GRAPH_KEYS>;
+}
+
+const layerSchemas = <T extends readonly { schema: TObject }[]>(entries: T) =>
+  entries.map((e) => withGraphKeys(e.schema)) as { [K in keyof T]: T[K] extends { schema: infer S extends TObject } ? TObject<S['properties'] & typeof GRAPH_KEYS> : never };
+
+export const LayerSchema = Discriminated([...layerSchemas(LAYER_ENTRIES)], { description: 'one layer; `type` picks which' });
+
+/**
+ * Reusable blocks: expanded into model.layers (src/config/blocks.ts) before
+ * validation, so the schema checks the expanded layers; here a block only needs
+ * its outline, for editors and the docs.
+ */
+export const BlocksSchema = Type.Record(
+  Type.String({ pattern: LAYER_NAME_PATTERN }),
+  Type.Object(
+    {
+      params: Type.Optional(
+        Type.Record(Type.String({ pattern: LAYER_NAME_PATTERN }), Type.Any(), {
+          description: 'parameter -> default value (null: every use must give it); layers refer to one as "${name}"',
+        }),
+      ),
+      layers: Type.Array(Type.Record(Type.String(), Type.Any()), {
+        minItems: 1,
+        description: 'the layers, as in model.layers; `inputs: input` is the block\'s input; the last layer is its output',
+      }),
+    },
+    { ...Closed, description: 'one block' },
+  ),
+  { description: 'reusable groups of layers, used in model.layers as {block: NAME, PARAM: value, repeat: N}' },
+);
 
 export const EarlyStoppingSchema = Type.Object(
   {
@@ -149,10 +199,14 @@ export const ExperimentSchema = Type.Object(
     description: Type.Optional(Type.String({ description: 'free text' })),
     seed: Type.Integer({ minimum: 0, maximum: 2147483647, default: 42, description: 'seeds init, shuffling, dropout, augmentation' }),
     dataset: DatasetSchema,
+    blocks: Type.Optional(BlocksSchema),
     model: Type.Object(
       {
         layers: Type.Array(LayerSchema, { minItems: 1, description: 'layers in order; the input shape comes from the dataset' }),
         init: Type.Optional(ModelInitSchema),
+        outputs: Type.Optional(
+          Type.Array(LayerName('a layer'), { minItems: 1, maxItems: 1, description: "the layer whose output is the model's output (default: the last layer)" }),
+        ),
       },
       { ...Closed, description: 'the network' },
     ),

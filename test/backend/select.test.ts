@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmKernels, selectBackend, WASM_KERNEL_FIXES } from '../../src/backend';
-import { isOurs } from '../../src/backend/wasm-kernels/stock-kernels';
+import { selectBackend } from '../../src/backend';
+import { registerWasmKernels, WASM_KERNEL_FIXES } from '../../src/engine/kernels';
+import { isOurs } from '../../src/engine/kernels/stock-kernels';
 import { UsageError } from '../../src/errors';
 
 tf.env().set('PROD', true);

@@ -165,7 +165,7 @@ describe('pipeline inspect', () => {
     const s = JSON.parse(r.stdout);
     assert.equal(s.totalParams, 81_302);
     assert.deepEqual(s.inputShape, [32, 32, 3]);
-    assert.deepEqual(s.layers[4], { index: 4, type: 'flatten', name: 'flatten_1', outputShape: [576], params: 0, line: 20 });
+    assert.deepEqual(s.layers[4], { index: 4, type: 'flatten', name: 'flatten_1', outputShape: [576], params: 0, line: 20, inputs: ['max_pooling2d_2'] });
   });
 
   it('--set changes the summary', () => {

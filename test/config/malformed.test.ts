@@ -163,7 +163,7 @@ bad/constructor-key.yaml:5:15: key "prototype" is not allowed
   },
   {
     name: 'layer-without-type',
-    stderr: `bad/layer-without-type.yaml:16:7: model.layers[4]: missing "type": which layer? one of conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d
+    stderr: `bad/layer-without-type.yaml:16:7: model.layers[4]: missing "type": which layer? one of conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d, depthwiseConv2d, separableConv2d, conv2dTranspose, upSampling2d, globalMaxPooling2d, layerNormalization, spatialDropout2d, gaussianNoise, reshape, permute, leakyReLU, prelu, relu, softmax, conv1d, maxPooling1d, averagePooling1d, globalAveragePooling1d, add, multiply, average, maximum, subtract, concatenate
   16 |     - {units: 10}
      |       ^
 1 error`,
@@ -248,7 +248,7 @@ bad/missing-sections.yaml:1:1: missing required key "training" (how the model is
     stderr: `bad/no-layers.yaml:11:11: model.layers: expected a list of at least 1 item, found an empty list
   11 |   layers: []
      |           ^
-bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers, init
+bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys: layers, init, outputs
   12 |   old_layers:
      |   ^
 2 errors`,
@@ -262,7 +262,7 @@ bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys:
   },
   {
     name: 'optimizer-foreign-key',
-    stderr: `bad/optimizer-foreign-key.yaml:27:5: training.optimizer.momentum: unknown key "momentum"; known keys: type, learningRate, beta1, beta2, epsilon
+    stderr: `bad/optimizer-foreign-key.yaml:27:5: training.optimizer.momentum: unknown key "momentum"; known keys: type, learningRate, weightDecay, beta1, beta2, epsilon
   27 |     momentum: 0.9
      |     ^
 1 error`,
@@ -458,7 +458,7 @@ bad/no-layers.yaml:12:3: model.old_layers: unknown key "old_layers"; known keys:
   {
     name: 'unknown-layer-type',
     cli: true,
-    stderr: `bad/unknown-layer-type.yaml:16:14: model.layers[4].type: unknown layer type "flaten"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d
+    stderr: `bad/unknown-layer-type.yaml:16:14: model.layers[4].type: unknown layer type "flaten"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d, depthwiseConv2d, separableConv2d, conv2dTranspose, upSampling2d, globalMaxPooling2d, layerNormalization, spatialDropout2d, gaussianNoise, reshape, permute, leakyReLU, prelu, relu, softmax, conv1d, maxPooling1d, averagePooling1d, globalAveragePooling1d, add, multiply, average, maximum, subtract, concatenate
   16 |     - {type: flaten}
      |              ^
 1 error`,
@@ -574,13 +574,13 @@ bad/wrong-section-types.yaml:5:11: training: expected a mapping, found a list [1
 1 error` },
   { name: '--set below a number', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs.max=5'], stderr: `--set training.epochs.max=5: training.epochs.max: training.epochs is not a mapping, so "max" does not exist
 1 error` },
-  { name: '--set key the optimizer does not have', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.momentum=0.9'], stderr: `--set training.optimizer.momentum=0.9: training.optimizer.momentum: no key "momentum" under training.optimizer; known keys: type, learningRate, beta1, beta2, epsilon
+  { name: '--set key the optimizer does not have', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.momentum=0.9'], stderr: `--set training.optimizer.momentum=0.9: training.optimizer.momentum: no key "momentum" under training.optimizer; known keys: type, learningRate, weightDecay, beta1, beta2, epsilon
 1 error` },
   { name: '--set wrong type', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs=many'], stderr: `--set training.epochs=many: training.epochs: expected an integer >= 1 and <= 100000, found "many"
 1 error` },
   { name: '--set out of range', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.learningRate=-0.1'], stderr: `--set training.optimizer.learningRate=-0.1: training.optimizer.learningRate: expected a number > 0, found -0.1
 1 error` },
-  { name: '--set unknown layer type', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[4].type=flat'], stderr: `--set model.layers[4].type=flat: model.layers[4].type: unknown layer type "flat"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d
+  { name: '--set unknown layer type', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[4].type=flat'], stderr: `--set model.layers[4].type=flat: model.layers[4].type: unknown layer type "flat"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d, depthwiseConv2d, separableConv2d, conv2dTranspose, upSampling2d, globalMaxPooling2d, layerNormalization, spatialDropout2d, gaussianNoise, reshape, permute, leakyReLU, prelu, relu, softmax, conv1d, maxPooling1d, averagePooling1d, globalAveragePooling1d, add, multiply, average, maximum, subtract, concatenate
 1 error` },
   { name: '--set impossible shape', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[0].kernelSize=[40,3]'], stderr: `--set model.layers[0].kernelSize=[40,3]: model.layers[0].kernelSize: conv2d turns input [32, 32, 3] into [-7, 30, 6]: every dimension must be at least 1 (layer 0, conv2d)
 1 error` },

@@ -48,11 +48,11 @@ describe('schema/experiment.schema.json', () => {
     assert.equal(path.resolve(path.dirname(SEED), m[1]), SCHEMA_FILE);
   });
 
-  it('has every layer of the registry, with exactly its keys', () => {
+  it('has every layer of the registry, with exactly its keys and the graph keys name and inputs', () => {
     const layers = branches(P.model.properties!.layers.items as JsonSchema);
     assert.deepEqual([...layers.keys()], LAYERS.names());
     for (const entry of LAYERS.entries) {
-      assert.deepEqual(Object.keys(layers.get(entry.type)!.properties!), Object.keys(entry.schema.properties), entry.type);
+      assert.deepEqual(Object.keys(layers.get(entry.type)!.properties!), [...Object.keys(entry.schema.properties), 'name', 'inputs'], entry.type);
     }
   });
 

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedDataset, Split } from '../../src/data/types';
+import { VERSIONS_ENV } from '../../src/engine';
 import { createRng } from '../../src/util/random';
 import { png, tempDir as dataTempDir } from '../data/fixtures';
 
@@ -135,4 +136,18 @@ export function metricsWithoutTimings(runDir: string): Array<Record<string, numb
 
 export function readJson<T = any>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/**
+ * Runs `fn` with the training engine off (it sees another tfjs version, so every backend
+ * started meanwhile, worker threads included, trains through stock tfjs autograd): the way
+ * to exercise the generic path of whole runs now that the direct step takes every model.
+ */
+export async function withEngineOff<T>(fn: () => Promise<T>): Promise<T> {
+  process.env[VERSIONS_ENV] = '@tensorflow/tfjs-core=0.0.0-engine-off';
+  try {
+    return await fn();
+  } finally {
+    delete process.env[VERSIONS_ENV];
+  }
 }

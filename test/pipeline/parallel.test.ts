@@ -13,16 +13,14 @@ import { selectBackend } from '../../src/backend';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
 import { batches } from '../../src/data';
-import { buildOptimizer } from '../../src/pipeline/optimizer-state';
+import { buildOptimizer, createStepRunner, shardRows } from '../../src/engine';
 import { ReplicaGroup, SpawnedWorkers } from '../../src/pipeline/parallel/group';
 import { MIN_AUTO_SAMPLES, planWorkers } from '../../src/pipeline/parallel/plan';
 import { PrefetchingSource } from '../../src/pipeline/parallel/prefetch';
-import { shardRows } from '../../src/pipeline/parallel/shards';
 import { runExperiment, type RunRequest } from '../../src/pipeline/run';
-import { createStepRunner } from '../../src/pipeline/step';
 import { silentTerminal } from '../../src/pipeline/terminal';
 import type { Batch, BatchSource, Callback } from '../../src/pipeline/types';
-import { BACKEND, CLASSES, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment, type TinyOptions } from './helpers';
+import { BACKEND, CLASSES, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, withEngineOff, writeExperiment, type TinyOptions } from './helpers';
 
 test('shardRows: contiguous, sizes differ by at most one, larger shards first', () => {
   const cases: Array<[number, number, Array<[number, number]>]> = [
@@ -137,11 +135,10 @@ test('on the direct step, 1 and 2 workers train to the same bits, uneven shards 
   assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
 });
 
-test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3), through tfjs autograd (tanh), also train like 1', async () => {
-  // tanh keeps this model off the direct step: the generic path's data parallelism, dropout masks included.
+test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3), through tfjs autograd (the engine off), also train like 1', async () => {
+  // With the engine off the model trains through tfjs autograd: the generic path's data parallelism, dropout masks included.
   const layers = ['{type: conv2d, filters: 4, kernelSize: 3, activation: tanh}', '{type: maxPooling2d, poolSize: 2}', '{type: flatten}', '{type: dropout, rate: 0.25}', `{type: dense, units: ${CLASSES.length}}`];
-  const one = await run({ workers: 1, epochs: 1, train: 250, layers });
-  const three = await run({ workers: 3, epochs: 1, train: 250, layers });
+  const [one, three] = await withEngineOff(async () => [await run({ workers: 1, epochs: 1, train: 250, layers }), await run({ workers: 3, epochs: 1, train: 250, layers })]);
   const [a, b] = [metricsWithoutTimings(one.runDir)[0], metricsWithoutTimings(three.runDir)[0]];
   assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss: 1 worker ${a.loss}, 3 workers ${b.loss}`);
   assert.ok(Math.abs(a.testLoss - b.testLoss) < 1e-5, `testLoss: 1 worker ${a.testLoss}, 3 workers ${b.testLoss}`);
@@ -207,11 +204,11 @@ test('tensors do not accumulate in the main thread or the workers', async () => 
   }
 });
 
-const DIST = path.resolve(__dirname, '../../src/pipeline');
+const DIST = path.resolve(__dirname, '../../src');
 /** A worker entry that is the real one, with its 3rd gradient computation replaced by `fault`. */
 const faultyWorker = (fault: string) => ({
   code: `
-    const step = require(${JSON.stringify(path.join(DIST, 'step.js'))});
+    const step = require(${JSON.stringify(path.join(DIST, 'engine/step-runner.js'))});
     const create = step.createStepRunner;
     step.createStepRunner = (o) => {
       const r = create(o);
@@ -220,7 +217,7 @@ const faultyWorker = (fault: string) => ({
       r.computeGradients = (...a) => { if (++n === 3) { ${fault} } return compute(...a); };
       return r;
     };
-    require(${JSON.stringify(path.join(DIST, 'parallel/worker.js'))});`,
+    require(${JSON.stringify(path.join(DIST, 'pipeline/parallel/worker.js'))});`,
 });
 
 test('a worker that fails, or whose thread dies, fails the run with a RunError naming it, and no thread is left behind', async () => {

@@ -14,7 +14,7 @@ import { batches, loadDataset } from '../../src/data';
 import type { DatasetConfig, NormalizeConfig } from '../../src/data/types';
 import { loadRunExperiment } from '../../src/pipeline/run-dir';
 import { loadModelDir } from '../../src/pipeline/snapshot';
-import { createStepRunner } from '../../src/pipeline/step';
+import { createStepRunner } from '../../src/engine';
 
 export async function evalPredictions(runDir: string, env: { cacheDir?: string } = {}): Promise<{ classes: string[]; predicted: number[] }> {
   const e = loadRunExperiment(runDir).experiment;

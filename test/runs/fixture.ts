@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { MetricsRow, RunMeta, RunSummary, WrittenStatus } from '../../src/runs/types';
 
 /**
- * Writes run folders exactly as RUNDIR.md describes them, so ls/show/diff/plot
+ * Writes run folders exactly as docs/run-folder.md describes them, so ls/show/diff/plot
  * can be tested (and benchmarked over thousands of runs) without training.
  */
 

@@ -446,14 +446,15 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
   try {
     const child = spawn(
       process.execPath,
-      [BIN, 'sweep', TINY, '--set', 'training.epochs=20', '--param', 'training.batchSize=32,64,16', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS],
+      [BIN, 'sweep', TINY, '--set', 'training.epochs=100', '--param', 'training.batchSize=32,64,16', '--parallel', '2', '--runs-dir', root, ...RUN_ARGS],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (b) => (stderr += b));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    // Both first trials are training (their stop handlers are in place; 20 epochs and the
-    // saving after them are left, far longer than the signal takes to arrive).
+    // Both first trials are training (their stop handlers are in place; 100 epochs and the
+    // saving after them are left, far longer than the signal takes to arrive, even on the
+    // direct step, where a 200-example epoch takes milliseconds).
     await waitFor('trials 1 and 2 to start training', () =>
       [1, 2].every((i) => {
         const r = trialRun(root, i);
@@ -470,7 +471,7 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
     assert.deepEqual(state.trials.map((t) => t.exitCode), [130, 130, null]);
     const runs = listRuns(root);
     assert.deepEqual(runs.map((r) => r.status()), ['interrupted', 'interrupted']);
-    for (const r of runs) assert.ok(r.metrics().length < 20, `${r.id} stopped early`);
+    for (const r of runs) assert.ok(r.metrics().length < 100, `${r.id} stopped early`);
 
     const resumed = spawnSync(process.execPath, [BIN, 'sweep', '--resume', 'tiny/sweeps/1', '--runs-dir', root], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
@@ -480,7 +481,7 @@ test('pipeline sweep (CLI): SIGINT stops the running trials, marks the sweep int
     assert.match(resumed.stdout, /^sweep tiny\/sweeps\/1: 3 trials, 3 completed; best: trial \d/m);
     const after = resolveSweep('tiny/sweeps/1', root);
     assert.deepEqual(after.trials.map((t) => t.status), ['completed', 'completed', 'completed']);
-    assert.deepEqual(after.trials.map((t) => t.final!.epoch), [20, 20, 20]);
+    assert.deepEqual(after.trials.map((t) => t.final!.epoch), [100, 100, 100]);
     assert.deepEqual(listRuns(root).map((r) => r.meta()!.backend), ['wasm', 'wasm', 'wasm'], 'the resumed trials kept the sweep\'s run flags, in their own runs');
     assert.deepEqual(after.trials.slice(0, 2).map((t) => t.runDir).sort(), runs.map((r) => r.dir).sort(), 'trials 1 and 2 continued the runs they had');
   } finally {

@@ -1,16 +1,13 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { f32, type WasmBackendInternals } from '../../backend/wasm-kernels/wasm-internals';
-import type { StepRunner } from '../step';
+import { averageTwoOn, float32Values, shardWeights, weightedSumInto, type AverageTwo, type StepRunner } from '../../engine';
 import type { TF } from '../types';
-import { averageTwoOn, type AverageTwo } from './average-wasm';
-import { shardWeights, weightedSumInto } from './shard-average';
 import type { SharedViews } from './shared-memory';
 
 /**
  * The gradient exchange every replica (main thread and workers) runs each step, with the same
  * code on the same numbers, so every replica ends the step with bit-identical weights:
  *
- *   1. compute the gradients of the mean loss over the own shard (step.ts computeGradients);
+ *   1. compute the gradients of the mean loss over the own shard (engine step runner's computeGradients);
  *   2. write them, then the non-trainable weights the forward pass updated (batch-norm
  *      statistics), into the own float32 slot;
  *   3. once every replica's slot is written: average the slots, each weighted by its shard's
@@ -20,7 +17,7 @@ import type { SharedViews } from './shared-memory';
  *   4. apply that update with the replica's own optimizer (all optimizers hold the same state).
  *
  * Speed: the average of two shards is a wasm SIMD loop on the shared exchange memory
- * (average-wasm.ts); on wasm the own gradients are read straight from the tfjs heap (no
+ * (src/engine/average-wasm.ts); on wasm the own gradients are read straight from the tfjs heap (no
  * dataSync copy) and the averages go back into it with one copy per parameter.
  */
 
@@ -112,8 +109,7 @@ export class Exchange {
 
   /** A tensor's float32 values without a copy where the backend allows (wasm heap view; cpu's dataSync is its storage). */
   private read(t: tfjs.Tensor): Float32Array {
-    if (this.reuse) return f32(this.tf.backend() as unknown as WasmBackendInternals, t);
-    return t.dataSync() as Float32Array;
+    return float32Values(this.tf, t);
   }
 }
 

@@ -4,12 +4,10 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { BackendName } from '../../backend';
 import type { ResolvedExperiment } from '../../config/load';
 import { RunError } from '../../errors';
-import { captureOptimizerState } from '../optimizer-state';
-import type { StepRunner } from '../step';
+import { captureOptimizerState, shardRows, type StepRunner } from '../../engine';
 import type { Batch, TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';
-import { shardRows } from './shards';
 import { allocateBuffers, Command, CTRL, SharedViews, type Geometry } from './shared-memory';
 
 /**

@@ -21,7 +21,7 @@ export const MIN_SHARD_ROWS = 8;
 export const MIN_AUTO_SAMPLES = 20_000;
 
 /**
- * How many shards a replica's direct step reduces each batch's gradient in (direct-step.ts).
+ * How many shards a replica's direct step reduces each batch's gradient in (src/engine/direct/direct-step.ts).
  * Alone, it takes the two shards two replicas would, so 1 and 2 workers train to the same
  * bits (float sums depend on their order, and Adam's epsilon turns that into drift); with
  * workers, each replica's shard is already one. It costs a single replica about 5% (BENCHMARKS.md).

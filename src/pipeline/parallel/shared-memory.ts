@@ -7,7 +7,7 @@
  * data, which orders the plain reads after the writer's plain writes).
  */
 
-import { createSharedMemory, type SharedMemory } from './average-wasm';
+import { createSharedMemory, type SharedMemory } from '../../engine';
 
 /** What a command word asks the workers to do. */
 export const Command = {

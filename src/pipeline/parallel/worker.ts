@@ -12,8 +12,7 @@ import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend } from '../../backend';
 import { buildModel } from '../../builders/model';
-import { buildOptimizer, restoreOptimizerState, setLearningRate, type NamedTensor } from '../optimizer-state';
-import { createStepRunner, type StepRunner } from '../step';
+import { buildOptimizer, createStepRunner, restoreOptimizerState, setLearningRate, type NamedTensor, type StepRunner } from '../../engine';
 import type { TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';

@@ -33,7 +33,7 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The run's last stdout line with --json (issue 4). */
+/** The run's last stdout line with --json. */
 interface RunResult {
   runDir?: string;
   status?: string;

@@ -1,0 +1,83 @@
+/**
+ * The model-family suite: each family's experiment file (the seed's LeNet and bench/families/*.yaml,
+ * or the files given) trained through the real CLI and, back to back, the same network in PyTorch
+ * (bench/torch_speed_from_config.py builds it from the same file), on the same number of CIFAR-10 images.
+ * Figures are training samples/s (training time only for both), the median over the epochs of one
+ * process; the ratio is against the better PyTorch figure over the thread counts. The load average
+ * is printed before each measurement: on a shared machine it is part of the figure.
+ *
+ * Usage: node dist/bench/families.js [--limit 5000] [--epochs 1] [--workers 1] [--threads 1,2]
+ *   [--build DIR] [--data-dir D] [--json FILE] [FILE.yaml ...]
+ *   --build: another checkout's root (with bin/ and dist/) to measure instead of this one, e.g. an
+ *   older build for a before/after table.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { load1, median, PYTHON, repo } from './run-measure';
+
+const args = process.argv.slice(2);
+const valued = new Set(['--limit', '--epochs', '--workers', '--threads', '--build', '--data-dir', '--json']);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
+const files = args.filter((a, i) => !a.startsWith('--') && !valued.has(args[i - 1]));
+const limit = Number(opt('--limit') ?? 5000);
+const epochs = Number(opt('--epochs') ?? 1);
+const workers = Number(opt('--workers') ?? 1);
+const threads = (opt('--threads') ?? '1,2').split(',').map(Number);
+const build = path.resolve(opt('--build') ?? repo);
+const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data');
+const FAMILIES = [path.join(repo, 'configs/cifar-lenet.yaml'), ...fs.readdirSync(path.join(repo, 'bench/families')).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(repo, 'bench/families', f))];
+
+function run(cmd: string, argv: string[], env = process.env): string {
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${argv.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+
+interface Ours { samplesPerSecond: number; step: string; load: number }
+
+function ours(file: string, runsDir: string): Ours {
+  const load = load1();
+  const sets = [`training.epochs=${epochs}`, `dataset.limit.train=${limit}`, 'dataset.limit.test=1000'];
+  const out = run(process.execPath, [path.join(build, 'bin/pipeline.js'), 'run', file, ...sets.flatMap((s) => ['--set', s]), '--backend', 'wasm',
+    '--workers', String(workers), '--runs-dir', runsDir, '--json'], { ...process.env, PIPELINE_DATA_DIR: dataDir });
+  const { runDir } = JSON.parse(out.trim().split('\n').pop()!) as { runDir: string };
+  const rows = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { samplesPerSecond: number });
+  const log = fs.readFileSync(path.join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+  const step = (log.find((m) => m.startsWith('training step: ')) ?? '').replace('training step: ', '');
+  return { samplesPerSecond: median(rows.map((r) => r.samplesPerSecond)), step, load };
+}
+
+function torch(file: string, t: number): { samplesPerSecond: number; load: number } {
+  const load = load1();
+  const out = run(PYTHON, [path.join(repo, 'bench/torch_speed_from_config.py'), file, path.join(dataDir, 'cifar10'), '--limit', String(limit), '--epochs', String(epochs), '--threads', String(t), '--json']);
+  const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { samples_per_second: number });
+  return { samplesPerSecond: median(rows.map((r) => r.samples_per_second)), load };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function main(): void {
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-families-'));
+  const results: Array<Record<string, unknown>> = [];
+  process.stdout.write(`families: ${limit} images, ${epochs} epoch(s), batch 32, ${workers} worker(s), build ${build}\n\n`);
+  process.stdout.write('| family | training step | pipeline | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|\n');
+  for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
+    const t = threads.map((n) => ({ n, ...torch(file, n) }));
+    const o = ours(file, runsDir);
+    const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
+    const name = path.basename(file, '.yaml');
+    const ratio = o.samplesPerSecond / best.samplesPerSecond;
+    results.push({ family: name, step: o.step, ours: o.samplesPerSecond, torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])), ratio, load: { ours: o.load, torch: t.map((x) => x.load) } });
+    process.stdout.write(`| ${name} | ${o.step} | ${fmt(o.samplesPerSecond)} | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`);
+  }
+  fs.rmSync(runsDir, { recursive: true, force: true });
+  const json = opt('--json');
+  if (json) fs.writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
+}
+
+main();

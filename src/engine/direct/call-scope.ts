@@ -1,0 +1,120 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { heapLoops, type HeapLoops } from '../kernels/heap-loops';
+import type { TensorInfo, WasmBackendInternals } from '../kernels/wasm-internals';
+import type { Shard } from '../shards';
+import type { TF } from '../types';
+
+type Backend = WasmBackendInternals & {
+  write(values: Float32Array | null, shape: number[], dtype: 'float32'): object;
+};
+
+export const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
+export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The data of one direct-step call (direct-step.ts) on the wasm backend: backend tensors made
+ * by kernel calls and allocations, and engine tensors made by tfjs ops, all freed by `free` at
+ * the call's end. Also the bridge between the two: `asTensor` hands a backend tensor of this
+ * call to tfjs ops, `fromTensor` takes a tfjs op's result back. Members are arrow functions so
+ * the step can take them apart.
+ */
+export class CallScope {
+  /** Backend tensors of the current call. */
+  private readonly temps: TensorInfo[] = [];
+  /** Engine tensors of the current call (dropout masks, tfjs ops' results, adopted temps). */
+  private readonly engineTemps: tfjs.Tensor[] = [];
+  /** The engine tensor that owns each data id handed to tfjs ops. */
+  private readonly engineOf = new Map<object, tfjs.Tensor>();
+
+  constructor(private readonly tf: TF) {}
+
+  backend = (): Backend => this.tf.backend() as unknown as Backend;
+  loops = (): HeapLoops => heapLoops(this.backend().wasm.asm.memory);
+  ptr = (t: TensorInfo): number => this.backend().dataIdMap.get(t.dataId).memoryOffset;
+  read = (v: tfjs.LayerVariable): TensorInfo => v.read();
+
+  free = (): void => {
+    const b = this.backend();
+    for (const t of this.temps.splice(0)) b.disposeData(t.dataId);
+    this.tf.dispose(this.engineTemps.splice(0));
+    this.engineOf.clear();
+  };
+
+  /** A registered wasm kernel, called without the engine; its output belongs to this call. */
+  run = (kernelName: string, inputs: Record<string, TensorInfo | undefined>, attrs: Record<string, unknown>): TensorInfo => {
+    const kernel = this.tf.getKernel(kernelName, 'wasm');
+    if (!kernel) throw new Error(`direct step: kernel ${kernelName} is not registered for wasm`);
+    const out = kernel.kernelFunc({ inputs: inputs as tfjs.NamedTensorInfoMap, backend: this.backend() as never, attrs: attrs as tfjs.NamedAttrMap }) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  };
+
+  alloc = (shape: number[]): TensorInfo => {
+    const out = this.backend().makeOutput(shape, 'float32');
+    this.temps.push(out);
+    return out;
+  };
+
+  write = (values: Float32Array, shape: number[]): TensorInfo => {
+    const t = { dataId: this.backend().write(values, shape, 'float32'), shape, dtype: 'float32' as const };
+    this.temps.push(t);
+    return t;
+  };
+
+  /** `t` leaves the call (e.g. as a gradient the caller disposes): it is no longer freed here. */
+  release = (t: TensorInfo): void => {
+    this.temps.splice(this.temps.indexOf(t), 1);
+  };
+
+  /**
+   * This call's data as an engine tensor, for tfjs ops (tfjs layers and activations, other
+   * losses). Its data passes from `temps` to the engine tensor, disposed at the call's end;
+   * one engine tensor per data, reshaped for views. Call outside tf.tidy.
+   */
+  asTensor = (t: TensorInfo): tfjs.Tensor => {
+    let e = this.engineOf.get(t.dataId);
+    if (!e) {
+      const at = this.temps.findIndex((u) => u.dataId === t.dataId);
+      if (at < 0) throw new Error('direct step: a tfjs op was given data this call does not own');
+      const [owned] = this.temps.splice(at, 1);
+      e = this.tf.engine().makeTensorFromTensorInfo(owned, this.backend() as never);
+      this.engineTemps.push(e);
+      this.engineOf.set(t.dataId, e);
+    }
+    if (e.shape.join() === t.shape.join()) return e;
+    const reshaped = this.tf.reshape(e, t.shape);
+    this.engineTemps.push(reshaped);
+    return reshaped;
+  };
+
+  /** A tfjs op's result, kept to the call's end. */
+  fromTensor = (e: tfjs.Tensor): TensorInfo => {
+    this.engineTemps.push(e);
+    if (!this.engineOf.has(e.dataId)) this.engineOf.set(e.dataId, e);
+    return { dataId: e.dataId, shape: e.shape, dtype: 'float32' };
+  };
+
+  /** d(output)/d(input) of a tfjs function at `x`, times dy: tfjs's own gradient, over this one function. */
+  vjp = (f: (x: tfjs.Tensor) => tfjs.Tensor, x: TensorInfo, dy: TensorInfo): TensorInfo => {
+    const [xt, dyt] = [this.asTensor(x), this.asTensor(dy)];
+    return this.fromTensor(this.tf.tidy(() => this.tf.grad(f)(xt, dyt)));
+  };
+
+  applyTfjs = (f: (x: tfjs.Tensor) => tfjs.Tensor, x: TensorInfo): TensorInfo => {
+    const xt = this.asTensor(x);
+    return this.fromTensor(this.tf.tidy(() => f(xt)));
+  };
+
+  /** A tensor's values in the heap: take it after the call's last allocation (one may grow the heap and detach it). */
+  heapF32 = (t: TensorInfo): Float32Array => new Float32Array(this.backend().wasm.HEAPF32.buffer, this.ptr(t), size(t.shape));
+
+  /** Rows [offset, offset + size) of a batch-major tensor: a view when they are the first, else a copy. */
+  rowsOf = (t: TensorInfo, s: Shard): TensorInfo => {
+    if (s.offset === 0) return s.size === t.shape[0] ? t : view(t, [s.size, ...t.shape.slice(1)]);
+    const rowBytes = 4 * size(t.shape.slice(1));
+    const out = this.alloc([s.size, ...t.shape.slice(1)]);
+    const from = this.ptr(t) + s.offset * rowBytes;
+    this.backend().wasm.HEAPU8.copyWithin(this.ptr(out), from, from + s.size * rowBytes);
+    return out;
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * createAdam(): a tf.AdamOptimizer whose update step, on the wasm backend, is one fused kernel
+ * per variable (PipelineAdamUpdate, kernels/adam-update.ts) instead of ~13 elementwise
+ * kernels; on any other backend (or without our wasm kernels registered) it IS tfjs's Adam.
+ *
+ * Same state as tfjs's Adam (accBeta1/2, the m and v slots, iterations), so getWeights /
+ * setWeights, serialization (className 'Adam') and learning-rate changes behave the same, and
+ * the updated values are bit-identical to tf.train.adam's on wasm.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import { ADAM_UPDATE_KERNEL, AdamUpdateAttrs } from './kernels/adam-update';
+
+type Tf = typeof tfTypes;
+/** tfjs-core's NamedTensor and NamedVariableMap (not re-exported by @tensorflow/tfjs). */
+interface NamedTensor {
+  name: string;
+  tensor: tfTypes.Tensor;
+}
+type NamedVariableMap = Record<string, tfTypes.Variable>;
+
+/** AdamOptimizer's private state, which this subclass updates exactly as the base class does. */
+interface AdamState {
+  accBeta1: tfTypes.Variable;
+  accBeta2: tfTypes.Variable;
+  accumulatedFirstMoment: Array<{ originalName: string; variable: tfTypes.Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ originalName: string; variable: tfTypes.Variable } | undefined>;
+}
+
+type AdamClass = new (learningRate: number, beta1: number, beta2: number, epsilon?: number) => tfTypes.AdamOptimizer;
+const classes = new WeakMap<Tf, AdamClass>();
+
+function fusedAdamClass(tf: Tf): AdamClass {
+  const existing = classes.get(tf);
+  if (existing) return existing;
+  class FusedAdam extends tf.AdamOptimizer {
+    override applyGradients(variableGradients: NamedVariableMap | NamedTensor[]): void {
+      const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+      const gradientOf = (name: string, i: number): tfTypes.Tensor | undefined =>
+
+        Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      const fused = tf.getBackend() === 'wasm' && tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm') !== undefined
+        && names.every((name, i) => (gradientOf(name, i)?.dtype ?? 'float32') === 'float32');
+      if (!fused) {
+        super.applyGradients(variableGradients);
+        return;
+      }
+      const state = this as unknown as AdamState;
+      tf.tidy(() => {
+        // float32(1 - accBeta), as tfjs's sub(1, accBeta) computes it.
+        const c1 = Math.fround(1 - state.accBeta1.dataSync()[0]);
+        const c2 = Math.fround(1 - state.accBeta2.dataSync()[0]);
+        names.forEach((name, i) => {
+          const value = tf.engine().registeredVariables[name];
+          state.accumulatedFirstMoment[i] ??= {
+            originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
+          state.accumulatedSecondMoment[i] ??= {
+            originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
+          const gradient = gradientOf(name, i);
+          if (gradient == null) return;
+          const m = state.accumulatedFirstMoment[i]!.variable;
+          const v = state.accumulatedSecondMoment[i]!.variable;
+          const attrs: AdamUpdateAttrs = {
+            beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate, c1, c2,
+          };
+          const [x2, m2, v2] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, { x: value, m, v, g: gradient },
+            attrs as unknown as tfTypes.NamedAttrMap) as tfTypes.Tensor[];
+          m.assign(m2);
+          v.assign(v2);
+          value.assign(x2);
+        });
+        state.accBeta1.assign(tf.mul(state.accBeta1, this.beta1));
+        state.accBeta2.assign(tf.mul(state.accBeta2, this.beta2));
+      });
+      this.incrementIterations();
+    }
+  }
+  classes.set(tf, FusedAdam);
+  return FusedAdam;
+}
+
+/** Like tf.train.adam(learningRate, beta1, beta2, epsilon), with the fused update on wasm. */
+export function createAdam(tf: Tf, learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tfTypes.AdamOptimizer {
+  const Adam = fusedAdamClass(tf);
+  return new Adam(learningRate, beta1, beta2, epsilon);
+}

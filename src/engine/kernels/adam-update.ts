@@ -1,0 +1,49 @@
+/**
+ * PipelineAdamUpdate: a kernel of our own (not a tfjs kernel name) for the wasm backend, used
+ * by createAdam() (../adam.ts). Inputs {x, m, v, g}, attrs {beta1, beta2, epsilon,
+ * learningRate, c1, c2}; outputs [x', m', v'].
+ *
+ * Why: tfjs's AdamOptimizer.applyGradients runs ~13 elementwise kernels per variable; for a
+ * small net most of their cost is the engine's per-kernel bookkeeping, not the arithmetic
+ * (LeNet: ~130 kernel calls of a ~270-call step).
+ *
+ * Why this is right: one SIMD pass (assembly/optimizers.ts) performs the same float32 operations
+ * in the same order on the same float32 constants as tfjs's Adam (c1 = 1 - beta1^t and
+ * c2 = 1 - beta2^t as the optimizer's float32 accumulators give them), so the results are
+ * bit-identical (tested against tf.train.adam on wasm).
+ */
+import { heapLoops } from './heap-loops';
+import { assertFloat32, KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
+
+export const ADAM_UPDATE_KERNEL = 'PipelineAdamUpdate';
+
+export interface AdamUpdateAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  /** float32(1 - beta1^t), float32(1 - beta2^t). */
+  c1: number;
+  c2: number;
+}
+
+export function makeAdamUpdateKernel(): WasmKernel {
+  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo }>) => {
+    const { x, m, v, g } = args.inputs;
+    const backend = args.backend as WasmBackendInternals;
+    const a = args.attrs as unknown as AdamUpdateAttrs;
+    assertFloat32(ADAM_UPDATE_KERNEL, x, m, v, g);
+    const n = x.shape.reduce((p, d) => p * d, 1);
+    for (const t of [m, v, g]) {
+      if (t.shape.reduce((p, d) => p * d, 1) !== n) throw new Error(`${ADAM_UPDATE_KERNEL}: shape ${t.shape} does not match ${x.shape}`);
+    }
+    const xo = backend.makeOutput(x.shape, 'float32');
+    const mo = backend.makeOutput(x.shape, 'float32');
+    const vo = backend.makeOutput(x.shape, 'float32');
+    heapLoops(backend.wasm.asm.memory).adamUpdate(ptr(backend, x), ptr(backend, m), ptr(backend, v), ptr(backend, g),
+      ptr(backend, xo), ptr(backend, mo), ptr(backend, vo), n,
+      a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, -a.learningRate);
+    return [xo, mo, vo];
+  }) as unknown as KernelFunc;
+  return { kernelName: ADAM_UPDATE_KERNEL, kernelFunc };
+}

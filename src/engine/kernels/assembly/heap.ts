@@ -1,0 +1,11 @@
+// Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
+// the kernels read and write tensors in place at their heap offsets, no copies in or out.
+export { averageTwo } from './average';
+export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
+export {
+  convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
+  gemm4x1, gemm4x2, gemm4x4, gemmW2, gemmW3, gemmW4,
+} from './gemm';
+export { col2im, convBaseTable, im2colT } from './im2col';
+export { adamUpdate } from './optimizers';
+export { maxPoolGrad, maxPoolGradSimd } from './pooling';

@@ -1,0 +1,10 @@
+// Loads and stores at byte offsets of the imported memory (the tfjs wasm heap, or the shared
+// exchange memory). Every pointer in these kernels is an i32 byte offset.
+
+@inline export function ldf(p: i32): f32 { return load<f32>(<usize>p); }
+@inline export function stf(p: i32, v: f32): void { store<f32>(<usize>p, v); }
+@inline export function ldi(p: i32): i32 { return load<i32>(<usize>p); }
+@inline export function sti(p: i32, v: i32): void { store<i32>(<usize>p, v); }
+@inline export function ldv(p: i32): v128 { return v128.load(<usize>p); }
+@inline export function stv(p: i32, v: v128): void { v128.store(<usize>p, v); }
+@inline export function fill0(p: i32, bytes: i32): void { memory.fill(<usize>p, 0, <usize>bytes); }

@@ -1,0 +1,66 @@
+/**
+ * BatchMatMul for the wasm backend (speed; same float32 summation order as XNNPACK).
+ *
+ * What was slow: the stock kernel (src/cc/batch_mat_mul_impl.cc) uses XNNPACK only when
+ * neither operand is transposed and the batch is 1, otherwise a scalar blocked triple loop:
+ * dense-layer gradients (dW = xᵀ·dy, dx = dy·Wᵀ) were ~10x slower than the forward product.
+ * And even on its XNNPACK path, XNNPACK re-packs the right operand whenever it is a new tensor,
+ * which in training is every step (new weights, new gradients): ~6 ns per element, more than
+ * the product itself for dense layers of small nets.
+ *
+ * Why this is right: for batch 1, C = op(A)·op(B) is computed by the register-tiled SIMD loop
+ * in assembly/gemm.ts, which reads A in place through strides (so Aᵀ costs nothing) and B's rows
+ * in place; a transposed B is first materialized by the stock Transpose kernel. Batched
+ * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
+ * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).
+ */
+import { gemmFor, heapLoops } from './heap-loops';
+import { runStock } from './stock-kernels';
+import { KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
+
+export function makeBatchMatMulKernel(): WasmKernel {
+  const kernelFunc = ((args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => {
+    const { a, b } = args.inputs;
+    const backend = args.backend as WasmBackendInternals;
+    const transposeA = Boolean(args.attrs.transposeA);
+    const transposeB = Boolean(args.attrs.transposeB);
+    const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+    if (batchA !== 1 || batchB !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return runStock('BatchMatMul', { a, b }, backend, args.attrs);
+    }
+    const [ar, ac] = a.shape.slice(-2);
+    const [br, bc] = b.shape.slice(-2);
+    const m = transposeA ? ac : ar;
+    const k = transposeA ? ar : ac;
+    const n = transposeB ? br : bc;
+    if ((transposeB ? bc : br) !== k) {
+      throw new Error(`Error in matMul: inner shapes (${k}) and (${transposeB ? bc : br}) of Tensors with shapes ` +
+        `${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+    }
+    // Same output shape the stock kernel gives: broadcast batch dims (all 1 here) + [m, n].
+    const rank = Math.max(a.shape.length, b.shape.length);
+    const outShape = [...new Array<number>(rank - 2).fill(1), m, n];
+    const as2d = (t: TensorInfo) => withShape(t, t.shape.slice(-2));
+    const flip = (t: TensorInfo) => runStock('Transpose', { x: as2d(t) }, backend, { perm: [1, 0] });
+
+    if (m < 4 || n < 4) {
+      const a2 = transposeA ? flip(a) : as2d(a);
+      const b2 = transposeB ? flip(b) : as2d(b);
+      const out = runStock('BatchMatMul', { a: a2, b: b2 }, backend, { transposeA: false, transposeB: false });
+      if (transposeA) backend.disposeData(a2.dataId);
+      if (transposeB) backend.disposeData(b2.dataId);
+      return withShape(out, outShape);
+    }
+    const b2 = transposeB ? flip(b) : b;
+    const out = backend.makeOutput(outShape, 'float32');
+    const loops = heapLoops(backend.wasm.asm.memory);
+    const tile = gemmFor(loops, n);
+    // A(i, t): row-major [m, k] -> (k*4, 4) bytes; stored transposed [k, m] -> (4, m*4).
+    const [sAi, sAt] = transposeA ? [4, m * 4] : [k * 4, 4];
+    tile(ptr(backend, a), sAi, sAt, ptr(backend, b2), n * 4, ptr(backend, out), m, n, k);
+    if (transposeB) backend.disposeData(b2.dataId);
+    return out;
+  }) as unknown as KernelFunc;
+  return { kernelName: 'BatchMatMul', kernelFunc };
+}

@@ -1,0 +1,99 @@
+/**
+ * Conv2DBackpropFilter for the wasm backend.
+ *
+ * What was wrong: tfjs-backend-wasm 4.22 registers no Conv2DBackpropFilter at all, so the
+ * gradient of every conv2d layer threw "Kernel 'Conv2DBackpropFilter' not registered".
+ *
+ * Why this is right: dW[kh,kw,ci,co] = sum over n,oh,ow of
+ *   x[n, oh*sh + kh - padTop, ow*sw + kw - padLeft, ci] * dy[n, oh, ow, co]
+ * (out-of-bounds x read as 0), the definition the cpu backend loops over. With x zero-padded
+ * explicitly (stock PadV2) nothing is out of bounds, and the x element is at
+ *   base[m] + kOff[k],  m = (n,oh,ow), k = (kh,kw,ci)
+ * (base: top-left of pixel m's window, kOff: tap k inside a window), so
+ *   dW[k, co] = sum_m x[base[m] + kOff[k]] * dy[m, co]
+ * is a matrix product whose left operand is read in place from x (implicit GEMM, no im2col
+ * buffer), run by the SIMD tile loop in assembly/gemm.ts. The [K, Cout] result is already the
+ * filter layout [kh,kw,Cin,Cout].
+ *
+ * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
+ * transposed patches written by a wasm loop (assembly/im2col.ts im2colT) times dy through the
+ * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
+ * Conv2D is NHWC-only anyway).
+ */
+import { convFilterGradFor, heapLoops } from './heap-loops';
+import { runStock } from './stock-kernels';
+import {
+  assertFloat32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape,
+} from './wasm-internals';
+
+type ConvInfo = tfTypes.backend_util.Conv2DInfo;
+
+export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
+  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
+    const backend = args.backend as WasmBackendInternals;
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+      args.attrs as unknown as tfTypes.Conv2DBackpropFilterAttrs;
+    assertFloat32('Conv2DBackpropFilter', args.inputs.x, args.inputs.dy);
+    const channelsFirst = tf.backend_util.convertConv2DDataFormat(dataFormat) === 'channelsFirst';
+    const toNhwc = (t: TensorInfo) => runStock('Transpose', { x: t }, backend, { perm: [0, 2, 3, 1] });
+    const x = channelsFirst ? toNhwc(args.inputs.x) : args.inputs.x;
+    const dy = channelsFirst ? toNhwc(args.inputs.dy) : args.inputs.dy;
+
+    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
+      filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const dw = info.outChannels >= 4 && K >= 4
+      ? implicitGemm(backend, x, dy, info)
+      : patchesTimesDy(backend, x, dy, info);
+    if (channelsFirst) {
+      backend.disposeData(x.dataId);
+      backend.disposeData(dy.dataId);
+    }
+    return dw;
+  }) as unknown as KernelFunc;
+  return { kernelName: 'Conv2DBackpropFilter', kernelFunc };
+}
+
+function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const { top, bottom, left, right } = info.padInfo;
+  const padded = top > 0 || bottom > 0 || left > 0 || right > 0;
+  const xp = padded
+    ? runStock('PadV2', { x }, backend, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })
+    : x;
+  const [, hp, wp, cin] = xp.shape;
+  const M = info.batchSize * info.outHeight * info.outWidth;
+  const K = info.filterHeight * info.filterWidth * cin;
+  const cout = info.outChannels;
+  const base = backend.makeOutput([M], 'int32');
+  const kOff = backend.makeOutput([K], 'int32');
+  const dw = backend.makeOutput(info.filterShape, 'float32');
+  // Views only after the last allocation (an allocation may grow the heap).
+  const kOffView = new Int32Array(backend.wasm.HEAPU8.buffer, ptr(backend, kOff), K);
+  for (let kh = 0, k = 0; kh < info.filterHeight; kh++) {
+    for (let kw = 0; kw < info.filterWidth; kw++) {
+      for (let ci = 0; ci < cin; ci++, k++) kOffView[k] = ((kh * wp + kw) * cin + ci) * 4;
+    }
+  }
+  const loops = heapLoops(backend.wasm.asm.memory);
+  loops.convBaseTable(ptr(backend, base), info.batchSize, info.outHeight, info.outWidth, hp, wp, cin,
+    info.strideHeight, info.strideWidth);
+  const tile = convFilterGradFor(loops, cout);
+  tile(ptr(backend, xp), ptr(backend, dy), ptr(backend, dw), ptr(backend, base), ptr(backend, kOff), M, cout, K);
+  backend.disposeData(base.dataId);
+  backend.disposeData(kOff.dataId);
+  if (padded) backend.disposeData(xp.dataId);
+  return dw;
+}
+
+function patchesTimesDy(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const M = info.batchSize * info.outHeight * info.outWidth;
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const patchesT = backend.makeOutput([K, M], 'float32');
+  heapLoops(backend.wasm.asm.memory).im2colT(ptr(backend, x), ptr(backend, patchesT),
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.strideHeight, info.strideWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
+  const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend,
+    { transposeA: false, transposeB: false });
+  backend.disposeData(patchesT.dataId);
+  return withShape(dw, info.filterShape);
+}

@@ -1,0 +1,124 @@
+/**
+ * Memory-bound and GEMM inner loops of our wasm kernels: a WebAssembly module compiled at build
+ * time from AssemblyScript (assembly/heap.ts and the files it exports; `npm run build:kernels`)
+ * into dist/, next to this file. It imports the tfjs wasm backend's own memory, so it reads and
+ * writes tensors in place at their heap offsets, no copies in or out. Instantiated once per
+ * backend instance.
+ *
+ * All pointers are BYTE offsets into the tfjs heap (TensorData.memoryOffset); all tensors
+ * float32, NHWC.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface HeapLoops {
+  /**
+   * dx = 0; for every output cell (n,oh,ow,ch): dx[first max of its window] += dy[cell].
+   * "First" = row-major, strictly greater, starting from -Infinity (cpu backend's rule).
+   */
+  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  /**
+   * Transposed patches for a conv filter gradient:
+   * pt[((kh*fw + kw)*C + ci) * M + (n*OH + oh)*OW + ow] = x[n, oh*sh+kh-pt, ow*sw+kw-pl, ci] or 0,
+   * with M = N*OH*OW.
+   */
+  im2colT(x: number, pt: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  /**
+   * Same result as maxPoolGrad given y = the forward max-pool output, for C >= 4: per output
+   * cell, 4 channels at a time (SIMD), the gradient goes to the first window element equal
+   * to y (which is the first maximum, ties and signed zeros included).
+   */
+  maxPoolGradSimd(x: number, y: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number,
+    ow: number, strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  /** See assembly/gemm.ts. */
+  gemm4x1(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
+  gemm4x2(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
+  gemm4x4(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
+  convFilterGrad4x1(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
+  convFilterGrad4x2(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
+  convFilterGrad4x4(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
+  /** Full-width tiles for 4 < N <= 4*RN columns (assembly/gemm.ts). */
+  gemmW2: HeapLoops['gemm4x1'];
+  gemmW3: HeapLoops['gemm4x1'];
+  gemmW4: HeapLoops['gemm4x1'];
+  convFilterGradW2: HeapLoops['convFilterGrad4x1'];
+  convFilterGradW3: HeapLoops['convFilterGrad4x1'];
+  convFilterGradW4: HeapLoops['convFilterGrad4x1'];
+  convBaseTable(table: number, n: number, oh: number, ow: number, hp: number, wp: number, c: number, sh: number, sw: number): void;
+  /** See assembly/optimizers.ts. */
+  adamUpdate(x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, n: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
+    negLearningRate: number): void;
+  /**
+   * dx = 0; for each output pixel m = (n,oh,ow) and tap (kh,kw) inside the input:
+   * dx[n, oh*sh+kh-pt, ow*sw+kw-pl, :] += dp[m, (kh*fw + kw)*C : ... + C]   (col2im)
+   */
+  col2im(dp: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  /** out[i] = float32(wa * a[i] + wb * b[i]) in float64, n even (assembly/average.ts). */
+  averageTwo(out: number, a: number, b: number, n: number, wa: number, wb: number): void;
+  /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */
+  columnSum(x: number, out: number, rows: number, cols: number): void;
+  /** out[r*cols + c] = x[r*cols + c] + b[c]  (bias add broadcast over the last axis). */
+  addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
+  mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
+  reluBackward(dy: number, y: number, dx: number, n: number): void;
+}
+
+type Gemm = HeapLoops['gemm4x1'];
+type ConvFilterGrad = HeapLoops['convFilterGrad4x1'];
+
+/**
+ * The GEMM tile for an N-column product: one full-width tile up to 16 columns (every broadcast
+ * A value used for all columns), else 4x16 tiles. Needs N >= 4.
+ */
+export function gemmFor(loops: HeapLoops, n: number): Gemm {
+  if (n === 4) return loops.gemm4x1;
+  if (n <= 8) return loops.gemmW2;
+  if (n <= 12) return loops.gemmW3;
+  if (n <= 16) return loops.gemmW4;
+  return loops.gemm4x4;
+}
+
+/** Same choice for the conv filter gradient's Cout columns. */
+export function convFilterGradFor(loops: HeapLoops, cout: number): ConvFilterGrad {
+  if (cout === 4) return loops.convFilterGrad4x1;
+  if (cout <= 8) return loops.convFilterGradW2;
+  if (cout <= 12) return loops.convFilterGradW3;
+  if (cout <= 16) return loops.convFilterGradW4;
+  return loops.convFilterGrad4x4;
+}
+
+/** The slice of the WebAssembly JS API we use (this project's TS lib config does not declare it). */
+interface WasmJsApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmJsApi }).WebAssembly;
+
+/** A WebAssembly.Memory (opaque here). */
+export type WasmMemory = object;
+
+let compiled: object | null = null;
+const instances = new WeakMap<WasmMemory, HeapLoops>();
+
+/** The compiled module's bytes (built by `npm run build:kernels`). */
+export function moduleBytes(): Uint8Array {
+  return fs.readFileSync(path.join(__dirname, 'heap.wasm'));
+}
+
+/** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */
+export function heapLoops(mem: WasmMemory): HeapLoops {
+  let loops = instances.get(mem);
+  if (!loops) {
+    compiled ??= new WA.Module(moduleBytes());
+    const instance = new WA.Instance(compiled, { env: { memory: mem } });
+    loops = instance.exports as unknown as HeapLoops;
+    instances.set(mem, loops);
+  }
+  return loops;
+}

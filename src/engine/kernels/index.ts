@@ -1,0 +1,62 @@
+/**
+ * Registers our fixed/added kernels for the tfjs `wasm` backend. Idempotent: a kernel already
+ * registered under a name (stock or ours from an earlier call) is unregistered first.
+ * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
+ * registered, which importing @tensorflow/tfjs-backend-wasm does).
+ */
+import { makeAdamUpdateKernel } from './adam-update';
+import { makeAddKernel } from './add';
+import { makeBatchMatMulKernel } from './batch-mat-mul';
+import { makeCastKernel } from './cast';
+import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
+import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { makeIdentityKernel } from './identity';
+import { makeMaxPoolGradKernel } from './max-pool-grad';
+import { makeMeanKernel } from './mean';
+import { makeMultiplyKernel } from './multiply';
+import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
+import { makeSumKernel } from './sum';
+import type { Tf, WasmKernel } from './wasm-internals';
+
+/** Stock wasm kernels our kernels call into; captured before any replacement. */
+const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Transpose', 'Sum', 'Mean', 'Add', 'Multiply', 'Identity', 'Cast'];
+
+/** What we register, and why (each file's header says more). */
+export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
+  { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw); implicit GEMM in wasm SIMD', make: makeConv2DBackpropFilterKernel },
+  { kernelName: 'Conv2DBackpropInput', why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution, other strides as wasm GEMM + col2im', make: makeConv2DBackpropInputKernel },
+  { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient), and XNNPACK re-packs new weights every step; now a wasm SIMD GEMM reading operands in place', make: () => makeBatchMatMulKernel() },
+  { kernelName: 'Sum', why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first', make: makeSumKernel },
+  { kernelName: 'Mean', why: 'speed: reducing leading axes (batch-normalization statistics) no longer transposes the tensor first', make: makeMeanKernel },
+  { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
+  { kernelName: 'Multiply', why: 'speed: a per-channel scale [..., C] * [C] no longer takes the generic broadcast path', make: () => makeMultiplyKernel() },
+  { kernelName: 'Identity', why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop', make: () => makeIdentityKernel() },
+  { kernelName: 'Cast', why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied', make: () => makeCastKernel() },
+  { kernelName: 'PipelineAdamUpdate', why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)', make: () => makeAdamUpdateKernel() },
+  { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
+];
+
+export function registerWasmKernels(tf: Tf): string[] {
+  for (const name of STOCK_USED) captureStock(tf, name);
+  for (const fix of WASM_KERNEL_FIXES) captureStock(tf, fix.kernelName);
+  const registered: string[] = [];
+  for (const fix of WASM_KERNEL_FIXES) {
+    const kernel = fix.make(tf);
+    markOurs(kernel.kernelFunc);
+    if (tf.getKernel(kernel.kernelName, 'wasm')) tf.unregisterKernel(kernel.kernelName, 'wasm');
+    tf.registerKernel({ kernelName: kernel.kernelName, backendName: 'wasm', kernelFunc: kernel.kernelFunc });
+    registered.push(kernel.kernelName);
+  }
+  return registered;
+}
+
+/** Undoes registerWasmKernels: every kernel name we replaced gets the captured stock kernel back (or none). */
+export function restoreStockKernels(tf: Tf): void {
+  for (const fix of WASM_KERNEL_FIXES) {
+    const config = tf.getKernel(fix.kernelName, 'wasm');
+    if (!config || !isOurs(config.kernelFunc)) continue;
+    tf.unregisterKernel(fix.kernelName, 'wasm');
+    const stock = stockKernel(fix.kernelName);
+    if (stock) tf.registerKernel({ kernelName: fix.kernelName, backendName: 'wasm', kernelFunc: stock });
+  }
+}
