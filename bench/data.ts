@@ -29,7 +29,9 @@ const dropCaches = args.includes('--drop-caches');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (!fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
-  console.error(`no CIFAR-10 images in ${dataDir}/cifar10: extract the CIFAR-10 JPEG archive into D as the README says, then --data-dir D`);
+  console.error(
+    `no CIFAR-10 images in ${dataDir}/cifar10: extract the CIFAR-10 JPEG archive into D as the README says, then --data-dir D`,
+  );
   process.exit(1);
 }
 const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
@@ -60,7 +62,14 @@ function runCli(cacheDir: string): CliRun {
   const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
   const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
   const cpu = user && sys ? Number(user[1]) + Number(sys[1]) : undefined;
-  return { wall, cpu, load: d.seconds, rssMB: rss ? Number(rss[1]) / 1024 : undefined, cache: d.cache, counts: d.counts };
+  return {
+    wall,
+    cpu,
+    load: d.seconds,
+    rssMB: rss ? Number(rss[1]) / 1024 : undefined,
+    cache: d.cache,
+    counts: d.counts,
+  };
 }
 
 const fmtRun = (r: CliRun) =>
@@ -69,7 +78,12 @@ const fmtRun = (r: CliRun) =>
 async function main() {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-data-'));
   try {
-    console.log(`CIFAR-10 JPEG copy in ${dataDir}/cifar10, decoded-image cache in ${cacheDir}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `CIFAR-10 JPEG copy in ${dataDir}/cifar10, decoded-image cache in ${cacheDir}, ${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     if (dropCaches) {
       fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
       console.log('dropped the page cache: the cold run reads the images from disk');
@@ -84,34 +98,65 @@ async function main() {
     const warmRss = Math.max(...warm.map((w) => w.rssMB ?? 0));
 
     // Batch pipeline, in process, on the cached arrays.
-    const cfg: DatasetConfig = { name: 'cifar10', validationSplit: 0, normalize: { type: 'scale' }, augment: {}, shuffle: true };
+    const cfg: DatasetConfig = {
+      name: 'cifar10',
+      validationSplit: 0,
+      normalize: { type: 'scale' },
+      augment: {},
+      shuffle: true,
+    };
     const ds = await loadDataset(cfg, { dataDir, cacheDir, seed: 42 });
     const throughput: Array<{ label: string; rate: number }> = [];
-    const variants: Array<{ label: string; augment: DatasetConfig['augment']; normalize: DatasetConfig['normalize'] }> = [
-      { label: 'scale', augment: {}, normalize: { type: 'scale' } },
-      { label: 'standardize + randomCrop(4) + flip', augment: { randomCrop: { padding: 4 }, horizontalFlip: true }, normalize: { type: 'standardize', mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] } },
-    ];
+    const variants: Array<{ label: string; augment: DatasetConfig['augment']; normalize: DatasetConfig['normalize'] }> =
+      [
+        { label: 'scale', augment: {}, normalize: { type: 'scale' } },
+        {
+          label: 'standardize + randomCrop(4) + flip',
+          augment: { randomCrop: { padding: 4 }, horizontalFlip: true },
+          normalize: { type: 'standardize', mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] },
+        },
+      ];
     for (const batchSize of [32, 128]) {
       for (const v of variants) {
         const rates: number[] = [];
         for (let epoch = 1; epoch <= 3; epoch++) {
           const t = performance.now();
           let n = 0;
-          for (const b of batches(ds.train, ds.shape, { batchSize, epoch, seed: 42, shuffle: true, normalize: v.normalize, augment: v.augment })) n += b.size;
+          for (const b of batches(ds.train, ds.shape, {
+            batchSize,
+            epoch,
+            seed: 42,
+            shuffle: true,
+            normalize: v.normalize,
+            augment: v.augment,
+          }))
+            n += b.size;
           rates.push(n / ((performance.now() - t) / 1000));
         }
         throughput.push({ label: `batch ${batchSize}, ${v.label}`, rate: median(rates) });
       }
     }
-    for (const t of throughput) console.log(`batches: ${t.label}: ${Math.round(t.rate).toLocaleString('en-US')} samples/s (one 50,000-example epoch, median of 3)`);
+    for (const t of throughput)
+      console.log(
+        `batches: ${t.label}: ${Math.round(t.rate).toLocaleString('en-US')} samples/s (one 50,000-example epoch, median of 3)`,
+      );
 
     const minRate = Math.min(...throughput.map((t) => t.rate));
     const checks = [
       { what: 'counts 50,000 / 10,000', ok: cold.counts.train === 50000 && cold.counts.test === 10000 },
       { what: `cold wall ${cold.wall.toFixed(2)} s < 10 s`, ok: cold.wall < 10 && cold.cache === 'miss' },
-      { what: `warm wall (median) ${warmWall.toFixed(2)} s < 2 s (load alone ${warmLoad.toFixed(2)} s)`, ok: warmWall < 2 && warm.every((w) => w.cache === 'hit') },
-      { what: `peak RSS ${Math.max(cold.rssMB ?? 0, warmRss).toFixed(0)} MB < 1024 MB`, ok: Math.max(cold.rssMB ?? 0, warmRss) < 1024 },
-      { what: `slowest batch pipeline ${Math.round(minRate).toLocaleString('en-US')} samples/s > 10,000`, ok: minRate > 10000 },
+      {
+        what: `warm wall (median) ${warmWall.toFixed(2)} s < 2 s (load alone ${warmLoad.toFixed(2)} s)`,
+        ok: warmWall < 2 && warm.every((w) => w.cache === 'hit'),
+      },
+      {
+        what: `peak RSS ${Math.max(cold.rssMB ?? 0, warmRss).toFixed(0)} MB < 1024 MB`,
+        ok: Math.max(cold.rssMB ?? 0, warmRss) < 1024,
+      },
+      {
+        what: `slowest batch pipeline ${Math.round(minRate).toLocaleString('en-US')} samples/s > 10,000`,
+        ok: minRate > 10000,
+      },
     ];
     console.log('');
     for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);

@@ -22,11 +22,22 @@ async function main(): Promise<void> {
   const e = loaded.experiment;
   const data = await loadDataset(e.dataset as DatasetConfig, { seed: e.seed, dataDir: process.env.PIPELINE_DATA_DIR });
   fs.mkdirSync(out, { recursive: true });
-  for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
+  for (const [name, split] of [
+    ['train', data.train],
+    ['test', data.test],
+  ] as const) {
     fs.writeFileSync(path.join(out, `${name}-x.u8`), split.x);
     fs.writeFileSync(path.join(out, `${name}-y.u8`), split.y);
   }
-  const meta = { experiment: e, hash: loaded.hash, shape: data.shape, classes: data.classes, counts: { train: data.train.n, test: data.test.n }, layers: loaded.shapes.layers, totalParams: loaded.shapes.totalParams };
+  const meta = {
+    experiment: e,
+    hash: loaded.hash,
+    shape: data.shape,
+    classes: data.classes,
+    counts: { train: data.train.n, test: data.test.n },
+    layers: loaded.shapes.layers,
+    totalParams: loaded.shapes.totalParams,
+  };
   fs.writeFileSync(path.join(out, 'experiment.json'), JSON.stringify(meta, null, 1));
   process.stdout.write(`${out}: ${data.train.n} train, ${data.test.n} test, ${loaded.shapes.totalParams} parameters\n`);
 }

@@ -30,32 +30,81 @@ const workers = Number(opt('--workers') ?? 1);
 const threads = (opt('--threads') ?? '1,2').split(',').map(Number);
 const build = path.resolve(opt('--build') ?? repo);
 const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data');
-const FAMILIES = [path.join(repo, 'configs/cifar-lenet.yaml'), ...fs.readdirSync(path.join(repo, 'bench/families')).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(repo, 'bench/families', f))];
+const FAMILIES = [
+  path.join(repo, 'configs/cifar-lenet.yaml'),
+  ...fs
+    .readdirSync(path.join(repo, 'bench/families'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => path.join(repo, 'bench/families', f)),
+];
 
 function run(cmd: string, argv: string[], env = process.env): string {
   const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${argv.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${path.basename(cmd)} ${argv.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
   return r.stdout;
 }
 
-interface Ours { samplesPerSecond: number; step: string; load: number }
+interface Ours {
+  samplesPerSecond: number;
+  step: string;
+  load: number;
+}
 
 function ours(file: string, runsDir: string): Ours {
   const load = load1();
   const sets = [`training.epochs=${epochs}`, `dataset.limit.train=${limit}`, 'dataset.limit.test=1000'];
-  const out = run(process.execPath, [path.join(build, 'bin/pipeline.js'), 'run', file, ...sets.flatMap((s) => ['--set', s]), '--backend', 'wasm',
-    '--workers', String(workers), '--runs-dir', runsDir, '--json'], { ...process.env, PIPELINE_DATA_DIR: dataDir });
+  const out = run(
+    process.execPath,
+    [
+      path.join(build, 'bin/pipeline.js'),
+      'run',
+      file,
+      ...sets.flatMap((s) => ['--set', s]),
+      '--backend',
+      'wasm',
+      '--workers',
+      String(workers),
+      '--runs-dir',
+      runsDir,
+      '--json',
+    ],
+    { ...process.env, PIPELINE_DATA_DIR: dataDir },
+  );
   const { runDir } = JSON.parse(out.trim().split('\n').pop()!) as { runDir: string };
-  const rows = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { samplesPerSecond: number });
-  const log = fs.readFileSync(path.join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+  const rows = fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { samplesPerSecond: number });
+  const log = fs
+    .readFileSync(path.join(runDir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { msg: string }).msg);
   const step = (log.find((m) => m.startsWith('training step: ')) ?? '').replace('training step: ', '');
   return { samplesPerSecond: median(rows.map((r) => r.samplesPerSecond)), step, load };
 }
 
 function torch(file: string, t: number): { samplesPerSecond: number; load: number } {
   const load = load1();
-  const out = run(PYTHON, [path.join(repo, 'bench/torch_speed_from_config.py'), file, path.join(dataDir, 'cifar10'), '--limit', String(limit), '--epochs', String(epochs), '--threads', String(t), '--json']);
-  const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { samples_per_second: number });
+  const out = run(PYTHON, [
+    path.join(repo, 'bench/torch_speed_from_config.py'),
+    file,
+    path.join(dataDir, 'cifar10'),
+    '--limit',
+    String(limit),
+    '--epochs',
+    String(epochs),
+    '--threads',
+    String(t),
+    '--json',
+  ]);
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { samples_per_second: number });
   return { samplesPerSecond: median(rows.map((r) => r.samples_per_second)), load };
 }
 
@@ -64,16 +113,29 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 function main(): void {
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-families-'));
   const results: Array<Record<string, unknown>> = [];
-  process.stdout.write(`families: ${limit} images, ${epochs} epoch(s), batch 32, ${workers} worker(s), build ${build}\n\n`);
-  process.stdout.write('| family | training step | pipeline | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    `families: ${limit} images, ${epochs} epoch(s), batch 32, ${workers} worker(s), build ${build}\n\n`,
+  );
+  process.stdout.write(
+    '| family | training step | pipeline | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|\n',
+  );
   for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
     const t = threads.map((n) => ({ n, ...torch(file, n) }));
     const o = ours(file, runsDir);
     const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
     const name = path.basename(file, '.yaml');
     const ratio = o.samplesPerSecond / best.samplesPerSecond;
-    results.push({ family: name, step: o.step, ours: o.samplesPerSecond, torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])), ratio, load: { ours: o.load, torch: t.map((x) => x.load) } });
-    process.stdout.write(`| ${name} | ${o.step} | ${fmt(o.samplesPerSecond)} | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`);
+    results.push({
+      family: name,
+      step: o.step,
+      ours: o.samplesPerSecond,
+      torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])),
+      ratio,
+      load: { ours: o.load, torch: t.map((x) => x.load) },
+    });
+    process.stdout.write(
+      `| ${name} | ${o.step} | ${fmt(o.samplesPerSecond)} | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`,
+    );
   }
   fs.rmSync(runsDir, { recursive: true, force: true });
   const json = opt('--json');

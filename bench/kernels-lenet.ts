@@ -35,7 +35,10 @@ export function randomBatch(tf: Tf, batch: number): { x: tfTypes.Tensor; y: tfTy
 /** One training step as the pipeline's trainer does it: minimize softmax CE with Adam. */
 export function makeStep(tf: Tf, model: tfTypes.Sequential, opt: tfTypes.Optimizer) {
   return (x: tfTypes.Tensor, y: tfTypes.Tensor): void => {
-    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfTypes.Tensor) as tfTypes.Scalar, true);
+    const loss = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tfTypes.Tensor) as tfTypes.Scalar,
+      true,
+    );
     loss?.dataSync(); // wait for the step (wasm is synchronous anyway) and read the loss like a trainer would
     loss?.dispose();
   };

@@ -23,7 +23,9 @@ function wrapKernels(totals: Totals, byShape: boolean): void {
       const t0 = performance.now();
       const out = inner(args);
       const ms = performance.now() - t0;
-      const shapes = byShape ? ' ' + JSON.stringify(Object.values(args.inputs).map((t) => (t as tf.TensorInfo | undefined)?.shape)) : '';
+      const shapes = byShape
+        ? ' ' + JSON.stringify(Object.values(args.inputs).map((t) => (t as tf.TensorInfo | undefined)?.shape))
+        : '';
       const key = config.kernelName + shapes;
       const e = totals.get(key) ?? { ms: 0, calls: 0 };
       e.ms += ms;
@@ -65,8 +67,10 @@ async function main(): Promise<void> {
   const kernelMs = rows.reduce((s, e) => s + e.ms, 0);
   const calls = rows.reduce((s, e) => s + e.calls, 0);
   const best = Math.min(...walls);
-  console.log(`batch ${batch}: best ${best.toFixed(2)} ms/step of ${reps} (median ${walls.sort((a, b) => a - b)[reps >> 1].toFixed(2)}); ` +
-    `kernels (sum of per-kernel bests) ${kernelMs.toFixed(2)} ms in ${calls} calls; the rest (tfjs engine, JS) ~${(best - kernelMs).toFixed(2)} ms`);
+  console.log(
+    `batch ${batch}: best ${best.toFixed(2)} ms/step of ${reps} (median ${walls.sort((a, b) => a - b)[reps >> 1].toFixed(2)}); ` +
+      `kernels (sum of per-kernel bests) ${kernelMs.toFixed(2)} ms in ${calls} calls; the rest (tfjs engine, JS) ~${(best - kernelMs).toFixed(2)} ms`,
+  );
   for (const e of rows) console.log(`${e.ms.toFixed(3).padStart(8)} ms ${String(e.calls).padStart(4)} calls  ${e.key}`);
 }
 

@@ -19,7 +19,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function measure(label: string, batch: number, seconds: number, run: (x: tf.Tensor, y: tf.Tensor) => Promise<void> | void): Promise<void> {
+async function measure(
+  label: string,
+  batch: number,
+  seconds: number,
+  run: (x: tf.Tensor, y: tf.Tensor) => Promise<void> | void,
+): Promise<void> {
   const { x, y } = randomBatch(tf, batch);
   for (let i = 0; i < 5; i++) await run(x, y); // warm-up: JIT, XNNPACK operators, heap growth
   const times: number[] = [];
@@ -31,9 +36,11 @@ async function measure(label: string, batch: number, seconds: number, run: (x: t
   }
   const ms = median(times);
   const best = Math.min(...times);
-  const rate = (t: number) => (batch / t * 1000).toFixed(0).padStart(6);
-  console.log(`${label.padEnd(26)} batch ${String(batch).padStart(3)}: ${rate(ms)} samples/s median (${ms.toFixed(2)} ms/step), ` +
-    `${rate(best)} samples/s best (${best.toFixed(2)} ms), ${times.length} steps`);
+  const rate = (t: number) => ((batch / t) * 1000).toFixed(0).padStart(6);
+  console.log(
+    `${label.padEnd(26)} batch ${String(batch).padStart(3)}: ${rate(ms)} samples/s median (${ms.toFixed(2)} ms/step), ` +
+      `${rate(best)} samples/s best (${best.toFixed(2)} ms), ${times.length} steps`,
+  );
   tf.dispose([x, y]);
 }
 
@@ -53,11 +60,18 @@ async function main(): Promise<void> {
       model.dispose();
       const compiled = buildLenet(tf, true);
       compiled.compile({ optimizer: makeOpt(), loss: 'categoricalCrossentropy', metrics: [] });
-      await measure(`trainOnBatch ${optName}`, batch, seconds, async (x, y) => { await compiled.trainOnBatch(x, y); });
+      await measure(`trainOnBatch ${optName}`, batch, seconds, async (x, y) => {
+        await compiled.trainOnBatch(x, y);
+      });
       compiled.dispose();
     }
   }
-  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores)`);
+  console.log(
+    `load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (2 cores)`,
+  );
 }
 
 void main();

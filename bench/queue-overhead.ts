@@ -51,7 +51,12 @@ const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
  */
 export type Mode = 'all' | 'one';
 
-export async function queueOverhead(workerCounts: number[], trialsPerWorker: number, mode: Mode, log: (l: string) => void): Promise<OverheadRow[]> {
+export async function queueOverhead(
+  workerCounts: number[],
+  trialsPerWorker: number,
+  mode: Mode,
+  log: (l: string) => void,
+): Promise<OverheadRow[]> {
   const data = tinyCifarDataDir();
   const rows: OverheadRow[] = [];
   for (const w of workerCounts) {
@@ -60,18 +65,60 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
     const workers: ChildProcess[] = [];
     try {
       for (let i = 0; i < w; i++) {
-        workers.push(spawn(process.execPath, [bin, 'worker', '--queue', redis.url(), '--runs-dir', path.join(root, `w${i}`), '--data-dir', data], { stdio: 'ignore' }));
+        workers.push(
+          spawn(
+            process.execPath,
+            [bin, 'worker', '--queue', redis.url(), '--runs-dir', path.join(root, `w${i}`), '--data-dir', data],
+            { stdio: 'ignore' },
+          ),
+        );
       }
       const n = mode === 'one' ? trialsPerWorker * 4 : Math.max(8, trialsPerWorker * w);
-      const values = Array.from({ length: n }, (_, i) => 0.001 + i * 0.0001).map((v) => v.toFixed(4)).join(',');
-      const search = mode === 'one' ? ['--method', 'tpe', '--trials', String(n), '--parallel', '1', '--param', 'training.optimizer.learningRate=0.0001..0.01:log'] : ['--param', `training.optimizer.learningRate=${values}`];
+      const values = Array.from({ length: n }, (_, i) => 0.001 + i * 0.0001)
+        .map((v) => v.toFixed(4))
+        .join(',');
+      const search =
+        mode === 'one'
+          ? [
+              '--method',
+              'tpe',
+              '--trials',
+              String(n),
+              '--parallel',
+              '1',
+              '--param',
+              'training.optimizer.learningRate=0.0001..0.01:log',
+            ]
+          : ['--param', `training.optimizer.learningRate=${values}`];
       const load = os.loadavg()[0];
       const t0 = Date.now();
-      const sweep = spawn(process.execPath, [bin, 'sweep', tiny, '--queue', redis.url(), '--runs-dir', root, '--backend', 'wasm', ...search,
-        '--set', 'training.epochs=1', '--set', 'dataset.limit.train=32', '--set', 'dataset.limit.test=32'], { stdio: 'ignore' });
+      const sweep = spawn(
+        process.execPath,
+        [
+          bin,
+          'sweep',
+          tiny,
+          '--queue',
+          redis.url(),
+          '--runs-dir',
+          root,
+          '--backend',
+          'wasm',
+          ...search,
+          '--set',
+          'training.epochs=1',
+          '--set',
+          'dataset.limit.train=32',
+          '--set',
+          'dataset.limit.test=32',
+        ],
+        { stdio: 'ignore' },
+      );
       const code = await new Promise<number | null>((r) => sweep.on('close', r));
       if (code !== 0) throw new Error(`the benchmark sweep exited ${code}`);
-      const state = JSON.parse(fs.readFileSync(path.join(root, 'tiny/sweeps/1/sweep.json'), 'utf8')) as QueuedSweepState;
+      const state = JSON.parse(
+        fs.readFileSync(path.join(root, 'tiny/sweeps/1/sweep.json'), 'utf8'),
+      ) as QueuedSweepState;
       const starts: number[] = [];
       const takes: number[] = [];
       const preps: number[] = [];
@@ -79,7 +126,9 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
       const ends: number[] = [];
       for (const t of state.trials) {
         if (!t.timings) continue;
-        const prev = state.trials.filter((o) => o.worker === t.worker && o.timings && o.timings.exitedAt <= t.timings!.spawnedAt).map((o) => o.timings!.exitedAt);
+        const prev = state.trials
+          .filter((o) => o.worker === t.worker && o.timings && o.timings.exitedAt <= t.timings!.spawnedAt)
+          .map((o) => o.timings!.exitedAt);
         const free = Math.max(t.timings.enqueuedAt, ...prev);
         starts.push(t.timings.spawnedAt - free);
         takes.push(t.timings.pickedAt - free);
@@ -87,8 +136,22 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
         prepCpu.push(t.timings.prepareCpuMs);
         ends.push(t.timings.recordedAt - t.timings.exitedAt);
       }
-      const row = { workers: w, trials: n, startMs: median(starts), endMs: median(ends), startP90: p90(starts), takeMs: median(takes), prepareMs: median(preps), prepareCpuMs: Math.round(median(prepCpu) * 10) / 10, endP90: p90(ends), wallSeconds: (Date.now() - t0) / 1000, load };
-      log(`- queue, ${mode === 'one' ? 'one trial at a time' : 'all trials queued'}, ${w} worker(s), ${n} trials: start overhead median ${row.startMs} ms (p90 ${row.startP90}; taking the job ${row.takeMs}, preparing ${row.prepareMs}, of which CPU ${row.prepareCpuMs}), end overhead median ${row.endMs} ms (p90 ${row.endP90}), sweep ${row.wallSeconds.toFixed(1)} s, load ${load.toFixed(2)}`);
+      const row = {
+        workers: w,
+        trials: n,
+        startMs: median(starts),
+        endMs: median(ends),
+        startP90: p90(starts),
+        takeMs: median(takes),
+        prepareMs: median(preps),
+        prepareCpuMs: Math.round(median(prepCpu) * 10) / 10,
+        endP90: p90(ends),
+        wallSeconds: (Date.now() - t0) / 1000,
+        load,
+      };
+      log(
+        `- queue, ${mode === 'one' ? 'one trial at a time' : 'all trials queued'}, ${w} worker(s), ${n} trials: start overhead median ${row.startMs} ms (p90 ${row.startP90}; taking the job ${row.takeMs}, preparing ${row.prepareMs}, of which CPU ${row.prepareCpuMs}), end overhead median ${row.endMs} ms (p90 ${row.endP90}), sweep ${row.wallSeconds.toFixed(1)} s, load ${load.toFixed(2)}`,
+      );
       rows.push({ ...row, mode });
     } finally {
       for (const p of workers) p.kill('SIGKILL');
@@ -101,7 +164,9 @@ export async function queueOverhead(workerCounts: number[], trialsPerWorker: num
 
 if (require.main === module) {
   const counts = (process.argv[2] ?? '1,2,4,8').split(',').map(Number);
-  queueOverhead(counts, Number(process.argv[3] ?? 2), (process.argv[4] ?? 'one') as Mode, (l) => process.stdout.write(l + '\n')).catch((e) => {
+  queueOverhead(counts, Number(process.argv[3] ?? 2), (process.argv[4] ?? 'one') as Mode, (l) =>
+    process.stdout.write(l + '\n'),
+  ).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

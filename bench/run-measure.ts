@@ -34,7 +34,8 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proc
     ? spawnSync(timeBin, ['-v', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 })
     : spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const wall = (performance.now() - started) / 1000;
-  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   return { stdout: r.stdout, stderr: r.stderr, wall, rssMB: rss ? Number(rss[1]) / 1024 : undefined };
 }
@@ -73,19 +74,46 @@ export function runOurs(o: OursOptions): OursResult {
   const load = load1();
   const sets = [`training.epochs=${o.epochs}`, `training.batchSize=${o.batch}`];
   if (o.limit) sets.push(`dataset.limit.train=${o.limit.train}`, `dataset.limit.test=${o.limit.test}`);
-  const args = [bin, 'run', experiment, ...sets.flatMap((s) => ['--set', s]), '--backend', o.backend, '--workers', String(o.workers), '--runs-dir', o.runsDir, '--json'];
+  const args = [
+    bin,
+    'run',
+    experiment,
+    ...sets.flatMap((s) => ['--set', s]),
+    '--backend',
+    o.backend,
+    '--workers',
+    String(o.workers),
+    '--runs-dir',
+    o.runsDir,
+    '--json',
+  ];
   const r = timed(process.execPath, args, { ...process.env, PIPELINE_DATA_DIR: o.dataDir });
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { runDir: string; status: string };
   if (out.status !== 'completed') throw new Error(`pipeline run ended ${out.status}`);
-  const rows = fs.readFileSync(path.join(out.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-  const meta = JSON.parse(fs.readFileSync(path.join(out.runDir, 'meta.json'), 'utf8')) as { dataset: { counts: { train: number; test: number } } };
+  const rows = fs
+    .readFileSync(path.join(out.runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  const meta = JSON.parse(fs.readFileSync(path.join(out.runDir, 'meta.json'), 'utf8')) as {
+    dataset: { counts: { train: number; test: number } };
+  };
   const { train, test } = meta.dataset.counts;
   const epochs = rows.map((row) => {
     const trainSeconds = train / row.samplesPerSecond;
     const evalSeconds = row.seconds - trainSeconds;
     return { train: row.samplesPerSecond, evaluate: evalSeconds > 0 ? test / evalSeconds : undefined };
   });
-  return { label: `pipeline ${o.backend}, ${o.workers} worker${o.workers === 1 ? '' : 's'}`, backend: o.backend, workers: o.workers, batch: o.batch, epochs, rssMB: r.rssMB, runDir: out.runDir, load };
+  return {
+    label: `pipeline ${o.backend}, ${o.workers} worker${o.workers === 1 ? '' : 's'}`,
+    backend: o.backend,
+    workers: o.workers,
+    batch: o.batch,
+    epochs,
+    rssMB: r.rssMB,
+    runDir: out.runDir,
+    load,
+  };
 }
 
 export interface TorchResult {
@@ -110,9 +138,29 @@ export function torchUnavailable(): string | null {
 /** The seed article's PyTorch code (../shared/reference/seed_lenet_torch.py), one figure per epoch. */
 export function runTorch(o: { threads: number; batch: number; epochs: number; dataDir: string }): TorchResult {
   const load = load1();
-  const r = timed(PYTHON, [TORCH_SCRIPT, path.join(o.dataDir, 'cifar10'), '--epochs', String(o.epochs), '--threads', String(o.threads), '--batch-size', String(o.batch), '--json']);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { samples_per_second: number; test_acc: number });
-  return { label: `PyTorch, ${o.threads} thread${o.threads === 1 ? '' : 's'}`, threads: o.threads, batch: o.batch, epochs: rows.map((row) => ({ train: row.samples_per_second })), testAccuracy: rows[rows.length - 1].test_acc, load };
+  const r = timed(PYTHON, [
+    TORCH_SCRIPT,
+    path.join(o.dataDir, 'cifar10'),
+    '--epochs',
+    String(o.epochs),
+    '--threads',
+    String(o.threads),
+    '--batch-size',
+    String(o.batch),
+    '--json',
+  ]);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { samples_per_second: number; test_acc: number });
+  return {
+    label: `PyTorch, ${o.threads} thread${o.threads === 1 ? '' : 's'}`,
+    threads: o.threads,
+    batch: o.batch,
+    epochs: rows.map((row) => ({ train: row.samples_per_second })),
+    testAccuracy: rows[rows.length - 1].test_acc,
+    load,
+  };
 }
 
 /** `pipeline eval RUN` (saved model on the test split, one thread), wall seconds. */

@@ -35,7 +35,18 @@ import * as path from 'node:path';
 import { benchPredict, benchServe, testJpegs } from './serve';
 import { queueOverhead } from './queue-overhead';
 import { tpeVsRandom } from './tpe-vs-random';
-import { load1, median, runEval, runOurs, runTorch, runValidate, torchUnavailable, type EpochFigures, type OursResult, type TorchResult } from './run-measure';
+import {
+  load1,
+  median,
+  runEval,
+  runOurs,
+  runTorch,
+  runValidate,
+  torchUnavailable,
+  type EpochFigures,
+  type OursResult,
+  type TorchResult,
+} from './run-measure';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -52,10 +63,17 @@ const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR 
 const jsonFile = opt('--json');
 const queueWorkers = list('--queue-workers', '1,2,4,8').map(Number);
 
-const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || !Number.isFinite(n)
+    ? 'n/a'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const trainRate = (e: EpochFigures[]) => median(e.map((x) => x.train));
 const evalRate = (e: EpochFigures[]) => median(e.flatMap((x) => (x.evaluate === undefined ? [] : [x.evaluate])));
-const loads = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const loads = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 interface Row {
   batch: number;
@@ -73,11 +91,27 @@ function log(line: string): void {
 }
 
 function fromOurs(r: OursResult): Row {
-  return { batch: r.batch, label: r.label, train: trainRate(r.epochs), perEpoch: r.epochs.map((e) => e.train), evaluate: evalRate(r.epochs), rssMB: r.rssMB, load: r.load, torch: false };
+  return {
+    batch: r.batch,
+    label: r.label,
+    train: trainRate(r.epochs),
+    perEpoch: r.epochs.map((e) => e.train),
+    evaluate: evalRate(r.epochs),
+    rssMB: r.rssMB,
+    load: r.load,
+    torch: false,
+  };
 }
 
 function fromTorch(r: TorchResult): Row {
-  return { batch: r.batch, label: r.label, train: trainRate(r.epochs), perEpoch: r.epochs.map((e) => e.train), load: r.load, torch: true };
+  return {
+    batch: r.batch,
+    label: r.label,
+    train: trainRate(r.epochs),
+    perEpoch: r.epochs.map((e) => e.train),
+    load: r.load,
+    torch: true,
+  };
 }
 
 function table(rows: Row[]): void {
@@ -85,11 +119,17 @@ function table(rows: Row[]): void {
     const group = rows.filter((r) => r.batch === batch);
     const torchBest = Math.max(...group.filter((r) => r.torch).map((r) => r.train));
     log('');
-    log(`batch ${batch}: training samples/s, median of ${epochs} epoch${epochs === 1 ? '' : 's'} (per epoch in brackets)`);
-    log(`${'what'.padEnd(33)} ${'samples/s'.padStart(9)}  ${'x PyTorch'.padStart(9)}  ${'eval/s'.padStart(7)}  ${'peak RSS'.padStart(8)}  ${'load'.padStart(5)}  epochs`);
+    log(
+      `batch ${batch}: training samples/s, median of ${epochs} epoch${epochs === 1 ? '' : 's'} (per epoch in brackets)`,
+    );
+    log(
+      `${'what'.padEnd(33)} ${'samples/s'.padStart(9)}  ${'x PyTorch'.padStart(9)}  ${'eval/s'.padStart(7)}  ${'peak RSS'.padStart(8)}  ${'load'.padStart(5)}  epochs`,
+    );
     for (const r of group) {
       const ratio = Number.isFinite(torchBest) ? `${(r.train / torchBest).toFixed(2)}x` : 'n/a';
-      log(`${r.label.padEnd(33)} ${fmt(r.train).padStart(9)}  ${ratio.padStart(9)}  ${fmt(r.evaluate).padStart(7)}  ${(r.rssMB ? `${fmt(r.rssMB)} MB` : '').padStart(8)}  ${r.load.toFixed(2).padStart(5)}  [${r.perEpoch.map((v) => fmt(v)).join(', ')}]`);
+      log(
+        `${r.label.padEnd(33)} ${fmt(r.train).padStart(9)}  ${ratio.padStart(9)}  ${fmt(r.evaluate).padStart(7)}  ${(r.rssMB ? `${fmt(r.rssMB)} MB` : '').padStart(8)}  ${r.load.toFixed(2).padStart(5)}  [${r.perEpoch.map((v) => fmt(v)).join(', ')}]`,
+      );
     }
   }
 }
@@ -97,11 +137,15 @@ function table(rows: Row[]): void {
 async function main(): Promise<void> {
   const needsCifar = ['torch', 'ours', 'cpu', 'eval'].some((p) => parts.has(p));
   if (needsCifar && !fs.existsSync(path.join(dataDir, 'cifar10', 'train'))) {
-    throw new Error(`no CIFAR-10 images in ${dataDir}/cifar10 (extract the CIFAR-10 JPEG archive there as the README says, or pass --data-dir)`);
+    throw new Error(
+      `no CIFAR-10 images in ${dataDir}/cifar10 (extract the CIFAR-10 JPEG archive there as the README says, or pass --data-dir)`,
+    );
   }
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-run-'));
   const cpuInfo = os.cpus();
-  log(`machine: ${cpuInfo.length} cores (${cpuInfo[0]?.model ?? 'unknown'}), Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+  log(
+    `machine: ${cpuInfo.length} cores (${cpuInfo[0]?.model ?? 'unknown'}), Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  );
   log(`load average at start: ${loads()}; data ${dataDir}/cifar10; runs in ${runsDir}`);
   const whyNoTorch = parts.has('torch') ? torchUnavailable() : 'not requested';
   if (whyNoTorch && parts.has('torch')) log(`PyTorch reference skipped: ${whyNoTorch}`);
@@ -131,7 +175,9 @@ async function main(): Promise<void> {
       // The pure-JS backend trains this model at ~18 samples/s: a small subset, one epoch.
       const limit = { train: 256, test: 256 };
       for (const workers of workerCounts) {
-        log(`- pipeline cpu, ${workers} worker(s), batch 32, ${limit.train} train / ${limit.test} test examples (load ${load1().toFixed(2)})`);
+        log(
+          `- pipeline cpu, ${workers} worker(s), batch 32, ${limit.train} train / ${limit.test} test examples (load ${load1().toFixed(2)})`,
+        );
         const r = runOurs({ backend: 'cpu', workers, batch: 32, epochs: 1, dataDir, runsDir, limit });
         rows.push({ ...fromOurs(r), label: `${r.label} (subset)` });
       }
@@ -139,7 +185,9 @@ async function main(): Promise<void> {
     if (parts.has('eval') && lastRun) {
       const walls = [0, 1, 2].map(() => runEval(lastRun!, dataDir));
       extra.evalSeconds = median(walls.map((w) => w.wall));
-      log(`- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`);
+      log(
+        `- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`,
+      );
     }
     if (parts.has('predict') || parts.has('serve')) {
       let model = opt('--model') ?? lastRun;
@@ -152,11 +200,16 @@ async function main(): Promise<void> {
     if (parts.has('validate')) {
       const walls = [0, 1, 2, 3, 4].map(() => runValidate());
       extra.validateSeconds = median(walls);
-      log(`- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`);
+      log(
+        `- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`,
+      );
     }
     if (parts.has('queue')) {
       log(`- queue overhead: pipeline sweep --queue with pipeline workers on a local redis-server, no-op-sized trials`);
-      extra.queue = [...(await queueOverhead(queueWorkers, 2, 'one', log)), ...(await queueOverhead(queueWorkers, 2, 'all', log))];
+      extra.queue = [
+        ...(await queueOverhead(queueWorkers, 2, 'one', log)),
+        ...(await queueOverhead(queueWorkers, 2, 'all', log)),
+      ];
     }
     if (parts.has('tpe')) extra.tpe = tpeVsRandom(log);
   } finally {
@@ -166,27 +219,57 @@ async function main(): Promise<void> {
   if (parts.has('families')) {
     // The model-family suite (bench/families.ts), in its own process, printing its own table.
     log('');
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'families.js'), '--data-dir', dataDir], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'families.js'), '--data-dir', dataDir], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) log(`families: failed (exit ${r.status})`);
   }
   log('');
   log(`load average at end: ${loads()}`);
-  if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model, node: process.version, epochs, rows, ...extra }, null, 2) + '\n');
+  if (jsonFile)
+    fs.writeFileSync(
+      jsonFile,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          cores: cpuInfo.length,
+          model: cpuInfo[0]?.model,
+          node: process.version,
+          epochs,
+          rows,
+          ...extra,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
 }
 
 async function predictAndServe(model: string, runsDir: string): Promise<Record<string, unknown>> {
   log(`- pipeline predict ${model} on the 10,000 test JPEGs (load ${load1().toFixed(2)})`);
   const p = benchPredict(model, runsDir, dataDir);
-  log(`  ${fmt(p.images)} images in ${p.wall.toFixed(2)} s wall (start, model load, decode, inference, output): ${fmt(p.imagesPerSecond)} images/s, peak RSS ${fmt(p.rssMB)} MB, load ${p.load.toFixed(2)}`);
-  const figures: Record<string, unknown> = { predict: { images: p.images, wall: p.wall, imagesPerSecond: p.imagesPerSecond, rssMB: p.rssMB, load: p.load } };
+  log(
+    `  ${fmt(p.images)} images in ${p.wall.toFixed(2)} s wall (start, model load, decode, inference, output): ${fmt(p.imagesPerSecond)} images/s, peak RSS ${fmt(p.rssMB)} MB, load ${p.load.toFixed(2)}`,
+  );
+  const figures: Record<string, unknown> = {
+    predict: { images: p.images, wall: p.wall, imagesPerSecond: p.imagesPerSecond, rssMB: p.rssMB, load: p.load },
+  };
   if (!parts.has('serve')) return figures;
   const seconds = Number(opt('--serve-seconds') ?? 10);
-  log(`- pipeline serve ${model}: check, then autocannon ${seconds} s at 1, 8 and 64 connections (load ${load1().toFixed(2)})`);
+  log(
+    `- pipeline serve ${model}: check, then autocannon ${seconds} s at 1, 8 and 64 connections (load ${load1().toFixed(2)})`,
+  );
   const s = await benchServe(model, runsDir, testJpegs(dataDir), p.answers, { connections: [1, 8, 64], seconds });
-  log(`  check: ${s.check.answered}/${s.check.requests} requests from 64 concurrent clients answered, ${s.check.equal} equal to predict's class (largest probability difference ${s.check.maxProbabilityDiff.toExponential(2)})`);
-  log(`  ${'connections'.padStart(11)}  ${'requests/s'.padStart(10)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'requests'.padStart(8)}  non-2xx  errors  images/batch  load`);
+  log(
+    `  check: ${s.check.answered}/${s.check.requests} requests from 64 concurrent clients answered, ${s.check.equal} equal to predict's class (largest probability difference ${s.check.maxProbabilityDiff.toExponential(2)})`,
+  );
+  log(
+    `  ${'connections'.padStart(11)}  ${'requests/s'.padStart(10)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'requests'.padStart(8)}  non-2xx  errors  images/batch  load`,
+  );
   for (const r of s.rows) {
-    log(`  ${String(r.connections).padStart(11)}  ${fmt(r.requestsPerSecond).padStart(10)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.requests).padStart(8)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.meanBatch.toFixed(1).padStart(12)}  ${r.load.toFixed(2)}`);
+    log(
+      `  ${String(r.connections).padStart(11)}  ${fmt(r.requestsPerSecond).padStart(10)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.requests).padStart(8)}  ${String(r.non2xx).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.meanBatch.toFixed(1).padStart(12)}  ${r.load.toFixed(2)}`,
+    );
   }
   log(`  serve exited ${s.exitCode} on SIGTERM`);
   return { ...figures, serve: s };

@@ -27,19 +27,26 @@ try {
     t = performance.now();
     const text = renderText(lsTable(listTable({ root })));
     inProcess.push(performance.now() - t);
-    if (i === 0) console.log(`table: ${text.split('\n').length - 1} rows, header: ${text.split('\n')[0].replace(/\s+/g, ' ')}`);
+    if (i === 0)
+      console.log(`table: ${text.split('\n').length - 1} rows, header: ${text.split('\n')[0].replace(/\s+/g, ' ')}`);
   }
 
   const cli: number[] = [];
   for (let i = 0; i < repeats; i++) {
     t = performance.now();
-    execFileSync(process.execPath, [path.join(repo, 'bin/pipeline.js'), 'ls', '--runs-dir', root], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [path.join(repo, 'bin/pipeline.js'), 'ls', '--runs-dir', root], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     cli.push(performance.now() - t);
   }
   const cliSorted = [];
   for (let i = 0; i < repeats; i++) {
     t = performance.now();
-    execFileSync(process.execPath, [path.join(repo, 'bin/pipeline.js'), 'ls', '--runs-dir', root, '--sort', 'testAccuracy:desc', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      process.execPath,
+      [path.join(repo, 'bin/pipeline.js'), 'ls', '--runs-dir', root, '--sort', 'testAccuracy:desc', '--json'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     cliSorted.push(performance.now() - t);
   }
   console.log(`in-process listing, median of ${repeats}: ${median(inProcess).toFixed(0)} ms`);

@@ -27,12 +27,29 @@ export function testJpegs(dataDir: string): string[] {
   return fs
     .readdirSync(root)
     .sort()
-    .flatMap((c) => fs.readdirSync(path.join(root, c)).sort().map((f) => path.join(root, c, f)));
+    .flatMap((c) =>
+      fs
+        .readdirSync(path.join(root, c))
+        .sort()
+        .map((f) => path.join(root, c, f)),
+    );
 }
 
 export function benchPredict(model: string, runsDir: string, dataDir: string): PredictFigures {
   const load = load1();
-  const r = timed(process.execPath, [bin, 'predict', model, path.join(dataDir, 'cifar10', 'test'), '--json', '--top-k', '1', '--runs-dir', runsDir, '--backend', 'wasm']);
+  const r = timed(process.execPath, [
+    bin,
+    'predict',
+    model,
+    path.join(dataDir, 'cifar10', 'test'),
+    '--json',
+    '--top-k',
+    '1',
+    '--runs-dir',
+    runsDir,
+    '--backend',
+    'wasm',
+  ]);
   const answers = new Map<string, { class: string; probability: number }>();
   for (const line of r.stdout.trim().split('\n')) {
     const l = JSON.parse(line) as { input: string; predictions: Array<{ class: string; probability: number }> };
@@ -60,8 +77,15 @@ export interface ServeFigures {
   exitCode: number | null;
 }
 
-async function startServe(model: string, runsDir: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, 'serve', model, '--port', '0', '--runs-dir', runsDir, '--backend', 'wasm'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServe(
+  model: string,
+  runsDir: string,
+): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', model, '--port', '0', '--runs-dir', runsDir, '--backend', 'wasm'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -81,7 +105,13 @@ async function startServe(model: string, runsDir: string): Promise<{ url: string
 }
 
 /** `requests` requests from `clients` concurrent clients, over distinct test images, compared with predict's answers. */
-async function checkAgainstPredict(url: string, files: string[], answers: PredictFigures['answers'], requests: number, clients: number): Promise<ServeFigures['check']> {
+async function checkAgainstPredict(
+  url: string,
+  files: string[],
+  answers: PredictFigures['answers'],
+  requests: number,
+  clients: number,
+): Promise<ServeFigures['check']> {
   let next = 0;
   let answered = 0;
   let equal = 0;
@@ -89,7 +119,11 @@ async function checkAgainstPredict(url: string, files: string[], answers: Predic
   const client = async () => {
     while (next < requests) {
       const file = files[next++ % files.length];
-      const r = await fetch(`${url}/predict?top_k=1`, { method: 'POST', body: fs.readFileSync(file), headers: { 'content-type': 'image/jpeg' } });
+      const r = await fetch(`${url}/predict?top_k=1`, {
+        method: 'POST',
+        body: fs.readFileSync(file),
+        headers: { 'content-type': 'image/jpeg' },
+      });
       if (r.status !== 200) continue;
       answered++;
       const p = ((await r.json()) as { predictions: Array<{ class: string; probability: number }> }).predictions[0];
@@ -102,16 +136,30 @@ async function checkAgainstPredict(url: string, files: string[], answers: Predic
   return { requests, answered, equal, maxProbabilityDiff };
 }
 
-export async function benchServe(model: string, runsDir: string, files: string[], answers: PredictFigures['answers'], o: { connections: number[]; seconds: number }): Promise<ServeFigures> {
+export async function benchServe(
+  model: string,
+  runsDir: string,
+  files: string[],
+  answers: PredictFigures['answers'],
+  o: { connections: number[]; seconds: number },
+): Promise<ServeFigures> {
   const server = await startServe(model, runsDir);
   let exitCode: number | null = null;
   const rows: ServeRow[] = [];
   let check: ServeFigures['check'];
   try {
     // Spread over the classes: every 10th test image.
-    check = await checkAgainstPredict(server.url, files.filter((_, i) => i % 10 === 0), answers, 1000, 64);
+    check = await checkAgainstPredict(
+      server.url,
+      files.filter((_, i) => i % 10 === 0),
+      answers,
+      1000,
+      64,
+    );
     const bodies = files.filter((_, i) => i % 200 === 0).map((f) => fs.readFileSync(f));
-    const batching = async () => ((await (await fetch(`${server.url}/metadata`)).json()) as { batching: { batches: number; images: number } }).batching;
+    const batching = async () =>
+      ((await (await fetch(`${server.url}/metadata`)).json()) as { batching: { batches: number; images: number } })
+        .batching;
     for (const connections of o.connections) {
       const load = load1();
       const before = await batching();
@@ -119,11 +167,26 @@ export async function benchServe(model: string, runsDir: string, files: string[]
         url: `${server.url}/predict`,
         connections,
         duration: o.seconds,
-        requests: bodies.map((body) => ({ method: 'POST' as const, path: '/predict', headers: { 'content-type': 'image/jpeg' }, body })),
+        requests: bodies.map((body) => ({
+          method: 'POST' as const,
+          path: '/predict',
+          headers: { 'content-type': 'image/jpeg' },
+          body,
+        })),
       });
       const after = await batching();
       const meanBatch = (after.images - before.images) / Math.max(1, after.batches - before.batches);
-      rows.push({ connections, requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, load, meanBatch });
+      rows.push({
+        connections,
+        requestsPerSecond: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        requests: r.requests.total,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        load,
+        meanBatch,
+      });
     }
   } finally {
     exitCode = await server.stop();

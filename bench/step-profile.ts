@@ -51,7 +51,16 @@ async function main(): Promise<void> {
   const shape: [number, number, number] = [32, 32, 3];
   const model = buildModel(tf, e, shape, 10);
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 10, inputShape: shape, direct: !args.includes('--generic'), gradientShards: opt('--shards', 1) });
+  const steps = createStepRunner({
+    tf,
+    model,
+    optimizer,
+    experiment: e,
+    numClasses: 10,
+    inputShape: shape,
+    direct: !args.includes('--generic'),
+    gradientShards: opt('--shards', 1),
+  });
   const x = new Float32Array(batch * 32 * 32 * 3).map((_, i) => ((i * 2654435761) % 256) / 255);
   const y = new Uint8Array(batch).map((_, i) => i % 10);
   const b = { x, y, size: batch };
@@ -72,14 +81,19 @@ async function main(): Promise<void> {
       calls += v.calls;
     }
   }
-  const rows = [...perStep.entries()].map(([k, ms]) => ({ k, ms: Math.min(...ms), calls: current.get(k)?.calls ?? 0 })).sort((a, b) => b.ms - a.ms);
+  const rows = [...perStep.entries()]
+    .map(([k, ms]) => ({ k, ms: Math.min(...ms), calls: current.get(k)?.calls ?? 0 }))
+    .sort((a, b) => b.ms - a.ms);
   const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
   walls.sort((a, b) => a - b);
   const best = walls[0];
   const how = steps.implementation.direct ? 'direct step' : 'tfjs autograd';
-  console.log(`pipeline step (${how}), cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
-    `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`);
-  for (const r of rows.slice(0, top)) console.log(`${r.ms.toFixed(3).padStart(8)} ms ${String(r.calls).padStart(4)} calls  ${r.k}`);
+  console.log(
+    `pipeline step (${how}), cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
+      `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`,
+  );
+  for (const r of rows.slice(0, top))
+    console.log(`${r.ms.toFixed(3).padStart(8)} ms ${String(r.calls).padStart(4)} calls  ${r.k}`);
 }
 
 void main();

@@ -36,10 +36,23 @@ interface CpuSnapshot {
 function cpuSnapshot(): CpuSnapshot {
   const tick = 100; // USER_HZ on Linux
   const self = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const fields = self
+    .slice(self.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   // After "pid (comm) ", field 3 (state) is index 0, so cutime (field 16) and cstime (17) are 13 and 14.
-  return { ours: (fields[13] + fields[14]) / tick, machine: (user + nice + system + irq + softirq) / tick, steal: steal / tick };
+  return {
+    ours: (fields[13] + fields[14]) / tick,
+    machine: (user + nice + system + irq + softirq) / tick,
+    steal: steal / tick,
+  };
 }
 function cpuSince(before: CpuSnapshot): string {
   const now = cpuSnapshot();
@@ -47,13 +60,31 @@ function cpuSince(before: CpuSnapshot): string {
   const others = Math.max(0, now.machine - before.machine - ours);
   return `cpu ${ours.toFixed(1)} s, other processes ${others.toFixed(1)} s, steal ${(now.steal - before.steal).toFixed(1)} s`;
 }
-const pipeline = (args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+const pipeline = (args: string[]) =>
+  execFileSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
 
 function serial(root: string): number {
   const t = performance.now();
   for (const lr of lrs) {
     for (const bs of batches) {
-      pipeline(['run', file, ...base, '--set', `training.optimizer.learningRate=${lr}`, '--set', `training.batchSize=${bs}`, '--json', '--runs-dir', root, '--data-dir', dataDir]);
+      pipeline([
+        'run',
+        file,
+        ...base,
+        '--set',
+        `training.optimizer.learningRate=${lr}`,
+        '--set',
+        `training.batchSize=${bs}`,
+        '--json',
+        '--runs-dir',
+        root,
+        '--data-dir',
+        dataDir,
+      ]);
     }
   }
   return (performance.now() - t) / 1000;
@@ -62,10 +93,19 @@ function serial(root: string): number {
 function sweep(root: string): { seconds: number; stdout: string } {
   const t = performance.now();
   const stdout = pipeline([
-    'sweep', file, ...base,
-    '--param', `training.optimizer.learningRate=${lrs.join(',')}`,
-    '--param', `training.batchSize=${batches.join(',')}`,
-    '--parallel', '2', '--runs-dir', root, '--data-dir', dataDir,
+    'sweep',
+    file,
+    ...base,
+    '--param',
+    `training.optimizer.learningRate=${lrs.join(',')}`,
+    '--param',
+    `training.batchSize=${batches.join(',')}`,
+    '--parallel',
+    '2',
+    '--runs-dir',
+    root,
+    '--data-dir',
+    dataDir,
   ]);
   return { seconds: (performance.now() - t) / 1000, stdout };
 }
@@ -107,5 +147,7 @@ for (let i = 0; i < repeats; i++) {
 }
 console.log(lastBoard.trimEnd());
 const ratio = median(sweepTimes) / median(serialTimes);
-console.log(`median serial ${median(serialTimes).toFixed(1)} s, median sweep ${median(sweepTimes).toFixed(1)} s, ratio ${ratio.toFixed(2)} [target <= 0.65] on ${os.cpus().length} CPUs`);
+console.log(
+  `median serial ${median(serialTimes).toFixed(1)} s, median sweep ${median(sweepTimes).toFixed(1)} s, ratio ${ratio.toFixed(2)} [target <= 0.65] on ${os.cpus().length} CPUs`,
+);
 if (ratio > 0.65) process.exitCode = 1;

@@ -15,7 +15,26 @@ const seeds = (process.argv[2] ?? '1').split(',').map(Number);
 const dataDir = path.resolve(process.argv[3] ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 
 function best(method: string, seed: number, root: string): number {
-  const out = execFileSync(process.execPath, [path.join(repo, 'bin/pipeline.js'), 'sweep', path.join(repo, 'bench/tpe-real.yaml'), '--method', method, '--set', `seed=${seed}`, '--runs-dir', root, '--data-dir', dataDir, '--backend', 'wasm', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(
+    process.execPath,
+    [
+      path.join(repo, 'bin/pipeline.js'),
+      'sweep',
+      path.join(repo, 'bench/tpe-real.yaml'),
+      '--method',
+      method,
+      '--set',
+      `seed=${seed}`,
+      '--runs-dir',
+      root,
+      '--data-dir',
+      dataDir,
+      '--backend',
+      'wasm',
+      '--json',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const board = JSON.parse(out) as { leaderboard: Array<{ value: number | null }> };
   return Math.max(...board.leaderboard.map((r) => r.value ?? -Infinity));
 }
@@ -27,7 +46,9 @@ try {
     const t0 = Date.now();
     const random = best('random', seed, root);
     const tpe = best('tpe', seed, root);
-    process.stdout.write(`seed ${seed}: best testAccuracy random ${random.toFixed(4)}, tpe ${tpe.toFixed(4)} (${((Date.now() - t0) / 60000).toFixed(1)} min, load ${load} at start)\n`);
+    process.stdout.write(
+      `seed ${seed}: best testAccuracy random ${random.toFixed(4)}, tpe ${tpe.toFixed(4)} (${((Date.now() - t0) / 60000).toFixed(1)} min, load ${load} at start)\n`,
+    );
   }
 } finally {
   fs.rmSync(root, { recursive: true, force: true });

@@ -42,7 +42,10 @@ export function bestOf(method: 'random' | 'tpe', seed: number, budget: number): 
   const planned = planTrials(spec('random', budget), seed).trials;
   const obs: Observation[] = [];
   for (let i = 0; i < budget; i++) {
-    const params = method === 'random' || obs.length < TPE_STARTUP ? planned[i].params : proposeTpe(SPACE, obs, i + 1, { goal: 'max', seed });
+    const params =
+      method === 'random' || obs.length < TPE_STARTUP
+        ? planned[i].params
+        : proposeTpe(SPACE, obs, i + 1, { goal: 'max', seed });
     obs.push({ params, value: syntheticAccuracy(params) });
   }
   return Math.max(...obs.map((o) => o.value!));
@@ -50,7 +53,11 @@ export function bestOf(method: 'random' | 'tpe', seed: number, budget: number): 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export function tpeVsRandom(log: (l: string) => void, budget = 30, seeds = [1, 2, 3, 4, 5]): { random: number[]; tpe: number[] } {
+export function tpeVsRandom(
+  log: (l: string) => void,
+  budget = 30,
+  seeds = [1, 2, 3, 4, 5],
+): { random: number[]; tpe: number[] } {
   const random = seeds.map((s) => bestOf('random', s, budget));
   const tpe = seeds.map((s) => bestOf('tpe', s, budget));
   log(`- TPE vs random, ${budget} trials of a synthetic objective (max 1), seeds ${seeds.join(', ')}:`);

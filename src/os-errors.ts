@@ -8,7 +8,20 @@ import * as path from 'node:path';
  * them in meta.json. Any other error stays an internal error (a bug).
  */
 
-export const USER_OS_ERRORS = ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ENOENT', 'EEXIST', 'ENOTEMPTY', 'EMFILE', 'ENFILE'] as const;
+export const USER_OS_ERRORS = [
+  'ENOSPC',
+  'EDQUOT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOENT',
+  'EEXIST',
+  'ENOTEMPTY',
+  'EMFILE',
+  'ENFILE',
+] as const;
 
 export interface OsErrorContext {
   /** Paths under this folder are shown relative to it (a run folder: `model/weights.bin`). */
@@ -76,7 +89,8 @@ export function describeOsError(err: unknown, ctx: OsErrorContext = {}): string 
   const retry = ctx.retry ?? 'try again';
   const verb = VERBS[err.syscall ?? ''] ?? 'accessing';
   // A rename fails on its destination for these.
-  const onDest = err.syscall === 'rename' && err.dest && ['EEXIST', 'ENOTEMPTY', 'EISDIR', 'ENOTDIR'].includes(err.code!);
+  const onDest =
+    err.syscall === 'rename' && err.dest && ['EEXIST', 'ENOTEMPTY', 'EISDIR', 'ENOTDIR'].includes(err.code!);
   const raw = (onDest ? err.dest : err.path) ?? '(unknown path)';
   const p = show(raw);
   switch (err.code) {
@@ -86,7 +100,8 @@ export function describeOsError(err: unknown, ctx: OsErrorContext = {}): string 
       return `disk quota exceeded while writing ${p}: free space or raise the quota, and ${retry}`;
     case 'EACCES':
     case 'EPERM':
-      if (err.syscall === 'mkdir' || err.syscall === 'mkdtemp') return `cannot create ${p}: ${show(path.dirname(path.resolve(raw)))} is not writable; change its permissions or choose another location`;
+      if (err.syscall === 'mkdir' || err.syscall === 'mkdtemp')
+        return `cannot create ${p}: ${show(path.dirname(path.resolve(raw)))} is not writable; change its permissions or choose another location`;
       return `permission denied ${verb} ${p}: change its permissions or choose another location, and ${retry}`;
     case 'EROFS':
       return `cannot write ${p}: it is on a read-only file system; choose a writable location and ${retry}`;
@@ -106,11 +121,14 @@ export function describeOsError(err: unknown, ctx: OsErrorContext = {}): string 
         // A recursive mkdir in a folder it may not write can report ENOENT: say what is really wrong.
         const parent = nearestExisting(path.resolve(raw));
         const why = parent ? unwritable(parent) : undefined;
-        if (why === 'EROFS') return `cannot write ${p}: it is on a read-only file system; choose a writable location and ${retry}`;
-        if (why) return `cannot create ${p}: ${show(parent!)} is not writable; change its permissions or choose another location`;
+        if (why === 'EROFS')
+          return `cannot write ${p}: it is on a read-only file system; choose a writable location and ${retry}`;
+        if (why)
+          return `cannot create ${p}: ${show(parent!)} is not writable; change its permissions or choose another location`;
       }
       const folder = path.dirname(path.resolve(raw));
-      if (!fs.existsSync(folder)) return `cannot ${err.syscall === 'mkdir' ? 'create' : 'use'} ${p}: its folder ${show(folder)} does not exist; create it or choose another location`;
+      if (!fs.existsSync(folder))
+        return `cannot ${err.syscall === 'mkdir' ? 'create' : 'use'} ${p}: its folder ${show(folder)} does not exist; create it or choose another location`;
       return `${p} does not exist`;
     }
   }

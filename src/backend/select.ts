@@ -91,7 +91,10 @@ export async function selectBackend(requested: BackendRequest): Promise<Selected
   }
   if (requested === 'tensorflow') {
     const r = await tryTensorflow();
-    if ('why' in r) throw new UsageError(`backend 'tensorflow' requested but ${r.why}; install it (npm install @tensorflow/tfjs-node) or request 'wasm' or 'cpu'`);
+    if ('why' in r)
+      throw new UsageError(
+        `backend 'tensorflow' requested but ${r.why}; install it (npm install @tensorflow/tfjs-node) or request 'wasm' or 'cpu'`,
+      );
     return { name: 'tensorflow', reason: 'requested tensorflow (native @tensorflow/tfjs-node)', tf: r.tf };
   }
   if (requested === 'wasm') {
@@ -106,7 +109,8 @@ export async function selectBackend(requested: BackendRequest): Promise<Selected
   }
   // auto
   const native = await tryTensorflow();
-  if ('tf' in native) return { name: 'tensorflow', reason: 'auto: @tensorflow/tfjs-node loaded; using native tensorflow', tf: native.tf };
+  if ('tf' in native)
+    return { name: 'tensorflow', reason: 'auto: @tensorflow/tfjs-node loaded; using native tensorflow', tf: native.tf };
   const wasm = await tryWasm();
   if ('tf' in wasm) return { name: 'wasm', reason: `auto: ${native.why}; using wasm`, tf: wasm.tf };
   const failed = await activate(tfjs, 'cpu');

@@ -85,7 +85,12 @@ export function resolveGraph(
   return { graph: { names, sources, order, output, plain }, problems };
 }
 
-function indexNames(layers: readonly GraphLayer[], names: string[], where: (i: number) => string, problems: GraphProblem[]): Map<string, number> {
+function indexNames(
+  layers: readonly GraphLayer[],
+  names: string[],
+  where: (i: number) => string,
+  problems: GraphProblem[],
+): Map<string, number> {
   const byName = new Map<string, number>();
   names.forEach((name, i) => {
     if (name === MODEL_INPUT) {
@@ -99,11 +104,23 @@ function indexNames(layers: readonly GraphLayer[], names: string[], where: (i: n
     }
     if (layers[i].name === undefined) {
       // The clash is with a name the user did not write: report it at the name they did write.
-      problems.push({ index: first, at: 'name', message: `layer name "${name}" is also the default name of the ${layers[i].type} layer at ${where(i)}; choose another name` });
+      problems.push({
+        index: first,
+        at: 'name',
+        message: `layer name "${name}" is also the default name of the ${layers[i].type} layer at ${where(i)}; choose another name`,
+      });
     } else if (layers[first].name === undefined) {
-      problems.push({ index: i, at: 'name', message: `layer name "${name}" is also the default name of the ${layers[first].type} layer at ${where(first)}; choose another name` });
+      problems.push({
+        index: i,
+        at: 'name',
+        message: `layer name "${name}" is also the default name of the ${layers[first].type} layer at ${where(first)}; choose another name`,
+      });
     } else {
-      problems.push({ index: i, at: 'name', message: `layer name "${name}" is already the name of the layer at ${where(first)}; names must be unique` });
+      problems.push({
+        index: i,
+        at: 'name',
+        message: `layer name "${name}" is already the name of the layer at ${where(first)}; names must be unique`,
+      });
     }
   });
   return byName;
@@ -118,27 +135,47 @@ function resolveInputs(l: GraphLayer, i: number, byName: Map<string, number>, pr
     if (name === MODEL_INPUT) return INPUT_INDEX;
     const j = byName.get(name);
     if (j === undefined) {
-      problems.push({ index: i, at: 'inputs', inputIndex, message: `unknown input "${name}"${didYouMean(name, candidates) || `; layers: ${candidates.join(', ')}`}` });
+      problems.push({
+        index: i,
+        at: 'inputs',
+        inputIndex,
+        message: `unknown input "${name}"${didYouMean(name, candidates) || `; layers: ${candidates.join(', ')}`}`,
+      });
       return INPUT_INDEX;
     }
-    if (j === i) problems.push({ index: i, at: 'inputs', inputIndex, message: `layer "${name}" takes its own output as input` });
+    if (j === i)
+      problems.push({ index: i, at: 'inputs', inputIndex, message: `layer "${name}" takes its own output as input` });
     return j;
   });
 }
 
-function resolveOutput(outputs: readonly string[] | undefined, byName: Map<string, number>, count: number, problems: GraphProblem[]): number {
+function resolveOutput(
+  outputs: readonly string[] | undefined,
+  byName: Map<string, number>,
+  count: number,
+  problems: GraphProblem[],
+): number {
   if (outputs === undefined) return count - 1;
   const name = outputs[0];
   const j = byName.get(name);
   if (j === undefined) {
-    problems.push({ index: 0, at: 'outputs', message: `unknown layer "${name}"${didYouMean(name, [...byName.keys()]) || `; layers: ${[...byName.keys()].join(', ')}`}` });
+    problems.push({
+      index: 0,
+      at: 'outputs',
+      message: `unknown layer "${name}"${didYouMean(name, [...byName.keys()]) || `; layers: ${[...byName.keys()].join(', ')}`}`,
+    });
     return count - 1;
   }
   return j;
 }
 
 /** Kahn's algorithm, taking the earliest ready layer first so a stack keeps its file order; reports one cycle. */
-function topologicalOrder(names: string[], sources: number[][], where: (i: number) => string, problems: GraphProblem[]): number[] | undefined {
+function topologicalOrder(
+  names: string[],
+  sources: number[][],
+  where: (i: number) => string,
+  problems: GraphProblem[],
+): number[] | undefined {
   const done = new Set<number>();
   const order: number[] = [];
   while (order.length < names.length) {
@@ -146,7 +183,11 @@ function topologicalOrder(names: string[], sources: number[][], where: (i: numbe
     if (next === -1) {
       const cycle = findCycle(sources, done);
       const path = cycle.map((i) => `"${names[i]}" (${where(i)})`).join(' -> ');
-      problems.push({ index: cycle[0], at: 'inputs', message: `cycle: ${path} -> "${names[cycle[0]]}"; a layer cannot depend on its own output` });
+      problems.push({
+        index: cycle[0],
+        at: 'inputs',
+        message: `cycle: ${path} -> "${names[cycle[0]]}"; a layer cannot depend on its own output`,
+      });
       return undefined;
     }
     done.add(next);
@@ -170,7 +211,13 @@ function findCycle(sources: number[][], done: Set<number>): number[] {
   return [...cycle.slice(first), ...cycle.slice(0, first)];
 }
 
-function unusedLayers(names: string[], sources: number[][], output: number, where: (i: number) => string, problems: GraphProblem[]): void {
+function unusedLayers(
+  names: string[],
+  sources: number[][],
+  output: number,
+  where: (i: number) => string,
+  problems: GraphProblem[],
+): void {
   const used = new Set<number>([output]);
   const stack = [output];
   while (stack.length) {
@@ -183,7 +230,11 @@ function unusedLayers(names: string[], sources: number[][], output: number, wher
   }
   names.forEach((name, i) => {
     if (!used.has(i)) {
-      problems.push({ index: i, at: 'layer', message: `layer "${name}" is not used: no path leads from it to the model's output "${names[output]}" (${where(output)}); remove it, or name it in a later layer's inputs` });
+      problems.push({
+        index: i,
+        at: 'layer',
+        message: `layer "${name}" is not used: no path leads from it to the model's output "${names[output]}" (${where(output)}); remove it, or name it in a later layer's inputs`,
+      });
     }
   });
 }

@@ -62,7 +62,9 @@ export function initializer(tf: TF, name: InitializerName, seed: number): Return
 
 export function checkPositive(dims: Shape, layer: string, key: string, input: Shape): void {
   if (dims.some((d) => d < 1)) {
-    throw new ShapeError(`${layer} turns input ${fmtShape(input)} into ${fmtShape(dims)}: every dimension must be at least 1`, key);
+    throw new ShapeError(
+      `${layer} turns input ${fmtShape(input)} into ${fmtShape(dims)}: every dimension must be at least 1`,
+      key,
+    );
   }
 }
-

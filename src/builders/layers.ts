@@ -1,7 +1,16 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { Registry } from './registry';
 import type { LayerEntry } from './layer-kit';
-import { Activation, Closed, Initializer, IntOrPair, Padding, PositiveInt, Regularizer, TypeTag } from '../schema/common';
+import {
+  Activation,
+  Closed,
+  Initializer,
+  IntOrPair,
+  Padding,
+  PositiveInt,
+  Regularizer,
+  TypeTag,
+} from '../schema/common';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 
 export type { BuildContext, LayerEntry } from './layer-kit';
@@ -80,16 +89,27 @@ const ZeroPad = Type.Union(
 );
 
 function zeroPadAmounts(p: Static<typeof ZeroPad>): [[number, number], [number, number]] {
-  if (typeof p === 'number') return [[p, p], [p, p]];
+  if (typeof p === 'number')
+    return [
+      [p, p],
+      [p, p],
+    ];
   if (typeof p[0] === 'number') {
     const [r, c] = p as [number, number];
-    return [[r, r], [c, c]];
+    return [
+      [r, r],
+      [c, c],
+    ];
   }
   return p as [[number, number], [number, number]];
 }
 
 /** Max and average pooling differ only in the tfjs layer they build. */
-function poolLayer<S extends typeof maxPoolSchema | typeof avgPoolSchema>(type: 'maxPooling2d' | 'averagePooling2d', summary: string, schema: S) {
+function poolLayer<S extends typeof maxPoolSchema | typeof avgPoolSchema>(
+  type: 'maxPooling2d' | 'averagePooling2d',
+  summary: string,
+  schema: S,
+) {
   return layer({
     type,
     summary,
@@ -117,7 +137,11 @@ const BASE_ENTRIES = [
       const [kh, kw] = pair(a.kernelSize);
       const [sh, sw] = pair(a.strides);
       const [dh, dw] = pair(a.dilationRate);
-      const out = [windowOutput(input[0], kh, sh, a.padding, dh), windowOutput(input[1], kw, sw, a.padding, dw), a.filters];
+      const out = [
+        windowOutput(input[0], kh, sh, a.padding, dh),
+        windowOutput(input[1], kw, sw, a.padding, dw),
+        a.filters,
+      ];
       checkPositive(out, 'conv2d', 'kernelSize', input);
       return out;
     },
@@ -162,10 +186,16 @@ const BASE_ENTRIES = [
   layer({
     type: 'flatten',
     summary: 'reshape to one dimension',
-    schema: Type.Object({ type: TypeTag('flatten', 'reshape to [h*w*c]') }, { ...Closed, description: 'tf.layers.flatten' }),
+    schema: Type.Object(
+      { type: TypeTag('flatten', 'reshape to [h*w*c]') },
+      { ...Closed, description: 'tf.layers.flatten' },
+    ),
     outputShape(input) {
       // TensorFlow.js refuses to flatten what is already flat (it wants rank >= 2 besides the batch).
-      if (input.length < 2) throw new ShapeError(`flatten expects an input of rank 2 or more, got shape ${fmtShape(input)}: it is already flat; remove this layer`);
+      if (input.length < 2)
+        throw new ShapeError(
+          `flatten expects an input of rank 2 or more, got shape ${fmtShape(input)}: it is already flat; remove this layer`,
+        );
       return [input.reduce((a, b) => a * b, 1)];
     },
     params: () => 0,
@@ -202,7 +232,8 @@ const BASE_ENTRIES = [
     ),
     outputShape: (input) => input,
     params: () => 0,
-    build: (tf, a, ctx) => tf.layers.dropout({ name: ctx.name, inputShape: ctx.inputShape, rate: a.rate, seed: ctx.seed }),
+    build: (tf, a, ctx) =>
+      tf.layers.dropout({ name: ctx.name, inputShape: ctx.inputShape, rate: a.rate, seed: ctx.seed }),
   }),
   layer({
     type: 'batchNormalization',
@@ -242,7 +273,8 @@ const BASE_ENTRIES = [
     ),
     outputShape: (input) => input,
     params: () => 0,
-    build: (tf, a, ctx) => tf.layers.activation({ name: ctx.name, inputShape: ctx.inputShape, activation: a.activation }),
+    build: (tf, a, ctx) =>
+      tf.layers.activation({ name: ctx.name, inputShape: ctx.inputShape, activation: a.activation }),
   }),
   layer({
     type: 'zeroPadding2d',

@@ -17,13 +17,25 @@ type Elementwise = 'add' | 'multiply' | 'average' | 'maximum' | 'subtract';
 /** Elementwise merges need every input to have the first input's shape. */
 function sameShapes(type: string, inputs: readonly Shape[]): Shape {
   for (let k = 1; k < inputs.length; k++) {
-    if (fmtShape(inputs[k]) !== fmtShape(inputs[0])) throw new MergeShapeError(`${type} needs inputs of one shape`, [k, 0]);
+    if (fmtShape(inputs[k]) !== fmtShape(inputs[0]))
+      throw new MergeShapeError(`${type} needs inputs of one shape`, [k, 0]);
   }
   return inputs[0];
 }
 
-function elementwise(type: Elementwise, what: string, build: (tf: TF, name: string) => tfjs.layers.Layer, arity?: number) {
-  const schema = Type.Object({ type: TypeTag(type, what) }, { ...Closed, description: type === 'subtract' ? 'tf.layers.add of the first input and -1 x the second' : `tf.layers.${type}` });
+function elementwise(
+  type: Elementwise,
+  what: string,
+  build: (tf: TF, name: string) => tfjs.layers.Layer,
+  arity?: number,
+) {
+  const schema = Type.Object(
+    { type: TypeTag(type, what) },
+    {
+      ...Closed,
+      description: type === 'subtract' ? 'tf.layers.add of the first input and -1 x the second' : `tf.layers.${type}`,
+    },
+  );
   const entry: LayerEntry<typeof schema> = {
     type,
     summary: what,
@@ -40,7 +52,10 @@ function elementwise(type: Elementwise, what: string, build: (tf: TF, name: stri
 const concatSchema = Type.Object(
   {
     type: TypeTag('concatenate', 'join inputs along one axis'),
-    axis: Type.Integer({ default: -1, description: 'axis counted with the batch axis, as Keras: -1 (channels) or 1..rank' }),
+    axis: Type.Integer({
+      default: -1,
+      description: 'axis counted with the batch axis, as Keras: -1 (channels) or 1..rank',
+    }),
   },
   { ...Closed, description: 'tf.layers.concatenate' },
 );
@@ -49,7 +64,10 @@ const concatSchema = Type.Object(
 function concatShape(inputs: readonly Shape[], axis: number): Shape {
   const rank = inputs[0].length;
   if (axis === 0 || axis < -rank || axis > rank) {
-    throw new ShapeError(`concatenate axis ${axis} is out of range for inputs of rank ${rank} (${fmtShape(inputs[0])} besides the batch): use -1..-${rank} or 1..${rank}`, 'axis');
+    throw new ShapeError(
+      `concatenate axis ${axis} is out of range for inputs of rank ${rank} (${fmtShape(inputs[0])} besides the batch): use -1..-${rank} or 1..${rank}`,
+      'axis',
+    );
   }
   const a = axis < 0 ? rank + axis : axis - 1;
   for (let k = 1; k < inputs.length; k++) {
@@ -72,7 +90,9 @@ export const MERGE_ENTRIES = [
   {
     ...elementwise('subtract', 'first input minus the second', (tf, name) => tf.layers.add({ name }), 2),
     connect: (tf: TF, _a: unknown, ctx: { name: string }, inputs: tfjs.SymbolicTensor[]) => {
-      const negated = tf.layers.rescaling({ name: `${ctx.name}_negate`, scale: -1, offset: 0 }).apply(inputs[1]) as tfjs.SymbolicTensor;
+      const negated = tf.layers
+        .rescaling({ name: `${ctx.name}_negate`, scale: -1, offset: 0 })
+        .apply(inputs[1]) as tfjs.SymbolicTensor;
       return tf.layers.add({ name: ctx.name }).apply([inputs[0], negated]) as tfjs.SymbolicTensor;
     },
   },
@@ -83,6 +103,7 @@ export const MERGE_ENTRIES = [
     merge: (inputs: readonly Shape[], a: Static<typeof concatSchema>) => concatShape(inputs, a.axis),
     outputShape: (input: Shape) => input,
     params: () => 0,
-    build: (tf: TF, a: Static<typeof concatSchema>, ctx: { name: string }) => tf.layers.concatenate({ name: ctx.name, axis: a.axis }),
+    build: (tf: TF, a: Static<typeof concatSchema>, ctx: { name: string }) =>
+      tf.layers.concatenate({ name: ctx.name, axis: a.axis }),
   } satisfies LayerEntry<typeof concatSchema>,
 ] as const;

@@ -27,11 +27,18 @@ export function layerSeed(experimentSeed: number, index: number): number {
  * dropoutSeed(base, epoch, batch) before the forward pass: masks differ per step, and a
  * resumed run draws exactly the masks an uninterrupted one would.
  */
-export function buildModel(tf: TF, experiment: ResolvedExperiment, inputShape: readonly number[], numClasses: number): tfjs.LayersModel {
+export function buildModel(
+  tf: TF,
+  experiment: ResolvedExperiment,
+  inputShape: readonly number[],
+  numClasses: number,
+): tfjs.LayersModel {
   const layers = experiment.model.layers;
   const { graph } = resolveGraph(layers, experiment.model.outputs, (i) => `layer ${i}`);
   if (!graph) throw new Error('buildModel: the model graph does not resolve; validation should have caught it');
-  const model = graph.plain ? buildStack(tf, experiment, graph, inputShape) : buildGraph(tf, experiment, graph, inputShape);
+  const model = graph.plain
+    ? buildStack(tf, experiment, graph, inputShape)
+    : buildGraph(tf, experiment, graph, inputShape);
   const out = model.outputs[0].shape;
   if (out.length !== 2 || out[1] !== numClasses) {
     model.dispose();
@@ -49,11 +56,22 @@ export function buildModel(tf: TF, experiment: ResolvedExperiment, inputShape: r
 }
 
 /** A stack: a tf.Sequential, as every experiment without graph keys has always been built. */
-function buildStack(tf: TF, experiment: ResolvedExperiment, graph: Graph, inputShape: readonly number[]): tfjs.Sequential {
+function buildStack(
+  tf: TF,
+  experiment: ResolvedExperiment,
+  graph: Graph,
+  inputShape: readonly number[],
+): tfjs.Sequential {
   const model = tf.sequential({ name: experiment.name });
   experiment.model.layers.forEach((cfg, i) => {
     const entry = LAYERS.require(cfg.type);
-    model.add(entry.build(tf, cfg as never, { name: graph.names[i], inputShape: i === 0 ? [...inputShape] : undefined, seed: layerSeed(experiment.seed, i) }));
+    model.add(
+      entry.build(tf, cfg as never, {
+        name: graph.names[i],
+        inputShape: i === 0 ? [...inputShape] : undefined,
+        seed: layerSeed(experiment.seed, i),
+      }),
+    );
   });
   return model;
 }
@@ -63,7 +81,12 @@ function buildStack(tf: TF, experiment: ResolvedExperiment, graph: Graph, inputS
  * model.json lists each layer's inbound nodes, so stock tf.loadLayersModel rebuilds it.
  * Seeds still follow the layer's index in the file, as in a stack.
  */
-function buildGraph(tf: TF, experiment: ResolvedExperiment, graph: Graph, inputShape: readonly number[]): tfjs.LayersModel {
+function buildGraph(
+  tf: TF,
+  experiment: ResolvedExperiment,
+  graph: Graph,
+  inputShape: readonly number[],
+): tfjs.LayersModel {
   const input = tf.input({ shape: [...inputShape], name: MODEL_INPUT });
   const outputs = new Map<number, tfjs.SymbolicTensor>([[INPUT_INDEX, input]]);
   for (const i of graph.order) {

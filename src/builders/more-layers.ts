@@ -1,5 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { Activation, Closed, Initializer, IntOrPair, Padding, PositiveInt, Regularizer, StringEnum, TypeTag } from '../schema/common';
+import {
+  Activation,
+  Closed,
+  Initializer,
+  IntOrPair,
+  Padding,
+  PositiveInt,
+  Regularizer,
+  StringEnum,
+  TypeTag,
+} from '../schema/common';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 import { fmtShape, pair, requireRank, ShapeError, windowOutput, type Shape } from './shapes';
 
@@ -74,7 +84,12 @@ const deconvLength = (n: number, stride: number, kernel: number, padding: 'valid
  * Depthwise and separable convolutions take no dilation here: tfjs 4.22 leaves it out of
  * their output shape (the symbolic shape would disagree with the tensors).
  */
-function windowShape(input: Shape, a: { kernelSize: number | number[]; strides: number | number[]; padding: 'valid' | 'same' }, channels: number, type: string): Shape {
+function windowShape(
+  input: Shape,
+  a: { kernelSize: number | number[]; strides: number | number[]; padding: 'valid' | 'same' },
+  channels: number,
+  type: string,
+): Shape {
   requireRank(input, 3, type);
   const [kh, kw] = pair(a.kernelSize);
   const [sh, sw] = pair(a.strides);
@@ -175,7 +190,10 @@ export const MORE_ENTRIES = [
       {
         type: TypeTag('upSampling2d', 'upsample height and width'),
         size: IntOrPair('factor: n or [rows, cols]', { default: 2 }),
-        interpolation: StringEnum(['nearest', 'bilinear'] as const, { default: 'nearest', description: 'how new pixels are filled' }),
+        interpolation: StringEnum(['nearest', 'bilinear'] as const, {
+          default: 'nearest',
+          description: 'how new pixels are filled',
+        }),
       },
       { ...Closed, description: 'tf.layers.upSampling2d' },
     ),
@@ -186,12 +204,20 @@ export const MORE_ENTRIES = [
     },
     params: () => 0,
     build: (tf, a, ctx) =>
-      tf.layers.upSampling2d({ name: ctx.name, inputShape: ctx.inputShape, size: pair(a.size), interpolation: a.interpolation }),
+      tf.layers.upSampling2d({
+        name: ctx.name,
+        inputShape: ctx.inputShape,
+        size: pair(a.size),
+        interpolation: a.interpolation,
+      }),
   }),
   layer({
     type: 'globalMaxPooling2d',
     summary: 'maximum over height and width, one value per channel',
-    schema: Type.Object({ type: TypeTag('globalMaxPooling2d', 'max over height and width') }, { ...Closed, description: 'tf.layers.globalMaxPooling2d' }),
+    schema: Type.Object(
+      { type: TypeTag('globalMaxPooling2d', 'max over height and width') },
+      { ...Closed, description: 'tf.layers.globalMaxPooling2d' },
+    ),
     outputShape(input) {
       requireRank(input, 3, 'globalMaxPooling2d');
       return [input[2]];
@@ -212,7 +238,8 @@ export const MORE_ENTRIES = [
     ),
     outputShape: (input) => input,
     params: (input) => input[input.length - 1] * 2,
-    build: (tf, a, ctx) => tf.layers.layerNormalization({ name: ctx.name, inputShape: ctx.inputShape, epsilon: a.epsilon }),
+    build: (tf, a, ctx) =>
+      tf.layers.layerNormalization({ name: ctx.name, inputShape: ctx.inputShape, epsilon: a.epsilon }),
   }),
   layer({
     type: 'spatialDropout2d',
@@ -222,7 +249,10 @@ export const MORE_ENTRIES = [
         type: TypeTag('spatialDropout2d', 'zero a fraction `rate` of channels (whole feature maps) during training'),
         rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'fraction of channels to drop, in [0, 1)' }),
       },
-      { ...Closed, description: 'tf.layers.dropout with noiseShape [batch, 1, 1, channels], as Keras SpatialDropout2D' },
+      {
+        ...Closed,
+        description: 'tf.layers.dropout with noiseShape [batch, 1, 1, channels], as Keras SpatialDropout2D',
+      },
     ),
     outputShape(input) {
       requireRank(input, 3, 'spatialDropout2d');
@@ -231,7 +261,13 @@ export const MORE_ENTRIES = [
     params: () => 0,
     // A stock Dropout whose mask is shared over height and width: reseeded per step like dropout.
     build: (tf, a, ctx) =>
-      tf.layers.dropout({ name: ctx.name, inputShape: ctx.inputShape, rate: a.rate, seed: ctx.seed, noiseShape: [null, 1, 1, null] as unknown as number[] }),
+      tf.layers.dropout({
+        name: ctx.name,
+        inputShape: ctx.inputShape,
+        rate: a.rate,
+        seed: ctx.seed,
+        noiseShape: [null, 1, 1, null] as unknown as number[],
+      }),
   }),
   layer({
     type: 'gaussianNoise',
@@ -239,7 +275,11 @@ export const MORE_ENTRIES = [
     schema: Type.Object(
       {
         type: TypeTag('gaussianNoise', 'add N(0, stddev) noise during training'),
-        stddev: Type.Number({ exclusiveMinimum: 0, description: 'standard deviation of the noise (tfjs draws it unseeded: runs with it are not bit-reproducible)' }),
+        stddev: Type.Number({
+          exclusiveMinimum: 0,
+          description:
+            'standard deviation of the noise (tfjs draws it unseeded: runs with it are not bit-reproducible)',
+        }),
       },
       { ...Closed, description: 'tf.layers.gaussianNoise' },
     ),
@@ -254,18 +294,25 @@ export const MORE_ENTRIES = [
       {
         type: TypeTag('reshape', 'reshape, keeping the batch'),
         // No -1: tfjs 4.22 leaves an inferred dimension unknown in the model's shapes, which breaks the layers after it.
-        targetShape: Type.Array(PositiveInt('a dimension'), { minItems: 1, description: 'the new shape without the batch (every size given)' }),
+        targetShape: Type.Array(PositiveInt('a dimension'), {
+          minItems: 1,
+          description: 'the new shape without the batch (every size given)',
+        }),
       },
       { ...Closed, description: 'tf.layers.reshape' },
     ),
     outputShape(input, a) {
       if (product(input) !== product(a.targetShape)) {
-        throw new ShapeError(`reshape cannot turn ${fmtShape(input)} (${product(input)} values) into ${fmtShape(a.targetShape)} (${product(a.targetShape)})`, 'targetShape');
+        throw new ShapeError(
+          `reshape cannot turn ${fmtShape(input)} (${product(input)} values) into ${fmtShape(a.targetShape)} (${product(a.targetShape)})`,
+          'targetShape',
+        );
       }
       return a.targetShape;
     },
     params: () => 0,
-    build: (tf, a, ctx) => tf.layers.reshape({ name: ctx.name, inputShape: ctx.inputShape, targetShape: [...a.targetShape] }),
+    build: (tf, a, ctx) =>
+      tf.layers.reshape({ name: ctx.name, inputShape: ctx.inputShape, targetShape: [...a.targetShape] }),
   }),
   layer({
     type: 'permute',
@@ -273,14 +320,20 @@ export const MORE_ENTRIES = [
     schema: Type.Object(
       {
         type: TypeTag('permute', 'permute axes, keeping the batch'),
-        dims: Type.Array(PositiveInt('an axis, 1-based'), { minItems: 1, description: 'a permutation of 1..rank (the batch axis is not counted)' }),
+        dims: Type.Array(PositiveInt('an axis, 1-based'), {
+          minItems: 1,
+          description: 'a permutation of 1..rank (the batch axis is not counted)',
+        }),
       },
       { ...Closed, description: 'tf.layers.permute' },
     ),
     outputShape(input, a) {
       const sorted = [...a.dims].sort((x, y) => x - y);
       if (a.dims.length !== input.length || sorted.some((d, i) => d !== i + 1)) {
-        throw new ShapeError(`permute dims ${fmtShape(a.dims)} is not a permutation of 1..${input.length} for input ${fmtShape(input)}`, 'dims');
+        throw new ShapeError(
+          `permute dims ${fmtShape(a.dims)} is not a permutation of 1..${input.length} for input ${fmtShape(input)}`,
+          'dims',
+        );
       }
       return a.dims.map((d) => input[d - 1]);
     },
@@ -291,7 +344,10 @@ export const MORE_ENTRIES = [
     type: 'leakyReLU',
     summary: 'x for x > 0, alpha * x otherwise',
     schema: Type.Object(
-      { type: TypeTag('leakyReLU', 'leaky rectifier'), alpha: Type.Number({ minimum: 0, default: 0.3, description: 'slope for x < 0' }) },
+      {
+        type: TypeTag('leakyReLU', 'leaky rectifier'),
+        alpha: Type.Number({ minimum: 0, default: 0.3, description: 'slope for x < 0' }),
+      },
       { ...Closed, description: 'tf.layers.leakyReLU' },
     ),
     outputShape: (input) => input,
@@ -305,24 +361,41 @@ export const MORE_ENTRIES = [
       {
         type: TypeTag('prelu', 'parametric rectifier'),
         alphaInitializer: Initializer('initial slopes', 'zeros'),
-        sharedAxes: Type.Optional(Type.Array(PositiveInt('an axis, 1-based'), { minItems: 1, description: 'axes that share one slope (e.g. [1, 2]: one per channel)' })),
+        sharedAxes: Type.Optional(
+          Type.Array(PositiveInt('an axis, 1-based'), {
+            minItems: 1,
+            description: 'axes that share one slope (e.g. [1, 2]: one per channel)',
+          }),
+        ),
       },
       { ...Closed, description: 'tf.layers.prelu' },
     ),
     outputShape(input, a) {
       const bad = (a.sharedAxes ?? []).find((d) => d > input.length);
-      if (bad !== undefined) throw new ShapeError(`prelu sharedAxes ${bad} is beyond the input's rank ${input.length} (${fmtShape(input)})`, 'sharedAxes');
+      if (bad !== undefined)
+        throw new ShapeError(
+          `prelu sharedAxes ${bad} is beyond the input's rank ${input.length} (${fmtShape(input)})`,
+          'sharedAxes',
+        );
       return input;
     },
     params: (input, a) => product(input.map((d, i) => ((a.sharedAxes ?? []).includes(i + 1) ? 1 : d))),
     build: (tf, a, ctx) =>
-      tf.layers.prelu({ name: ctx.name, inputShape: ctx.inputShape, alphaInitializer: initializer(tf, a.alphaInitializer, ctx.seed), sharedAxes: a.sharedAxes ? [...a.sharedAxes] : undefined }),
+      tf.layers.prelu({
+        name: ctx.name,
+        inputShape: ctx.inputShape,
+        alphaInitializer: initializer(tf, a.alphaInitializer, ctx.seed),
+        sharedAxes: a.sharedAxes ? [...a.sharedAxes] : undefined,
+      }),
   }),
   layer({
     type: 'relu',
     summary: 'rectifier, optionally capped at maxValue',
     schema: Type.Object(
-      { type: TypeTag('relu', 'max(x, 0), capped at maxValue'), maxValue: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'cap (6: relu6)' })) },
+      {
+        type: TypeTag('relu', 'max(x, 0), capped at maxValue'),
+        maxValue: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'cap (6: relu6)' })),
+      },
       { ...Closed, description: 'tf.layers.reLU' },
     ),
     outputShape: (input) => input,
@@ -333,12 +406,18 @@ export const MORE_ENTRIES = [
     type: 'softmax',
     summary: 'softmax over an axis (gives probabilities)',
     schema: Type.Object(
-      { type: TypeTag('softmax', 'softmax layer'), axis: Type.Integer({ default: -1, description: 'axis normalized over' }) },
+      {
+        type: TypeTag('softmax', 'softmax layer'),
+        axis: Type.Integer({ default: -1, description: 'axis normalized over' }),
+      },
       { ...Closed, description: 'tf.layers.softmax' },
     ),
     outputShape(input, a) {
       if (a.axis === 0 || a.axis < -input.length || a.axis > input.length) {
-        throw new ShapeError(`softmax axis ${a.axis} is out of range for input ${fmtShape(input)}: use -1..-${input.length} or 1..${input.length}`, 'axis');
+        throw new ShapeError(
+          `softmax axis ${a.axis} is out of range for input ${fmtShape(input)}: use -1..-${input.length} or 1..${input.length}`,
+          'axis',
+        );
       }
       return input;
     },

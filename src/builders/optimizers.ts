@@ -23,7 +23,10 @@ const LR = (dflt: number) =>
  * weightDecay * w to every trainable weight's gradient before the update.
  */
 const WeightDecay = Type.Optional(
-  Type.Number({ minimum: 0, description: "add weightDecay * w to each weight's gradient (L2 decay, as torch.optim's weight_decay)" }),
+  Type.Number({
+    minimum: 0,
+    description: "add weightDecay * w to each weight's gradient (L2 decay, as torch.optim's weight_decay)",
+  }),
 );
 const Epsilon = Type.Number({ exclusiveMinimum: 0, default: 1e-7, description: 'added to denominators for stability' });
 const Beta = (dflt: number, what: string) =>
@@ -86,7 +89,11 @@ export const OPTIMIZER_ENTRIES = [
         type: TypeTag('adagrad', 'Adagrad'),
         learningRate: LR(0.01),
         weightDecay: WeightDecay,
-        initialAccumulatorValue: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'starting accumulator' }),
+        initialAccumulatorValue: Type.Number({
+          exclusiveMinimum: 0,
+          default: 0.1,
+          description: 'starting accumulator',
+        }),
       },
       Closed,
     ),

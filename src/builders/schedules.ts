@@ -17,7 +17,11 @@ function schedule<S extends TObject>(e: ScheduleEntry<S>): ScheduleEntry<S> {
   return e;
 }
 
-const Warmup = Type.Integer({ minimum: 0, default: 0, description: 'epochs of linear warmup before the schedule starts' });
+const Warmup = Type.Integer({
+  minimum: 0,
+  default: 0,
+  description: 'epochs of linear warmup before the schedule starts',
+});
 
 export const SCHEDULE_ENTRIES = [
   schedule({
@@ -65,7 +69,8 @@ export const SCHEDULE_ENTRIES = [
       Closed,
     ),
     rate: (base, a, epoch, epochs) =>
-      a.minLearningRate + 0.5 * (base - a.minLearningRate) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, epochs - 1))),
+      a.minLearningRate +
+      0.5 * (base - a.minLearningRate) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, epochs - 1))),
   }),
 ] as const;
 

@@ -51,7 +51,13 @@ function pool1d<T extends 'maxPooling1d' | 'averagePooling1d'>(type: T, what: st
     },
     params: () => 0,
     build: (tf, a, ctx) =>
-      tf.layers[type]({ name: ctx.name, inputShape: ctx.inputShape, poolSize: a.poolSize, strides: a.strides ?? a.poolSize, padding: a.padding }),
+      tf.layers[type]({
+        name: ctx.name,
+        inputShape: ctx.inputShape,
+        poolSize: a.poolSize,
+        strides: a.strides ?? a.poolSize,
+        padding: a.padding,
+      }),
   });
 }
 
@@ -89,7 +95,10 @@ export const SEQUENCE_ENTRIES = [
   layer({
     type: 'globalAveragePooling1d',
     summary: 'average over steps, one value per channel',
-    schema: Type.Object({ type: TypeTag('globalAveragePooling1d', 'mean over steps') }, { ...Closed, description: 'tf.layers.globalAveragePooling1d' }),
+    schema: Type.Object(
+      { type: TypeTag('globalAveragePooling1d', 'mean over steps') },
+      { ...Closed, description: 'tf.layers.globalAveragePooling1d' },
+    ),
     outputShape(input) {
       requireRank(input, 2, 'globalAveragePooling1d');
       return [input[1]];

@@ -6,7 +6,13 @@ export function pair(v: number | readonly number[]): [number, number] {
 }
 
 /** Output length of a sliding window, as TensorFlow computes it (conv_utils.convOutputLength). */
-export function windowOutput(length: number, window: number, stride: number, padding: 'valid' | 'same', dilation = 1): number {
+export function windowOutput(
+  length: number,
+  window: number,
+  stride: number,
+  padding: 'valid' | 'same',
+  dilation = 1,
+): number {
   const dilated = window + (window - 1) * (dilation - 1);
   return padding === 'same' ? Math.ceil(length / stride) : Math.floor((length - dilated) / stride) + 1;
 }
@@ -24,7 +30,10 @@ export class ShapeError extends Error {
 
 export function requireRank(input: Shape, rank: number, layer: string): void {
   if (input.length !== rank) {
-    const hint = rank === 3 ? ' (it needs an image-shaped input [height, width, channels]; is there a flatten or dense layer before it?)' : '';
+    const hint =
+      rank === 3
+        ? ' (it needs an image-shaped input [height, width, channels]; is there a flatten or dense layer before it?)'
+        : '';
     throw new ShapeError(`${layer} expects an input of rank ${rank}, got shape [${input.join(', ')}]${hint}`);
   }
 }

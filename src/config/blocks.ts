@@ -55,7 +55,6 @@ function isUse(l: unknown): l is Record<string, unknown> {
   return isPlainObject(l) && 'block' in l;
 }
 
-
 /**
  * Expands blocks in place (model.layers becomes plain layers; `blocks` is
  * removed). Returns undefined when the file uses no blocks: nothing changed,
@@ -74,7 +73,8 @@ export function expandBlocks(data: Record<string, unknown>, map: SourceMap): Lay
   }
   layers.forEach((l, k) => {
     const path: PathSeg[] = ['model', 'layers', k];
-    if (isUse(l)) x.expandUse(l, path, { defs, top: path, stack: [], bindings: new Map(), local: (n) => n, prefix: '' });
+    if (isUse(l))
+      x.expandUse(l, path, { defs, top: path, stack: [], bindings: new Map(), local: (n) => n, prefix: '' });
     else x.emit(l, { def: path, values: {} });
   });
   x.throwIfProblems();
@@ -141,7 +141,8 @@ class Expander {
     }
     for (const [name, b] of Object.entries(blocks)) {
       const path: PathSeg[] = ['blocks', name];
-      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) this.problem(path, `block name "${name}": use letters, digits and _, starting with a letter`, true);
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
+        this.problem(path, `block name "${name}": use letters, digits and _, starting with a letter`, true);
       const broken: BlockDef = { ok: false, name, path, params: new Map(), layers: [] };
       if (!isPlainObject(b)) {
         this.problem(path, 'expected a mapping with layers (and params)');
@@ -151,18 +152,29 @@ class Expander {
       let unknownKeys = false;
       for (const key of Object.keys(b)) {
         if (key === 'params' || key === 'layers') continue;
-        this.problem([...path, key], `unknown key "${key}"${didYouMean(key, ['params', 'layers'])}; a block has params and layers`, true);
+        this.problem(
+          [...path, key],
+          `unknown key "${key}"${didYouMean(key, ['params', 'layers'])}; a block has params and layers`,
+          true,
+        );
         unknownKeys = true;
       }
       if (!Array.isArray(b.layers) || b.layers.length === 0) {
         // `layer:` for `layers:` is already reported as an unknown key with its suggestion.
-        if (!unknownKeys) this.problem(Array.isArray(b.layers) ? [...path, 'layers'] : path, 'a block needs layers: a list of at least 1 layer');
+        if (!unknownKeys)
+          this.problem(
+            Array.isArray(b.layers) ? [...path, 'layers'] : path,
+            'a block needs layers: a list of at least 1 layer',
+          );
         defs.set(name, broken);
         continue;
       }
       const params = new Map<string, Bound>();
-      if (b.params !== undefined && !isPlainObject(b.params)) this.problem([...path, 'params'], 'expected a mapping of parameter -> default (null: required)');
-      else for (const [p, v] of Object.entries(b.params ?? {})) params.set(p, { value: v ?? undefined, path: [...path, 'params', p] });
+      if (b.params !== undefined && !isPlainObject(b.params))
+        this.problem([...path, 'params'], 'expected a mapping of parameter -> default (null: required)');
+      else
+        for (const [p, v] of Object.entries(b.params ?? {}))
+          params.set(p, { value: v ?? undefined, path: [...path, 'params', p] });
       defs.set(name, { ok: true, name, path, params, layers: b.layers });
     }
     return defs;
@@ -177,7 +189,10 @@ class Expander {
       if (!bound) {
         const known = [...scope.bindings.keys()];
         const where = scope.blockName ? `block "${scope.blockName}"` : 'model.layers (outside any block)';
-        this.problem(path, `unknown block parameter "${m[1]}" in ${where}${didYouMean(m[1], known) || (known.length ? `; parameters: ${known.join(', ')}` : '; it has no parameters')}`);
+        this.problem(
+          path,
+          `unknown block parameter "${m[1]}" in ${where}${didYouMean(m[1], known) || (known.length ? `; parameters: ${known.join(', ')}` : '; it has no parameters')}`,
+        );
         return value;
       }
       if (key !== undefined) values[key] = bound.path;
@@ -195,15 +210,22 @@ class Expander {
   expandUse(use: Record<string, unknown>, path: PathSeg[], scope: Scope): void {
     const blockName = use.block;
     if ('type' in use) return this.problem([...path, 'type'], 'a layer has either `type` or `block`, not both', true);
-    if (typeof blockName !== 'string') return this.problem([...path, 'block'], 'expected the name of a block from the blocks section');
+    if (typeof blockName !== 'string')
+      return this.problem([...path, 'block'], 'expected the name of a block from the blocks section');
     const def = scope.defs.get(blockName);
     if (!def) {
       const known = [...scope.defs.keys()];
-      return this.problem([...path, 'block'], `unknown block "${blockName}"${didYouMean(blockName, known) || (known.length ? `; blocks: ${known.join(', ')}` : '; the file has no blocks section')}`);
+      return this.problem(
+        [...path, 'block'],
+        `unknown block "${blockName}"${didYouMean(blockName, known) || (known.length ? `; blocks: ${known.join(', ')}` : '; the file has no blocks section')}`,
+      );
     }
     if (!def.ok) return;
     if (scope.stack.includes(blockName)) {
-      return this.problem([...path, 'block'], `block "${blockName}" uses itself: ${[...scope.stack, blockName].join(' -> ')}; blocks cannot be recursive`);
+      return this.problem(
+        [...path, 'block'],
+        `block "${blockName}" uses itself: ${[...scope.stack, blockName].join(' -> ')}; blocks cannot be recursive`,
+      );
     }
     const values: Record<string, PathSeg[]> = {};
     const args = this.bindArgs(use, path, def, scope);
@@ -212,14 +234,23 @@ class Expander {
       return this.problem([...path, 'repeat'], `expected an integer >= 1, found ${JSON.stringify(repeat)}`);
     }
     if (!args) return;
-    const useName = scope.prefix + (use.name !== undefined ? String(use.name) : `${blockName}_${this.nextUse(scope.prefix + blockName)}`);
+    const useName =
+      scope.prefix +
+      (use.name !== undefined ? String(use.name) : `${blockName}_${this.nextUse(scope.prefix + blockName)}`);
     let input = this.useInput(use, path, scope);
     for (let r = 1; r <= (repeat as number); r++) {
       const instance = repeat === 1 ? useName : `${useName}_${r}`;
       const inner = { ...scope, stack: [...scope.stack, blockName], bindings: args, blockName };
-      this.expandInstance(def, instance, input, inner, r === 1 && use.inputs !== undefined ? [...path, 'inputs'] : undefined);
+      this.expandInstance(
+        def,
+        instance,
+        input,
+        inner,
+        r === 1 && use.inputs !== undefined ? [...path, 'inputs'] : undefined,
+      );
       // The block's output carries the use's name: a clash with it is the use's `name`.
-      if (use.name !== undefined && this.map.has([...path, 'name'])) this.origins[this.origins.length - 1].values.name = [...path, 'name'];
+      if (use.name !== undefined && this.map.has([...path, 'name']))
+        this.origins[this.origins.length - 1].values.name = [...path, 'name'];
       input = instance;
     }
   }
@@ -231,7 +262,12 @@ class Expander {
   }
 
   /** The use's parameters, checked against the block's: unknown keys, missing values. */
-  private bindArgs(use: Record<string, unknown>, path: PathSeg[], def: BlockDef, scope: Scope): Map<string, Bound> | undefined {
+  private bindArgs(
+    use: Record<string, unknown>,
+    path: PathSeg[],
+    def: BlockDef,
+    scope: Scope,
+  ): Map<string, Bound> | undefined {
     const bindings = new Map<string, Bound>();
     let ok = true;
     const declared = [...def.params.keys()];
@@ -239,7 +275,11 @@ class Expander {
       if (USE_KEYS.has(key)) continue;
       if (!def.params.has(key)) {
         const list = declared.length ? `its parameters: ${declared.join(', ')}` : 'it has no parameters';
-        this.problem([...path, key], `unknown parameter "${key}" for block "${def.name}" (line ${this.line(def.path)})${didYouMean(key, declared) || `; ${list}`}`, true);
+        this.problem(
+          [...path, key],
+          `unknown parameter "${key}" for block "${def.name}" (line ${this.line(def.path)})${didYouMean(key, declared) || `; ${list}`}`,
+          true,
+        );
         ok = false;
         continue;
       }
@@ -273,13 +313,22 @@ class Expander {
   private resolveName(name: string, path: PathSeg[], scope: Scope): string | undefined {
     const global = scope.local(name);
     if (global === undefined && scope.blockName) {
-      this.problem(path, `unknown input "${name}" in block "${scope.blockName}": inputs there name the block's own layers, or "input" for the block's input`);
+      this.problem(
+        path,
+        `unknown input "${name}" in block "${scope.blockName}": inputs there name the block's own layers, or "input" for the block's input`,
+      );
     }
     return global;
   }
 
   /** One instance of a block: its layers, renamed, with inputs resolved to expanded names. */
-  private expandInstance(def: BlockDef, instance: string, input: string, scope: Scope, inputsFrom: PathSeg[] | undefined): void {
+  private expandInstance(
+    def: BlockDef,
+    instance: string,
+    input: string,
+    scope: Scope,
+    inputsFrom: PathSeg[] | undefined,
+  ): void {
     const locals = this.localNames(def);
     const last = def.layers.length - 1;
     // Local name -> expanded name; the last layer (the block's output) takes the instance's own name.
@@ -297,21 +346,44 @@ class Expander {
       } else if (!isPlainObject(layer)) {
         this.emit(layer, { def: path, use: scope.top, block: def.name, values: {} });
       } else {
-        this.emitBlockLayer(layer, path, inner, def.name, `${instance}_${locals[j]}`, j === 0 ? inputsFrom : undefined, prev);
+        this.emitBlockLayer(
+          layer,
+          path,
+          inner,
+          def.name,
+          `${instance}_${locals[j]}`,
+          j === 0 ? inputsFrom : undefined,
+          prev,
+        );
       }
       if (j === last && this.out.length) (this.out[this.out.length - 1] as Record<string, unknown>).name = instance;
       prev = this.lastName();
     });
   }
 
-  private emitBlockLayer(layer: Record<string, unknown>, path: PathSeg[], scope: Scope, block: string, name: string, inputsFrom: PathSeg[] | undefined, prev: string): void {
+  private emitBlockLayer(
+    layer: Record<string, unknown>,
+    path: PathSeg[],
+    scope: Scope,
+    block: string,
+    name: string,
+    inputsFrom: PathSeg[] | undefined,
+    prev: string,
+  ): void {
     const values: Record<string, PathSeg[]> = {};
     const { name: _written, inputs, ...rest } = layer;
     const copy = this.substitute(rest, path, scope, values) as Record<string, unknown>;
     copy.name = name;
     if (inputs !== undefined) {
       const list = typeof inputs === 'string' ? [inputs] : Array.isArray(inputs) ? inputs : [];
-      const resolved = list.map((n, k) => this.resolveName(String(n), typeof inputs === 'string' ? [...path, 'inputs'] : [...path, 'inputs', k], scope) ?? String(n));
+      const resolved = list.map(
+        (n, k) =>
+          this.resolveName(
+            String(n),
+            typeof inputs === 'string' ? [...path, 'inputs'] : [...path, 'inputs', k],
+            scope,
+          ) ?? String(n),
+      );
       copy.inputs = typeof inputs === 'string' ? resolved[0] : resolved;
       if (list.includes(MODEL_INPUT) && inputsFrom) values.inputs = inputsFrom;
     } else if (prev !== this.lastName()) {
@@ -349,8 +421,15 @@ export function relocate(d: Diagnostic, origins: readonly LayerOrigin[], map: So
   if (!o.use) return diagnosticAt(map, [...o.def, ...rest], d.message);
   const useLine = map.locate(o.use).line;
   const from = rest.length ? o.values[String(rest[0])] : undefined;
-  if (from) return diagnosticAt(map, [...from, ...rest.slice(1)], `${d.message} (block "${o.block}", line ${map.locate(o.def).line})`);
-  const suffix = d.message.includes(`in block "${o.block}" used at line ${useLine}`) ? '' : ` (in block "${o.block}" used at line ${useLine})`;
+  if (from)
+    return diagnosticAt(
+      map,
+      [...from, ...rest.slice(1)],
+      `${d.message} (block "${o.block}", line ${map.locate(o.def).line})`,
+    );
+  const suffix = d.message.includes(`in block "${o.block}" used at line ${useLine}`)
+    ? ''
+    : ` (in block "${o.block}" used at line ${useLine})`;
   return diagnosticAt(map, [...o.def, ...rest], d.message + suffix);
 }
 

@@ -7,7 +7,9 @@ import { formatPath } from './paths';
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
-  for (const d of [...list].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path))) {
+  for (const d of [...list].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.path.localeCompare(b.path),
+  )) {
     const k = `${d.file}:${d.line}:${d.column}:${d.path}:${d.message}`;
     if (!seen.has(k)) {
       seen.add(k);
@@ -24,7 +26,9 @@ export function diagnosticAt(map: SourceMap, path: readonly PathSeg[], message: 
 
 /** Human format: headline, then the offending line with a caret. */
 export function formatDiagnostics(list: readonly Diagnostic[]): string {
-  const parts = list.map((d) => (d.excerpt ? `${formatDiagnosticHeadline(d)}\n${d.excerpt}` : formatDiagnosticHeadline(d)));
+  const parts = list.map((d) =>
+    d.excerpt ? `${formatDiagnosticHeadline(d)}\n${d.excerpt}` : formatDiagnosticHeadline(d),
+  );
   const n = list.length;
   // `--set ...` and `--param ...` problems carry the option as their "file"; they are not files.
   const files = new Set(list.filter((d) => !/^--(set|param) /.test(d.file)).map((d) => d.file)).size;

@@ -17,7 +17,11 @@ import { describeValue } from './schema-errors';
 
 /** The frozen, complete experiment: all that builders and the training loop ever see. */
 export type ResolvedExperiment = DeepReadonly<Experiment>;
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 export interface LoadedExperiment {
   experiment: ResolvedExperiment;
@@ -78,7 +82,8 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
 
   // Blocks expand into plain layers before anything looks at the layers; origins say where each was written.
   const origins = isPlainObject(data) ? expandBlocks(data, parsed.map) : undefined;
-  const located = (problems: Diagnostic[]) => (origins ? problems.map((d) => relocate(d, origins, parsed.map)) : problems);
+  const located = (problems: Diagnostic[]) =>
+    origins ? problems.map((d) => relocate(d, origins, parsed.map)) : problems;
 
   applyDefaults(SCHEMA, data);
 
@@ -92,7 +97,8 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
   const layerPath = (i: number): PathSeg[] => (origins ? (origins[i].use ?? origins[i].def) : ['model', 'layers', i]);
   const describe = origins ? (i: number) => describeOrigin(origins[i], parsed.map, ['model', 'layers', i]) : undefined;
   const { problems, shapes } = semanticDiagnostics(exp, parsed.map, describe);
-  if (problems.length) throw new ConfigError(sortDiagnostics(attributeOverrides(located(problems), overrides, parsed.map)));
+  if (problems.length)
+    throw new ConfigError(sortDiagnostics(attributeOverrides(located(problems), overrides, parsed.map)));
 
   return {
     experiment: deepFreeze(exp),
@@ -111,10 +117,18 @@ export function loadExperimentText(file: string, text: string, opts: LoadOptions
  * unknown to the file): problems at their lines, or --set, as a ConfigError. Run before a run
  * folder exists, and by `validate --data`.
  */
-export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readonly number[]; classes: readonly string[]; where: string }): ShapeReport {
+export function checkAgainstData(
+  loaded: LoadedExperiment,
+  data: { shape: readonly number[]; classes: readonly string[]; where: string },
+): ShapeReport {
   const e = loaded.experiment as Experiment;
   const [h, w, c] = data.shape;
-  const dataset = { ...e.dataset, imageSize: [h, w], channels: c as 1 | 3, classes: [...data.classes] } as Experiment['dataset'];
+  const dataset = {
+    ...e.dataset,
+    imageSize: [h, w],
+    channels: c as 1 | 3,
+    classes: [...data.classes],
+  } as Experiment['dataset'];
   const problems: Diagnostic[] = [];
   const shapes = inferShapes({ ...e, dataset }, loaded.map, problems);
   if (problems.length === 0) return shapes;
@@ -132,17 +146,34 @@ export function checkAgainstData(loaded: LoadedExperiment, data: { shape: readon
  */
 function shapeProblemsDespite(data: unknown, schemaProblems: readonly Diagnostic[], map: SourceMap): Diagnostic[] {
   const layerOf = (p: string) => /^model\.layers\[(\d+)\]/.exec(p)?.[1];
-  const blocks = (p: string) => p === '' || p === 'dataset' || p.startsWith('dataset.') || p === 'model' || p === 'model.layers' || (p.startsWith('model.') && !p.startsWith('model.layers[') && !p.startsWith('model.init'));
+  const blocks = (p: string) =>
+    p === '' ||
+    p === 'dataset' ||
+    p.startsWith('dataset.') ||
+    p === 'model' ||
+    p === 'model.layers' ||
+    (p.startsWith('model.') && !p.startsWith('model.layers[') && !p.startsWith('model.init'));
   if (schemaProblems.some((d) => blocks(d.path))) return [];
-  const bad = schemaProblems.map((d) => layerOf(d.path)).filter((i): i is string => i !== undefined).map(Number);
+  const bad = schemaProblems
+    .map((d) => layerOf(d.path))
+    .filter((i): i is string => i !== undefined)
+    .map(Number);
   const exp = data as Experiment;
   // A graph cut short may name layers past the cut (inputs, outputs): its shapes wait for a valid file.
-  if (exp.model?.outputs || exp.model?.layers?.some((l) => typeof l === 'object' && l !== null && ('inputs' in l || 'block' in l))) return [];
+  if (
+    exp.model?.outputs ||
+    exp.model?.layers?.some((l) => typeof l === 'object' && l !== null && ('inputs' in l || 'block' in l))
+  )
+    return [];
   const upTo = bad.length ? Math.min(...bad) : exp.model.layers.length;
   if (upTo === 0) return [];
   const found: Diagnostic[] = [];
   try {
-    const report = inferShapes({ ...exp, model: { ...exp.model, layers: exp.model.layers.slice(0, upTo) } }, map, found);
+    const report = inferShapes(
+      { ...exp, model: { ...exp.model, layers: exp.model.layers.slice(0, upTo) } },
+      map,
+      found,
+    );
     // All of a truncated model's layers inferred: the only possible problem is its output, which is not the model's.
     if (upTo < exp.model.layers.length && report.layers.length === upTo) return [];
   } catch {
@@ -161,16 +192,28 @@ function checkTopLevel(parsed: Parsed, data: unknown): void {
   const { map, file } = parsed;
   if (data === null || data === undefined) {
     throw new ConfigError([
-      { file, line: 1, column: 1, path: '', message: 'the file is empty; an experiment is a mapping with version, name, dataset, model and training' },
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the file is empty; an experiment is a mapping with version, name, dataset, model and training',
+      },
     ]);
   }
   if (!isPlainObject(data)) {
-    throw new ConfigError([diagnosticAt(map, [], `expected a mapping (key: value lines) at the top level, found ${describeValue(data)}`)]);
+    throw new ConfigError([
+      diagnosticAt(map, [], `expected a mapping (key: value lines) at the top level, found ${describeValue(data)}`),
+    ]);
   }
   const v = data.version;
   if (v !== undefined && !(SUPPORTED_VERSIONS as readonly unknown[]).includes(v)) {
     throw new ConfigError([
-      diagnosticAt(map, ['version'], `unsupported version ${describeValue(v)}: this release of pipeline reads version ${SUPPORTED_VERSIONS.join(', ')}`),
+      diagnosticAt(
+        map,
+        ['version'],
+        `unsupported version ${describeValue(v)}: this release of pipeline reads version ${SUPPORTED_VERSIONS.join(', ')}`,
+      ),
     ]);
   }
 }
@@ -186,7 +229,8 @@ function attributeOverrides(problems: Diagnostic[], overrides: readonly Override
     const segs = parsePath(d.path) ?? [];
     const firstMissing = segs.findIndex((_, i) => !map.has(segs.slice(0, i + 1)));
     const created = firstMissing === -1 ? undefined : formatPath(segs.slice(0, firstMissing + 1));
-    const under = (p: string, prefix: string) => p === prefix || p.startsWith(prefix + '.') || p.startsWith(prefix + '[');
+    const under = (p: string, prefix: string) =>
+      p === prefix || p.startsWith(prefix + '.') || p.startsWith(prefix + '[');
     const o = [...overrides].reverse().find((x) => {
       const p = formatPath(x.path);
       return under(d.path, p) || (created !== undefined && under(p, created));

@@ -46,9 +46,13 @@ export function parseOverride(raw: string): Override {
 
 function parseRemoval(raw: string): Override {
   const key = raw.slice(1).trim();
-  if (key.includes('=')) throw new ConfigError([bad(raw, `~ removes a key and takes no value: write --set ~${key.slice(0, key.indexOf('='))}`)]);
+  if (key.includes('='))
+    throw new ConfigError([
+      bad(raw, `~ removes a key and takes no value: write --set ~${key.slice(0, key.indexOf('='))}`),
+    ]);
   const path = parsePath(key);
-  if (!path) throw new ConfigError([bad(raw, `"${key}" is not a dotted path like dataset.imageSize or model.layers[2]`)]);
+  if (!path)
+    throw new ConfigError([bad(raw, `"${key}" is not a dotted path like dataset.imageSize or model.layers[2]`)]);
   return { raw, path, value: undefined, remove: true };
 }
 
@@ -62,7 +66,13 @@ export function applyOverrides(schema: JsonSchema, data: unknown, overrides: rea
   return problems;
 }
 
-function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unknown, remove: boolean): string | undefined {
+function setPath(
+  schema: JsonSchema,
+  root: unknown,
+  path: PathSeg[],
+  value: unknown,
+  remove: boolean,
+): string | undefined {
   let node = root;
   let s: JsonSchema | undefined = schema;
   for (let i = 0; i < path.length; i++) {
@@ -72,7 +82,10 @@ function setPath(schema: JsonSchema, root: unknown, path: PathSeg[], value: unkn
     if (typeof seg === 'number') {
       if (!Array.isArray(node)) return `${here} is not a list, so [${seg}] does not exist`;
       if (seg >= node.length) {
-        const has = node.length === 0 ? 'is an empty list' : `has ${node.length} item${node.length === 1 ? '' : 's'} (indices 0 to ${node.length - 1})`;
+        const has =
+          node.length === 0
+            ? 'is an empty list'
+            : `has ${node.length} item${node.length === 1 ? '' : 's'} (indices 0 to ${node.length - 1})`;
         return `${here} ${has}; [${seg}] does not exist`;
       }
     } else {
@@ -113,14 +126,20 @@ function allowsNull(s: JsonSchema | undefined): boolean {
 }
 
 /** `~key` (or `key=null`): delete a key, or a list item, that is there; a required key cannot go. */
-function removeKey(container: Record<string | number, unknown>, seg: PathSeg, parent: JsonSchema | undefined, tilde: boolean): string | undefined {
+function removeKey(
+  container: Record<string | number, unknown>,
+  seg: PathSeg,
+  parent: JsonSchema | undefined,
+  tilde: boolean,
+): string | undefined {
   if (Array.isArray(container)) {
     (container as unknown[]).splice(seg as number, 1);
     return undefined;
   }
   const key = String(seg);
   // A key with a default is "required" in the schema yet removable: the default fills it again.
-  if (parent?.required?.includes(key) && parent.properties?.[key]?.default === undefined) return `a required key cannot be removed${tilde ? '' : ' (null removes an optional key)'}`;
+  if (parent?.required?.includes(key) && parent.properties?.[key]?.default === undefined)
+    return `a required key cannot be removed${tilde ? '' : ' (null removes an optional key)'}`;
   // Hydra's ~ on a missing key is an error (a typo would pass silently otherwise); null there already holds.
   if (!Object.hasOwn(container, key)) return tilde ? 'not set, so there is nothing to remove' : undefined;
   delete container[key];

@@ -1,5 +1,16 @@
 import * as fs from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import { ConfigError, type Diagnostic } from '../errors';
 import { sortDiagnostics } from './diagnostics';
 import { SourceMap } from './source-map';
@@ -38,7 +49,8 @@ export function readSource(file: string): string {
   }
   if (stat.isDirectory()) fail(file, 'is a directory, not an experiment file');
   if (!stat.isFile()) fail(file, 'is not a regular file');
-  if (stat.size > LIMITS.bytes) fail(file, `is ${stat.size} bytes; experiment files are limited to ${LIMITS.bytes} bytes`);
+  if (stat.size > LIMITS.bytes)
+    fail(file, `is ${stat.size} bytes; experiment files are limited to ${LIMITS.bytes} bytes`);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -52,7 +64,12 @@ export function readSource(file: string): string {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const bad = firstInvalidUtf8(bytes);
-    failAtByte(file, bytes, bad, `byte 0x${bytes[bad].toString(16).padStart(2, '0')} is not valid UTF-8: experiment files are UTF-8 text`);
+    failAtByte(
+      file,
+      bytes,
+      bad,
+      `byte 0x${bytes[bad].toString(16).padStart(2, '0')} is not valid UTF-8: experiment files are UTF-8 text`,
+    );
   }
   // A BOM is legal at the start of a YAML stream; drop it so columns count from the first real character.
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -137,7 +154,10 @@ export function prescanDepth(text: string, bound = LIMITS.depth * 2): number | u
         if (c === quote) quote = undefined;
       } else if (c === '#' && isSpace(prev)) {
         while (i + 1 < text.length && text[i + 1] !== '\n') i++;
-      } else if ((c === '"' || c === "'") && (isSpace(prev) || prev === '[' || prev === '{' || prev === ',' || prev === ':')) {
+      } else if (
+        (c === '"' || c === "'") &&
+        (isSpace(prev) || prev === '[' || prev === '{' || prev === ',' || prev === ':')
+      ) {
         quote = c;
       } else if (c === '[' || c === '{') {
         flow++;
@@ -182,7 +202,12 @@ export function parseExperimentText(file: string, text: string): Parsed {
     });
   } catch (e) {
     // The parser recurses; absurd nesting overflows the stack before our depth check can run.
-    fail(file, e instanceof RangeError ? `nesting is too deep (more than ${LIMITS.depth} levels)` : `cannot parse: ${(e as Error).message}`);
+    fail(
+      file,
+      e instanceof RangeError
+        ? `nesting is too deep (more than ${LIMITS.depth} levels)`
+        : `cannot parse: ${(e as Error).message}`,
+    );
   }
   const map = new SourceMap(file, text, doc, counter);
   const located = (offset: number, message: string): Diagnostic => {
@@ -195,11 +220,14 @@ export function parseExperimentText(file: string, text: string): Parsed {
   // The parser can overflow its stack below the pre-scan's bound (mixed block and flow nesting);
   // it then reports one error per level: say it once.
   const overflow = raw.find((e) => /Maximum call stack size exceeded/.test(e.message));
-  if (overflow) throw new ConfigError([located(overflow.pos[0], `nesting is too deep (more than ${LIMITS.depth} levels)`)]);
+  if (overflow)
+    throw new ConfigError([located(overflow.pos[0], `nesting is too deep (more than ${LIMITS.depth} levels)`)]);
   // A tab used as indentation garbles the structure of everything after it: report the tabs alone.
   const tabs = raw.filter((e) => e.code === 'TAB_AS_INDENT');
   // The parser often reports one mistake twice at the same place, in two wordings: keep the first.
-  const firstAtEachPlace = (tabs.length ? tabs : raw).filter((e, i, all) => all.findIndex((x) => x.pos[0] === e.pos[0]) === i);
+  const firstAtEachPlace = (tabs.length ? tabs : raw).filter(
+    (e, i, all) => all.findIndex((x) => x.pos[0] === e.pos[0]) === i,
+  );
   const problems: Diagnostic[] = firstAtEachPlace.map((e) => {
     const opened = unclosedOpener(doc, e.code, e.message, e.pos[0]);
     if (opened) return located(opened.at, opened.message);
@@ -216,7 +244,10 @@ export function parseExperimentText(file: string, text: string): Parsed {
   } catch (e) {
     const msg = (e as Error).message;
     if (/Excessive alias count/.test(msg)) {
-      const d = located(firstAlias ?? 0, `too many alias expansions (limit ${LIMITS.aliases}): refusing a file that expands exponentially`);
+      const d = located(
+        firstAlias ?? 0,
+        `too many alias expansions (limit ${LIMITS.aliases}): refusing a file that expands exponentially`,
+      );
       throw new ConfigError([d]);
     }
     fail(file, `cannot read the document: ${msg}`);
@@ -229,7 +260,11 @@ export function parseExperimentText(file: string, text: string): Parsed {
  * syntax tree where positions are exact. Returns the offset of the first
  * alias, where an alias bomb is reported.
  */
-function checkStructure(doc: Document, located: (offset: number, m: string) => Diagnostic, problems: Diagnostic[]): number | undefined {
+function checkStructure(
+  doc: Document,
+  located: (offset: number, m: string) => Diagnostic,
+  problems: Diagnostic[],
+): number | undefined {
   let aliases = 0;
   let firstAlias: number | undefined;
   visit(doc, {
@@ -239,7 +274,12 @@ function checkStructure(doc: Document, located: (offset: number, m: string) => D
       if (n.tag && !n.tag.startsWith('tag:yaml.org,2002:')) {
         problems.push(located(at, `custom tag "${n.tag}" is not allowed; experiment files hold plain data`));
       } else if (n.tag && !/^tag:yaml.org,2002:(str|int|float|bool|null|map|seq)$/.test(n.tag)) {
-        problems.push(located(at, `tag "${n.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; experiment files hold plain data`));
+        problems.push(
+          located(
+            at,
+            `tag "${n.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; experiment files hold plain data`,
+          ),
+        );
       }
       if (isAlias(n)) {
         firstAlias ??= at;
@@ -247,7 +287,8 @@ function checkStructure(doc: Document, located: (offset: number, m: string) => D
           problems.push(located(at, `too many aliases (limit ${LIMITS.aliases})`));
           return visit.BREAK;
         }
-        if (!n.resolve(doc)) problems.push(located(at, `unknown alias *${n.source}: define &${n.source} before using it`));
+        if (!n.resolve(doc))
+          problems.push(located(at, `unknown alias *${n.source}: define &${n.source} before using it`));
       }
       // .inf and .nan are YAML numbers but no setting wants them, and JSON (the resolved experiment) cannot hold them.
       if (isScalar(n) && typeof n.value === 'number' && !Number.isFinite(n.value)) {
@@ -276,9 +317,15 @@ function checkStructure(doc: Document, located: (offset: number, m: string) => D
  * latest quoted scalar or flow collection that starts before the error and
  * runs up to it.
  */
-function unclosedOpener(doc: Document, code: string, message: string, pos: number): { at: number; message: string } | undefined {
+function unclosedOpener(
+  doc: Document,
+  code: string,
+  message: string,
+  pos: number,
+): { at: number; message: string } | undefined {
   const quote = code === 'MISSING_CHAR' && /closing "quote|closing 'quote/.test(message);
-  const bracket = code === 'BAD_INDENT' ? /must be sufficiently indented and end with a ([\]}])/.exec(message)?.[1] : undefined;
+  const bracket =
+    code === 'BAD_INDENT' ? /must be sufficiently indented and end with a ([\]}])/.exec(message)?.[1] : undefined;
   if (!quote && !bracket) return undefined;
   let best: Node | undefined;
   visit(doc, {
@@ -293,7 +340,9 @@ function unclosedOpener(doc: Document, code: string, message: string, pos: numbe
     },
   });
   if (!best) return undefined;
-  const what = quote ? 'this quoted string is never closed' : `this ${bracket === ']' ? '[' : '{'} is never closed with ${bracket}`;
+  const what = quote
+    ? 'this quoted string is never closed'
+    : `this ${bracket === ']' ? '[' : '{'} is never closed with ${bracket}`;
   return { at: best.range![0], message: `YAML syntax error: ${what}` };
 }
 

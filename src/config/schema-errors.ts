@@ -13,7 +13,11 @@ import { NAME_PATTERN } from '../schema/experiment';
  * a suggestion for near-miss names. Errors from branches of a failed `anyOf`
  * are folded into one "expected A or B" message.
  */
-export function schemaDiagnostics(errors: readonly ErrorObject[], map: SourceMap, kindOf: (path: PathSeg[]) => string): Diagnostic[] {
+export function schemaDiagnostics(
+  errors: readonly ErrorObject[],
+  map: SourceMap,
+  kindOf: (path: PathSeg[]) => string,
+): Diagnostic[] {
   const anyOfFailures = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath);
   // `unit: 120` where `units` is required: the unknown key's "did you mean" says it all, so the missing key is not reported too.
   const suggested = new Set(
@@ -26,12 +30,21 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], map: SourceMap
   );
   const out: Diagnostic[] = [];
   for (const e of errors) {
-    if (e.keyword === 'required' && suggested.has(`${e.instancePath}\0${(e.params as { missingProperty: string }).missingProperty}`)) continue;
+    if (
+      e.keyword === 'required' &&
+      suggested.has(`${e.instancePath}\0${(e.params as { missingProperty: string }).missingProperty}`)
+    )
+      continue;
     // Sub-errors of an anyOf branch are summarized by the anyOf error itself.
     if (anyOfFailures.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p + '/'))) continue;
     // With a discriminator, ajv also reports the oneOf (and a missing `type` as a missing required key); the discriminator error says it better.
     const discriminated = errors.some((d) => d.keyword === 'discriminator' && d.instancePath === e.instancePath);
-    if (discriminated && (e.keyword === 'oneOf' || (e.keyword === 'required' && (e.params as { missingProperty?: string }).missingProperty === 'type'))) continue;
+    if (
+      discriminated &&
+      (e.keyword === 'oneOf' ||
+        (e.keyword === 'required' && (e.params as { missingProperty?: string }).missingProperty === 'type'))
+    )
+      continue;
     const d = toDiagnostic(e, map, kindOf);
     if (d) out.push(d);
   }
@@ -59,10 +72,15 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) 
     case 'discriminator': {
       const kind = kindOf(path);
       const names = branchNames(schema ?? {});
-      if (p.error === 'tag') return diagnosticAt(map, path, `missing "type": which ${kind}? one of ${names.join(', ')}`);
+      if (p.error === 'tag')
+        return diagnosticAt(map, path, `missing "type": which ${kind}? one of ${names.join(', ')}`);
       const value = String(p.tagValue);
       const where = [...path, 'type'];
-      return diagnosticAt(map, where, `unknown ${kind} type "${value}"${didYouMean(value, names)}; known: ${names.join(', ')}`);
+      return diagnosticAt(
+        map,
+        where,
+        `unknown ${kind} type "${value}"${didYouMean(value, names)}; known: ${names.join(', ')}`,
+      );
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String);
@@ -76,7 +94,11 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) 
       // `- flatten` for `- {type: flatten}`: a registry name where a mapping belongs.
       const names = schema ? branchNames(schema) : [];
       const hint = typeof e.data === 'string' && names.includes(e.data) ? `; did you mean {type: ${e.data}}?` : '';
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}${hint}`);
+      return diagnosticAt(
+        map,
+        path,
+        `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}${hint}`,
+      );
     }
     case 'anyOf':
       return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${describeValue(e.data)}`);
@@ -91,7 +113,11 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) 
     case 'minLength':
       return diagnosticAt(map, path, `expected a non-empty string, found ${describeValue(e.data)}`);
     case 'uniqueItems':
-      return diagnosticAt(map, path, `expected distinct items, found ${describeValue((e.data as unknown[])[Number(p.i)])} twice`);
+      return diagnosticAt(
+        map,
+        path,
+        `expected distinct items, found ${describeValue((e.data as unknown[])[Number(p.i)])} twice`,
+      );
     case 'pattern':
       if (p.pattern === NAME_PATTERN) {
         return diagnosticAt(
@@ -118,7 +144,8 @@ export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (null)';
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 37) + '...' : v}"`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return `a list${v.length <= 4 && v.every((x) => typeof x !== 'object') ? ` ${JSON.stringify(v)}` : ''}`;
+  if (Array.isArray(v))
+    return `a list${v.length <= 4 && v.every((x) => typeof x !== 'object') ? ` ${JSON.stringify(v)}` : ''}`;
   return 'a mapping';
 }
 

@@ -57,7 +57,7 @@ export function childSchema(schema: JsonSchema, parentData: unknown, seg: string
     if (Array.isArray(s.items)) return s.items[seg];
     return s.items;
   }
-  if (s.properties && Object.prototype.hasOwnProperty.call(s.properties, seg)) return s.properties[seg];
+  if (s.properties && Object.hasOwn(s.properties, seg)) return s.properties[seg];
   if (s.additionalProperties && typeof s.additionalProperties === 'object') return s.additionalProperties;
   return undefined;
 }

@@ -3,7 +3,15 @@ import { LAYERS } from '../builders/layers';
 import { LOSSES } from '../builders/losses';
 import { METRICS } from '../builders/metrics';
 import { fmtShape, MergeShapeError, ShapeError, type Shape } from '../builders/shapes';
-import { defaultNames, INPUT_INDEX, MODEL_INPUT, resolveGraph, type Graph, type GraphLayer, type GraphProblem } from '../builders/graph';
+import {
+  defaultNames,
+  INPUT_INDEX,
+  MODEL_INPUT,
+  resolveGraph,
+  type Graph,
+  type GraphLayer,
+  type GraphProblem,
+} from '../builders/graph';
 import type { Experiment } from '../schema/experiment';
 import { staticDatasetInfo } from '../schema/dataset';
 import { diagnosticAt } from './diagnostics';
@@ -39,7 +47,10 @@ export function layerNames(layers: readonly { type: string; name?: string }[]): 
 /** How messages refer to layer i: its line in the file (or in a block, and where the block is used). */
 export type DescribeLayer = (index: number) => string;
 
-const lineOf = (map: SourceMap | undefined): DescribeLayer => (i) => `line ${map ? map.locate(['model', 'layers', i]).line : '?'}`;
+const lineOf =
+  (map: SourceMap | undefined): DescribeLayer =>
+  (i) =>
+    `line ${map ? map.locate(['model', 'layers', i]).line : '?'}`;
 
 /**
  * Shape inference: runs each layer's shape rule from the dataset's input
@@ -47,17 +58,30 @@ const lineOf = (map: SourceMap | undefined): DescribeLayer => (i) => `line ${map
  * needs no backend. A layer whose input failed is skipped: its error would
  * only repeat the first one.
  */
-export function inferShapes(exp: Experiment, map: SourceMap | undefined, problems: Diagnostic[], describe: DescribeLayer = lineOf(map)): ShapeReport {
+export function inferShapes(
+  exp: Experiment,
+  map: SourceMap | undefined,
+  problems: Diagnostic[],
+  describe: DescribeLayer = lineOf(map),
+): ShapeReport {
   const info = staticDatasetInfo(exp.dataset);
   const layers = exp.model.layers;
   const report: ShapeReport = { inputShape: info.shape, layers: [], totalParams: 0 };
   const { graph, problems: graphProblems } = resolveGraph(layers, exp.model.outputs, describe);
-  if (map) for (const p of graphProblems) problems.push(diagnosticAt(map, graphProblemPath(p, layers[p.index]), p.message));
+  if (map)
+    for (const p of graphProblems) problems.push(diagnosticAt(map, graphProblemPath(p, layers[p.index]), p.message));
   if (!graph) return report;
   report.output = graph.output;
   const inputName = (s: number) => (s === INPUT_INDEX ? MODEL_INPUT : graph.names[s]);
   if (!info.shape) {
-    report.layers = graph.order.map((i) => ({ index: i, type: layers[i].type, name: graph.names[i], outputShape: [], params: 0, inputs: graph.sources[i].map(inputName) }));
+    report.layers = graph.order.map((i) => ({
+      index: i,
+      type: layers[i].type,
+      name: graph.names[i],
+      outputShape: [],
+      params: 0,
+      inputs: graph.sources[i].map(inputName),
+    }));
     return report;
   }
   const shapes = new Map<number, Shape>([[INPUT_INDEX, info.shape]]);
@@ -76,9 +100,16 @@ export function inferShapes(exp: Experiment, map: SourceMap | undefined, problem
     const last = graph.output;
     const lastLayer = layers[last] as Record<string, unknown>;
     const where: PathSeg[] = 'units' in lastLayer ? ['model', 'layers', last, 'units'] : ['model', 'layers', last];
-    const fix = shape.length !== 1 ? 'add a flatten (or globalAveragePooling2d) and a dense layer' : `the last layer needs ${classes} units`;
+    const fix =
+      shape.length !== 1
+        ? 'add a flatten (or globalAveragePooling2d) and a dense layer'
+        : `the last layer needs ${classes} units`;
     problems.push(
-      diagnosticAt(map, where, `the model outputs ${fmtShape(shape)} but ${exp.dataset.name} has ${classes} classes, so it must output [${classes}]: ${fix}`),
+      diagnosticAt(
+        map,
+        where,
+        `the model outputs ${fmtShape(shape)} but ${exp.dataset.name} has ${classes} classes, so it must output [${classes}]: ${fix}`,
+      ),
     );
   }
   return report;
@@ -88,7 +119,8 @@ function graphProblemPath(p: GraphProblem, layer: GraphLayer): PathSeg[] {
   if (p.at === 'outputs') return ['model', 'outputs', 0];
   const base: PathSeg[] = ['model', 'layers', p.index];
   if (p.at === 'name') return [...base, 'name'];
-  if (p.at === 'inputs' && layer.inputs !== undefined) return p.inputIndex !== undefined && p.inputIndex >= 0 ? [...base, 'inputs', p.inputIndex] : [...base, 'inputs'];
+  if (p.at === 'inputs' && layer.inputs !== undefined)
+    return p.inputIndex !== undefined && p.inputIndex >= 0 ? [...base, 'inputs', p.inputIndex] : [...base, 'inputs'];
   return base;
 }
 
@@ -132,14 +164,20 @@ function layerShape(
 }
 
 function inputCountProblem(entry: { type: string; merge?: unknown; arity?: number }, n: number): string | undefined {
-  if (!entry.merge) return n === 1 ? undefined : `${entry.type} takes one input, got ${n}: merge them first (add, concatenate, ...)`;
-  if (entry.arity !== undefined && n !== entry.arity) return `${entry.type} takes exactly ${entry.arity} inputs, got ${n}`;
+  if (!entry.merge)
+    return n === 1 ? undefined : `${entry.type} takes one input, got ${n}: merge them first (add, concatenate, ...)`;
+  if (entry.arity !== undefined && n !== entry.arity)
+    return `${entry.type} takes exactly ${entry.arity} inputs, got ${n}`;
   if (n < 2) return `${entry.type} merges two or more inputs, got ${n}: list them in inputs, e.g. inputs: [a, b]`;
   return undefined;
 }
 
 /** Rules the schema cannot express: shapes, loss vs. last activation, monitored metric names. */
-export function semanticDiagnostics(exp: Experiment, map: SourceMap, describe?: DescribeLayer): { problems: Diagnostic[]; shapes: ShapeReport } {
+export function semanticDiagnostics(
+  exp: Experiment,
+  map: SourceMap,
+  describe?: DescribeLayer,
+): { problems: Diagnostic[]; shapes: ShapeReport } {
   const problems: Diagnostic[] = [];
   const shapes = inferShapes(exp, map, problems, describe);
 
@@ -147,16 +185,30 @@ export function semanticDiagnostics(exp: Experiment, map: SourceMap, describe?: 
   const lastLayer = exp.model.layers[last] as { activation?: string; type: string };
   const loss = LOSSES.require(exp.training.loss);
   if (loss.expects === 'logits' && lastLayer.type === 'softmax') {
-    problems.push(diagnosticAt(map, ['model', 'layers', last, 'type'], `${loss.type} expects logits, but the output layer is a softmax; remove it (or use loss categoricalCrossentropy)`));
+    problems.push(
+      diagnosticAt(
+        map,
+        ['model', 'layers', last, 'type'],
+        `${loss.type} expects logits, but the output layer is a softmax; remove it (or use loss categoricalCrossentropy)`,
+      ),
+    );
   }
   if (loss.expects === 'logits' && lastLayer.activation === 'softmax') {
     problems.push(
-      diagnosticAt(map, ['model', 'layers', last, 'activation'], `${loss.type} expects logits, but the last layer applies softmax; remove the activation (or use loss categoricalCrossentropy)`),
+      diagnosticAt(
+        map,
+        ['model', 'layers', last, 'activation'],
+        `${loss.type} expects logits, but the last layer applies softmax; remove the activation (or use loss categoricalCrossentropy)`,
+      ),
     );
   }
   if (loss.expects === 'probabilities' && lastLayer.activation !== 'softmax' && lastLayer.type !== 'softmax') {
     problems.push(
-      diagnosticAt(map, ['training', 'loss'], `${loss.type} expects probabilities: the last layer needs activation softmax (or use loss softmaxCrossEntropy on logits)`),
+      diagnosticAt(
+        map,
+        ['training', 'loss'],
+        `${loss.type} expects probabilities: the last layer needs activation softmax (or use loss softmaxCrossEntropy on logits)`,
+      ),
     );
   }
 
@@ -168,8 +220,17 @@ export function semanticDiagnostics(exp: Experiment, map: SourceMap, describe?: 
   const monitorable = monitorableMetrics(exp);
   const es = exp.training.earlyStopping;
   if (es && !monitorable.includes(es.monitor)) {
-    const hint = es.monitor.startsWith('val') && exp.dataset.validationSplit === 0 ? ' (validation metrics need dataset.validationSplit > 0)' : '';
-    problems.push(diagnosticAt(map, ['training', 'earlyStopping', 'monitor'], `unknown metric "${es.monitor}"${hint}; one of ${monitorable.join(', ')}`));
+    const hint =
+      es.monitor.startsWith('val') && exp.dataset.validationSplit === 0
+        ? ' (validation metrics need dataset.validationSplit > 0)'
+        : '';
+    problems.push(
+      diagnosticAt(
+        map,
+        ['training', 'earlyStopping', 'monitor'],
+        `unknown metric "${es.monitor}"${hint}; one of ${monitorable.join(', ')}`,
+      ),
+    );
   }
   const select = exp.training.selectBy;
   if (select) {
@@ -177,15 +238,30 @@ export function semanticDiagnostics(exp: Experiment, map: SourceMap, describe?: 
     if (select.metric.startsWith('test') && monitorable.includes(select.metric)) {
       const alt = selectable.filter((m) => m.startsWith('val'));
       problems.push(
-        diagnosticAt(map, ['training', 'selectBy', 'metric'], `${select.metric} is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use ${alt.length ? alt.join(', ') : 'a validation metric (set dataset.validationSplit)'}`),
+        diagnosticAt(
+          map,
+          ['training', 'selectBy', 'metric'],
+          `${select.metric} is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use ${alt.length ? alt.join(', ') : 'a validation metric (set dataset.validationSplit)'}`,
+        ),
       );
     } else if (!selectable.includes(select.metric)) {
-      const hint = select.metric.startsWith('val') && exp.dataset.validationSplit === 0 ? ' (validation metrics need dataset.validationSplit > 0)' : '';
-      problems.push(diagnosticAt(map, ['training', 'selectBy', 'metric'], `unknown metric "${select.metric}"${hint}; one of ${selectable.join(', ')}`));
+      const hint =
+        select.metric.startsWith('val') && exp.dataset.validationSplit === 0
+          ? ' (validation metrics need dataset.validationSplit > 0)'
+          : '';
+      problems.push(
+        diagnosticAt(
+          map,
+          ['training', 'selectBy', 'metric'],
+          `unknown metric "${select.metric}"${hint}; one of ${selectable.join(', ')}`,
+        ),
+      );
     }
   }
   if (exp.sweep?.metric !== undefined && !monitorable.includes(exp.sweep.metric)) {
-    problems.push(diagnosticAt(map, ['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`));
+    problems.push(
+      diagnosticAt(map, ['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`),
+    );
   }
   return { problems, shapes };
 }

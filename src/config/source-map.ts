@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type LineCounter, type Document, type Node, type Pair } from 'yaml';
 import type { PathSeg } from './paths';
 
 export interface Position {
@@ -40,7 +40,9 @@ export class SourceMap {
       const seg = path[i];
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair: Pair<unknown, unknown> | undefined = node.items.find((p: Pair<unknown, unknown>) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair: Pair<unknown, unknown> | undefined = node.items.find(
+          (p: Pair<unknown, unknown>) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
         if (!pair) return best;
         if (last && opts.key && pair.key) return this.startOf(pair.key as Node) ?? best;
         node = (pair.value as Node) ?? null;

@@ -20,7 +20,11 @@ const AJV_VERSION = (require('ajv/package.json') as { version: string }).version
 export const GENERATED_VALIDATOR = path.resolve(__dirname, '../generated/experiment-validator.js');
 
 export function schemaKey(schema: object): string {
-  return crypto.createHash('sha256').update(JSON.stringify(schema)).update(`ajv ${AJV_VERSION} ${JSON.stringify(AJV_OPTIONS)}`).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(schema))
+    .update(`ajv ${AJV_VERSION} ${JSON.stringify(AJV_OPTIONS)}`)
+    .digest('hex');
 }
 
 export function compileFresh(schema: object): ValidateFunction {

@@ -49,7 +49,9 @@ export function normalizationTable(normalize: NormalizeConfig, channels: number)
   const lut = new Float32Array(channels * 256);
   const pick = (values: readonly number[], what: string, c: number) => {
     if (values.length !== 1 && values.length !== channels) {
-      throw new DataError(`dataset.normalize.${what} has ${values.length} values but the images have ${channels} channel${channels === 1 ? '' : 's'}`);
+      throw new DataError(
+        `dataset.normalize.${what} has ${values.length} values but the images have ${channels} channel${channels === 1 ? '' : 's'}`,
+      );
     }
     return values.length === 1 ? values[0] : values[c];
   };
@@ -66,7 +68,8 @@ export function* batches(split: Split, shape: [number, number, number], opts: Ba
   const [h, w, c] = shape;
   const sample = h * w * c;
   const { batchSize } = opts;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const lut = normalizationTable(opts.normalize, c);
   const order = epochOrder(split.n, opts.seed, opts.epoch, opts.shuffle);
   const padding = opts.augment?.randomCrop?.padding ?? 0;
@@ -99,7 +102,15 @@ export function* batches(split: Split, shape: [number, number, number], opts: Ba
   }
 }
 
-function convertPlain(src: Uint8Array, from: number, out: Float32Array, to: number, length: number, c: number, lut: Float32Array): void {
+function convertPlain(
+  src: Uint8Array,
+  from: number,
+  out: Float32Array,
+  to: number,
+  length: number,
+  c: number,
+  lut: Float32Array,
+): void {
   if (c === 1) {
     for (let j = 0; j < length; j++) out[to + j] = lut[src[from + j]];
     return;

@@ -5,10 +5,27 @@ import { DataError } from '../errors';
  * bytes (1,024 R, then 1,024 G, then 1,024 B, each 32x32 row-major).
  */
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
 export const CIFAR_PIXELS = 32 * 32;
 export const CIFAR_RECORD = 1 + 3 * CIFAR_PIXELS;
-export const CIFAR_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
+export const CIFAR_TRAIN_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+];
 export const CIFAR_TEST_FILES = ['test_batch.bin'];
 export const CIFAR_BINARY_FILES = [...CIFAR_TRAIN_FILES, ...CIFAR_TEST_FILES];
 
@@ -28,13 +45,22 @@ export function cifarRecordCount(byteLength: number, file: string): number {
  * Decode the records of one batch file into `x` (NHWC uint8) and `y` from
  * example `offset` on; returns the number of records. Labels are checked.
  */
-export function decodeCifarRecords(buf: Uint8Array, file: string, x: Uint8Array, y: Uint8Array, offset: number, numClasses = CIFAR10_CLASSES.length): number {
+export function decodeCifarRecords(
+  buf: Uint8Array,
+  file: string,
+  x: Uint8Array,
+  y: Uint8Array,
+  offset: number,
+  numClasses = CIFAR10_CLASSES.length,
+): number {
   const n = cifarRecordCount(buf.length, file);
   for (let r = 0; r < n; r++) {
     const src = r * CIFAR_RECORD;
     const label = buf[src];
     if (label >= numClasses) {
-      throw new DataError(`${file}: record ${fmt(r + 1)} of ${fmt(n)} has label ${label}, outside the ${numClasses} classes (0-${numClasses - 1})`);
+      throw new DataError(
+        `${file}: record ${fmt(r + 1)} of ${fmt(n)} has label ${label}, outside the ${numClasses} classes (0-${numClasses - 1})`,
+      );
     }
     y[offset + r] = label;
     // Planar RGB -> interleaved HWC.

@@ -81,7 +81,12 @@ export async function loadCifar10(opts: CifarLoadOptions): Promise<SourceDataset
 }
 
 /** Records from named batch buffers (the five train files, then the test file) into NHWC arrays. */
-function decodeBatches(names: string[], get: (name: string) => Uint8Array, size: (name: string) => number, label: (name: string) => string): Split {
+function decodeBatches(
+  names: string[],
+  get: (name: string) => Uint8Array,
+  size: (name: string) => number,
+  label: (name: string) => string,
+): Split {
   const counts = names.map((n) => cifarRecordCount(size(n), label(n)));
   const total = counts.reduce((a, b) => a + b, 0);
   const x = new Uint8Array(total * 3 * CIFAR_PIXELS);
@@ -91,7 +96,14 @@ function decodeBatches(names: string[], get: (name: string) => Uint8Array, size:
   return { x, y, n: total };
 }
 
-function cifarDataset(train: Split, test: Split, format: 'cifar-binary' | 'cifar-archive', where: string, fingerprint: string, downloaded: boolean): SourceDataset {
+function cifarDataset(
+  train: Split,
+  test: Split,
+  format: 'cifar-binary' | 'cifar-archive',
+  where: string,
+  fingerprint: string,
+  downloaded: boolean,
+): SourceDataset {
   return {
     name: 'cifar10',
     shape: [32, 32, 3],
@@ -145,7 +157,8 @@ export async function readCifarArchive(archive: string, home: string, signal?: A
 
 async function readCifarImages(dir: string, opts: CifarLoadOptions): Promise<SourceDataset> {
   const scan = scanImageFolder(dir, { classes: CIFAR10_CLASSES, classesFrom: 'CIFAR-10' });
-  if (!scan.test) throw new DataError(`${dir}: no test/ folder (CIFAR-10 in image folders needs train/<class>/ and test/<class>/)`);
+  if (!scan.test)
+    throw new DataError(`${dir}: no test/ folder (CIFAR-10 in image folders needs train/<class>/ and test/<class>/)`);
   if (scan.ignored) opts.log?.(`cifar10: ignored ${scan.ignored} files that are not .jpg, .jpeg or .png`);
   const data = await loadImageFolder(scan, {
     name: 'cifar10',
@@ -177,9 +190,19 @@ async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
   try {
     const archive = path.join(partial.dir, CIFAR10_ARCHIVE);
     opts.log?.(`cifar10: no data in ${home}; downloading ${url}`);
-    await download({ url, dest: archive, md5: md5?.[0] ?? CIFAR10_MD5, progress: opts.progress, signal: opts.signal, limits: opts.download });
+    await download({
+      url,
+      dest: archive,
+      md5: md5?.[0] ?? CIFAR10_MD5,
+      progress: opts.progress,
+      signal: opts.signal,
+      limits: opts.download,
+    });
     // Extract into the partial dir and check every batch parses; only then move it into the home.
-    await extractTarGz(archive, extracted, (name) => name.startsWith(`${CIFAR10_BATCH_DIR}/`), { ...CIFAR_ARCHIVE_LIMITS, signal: opts.signal });
+    await extractTarGz(archive, extracted, (name) => name.startsWith(`${CIFAR10_BATCH_DIR}/`), {
+      ...CIFAR_ARCHIVE_LIMITS,
+      signal: opts.signal,
+    });
     const staged = path.join(extracted, CIFAR10_BATCH_DIR);
     const data = readCifarBinaryDir(staged, extracted, true);
     const final = path.join(home, CIFAR10_BATCH_DIR);
@@ -207,6 +230,7 @@ function offlineMessage(where: DataHome, reason: string): string {
     `  - its extracted files ${CIFAR_BINARY_FILES.join(', ')} (directly or in ${CIFAR10_BATCH_DIR}/)`,
     `  - the images as train/<class>/*.jpg|png and test/<class>/*.jpg|png`,
   ];
-  if (where.source !== 'dataset.path') lines.push(`or point --data-dir or PIPELINE_DATA_DIR at a directory holding cifar10/.`);
+  if (where.source !== 'dataset.path')
+    lines.push(`or point --data-dir or PIPELINE_DATA_DIR at a directory holding cifar10/.`);
   return lines.join('\n');
 }

@@ -64,7 +64,12 @@ function decodeInWorkers(job: DecodeJob, count: number, chunk: number, signal?: 
   const total = job.files.length;
   let next = 0;
   let finished = 0;
-  const workerData: DecodeWorkerData = { files: job.files, target: job.target, pixels: job.pixels, digests: job.digests };
+  const workerData: DecodeWorkerData = {
+    files: job.files,
+    target: job.target,
+    pixels: job.pixels,
+    digests: job.digests,
+  };
   const script = path.join(__dirname, 'decode-worker.js');
   const pool: Worker[] = [];
   return new Promise<void>((resolve, reject) => {

@@ -16,7 +16,9 @@ export interface DecodeWorkerData {
   digests: SharedArrayBuffer;
 }
 export type DecodeRequest = { start: number; end: number };
-export type DecodeReply = { type: 'done'; start: number; end: number } | { type: 'error'; index: number; message: string };
+export type DecodeReply =
+  | { type: 'done'; start: number; end: number }
+  | { type: 'error'; index: number; message: string };
 
 if (parentPort) {
   const port = parentPort;
@@ -31,7 +33,8 @@ if (parentPort) {
         decodeInto(buf, data.target, pixels, i);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        const message = e.code === 'ENOENT' ? 'file disappeared while loading' : e.code ? `cannot read: ${e.message}` : e.message;
+        const message =
+          e.code === 'ENOENT' ? 'file disappeared while loading' : e.code ? `cannot read: ${e.message}` : e.message;
         port.postMessage({ type: 'error', index: i, message } satisfies DecodeReply);
         return;
       }

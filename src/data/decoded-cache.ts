@@ -110,7 +110,10 @@ export function writeCache(file: string, header: CacheHeader, train: Split, test
   prefix.write(MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(headerBytes.length, 8);
   headerBytes.copy(prefix, 12);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+  );
   const fd = fs.openSync(tmp, 'w');
   try {
     for (const part of [prefix, train.x, train.y, test.x, test.y]) writeAll(fd, part, file);

@@ -16,7 +16,11 @@ export interface DatasetDescription {
   seconds?: number;
 }
 
-export function describeDataset(ds: LoadedDataset, cfg?: DatasetConfig, extra: { seconds?: number } = {}): DatasetDescription {
+export function describeDataset(
+  ds: LoadedDataset,
+  cfg?: DatasetConfig,
+  extra: { seconds?: number } = {},
+): DatasetDescription {
   const k = ds.classes.length;
   const train = classCounts(ds.train.y, k);
   const validation = ds.validation ? classCounts(ds.validation.y, k) : new Array<number>(k).fill(0);
@@ -31,7 +35,13 @@ export function describeDataset(ds: LoadedDataset, cfg?: DatasetConfig, extra: {
     fingerprint: ds.fingerprint,
     cache: ds.cache,
     options: cfg
-      ? { validationSplit: cfg.validationSplit, limit: cfg.limit, normalize: cfg.normalize, augment: cfg.augment, shuffle: cfg.shuffle }
+      ? {
+          validationSplit: cfg.validationSplit,
+          limit: cfg.limit,
+          normalize: cfg.normalize,
+          augment: cfg.augment,
+          shuffle: cfg.shuffle,
+        }
       : undefined,
     ...(extra.seconds !== undefined ? { seconds: extra.seconds } : {}),
   };
@@ -57,7 +67,10 @@ export function formatDatasetDescription(d: DatasetDescription): string {
   const lines: string[] = [];
   const row = (label: string, value: string) => lines.push(`${label.padEnd(12)}${value}`);
   row('dataset', d.name);
-  row('source', `${d.source.path} (${FORMAT_NAMES[d.source.format]}, ${d.source.downloaded ? 'downloaded now' : 'local'})`);
+  row(
+    'source',
+    `${d.source.path} (${FORMAT_NAMES[d.source.format]}, ${d.source.downloaded ? 'downloaded now' : 'local'})`,
+  );
   row('shape', `${d.shape.join('x')} (height x width x channels)`);
   row('classes', `${d.classes.length}: ${d.classes.join(', ')}`);
   const counts = [`train ${num(d.counts.train)}`];
@@ -71,7 +84,11 @@ export function formatDatasetDescription(d: DatasetDescription): string {
       parts.push(`limit train ${o.limit.train ?? 'all'} / test ${o.limit.test ?? 'all'}`);
     }
     if (o.validationSplit) parts.push(`validationSplit ${o.validationSplit}`);
-    parts.push(o.normalize.type === 'scale' ? 'normalize scale to [0,1]' : `normalize mean [${o.normalize.mean.join(', ')}] std [${o.normalize.std.join(', ')}]`);
+    parts.push(
+      o.normalize.type === 'scale'
+        ? 'normalize scale to [0,1]'
+        : `normalize mean [${o.normalize.mean.join(', ')}] std [${o.normalize.std.join(', ')}]`,
+    );
     const aug = [];
     if (o.augment?.randomCrop) aug.push(`randomCrop padding ${o.augment.randomCrop.padding}`);
     if (o.augment?.horizontalFlip) aug.push('horizontalFlip');

@@ -31,7 +31,11 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = { deadlineMs: 3_600_000, minBytesPerSecond: 10_240, rateWindowMs: 60_000 };
+export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = {
+  deadlineMs: 3_600_000,
+  minBytesPerSecond: 10_240,
+  rateWindowMs: 60_000,
+};
 
 const LIMIT_VARIABLES = [
   ['PIPELINE_DOWNLOAD_DEADLINE', 'deadlineMs', 1000, 'seconds'],
@@ -81,11 +85,19 @@ interface Progress {
  * One abort for everything that may end a download early: the deadline, a too-slow
  * transfer, and the caller's signal. Whatever fires first is the reason.
  */
-function downloadGuard(opts: DownloadOptions, limits: DownloadLimits, progress: Progress): { signal: AbortSignal; startRateCheck(): void; dispose(): void } {
+function downloadGuard(
+  opts: DownloadOptions,
+  limits: DownloadLimits,
+  progress: Progress,
+): { signal: AbortSignal; startRateCheck(): void; dispose(): void } {
   const ctl = new AbortController();
   const seconds = (ms: number) => `${+(ms / 1000).toFixed(3)} s`;
   const deadline = setTimeout(() => {
-    ctl.abort(new DownloadError(`download of ${opts.url} did not finish within ${seconds(limits.deadlineMs)} (PIPELINE_DOWNLOAD_DEADLINE): ${progress.bytes} of ${progress.total ?? 'unknown'} bytes received`));
+    ctl.abort(
+      new DownloadError(
+        `download of ${opts.url} did not finish within ${seconds(limits.deadlineMs)} (PIPELINE_DOWNLOAD_DEADLINE): ${progress.bytes} of ${progress.total ?? 'unknown'} bytes received`,
+      ),
+    );
   }, limits.deadlineMs);
   const onAbort = () => {
     const reason = opts.signal!.reason as Error;
@@ -97,18 +109,25 @@ function downloadGuard(opts: DownloadOptions, limits: DownloadLimits, progress: 
   const startRateCheck = () => {
     if (!(limits.minBytesPerSecond > 0)) return;
     const samples: Array<{ t: number; bytes: number }> = [{ t: Date.now(), bytes: progress.bytes }];
-    ticker = setInterval(() => {
-      const now = Date.now();
-      samples.push({ t: now, bytes: progress.bytes });
-      // The oldest sample at least a window old: the rate is judged over whole windows only.
-      while (samples.length > 1 && samples[1].t <= now - limits.rateWindowMs) samples.shift();
-      const from = samples[0];
-      if (now - from.t < limits.rateWindowMs) return;
-      const got = progress.bytes - from.bytes;
-      if (got < (limits.minBytesPerSecond * (now - from.t)) / 1000) {
-        ctl.abort(new DownloadError(`download of ${opts.url} is too slow: ${got} bytes in the last ${seconds(now - from.t)}, below the minimum of ${limits.minBytesPerSecond} bytes/s (PIPELINE_DOWNLOAD_MIN_RATE): ${progress.bytes} of ${progress.total ?? 'unknown'} bytes received`));
-      }
-    }, Math.max(10, Math.min(1000, limits.rateWindowMs / 10)));
+    ticker = setInterval(
+      () => {
+        const now = Date.now();
+        samples.push({ t: now, bytes: progress.bytes });
+        // The oldest sample at least a window old: the rate is judged over whole windows only.
+        while (samples.length > 1 && samples[1].t <= now - limits.rateWindowMs) samples.shift();
+        const from = samples[0];
+        if (now - from.t < limits.rateWindowMs) return;
+        const got = progress.bytes - from.bytes;
+        if (got < (limits.minBytesPerSecond * (now - from.t)) / 1000) {
+          ctl.abort(
+            new DownloadError(
+              `download of ${opts.url} is too slow: ${got} bytes in the last ${seconds(now - from.t)}, below the minimum of ${limits.minBytesPerSecond} bytes/s (PIPELINE_DOWNLOAD_MIN_RATE): ${progress.bytes} of ${progress.total ?? 'unknown'} bytes received`,
+            ),
+          );
+        }
+      },
+      Math.max(10, Math.min(1000, limits.rateWindowMs / 10)),
+    );
   };
   return {
     signal: ctl.signal,
@@ -157,7 +176,8 @@ function request(url: string, timeoutMs: number, signal: AbortSignal): Promise<h
     return Promise.reject(new DownloadError(`cannot download ${url}: not a valid URL`));
   }
   const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
-  if (!client) return Promise.reject(new DownloadError(`cannot download ${url}: only http and https URLs are supported`));
+  if (!client)
+    return Promise.reject(new DownloadError(`cannot download ${url}: only http and https URLs are supported`));
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const req = client.get(parsed, { headers: { 'user-agent': 'pipeline' } }, (res) => {
@@ -172,16 +192,27 @@ function request(url: string, timeoutMs: number, signal: AbortSignal): Promise<h
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', onAbort);
-      reject(signal.aborted ? signal.reason : new DownloadError(`cannot download ${url}: ${describeNetworkError(err)}`));
+      reject(
+        signal.aborted ? signal.reason : new DownloadError(`cannot download ${url}: ${describeNetworkError(err)}`),
+      );
     });
   });
 }
 
-function receive(res: http.IncomingMessage, opts: DownloadOptions, progress: Progress, signal: AbortSignal): Promise<{ bytes: number; md5: string }> {
+function receive(
+  res: http.IncomingMessage,
+  opts: DownloadOptions,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<{ bytes: number; md5: string }> {
   const lengthHeader = res.headers['content-length'];
   const total = lengthHeader !== undefined ? Number(lengthHeader) : undefined;
   progress.total = total;
-  const bar = createProgressBar(`downloading ${path.basename(new URL(opts.url).pathname) || opts.url}`, total, opts.progress ?? false);
+  const bar = createProgressBar(
+    `downloading ${path.basename(new URL(opts.url).pathname) || opts.url}`,
+    total,
+    opts.progress ?? false,
+  );
   const hash = createHash('md5');
   const out = fs.createWriteStream(opts.dest, { flags: 'wx' });
   return new Promise((resolve, reject) => {
@@ -197,7 +228,10 @@ function receive(res: http.IncomingMessage, opts: DownloadOptions, progress: Pro
     };
     const onAbort = () => fail(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    const interrupted = () => new DownloadError(`download of ${opts.url} was interrupted after ${progress.bytes} of ${total ?? 'unknown'} bytes`);
+    const interrupted = () =>
+      new DownloadError(
+        `download of ${opts.url} was interrupted after ${progress.bytes} of ${total ?? 'unknown'} bytes`,
+      );
     res.on('data', (chunk: Buffer) => {
       progress.bytes += chunk.length;
       hash.update(chunk);
@@ -222,7 +256,9 @@ function receive(res: http.IncomingMessage, opts: DownloadOptions, progress: Pro
         bar.finish();
         const md5 = hash.digest('hex');
         if (opts.md5 && md5 !== opts.md5.toLowerCase()) {
-          reject(new DownloadError(`checksum mismatch for ${opts.url}: expected MD5 ${opts.md5.toLowerCase()}, got ${md5}`));
+          reject(
+            new DownloadError(`checksum mismatch for ${opts.url}: expected MD5 ${opts.md5.toLowerCase()}, got ${md5}`),
+          );
         } else resolve({ bytes: progress.bytes, md5 });
       });
     });

@@ -21,16 +21,22 @@ export function maybeGunzip(buf: Buffer, file: string): Buffer {
     return zlib.gunzipSync(buf);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)) throw new DataError(`${file}: truncated gzip file (${e.message})`);
+    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message))
+      throw new DataError(`${file}: truncated gzip file (${e.message})`);
     throw new DataError(`${file}: corrupt gzip file (${e.message})`);
   }
 }
 
 export function parseIdx(buf: Uint8Array, file: string, expectedDims: number): IdxArray {
-  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new DataError(`${file}: not an IDX file (bad magic number)`);
-  if (buf[2] !== 0x08) throw new DataError(`${file}: IDX data type 0x${buf[2].toString(16).padStart(2, '0')} is not unsigned bytes (0x08)`);
+  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0)
+    throw new DataError(`${file}: not an IDX file (bad magic number)`);
+  if (buf[2] !== 0x08)
+    throw new DataError(
+      `${file}: IDX data type 0x${buf[2].toString(16).padStart(2, '0')} is not unsigned bytes (0x08)`,
+    );
   const ndims = buf[3];
-  if (ndims !== expectedDims) throw new DataError(`${file}: IDX file has ${ndims} dimensions, expected ${expectedDims}`);
+  if (ndims !== expectedDims)
+    throw new DataError(`${file}: IDX file has ${ndims} dimensions, expected ${expectedDims}`);
   const headerBytes = 4 + 4 * ndims;
   if (buf.length < headerBytes) throw new DataError(`${file}: IDX header is truncated (${buf.length} bytes)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -58,7 +58,8 @@ export function decodeImage(buf: Uint8Array): DecodedImage {
     } catch (err) {
       const message = (err as Error).message;
       // pngjs reports a file that ends early as pending reads on a finished stream.
-      if (/read requests waiti?ng on finished stream|unexpected end/i.test(message)) throw new Error('cannot decode PNG: the file is truncated');
+      if (/read requests waiti?ng on finished stream|unexpected end/i.test(message))
+        throw new Error('cannot decode PNG: the file is truncated');
       throw new Error(`cannot decode PNG: ${message}`);
     }
     return { width: img.width, height: img.height, channels: 4, data: img.data };
@@ -139,7 +140,9 @@ export function decodeInto(buf: Uint8Array, target: ImageTarget, out: Uint8Array
   if (img.width !== target.width || img.height !== target.height) {
     if (!target.resize) {
       const like = target.reference ? ` like ${target.reference}` : '';
-      throw new Error(`image is ${img.width}x${img.height} pixels, expected ${target.width}x${target.height}${like}${target.mismatchHint ?? ''}`);
+      throw new Error(
+        `image is ${img.width}x${img.height} pixels, expected ${target.width}x${target.height}${like}${target.mismatchHint ?? ''}`,
+      );
     }
     img = resizeBilinear(img, target.height, target.width);
   }

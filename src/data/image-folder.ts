@@ -48,7 +48,9 @@ function isDir(p: string): boolean {
 function subfolders(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(dir, d.name)))))
+    .filter(
+      (d) => !d.name.startsWith('.') && (d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(dir, d.name)))),
+    )
     .map((d) => d.name)
     .sort(byName);
 }
@@ -65,16 +67,20 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): FolderSca
   if (!isDir(root)) throw new DataError(`${root}: no such directory`);
   const trainDir = path.join(root, 'train');
   if (!isDir(trainDir)) {
-    throw new DataError(`${root}: no train/ folder; an image folder dataset needs train/<class>/ folders of .jpg, .jpeg or .png images (and test/<class>/ folders, or dataset.validationSplit)`);
+    throw new DataError(
+      `${root}: no train/ folder; an image folder dataset needs train/<class>/ folders of .jpg, .jpeg or .png images (and test/<class>/ folders, or dataset.validationSplit)`,
+    );
   }
   const folders = subfolders(trainDir);
-  if (folders.length === 0) throw new DataError(`${trainDir}: no class folders (expected train/<class>/ folders of images)`);
+  if (folders.length === 0)
+    throw new DataError(`${trainDir}: no class folders (expected train/<class>/ folders of images)`);
   const from = opts.classesFrom ?? 'dataset.classes';
   const classes = opts.classes ? [...opts.classes] : folders;
   const index = new Map(classes.map((c, i) => [c, i]));
   if (index.size !== classes.length) throw new DataError(`${from} lists a class twice: ${classes.join(', ')}`);
   for (const c of classes) {
-    if (!folders.includes(c)) throw new DataError(`${trainDir}: no folder for class "${c}" (classes from ${from}: ${classes.join(', ')})`);
+    if (!folders.includes(c))
+      throw new DataError(`${trainDir}: no folder for class "${c}" (classes from ${from}: ${classes.join(', ')})`);
   }
 
   let ignored = 0;
@@ -84,10 +90,15 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): FolderSca
       const label = index.get(folder);
       const classDir = path.join(splitDir, folder);
       if (label === undefined) {
-        throw new DataError(`${classDir}: folder "${folder}" is not one of the ${classes.length} classes (${classes.join(', ')})`);
+        throw new DataError(
+          `${classDir}: folder "${folder}" is not one of the ${classes.length} classes (${classes.join(', ')})`,
+        );
       }
       // Plain names + one stat each: the stat says file or not, and gives the size and mtime the cache key needs.
-      const names = fs.readdirSync(classDir).filter((n) => !n.startsWith('.')).sort(byName);
+      const names = fs
+        .readdirSync(classDir)
+        .filter((n) => !n.startsWith('.'))
+        .sort(byName);
       let images = 0;
       for (const name of names) {
         const dot = name.lastIndexOf('.');
@@ -102,7 +113,8 @@ export function scanImageFolder(root: string, opts: ScanOptions = {}): FolderSca
         images++;
       }
       // A class nobody can learn is an error; one the test split lacks is a warning (probe.ts), like a missing folder.
-      if (images === 0 && split === 'train') throw new DataError(`${classDir}: empty class folder (no .jpg, .jpeg or .png images)`);
+      if (images === 0 && split === 'train')
+        throw new DataError(`${classDir}: empty class folder (no .jpg, .jpeg or .png images)`);
     }
     return files;
   };
@@ -141,14 +153,24 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   const test = scan.test ?? [];
   const all = [...scan.train, ...test];
   const target = resolveTarget(scan, opts);
-  const identity = { root: scan.root, classes: scan.classes, target: { ...target, reference: undefined, mismatchHint: undefined } };
+  const identity = {
+    root: scan.root,
+    classes: scan.classes,
+    target: { ...target, reference: undefined, mismatchHint: undefined },
+  };
   const key = cacheKey(identity, all);
   const file = cacheFile(opts.cacheDir, opts.name, identity);
 
   const cached = readCache(file, key);
   if (cached) {
     opts.log?.(`${opts.name}: decoded images from cache ${file}`);
-    return { shape: cached.header.shape, train: cached.train, test: cached.test, fingerprint: cached.header.fingerprint, cache: 'hit' };
+    return {
+      shape: cached.header.shape,
+      train: cached.train,
+      test: cached.test,
+      fingerprint: cached.header.fingerprint,
+      cache: 'hit',
+    };
   }
 
   const sample = target.height * target.width * target.channels;
@@ -164,12 +186,21 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   all.forEach((f, i) => fp.addDigest(f.rel, digestBytes.toString('hex', i * 32, i * 32 + 32)));
   const x = new Uint8Array(pixels);
   const labels = (files: ImageFile[]) => Uint8Array.from(files, (f) => f.label);
-  const trainSplit: Split = { x: x.subarray(0, scan.train.length * sample), y: labels(scan.train), n: scan.train.length };
+  const trainSplit: Split = {
+    x: x.subarray(0, scan.train.length * sample),
+    y: labels(scan.train),
+    n: scan.train.length,
+  };
   const testSplit: Split = { x: x.subarray(scan.train.length * sample), y: labels(test), n: test.length };
   const shape: [number, number, number] = [target.height, target.width, target.channels];
   const fingerprint = fp.digest();
   try {
-    writeCache(file, { key, shape, classes: scan.classes, fingerprint, train: trainSplit.n, test: testSplit.n }, trainSplit, testSplit);
+    writeCache(
+      file,
+      { key, shape, classes: scan.classes, fingerprint, train: trainSplit.n, test: testSplit.n },
+      trainSplit,
+      testSplit,
+    );
   } catch (err) {
     // A read-only or full cache dir slows the next load; it does not fail this one.
     opts.log?.(`${opts.name}: could not write the decoded-image cache ${file}: ${(err as Error).message}`);
@@ -201,11 +232,26 @@ function resolveTarget(scan: FolderScan, opts: FolderLoadOptions): ImageTarget {
     const e = err as NodeJS.ErrnoException;
     throw new DataError(`${first.abs}: ${e.code ? `cannot read: ${e.message}` : e.message}`);
   }
-  return { height: img.height, width: img.width, channels: opts.channels, resize: false, reference: first.rel, mismatchHint: opts.mismatchHint };
+  return {
+    height: img.height,
+    width: img.width,
+    channels: opts.channels,
+    resize: false,
+    reference: first.rel,
+    mismatchHint: opts.mismatchHint,
+  };
 }
 
-export function cacheKey(identity: unknown, files: ReadonlyArray<Pick<ImageFile, 'rel' | 'size' | 'mtimeMs'>>, decoders: object = DECODERS): string {
+export function cacheKey(
+  identity: unknown,
+  files: ReadonlyArray<Pick<ImageFile, 'rel' | 'size' | 'mtimeMs'>>,
+  decoders: object = DECODERS,
+): string {
   // One string, one update: 60,000 small update() calls cost more than the hashing.
   const lines = files.map((f) => `${f.rel}\u0000${f.size}\u0000${f.mtimeMs}\n`).join('');
-  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, decoders, identity })).update('\n').update(lines).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ v: CACHE_VERSION, decoders, identity }))
+    .update('\n')
+    .update(lines)
+    .digest('hex');
 }

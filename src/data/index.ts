@@ -19,7 +19,11 @@ export function datasetInfo(cfg: DatasetConfig): DatasetInfo {
  * `validationSplit` (held out of the limited train set), both stratified and
  * seeded. Throws DataError for anything wrong with the data.
  */
-export async function loadDataset(cfg: DatasetConfig, ctx: DataContext, hooks: Pick<LoadEnv, 'decode'> = {}): Promise<LoadedDataset> {
+export async function loadDataset(
+  cfg: DatasetConfig,
+  ctx: DataContext,
+  hooks: Pick<LoadEnv, 'decode'> = {},
+): Promise<LoadedDataset> {
   const entry = datasetEntry(cfg.name);
   const env: LoadEnv = { home: resolveDataHome(cfg, ctx), cacheDir: resolveCacheDir(ctx), ctx, decode: hooks.decode };
   const source = await entry.load(cfg, env);
@@ -33,7 +37,9 @@ export async function loadDataset(cfg: DatasetConfig, ctx: DataContext, hooks: P
   // when a validation split stands in for it (an image folder without test/).
   const empty = held.train.n === 0 ? 'train' : test.n === 0 && !held.validation ? 'test' : undefined;
   if (empty) {
-    throw new DataError(`${source.name}: the ${empty} split of ${source.source.path} (${source.source.format}) has no examples; add some, or point the dataset at a folder that has them`);
+    throw new DataError(
+      `${source.name}: the ${empty} split of ${source.source.path} (${source.source.format}) has no examples; add some, or point the dataset at a folder that has them`,
+    );
   }
   return { ...source, train: held.train, validation: held.validation, test };
 }

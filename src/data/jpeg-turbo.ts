@@ -30,8 +30,26 @@ interface TurboExports {
   malloc(size: number): number;
   free(ptr: number): void;
   tjInitDecompress(): number;
-  tjDecompressHeader3(handle: number, src: number, size: number, width: number, height: number, subsamp: number, colorspace: number): number;
-  tjDecompress2(handle: number, src: number, size: number, dst: number, width: number, pitch: number, height: number, pixelFormat: number, flags: number): number;
+  tjDecompressHeader3(
+    handle: number,
+    src: number,
+    size: number,
+    width: number,
+    height: number,
+    subsamp: number,
+    colorspace: number,
+  ): number;
+  tjDecompress2(
+    handle: number,
+    src: number,
+    size: number,
+    dst: number,
+    width: number,
+    pitch: number,
+    height: number,
+    pixelFormat: number,
+    flags: number,
+  ): number;
   tjDestroy(handle: number): number;
 }
 

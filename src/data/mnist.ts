@@ -14,7 +14,12 @@ import type { DownloadLimits, Split, SourceDataset } from './types';
  * else downloaded from the official mirrors and checked against their MD5s.
  */
 
-export const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
+export const IDX_FILES = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+] as const;
 
 export interface IdxDatasetSpec {
   name: string;
@@ -67,9 +72,15 @@ export async function loadIdxDataset(spec: IdxDatasetSpec, opts: IdxLoadOptions)
   return readIdxDir(spec, home, downloaded, true);
 }
 
-function readIdxDir(spec: IdxDatasetSpec, dir: string, files: Array<string | undefined>, downloaded: boolean): SourceDataset {
+function readIdxDir(
+  spec: IdxDatasetSpec,
+  dir: string,
+  files: Array<string | undefined>,
+  downloaded: boolean,
+): SourceDataset {
   const missing = IDX_FILES.filter((_, i) => !files[i]);
-  if (missing.length) throw new DataError(`${dir}: incomplete ${spec.title} files: missing ${missing.map((m) => `${m}.gz`).join(', ')}`);
+  if (missing.length)
+    throw new DataError(`${dir}: incomplete ${spec.title} files: missing ${missing.map((m) => `${m}.gz`).join(', ')}`);
   const fp = new Fingerprint();
   const read = (i: number) => {
     const file = files[i]!;
@@ -83,10 +94,15 @@ function readIdxDir(spec: IdxDatasetSpec, dir: string, files: Array<string | und
     const img = parseIdx(images.bytes, images.file, 3);
     const lab = parseIdx(labels.bytes, labels.file, 1);
     const [n, rows, cols] = img.dims;
-    if (lab.dims[0] !== n) throw new DataError(`${labels.file}: holds ${lab.dims[0]} labels but ${path.basename(images.file)} holds ${n} images`);
+    if (lab.dims[0] !== n)
+      throw new DataError(
+        `${labels.file}: holds ${lab.dims[0]} labels but ${path.basename(images.file)} holds ${n} images`,
+      );
     for (let i = 0; i < n; i++) {
       if (lab.data[i] >= spec.classes.length) {
-        throw new DataError(`${labels.file}: label ${i + 1} of ${n} is ${lab.data[i]}, outside the ${spec.classes.length} classes (0-${spec.classes.length - 1})`);
+        throw new DataError(
+          `${labels.file}: label ${i + 1} of ${n} is ${lab.data[i]}, outside the ${spec.classes.length} classes (0-${spec.classes.length - 1})`,
+        );
       }
     }
     return { split: { x: img.data, y: lab.data, n }, rows, cols };
@@ -94,7 +110,9 @@ function readIdxDir(spec: IdxDatasetSpec, dir: string, files: Array<string | und
   const train = split(0);
   const test = split(2);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new DataError(`${files[2]}: images are ${test.rows}x${test.cols} but the training images are ${train.rows}x${train.cols}`);
+    throw new DataError(
+      `${files[2]}: images are ${test.rows}x${test.cols} but the training images are ${train.rows}x${train.cols}`,
+    );
   }
   return {
     name: spec.name,
@@ -122,7 +140,14 @@ async function downloadIdx(spec: IdxDatasetSpec, opts: IdxLoadOptions): Promise<
       for (const [i, file] of IDX_FILES.entries()) {
         const url = `${base}${file}.gz`;
         opts.log?.(`${spec.name}: downloading ${url}`);
-        await download({ url, dest: path.join(partial.dir, `${file}.gz`), md5: md5[i], progress: opts.progress, signal: opts.signal, limits: opts.download });
+        await download({
+          url,
+          dest: path.join(partial.dir, `${file}.gz`),
+          md5: md5[i],
+          progress: opts.progress,
+          signal: opts.signal,
+          limits: opts.download,
+        });
       }
       // Check the files parse before they enter the home.
       readIdxDir(spec, partial.dir, present(partial.dir), true);
@@ -137,12 +162,17 @@ async function downloadIdx(spec: IdxDatasetSpec, opts: IdxLoadOptions): Promise<
       }
       if (err instanceof DataError) {
         const detail = err.message.split(`${partial.dir}${path.sep}`).join('');
-        throw new DataError(`${spec.name}: the files downloaded from ${base} are unusable, nothing was written: ${detail}`);
+        throw new DataError(
+          `${spec.name}: the files downloaded from ${base} are unusable, nothing was written: ${detail}`,
+        );
       }
       throw err;
     }
   }
-  const hint = opts.home.source === 'dataset.path' ? '' : `, or point --data-dir or PIPELINE_DATA_DIR at a directory holding ${spec.name}/`;
+  const hint =
+    opts.home.source === 'dataset.path'
+      ? ''
+      : `, or point --data-dir or PIPELINE_DATA_DIR at a directory holding ${spec.name}/`;
   throw new DataError(
     `${spec.name}: no ${spec.title} files in ${home} and the download failed:\n` +
       failures.map((f) => `  ${f}\n`).join('') +

@@ -36,11 +36,14 @@ export function claimPartialDir(home: string): PartialDir {
   try {
     created = fs.mkdirSync(home, { recursive: true });
   } catch (err) {
-    throw new DataError(`cannot create ${home} to download into: ${(err as Error).message}; choose another location (dataset.path, --data-dir or PIPELINE_DATA_DIR)`);
+    throw new DataError(
+      `cannot create ${home} to download into: ${(err as Error).message}; choose another location (dataset.path, --data-dir or PIPELINE_DATA_DIR)`,
+    );
   }
   for (const name of fs.readdirSync(home)) {
     const m = /^\.partial-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(home, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      fs.rmSync(path.join(home, name), { recursive: true, force: true });
   }
   const dir = fs.mkdtempSync(path.join(home, `${PREFIX}${process.pid}-`));
   return { dir, created };

@@ -21,7 +21,11 @@ export function xdgCacheHome(env: Env = process.env): string {
 }
 
 /** Order: dataset.path (the home itself), --data-dir, PIPELINE_DATA_DIR, $XDG_CACHE_HOME/pipeline/datasets. */
-export function resolveDataHome(cfg: Pick<DatasetConfig, 'name' | 'path'>, ctx: Pick<DataContext, 'dataDir'>, env: Env = process.env): DataHome {
+export function resolveDataHome(
+  cfg: Pick<DatasetConfig, 'name' | 'path'>,
+  ctx: Pick<DataContext, 'dataDir'>,
+  env: Env = process.env,
+): DataHome {
   if (nonEmpty(cfg.path)) return { home: path.resolve(cfg.path!), source: 'dataset.path' };
   if (nonEmpty(ctx.dataDir)) return { home: path.resolve(ctx.dataDir!, cfg.name), source: '--data-dir' };
   const fromEnv = nonEmpty(env.PIPELINE_DATA_DIR);

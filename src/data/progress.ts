@@ -9,7 +9,12 @@ export interface ProgressBar {
 
 const MB = 1024 * 1024;
 
-export function createProgressBar(label: string, total: number | undefined, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressBar {
+export function createProgressBar(
+  label: string,
+  total: number | undefined,
+  enabled: boolean,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressBar {
   if (!enabled || !stream.isTTY) return { update() {}, finish() {} };
   const started = Date.now();
   let lastDraw = 0;

@@ -39,7 +39,12 @@ export const FASHION_MNIST: IdxDatasetSpec = {
   classes: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
   systemDirs: ['/usr/share/datasets/fashion-mnist'],
   mirrors: ['http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'],
-  md5: ['8d4fb7e6c68d591d4c3dfef9ec88bf0d', '25c81989df183df01b3e8a0aad5dffbe', 'bef4ecab320f06d8554ea6380940ec79', 'bb300cfdad3c16e7a12a480ee83cd310'],
+  md5: [
+    '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+    '25c81989df183df01b3e8a0aad5dffbe',
+    'bef4ecab320f06d8554ea6380940ec79',
+    'bb300cfdad3c16e7a12a480ee83cd310',
+  ],
 };
 
 export const MNIST: IdxDatasetSpec = {
@@ -48,7 +53,12 @@ export const MNIST: IdxDatasetSpec = {
   classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   systemDirs: [],
   mirrors: ['https://ossci-datasets.s3.amazonaws.com/mnist/', 'http://yann.lecun.com/exdb/mnist/'],
-  md5: ['f68b3c2dcbeaaa9fbdd348bbdeb94873', 'd53e105ee54ea40749a09fcbcd1e9432', '9fb629c4189551a2d022fa330f9573f3', 'ec29112dd5afa0611ce80d1b7f02629c'],
+  md5: [
+    'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+    'd53e105ee54ea40749a09fcbcd1e9432',
+    '9fb629c4189551a2d022fa330f9573f3',
+    'ec29112dd5afa0611ce80d1b7f02629c',
+  ],
 };
 
 function idxEntry(spec: IdxDatasetSpec, description: string): DatasetEntry {
@@ -56,16 +66,28 @@ function idxEntry(spec: IdxDatasetSpec, description: string): DatasetEntry {
     description,
     info: () => ({ shape: [28, 28, 1], classes: [...spec.classes], numClasses: spec.classes.length }),
     load: (cfg, env) =>
-      loadIdxDataset(spec, { home: env.home, url: cfg.url, progress: env.ctx.progress, log: env.ctx.log, signal: env.ctx.signal, download: env.ctx.download }),
+      loadIdxDataset(spec, {
+        home: env.home,
+        url: cfg.url,
+        progress: env.ctx.progress,
+        log: env.ctx.log,
+        signal: env.ctx.signal,
+        download: env.ctx.download,
+      }),
   };
 }
 
 async function loadFolderDataset(cfg: DatasetConfig, env: LoadEnv): Promise<SourceDataset> {
-  if (!cfg.path) throw new DataError('dataset.path is required for imageFolder: the folder that holds train/<class>/ (and test/<class>/)');
+  if (!cfg.path)
+    throw new DataError(
+      'dataset.path is required for imageFolder: the folder that holds train/<class>/ (and test/<class>/)',
+    );
   const root = env.home.home;
   const scan = scanImageFolder(root, { classes: cfg.classes, classesFrom: 'dataset.classes' });
   if (!scan.test && !(cfg.validationSplit > 0)) {
-    throw new DataError(`${root}: no test/ folder; add test/<class>/ folders or set dataset.validationSplit to hold out part of train/`);
+    throw new DataError(
+      `${root}: no test/ folder; add test/<class>/ folders or set dataset.validationSplit to hold out part of train/`,
+    );
   }
   if (scan.ignored) env.ctx.log?.(`imageFolder: ignored ${scan.ignored} files that are not .jpg, .jpeg or .png`);
   const data = await loadImageFolder(scan, {
@@ -91,7 +113,8 @@ async function loadFolderDataset(cfg: DatasetConfig, env: LoadEnv): Promise<Sour
 
 export const DATASETS: Record<DatasetName, DatasetEntry> = {
   cifar10: {
-    description: 'CIFAR-10: 60,000 32x32 colour images in 10 classes (official binary files or archive, image folders, or downloaded)',
+    description:
+      'CIFAR-10: 60,000 32x32 colour images in 10 classes (official binary files or archive, image folders, or downloaded)',
     info: () => ({ shape: [32, 32, 3], classes: [...CIFAR10_CLASSES], numClasses: CIFAR10_CLASSES.length }),
     load: (cfg, env) =>
       loadCifar10({
@@ -106,7 +129,10 @@ export const DATASETS: Record<DatasetName, DatasetEntry> = {
       }),
   },
   mnist: idxEntry(MNIST, 'MNIST: 70,000 28x28 grey handwritten digits (gzip IDX files)'),
-  fashionMnist: idxEntry(FASHION_MNIST, 'Fashion-MNIST: 70,000 28x28 grey clothing images in 10 classes (gzip IDX files)'),
+  fashionMnist: idxEntry(
+    FASHION_MNIST,
+    'Fashion-MNIST: 70,000 28x28 grey clothing images in 10 classes (gzip IDX files)',
+  ),
   imageFolder: {
     description: 'Your own JPEG/PNG images: dataset.path with train/<class>/ and test/<class>/ folders',
     info(cfg) {

@@ -39,10 +39,18 @@ export function stratifiedQuotas(counts: number[], take: number): number[] {
  * Choose `take` indices of `y`, stratified by class and seeded; returns
  * [chosen, rest], each in ascending index order (the source's order).
  */
-export function stratifiedPick(y: Uint8Array, numClasses: number, take: number, seed: number): [Int32Array, Int32Array] {
+export function stratifiedPick(
+  y: Uint8Array,
+  numClasses: number,
+  take: number,
+  seed: number,
+): [Int32Array, Int32Array] {
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < y.length; i++) byClass[y[i]].push(i);
-  const quotas = stratifiedQuotas(byClass.map((c) => c.length), take);
+  const quotas = stratifiedQuotas(
+    byClass.map((c) => c.length),
+    take,
+  );
   const rng = createRng(seed);
   const chosen = new Uint8Array(y.length);
   byClass.forEach((indices, c) => {
@@ -73,7 +81,14 @@ export function gather(split: Split, indices: Int32Array, sampleSize: number): S
 }
 
 /** A stratified subset of at most `limit` examples (the split itself when it is no larger). */
-export function limitSplit(split: Split, limit: number | undefined, numClasses: number, sampleSize: number, seed: number, stream: string): Split {
+export function limitSplit(
+  split: Split,
+  limit: number | undefined,
+  numClasses: number,
+  sampleSize: number,
+  seed: number,
+  stream: string,
+): Split {
   if (limit === undefined || limit >= split.n) return split;
   const [picked] = stratifiedPick(split.y, numClasses, limit, deriveSeed(seed, 'limit', stream));
   return gather(split, picked, sampleSize);
@@ -86,7 +101,13 @@ export function validationCount(n: number, fraction: number): number {
 }
 
 /** Hold out a stratified `fraction` of `split` for validation. */
-export function holdOut(split: Split, fraction: number, numClasses: number, sampleSize: number, seed: number): { train: Split; validation?: Split } {
+export function holdOut(
+  split: Split,
+  fraction: number,
+  numClasses: number,
+  sampleSize: number,
+  seed: number,
+): { train: Split; validation?: Split } {
   const count = validationCount(split.n, fraction);
   if (count === 0) return { train: split };
   const [held, kept] = stratifiedPick(split.y, numClasses, count, deriveSeed(seed, 'validation'));

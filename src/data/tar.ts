@@ -48,8 +48,10 @@ const LINK_TYPES = new Set(['Link', 'SymbolicLink']);
 /** The name with './' dropped, or a DataError for a path that could leave the folder it is extracted into. */
 function safeName(archive: string, raw: string): string {
   const name = raw.replace(/^(\.\/)+/, '');
-  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw new DataError(`${archive}: archive entry ${raw} has an absolute path; refusing the archive`);
-  if (name.split(/[/\\]/).includes('..')) throw new DataError(`${archive}: archive entry ${raw} leaves its folder ('..'); refusing the archive`);
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name))
+    throw new DataError(`${archive}: archive entry ${raw} has an absolute path; refusing the archive`);
+  if (name.split(/[/\\]/).includes('..'))
+    throw new DataError(`${archive}: archive entry ${raw} leaves its folder ('..'); refusing the archive`);
   return name;
 }
 
@@ -59,7 +61,9 @@ function checkLink(archive: string, entry: ReadEntry, name: string): void {
   const base = entry.type === 'Link' ? '' : path.posix.dirname(name);
   const resolved = path.posix.normalize(path.posix.join(base, target));
   if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-    throw new DataError(`${archive}: archive entry ${name} links to ${target}, outside its folder; refusing the archive`);
+    throw new DataError(
+      `${archive}: archive entry ${name} links to ${target}, outside its folder; refusing the archive`,
+    );
   }
 }
 
@@ -81,11 +85,15 @@ class EntryChecker {
     if (LINK_TYPES.has(entry.type)) checkLink(this.archive, entry, name);
     const bytes = size ?? 0;
     if (bytes > this.limits.maxEntryBytes) {
-      throw new DataError(`${this.archive}: archive entry ${raw} declares ${bytes} bytes, more than the ${this.limits.maxEntryBytes} expected; refusing the archive`);
+      throw new DataError(
+        `${this.archive}: archive entry ${raw} declares ${bytes} bytes, more than the ${this.limits.maxEntryBytes} expected; refusing the archive`,
+      );
     }
     this.total += bytes;
     if (this.total > this.limits.maxTotalBytes) {
-      throw new DataError(`${this.archive}: the archive's entries declare more than ${this.limits.maxTotalBytes} bytes in all; refusing the archive`);
+      throw new DataError(
+        `${this.archive}: the archive's entries declare more than ${this.limits.maxTotalBytes} bytes in all; refusing the archive`,
+      );
     }
     return name;
   }
@@ -93,11 +101,15 @@ class EntryChecker {
 
 /** Turns a zlib or node-tar error into a message naming the archive. */
 function describeArchiveError(archive: string, err: NodeJS.ErrnoException & { tarCode?: string }): DataError {
-  if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) return new DataError(`${archive}: archive is truncated (gzip stream ends early)`);
+  if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message))
+    return new DataError(`${archive}: archive is truncated (gzip stream ends early)`);
   if (err.code === 'Z_DATA_ERROR') return new DataError(`${archive}: not a valid .tar.gz archive (${err.message})`);
-  if (/checksum failure/.test(err.message)) return new DataError(`${archive}: corrupt tar archive (bad header checksum)`);
-  if (/Truncated input/.test(err.message)) return new DataError(`${archive}: archive is truncated (${err.message.replace(/^TAR_BAD_ARCHIVE: /, '')})`);
-  if (err.tarCode) return new DataError(`${archive}: corrupt tar archive (${err.message.replace(/^TAR_[A-Z_]+: /, '')})`);
+  if (/checksum failure/.test(err.message))
+    return new DataError(`${archive}: corrupt tar archive (bad header checksum)`);
+  if (/Truncated input/.test(err.message))
+    return new DataError(`${archive}: archive is truncated (${err.message.replace(/^TAR_BAD_ARCHIVE: /, '')})`);
+  if (err.tarCode)
+    return new DataError(`${archive}: corrupt tar archive (${err.message.replace(/^TAR_[A-Z_]+: /, '')})`);
   return new DataError(`${archive}: cannot read archive: ${err.message}`);
 }
 
@@ -127,7 +139,11 @@ function parseTarGz(
       gunzip.destroy();
       parser.removeAllListeners('entry');
       // Our own refusals, Ctrl-C and OS errors (a full disk while extracting) keep their words; the parser's get the archive's name.
-      reject(err instanceof DataError || limits.signal?.aborted || isUserOsError(err) ? err : describeArchiveError(file, err as NodeJS.ErrnoException));
+      reject(
+        err instanceof DataError || limits.signal?.aborted || isUserOsError(err)
+          ? err
+          : describeArchiveError(file, err as NodeJS.ErrnoException),
+      );
     };
     const guard = (f: () => void) => {
       try {
@@ -142,7 +158,9 @@ function parseTarGz(
     parser.on('ignoredEntry', (entry: ReadEntry) =>
       guard(() => {
         if (entry.meta && entry.size > MAX_META_BYTES) {
-          throw new DataError(`${file}: archive entry ${entry.path} is a ${entry.size}-byte long name or pax header (at most ${MAX_META_BYTES} allowed); refusing the archive`);
+          throw new DataError(
+            `${file}: archive entry ${entry.path} is a ${entry.size}-byte long name or pax header (at most ${MAX_META_BYTES} allowed); refusing the archive`,
+          );
         }
       }),
     );
@@ -201,21 +219,28 @@ export async function readTarGz(
 }
 
 /** Extract the regular files `want` accepts into `dest` (never outside it); returns their names. */
-export async function extractTarGz(file: string, dest: string, want: (name: string) => boolean = () => true, limits: TarLimits = DEFAULT_LIMITS): Promise<string[]> {
+export async function extractTarGz(
+  file: string,
+  dest: string,
+  want: (name: string) => boolean = () => true,
+  limits: TarLimits = DEFAULT_LIMITS,
+): Promise<string[]> {
   const written: string[] = [];
   const root = path.resolve(dest);
   const open = new Set<number>();
   try {
     await parseTarGz(file, limits, want, (name) => {
       const target = path.resolve(root, name);
-      if (!target.startsWith(root + path.sep)) throw new DataError(`${file}: archive entry ${name} would be written outside ${dest}`);
+      if (!target.startsWith(root + path.sep))
+        throw new DataError(`${file}: archive entry ${name} would be written outside ${dest}`);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       // 'wx': an entry never overwrites a file (or follows a link) already there.
       let fd: number;
       try {
         fd = fs.openSync(target, 'wx');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DataError(`${file}: archive entry ${name} appears twice; refusing the archive`);
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new DataError(`${file}: archive entry ${name} appears twice; refusing the archive`);
         throw err;
       }
       open.add(fd);

@@ -2,7 +2,9 @@
 
 export type DatasetName = 'cifar10' | 'mnist' | 'fashionMnist' | 'imageFolder';
 
-export type NormalizeConfig = { type: 'scale' } | { type: 'standardize'; mean: readonly number[]; std: readonly number[] };
+export type NormalizeConfig =
+  | { type: 'scale' }
+  | { type: 'standardize'; mean: readonly number[]; std: readonly number[] };
 export interface AugmentConfig {
   randomCrop?: { padding: number };
   horizontalFlip?: boolean;

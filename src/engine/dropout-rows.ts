@@ -14,12 +14,17 @@ import type { TF } from './types';
 
 type Call = (inputs: tfjs.Tensor | tfjs.Tensor[], kwargs: { training?: boolean }) => tfjs.Tensor | tfjs.Tensor[];
 
-export function withDropoutRowOffset<T>(tf: TF, layers: ReadonlyArray<{ layer: object }>, offset: number, fn: () => T): T {
+export function withDropoutRowOffset<T>(
+  tf: TF,
+  layers: ReadonlyArray<{ layer: object }>,
+  offset: number,
+  fn: () => T,
+): T {
   if (offset === 0 || layers.length === 0) return fn();
   const restore: Array<() => void> = [];
   for (const { layer } of layers) {
     const target = layer as { call: Call };
-    const own = Object.prototype.hasOwnProperty.call(target, 'call') ? target.call : undefined;
+    const own = Object.hasOwn(target, 'call') ? target.call : undefined;
     const inner: Call = target.call.bind(target);
     target.call = (inputs, kwargs) => {
       if (!kwargs?.training) return inner(inputs, kwargs);

@@ -8,7 +8,7 @@
  * the updated values are bit-identical to tf.train.adam's on wasm.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ADAM_UPDATE_KERNEL, AdamUpdateAttrs } from './kernels/adam-update';
+import { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from './kernels/adam-update';
 
 type Tf = typeof tfTypes;
 /** tfjs-core's NamedTensor and NamedVariableMap (not re-exported by @tensorflow/tfjs). */
@@ -34,12 +34,15 @@ function fusedAdamClass(tf: Tf): AdamClass {
   if (existing) return existing;
   class FusedAdam extends tf.AdamOptimizer {
     override applyGradients(variableGradients: NamedVariableMap | NamedTensor[]): void {
-      const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+      const names = Array.isArray(variableGradients)
+        ? variableGradients.map((v) => v.name)
+        : Object.keys(variableGradients);
       const gradientOf = (name: string, i: number): tfTypes.Tensor | undefined =>
-
         Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
-      const fused = tf.getBackend() === 'wasm' && tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm') !== undefined
-        && names.every((name, i) => (gradientOf(name, i)?.dtype ?? 'float32') === 'float32');
+      const fused =
+        tf.getBackend() === 'wasm' &&
+        tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm') !== undefined &&
+        names.every((name, i) => (gradientOf(name, i)?.dtype ?? 'float32') === 'float32');
       if (!fused) {
         super.applyGradients(variableGradients);
         return;
@@ -52,20 +55,32 @@ function fusedAdamClass(tf: Tf): AdamClass {
         names.forEach((name, i) => {
           const value = tf.engine().registeredVariables[name];
           state.accumulatedFirstMoment[i] ??= {
-            originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+            originalName: `${name}/m`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
           };
           state.accumulatedSecondMoment[i] ??= {
-            originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+            originalName: `${name}/v`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
           };
           const gradient = gradientOf(name, i);
           if (gradient == null) return;
           const m = state.accumulatedFirstMoment[i]!.variable;
           const v = state.accumulatedSecondMoment[i]!.variable;
           const attrs: AdamUpdateAttrs = {
-            beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate, c1, c2,
+            beta1: this.beta1,
+            beta2: this.beta2,
+            epsilon: this.epsilon,
+            learningRate: this.learningRate,
+            c1,
+            c2,
           };
-          const [x2, m2, v2] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, { x: value, m, v, g: gradient },
-            attrs as unknown as tfTypes.NamedAttrMap) as tfTypes.Tensor[];
+          const [x2, m2, v2] = tf
+            .engine()
+            .runKernel(
+              ADAM_UPDATE_KERNEL,
+              { x: value, m, v, g: gradient },
+              attrs as unknown as tfTypes.NamedAttrMap,
+            ) as tfTypes.Tensor[];
           m.assign(m2);
           v.assign(v2);
           value.assign(x2);
@@ -81,7 +96,13 @@ function fusedAdamClass(tf: Tf): AdamClass {
 }
 
 /** Like tf.train.adam(learningRate, beta1, beta2, epsilon), with the fused update on wasm. */
-export function createAdam(tf: Tf, learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tfTypes.AdamOptimizer {
+export function createAdam(
+  tf: Tf,
+  learningRate = 0.001,
+  beta1 = 0.9,
+  beta2 = 0.999,
+  epsilon?: number,
+): tfTypes.AdamOptimizer {
   const Adam = fusedAdamClass(tf);
   return new Adam(learningRate, beta1, beta2, epsilon);
 }

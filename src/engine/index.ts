@@ -13,7 +13,14 @@
 export { startEngine, engineStatus, type EngineStatus } from './start';
 export { BUILT_FOR, VERSIONS_ENV } from './versions';
 export { createStepRunner, type StepRunner, type StepOptions, type TrainSteps } from './step-runner';
-export { buildOptimizer, setLearningRate, captureOptimizerState, restoreOptimizerState, type NamedTensor, type OptimizerState } from './optimizer-state';
+export {
+  buildOptimizer,
+  setLearningRate,
+  captureOptimizerState,
+  restoreOptimizerState,
+  type NamedTensor,
+  type OptimizerState,
+} from './optimizer-state';
 export { float32Values } from './heap';
 export { averageTwoOn, createSharedMemory, type AverageTwo, type SharedMemory } from './average-wasm';
 export { shardRows, maxShardRows, type Shard } from './shards';

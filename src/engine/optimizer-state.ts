@@ -25,7 +25,8 @@ export function buildOptimizer(tf: TF, experiment: ResolvedExperiment, learningR
   const cfg = experiment.training.optimizer;
   // Adam through createAdam: on wasm one fused kernel per variable instead of ~13 (about a
   // tenth of a LeNet step), bit-identical to tf.train.adam; elsewhere it is tf.train.adam.
-  if (cfg.type === 'adam' && engineStatus().fast) return createAdam(tf, learningRate, cfg.beta1, cfg.beta2, cfg.epsilon);
+  if (cfg.type === 'adam' && engineStatus().fast)
+    return createAdam(tf, learningRate, cfg.beta1, cfg.beta2, cfg.epsilon);
   return OPTIMIZERS.require(cfg.type).build(tf, cfg as never, learningRate);
 }
 
@@ -69,11 +70,13 @@ export async function captureOptimizerState(tf: TF, optimizer: tfjs.Optimizer): 
     const a = o as unknown as AdamaxInternals;
     tensors.push({ name: 'iter', tensor: tf.scalar(a.iterations_, 'int32') });
     tensors.push({ name: `${EXTRA_PREFIX}iteration`, tensor: a.iteration.clone() });
-    for (const v of [...a.accumulatedFirstMoment, ...a.accumulatedWeightedInfNorm]) tensors.push({ name: v.originalName, tensor: v.variable.clone() });
+    for (const v of [...a.accumulatedFirstMoment, ...a.accumulatedWeightedInfNorm])
+      tensors.push({ name: v.originalName, tensor: v.variable.clone() });
   } else {
     // getWeights returns the live slot variables (cloned, so the snapshot does not change with
     // later steps) and a fresh 'iter' scalar, which is ours to dispose, so it is taken as is.
-    for (const w of await optimizer.getWeights()) tensors.push({ name: w.name, tensor: w.tensor instanceof tf.Variable ? w.tensor.clone() : w.tensor });
+    for (const w of await optimizer.getWeights())
+      tensors.push({ name: w.name, tensor: w.tensor instanceof tf.Variable ? w.tensor.clone() : w.tensor });
   }
   for (const key of EXACT_SCALARS) {
     const v = o[key] as tfjs.Variable | undefined;
@@ -85,14 +88,19 @@ export async function captureOptimizerState(tf: TF, optimizer: tfjs.Optimizer): 
 /** Restores state captured by captureOptimizerState into a freshly built optimizer of the same type. */
 export async function restoreOptimizerState(tf: TF, optimizer: tfjs.Optimizer, tensors: NamedTensor[]): Promise<void> {
   const o = optimizer as unknown as Record<string, unknown>;
-  const extras = new Map(tensors.filter((t) => t.name.startsWith(EXTRA_PREFIX)).map((t) => [t.name.slice(EXTRA_PREFIX.length), t.tensor]));
+  const extras = new Map(
+    tensors.filter((t) => t.name.startsWith(EXTRA_PREFIX)).map((t) => [t.name.slice(EXTRA_PREFIX.length), t.tensor]),
+  );
   const slots = tensors.filter((t) => !t.name.startsWith(EXTRA_PREFIX));
   if (isAdamax(optimizer)) {
     const a = o as unknown as AdamaxInternals;
     const [iter, ...rest] = slots;
     a.iterations_ = iter.tensor.dataSync()[0];
     const half = rest.length / 2;
-    const asSlot = (t: NamedTensor): OptimizerVariable => ({ originalName: t.name, variable: t.tensor.variable(false) });
+    const asSlot = (t: NamedTensor): OptimizerVariable => ({
+      originalName: t.name,
+      variable: t.tensor.variable(false),
+    });
     a.accumulatedFirstMoment = rest.slice(0, half).map(asSlot);
     a.accumulatedWeightedInfNorm = rest.slice(half).map(asSlot);
     const iteration = extras.get('iteration');

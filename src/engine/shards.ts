@@ -11,8 +11,10 @@ export interface Shard {
 }
 
 export function shardRows(rows: number, replicas: number): Shard[] {
-  if (!(Number.isInteger(rows) && rows >= 0)) throw new RangeError(`shardRows: rows must be a non-negative integer, got ${rows}`);
-  if (!(Number.isInteger(replicas) && replicas >= 1)) throw new RangeError(`shardRows: replicas must be a positive integer, got ${replicas}`);
+  if (!(Number.isInteger(rows) && rows >= 0))
+    throw new RangeError(`shardRows: rows must be a non-negative integer, got ${rows}`);
+  if (!(Number.isInteger(replicas) && replicas >= 1))
+    throw new RangeError(`shardRows: replicas must be a positive integer, got ${replicas}`);
   const base = Math.floor(rows / replicas);
   const extra = rows % replicas;
   const shards: Shard[] = [];

@@ -30,7 +30,12 @@ export interface StepRunner {
    * `rowOffset`: the batch is rows [rowOffset, rowOffset + size) of a larger one (a
    * data-parallel shard); dropout then uses those rows of the larger batch's masks.
    */
-  computeGradients(batch: Batch, epoch: number, batchIndex: number, rowOffset?: number): { grads: tfjs.NamedTensorMap; sums: number[] };
+  computeGradients(
+    batch: Batch,
+    epoch: number,
+    batchIndex: number,
+    rowOffset?: number,
+  ): { grads: tfjs.NamedTensorMap; sums: number[] };
   applyGradients(grads: tfjs.NamedTensorMap): void;
   /** Inference-mode sums; with `predictions`, also each example's predicted class. */
   evaluate(batch: Batch, predictions?: boolean): { sums: number[]; predicted?: Int32Array };
@@ -139,10 +144,21 @@ export function createStepRunner(o: StepOptions): StepRunner {
   const engine = engineStatus();
   // A functional model (a graph: residual or branching) is not a stack the direct step can plan; say so in the log.
   const graph = model.getClassName() !== 'Sequential';
-  const direct = o.direct === false ? { unsupported: 'disabled' }
-    : graph ? { unsupported: 'the model is a graph; the direct step runs plain stacks' }
-    : tf.getBackend() === 'wasm' && !engine.fast ? { unsupported: engine.reason }
-    : createDirectStep({ tf, model, experiment: o.experiment, inputShape: o.inputShape, numClasses, gradientShards: o.gradientShards });
+  const direct =
+    o.direct === false
+      ? { unsupported: 'disabled' }
+      : graph
+        ? { unsupported: 'the model is a graph; the direct step runs plain stacks' }
+        : tf.getBackend() === 'wasm' && !engine.fast
+          ? { unsupported: engine.reason }
+          : createDirectStep({
+              tf,
+              model,
+              experiment: o.experiment,
+              inputShape: o.inputShape,
+              numClasses,
+              gradientShards: o.gradientShards,
+            });
   const fast = 'unsupported' in direct ? undefined : direct;
   const gradients: StepRunner['computeGradients'] = fast
     ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset })
@@ -150,7 +166,9 @@ export function createStepRunner(o: StepOptions): StepRunner {
 
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],
-    implementation: fast ? { direct: true } : { direct: false, reason: (direct as { unsupported: string }).unsupported },
+    implementation: fast
+      ? { direct: true }
+      : { direct: false, reason: (direct as { unsupported: string }).unsupported },
     computeGradients: gradients,
     applyGradients,
     train(batch, epoch, batchIndex) {
@@ -176,7 +194,9 @@ export function createStepRunner(o: StepOptions): StepRunner {
     },
     outputs(batch) {
       if (fast) return fast.outputs(batch);
-      const out = tf.tidy(() => model.apply(tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32'), { training: false }) as tfjs.Tensor);
+      const out = tf.tidy(
+        () => model.apply(tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32'), { training: false }) as tfjs.Tensor,
+      );
       const values = out.dataSync() as Float32Array;
       out.dispose();
       return values;

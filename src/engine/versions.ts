@@ -28,7 +28,10 @@ export function installedVersions(tf: TF, env: NodeJS.ProcessEnv = process.env):
     '@tensorflow/tfjs-layers': tf.version['tfjs-layers'],
     '@tensorflow/tfjs-backend-wasm': wasmVersion(),
   };
-  for (const entry of (env[VERSIONS_ENV] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (env[VERSIONS_ENV] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const at = entry.lastIndexOf('=');
     if (at > 0) installed[entry.slice(0, at)] = entry.slice(at + 1);
   }

@@ -15,7 +15,15 @@ export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedE
   const augment = experiment.dataset.augment as AugmentConfig;
   return {
     counts: { train: dataset.train.n, validation: dataset.validation?.n, test: dataset.test.n },
-    train: (epoch) => batches(dataset.train, dataset.shape, { batchSize, epoch, seed, shuffle: experiment.dataset.shuffle, normalize, augment }),
+    train: (epoch) =>
+      batches(dataset.train, dataset.shape, {
+        batchSize,
+        epoch,
+        seed,
+        shuffle: experiment.dataset.shuffle,
+        normalize,
+        augment,
+      }),
     evaluate(split) {
       const data = split === 'validation' ? dataset.validation : dataset.test;
       if (!data) throw new Error(`evaluate: the dataset has no ${split} split`);

@@ -39,7 +39,12 @@ interface OptimizerJson {
 }
 
 /** The files of one checkpoint, in memory, so several folders (last, best, epoch-N) can share one serialization. */
-export async function checkpointFiles(tf: TF, model: tfjs.LayersModel, optimizer: tfjs.Optimizer, state: CheckpointState): Promise<DirFiles> {
+export async function checkpointFiles(
+  tf: TF,
+  model: tfjs.LayersModel,
+  optimizer: tfjs.Optimizer,
+  state: CheckpointState,
+): Promise<DirFiles> {
   const files = await modelFiles(tf, model);
   const { tensors } = await captureOptimizerState(tf, optimizer);
   try {
@@ -76,7 +81,11 @@ export function checkCheckpoint(dir: string): CheckpointState {
   checkModelDir(dir);
   const optFile = path.join(dir, OPTIMIZER_JSON);
   const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
-  readWeightsFile(path.join(dir, OPTIMIZER_BIN), optFile, opt.weightsManifest.flatMap((g) => g.weights));
+  readWeightsFile(
+    path.join(dir, OPTIMIZER_BIN),
+    optFile,
+    opt.weightsManifest.flatMap((g) => g.weights),
+  );
   return readCheckpointState(dir);
 }
 
@@ -88,6 +97,14 @@ export function readCheckpoint(tf: TF, dir: string): LoadedCheckpoint {
   const optFile = path.join(dir, OPTIMIZER_JSON);
   const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
   const specs = opt.weightsManifest.flatMap((g) => g.weights);
-  const decoded = tf.io.decodeWeights(toArrayBuffer(readWeightsFile(path.join(dir, OPTIMIZER_BIN), optFile, specs)), specs);
-  return { dir, state: readCheckpointState(dir), weights: readWeights(tf, dir), optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })) };
+  const decoded = tf.io.decodeWeights(
+    toArrayBuffer(readWeightsFile(path.join(dir, OPTIMIZER_BIN), optFile, specs)),
+    specs,
+  );
+  return {
+    dir,
+    state: readCheckpointState(dir),
+    weights: readWeights(tf, dir),
+    optimizer: specs.map((s) => ({ name: s.name, tensor: decoded[s.name] })),
+  };
 }

@@ -54,33 +54,56 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
   const extra = [...(req.overrides ?? [])];
   for (const raw of extra) {
     const key = formatPath(parseOverride(raw).path);
-    if (!key.startsWith('dataset.')) throw new UsageError(`--set ${raw}: eval can only change dataset.* (the model and training are fixed by the run)`);
+    if (!key.startsWith('dataset.'))
+      throw new UsageError(
+        `--set ${raw}: eval can only change dataset.* (the model and training are fixed by the run)`,
+      );
   }
   const meta = readMeta(runDir);
   const e = loadRunExperiment(runDir, extra).experiment;
   const modelDir = req.checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
     const status = Run.fromDir(runDir).status();
-    const resume = status === 'completed' ? '' : `; continue it with: pipeline run --resume ${meta.name}/${meta.version}`;
-    throw new UsageError(`${meta.name}/${meta.version} has no saved model (it is ${status}); only completed runs have model/${status === 'diverged' ? '' : resume}`);
+    const resume =
+      status === 'completed' ? '' : `; continue it with: pipeline run --resume ${meta.name}/${meta.version}`;
+    throw new UsageError(
+      `${meta.name}/${meta.version} has no saved model (it is ${status}); only completed runs have model/${status === 'diverged' ? '' : resume}`,
+    );
   }
   const backend = await selectBackend(req.backend ?? 'auto');
   const tf = backend.tf;
-  const dataset = req.dataset ?? (await loadDataset(e.dataset as DatasetConfig, { dataDir: req.dataDir, seed: e.seed, log: req.log, signal: req.signal }));
+  const dataset =
+    req.dataset ??
+    (await loadDataset(e.dataset as DatasetConfig, {
+      dataDir: req.dataDir,
+      seed: e.seed,
+      log: req.log,
+      signal: req.signal,
+    }));
   const model = await loadModelDir(tf, modelDir);
   try {
     const k = dataset.classes.length;
     const input = model.inputs[0].shape.slice(1);
     const output = model.outputs[0].shape.slice(1);
     if (input.join() !== dataset.shape.join() || output.join() !== String(k)) {
-      throw new RunError(`the model takes [${input.join(', ')}] and predicts ${output.join(', ')} classes, but ${dataset.name} has [${dataset.shape.join(', ')}] images of ${k} classes`);
+      throw new RunError(
+        `the model takes [${input.join(', ')}] and predicts ${output.join(', ')} classes, but ${dataset.name} has [${dataset.shape.join(', ')}] images of ${k} classes`,
+      );
     }
-    const withAccuracy = e.training.metrics.includes('accuracy') ? e : { ...e, training: { ...e.training, metrics: [...e.training.metrics, 'accuracy'] } };
+    const withAccuracy = e.training.metrics.includes('accuracy')
+      ? e
+      : { ...e, training: { ...e.training, metrics: [...e.training.metrics, 'accuracy'] } };
     const steps = createStepRunner({ tf, model, experiment: withAccuracy, numClasses: k, inputShape: dataset.shape });
     const sums = new Array<number>(steps.keys.length).fill(0);
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     const split = dataset.test;
-    const opts = { batchSize: e.training.evalBatchSize, epoch: 0, seed: e.seed, shuffle: false, normalize: e.dataset.normalize as NormalizeConfig };
+    const opts = {
+      batchSize: e.training.evalBatchSize,
+      epoch: 0,
+      seed: e.seed,
+      shuffle: false,
+      normalize: e.dataset.normalize as NormalizeConfig,
+    };
     for (const batch of batches(split, dataset.shape, opts)) {
       const { sums: s, predicted } = steps.evaluate(batch, true);
       s.forEach((v, i) => (sums[i] += v));
@@ -118,7 +141,10 @@ export function formatEvalReport(r: EvalReport): string {
       .join('  '),
     '',
     `${'class'.padEnd(nameWidth)}  examples  correct  accuracy`,
-    ...r.perClass.map((c) => `${c.class.padEnd(nameWidth)}  ${thousands(c.examples).padStart(8)}  ${thousands(c.correct).padStart(7)}  ${fixed(c.accuracy).padStart(8)}`),
+    ...r.perClass.map(
+      (c) =>
+        `${c.class.padEnd(nameWidth)}  ${thousands(c.examples).padStart(8)}  ${thousands(c.correct).padStart(7)}  ${fixed(c.accuracy).padStart(8)}`,
+    ),
     '',
     'confusion matrix (rows: true class, columns: predicted class)',
   ];

@@ -1,6 +1,7 @@
 /** Number formats shared by progress lines and the eval report. */
 
-export const fixed = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+export const fixed = (v: number | undefined, digits = 4) =>
+  v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 
 export const thousands = (v: number) => Math.round(v).toLocaleString('en-US');
 

@@ -12,8 +12,15 @@ export type Logger = pino.Logger;
  * already shows them.
  */
 export function createRunLogger(o: { terminal: Terminal; file?: string }): { logger: Logger; close(): void } {
-  const prettify = prettyFactory({ colorize: o.terminal.isTTY, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' });
-  const streams: pino.StreamEntry[] = [{ level: 'info', stream: { write: (line: string) => o.terminal.print(prettify(line)) } }];
+  const prettify = prettyFactory({
+    colorize: o.terminal.isTTY,
+    hideObject: true,
+    ignore: 'pid,hostname',
+    translateTime: 'SYS:HH:MM:ss',
+  });
+  const streams: pino.StreamEntry[] = [
+    { level: 'info', stream: { write: (line: string) => o.terminal.print(prettify(line)) } },
+  ];
   let file: ReturnType<typeof pino.destination> | undefined;
   if (o.file) {
     file = pino.destination({ dest: o.file, append: true, sync: true });

@@ -42,10 +42,15 @@ export interface SelectionInput {
 
 export function selectionMetric(experiment: SelectionInput): Selection {
   const chosen = experiment.training?.selectBy;
-  if (chosen) return { name: chosen.metric, goal: chosen.goal === 'min' || chosen.goal === 'max' ? chosen.goal : metricGoal(chosen.metric) };
+  if (chosen)
+    return {
+      name: chosen.metric,
+      goal: chosen.goal === 'min' || chosen.goal === 'max' ? chosen.goal : metricGoal(chosen.metric),
+    };
   // The schema's default metrics list is [accuracy].
   const base = (experiment.training?.metrics ?? ['accuracy']).includes('accuracy') ? 'accuracy' : 'loss';
-  if ((experiment.dataset?.validationSplit ?? 0) > 0) return { name: splitKey('validation', base), goal: metricGoal(base) };
+  if ((experiment.dataset?.validationSplit ?? 0) > 0)
+    return { name: splitKey('validation', base), goal: metricGoal(base) };
   return {
     name: base,
     goal: metricGoal(base),

@@ -88,7 +88,8 @@ export function claimRunDir(root: string, name: string): { dir: string; version:
 
 /** The commit and dirty flag of the git work tree containing `cwd`, or null outside one (or without git). */
 export function gitState(cwd = process.cwd()): { commit: string; dirty: boolean } | null {
-  const git = (args: string[]) => execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', timeout: 10_000 });
+  const git = (args: string[]) =>
+    execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', timeout: 10_000 });
   try {
     const commit = git(['rev-parse', 'HEAD']).trim();
     const dirty = git(['status', '--porcelain']).trim() !== '';

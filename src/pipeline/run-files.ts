@@ -19,7 +19,13 @@ const Count = Type.Integer({ minimum: 0 });
 export const MetaSchema = Type.Object({
   name: Type.String({ minLength: 1 }),
   version: Type.Integer({ minimum: 1 }),
-  status: Type.Union([Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed'), Type.Literal('interrupted'), Type.Literal('diverged')]),
+  status: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+    Type.Literal('interrupted'),
+    Type.Literal('diverged'),
+  ]),
   pid: Type.Integer({ minimum: 0 }),
   host: Type.String(),
   startedAt: Type.String({ minLength: 1 }),
@@ -51,7 +57,9 @@ const WeightSpec = Type.Object({
   dtype: Type.Union([Type.Literal('float32'), Type.Literal('int32'), Type.Literal('bool')]),
 });
 
-const WeightsManifest = Type.Array(Type.Object({ paths: Type.Array(Type.String()), weights: Type.Array(WeightSpec) }), { minItems: 1 });
+const WeightsManifest = Type.Array(Type.Object({ paths: Type.Array(Type.String()), weights: Type.Array(WeightSpec) }), {
+  minItems: 1,
+});
 
 export const ModelJsonSchema = Type.Object({
   modelTopology: Type.Object({}),
@@ -76,7 +84,8 @@ function validator(schema: TSchema): ValidateFunction {
 function describeProblem(e: ErrorObject): string {
   const at = formatPath(fromPointer(e.instancePath));
   const where = at ? `${at}: ` : '';
-  if (e.keyword === 'required') return `${where}missing required key "${String((e.params as { missingProperty: string }).missingProperty)}"`;
+  if (e.keyword === 'required')
+    return `${where}missing required key "${String((e.params as { missingProperty: string }).missingProperty)}"`;
   return `${where}expected ${describeSchema((e.parentSchema ?? e.schema) as JsonSchema)}, found ${describeValue(e.data)}`;
 }
 
@@ -85,7 +94,9 @@ export function checkRunFile<T>(file: string, schema: TSchema, value: unknown): 
   const validate = validator(schema);
   if (validate(value)) return value as T;
   // A union's branches each report; the union's own error says it in one line.
-  const errors = (validate.errors ?? []).filter((e, _, all) => !all.some((u) => u !== e && u.keyword === 'anyOf' && e.instancePath === u.instancePath));
+  const errors = (validate.errors ?? []).filter(
+    (e, _, all) => !all.some((u) => u !== e && u.keyword === 'anyOf' && e.instancePath === u.instancePath),
+  );
   throw new RunError(`${file}: ${[...new Set(errors.map(describeProblem))].join('; ')}`);
 }
 
@@ -109,11 +120,17 @@ export function manifestBytes(weights: ReadonlyArray<{ shape: readonly number[];
 }
 
 /** The weights file's bytes, checked against what its manifest (`manifestFile`) describes. */
-export function readWeightsFile(file: string, manifestFile: string, weights: ReadonlyArray<{ shape: readonly number[]; dtype: string }>): Buffer {
+export function readWeightsFile(
+  file: string,
+  manifestFile: string,
+  weights: ReadonlyArray<{ shape: readonly number[]; dtype: string }>,
+): Buffer {
   const buf = fs.readFileSync(file);
   const expected = manifestBytes(weights);
   if (buf.length !== expected) {
-    throw new RunError(`${file}: holds ${buf.length} bytes, but ${manifestFile} describes ${expected}; the folder is damaged (restore it, or run the experiment again)`);
+    throw new RunError(
+      `${file}: holds ${buf.length} bytes, but ${manifestFile} describes ${expected}; the folder is damaged (restore it, or run the experiment again)`,
+    );
   }
   return buf;
 }

@@ -19,7 +19,13 @@ import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
 import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
 import { datasetBatchSource, trainBatchCount } from './batch-source';
-import { checkCheckpoint, readCheckpoint, readCheckpointState, STATE_JSON, type LoadedCheckpoint } from './checkpoint-files';
+import {
+  checkCheckpoint,
+  readCheckpoint,
+  readCheckpointState,
+  STATE_JSON,
+  type LoadedCheckpoint,
+} from './checkpoint-files';
 import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
@@ -140,7 +146,14 @@ async function prepareFresh(req: RunRequest): Promise<Prepared> {
   }
 }
 
-function freshMeta(req: RunRequest, loaded: LoadedExperiment, backend: SelectedBackend, dir: string, version: number, git: RunMeta['git']): RunMeta {
+function freshMeta(
+  req: RunRequest,
+  loaded: LoadedExperiment,
+  backend: SelectedBackend,
+  dir: string,
+  version: number,
+  git: RunMeta['git'],
+): RunMeta {
   const e = loaded.experiment;
   return {
     name: e.name,
@@ -151,7 +164,9 @@ function freshMeta(req: RunRequest, loaded: LoadedExperiment, backend: SelectedB
     startedAt: new Date().toISOString(),
     endedAt: null,
     durationSeconds: null,
-    command: [...(req.command ?? ['pipeline', 'run', req.file ?? '', ...(req.overrides ?? []).flatMap((o) => ['--set', o])])],
+    command: [
+      ...(req.command ?? ['pipeline', 'run', req.file ?? '', ...(req.overrides ?? []).flatMap((o) => ['--set', o])]),
+    ],
     versions: { pipeline: PIPELINE_VERSION, tfjs: TFJS_VERSION, node: process.version },
     backend: backend.name,
     backendReason: backend.reason,
@@ -173,7 +188,9 @@ function freshMeta(req: RunRequest, loaded: LoadedExperiment, backend: SelectedB
  */
 function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: string): WarmStart | undefined {
   const e = loaded.experiment;
-  const data = req.dataset ? { shape: req.dataset.shape, classes: req.dataset.classes, where: 'the dataset' } : probeOrNothing(e.dataset as DatasetConfig, req.dataDir);
+  const data = req.dataset
+    ? { shape: req.dataset.shape, classes: req.dataset.classes, where: 'the dataset' }
+    : probeOrNothing(e.dataset as DatasetConfig, req.dataDir);
   if (data) checkAgainstData(loaded, data);
   if (!e.model.init) return undefined;
   const known = datasetInfo(e.dataset as DatasetConfig);
@@ -191,7 +208,8 @@ function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: stri
 /** The loaded data: warnings for classes a split lacks; the model checked again where the preflight could not read it. */
 function checkLoadedData(req: RunRequest, p: Prepared, dataset: LoadedDataset, logger: Logger): void {
   for (const w of emptyClassWarnings(dataset)) logger.warn(w);
-  if (!req.dataset && !p.checkpoint) checkAgainstData(p.loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
+  if (!req.dataset && !p.checkpoint)
+    checkAgainstData(p.loaded, { shape: dataset.shape, classes: dataset.classes, where: dataset.source.path });
 }
 
 function probeOrNothing(cfg: DatasetConfig, dataDir: string | undefined): DataProbe | undefined {
@@ -206,22 +224,29 @@ function probeOrNothing(cfg: DatasetConfig, dataDir: string | undefined): DataPr
 const RESUMABLE = new Set(['interrupted', 'failed', 'running']);
 
 async function prepareResume(req: RunRequest): Promise<Prepared> {
-  if (req.file) throw new UsageError('--resume continues a run with its own config; do not pass an experiment file with it');
+  if (req.file)
+    throw new UsageError('--resume continues a run with its own config; do not pass an experiment file with it');
   const extendTo = epochsOverride(req.overrides ?? []);
   const runDir = path.resolve(req.resume!);
-  if (!fs.existsSync(path.join(runDir, META_JSON))) throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
+  if (!fs.existsSync(path.join(runDir, META_JSON)))
+    throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
   const meta = readMeta(runDir);
   const id = `${meta.name}/${meta.version}`;
   if (meta.status === 'completed' && extendTo === undefined) {
-    throw new UsageError(`cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`);
+    throw new UsageError(
+      `cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`,
+    );
   }
-  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed') throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
+  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed')
+    throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
   if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
     throw new UsageError(`cannot resume ${id}: it is still running (pid ${meta.pid} on ${meta.host})`);
   }
   const recorded = loadRunExperiment(runDir);
   if (recorded.hash !== meta.configHash) {
-    throw new UsageError(`cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`);
+    throw new UsageError(
+      `cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`,
+    );
   }
   const backend = await selectBackend(req.backend ?? (meta.backend as BackendRequest));
 
@@ -231,10 +256,13 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
   // Every file checked now, so a damaged checkpoint leaves the run as it was (not extended, not failed).
   const position = checkpoint ? checkCheckpoint(checkpoint).position : undefined;
-  const extension = extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
+  const extension =
+    extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
   const loaded = extension?.loaded ?? recorded;
   if (position && position.epoch > loaded.experiment.training.epochs) {
-    throw new RunError(`${path.join(checkpoint!, STATE_JSON)}: position.epoch: ${position.epoch} is more than the run's training.epochs (${loaded.experiment.training.epochs}); the checkpoint is damaged`);
+    throw new RunError(
+      `${path.join(checkpoint!, STATE_JSON)}: position.epoch: ${position.epoch} is more than the run's training.epochs (${loaded.experiment.training.epochs}); the checkpoint is damaged`,
+    );
   }
 
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
@@ -255,8 +283,19 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
     backendReason: backend.reason,
     error: undefined,
     stopReason: undefined,
-    resumes: [...(meta.resumes ?? []), { at: now, epoch: position?.epoch ?? 0, batch: position?.batch ?? 0, previousStatus: meta.status, previousPid: meta.pid }],
-    ...(extension ? { configHash: loaded.hash, extensions: [...(meta.extensions ?? []), { at: now, ...extension.record }] } : {}),
+    resumes: [
+      ...(meta.resumes ?? []),
+      {
+        at: now,
+        epoch: position?.epoch ?? 0,
+        batch: position?.batch ?? 0,
+        previousStatus: meta.status,
+        previousPid: meta.pid,
+      },
+    ],
+    ...(extension
+      ? { configHash: loaded.hash, extensions: [...(meta.extensions ?? []), { at: now, ...extension.record }] }
+      : {}),
   });
   return {
     loaded,
@@ -282,7 +321,9 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   const ownStop = !req.stop;
   const stop =
     req.stop ??
-    installStopSignals((signal) => logger.warn(`${signal}: finishing the current batch, then writing a checkpoint (send it again to quit at once)`));
+    installStopSignals((signal) =>
+      logger.warn(`${signal}: finishing the current batch, then writing a checkpoint (send it again to quit at once)`),
+    );
   const started = Date.now();
   const elapsed = () => p.priorSeconds + (Date.now() - started) / 1000;
   let model: tfjs.LayersModel | undefined;
@@ -291,7 +332,10 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   let spawned: SpawnedWorkers | undefined;
   let group: ReplicaGroup | undefined;
 
-  logger.info({ runDir, backend: backend.name, reason: backend.reason }, `run ${e.name}/${meta.value.version} in ${runDir}`);
+  logger.info(
+    { runDir, backend: backend.name, reason: backend.reason },
+    `run ${e.name}/${meta.value.version} in ${runDir}`,
+  );
   logger.info(`backend ${backend.name}: ${backend.reason}`);
   const selection = selectionMetric(e);
   if (selection.warning) logger.warn(selection.warning);
@@ -301,34 +345,77 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     checkLoadedData(req, p, dataset, logger);
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;
-    meta.update({ dataset: { name: dataset.name, source: dataset.source, fingerprint: dataset.fingerprint, counts, classes: dataset.classes } });
-    logger.info({ counts, fingerprint: dataset.fingerprint, cache: dataset.cache }, `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`);
+    meta.update({
+      dataset: {
+        name: dataset.name,
+        source: dataset.source,
+        fingerprint: dataset.fingerprint,
+        counts,
+        classes: dataset.classes,
+      },
+    });
+    logger.info(
+      { counts, fingerprint: dataset.fingerprint, cache: dataset.cache },
+      `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`,
+    );
     if (stop.requested) {
       // Loading can take minutes the first time; a signal during it ends the run before any training.
       meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
       const summary = summarize(p.previousRows, selectionOf(e));
-      return { runDir, status: 'interrupted', metrics: summary?.final ?? null, best: summary?.best ?? null, message: LOADING_INTERRUPTED(stop.signal) };
+      return {
+        runDir,
+        status: 'interrupted',
+        metrics: summary?.final ?? null,
+        best: summary?.best ?? null,
+        message: LOADING_INTERRUPTED(stop.signal),
+      };
     }
 
     const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
-    const plan = planWorkers({ requested: p.workersRequested, backend: backend.name, experiment: e, samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch) });
+    const plan = planWorkers({
+      requested: p.workersRequested,
+      backend: backend.name,
+      experiment: e,
+      samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch),
+    });
     if (plan.warning) logger.warn(plan.warning);
     const why = p.workersRecorded ? 'as the run was started with' : plan.reason;
     logger.info({ workers: plan.count, reason: why }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${why})`);
     meta.update({ workers: plan.count });
     // Threads load their backend while the main thread builds its model.
-    if (plan.count > 1) spawned = new SpawnedWorkers({ replicas: plan.count, backend: backend.name, script: req.workerScript });
+    if (plan.count > 1)
+      spawned = new SpawnedWorkers({ replicas: plan.count, backend: backend.name, script: req.workerScript });
 
     const inputShape = dataset.shape;
     model = buildModel(tf, e, inputShape, dataset.classes.length);
     if (!p.checkpoint) warmStart(p, model, logger);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-    const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: dataset.classes.length, inputShape, gradientShards: gradientShardsFor(plan.count) });
+    const steps = createStepRunner({
+      tf,
+      model,
+      optimizer,
+      experiment: e,
+      numClasses: dataset.classes.length,
+      inputShape,
+      gradientShards: gradientShardsFor(plan.count),
+    });
     const impl = steps.implementation;
-    logger.info({ directStep: impl.direct }, impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`);
+    logger.info(
+      { directStep: impl.direct },
+      impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`,
+    );
     const source = new PrefetchingSource(datasetBatchSource(dataset, e));
     if (spawned) {
-      group = await ReplicaGroup.start(spawned, { tf, experiment: e, model, optimizer, steps, numClasses: dataset.classes.length, inputShape, idle: () => source.prefetch() });
+      group = await ReplicaGroup.start(spawned, {
+        tf,
+        experiment: e,
+        model,
+        optimizer,
+        steps,
+        numClasses: dataset.classes.length,
+        inputShape,
+        idle: () => source.prefetch(),
+      });
     }
     const main = selectionOf(e);
     const setup: TrainingSetup = {
@@ -344,13 +431,21 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const callbacks = buildCallbacks(req, p, setup, terminal, logger);
     metricsCb = callbacks.find((c): c is MetricsFileCallback => c instanceof MetricsFileCallback);
 
-    const start = p.checkpoint ? await restoreCheckpoint(setup, callbacks, readCheckpoint(tf, p.checkpoint), logger) : undefined;
+    const start = p.checkpoint
+      ? await restoreCheckpoint(setup, callbacks, readCheckpoint(tf, p.checkpoint), logger)
+      : undefined;
     // Every replica starts from the main model (and, resumed, its optimizer state).
     await group?.syncState(p.checkpoint !== undefined);
     const result = await train({ setup, steps: group ?? steps, source, callbacks, stop, start });
 
     const summary = metricsCb?.summary();
-    const outcome: RunOutcome = { runDir, status: result.status, metrics: summary?.final ?? null, best: summary?.best ?? null, message: result.reason };
+    const outcome: RunOutcome = {
+      runDir,
+      status: result.status,
+      metrics: summary?.final ?? null,
+      best: summary?.best ?? null,
+      message: result.reason,
+    };
     if (result.status === 'completed') {
       await saveModelDir(tf, model, path.join(runDir, MODEL_DIR));
     }
@@ -363,7 +458,9 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     });
     if (result.status === 'completed') {
       // The curves are a convenience: a rendering problem is logged, it does not fail a trained run.
-      await writeRunCurves(runDir).catch((err: unknown) => logger.warn({ err: String(err) }, `could not draw curves.svg: ${String(err)}`));
+      await writeRunCurves(runDir).catch((err: unknown) =>
+        logger.warn({ err: String(err) }, `could not draw curves.svg: ${String(err)}`),
+      );
       logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
     }
     return outcome;
@@ -371,7 +468,16 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     const err = asRunError(caught, runDir);
     const status = err instanceof InterruptedError ? 'interrupted' : 'failed';
     let message = err instanceof Error ? err.message : String(err);
-    const recorded = recordEnd(meta, { status, endedAt: new Date().toISOString(), durationSeconds: elapsed(), ...(status === 'failed' ? { error: message } : {}) }, runDir);
+    const recorded = recordEnd(
+      meta,
+      {
+        status,
+        endedAt: new Date().toISOString(),
+        durationSeconds: elapsed(),
+        ...(status === 'failed' ? { error: message } : {}),
+      },
+      runDir,
+    );
     if (recorded) message += `; ${recorded}`;
     logger.error({ err: message }, `run ${status}: ${message}`);
     const summary = metricsCb?.summary() ?? summarize(p.previousRows, selectionOf(e));
@@ -390,16 +496,30 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
 }
 
 /** The run's dataset; a signal while it loads (a download, decoding) stops it at once, with one message however far it got. */
-async function loadRunData(req: RunRequest, cfg: DatasetConfig, seed: number, stop: StopSignal, logger: Logger, terminal: Terminal): Promise<LoadedDataset> {
+async function loadRunData(
+  req: RunRequest,
+  cfg: DatasetConfig,
+  seed: number,
+  stop: StopSignal,
+  logger: Logger,
+  terminal: Terminal,
+): Promise<LoadedDataset> {
   try {
-    return await loadDataset(cfg, { dataDir: req.dataDir, seed, log: (m) => logger.info(m), progress: terminal.isTTY, signal: stop.abort });
+    return await loadDataset(cfg, {
+      dataDir: req.dataDir,
+      seed,
+      log: (m) => logger.info(m),
+      progress: terminal.isTTY,
+      signal: stop.abort,
+    });
   } catch (err) {
     if (err instanceof InterruptedError && stop.requested) throw new InterruptedError(LOADING_INTERRUPTED(stop.signal));
     throw err;
   }
 }
 
-const LOADING_INTERRUPTED = (signal: string | undefined) => `interrupted (${signal ?? 'signal'}) while loading the data, before training`;
+const LOADING_INTERRUPTED = (signal: string | undefined) =>
+  `interrupted (${signal ?? 'signal'}) while loading the data, before training`;
 
 /**
  * An OS error the user can fix (a full disk, a read-only folder) becomes a RunError worded
@@ -435,7 +555,9 @@ function epochsOverride(overrides: readonly string[]): number | undefined {
   for (const raw of overrides) {
     const o = parseOverride(raw);
     if (formatPath(o.path) !== 'training.epochs' || o.remove || !Number.isInteger(o.value)) {
-      throw new UsageError(`--resume takes only --set training.epochs=N (to train the run further); --set ${raw} would make a different run: start a new one, or warm-start it with model.init`);
+      throw new UsageError(
+        `--resume takes only --set training.epochs=N (to train the run further); --set ${raw} would make a different run: start a new one, or warm-start it with model.init`,
+      );
     }
     epochs = o.value as number;
   }
@@ -447,19 +569,37 @@ function epochsOverride(overrides: readonly string[]): number | undefined {
  * resolved.json, configHash), so a later resume continues the extended run. Checked
  * before anything is written.
  */
-function extendRun(runDir: string, id: string, meta: RunMeta, recorded: LoadedExperiment, epochs: number, done: number) {
+function extendRun(
+  runDir: string,
+  id: string,
+  meta: RunMeta,
+  recorded: LoadedExperiment,
+  epochs: number,
+  done: number,
+) {
   const from = recorded.experiment.training.epochs;
   if (epochs <= done) {
-    throw new UsageError(`cannot extend ${id} to ${epochs} epochs: it has trained ${done} already; training.epochs must be more than that`);
+    throw new UsageError(
+      `cannot extend ${id} to ${epochs} epochs: it has trained ${done} already; training.epochs must be more than that`,
+    );
   }
-  const overrides = [...recorded.overrides.filter((o) => !/^\s*training\.epochs\s*=/.test(o)), `training.epochs=${epochs}`];
+  const overrides = [
+    ...recorded.overrides.filter((o) => !/^\s*training\.epochs\s*=/.test(o)),
+    `training.epochs=${epochs}`,
+  ];
   const loaded = loadExperimentText(recorded.file, recorded.text, { overrides });
   writeRunInputs(runDir, loaded);
   return { loaded, record: { fromEpochs: from, toEpochs: epochs, epochsDone: done, previousStatus: meta.status } };
 }
 
 /** Order matters at epoch end: the metrics line first, then early stopping (its state goes into the checkpoint), then the checkpoint. */
-function buildCallbacks(req: RunRequest, p: Prepared, setup: TrainingSetup, terminal: Terminal, logger: Logger): Callback[] {
+function buildCallbacks(
+  req: RunRequest,
+  p: Prepared,
+  setup: TrainingSetup,
+  terminal: Terminal,
+  logger: Logger,
+): Callback[] {
   const { tf, experiment: e, model, optimizer } = setup;
   const debug = (msg: string, fields: object = {}) => logger.debug(fields, msg);
   const info = (msg: string, fields: object = {}) => logger.info(fields, msg);
@@ -492,13 +632,20 @@ function selectionOf(e: LoadedExperiment['experiment']): { name: string; goal: '
   return { name, goal };
 }
 
-async function restoreCheckpoint(setup: TrainingSetup, callbacks: Callback[], ckpt: LoadedCheckpoint, logger: Logger): Promise<LoopPosition> {
+async function restoreCheckpoint(
+  setup: TrainingSetup,
+  callbacks: Callback[],
+  ckpt: LoadedCheckpoint,
+  logger: Logger,
+): Promise<LoopPosition> {
   const { tf } = setup;
   const { batch } = ckpt.state.position;
   if (batch >= setup.batchesPerEpoch) {
     tf.dispose(Object.values(ckpt.weights));
     tf.dispose(ckpt.optimizer.map((t) => t.tensor));
-    throw new RunError(`${path.join(ckpt.dir, STATE_JSON)}: position.batch: ${batch} is not below the ${setup.batchesPerEpoch} batches of an epoch; the checkpoint is damaged`);
+    throw new RunError(
+      `${path.join(ckpt.dir, STATE_JSON)}: position.batch: ${batch} is not below the ${setup.batchesPerEpoch} batches of an epoch; the checkpoint is damaged`,
+    );
   }
   try {
     assignWeights(setup.model, ckpt.weights);
@@ -508,6 +655,9 @@ async function restoreCheckpoint(setup: TrainingSetup, callbacks: Callback[], ck
     tf.dispose(ckpt.optimizer.map((t) => t.tensor));
   }
   for (const cb of callbacks) await cb.restore?.(ckpt.state.callbacks[cb.name]);
-  logger.info({ checkpoint: ckpt.dir, position: { epoch: ckpt.state.position.epoch, batch: ckpt.state.position.batch } }, `resuming from ${ckpt.dir}`);
+  logger.info(
+    { checkpoint: ckpt.dir, position: { epoch: ckpt.state.position.epoch, batch: ckpt.state.position.batch } },
+    `resuming from ${ckpt.dir}`,
+  );
   return ckpt.state.position;
 }

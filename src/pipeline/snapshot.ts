@@ -82,7 +82,8 @@ export function readWeights(tf: TF, dir: string): tfjs.NamedTensorMap {
  */
 export function assignWeights(model: tfjs.LayersModel, weights: tfjs.NamedTensorMap): void {
   const missing = model.weights.filter((w) => !(w.originalName in weights)).map((w) => w.originalName);
-  if (missing.length) throw new RunError(`saved weights lack ${missing.join(', ')}: was the model built from another experiment?`);
+  if (missing.length)
+    throw new RunError(`saved weights lack ${missing.join(', ')}: was the model built from another experiment?`);
   model.setWeights(model.weights.map((w) => weights[w.originalName]));
 }
 
@@ -90,8 +91,12 @@ export function assignWeights(model: tfjs.LayersModel, weights: tfjs.NamedTensor
 export async function loadModelDir(tf: TF, dir: string): Promise<tfjs.LayersModel> {
   const { json, specs, weights } = readModelDir(dir);
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weights }));
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weights }),
+    );
   } catch (err) {
-    throw new RunError(`${path.join(dir, MODEL_JSON)}: TensorFlow.js cannot build this model (${(err as Error).message}); the folder is damaged (restore it, or run the experiment again)`);
+    throw new RunError(
+      `${path.join(dir, MODEL_JSON)}: TensorFlow.js cannot build this model (${(err as Error).message}); the folder is damaged (restore it, or run the experiment again)`,
+    );
   }
 }

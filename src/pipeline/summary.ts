@@ -7,7 +7,15 @@ export interface ModelSummary {
   dataset: string;
   inputShape: number[] | null;
   /** Layers in an order where each follows its inputs; `inputs` names them (`input`: the model input). */
-  layers: Array<{ index: number; name: string; type: string; outputShape: number[]; params: number; line: number; inputs: string[] }>;
+  layers: Array<{
+    index: number;
+    name: string;
+    type: string;
+    outputShape: number[];
+    params: number;
+    line: number;
+    inputs: string[];
+  }>;
   totalParams: number;
   /** The output layer's name. */
   output: string | null;
@@ -15,7 +23,12 @@ export interface ModelSummary {
 
 export function summarizeModel(loaded: LoadedExperiment): ModelSummary {
   const { experiment: e, shapes } = loaded;
-  const layers = shapes.layers.map((l) => ({ ...l, outputShape: [...l.outputShape], inputs: [...l.inputs], line: loaded.layerLines[l.index] }));
+  const layers = shapes.layers.map((l) => ({
+    ...l,
+    outputShape: [...l.outputShape],
+    inputs: [...l.inputs],
+    line: loaded.layerLines[l.index],
+  }));
   return {
     name: e.name,
     file: loaded.file,
@@ -29,7 +42,10 @@ export function summarizeModel(loaded: LoadedExperiment): ModelSummary {
 
 /** A stack reads top to bottom; only a graph needs Keras' "connected to" column. */
 function isStack(s: ModelSummary): boolean {
-  return s.layers.every((l, i) => l.inputs.length === 1 && l.inputs[0] === (i === 0 ? 'input' : s.layers[i - 1].name)) && s.output === s.layers[s.layers.length - 1]?.name;
+  return (
+    s.layers.every((l, i) => l.inputs.length === 1 && l.inputs[0] === (i === 0 ? 'input' : s.layers[i - 1].name)) &&
+    s.output === s.layers[s.layers.length - 1]?.name
+  );
 }
 
 export function formatSummary(s: ModelSummary): string {
@@ -47,9 +63,15 @@ export function formatSummary(s: ModelSummary): string {
     ]),
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
-  const input = s.inputShape ? `[batch, ${s.inputShape.join(', ')}]` : 'unknown until the data is read (set dataset.imageSize)';
+  const input = s.inputShape
+    ? `[batch, ${s.inputShape.join(', ')}]`
+    : 'unknown until the data is read (set dataset.imageSize)';
   return [
     `${s.name}: ${s.dataset}, input ${input}`,
     rule,
@@ -72,7 +94,9 @@ export function formatDot(s: ModelSummary): string {
   lines.push(`  "input" [label=${q(`input\n${shapeText(s.inputShape)}`)}, shape=oval];`);
   for (const l of s.layers) {
     const params = l.params ? `\n${l.params.toLocaleString('en-US')} params` : '';
-    lines.push(`  ${q(l.name)} [label=${q(`${l.name} (${l.type})\n${shapeText(l.outputShape)}${params}`)}${l.name === s.output ? ', peripheries=2' : ''}];`);
+    lines.push(
+      `  ${q(l.name)} [label=${q(`${l.name} (${l.type})\n${shapeText(l.outputShape)}${params}`)}${l.name === s.output ? ', peripheries=2' : ''}];`,
+    );
   }
   for (const l of s.layers) for (const from of l.inputs) lines.push(`  ${q(from)} -> ${q(l.name)};`);
   lines.push('}', '');

@@ -13,7 +13,9 @@ export interface Terminal {
   clearStatus(): void;
 }
 
-export function createTerminal(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number } = process.stderr): Terminal {
+export function createTerminal(
+  stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number } = process.stderr,
+): Terminal {
   const isTTY = stream.isTTY === true;
   let current = '';
   const fit = (text: string) => {

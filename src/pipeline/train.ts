@@ -1,7 +1,16 @@
 import { learningRateAt } from '../builders/schedules';
 import { setLearningRate, type TrainSteps } from '../engine';
 import { splitKey } from './metric-names';
-import type { Batch, BatchInfo, BatchSource, Callback, EpochRow, LoopPosition, TrainingSetup, TrainResult } from './types';
+import type {
+  Batch,
+  BatchInfo,
+  BatchSource,
+  Callback,
+  EpochRow,
+  LoopPosition,
+  TrainingSetup,
+  TrainResult,
+} from './types';
 
 /**
  * The training loop: a custom loop (not model.fit) so that every step is seeded from
@@ -30,7 +39,10 @@ export function freshPosition(keys: number): LoopPosition {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const seconds = () => performance.now() / 1000;
 
-export async function evaluateSplit(steps: TrainSteps, batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<Record<string, number>> {
+export async function evaluateSplit(
+  steps: TrainSteps,
+  batches: Iterable<Batch> | AsyncIterable<Batch>,
+): Promise<Record<string, number>> {
   const sums = new Array<number>(steps.keys.length).fill(0);
   let seen = 0;
   for await (const batch of batches) {
@@ -62,7 +74,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const interrupt = async () => {
     await each(callbacks, (cb) => cb.onInterrupt?.(structuredClone(position)));
-    return finish({ status: 'interrupted', reason: `interrupted at epoch ${position.epoch + 1}, after batch ${position.batch} of ${setup.batchesPerEpoch}` });
+    return finish({
+      status: 'interrupted',
+      reason: `interrupted at epoch ${position.epoch + 1}, after batch ${position.batch} of ${setup.batchesPerEpoch}`,
+    });
   };
 
   await each(callbacks, (cb) => cb.onTrainBegin?.(setup, structuredClone(position)));
@@ -87,7 +102,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       index++;
       if (!Number.isFinite(sums[0])) {
         const what = Number.isNaN(sums[0]) ? 'NaN' : 'infinite';
-        return finish({ status: 'diverged', reason: `loss became ${what} at epoch ${epoch + 1}, batch ${index} of ${setup.batchesPerEpoch}` });
+        return finish({
+          status: 'diverged',
+          reason: `loss became ${what} at epoch ${epoch + 1}, batch ${index} of ${setup.batchesPerEpoch}`,
+        });
       }
       sums.forEach((v, i) => (position.sums[i] += v));
       position.seen += batch.size;
@@ -124,7 +142,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     Object.assign(position, freshPosition(keys.length), { epoch: epoch + 1 });
     const decisions = await each(callbacks, (cb) => cb.onEpochEnd?.(row, structuredClone(position)));
     const stopper = decisions.findIndex((d) => d === 'stop');
-    if (stopper >= 0) return finish({ status: 'completed', reason: `${callbacks[stopper].name} stopped training after epoch ${epoch + 1}` });
+    if (stopper >= 0)
+      return finish({
+        status: 'completed',
+        reason: `${callbacks[stopper].name} stopped training after epoch ${epoch + 1}`,
+      });
     if (o.stop.requested && position.epoch < epochs) return interrupt();
   }
   return finish({ status: 'completed' });

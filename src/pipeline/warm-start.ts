@@ -31,7 +31,9 @@ interface WeightSpec {
 
 /** The source's weights, by saved name, read from its model.json (no tensors). */
 function sourceSpecs(dir: string): WeightSpec[] {
-  const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as { weightsManifest: Array<{ weights: WeightSpec[] }> };
+  const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as {
+    weightsManifest: Array<{ weights: WeightSpec[] }>;
+  };
   return json.weightsManifest.flatMap((g) => g.weights);
 }
 
@@ -43,7 +45,10 @@ function resolveSource(loaded: LoadedExperiment, runsRoot: string): { label: str
     const ref = resolveRunRef(from, runsRoot);
     if (ref.checkpoint) return { label: ref.label, dir: ref.checkpoint.dir };
     const dir = resolveAtomicDir(path.join(ref.run.dir, MODEL_DIR));
-    if (!dir) throw new PipelineError(`${ref.run.id} has no final model (it is ${ref.run.status()}); name a checkpoint: ${ref.run.id}@last or ${ref.run.id}@best`);
+    if (!dir)
+      throw new PipelineError(
+        `${ref.run.id} has no final model (it is ${ref.run.status()}); name a checkpoint: ${ref.run.id}@last or ${ref.run.id}@best`,
+      );
     return { label: ref.label, dir };
   } catch (err) {
     if (!(err instanceof PipelineError)) throw err;
@@ -55,7 +60,11 @@ function resolveSource(loaded: LoadedExperiment, runsRoot: string): { label: str
  * Checks model.init against the model built for the data: every listed layer exists in both,
  * with weights of equal shapes. All problems at once, each at its line.
  */
-export function planWarmStart(loaded: LoadedExperiment, runsRoot: string, model: tfjs.LayersModel): WarmStart | undefined {
+export function planWarmStart(
+  loaded: LoadedExperiment,
+  runsRoot: string,
+  model: tfjs.LayersModel,
+): WarmStart | undefined {
   const init = loaded.experiment.model.init;
   if (!init) return undefined;
   const { label, dir } = resolveSource(loaded, runsRoot);
@@ -69,20 +78,35 @@ export function planWarmStart(loaded: LoadedExperiment, runsRoot: string, model:
     const layer = model.layers.find((l) => l.name === name);
     if (!layer || layer.weights.length === 0) {
       const known = withWeights.map((l) => l.name);
-      const why = layer ? `layer "${name}" has no weights` : `no layer "${name}" in this model${didYouMean(name, known)}`;
+      const why = layer
+        ? `layer "${name}" has no weights`
+        : `no layer "${name}" in this model${didYouMean(name, known)}`;
       problems.push(diagnosticAt(loaded.map, at, `${why}; its layers with weights: ${known.join(', ')}`));
       return;
     }
     const missing = layer.weights.some((w) => !specs.has(w.originalName));
     if (missing) {
-      problems.push(diagnosticAt(loaded.map, at, `${label} has no layer "${name}"${didYouMean(name, sourceLayers)}; its layers with weights: ${sourceLayers.join(', ')}`));
+      problems.push(
+        diagnosticAt(
+          loaded.map,
+          at,
+          `${label} has no layer "${name}"${didYouMean(name, sourceLayers)}; its layers with weights: ${sourceLayers.join(', ')}`,
+        ),
+      );
       return;
     }
-    const shapes = (get: (w: tfjs.LayerVariable) => readonly (number | null)[]) => layer.weights.map((w) => `${w.originalName.split('/').pop()} [${get(w).join(', ')}]`).join(', ');
+    const shapes = (get: (w: tfjs.LayerVariable) => readonly (number | null)[]) =>
+      layer.weights.map((w) => `${w.originalName.split('/').pop()} [${get(w).join(', ')}]`).join(', ');
     const mine = shapes((w) => w.shape);
     const theirs = shapes((w) => specs.get(w.originalName)!.shape);
     if (mine !== theirs) {
-      problems.push(diagnosticAt(loaded.map, at, `${name}: this model's weights are ${mine}, ${label}'s are ${theirs}; copy only layers of the same shape`));
+      problems.push(
+        diagnosticAt(
+          loaded.map,
+          at,
+          `${name}: this model's weights are ${mine}, ${label}'s are ${theirs}; copy only layers of the same shape`,
+        ),
+      );
     }
   });
   if (problems.length) throw new ConfigError(problems);

@@ -35,6 +35,8 @@ function refuseForeignFolder(dir: string): void {
     throw err;
   }
   if (names.length > 0 && !names.includes(MANIFEST_FILE)) {
-    throw new UsageError(`${dir}: folder exists and is not a model bundle (no ${MANIFEST_FILE}); choose a new or empty folder`);
+    throw new UsageError(
+      `${dir}: folder exists and is not a model bundle (no ${MANIFEST_FILE}); choose a new or empty folder`,
+    );
   }
 }

@@ -17,6 +17,8 @@ if (parentPort) {
   const port = parentPort;
   port.on('message', (req: ReaderRequest) => {
     const out = new Uint8Array(req.pixels);
-    port.postMessage(req.files.map((file, i) => readImageInto(file, req.size, out, req.first + i)) satisfies ReaderReply);
+    port.postMessage(
+      req.files.map((file, i) => readImageInto(file, req.size, out, req.first + i)) satisfies ReaderReply,
+    );
   });
 }

@@ -45,7 +45,11 @@ export class ImageReader {
     const shared = new SharedArrayBuffer(files.length * sample);
     const count = Math.min(this.workers, files.length);
     const per = Math.ceil(files.length / count);
-    const parts = await Promise.all(Array.from({ length: count }, (_, w) => this.ask(w, { files: files.slice(w * per, (w + 1) * per), first: w * per, size: this.size, pixels: shared })));
+    const parts = await Promise.all(
+      Array.from({ length: count }, (_, w) =>
+        this.ask(w, { files: files.slice(w * per, (w + 1) * per), first: w * per, size: this.size, pixels: shared }),
+      ),
+    );
     return { pixels: new Uint8Array(shared), outcomes: parts.flat() };
   }
 

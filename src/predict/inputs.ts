@@ -17,7 +17,11 @@ export interface InputEvents {
   onIgnored?(folder: string, count: number): void;
 }
 
-export async function* expandInputs(args: readonly string[], stdin: NodeJS.ReadableStream, events: InputEvents = {}): AsyncGenerator<string> {
+export async function* expandInputs(
+  args: readonly string[],
+  stdin: NodeJS.ReadableStream,
+  events: InputEvents = {},
+): AsyncGenerator<string> {
   for (const arg of args) {
     if (arg === '-') {
       const lines = readline.createInterface({ input: stdin, crlfDelay: Infinity });

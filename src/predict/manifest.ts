@@ -30,7 +30,16 @@ export interface ModelManifest {
   format: typeof MANIFEST_FORMAT;
   formatVersion: typeof MANIFEST_VERSION;
   /** The run it came from: NAME/VERSION and where its folder was; `checkpoint` (best, last, epoch-0012) when the model is one of its checkpoints rather than its final model. */
-  run: { ref: string; name: string; version: number; dir: string; status: string; endedAt: string | null; backend: string; checkpoint?: string };
+  run: {
+    ref: string;
+    name: string;
+    version: number;
+    dir: string;
+    status: string;
+    endedAt: string | null;
+    backend: string;
+    checkpoint?: string;
+  };
   /** The tfjs layers model, relative to this file. */
   model: string;
   classes: string[];
@@ -41,20 +50,32 @@ export interface ModelManifest {
   preprocessing: Preprocessing;
   experiment: ResolvedExperiment;
   dataset: { name: string; fingerprint: string | null; counts: Record<string, number> | null };
-  metrics: { mainMetric: { name: string; goal: 'max' | 'min' }; final: Record<string, number> | null; best: Record<string, number> | null };
+  metrics: {
+    mainMetric: { name: string; goal: 'max' | 'min' };
+    final: Record<string, number> | null;
+    best: Record<string, number> | null;
+  };
   createdBy: { pipeline: string; tfjs: string };
 }
 
-const CHANNEL_WORDS = { 1: 'grey (colour images converted with ITU-R 601 luma)', 3: 'RGB (alpha dropped, grey repeated)' } as const;
+const CHANNEL_WORDS = {
+  1: 'grey (colour images converted with ITU-R 601 luma)',
+  3: 'RGB (alpha dropped, grey repeated)',
+} as const;
 
 /** The preprocessing of an experiment's dataset section, with scale written out as mean 0, std 1. */
 export function preprocessingOf(e: ResolvedExperiment, shape: readonly [number, number, number]): Preprocessing {
   const [height, width, channels] = shape;
   const n = e.dataset.normalize;
-  const perChannel = (v: readonly number[]) => Array.from({ length: channels }, (_, c) => (v.length === 1 ? v[0] : v[c]));
+  const perChannel = (v: readonly number[]) =>
+    Array.from({ length: channels }, (_, c) => (v.length === 1 ? v[0] : v[c]));
   const standard = n.type === 'standardize';
   return {
-    decode: { formats: ['jpeg', 'png'], channels: channels as 1 | 3, colour: CHANNEL_WORDS[channels as 1 | 3] ?? `${channels} channels` },
+    decode: {
+      formats: ['jpeg', 'png'],
+      channels: channels as 1 | 3,
+      colour: CHANNEL_WORDS[channels as 1 | 3] ?? `${channels} channels`,
+    },
     resize: { height, width, method: 'bilinear', halfPixelCenters: true },
     normalize: {
       type: n.type,
@@ -76,11 +97,18 @@ export function readManifest(dir: string): ModelManifest {
   try {
     value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ModelManifest>;
   } catch (err) {
-    throw new UsageError(`${file}: ${(err as NodeJS.ErrnoException).code ? 'cannot read' : 'not valid JSON'}: ${(err as Error).message}`);
+    throw new UsageError(
+      `${file}: ${(err as NodeJS.ErrnoException).code ? 'cannot read' : 'not valid JSON'}: ${(err as Error).message}`,
+    );
   }
-  if (value.format !== MANIFEST_FORMAT) throw new UsageError(`${file}: not a pipeline model bundle (format is ${JSON.stringify(value.format)}, expected "${MANIFEST_FORMAT}")`);
+  if (value.format !== MANIFEST_FORMAT)
+    throw new UsageError(
+      `${file}: not a pipeline model bundle (format is ${JSON.stringify(value.format)}, expected "${MANIFEST_FORMAT}")`,
+    );
   if (value.formatVersion !== MANIFEST_VERSION) {
-    throw new UsageError(`${file}: bundle format version ${JSON.stringify(value.formatVersion)}; this pipeline reads version ${MANIFEST_VERSION}`);
+    throw new UsageError(
+      `${file}: bundle format version ${JSON.stringify(value.formatVersion)}; this pipeline reads version ${MANIFEST_VERSION}`,
+    );
   }
   for (const key of ['model', 'classes', 'inputShape', 'preprocessing', 'experiment', 'output'] as const) {
     if (value[key] === undefined) throw new UsageError(`${file}: missing "${key}"`);

@@ -12,7 +12,15 @@ import { MODEL_JSON } from '../pipeline/snapshot';
 import { resolveRunRef } from '../runs/refs';
 import { Run } from '../runs/read';
 import { PIPELINE_VERSION } from '../util/version';
-import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, outputKind, preprocessingOf, readManifest, type ModelManifest } from './manifest';
+import {
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  outputKind,
+  preprocessingOf,
+  readManifest,
+  type ModelManifest,
+} from './manifest';
 
 /**
  * Where a trained model comes from: a model bundle (a folder with pipeline.json) or a run
@@ -34,7 +42,8 @@ export function openModelSource(ref: string, runsRoot: string): ModelSource {
   if (fs.existsSync(path.join(asDir, MANIFEST_FILE))) {
     const manifest = readManifest(asDir);
     const modelDir = path.dirname(path.join(asDir, manifest.model));
-    if (!fs.existsSync(path.join(asDir, manifest.model))) throw new UsageError(`${asDir}: the bundle's model file ${manifest.model} is missing`);
+    if (!fs.existsSync(path.join(asDir, manifest.model)))
+      throw new UsageError(`${asDir}: the bundle's model file ${manifest.model} is missing`);
     return { kind: 'bundle', label: ref, modelDir, manifest };
   }
   const { run, checkpoint, label } = resolveRunRef(ref, runsRoot);
@@ -51,7 +60,8 @@ export function describeRun(runDir: string, checkpoint?: { name: string; dir: st
   const modelDir = checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
   if (!modelDir) {
     const status = Run.fromDir(runDir).status();
-    const resume = status === 'completed' || status === 'diverged' ? '' : `; continue it with: pipeline run --resume ${ref}`;
+    const resume =
+      status === 'completed' || status === 'diverged' ? '' : `; continue it with: pipeline run --resume ${ref}`;
     throw new UsageError(`${ref} has no saved model (it is ${status}); only completed runs have model/${resume}`);
   }
   const experiment = JSON.parse(fs.readFileSync(path.join(runDir, RESOLVED_JSON), 'utf8')) as ResolvedExperiment;
@@ -60,15 +70,32 @@ export function describeRun(runDir: string, checkpoint?: { name: string; dir: st
   const manifest: ModelManifest = {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
-    run: { ref, name: meta.name, version: meta.version, dir: runDir, status: meta.status, endedAt: meta.endedAt, backend: meta.backend, ...(checkpoint ? { checkpoint: checkpoint.name } : {}) },
+    run: {
+      ref,
+      name: meta.name,
+      version: meta.version,
+      dir: runDir,
+      status: meta.status,
+      endedAt: meta.endedAt,
+      backend: meta.backend,
+      ...(checkpoint ? { checkpoint: checkpoint.name } : {}),
+    },
     model: MODEL_JSON,
     classes: runClasses(meta, experiment),
     inputShape,
     output: outputKind(experiment),
     preprocessing: preprocessingOf(experiment, inputShape),
     experiment,
-    dataset: { name: meta.dataset?.name ?? experiment.dataset.name, fingerprint: meta.dataset?.fingerprint ?? null, counts: meta.dataset?.counts ?? null },
-    metrics: { mainMetric: meta.mainMetric, final: (run.finalMetrics() as Record<string, number> | undefined) ?? null, best: (run.bestMetrics() as Record<string, number> | undefined) ?? null },
+    dataset: {
+      name: meta.dataset?.name ?? experiment.dataset.name,
+      fingerprint: meta.dataset?.fingerprint ?? null,
+      counts: meta.dataset?.counts ?? null,
+    },
+    metrics: {
+      mainMetric: meta.mainMetric,
+      final: (run.finalMetrics() as Record<string, number> | undefined) ?? null,
+      best: (run.bestMetrics() as Record<string, number> | undefined) ?? null,
+    },
     createdBy: { pipeline: PIPELINE_VERSION, tfjs: meta.versions.tfjs },
   };
   return { kind: 'run', label: checkpoint?.label ?? ref, modelDir, manifest };
@@ -77,7 +104,10 @@ export function describeRun(runDir: string, checkpoint?: { name: string; dir: st
 /** [height, width, channels] from the saved topology's first layer (batch_input_shape). */
 export function modelInputShape(modelDir: string): [number, number, number] {
   const file = path.join(modelDir, MODEL_JSON);
-  type Topology = { model_config?: Topology; config?: { layers?: Array<{ config?: { batch_input_shape?: Array<number | null> } }> } };
+  type Topology = {
+    model_config?: Topology;
+    config?: { layers?: Array<{ config?: { batch_input_shape?: Array<number | null> } }> };
+  };
   const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: Topology };
   const topology = json.modelTopology.model_config ?? json.modelTopology;
   const shape = topology.config?.layers?.[0]?.config?.batch_input_shape;
@@ -101,7 +131,10 @@ function runClasses(meta: RunMeta, e: ResolvedExperiment): string[] {
   try {
     return scanImageFolder(home).classes;
   } catch (err) {
-    if (err instanceof DataError) throw new DataError(`${meta.name}/${meta.version} did not record its class names and its data is gone: ${err.message}`);
+    if (err instanceof DataError)
+      throw new DataError(
+        `${meta.name}/${meta.version} did not record its class names and its data is gone: ${err.message}`,
+      );
     throw err;
   }
 }

@@ -38,7 +38,11 @@ export interface PredictSummary {
 /** Inputs are decoded and predicted this many batches at a time. */
 const CHUNK_BATCHES = 4;
 
-export async function predictInputs(predictor: Predictor, inputs: AsyncIterable<string>, o: PredictOptions): Promise<PredictSummary> {
+export async function predictInputs(
+  predictor: Predictor,
+  inputs: AsyncIterable<string>,
+  o: PredictOptions,
+): Promise<PredictSummary> {
   const summary: PredictSummary = { total: 0, failed: 0 };
   const columns = Math.min(o.topK, predictor.classes.length);
   if (o.format === 'csv') o.write(csvHeader(columns));
@@ -71,7 +75,14 @@ async function* chunksOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerat
   if (chunk.length) yield chunk;
 }
 
-function predictChunk(predictor: Predictor, files: string[], decoded: DecodedChunk, o: PredictOptions, columns: number, summary: PredictSummary): void {
+function predictChunk(
+  predictor: Predictor,
+  files: string[],
+  decoded: DecodedChunk,
+  o: PredictOptions,
+  columns: number,
+  summary: PredictSummary,
+): void {
   const { height, width, channels } = predictor.size;
   const sample = height * width * channels;
   const results: PredictResult[] = [];
@@ -103,11 +114,19 @@ const prob = (v: number) => v.toFixed(4);
 /** One input's line; `columns`: the top-k count, so a CSV row of a failed input has as many cells as the others. */
 export function formatResult(r: PredictResult, format: PredictFormat, columns: number): string {
   if (format === 'json') {
-    const value = r.error ? { input: r.input, error: r.error } : { input: r.input, predictions: r.predictions!.map(({ class: c, probability }) => ({ class: c, probability })), resized: r.resized ?? null };
+    const value = r.error
+      ? { input: r.input, error: r.error }
+      : {
+          input: r.input,
+          predictions: r.predictions!.map(({ class: c, probability }) => ({ class: c, probability })),
+          resized: r.resized ?? null,
+        };
     return JSON.stringify(value) + '\n';
   }
   if (format === 'csv') {
-    const cells = r.error ? new Array<string>(2 * columns).fill('') : r.predictions!.flatMap((p) => [p.class, String(p.probability)]);
+    const cells = r.error
+      ? new Array<string>(2 * columns).fill('')
+      : r.predictions!.flatMap((p) => [p.class, String(p.probability)]);
     return [r.input, ...cells, formatResize(r.resized), r.error ?? ''].map(csvCell).join(',') + '\n';
   }
   if (r.error) return '';

@@ -36,7 +36,10 @@ export interface Predictions {
 
 export const DEFAULT_PREDICT_BATCH = 256;
 
-export async function createPredictor(source: ModelSource, opts: { backend?: BackendRequest; batchSize?: number } = {}): Promise<Predictor> {
+export async function createPredictor(
+  source: ModelSource,
+  opts: { backend?: BackendRequest; batchSize?: number } = {},
+): Promise<Predictor> {
   const m = source.manifest;
   const backend = await selectBackend(opts.backend ?? 'auto');
   const tf = backend.tf;
@@ -47,7 +50,9 @@ export async function createPredictor(source: ModelSource, opts: { backend?: Bac
   const output = model.outputs[0].shape.slice(1);
   if (input.join() !== m.inputShape.join() || output.join() !== String(k)) {
     model.dispose();
-    throw new RunError(`${source.label}: the model takes [${input.join(', ')}] and has ${output.join(', ')} outputs, but its description says [${m.inputShape.join(', ')}] and ${k} classes`);
+    throw new RunError(
+      `${source.label}: the model takes [${input.join(', ')}] and has ${output.join(', ')} outputs, but its description says [${m.inputShape.join(', ')}] and ${k} classes`,
+    );
   }
   const steps = createStepRunner({ tf, model, experiment: m.experiment, numClasses: k, inputShape: m.inputShape });
   const normalize = m.experiment.dataset.normalize as NormalizeConfig;
@@ -64,7 +69,13 @@ export async function createPredictor(source: ModelSource, opts: { backend?: Bac
       const predicted = new Int32Array(n);
       const split = { x: pixels.subarray(0, n * h * w * c), y: new Uint8Array(n), n };
       let row = 0;
-      for (const batch of batches(split, [h, w, c], { batchSize, epoch: 0, seed: m.experiment.seed, shuffle: false, normalize })) {
+      for (const batch of batches(split, [h, w, c], {
+        batchSize,
+        epoch: 0,
+        seed: m.experiment.seed,
+        shuffle: false,
+        normalize,
+      })) {
         const values = steps.outputs(batch);
         for (let i = 0; i < batch.size; i++) predicted[row + i] = argMax(values, i * k, k);
         if (softmax) softmaxRows(values, batch.size, k);
@@ -108,5 +119,7 @@ export function topK(p: Predictions, i: number, classes: readonly string[], k: n
   const first = p.predicted[i];
   const order = Array.from({ length: n }, (_, j) => j);
   order.sort((a, b) => Number(b === first) - Number(a === first) || probs[i * n + b] - probs[i * n + a] || a - b);
-  return order.slice(0, Math.max(1, Math.min(k, n))).map((j) => ({ class: classes[j], index: j, probability: probs[i * n + j] }));
+  return order
+    .slice(0, Math.max(1, Math.min(k, n)))
+    .map((j) => ({ class: classes[j], index: j, probability: probs[i * n + j] }));
 }

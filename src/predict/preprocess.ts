@@ -46,13 +46,17 @@ export function imageInto(bytes: Uint8Array, size: InputSize, out: Uint8Array, i
  */
 export function pixelArrayInto(value: unknown, size: InputSize, out: Uint8Array, index: number): void {
   const { height, width, channels } = size;
-  const expected = channels === 1 ? `[${height}][${width}] or [${height}][${width}][1]` : `[${height}][${width}][${channels}]`;
-  const bad = (where: string, what: string) => new Error(`pixel array${where}: ${what}; expected ${expected} numbers 0-255`);
-  if (!Array.isArray(value) || value.length !== height) throw bad('', `has ${Array.isArray(value) ? value.length : 'no'} rows`);
+  const expected =
+    channels === 1 ? `[${height}][${width}] or [${height}][${width}][1]` : `[${height}][${width}][${channels}]`;
+  const bad = (where: string, what: string) =>
+    new Error(`pixel array${where}: ${what}; expected ${expected} numbers 0-255`);
+  if (!Array.isArray(value) || value.length !== height)
+    throw bad('', `has ${Array.isArray(value) ? value.length : 'no'} rows`);
   let o = index * height * width * channels;
   for (let y = 0; y < height; y++) {
     const row = value[y] as unknown;
-    if (!Array.isArray(row) || row.length !== width) throw bad(`[${y}]`, `has ${Array.isArray(row) ? row.length : 'no'} columns`);
+    if (!Array.isArray(row) || row.length !== width)
+      throw bad(`[${y}]`, `has ${Array.isArray(row) ? row.length : 'no'} columns`);
     for (let x = 0; x < width; x++) {
       const px = row[x] as unknown;
       const values = typeof px === 'number' && channels === 1 ? [px] : px;

@@ -11,7 +11,11 @@ export function readImageInto(file: string, size: InputSize, out: Uint8Array, in
     bytes = fs.readFileSync(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { ok: false, error: e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : `cannot read: ${e.message}` };
+    return {
+      ok: false,
+      error:
+        e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : `cannot read: ${e.message}`,
+    };
   }
   try {
     return { ok: true, resized: imageInto(bytes, size, out, index) };

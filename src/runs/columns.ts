@@ -104,7 +104,10 @@ export function configColumns(configs: Array<Record<string, unknown> | undefined
   const chosen = keys.filter((k) => !(archVaries && LAYER_KEY.test(k)) && !followsType(k, keys, flats));
   if (archVaries) chosen.unshift('arch');
   const rank = (k: string) => groupOf(k) * 2 + (k in SHORT || k === 'arch' ? 0 : 1);
-  const ordered = chosen.map((k, i) => ({ k, i })).sort((a, b) => rank(a.k) - rank(b.k) || a.i - b.i).map((x) => x.k);
+  const ordered = chosen
+    .map((k, i) => ({ k, i }))
+    .sort((a, b) => rank(a.k) - rank(b.k) || a.i - b.i)
+    .map((x) => x.k);
   return withHeaders(ordered);
 }
 

@@ -81,7 +81,8 @@ export interface DiffReport {
 }
 
 /** Keys that say nothing about the trained model: differences there are not config changes worth a seed group split. */
-const NOT_TRAINING = (key: string) => key === 'name' || key === 'description' || key === 'seed' || key === 'sweep' || key.startsWith('sweep.');
+const NOT_TRAINING = (key: string) =>
+  key === 'name' || key === 'description' || key === 'seed' || key === 'sweep' || key.startsWith('sweep.');
 
 /** Metrics about speed rather than the model. */
 const TIMING = ['seconds', 'samplesPerSecond'];
@@ -190,7 +191,12 @@ export function seedGroup(r: Run, metric: string): { runs: Run[]; values: number
   const values: number[] = [];
   const seeds: number[] = [];
   if (key === undefined) return { runs, values, seeds };
-  const candidates = [r, ...listVersions(path.dirname(expDir), path.basename(expDir)).filter((v) => v !== r.version).map((v) => new Run(path.join(expDir, String(v)), r.name, v))];
+  const candidates = [
+    r,
+    ...listVersions(path.dirname(expDir), path.basename(expDir))
+      .filter((v) => v !== r.version)
+      .map((v) => new Run(path.join(expDir, String(v)), r.name, v)),
+  ];
   for (const c of candidates) {
     if (c.status() !== 'completed' || trainingKey(c) !== key) continue;
     const seed = (c.resolved()?.seed as number | undefined) ?? c.meta()?.seed;
@@ -290,7 +296,12 @@ function metricsTableOf(r: DiffReport): Table {
 function epochsTable(r: DiffReport): Table {
   const right = { align: 'right' as const };
   const columns = [{ header: 'epoch', ...right }];
-  for (const m of r.epochMetrics) columns.push({ header: `${m} ${r.a.run}`, ...right }, { header: `${m} ${r.b.run}`, ...right }, { header: 'change', ...right });
+  for (const m of r.epochMetrics)
+    columns.push(
+      { header: `${m} ${r.a.run}`, ...right },
+      { header: `${m} ${r.b.run}`, ...right },
+      { header: 'change', ...right },
+    );
   return {
     columns,
     rows: r.epochs.map((e) => [
@@ -298,14 +309,19 @@ function epochsTable(r: DiffReport): Table {
       ...r.epochMetrics.flatMap((m) => {
         const va = e.a?.[m];
         const vb = e.b?.[m];
-        return [formatMetric(va), formatMetric(vb), typeof va === 'number' && typeof vb === 'number' ? formatDelta(vb - va) : '—'];
+        return [
+          formatMetric(va),
+          formatMetric(vb),
+          typeof va === 'number' && typeof vb === 'number' ? formatDelta(vb - va) : '—',
+        ];
       }),
     ]),
   };
 }
 
 export function seedSentence(s: SeedSpread, a: string, b: string): string {
-  const side = (name: string, g: SeedGroup) => `${name}: ${g.values.length} seeds (${g.seeds.join(', ')}), mean ${formatMetric(g.mean)} ± ${formatMetric(g.std)} (range ${formatMetric(g.min)}–${formatMetric(g.max)})`;
+  const side = (name: string, g: SeedGroup) =>
+    `${name}: ${g.values.length} seeds (${g.seeds.join(', ')}), mean ${formatMetric(g.mean)} ± ${formatMetric(g.std)} (range ${formatMetric(g.min)}–${formatMetric(g.max)})`;
   const p = s.welch.p < 1e-4 ? s.welch.p.toExponential(1) : s.welch.p.toFixed(4);
   const verdict = s.exceeds
     ? `exceeds the seed-to-seed spread (Welch's t-test p = ${p} < ${SIGNIFICANCE})`
@@ -335,7 +351,10 @@ function parametersLine(r: DiffReport): string | undefined {
 function timingLine(r: DiffReport): string | undefined {
   const parts = r.timing
     .filter((t) => t.old !== null || t.new !== null)
-    .map((t) => `${formatMetricCell(t.metric, t.old)} -> ${formatMetricCell(t.metric, t.new)} ${t.metric === 'seconds' ? 's/epoch' : 'samples/s'}`);
+    .map(
+      (t) =>
+        `${formatMetricCell(t.metric, t.old)} -> ${formatMetricCell(t.metric, t.new)} ${t.metric === 'seconds' ? 's/epoch' : 'samples/s'}`,
+    );
   return parts.length ? `speed (last epoch): ${parts.join(', ')}` : undefined;
 }
 
@@ -350,12 +369,20 @@ export function formatDiff(r: DiffReport, style: 'text' | 'md' = 'text'): string
   const heading = (s: string) => (style === 'md' ? `### ${s}` : `${s}:`);
   const out: string[] = [];
   const statusNote = (x: RunRef) => (x.status === 'completed' ? '' : ` (${x.status})`);
-  out.push(style === 'md' ? `## \`${r.a.run}\`${statusNote(r.a)} → \`${r.b.run}\`${statusNote(r.b)}` : `${r.a.run}${statusNote(r.a)} -> ${r.b.run}${statusNote(r.b)}`, '');
+  out.push(
+    style === 'md'
+      ? `## \`${r.a.run}\`${statusNote(r.a)} → \`${r.b.run}\`${statusNote(r.b)}`
+      : `${r.a.run}${statusNote(r.a)} -> ${r.b.run}${statusNote(r.b)}`,
+    '',
+  );
 
   const n = r.config.length + (r.layers?.length ?? 0);
   out.push(heading(`config (${n === 0 ? 'no changes' : `${n} change${n === 1 ? '' : 's'}`})`));
   if (r.config.length) out.push(render(configTable(r)));
-  for (const c of r.layers ?? []) out.push(style === 'md' ? `- \`model.layers\`: ${describeLayerChange(c)}` : `model.layers: ${describeLayerChange(c)}`);
+  for (const c of r.layers ?? [])
+    out.push(
+      style === 'md' ? `- \`model.layers\`: ${describeLayerChange(c)}` : `model.layers: ${describeLayerChange(c)}`,
+    );
   const params = parametersLine(r);
   if (params) out.push('', params);
   out.push('');

@@ -48,7 +48,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   if (isPlainObject(a) && isPlainObject(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue(a[k], b[k]));
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
   }
   return false;
 }
@@ -127,7 +127,7 @@ export function varyingKeys(configs: Flat[], ignore: (key: string) => boolean = 
   if (configs.length < 2) return [];
   const order: string[] = [];
   const seen = new Set<string>();
-  for (const c of configs) for (const k of c.keys()) if (!seen.has(k)) (seen.add(k), order.push(k));
+  for (const c of configs) for (const k of c.keys()) if (!seen.has(k)) seen.add(k), order.push(k);
   // Put keys in document order of the first config where possible.
   const ordered = mergeKeyOrder([...configs[0].keys()], order);
   return ordered.filter((key) => {
@@ -142,7 +142,8 @@ export function varyingKeys(configs: Flat[], ignore: (key: string) => boolean = 
 /** A value for a table cell: strings bare unless they would read as another type; absent as '—'. */
 export function formatValue(v: unknown): string {
   if (v === undefined) return '—';
-  if (typeof v === 'string') return /^(-?[0-9.eE+-]+|true|false|null|~|)$/.test(v) || v.trim() !== v ? JSON.stringify(v) : v;
+  if (typeof v === 'string')
+    return /^(-?[0-9.eE+-]+|true|false|null|~|)$/.test(v) || v.trim() !== v ? JSON.stringify(v) : v;
   if (typeof v === 'number') return formatNumber(v);
   if (v === null || typeof v === 'boolean') return String(v);
   return JSON.stringify(v).replace(/,/g, ', ');

@@ -39,7 +39,8 @@ export function formatDelta(v: number | undefined): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
   // Fixed decimals read best in a column of changes; only vanishing ones need an exponent.
-  const s = a !== 0 && a < 5e-5 ? a.toExponential(1) : Number.isInteger(a) ? String(a) : a >= 100 ? a.toFixed(1) : a.toFixed(4);
+  const s =
+    a !== 0 && a < 5e-5 ? a.toExponential(1) : Number.isInteger(a) ? String(a) : a >= 100 ? a.toFixed(1) : a.toFixed(4);
   return v > 0 ? `+${s}` : v < 0 ? `-${s}` : formatMetric(0);
 }
 

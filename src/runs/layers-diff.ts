@@ -31,7 +31,9 @@ function substitution(a: Layer, b: Layer): number {
 
 /** The changes that turn layer list `a` into `b`, in order of position. */
 export function alignLayers(a: Layer[], b: Layer[]): LayerChange[] {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + substitution(a[i - 1], b[j - 1]));
@@ -43,8 +45,16 @@ export function alignLayers(a: Layer[], b: Layer[]): LayerChange[] {
   while (i > 0 || j > 0) {
     if (i > 0 && j > 0 && d[i][j] === d[i - 1][j - 1] + substitution(a[i - 1], b[j - 1])) {
       const [x, y] = [a[i - 1], b[j - 1]];
-      if (typeOf(x) !== typeOf(y)) out.push({ kind: 'replaced', from: i - 1, at: j - 1, type: typeOf(y), old: x, new: y });
-      else if (!sameValue(x, y)) out.push({ kind: 'changed', from: i - 1, at: j - 1, type: typeOf(y), changes: diffFlat(flatten(x), flatten(y)) });
+      if (typeOf(x) !== typeOf(y))
+        out.push({ kind: 'replaced', from: i - 1, at: j - 1, type: typeOf(y), old: x, new: y });
+      else if (!sameValue(x, y))
+        out.push({
+          kind: 'changed',
+          from: i - 1,
+          at: j - 1,
+          type: typeOf(y),
+          changes: diffFlat(flatten(x), flatten(y)),
+        });
       i--, j--;
     } else if (j > 0 && d[i][j] === d[i][j - 1] + 1) {
       // Walking backwards, insertions first: read forwards, a removal comes before the insertion in its place.
@@ -90,5 +100,7 @@ export function describeLayerChange(c: LayerChange): string {
 /** The layer list of a resolved config, or undefined when it has none (another kind of model). */
 export function layersOf(resolved: Record<string, unknown> | undefined): Layer[] | undefined {
   const layers = (resolved?.model as { layers?: unknown } | undefined)?.layers;
-  return Array.isArray(layers) && layers.every((l) => typeof l === 'object' && l !== null && !Array.isArray(l)) ? (layers as Layer[]) : undefined;
+  return Array.isArray(layers) && layers.every((l) => typeof l === 'object' && l !== null && !Array.isArray(l))
+    ? (layers as Layer[])
+    : undefined;
 }

@@ -8,7 +8,11 @@ import * as os from 'node:os';
  */
 export type Liveness = 'alive' | 'dead' | 'unknown';
 
-export function processLiveness(pid: number | undefined, host: string | undefined, startedAt: string | undefined): Liveness {
+export function processLiveness(
+  pid: number | undefined,
+  host: string | undefined,
+  startedAt: string | undefined,
+): Liveness {
   if (host !== undefined && host !== os.hostname()) return 'unknown';
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return 'unknown';
   try {
@@ -54,4 +58,3 @@ function linuxProcessStartMs(pid: number): number | undefined {
     return undefined;
   }
 }
-

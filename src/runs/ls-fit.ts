@@ -45,7 +45,13 @@ function commonArch<R>(c: FitColumn<R>, rows: R[], room: number, archOf: (r: R) 
 }
 
 /** Adds optional columns in order while they fit; a long text column (arch, tags) may be shortened or cut with '…'. */
-export function fitWidth<R, C extends FitColumn<R>>(rows: R[], fixed: C[], optional: C[], width: number, archOf: (r: R) => string | null): { columns: C[]; hidden: string[] } {
+export function fitWidth<R, C extends FitColumn<R>>(
+  rows: R[],
+  fixed: C[],
+  optional: C[],
+  width: number,
+  archOf: (r: R) => string | null,
+): { columns: C[]; hidden: string[] } {
   let used = fixed.reduce((s, c) => s + naturalWidth(c, rows), 0) + GAP * (fixed.length - 1);
   const columns = [...fixed];
   const hidden: string[] = [];

@@ -106,7 +106,11 @@ export function collectRuns(root: string, refs: string[] | undefined, sweeps = f
 /** `cifar-lenet` or `runs/cifar-lenet`, not `cifar-lenet/3`, `/best`, `/latest` or a sweep. */
 function namesWholeExperiment(ref: string): boolean {
   const trimmed = ref.replace(/[\\/]+$/, '');
-  return !/^([1-9][0-9]*|latest|best)$/.test(path.basename(trimmed)) && !/(^|\/)sweeps\/[1-9][0-9]*$/.test(trimmed) && !trimmed.endsWith('.json');
+  return (
+    !/^([1-9][0-9]*|latest|best)$/.test(path.basename(trimmed)) &&
+    !/(^|\/)sweeps\/[1-9][0-9]*$/.test(trimmed) &&
+    !trimmed.endsWith('.json')
+  );
 }
 
 function toRow(run: Run, flat: Flat, configKeys: string[]): LsRow {
@@ -140,7 +144,13 @@ export function listTable(opts: LsOptions): LsResult {
   let rows = runs.map((run, i) => toRow(run, flats[i], []));
   const flatOf = new Map(rows.map((r, i) => [r, flats[i]]));
   const runOf = new Map(rows.map((r, i) => [r, runs[i]]));
-  const catalog = () => catalogColumns(rows, rows.map((r) => flatOf.get(r)!), rows.map((r) => runOf.get(r)!.resolved()), !!opts.allColumns);
+  const catalog = () =>
+    catalogColumns(
+      rows,
+      rows.map((r) => flatOf.get(r)!),
+      rows.map((r) => runOf.get(r)!.resolved()),
+      !!opts.allColumns,
+    );
 
   // Filter first: the columns show what differs among the runs that are listed.
   if (opts.tags?.length) rows = rows.filter((r) => opts.tags!.every((t) => hasTag(r, t)));
@@ -153,8 +163,10 @@ export function listTable(opts: LsOptions): LsResult {
   if (opts.columns?.length) columns = opts.columns.map((c) => columnNamed(c, all, rows, flatOf));
   else if (opts.allColumns) columns = all.columns;
   else ({ columns, hidden } = defaultColumns(rows, all, sweepListing, opts.width));
-    // --json: the config keys that differ (every key with --all-columns), and any asked for.
-  const jsonKeys = opts.allColumns ? mergeKeyOrder(...flats.map((f) => [...f.keys()])).filter((k) => !notAColumn(k)) : configKeysOf(all.config, flats);
+  // --json: the config keys that differ (every key with --all-columns), and any asked for.
+  const jsonKeys = opts.allColumns
+    ? mergeKeyOrder(...flats.map((f) => [...f.keys()])).filter((k) => !notAColumn(k))
+    : configKeysOf(all.config, flats);
   for (const c of columns) if (flats[0]?.has(c.key) && !jsonKeys.includes(c.key)) jsonKeys.push(c.key);
   for (const [i, r] of rows.entries()) for (const k of jsonKeys) if (flats[i].has(k)) r.config[k] = flats[i].get(k);
 
@@ -166,7 +178,8 @@ export function listTable(opts: LsOptions): LsResult {
 /** The dotted keys behind the config columns (arch stands for every layer key that differs). */
 function configKeysOf(config: ColumnDef[], flats: Flat[]): string[] {
   const keys = config.map((c) => c.key).filter((k) => k !== 'arch');
-  if (config.some((c) => c.key === 'arch')) keys.push(...varyingKeys(flats, notAColumn).filter((k) => k.startsWith('model.layers[')));
+  if (config.some((c) => c.key === 'arch'))
+    keys.push(...varyingKeys(flats, notAColumn).filter((k) => k.startsWith('model.layers[')));
   return keys;
 }
 
@@ -181,14 +194,24 @@ function durationOf(run: Run): number | null {
   return null;
 }
 
-const text = (key: string, header: string, value: (r: LsRow) => unknown, format: (v: unknown) => string = (v) => (v == null || v === '' ? '—' : String(v))): ColumnDef => ({
+const text = (
+  key: string,
+  header: string,
+  value: (r: LsRow) => unknown,
+  format: (v: unknown) => string = (v) => (v == null || v === '' ? '—' : String(v)),
+): ColumnDef => ({
   key,
   header,
   kind: 'text',
   value,
   format,
 });
-const num = (key: string, header: string, value: (r: LsRow) => unknown, format: (v: unknown) => string = formatMetric): ColumnDef => ({
+const num = (
+  key: string,
+  header: string,
+  value: (r: LsRow) => unknown,
+  format: (v: unknown) => string = formatMetric,
+): ColumnDef => ({
   key,
   header,
   kind: 'number',
@@ -222,7 +245,10 @@ interface Catalog {
 }
 
 function metricNames(rows: LsRow[]): string[] {
-  const names = mergeKeyOrder(['testAccuracy', 'testLoss'], ...rows.map((r) => Object.keys(r.final ?? {}).filter((k) => k !== 'epoch')));
+  const names = mergeKeyOrder(
+    ['testAccuracy', 'testLoss'],
+    ...rows.map((r) => Object.keys(r.final ?? {}).filter((k) => k !== 'epoch')),
+  );
   return names.filter((m) => rows.some((r) => typeof r.final?.[m] === 'number' || typeof r.best?.[m] === 'number'));
 }
 
@@ -234,15 +260,35 @@ function configColumn(key: string, header: string, rows: LsRow[], flatOf: (r: Ls
   return isNum ? { ...def, kind: 'number', align: 'right' } : { ...def, kind: 'text' };
 }
 
-function catalogColumns(rows: LsRow[], flats: Flat[], resolved: Array<Record<string, unknown> | undefined>, all: boolean): Catalog {
+function catalogColumns(
+  rows: LsRow[],
+  flats: Flat[],
+  resolved: Array<Record<string, unknown> | undefined>,
+  all: boolean,
+): Catalog {
   const flatOf = new Map(rows.map((r, i) => [r, flats[i]]));
   const get = (r: LsRow) => flatOf.get(r);
   const cols: ColumnDef[] = [
-    num('trial', 'trial', (r) => r.trial, (v) => (v == null ? '—' : String(v))),
+    num(
+      'trial',
+      'trial',
+      (r) => r.trial,
+      (v) => (v == null ? '—' : String(v)),
+    ),
     text('run', 'run', (r) => r.run),
     text('status', 'status', (r) => r.status),
-    text('started', 'when', (r) => r.startedAt, (v) => formatStarted((v as string | null) ?? undefined).slice(5)),
-    num('duration', 'took', (r) => r.durationSeconds, (v) => formatDuration(v as number | null)),
+    text(
+      'started',
+      'when',
+      (r) => r.startedAt,
+      (v) => formatStarted((v as string | null) ?? undefined).slice(5),
+    ),
+    num(
+      'duration',
+      'took',
+      (r) => r.durationSeconds,
+      (v) => formatDuration(v as number | null),
+    ),
     text('backend', 'backend', (r) => r.backend),
     num('epochs', 'epochs', (r) => r.final?.epoch),
   ];
@@ -252,18 +298,29 @@ function catalogColumns(rows: LsRow[], flats: Flat[], resolved: Array<Record<str
     cols.push(num(`best.${m}`, `best ${metricHeader(m)}`, (r) => r.best?.[m]));
   }
   cols.push(text('tags', 'tags', userTags));
-  for (const t of mergeKeyOrder(...rows.map((r) => Object.keys(r.tags)))) cols.push(text(`tags.${t}`, `tag ${t}`, (r) => r.tags[t]));
+  for (const t of mergeKeyOrder(...rows.map((r) => Object.keys(r.tags))))
+    cols.push(text(`tags.${t}`, `tag ${t}`, (r) => r.tags[t]));
   const varying = configColumns(resolved, flats);
   const config = varying.map((c) => configColumn(c.key, c.header, rows, get));
   const allKeys = mergeKeyOrder(...flats.map((f) => [...f.keys()])).filter((k) => !notAColumn(k));
-  const everyKey = all ? [...(varying.some((c) => c.key === 'arch') ? [] : [{ key: 'arch', header: 'arch' }]), ...withHeaders(allKeys)] : [];
-  const extra = everyKey.filter((c) => !config.some((x) => x.key === c.key)).map((c) => configColumn(c.key, c.key === 'arch' ? 'arch' : c.key, rows, get));
-  const headline = ['testAccuracy', 'testLoss', ...rows.map((r) => r.best && Object.keys(r.best)).flat(), 'accuracy', 'loss'].find(
-    (m): m is string => typeof m === 'string' && metrics.includes(m),
-  );
+  const everyKey = all
+    ? [...(varying.some((c) => c.key === 'arch') ? [] : [{ key: 'arch', header: 'arch' }]), ...withHeaders(allKeys)]
+    : [];
+  const extra = everyKey
+    .filter((c) => !config.some((x) => x.key === c.key))
+    .map((c) => configColumn(c.key, c.key === 'arch' ? 'arch' : c.key, rows, get));
+  const headline = [
+    'testAccuracy',
+    'testLoss',
+    ...rows.flatMap((r) => r.best && Object.keys(r.best)),
+    'accuracy',
+    'loss',
+  ].find((m): m is string => typeof m === 'string' && metrics.includes(m));
   if (all) {
     // --all-columns: every fact, metric, tag and config key, under full names.
-    const shown = cols.filter((c) => c.key !== 'trial' || rows.some((r) => r.trial !== null)).filter((c) => c.key !== 'tags');
+    const shown = cols
+      .filter((c) => c.key !== 'trial' || rows.some((r) => r.trial !== null))
+      .filter((c) => c.key !== 'tags');
     return { columns: [...shown, ...config.map((c) => ({ ...c, header: c.key })), ...extra], config, headline };
   }
   const arch = config.some((c) => c.key === 'arch') ? [] : [text('arch', 'arch', (r) => r.arch)];
@@ -271,9 +328,21 @@ function catalogColumns(rows: LsRow[], flats: Flat[], resolved: Array<Record<str
 }
 
 /** The default choice: who, how it went, the main metric, tags, then what differs; cut to `width` if given. */
-function defaultColumns(rows: LsRow[], cat: Catalog, sweepListing: boolean, width: number | undefined): { columns: ColumnDef[]; hidden: string[] } {
+function defaultColumns(
+  rows: LsRow[],
+  cat: Catalog,
+  sweepListing: boolean,
+  width: number | undefined,
+): { columns: ColumnDef[]; hidden: string[] } {
   const pick = (key: string) => cat.columns.find((c) => c.key === key)!;
-  const fixed = [...(sweepListing ? ['trial'] : []), 'run', 'status', 'started', 'duration', ...(cat.headline ? [cat.headline] : [])].map(pick);
+  const fixed = [
+    ...(sweepListing ? ['trial'] : []),
+    'run',
+    'status',
+    'started',
+    'duration',
+    ...(cat.headline ? [cat.headline] : []),
+  ].map(pick);
   const optional: ColumnDef[] = [];
   // Tags people wrote first (short, and written to be seen), the architecture, then the other differences.
   if (rows.some((r) => userTags(r) !== '')) optional.push(pick('tags'));
@@ -288,7 +357,8 @@ function defaultColumns(rows: LsRow[], cat: Catalog, sweepListing: boolean, widt
 function columnNamed(name: string, cat: Catalog, rows: LsRow[], flatOf: Map<LsRow, Flat>): ColumnDef {
   const byKey = cat.columns.find((c) => c.key === name) ?? cat.columns.find((c) => c.header === name);
   if (byKey) return byKey;
-  if (name.startsWith('tag.')) return text(`tags.${name.slice(4)}`, `tag ${name.slice(4)}`, (r) => r.tags[name.slice(4)]);
+  if (name.startsWith('tag.'))
+    return text(`tags.${name.slice(4)}`, `tag ${name.slice(4)}`, (r) => r.tags[name.slice(4)]);
   const short = Object.entries(SHORT_HEADERS).find(([, h]) => h === name)?.[0];
   const keys = mergeKeyOrder(...[...flatOf.values()].map((f) => [...f.keys()]));
   const key = short ?? resolveKey(name, [...cat.columns.map((c) => c.key), ...keys]);
@@ -303,7 +373,7 @@ function filterFor(spec: string, cat: Catalog, flats: Flat[], flatOf: Map<LsRow,
   const col = cat.columns.find((c) => c.key === name || c.header === name);
   const short = Object.entries(SHORT_HEADERS).find(([, h]) => h === name)?.[0];
   const keys = mergeKeyOrder(...flats.map((f) => [...f.keys()]));
-  const key = col ? undefined : short ?? resolveKey(name, [...cat.columns.map((c) => c.key), ...keys]);
+  const key = col ? undefined : (short ?? resolveKey(name, [...cat.columns.map((c) => c.key), ...keys]));
   const c = col ?? cat.columns.find((x) => x.key === key);
   const value = c ? c.value : (r: LsRow) => flatOf.get(r)?.get(key!);
   const format = c ? c.format : formatValue;
@@ -366,7 +436,14 @@ export function lsTable(result: LsResult, opts: { csv?: boolean } = {}): Table {
       result.columns.map((c) => {
         const v = c.value(r);
         // CSV is for spreadsheets: raw numbers, empty cells for missing values.
-        if (opts.csv) return v === undefined || v === null ? '' : typeof v === 'number' ? String(v) : c.key === 'started' ? String(v) : c.format(v);
+        if (opts.csv)
+          return v === undefined || v === null
+            ? ''
+            : typeof v === 'number'
+              ? String(v)
+              : c.key === 'started'
+                ? String(v)
+                : c.format(v);
         return cellText(c, v);
       }),
     ),
@@ -376,7 +453,11 @@ export function lsTable(result: LsResult, opts: { csv?: boolean } = {}): Table {
 /** The note under a listing: columns left out for width, sweep trials listed on their own. */
 export function lsNotes(result: LsResult): string[] {
   const notes: string[] = [];
-  if (result.hidden.length) notes.push(`${result.hidden.length} more column${result.hidden.length === 1 ? '' : 's'} did not fit: ${result.hidden.join(', ')} (--columns to choose, --all-columns for all)`);
-  for (const [sweep, n] of Object.entries(result.hiddenTrials)) notes.push(`${n} run${n === 1 ? '' : 's'} of sweep ${sweep} not listed: pipeline ls ${sweep} (or --sweeps)`);
+  if (result.hidden.length)
+    notes.push(
+      `${result.hidden.length} more column${result.hidden.length === 1 ? '' : 's'} did not fit: ${result.hidden.join(', ')} (--columns to choose, --all-columns for all)`,
+    );
+  for (const [sweep, n] of Object.entries(result.hiddenTrials))
+    notes.push(`${n} run${n === 1 ? '' : 's'} of sweep ${sweep} not listed: pipeline ls ${sweep} (or --sweeps)`);
   return notes;
 }

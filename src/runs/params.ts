@@ -24,7 +24,9 @@ export function parameterCount(run: Run): number | undefined {
       // A config another version wrote, or shapes that do not infer: try the saved model.
     }
   }
-  const model = readJsonIfExists<{ weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }>(path.join(run.dir, 'model', 'model.json'));
+  const model = readJsonIfExists<{ weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }>(
+    path.join(run.dir, 'model', 'model.json'),
+  );
   const weights = model?.weightsManifest?.flatMap((g) => g.weights ?? []);
   if (!weights?.length) return undefined;
   return weights.reduce((sum, w) => sum + (w.shape ?? []).reduce((p, n) => p * n, 1), 0);

@@ -55,7 +55,13 @@ function summaryTable(o: PageInput): string {
     const final = r.finalMetrics();
     const best = r.bestMetrics();
     const chosen = best ? `${best.epoch} (${r.mainMetric().name})` : '—';
-    return [o.labels.get(r) ?? r.id, r.status(), String(final?.epoch ?? '—'), chosen, ...o.metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])])];
+    return [
+      o.labels.get(r) ?? r.id,
+      r.status(),
+      String(final?.epoch ?? '—'),
+      chosen,
+      ...o.metrics.flatMap((m) => [formatMetric(final?.[m]), formatMetric(best?.[m])]),
+    ];
   });
   const td = (c: string, i: number) => `<td${i >= 2 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
   return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
@@ -103,8 +109,12 @@ export async function htmlPage(o: PageInput): Promise<string> {
       return `<label><input type="checkbox" checked data-run="${escapeHtml(r.id)}" data-series="${escapeHtml(label)}">${swatch(i)}${escapeHtml(label)}</label>`;
     })
     .join('\n');
-  const note = o.leftOut.length ? `<p class="note">left out: ${o.leftOut.map((l) => `${escapeHtml(l.run)} (${escapeHtml(l.why)})`).join(', ')}</p>\n` : '';
-  const panels = o.metrics.map((m, i) => `<section><h2>${escapeHtml(m)}</h2><div class="chart" id="panel-${i}"></div></section>`).join('\n');
+  const note = o.leftOut.length
+    ? `<p class="note">left out: ${o.leftOut.map((l) => `${escapeHtml(l.run)} (${escapeHtml(l.why)})`).join(', ')}</p>\n`
+    : '';
+  const panels = o.metrics
+    .map((m, i) => `<section><h2>${escapeHtml(m)}</h2><div class="chart" id="panel-${i}"></div></section>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(o.title)}</title>

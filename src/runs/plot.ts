@@ -39,29 +39,58 @@ export interface CurvesOptions {
 
 function curvesLayer(o: CurvesOptions, single: boolean): object {
   const styles = o.seriesOrder.map((_, i) => seriesStyle(i));
-  const legend = o.responsive ? null : { title: o.seriesTitle, symbolType: 'stroke', symbolStrokeWidth: 2, labelLimit: 420 };
+  const legend = o.responsive
+    ? null
+    : { title: o.seriesTitle, symbolType: 'stroke', symbolStrokeWidth: 2, labelLimit: 420 };
   const scale = (range: unknown[]) => ({ domain: o.seriesOrder, range });
   const interactive = !!o.responsive;
   return {
     // On a page: `hidden` holds the series switched off, `hover` the series under the pointer.
-    ...(interactive ? { params: [{ name: 'hidden', value: [] }], transform: [{ filter: 'indexof(hidden, datum.series) < 0' }] } : {}),
+    ...(interactive
+      ? { params: [{ name: 'hidden', value: [] }], transform: [{ filter: 'indexof(hidden, datum.series) < 0' }] }
+      : {}),
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'value', type: 'quantitative', title: single ? o.panelOrder[0] : null, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', sort: o.seriesOrder, scale: scale(styles.map((s) => s.color)), legend },
-      tooltip: [{ field: 'series', title: o.seriesTitle }, { field: 'epoch' }, { field: 'value', title: 'value', format: '.4f' }],
+      color: {
+        field: 'series',
+        type: 'nominal',
+        sort: o.seriesOrder,
+        scale: scale(styles.map((s) => s.color)),
+        legend,
+      },
+      tooltip: [
+        { field: 'series', title: o.seriesTitle },
+        { field: 'epoch' },
+        { field: 'value', title: 'value', format: '.4f' },
+      ],
     },
     layer: [
       {
         mark: { type: 'line', strokeWidth: 2 },
         encoding: {
-          strokeDash: { field: 'series', type: 'nominal', sort: o.seriesOrder, scale: scale(styles.map((s) => s.dash)), legend },
+          strokeDash: {
+            field: 'series',
+            type: 'nominal',
+            sort: o.seriesOrder,
+            scale: scale(styles.map((s) => s.dash)),
+            legend,
+          },
           ...(interactive ? { strokeWidth: { condition: { param: 'hover', empty: false, value: 4 }, value: 2 } } : {}),
         },
       },
       {
         mark: { type: 'point', filled: true, size: 30 },
-        ...(interactive ? { params: [{ name: 'hover', select: { type: 'point', fields: ['series'], on: 'pointerover', nearest: true, clear: 'pointerout' } }] } : {}),
+        ...(interactive
+          ? {
+              params: [
+                {
+                  name: 'hover',
+                  select: { type: 'point', fields: ['series'], on: 'pointerover', nearest: true, clear: 'pointerout' },
+                },
+              ],
+            }
+          : {}),
       },
     ],
   };
@@ -77,11 +106,20 @@ export function curvesSpec(points: CurvePoint[], o: CurvesOptions): object {
     data: { values: points },
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { orient: 'bottom', columns: 2 } },
   };
-  if (o.responsive) return { ...base, width: 'container', height: 260, autosize: { type: 'fit-x', contains: 'padding' }, ...curvesLayer(o, single) };
+  if (o.responsive)
+    return {
+      ...base,
+      width: 'container',
+      height: 260,
+      autosize: { type: 'fit-x', contains: 'padding' },
+      ...curvesLayer(o, single),
+    };
   if (single) return { ...base, width: 520, height: 300, ...curvesLayer(o, single) };
   return {
     ...base,
-    facet: { column: { field: 'panel', type: 'nominal', title: null, sort: o.panelOrder, header: { labelFontSize: 13 } } },
+    facet: {
+      column: { field: 'panel', type: 'nominal', title: null, sort: o.panelOrder, header: { labelFontSize: 13 } },
+    },
     spec: { width: 340, height: 260, ...curvesLayer(o, single) },
     resolve: { scale: { y: 'independent' } },
   };
@@ -103,7 +141,9 @@ export function runCurvePoints(rows: MetricsRow[]): { points: CurvePoint[]; pane
       bases.add(m ? m[2][0].toLowerCase() + m[2].slice(1) : k);
     }
   }
-  const panels = ['loss', 'accuracy', ...[...bases].filter((b) => b !== 'loss' && b !== 'accuracy').sort()].filter((b) => bases.has(b));
+  const panels = ['loss', 'accuracy', ...[...bases].filter((b) => b !== 'loss' && b !== 'accuracy').sort()].filter(
+    (b) => bases.has(b),
+  );
   const points: CurvePoint[] = [];
   const splits = new Set<string>();
   for (const panel of panels) {
@@ -134,7 +174,14 @@ export async function writeRunCurves(runDir: string): Promise<string | undefined
   const { points, panels, splits } = runCurvePoints(rows);
   if (points.length === 0) return undefined;
   const name = run.meta() ? `${run.meta()!.name}/${run.meta()!.version}` : run.id;
-  const svg = await renderSvg(curvesSpec(points, { title: `${name} learning curves`, seriesTitle: 'split', seriesOrder: splits, panelOrder: panels }));
+  const svg = await renderSvg(
+    curvesSpec(points, {
+      title: `${name} learning curves`,
+      seriesTitle: 'split',
+      seriesOrder: splits,
+      panelOrder: panels,
+    }),
+  );
   const file = path.join(run.dir, 'curves.svg');
   writeFileAtomic(file, svg);
   return file;
@@ -149,7 +196,8 @@ export function overlayPoints(runs: Run[], metrics: string[], labels: Map<Run, s
       for (const k of Object.keys(r)) known.add(k);
       for (const m of metrics) {
         const v = r[m];
-        if (typeof v === 'number' && Number.isFinite(v)) points.push({ epoch: r.epoch, value: v, series: labels.get(run) ?? run.id, panel: m });
+        if (typeof v === 'number' && Number.isFinite(v))
+          points.push({ epoch: r.epoch, value: v, series: labels.get(run) ?? run.id, panel: m });
       }
     }
   }
@@ -157,7 +205,9 @@ export function overlayPoints(runs: Run[], metrics: string[], labels: Map<Run, s
     if (!points.some((p) => p.panel === m)) {
       const candidates = [...known].filter((k) => k !== 'epoch');
       const which = runs.length === 1 ? runs[0].id : `any of the ${runs.length} runs`;
-      throw new UsageError(`no "${m}" values in ${which}${didYouMean(m, candidates) || (candidates.length ? `; recorded: ${candidates.join(', ')}` : '; no metrics recorded yet')}`);
+      throw new UsageError(
+        `no "${m}" values in ${which}${didYouMean(m, candidates) || (candidates.length ? `; recorded: ${candidates.join(', ')}` : '; no metrics recorded yet')}`,
+      );
     }
   }
   return points;
@@ -172,7 +222,9 @@ export function seriesLabels(runs: Run[]): Map<Run, string> {
   const columns = configColumns(resolved, flats);
   return new Map(
     runs.map((run, i) => {
-      const parts = columns.map((c) => (c.key === 'arch' ? archSummary(resolved[i]) ?? '—' : `${c.header}=${formatValue(flats[i].get(c.key))}`));
+      const parts = columns.map((c) =>
+        c.key === 'arch' ? (archSummary(resolved[i]) ?? '—') : `${c.header}=${formatValue(flats[i].get(c.key))}`,
+      );
       const status = run.status() === 'completed' ? [] : [`(${run.status()})`];
       const label = [run.id, ...parts, ...status].join(' ');
       return [run, label.length > LABEL_MAX ? label.slice(0, LABEL_MAX - 1) + '…' : label];
@@ -210,21 +262,34 @@ export interface PlotResult {
 /** `pipeline plot`: render and write the file (.svg, or an interactive .html page). */
 export async function plotRuns(runs: Run[], metrics: string[], out: string): Promise<PlotResult> {
   const ext = path.extname(out).toLowerCase();
-  if (ext !== '.svg' && ext !== '.html' && ext !== '.htm') throw new UsageError(`--out must end in .svg or .html, got "${out}"`);
+  if (ext !== '.svg' && ext !== '.html' && ext !== '.htm')
+    throw new UsageError(`--out must end in .svg or .html, got "${out}"`);
   if (runs.length === 0) throw new UsageError('no runs to plot');
   overlayPoints(runs, metrics); // an unknown metric is an error, whichever runs are drawn
   const { kept, leftOut } = plottable(runs, metrics);
-  if (kept.length === 0) throw new UsageError(`nothing to plot: ${leftOut.map((l) => `${l.run} (${l.why})`).join(', ')}`);
+  if (kept.length === 0)
+    throw new UsageError(`nothing to plot: ${leftOut.map((l) => `${l.run} (${l.why})`).join(', ')}`);
   const labels = seriesLabels(kept);
   const points = overlayPoints(kept, metrics, labels);
   const title = metrics.length === 1 ? `${metrics[0]} by epoch` : `${metrics.join(', ')} by epoch`;
   const order = kept.map((r) => labels.get(r)!);
   const format = ext === '.svg' ? 'svg' : 'html';
   if (format === 'svg') {
-    const spec = curvesSpec(points, { title, subtitle: leftOutNote(leftOut), seriesTitle: 'run', seriesOrder: order, panelOrder: metrics });
+    const spec = curvesSpec(points, {
+      title,
+      subtitle: leftOutNote(leftOut),
+      seriesTitle: 'run',
+      seriesOrder: order,
+      panelOrder: metrics,
+    });
     writeFileAtomic(out, await renderSvg(spec));
   } else {
-    const panels = metrics.map((m) => curvesSpec(points.filter((p) => p.panel === m), { seriesTitle: 'run', seriesOrder: order, panelOrder: [m], responsive: true }));
+    const panels = metrics.map((m) =>
+      curvesSpec(
+        points.filter((p) => p.panel === m),
+        { seriesTitle: 'run', seriesOrder: order, panelOrder: [m], responsive: true },
+      ),
+    );
     writeFileAtomic(out, await htmlPage({ title, panels, metrics, runs: kept, labels, leftOut }));
   }
   return { file: path.resolve(out), format, runs: kept.map((r) => r.id), metrics, leftOut };

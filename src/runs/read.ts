@@ -1,7 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { processLiveness } from './liveness';
-import { DEFAULT_MAIN_METRIC, goalOf, type MainMetric, type MetricsRow, type RunMeta, type RunStatus, type RunSummary } from './types';
+import {
+  DEFAULT_MAIN_METRIC,
+  goalOf,
+  type MainMetric,
+  type MetricsRow,
+  type RunMeta,
+  type RunStatus,
+  type RunSummary,
+} from './types';
 
 /**
  * Reading run folders. Listing thousands of runs must stay fast, so a Run reads
@@ -123,7 +131,8 @@ export class Run {
   }
 
   resolved(): Record<string, unknown> | undefined {
-    if (this._resolved === UNSET) this._resolved = readJsonIfExists<Record<string, unknown>>(path.join(this.dir, 'resolved.json'));
+    if (this._resolved === UNSET)
+      this._resolved = readJsonIfExists<Record<string, unknown>>(path.join(this.dir, 'resolved.json'));
     return this._resolved;
   }
 
@@ -156,7 +165,8 @@ export class Run {
     if (this._status === UNSET) {
       const meta = this.meta();
       if (!meta || typeof meta.status !== 'string') this._status = 'unknown';
-      else if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) === 'dead') this._status = 'crashed';
+      else if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) === 'dead')
+        this._status = 'crashed';
       else this._status = meta.status;
     }
     return this._status;
@@ -168,7 +178,8 @@ export class Run {
    */
   mainMetric(): MainMetric {
     const s = this.summary();
-    if (typeof s?.bestBy === 'string') return { name: s.bestBy, goal: s.bestGoal ?? this.meta()?.mainMetric?.goal ?? goalOf(s.bestBy) };
+    if (typeof s?.bestBy === 'string')
+      return { name: s.bestBy, goal: s.bestGoal ?? this.meta()?.mainMetric?.goal ?? goalOf(s.bestBy) };
     return this.meta()?.mainMetric ?? DEFAULT_MAIN_METRIC;
   }
 

@@ -71,12 +71,17 @@ function splitCheckpoint(ref: string): { run: string; checkpoint?: string } {
   if (at > 0 && !/[\\/]/.test(trimmed.slice(at + 1))) {
     const name = trimmed.slice(at + 1);
     if (!CHECKPOINT_NAME.test(name)) {
-      throw new UsageError(`"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`);
+      throw new UsageError(
+        `"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`,
+      );
     }
     return { run: trimmed.slice(0, at), checkpoint: name };
   }
   if (path.basename(path.dirname(trimmed)) === CHECKPOINTS_DIR && CHECKPOINT_NAME.test(path.basename(trimmed))) {
-    return { run: path.dirname(path.dirname(trimmed)), checkpoint: path.basename(trimmed).replace(/^epoch-0*(?=[0-9])/, 'epoch-') };
+    return {
+      run: path.dirname(path.dirname(trimmed)),
+      checkpoint: path.basename(trimmed).replace(/^epoch-0*(?=[0-9])/, 'epoch-'),
+    };
   }
   return { run: ref };
 }
@@ -142,13 +147,21 @@ function sweepRuns(ref: string, root: string): Run[] | undefined {
 
 function parse(ref: string, root: string): Parsed {
   const trimmed = ref.replace(/[\\/]+$/, '');
-  if (trimmed === '') throw new UsageError('empty run reference; expected e.g. cifar-lenet/3, cifar-lenet/latest or runs/cifar-lenet/3');
+  if (trimmed === '')
+    throw new UsageError('empty run reference; expected e.g. cifar-lenet/3, cifar-lenet/latest or runs/cifar-lenet/3');
 
   // 1. A path that exists: a run folder, or an experiment folder.
   const asPath = path.resolve(trimmed);
-  if (isDir(asPath) && (trimmed.includes('/') || trimmed.includes(path.sep) || path.isAbsolute(trimmed) || !isDir(path.join(root, trimmed)))) {
+  if (
+    isDir(asPath) &&
+    (trimmed.includes('/') ||
+      trimmed.includes(path.sep) ||
+      path.isAbsolute(trimmed) ||
+      !isDir(path.join(root, trimmed)))
+  ) {
     const base = path.basename(asPath);
-    if (/^[1-9][0-9]*$/.test(base)) return { expDir: path.dirname(asPath), name: path.basename(path.dirname(asPath)), selector: Number(base) };
+    if (/^[1-9][0-9]*$/.test(base))
+      return { expDir: path.dirname(asPath), name: path.basename(path.dirname(asPath)), selector: Number(base) };
     if (listVersions(path.dirname(asPath), base).length > 0) return { expDir: asPath, name: base };
   }
   // 2. An experiment folder path plus latest/best (runs/cifar-lenet/best), or a version that is not there.
@@ -164,12 +177,15 @@ function parse(ref: string, root: string): Parsed {
   // 3. Relative to the runs root: NAME or NAME/SELECTOR.
   const parts = trimmed.split('/');
   if (parts.length > 2) {
-    throw new UsageError(`no run folder "${ref}"; expected a path to a run folder, or NAME/VERSION, NAME/latest, NAME/best under ${root}`);
+    throw new UsageError(
+      `no run folder "${ref}"; expected a path to a run folder, or NAME/VERSION, NAME/latest, NAME/best under ${root}`,
+    );
   }
   const [name, sel] = parts;
   const names = listExperimentNames(root);
   if (!names.includes(name)) {
-    const hint = didYouMean(name, names) || (names.length > 0 && names.length <= 8 ? `; experiments: ${names.join(', ')}` : '');
+    const hint =
+      didYouMean(name, names) || (names.length > 0 && names.length <= 8 ? `; experiments: ${names.join(', ')}` : '');
     const where = names.length === 0 ? ` (${root} has no runs)` : ` in ${root}`;
     throw new UsageError(`no experiment "${name}"${where}${hint}`);
   }
@@ -177,7 +193,9 @@ function parse(ref: string, root: string): Parsed {
   if (sel === undefined) return { expDir, name };
   if (SELECTORS.includes(sel)) return { expDir, name, selector: sel as 'latest' | 'best' };
   if (/^[1-9][0-9]*$/.test(sel)) return { expDir, name, selector: Number(sel) };
-  throw new UsageError(`"${sel}" in "${ref}" is not a version: use a number, latest or best${didYouMean(sel, SELECTORS)}`);
+  throw new UsageError(
+    `"${sel}" in "${ref}" is not a version: use a number, latest or best${didYouMean(sel, SELECTORS)}`,
+  );
 }
 
 function select(p: Parsed, selector: number | 'latest' | 'best', ref: string): Run {
@@ -188,7 +206,9 @@ function select(p: Parsed, selector: number | 'latest' | 'best', ref: string): R
   if (selector === 'latest') return runOf(versions[versions.length - 1]);
   if (selector === 'best') return bestRun(versions.map(runOf), ref);
   if (!versions.includes(selector)) {
-    throw new UsageError(`no run ${p.name}/${selector}: ${p.name} has version${versions.length === 1 ? '' : 's'} ${formatRanges(versions)}`);
+    throw new UsageError(
+      `no run ${p.name}/${selector}: ${p.name} has version${versions.length === 1 ? '' : 's'} ${formatRanges(versions)}`,
+    );
   }
   return runOf(selector);
 }

@@ -36,7 +36,18 @@ export function showReport(run: Run): ShowReport {
 }
 
 /** Metric columns in a fixed, readable order; anything else a run recorded follows. */
-const METRIC_ORDER = ['epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'testLoss', 'testAccuracy', 'learningRate', 'seconds', 'samplesPerSecond'];
+const METRIC_ORDER = [
+  'epoch',
+  'loss',
+  'accuracy',
+  'valLoss',
+  'valAccuracy',
+  'testLoss',
+  'testAccuracy',
+  'learningRate',
+  'seconds',
+  'samplesPerSecond',
+];
 
 export function metricColumns(rows: MetricsRow[]): string[] {
   const seen = mergeKeyOrder(...rows.map((r) => Object.keys(r)));
@@ -73,7 +84,10 @@ export function configYaml(config: unknown): string {
 
 function metricLine(row: MetricsRow | null, keys: string[]): string {
   if (!row) return '—';
-  return [`epoch ${row.epoch}`, ...keys.filter((k) => typeof row[k] === 'number').map((k) => `${k} ${formatMetric(row[k])}`)].join(', ');
+  return [
+    `epoch ${row.epoch}`,
+    ...keys.filter((k) => typeof row[k] === 'number').map((k) => `${k} ${formatMetric(row[k])}`),
+  ].join(', ');
 }
 
 export function formatShow(r: ShowReport): string {
@@ -83,24 +97,61 @@ export function formatShow(r: ShowReport): string {
     if (value !== undefined && value !== null && value !== '') lines.push(`${label.padEnd(10)} ${value}`);
   };
   field('run', `${r.run}  (${r.dir})`);
-  field('status', r.status === 'crashed' ? `crashed (meta.json says running, but process ${m?.pid} is gone)` : r.status);
+  field(
+    'status',
+    r.status === 'crashed' ? `crashed (meta.json says running, but process ${m?.pid} is gone)` : r.status,
+  );
   if (m?.error) field('error', m.error);
-  field('started', `${formatStarted(m?.startedAt)}   duration ${formatDuration(m?.durationSeconds)}${m?.endedAt ? `   ended ${formatStarted(m.endedAt)}` : ''}`);
+  field(
+    'started',
+    `${formatStarted(m?.startedAt)}   duration ${formatDuration(m?.durationSeconds)}${m?.endedAt ? `   ended ${formatStarted(m.endedAt)}` : ''}`,
+  );
   field('command', m?.command?.join(' '));
   field('overrides', r.overrides.join('  '));
-  field('backend', m?.backend ? `${m.backend}${m.backendReason ? ` (${m.backendReason})` : ''}${m.workers ? `, ${m.workers} worker${m.workers === 1 ? '' : 's'}` : ''}` : undefined);
+  field(
+    'backend',
+    m?.backend
+      ? `${m.backend}${m.backendReason ? ` (${m.backendReason})` : ''}${m.workers ? `, ${m.workers} worker${m.workers === 1 ? '' : 's'}` : ''}`
+      : undefined,
+  );
   field('seed', m?.seed === undefined ? undefined : String(m.seed));
   if (m?.dataset) {
     const c = m.dataset.counts;
-    const counts = c ? Object.entries(c).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ') : '';
-    field('dataset', [m.dataset.name, m.dataset.fingerprint ? `fingerprint ${m.dataset.fingerprint.slice(0, 16)}` : '', counts].filter(Boolean).join('; '));
+    const counts = c
+      ? Object.entries(c)
+          .map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+          .join(', ')
+      : '';
+    field(
+      'dataset',
+      [m.dataset.name, m.dataset.fingerprint ? `fingerprint ${m.dataset.fingerprint.slice(0, 16)}` : '', counts]
+        .filter(Boolean)
+        .join('; '),
+    );
   }
-  field('versions', m?.versions ? Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ') : undefined);
+  field(
+    'versions',
+    m?.versions
+      ? Object.entries(m.versions)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : undefined,
+  );
   field('git', m?.git ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? ' (dirty)' : ''}` : undefined);
   field('host', m?.host ? `${m.host}${m.cpus ? ` (${m.cpus} CPUs)` : ''}${m.pid ? `, pid ${m.pid}` : ''}` : undefined);
-  field('tags', m?.tags ? Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ') : undefined);
+  field(
+    'tags',
+    m?.tags
+      ? Object.entries(m.tags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')
+      : undefined,
+  );
   field('warm start', m?.init ? `from ${m.init.from}: ${m.init.layers.join(', ')}` : undefined);
-  field('extended', m?.extensions?.map((x) => `${x.fromEpochs} -> ${x.toEpochs} epochs (${formatStarted(x.at)})`).join('; '));
+  field(
+    'extended',
+    m?.extensions?.map((x) => `${x.fromEpochs} -> ${x.toEpochs} epochs (${formatStarted(x.at)})`).join('; '),
+  );
 
   lines.push('', 'config (resolved):');
   lines.push(r.resolved ? indent(configYaml(r.resolved).trimEnd()) : '  (no resolved.json)');
@@ -108,7 +159,9 @@ export function formatShow(r: ShowReport): string {
   lines.push('', `metrics (${r.metrics.length} epoch${r.metrics.length === 1 ? '' : 's'}):`);
   lines.push(r.metrics.length ? indent(renderText(metricsTable(r.metrics))) : '  (none recorded)');
 
-  const keys = metricColumns([...(r.final ? [r.final] : []), ...(r.best ? [r.best] : [])]).filter((k) => /loss|accuracy|^val|^test/i.test(k) && k !== 'epoch');
+  const keys = metricColumns([...(r.final ? [r.final] : []), ...(r.best ? [r.best] : [])]).filter(
+    (k) => /loss|accuracy|^val|^test/i.test(k) && k !== 'epoch',
+  );
   lines.push('');
   field('final', metricLine(r.final, keys));
   field('best', r.best ? `${metricLine(r.best, keys)}  (by ${r.bestBy})` : '—');

@@ -50,5 +50,8 @@ function csvCell(s: string): string {
 }
 
 export function renderCsv(t: Table): string {
-  return [t.columns.map((c) => csvCell(c.header)).join(','), ...t.rows.map((r) => t.columns.map((_, i) => csvCell(r[i] ?? '')).join(','))].join('\n');
+  return [
+    t.columns.map((c) => csvCell(c.header)).join(','),
+    ...t.rows.map((r) => t.columns.map((_, i) => csvCell(r[i] ?? '')).join(',')),
+  ].join('\n');
 }

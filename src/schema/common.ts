@@ -42,7 +42,8 @@ export const ACTIVATIONS = [
 ] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
-export const Activation = (description: string, extra: object = {}) => StringEnum(ACTIVATIONS, { description, ...extra });
+export const Activation = (description: string, extra: object = {}) =>
+  StringEnum(ACTIVATIONS, { description, ...extra });
 
 /** Weight initializers TensorFlow.js builds from a name alone (seeded by the experiment's seed). */
 export const INITIALIZERS = [

@@ -9,12 +9,19 @@ export const DATASET_NAMES = ['cifar10', 'mnist', 'fashionMnist', 'imageFolder']
 
 const Normalize = Type.Union(
   [
-    Type.Object({ type: Type.Literal('scale', { description: 'divide by 255: values in [0, 1] (torchvision ToTensor)' }) }, Closed),
+    Type.Object(
+      { type: Type.Literal('scale', { description: 'divide by 255: values in [0, 1] (torchvision ToTensor)' }) },
+      Closed,
+    ),
     Type.Object(
       {
         type: Type.Literal('standardize', { description: '(x/255 - mean) / std per channel' }),
         mean: Type.Array(Type.Number(), { minItems: 1, maxItems: 3, description: 'per-channel mean of x/255' }),
-        std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 3, description: 'per-channel std of x/255' }),
+        std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+          minItems: 1,
+          maxItems: 3,
+          description: 'per-channel std of x/255',
+        }),
       },
       Closed,
     ),
@@ -26,16 +33,24 @@ export const DatasetSchema = Type.Object(
   {
     name: StringEnum(DATASET_NAMES, { description: 'where examples come from' }),
     path: Type.Optional(
-      Type.String({ minLength: 1, description: "the dataset's home folder (default: <data dir>/<name>); required for imageFolder" }),
+      Type.String({
+        minLength: 1,
+        description: "the dataset's home folder (default: <data dir>/<name>); required for imageFolder",
+      }),
     ),
     url: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'download URL override (default: the official archive); append #md5=<hex> to check another file than the official one',
+        description:
+          'download URL override (default: the official archive); append #md5=<hex> to check another file than the official one',
       }),
     ),
     classes: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true, description: 'imageFolder: class order (default: sorted folder names)' }),
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 2,
+        uniqueItems: true,
+        description: 'imageFolder: class order (default: sorted folder names)',
+      }),
     ),
     imageSize: Type.Optional(
       Type.Tuple([Type.Integer({ minimum: 1, maximum: 4096 }), Type.Integer({ minimum: 1, maximum: 4096 })], {
@@ -54,7 +69,9 @@ export const DatasetSchema = Type.Object(
     limit: Type.Optional(
       Type.Object(
         {
-          train: Type.Optional(Type.Integer({ minimum: 1, description: 'train examples to keep (stratified, seeded)' })),
+          train: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'train examples to keep (stratified, seeded)' }),
+          ),
           test: Type.Optional(Type.Integer({ minimum: 1, description: 'test examples to keep (stratified, seeded)' })),
         },
         { ...Closed, description: 'a reproducible subset, for quick runs' },
@@ -65,7 +82,14 @@ export const DatasetSchema = Type.Object(
       {
         randomCrop: Type.Optional(
           Type.Object(
-            { padding: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'zero padding before the crop' }) },
+            {
+              padding: Type.Integer({
+                minimum: 1,
+                maximum: 64,
+                default: 4,
+                description: 'zero padding before the crop',
+              }),
+            },
             { ...Closed, description: 'pad then crop back to size at a random offset' },
           ),
         ),
@@ -80,9 +104,29 @@ export const DatasetSchema = Type.Object(
 
 export type DatasetSection = Static<typeof DatasetSchema>;
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ] as const;
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 

@@ -71,8 +71,10 @@ function code(v: unknown): string {
 }
 
 function range(s: JsonSchema): string {
-  const lo = s.minimum !== undefined ? `[${s.minimum}` : s.exclusiveMinimum !== undefined ? `(${s.exclusiveMinimum}` : undefined;
-  const hi = s.maximum !== undefined ? `${s.maximum}]` : s.exclusiveMaximum !== undefined ? `${s.exclusiveMaximum})` : undefined;
+  const lo =
+    s.minimum !== undefined ? `[${s.minimum}` : s.exclusiveMinimum !== undefined ? `(${s.exclusiveMinimum}` : undefined;
+  const hi =
+    s.maximum !== undefined ? `${s.maximum}]` : s.exclusiveMaximum !== undefined ? `${s.exclusiveMaximum})` : undefined;
   if (lo && hi) return ` in ${lo}, ${hi}`;
   if (s.minimum !== undefined) return ` ≥ ${s.minimum}`;
   if (s.exclusiveMinimum !== undefined) return ` > ${s.exclusiveMinimum}`;
@@ -90,7 +92,9 @@ function typeText(s: JsonSchema, link?: string): string {
   }
   if (s.const !== undefined) return code(s.const);
   if (s.enum) {
-    const named = NAMED_LISTS.find((l) => l.values.length === s.enum!.length && l.values.every((v, i) => v === s.enum![i]));
+    const named = NAMED_LISTS.find(
+      (l) => l.values.length === s.enum!.length && l.values.every((v, i) => v === s.enum![i]),
+    );
     if (named) return `name, see [${named.title.toLowerCase()}](#${anchor(named.title)})`;
     return s.enum.map(code).join(', ');
   }
@@ -102,7 +106,8 @@ function typeText(s: JsonSchema, link?: string): string {
     case 'boolean':
       return 'boolean';
     case 'string':
-      if (s.pattern === NAME_PATTERN) return 'name: letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters';
+      if (s.pattern === NAME_PATTERN)
+        return 'name: letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters';
       if (s.pattern) return `string matching \`${s.pattern}\``;
       return s.minLength ? 'non-empty string' : 'string';
     case 'array': {
@@ -154,7 +159,10 @@ function table(s: JsonSchema, parent: string, omit: readonly string[] = []): str
     const p = childPath(parent, key, sub);
     const link = subsections(sub) ? anchor(p) : undefined;
     const dflt = sub.default !== undefined ? code(sub.default) : required.has(key) ? '**required**' : '—';
-    const desc = sub.description ?? (Array.isArray(sub.anyOf) ? sub.anyOf.find((b) => b.description)?.description : undefined) ?? '';
+    const desc =
+      sub.description ??
+      (Array.isArray(sub.anyOf) ? sub.anyOf.find((b) => b.description)?.description : undefined) ??
+      '';
     rows.push(`| \`${key}\` | ${cell(typeText(sub, link))} | ${cell(dflt)} | ${cell(desc)} |`);
   }
   return rows;
@@ -183,7 +191,13 @@ function section(s: JsonSchema, p: string, level: number): string[] {
     for (const b of target.oneOf) {
       const name = String(b.properties?.type?.const);
       const summary = registry?.get(name)?.summary ?? b.properties?.type?.description ?? '';
-      out.push('', `${h}# ${p} ${name}`, '', `\`type: ${name}\`${summary ? `: ${summary}` : ''}${b.description ? ` (\`${b.description}\`)` : ''}.`, '');
+      out.push(
+        '',
+        `${h}# ${p} ${name}`,
+        '',
+        `\`type: ${name}\`${summary ? `: ${summary}` : ''}${b.description ? ` (\`${b.description}\`)` : ''}.`,
+        '',
+      );
       const keys = Object.keys(b.properties ?? {}).filter((k) => k !== 'type');
       out.push(...(keys.length ? table(b, p, ['type']) : ['No other keys.']));
       out.push(...sections(b, p, level + 2));
@@ -215,7 +229,8 @@ function namesSection(): string[] {
   out.push('### Losses', '', '| `training.loss` | the last layer must output | description |', '| --- | --- | --- |');
   for (const e of LOSSES.entries) out.push(`| \`${e.type}\` | ${e.expects} | ${cell(e.summary)} |`);
   out.push('', '### Metrics', '', '| `training.metrics[]` | better when | description |', '| --- | --- | --- |');
-  for (const e of METRICS.entries) out.push(`| \`${e.type}\` | ${e.goal === 'max' ? 'higher' : 'lower'} | ${cell(e.summary)} |`);
+  for (const e of METRICS.entries)
+    out.push(`| \`${e.type}\` | ${e.goal === 'max' ? 'higher' : 'lower'} | ${cell(e.summary)} |`);
   return out;
 }
 

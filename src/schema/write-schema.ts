@@ -33,7 +33,13 @@ export function fileSchema(schema: unknown): unknown {
 }
 
 export function renderSchema(): string {
-  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...(fileSchema(ExperimentSchema) as Json) }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { $schema: 'http://json-schema.org/draft-07/schema#', ...(fileSchema(ExperimentSchema) as Json) },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 if (require.main === module) {

@@ -82,7 +82,11 @@ export class DynamicBatcher {
     const k = this.predictor.classes.length;
     let row = 0;
     for (const j of jobs) {
-      j.resolve({ probabilities: result.probabilities.subarray(row * k, (row + j.n) * k), predicted: result.predicted.subarray(row, row + j.n), batchSize: total });
+      j.resolve({
+        probabilities: result.probabilities.subarray(row * k, (row + j.n) * k),
+        predicted: result.predicted.subarray(row, row + j.n),
+        batchSize: total,
+      });
       row += j.n;
     }
   }

@@ -30,7 +30,10 @@ export function fromImageBody(body: Uint8Array, size: InputSize): DecodedInputs 
 
 export function fromJsonBody(body: unknown, size: InputSize): DecodedInputs {
   const instances = (body as { instances?: unknown } | null)?.instances;
-  if (!Array.isArray(instances)) throw new BadInput('expected a JSON object {"instances": [...]}, each instance {"b64": "<base64 JPEG or PNG>"} or a [height][width][channels] pixel array');
+  if (!Array.isArray(instances))
+    throw new BadInput(
+      'expected a JSON object {"instances": [...]}, each instance {"b64": "<base64 JPEG or PNG>"} or a [height][width][channels] pixel array',
+    );
   if (instances.length === 0) throw new BadInput('"instances" is empty');
   const pixels = new Uint8Array(instances.length * size.height * size.width * size.channels);
   const resized = instances.map((instance: unknown, i) => {

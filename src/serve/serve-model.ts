@@ -52,11 +52,17 @@ export async function serveModel(req: ServeRequest): Promise<void> {
   } catch (err) {
     predictor.dispose();
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${req.host}:${req.port}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`);
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL')
+      throw new UsageError(
+        `cannot listen on ${req.host}:${req.port}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`,
+      );
     throw err;
   }
   const m = source.manifest;
-  logger.info({ address, model: source.label, classes: m.classes.length, inputShape: m.inputShape, backend: predictor.backend }, `serving ${source.label} on ${address}`);
+  logger.info(
+    { address, model: source.label, classes: m.classes.length, inputShape: m.inputShape, backend: predictor.backend },
+    `serving ${source.label} on ${address}`,
+  );
   await new Promise<void>((resolve) => {
     stop = (signal) => {
       logger.info({ signal }, `${signal}: finishing requests in progress, then exiting`);

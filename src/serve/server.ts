@@ -1,4 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { ModelSource } from '../predict/model-source';
 import { topK, type Predictions, type Predictor } from '../predict/predictor';
@@ -30,8 +37,17 @@ const IMAGE_TYPES = ['image/jpeg', 'image/png', 'application/octet-stream'];
 /** What a prediction request's log line adds: its images, and the images of the forward pass they shared. */
 type Counted = { images?: number; batch?: number };
 
-export function buildServer(source: ModelSource, predictor: Predictor, o: ServeOptions): { app: FastifyInstance; batcher: DynamicBatcher } {
-  const app: FastifyInstance = Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: o.bodyLimit, return503OnClosing: true });
+export function buildServer(
+  source: ModelSource,
+  predictor: Predictor,
+  o: ServeOptions,
+): { app: FastifyInstance; batcher: DynamicBatcher } {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: o.logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.bodyLimit,
+    return503OnClosing: true,
+  });
   const batcher = new DynamicBatcher(predictor, { maxBatch: o.maxBatch, delayMs: o.batchDelayMs });
   // Only JSON and image bodies: fastify's text/plain parser would turn a wrong type into a 400, not a 415.
   app.removeContentTypeParser('text/plain');
@@ -39,24 +55,39 @@ export function buildServer(source: ModelSource, predictor: Predictor, o: ServeO
   logRequests(app);
   limitConcurrency(app, o.maxConcurrent);
   closeConnectionsWhenClosing(app);
-  app.setErrorHandler((err: FastifyError, req, reply) => sendError(reply, err.statusCode ?? 500, errorMessage(err, req, o), err.code));
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /healthz, GET /metadata, POST /predict`, 'NOT_FOUND'));
+  app.setErrorHandler((err: FastifyError, req, reply) =>
+    sendError(reply, err.statusCode ?? 500, errorMessage(err, req, o), err.code),
+  );
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      404,
+      `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /healthz, GET /metadata, POST /predict`,
+      'NOT_FOUND',
+    ),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metadata', async () => metadata(source, predictor, batcher, o));
   app.post('/predict', async (req: FastifyRequest<{ Querystring: { top_k?: string } }>, reply) => {
     const k = req.query.top_k === undefined ? o.topK : Number(req.query.top_k);
-    if (!Number.isInteger(k) || k < 1) return sendError(reply, 400, `top_k=${req.query.top_k}: expected a whole number >= 1`, 'BAD_INPUT');
+    if (!Number.isInteger(k) || k < 1)
+      return sendError(reply, 400, `top_k=${req.query.top_k}: expected a whole number >= 1`, 'BAD_INPUT');
     let inputs: DecodedInputs;
     try {
-      inputs = Buffer.isBuffer(req.body) ? fromImageBody(req.body, predictor.size) : fromJsonBody(req.body, predictor.size);
+      inputs = Buffer.isBuffer(req.body)
+        ? fromImageBody(req.body, predictor.size)
+        : fromJsonBody(req.body, predictor.size);
     } catch (err) {
       if (err instanceof BadInput) return sendError(reply, 400, err.message, 'BAD_INPUT');
       throw err;
     }
     const p = await batcher.submit(inputs.pixels, inputs.n);
     Object.assign(req as Counted, { images: inputs.n, batch: p.batchSize } satisfies Counted);
-    return { model: source.label, predictions: inputs.resized.map((resized, i) => prediction(p, i, predictor.classes, k, resized)) };
+    return {
+      model: source.label,
+      predictions: inputs.resized.map((resized, i) => prediction(p, i, predictor.classes, k, resized)),
+    };
   });
   return { app, batcher };
 }
@@ -90,7 +121,10 @@ const UNREAD_BODY = new Set([413, 503]);
 
 function sendError(reply: FastifyReply, status: number, message: string, code?: string): FastifyReply {
   if (UNREAD_BODY.has(status)) reply.header('connection', 'close');
-  return reply.code(status).type('application/json').send({ error: message, code: code ?? `HTTP_${status}` });
+  return reply
+    .code(status)
+    .type('application/json')
+    .send({ error: message, code: code ?? `HTTP_${status}` });
 }
 
 /** Counts requests from arrival until their connection is done with them (answered or closed). */
@@ -99,7 +133,12 @@ function limitConcurrency(app: FastifyInstance, max: number): void {
   app.addHook('onRequest', (req, reply, done) => {
     if (req.url === '/healthz') return done();
     if (active >= max) {
-      void sendError(reply, 503, `busy: ${max} requests in progress (the --max-concurrent limit); retry shortly`, 'OVERLOADED');
+      void sendError(
+        reply,
+        503,
+        `busy: ${max} requests in progress (the --max-concurrent limit); retry shortly`,
+        'OVERLOADED',
+      );
       return;
     }
     active++;
@@ -128,11 +167,28 @@ function logRequests(app: FastifyInstance): void {
   });
   app.addHook('onResponse', (req, reply, done) => {
     const { images, batch } = req as Counted;
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)), ...(images ? { images, batch } : {}) }, 'request');
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Number(reply.elapsedTime.toFixed(2)),
+        ...(images ? { images, batch } : {}),
+      },
+      'request',
+    );
     done();
   });
   app.addHook('onRequestAbort', (req, done) => {
-    req.log.info({ method: req.method, url: req.url, aborted: true, ms: Number((performance.now() - (req as unknown as { startedAt: number }).startedAt).toFixed(2)) }, 'request aborted by the client');
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        aborted: true,
+        ms: Number((performance.now() - (req as unknown as { startedAt: number }).startedAt).toFixed(2)),
+      },
+      'request aborted by the client',
+    );
     done();
   });
 }

@@ -59,7 +59,11 @@ export function runsPayload(root: string): RunsPayload {
 
 /** A run named by its folder's name and version; only folders the listing shows exist here. */
 export function findRun(root: string, name: string, version: string): Run {
-  if (!/^[1-9][0-9]*$/.test(version) || !listExperimentNames(root).includes(name) || !listVersions(root, name).includes(Number(version))) {
+  if (
+    !/^[1-9][0-9]*$/.test(version) ||
+    !listExperimentNames(root).includes(name) ||
+    !listVersions(root, name).includes(Number(version))
+  ) {
     throw new NotFound(`no run ${name}/${version}`);
   }
   return new Run(path.join(root, name, version), name, Number(version));
@@ -122,7 +126,12 @@ export function comparePayload(root: string, ids: string[]): ComparePayload {
     points: metrics.length ? overlayPoints(runs, metrics) : [],
     diffs: runs.slice(1).map((b) => {
       const d = diffRuns(runs[0], b);
-      return { ...d, a: { ...d.a, dir: path.relative(root, d.a.dir) }, b: { ...d.b, dir: path.relative(root, d.b.dir) }, seedVerdict: d.seedSpread ? seedSentence(d.seedSpread, d.a.run, d.b.run) : null };
+      return {
+        ...d,
+        a: { ...d.a, dir: path.relative(root, d.a.dir) },
+        b: { ...d.b, dir: path.relative(root, d.b.dir) },
+        seedVerdict: d.seedSpread ? seedSentence(d.seedSpread, d.a.run, d.b.run) : null,
+      };
     }),
   };
 }

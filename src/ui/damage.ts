@@ -12,7 +12,8 @@ import type { RunStatus } from '../runs/types';
  */
 export function runDamage(run: Run): string[] {
   const problems = listedRunDamage(run.dir, run.status());
-  if (run.summary() === undefined && fs.existsSync(path.join(run.dir, 'summary.json'))) problems.push('summary.json is not valid JSON');
+  if (run.summary() === undefined && fs.existsSync(path.join(run.dir, 'summary.json')))
+    problems.push('summary.json is not valid JSON');
   return problems;
 }
 
@@ -22,10 +23,12 @@ export function runDamage(run: Run): string[] {
  */
 export function listedRunDamage(dir: string, status: RunStatus): string[] {
   const problems: string[] = [];
-  if (status === 'unknown') problems.push(fs.existsSync(path.join(dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
+  if (status === 'unknown')
+    problems.push(fs.existsSync(path.join(dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
   // A line is appended whole, newline included; a tail without one is a cut write. While the
   // run is going that is a write in progress, not damage.
-  if (status !== 'running' && !endsWithNewline(path.join(dir, 'metrics.jsonl'))) problems.push('metrics.jsonl ends in a partial line');
+  if (status !== 'running' && !endsWithNewline(path.join(dir, 'metrics.jsonl')))
+    problems.push('metrics.jsonl ends in a partial line');
   return problems;
 }
 

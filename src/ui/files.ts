@@ -27,7 +27,8 @@ export function fileSegments(rawPath: string): string[] {
       throw new Forbidden(`bad percent-encoding in "${raw}"`);
     }
     if (seg === '' || seg === '.' || seg === '..') throw new Forbidden(`path segment "${seg}" is not allowed`);
-    if (seg.includes('/') || seg.includes('\\') || seg.includes('\0')) throw new Forbidden(`path segment "${seg}" is not allowed`);
+    if (seg.includes('/') || seg.includes('\\') || seg.includes('\0'))
+      throw new Forbidden(`path segment "${seg}" is not allowed`);
     if (seg.startsWith('.')) throw new Forbidden(`hidden files are not served`);
     return seg;
   });

@@ -71,7 +71,8 @@ export class RunsWatcher {
 
   private allIds(): string[] {
     const ids: string[] = [];
-    for (const name of listExperimentNames(this.root)) for (const v of listVersions(this.root, name)) ids.push(`${name}/${v}`);
+    for (const name of listExperimentNames(this.root))
+      for (const v of listVersions(this.root, name)) ids.push(`${name}/${v}`);
     return [...ids, ...sweepIds(this.root)];
   }
 

@@ -36,7 +36,8 @@ const VENDOR: Record<string, string> = {
  * Scripts only from this server; charts are drawn by vega's expression interpreter, so no
  * eval. Styles may be inline because vega-embed sets them on its elements.
  */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** Files from the runs folder are data, never a page: an SVG or HTML among them runs nothing. */
 const FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; sandbox";
 
@@ -52,10 +53,15 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
   app.addHook('onClose', async () => watcher.stop());
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply.code(405).header('allow', 'GET, HEAD').send({ error: 'the dashboard is read-only: only GET and HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return reply
+        .code(405)
+        .header('allow', 'GET, HEAD')
+        .send({ error: 'the dashboard is read-only: only GET and HEAD' });
     // A loopback server answers only to loopback names, so a web page elsewhere cannot reach it by DNS rebinding.
     const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (isLoopback(opts.host) && !isLoopback(hostName)) throw new Forbidden(`unexpected Host "${req.headers.host ?? ''}"`);
+    if (isLoopback(opts.host) && !isLoopback(hostName))
+      throw new Forbidden(`unexpected Host "${req.headers.host ?? ''}"`);
   });
   app.addHook('onSend', async (req, reply) => {
     reply.header('content-security-policy', req.url.startsWith('/files/') ? FILE_CSP : CSP);
@@ -65,10 +71,15 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
   });
   app.setErrorHandler((error, _req, reply) => {
     const err = error as Error;
-    const status = err instanceof PipelineError ? httpStatusOf(err) : ((err as { statusCode?: number }).statusCode ?? 500);
+    const status =
+      err instanceof PipelineError ? httpStatusOf(err) : ((err as { statusCode?: number }).statusCode ?? 500);
     // A runs folder made unreadable (or replaced by a file) while serving is the user's to fix, not a bug.
     const os = describeOsError(err);
-    reply.code(status).send({ error: err instanceof PipelineError || status < 500 ? err.message : (os ?? `internal error: ${err.message}`) });
+    reply
+      .code(status)
+      .send({
+        error: err instanceof PipelineError || status < 500 ? err.message : (os ?? `internal error: ${err.message}`),
+      });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such page: ${req.method} ${req.url}` }));
 
@@ -92,14 +103,18 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
 
 function registerApi(app: FastifyInstance, root: string): void {
   app.get('/api/runs', async () => runsPayload(root));
-  app.get<{ Params: { name: string; version: string } }>('/api/runs/:name/:version', async (req) => runPayload(root, req.params.name, req.params.version));
+  app.get<{ Params: { name: string; version: string } }>('/api/runs/:name/:version', async (req) =>
+    runPayload(root, req.params.name, req.params.version),
+  );
   app.get<{ Querystring: { run?: string | string[] } }>('/api/compare', async (req) => {
     const ids = [req.query.run ?? []].flat();
     if (ids.length === 0) return { runs: [], metrics: [], points: [], diffs: [] };
     return comparePayload(root, ids);
   });
   app.get('/api/sweeps', async () => sweepsPayload(root));
-  app.get<{ Params: { name: string; n: string } }>('/api/sweeps/:name/sweeps/:n', async (req) => sweepPayload(root, req.params.name, req.params.n));
+  app.get<{ Params: { name: string; n: string } }>('/api/sweeps/:name/sweeps/:n', async (req) =>
+    sweepPayload(root, req.params.name, req.params.n),
+  );
 }
 
 /** Server-sent events: one `changes` event per batch of changed runs and sweeps. */

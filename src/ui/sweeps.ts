@@ -31,7 +31,11 @@ export function sweepIds(root: string): string[] {
     } catch {
       continue;
     }
-    for (const n of entries.filter((e) => /^[1-9][0-9]*$/.test(e)).map(Number).sort((a, b) => a - b)) ids.push(`${name}/${SWEEPS_DIR}/${n}`);
+    for (const n of entries
+      .filter((e) => /^[1-9][0-9]*$/.test(e))
+      .map(Number)
+      .sort((a, b) => a - b))
+      ids.push(`${name}/${SWEEPS_DIR}/${n}`);
   }
   return ids;
 }
@@ -49,7 +53,19 @@ export function sweepsPayload(root: string): SweepListItem[] {
   return sweepIds(root).map((id) => {
     const state = readSweep(root, id);
     const name = id.split('/')[0];
-    if (!state) return { id, name, status: null, metric: null, goal: null, trials: 0, completed: 0, parameters: [], best: null, damage: 'sweep.json is missing or not valid' };
+    if (!state)
+      return {
+        id,
+        name,
+        status: null,
+        metric: null,
+        goal: null,
+        trials: 0,
+        completed: 0,
+        parameters: [],
+        best: null,
+        damage: 'sweep.json is missing or not valid',
+      };
     const top = leaderboard(state)[0];
     return {
       id,
@@ -80,5 +96,12 @@ export function sweepPayload(root: string, name: string, n: string): SweepPayloa
   if (!sweepIds(root).includes(id)) throw new NotFound(`no sweep ${id}`);
   const state = readSweep(root, id);
   if (!state) throw new NotFound(`sweep ${id}: sweep.json is missing or not valid`);
-  return { id, status: state.status, metric: state.spec.metric, goal: state.spec.goal, parameters: Object.keys(state.spec.parameters), leaderboard: leaderboard(state) };
+  return {
+    id,
+    status: state.status,
+    metric: state.spec.metric,
+    goal: state.spec.goal,
+    parameters: Object.keys(state.spec.parameters),
+    leaderboard: leaderboard(state),
+  };
 }

@@ -38,13 +38,19 @@ export function writeAll(fd: number, data: Uint8Array, file: string): void {
   let done = 0;
   while (done < data.length) {
     const n = fs.writeSync(fd, data, done, Math.min(data.length - done, 1 << 30));
-    if (n <= 0) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC', syscall: 'write', path: file });
+    if (n <= 0)
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), {
+        code: 'ENOSPC',
+        syscall: 'write',
+        path: file,
+      });
     done += n;
   }
 }
 
 /** An fs error about a temp file, re-addressed to the file it stood for (the name the user knows). */
 export function namingTarget(err: unknown, file: string): unknown {
-  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') (err as NodeJS.ErrnoException).path = file;
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string')
+    (err as NodeJS.ErrnoException).path = file;
   return err;
 }

@@ -33,23 +33,31 @@ const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new TypeError(`createRng: seed must be a finite number, got ${seed}`);
   const init = splitmix32(Math.trunc(seed));
-  let a = init(), b = init(), c = init(), d = init();
+  let a = init(),
+    b = init(),
+    c = init(),
+    d = init();
   if ((a | b | c | d) === 0) a = 1; // the all-zero state is a fixed point
 
   const nextU32 = (): number => {
     const result = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
     const t = (b << 9) >>> 0;
-    c ^= a; d ^= b; b ^= c; a ^= d;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
     c = (c ^ t) >>> 0;
     d = rotl(d >>> 0, 11);
-    a >>>= 0; b >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
     return result;
   };
 
   const rng: Rng = {
     next: () => nextU32() / 4294967296,
     int(n: number): number {
-      if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+      if (!Number.isInteger(n) || n <= 0 || n > 4294967296)
+        throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
       // Reject the top sliver that would make small values more likely.
       const limit = 4294967296 - (4294967296 % n);
       let x = nextU32();

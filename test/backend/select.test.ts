@@ -38,13 +38,19 @@ test('auto falls back to wasm when @tensorflow/tfjs-node is not installed', { sk
 test('explicit tensorflow without @tensorflow/tfjs-node is a UsageError', { skip }, async () => {
   await assert.rejects(selectBackend('tensorflow'), (err: unknown) => {
     assert.ok(err instanceof UsageError);
-    assert.equal(err.message, "backend 'tensorflow' requested but @tensorflow/tfjs-node not installed; " +
-      "install it (npm install @tensorflow/tfjs-node) or request 'wasm' or 'cpu'");
+    assert.equal(
+      err.message,
+      "backend 'tensorflow' requested but @tensorflow/tfjs-node not installed; " +
+        "install it (npm install @tensorflow/tfjs-node) or request 'wasm' or 'cpu'",
+    );
     return true;
   });
 });
 
-const table: Array<['wasm' | 'cpu', string]> = [['wasm', 'requested wasm'], ['cpu', 'requested cpu']];
+const table: Array<['wasm' | 'cpu', string]> = [
+  ['wasm', 'requested wasm'],
+  ['cpu', 'requested cpu'],
+];
 for (const [requested, reason] of table) {
   test(`explicit ${requested}`, async () => {
     const selected = await selectBackend(requested);
@@ -53,7 +59,10 @@ for (const [requested, reason] of table) {
 }
 
 test('an unknown request is a UsageError', async () => {
-  await assert.rejects(selectBackend('gpu' as 'cpu'), new UsageError("unknown backend 'gpu': expected one of auto, tensorflow, wasm, cpu"));
+  await assert.rejects(
+    selectBackend('gpu' as 'cpu'),
+    new UsageError("unknown backend 'gpu': expected one of auto, tensorflow, wasm, cpu"),
+  );
 });
 
 test('registerWasmKernels is idempotent and keeps our kernels registered', async () => {
@@ -74,6 +83,10 @@ test('wasm initializes from another working directory (no setWasmPaths needed)',
       console.log(s.name, process.cwd(), Array.from(g.grads[w.name].dataSync()).join(','));
     });`;
   const cwd = os.tmpdir();
-  const out = execFileSync(process.execPath, ['-e', script], { cwd, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_PATH: '' },
+  });
   assert.equal(out.trim(), `wasm ${cwd} 4,4,4,4`);
 });

@@ -68,7 +68,11 @@ const MERMAID = `flowchart TD
 `;
 
 describe('pipeline inspect on a graph', () => {
-  for (const [format, expected] of [['text', TEXT], ['dot', DOT], ['mermaid', MERMAID]] as const) {
+  for (const [format, expected] of [
+    ['text', TEXT],
+    ['dot', DOT],
+    ['mermaid', MERMAID],
+  ] as const) {
     it(`--format ${format}`, () => {
       const r = runCli(['inspect', FILE, '--format', format]);
       assert.equal(r.code, 0, r.stderr);

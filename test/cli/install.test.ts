@@ -16,10 +16,18 @@ const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, fi
 
 test('every package in package-lock.json supports the Node versions package.json promises (no EBADENGINE)', () => {
   const promised: string = readJson('package.json').engines.node;
-  assert.ok(semver.satisfies(process.version, promised), `this Node (${process.version}) is one package.json promises (${promised})`);
-  const lock = readJson('package-lock.json') as { packages: Record<string, { engines?: { node?: string } | string[] }> };
+  assert.ok(
+    semver.satisfies(process.version, promised),
+    `this Node (${process.version}) is one package.json promises (${promised})`,
+  );
+  const lock = readJson('package-lock.json') as {
+    packages: Record<string, { engines?: { node?: string } | string[] }>;
+  };
   const unsupported = Object.entries(lock.packages)
-    .filter(([, p]) => !Array.isArray(p.engines) && typeof p.engines?.node === 'string' && !semver.subset(promised, p.engines.node))
+    .filter(
+      ([, p]) =>
+        !Array.isArray(p.engines) && typeof p.engines?.node === 'string' && !semver.subset(promised, p.engines.node),
+    )
     .map(([name, p]) => `${name.replace(/^.*node_modules\//, '')} needs node ${(p.engines as { node: string }).node}`);
   assert.deepEqual(unsupported, []);
 });

@@ -58,7 +58,10 @@ describe('pipeline validate', () => {
   it('a sweep section: every trial is checked as `pipeline sweep` would; a bad value once, at its line, naming the trials', () => {
     const good = runCli(['validate', 'test/fixtures/runs/tiny-sweep.yaml']);
     assert.equal(good.code, 0, good.stderr);
-    assert.equal(good.stdout, 'test/fixtures/runs/tiny-sweep.yaml: ok (tiny: 4 layers, 9,122 parameters; sweep of 4 trials, each valid)\n');
+    assert.equal(
+      good.stdout,
+      'test/fixtures/runs/tiny-sweep.yaml: ok (tiny: 4 layers, 9,122 parameters; sweep of 4 trials, each valid)\n',
+    );
     const bad = runCli(['validate', 'test/fixtures/runs/sweep-bad-values.yaml']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, '');
@@ -99,7 +102,10 @@ no-such-file.yaml: no such file
     const bad = runCli(['validate', SEED, '--set', 'training.optimiser.learningRate=0.1']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, '');
-    assert.equal(bad.stderr, '--set training.optimiser.learningRate=0.1: training.optimiser.learningRate: no key "optimiser" under training; did you mean "optimizer"?\n1 error\n');
+    assert.equal(
+      bad.stderr,
+      '--set training.optimiser.learningRate=0.1: training.optimiser.learningRate: no key "optimiser" under training; did you mean "optimizer"?\n1 error\n',
+    );
   });
 
   it('--json: parses, one result per file, each error with file, line, column, path and message; exit 2', () => {
@@ -112,9 +118,21 @@ no-such-file.yaml: no such file
       {
         file: BAD_UNITS,
         valid: false,
-        errors: [{ file: BAD_UNITS, line: 17, column: 28, path: 'model.layers[5].units', message: 'expected an integer >= 1, found 0' }],
+        errors: [
+          {
+            file: BAD_UNITS,
+            line: 17,
+            column: 28,
+            path: 'model.layers[5].units',
+            message: 'expected an integer >= 1, found 0',
+          },
+        ],
       },
-      { file: 'no-such-file.yaml', valid: false, errors: [{ file: 'no-such-file.yaml', line: 0, column: 0, path: '', message: 'no such file' }] },
+      {
+        file: 'no-such-file.yaml',
+        valid: false,
+        errors: [{ file: 'no-such-file.yaml', line: 0, column: 0, path: '', message: 'no such file' }],
+      },
     ]);
   });
 
@@ -127,7 +145,9 @@ no-such-file.yaml: no such file
   it('several errors in one file come sorted by position, all at once', () => {
     const r = runCli(['validate', '--json', 'test/fixtures/config/bad/many-errors-sorted.yaml']);
     assert.equal(r.code, 2);
-    const [{ errors }] = JSON.parse(r.stdout) as Array<{ errors: Array<{ line: number; column: number; path: string }> }>;
+    const [{ errors }] = JSON.parse(r.stdout) as Array<{
+      errors: Array<{ line: number; column: number; path: string }>;
+    }>;
     assert.deepEqual(
       errors.map((e) => [e.line, e.column, e.path]),
       [
@@ -165,7 +185,15 @@ describe('pipeline inspect', () => {
     const s = JSON.parse(r.stdout);
     assert.equal(s.totalParams, 81_302);
     assert.deepEqual(s.inputShape, [32, 32, 3]);
-    assert.deepEqual(s.layers[4], { index: 4, type: 'flatten', name: 'flatten_1', outputShape: [576], params: 0, line: 20, inputs: ['max_pooling2d_2'] });
+    assert.deepEqual(s.layers[4], {
+      index: 4,
+      type: 'flatten',
+      name: 'flatten_1',
+      outputShape: [576],
+      params: 0,
+      line: 20,
+      inputs: ['max_pooling2d_2'],
+    });
   });
 
   it('--set changes the summary', () => {
@@ -208,10 +236,26 @@ describe('the program', () => {
 
   const USAGE: Array<[string, string[], string]> = [
     ['an unknown command', ['frobnicate'], "error: unknown command 'frobnicate'\n(run `pipeline --help` for usage)\n"],
-    ['validate without a file', ['validate'], "error: missing required argument 'files'\n(run `pipeline --help` for usage)\n"],
-    ['an unknown option', ['validate', '--strict', SEED], "error: unknown option '--strict'\n(run `pipeline --help` for usage)\n"],
-    ['inspect with two files', ['inspect', SEED, SEED], "error: too many arguments for 'inspect'. Expected 1 argument but got 2.\n(run `pipeline --help` for usage)\n"],
-    ['--set without a value', ['validate', SEED, '--set'], "error: option '--set <key=value>' argument missing\n(run `pipeline --help` for usage)\n"],
+    [
+      'validate without a file',
+      ['validate'],
+      "error: missing required argument 'files'\n(run `pipeline --help` for usage)\n",
+    ],
+    [
+      'an unknown option',
+      ['validate', '--strict', SEED],
+      "error: unknown option '--strict'\n(run `pipeline --help` for usage)\n",
+    ],
+    [
+      'inspect with two files',
+      ['inspect', SEED, SEED],
+      "error: too many arguments for 'inspect'. Expected 1 argument but got 2.\n(run `pipeline --help` for usage)\n",
+    ],
+    [
+      '--set without a value',
+      ['validate', SEED, '--set'],
+      "error: option '--set <key=value>' argument missing\n(run `pipeline --help` for usage)\n",
+    ],
   ];
   for (const [name, args, stderr] of USAGE) {
     it(`${name}: exit 2, a usage message, no stack trace`, () => {

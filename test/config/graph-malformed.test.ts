@@ -207,11 +207,17 @@ const EXPECTED: Record<string, string> = {
 describe('malformed graphs and blocks, in-process', () => {
   it('covers at least 30 cases, each with its expected text', () => {
     assert.ok(CASES.length >= 30, `${CASES.length} cases`);
-    assert.deepEqual(CASES.map((c) => c.name).filter((n) => !(n in EXPECTED)), []);
+    assert.deepEqual(
+      CASES.map((c) => c.name).filter((n) => !(n in EXPECTED)),
+      [],
+    );
   });
   for (const c of CASES) {
     it(c.name, () => {
-      assert.equal(configErrorText(() => loadExperimentText(`bad/${c.name}.yaml`, caseText(c))), EXPECTED[c.name]);
+      assert.equal(
+        configErrorText(() => loadExperimentText(`bad/${c.name}.yaml`, caseText(c))),
+        EXPECTED[c.name],
+      );
     });
   }
 });

@@ -33,14 +33,27 @@ function assertMatchesTfjs(loaded: LoadedExperiment, inputShape: number[], class
 }
 
 const exp = (layers: string[], extra: string[] = []) =>
-  ['version: 1', 'name: g', 'dataset: {name: cifar10}', 'training: {epochs: 1, optimizer: {type: sgd}}', ...extra, 'model:', '  layers:', ...layers.map((l) => `    - ${l}`), ''].join('\n');
+  [
+    'version: 1',
+    'name: g',
+    'dataset: {name: cifar10}',
+    'training: {epochs: 1, optimizer: {type: sgd}}',
+    ...extra,
+    'model:',
+    '  layers:',
+    ...layers.map((l) => `    - ${l}`),
+    '',
+  ].join('\n');
 
 describe('graphs', () => {
   it('configs/cifar-resnet.yaml: ResNet-20 v1, 274,442 parameters as Keras counts them, and as tfjs counts them', () => {
     const loaded = loadExperimentFile(path.join(REPO, 'configs/cifar-resnet.yaml'));
     assert.equal(loaded.shapes.totalParams, 274_442);
     assert.equal(loaded.shapes.layers.filter((l) => l.type === 'add').length, 9);
-    assert.deepEqual(loaded.shapes.layers.find((l) => l.name === 'stage3_down_add')!.inputs, ['stage3_down_shortcut', 'stage3_down_bn2']);
+    assert.deepEqual(loaded.shapes.layers.find((l) => l.name === 'stage3_down_add')!.inputs, [
+      'stage3_down_shortcut',
+      'stage3_down_bn2',
+    ]);
     assertMatchesTfjs(loaded, [32, 32, 3], 10);
   });
 
@@ -67,22 +80,48 @@ describe('graphs', () => {
   });
 
   it('a layer may name a later layer as its input (file order need not be dependency order)', () => {
-    const loaded = loadExperimentText('fwd.yaml', exp(['{type: dense, units: 10, inputs: flat, name: logits}', '{type: flatten, inputs: input, name: flat}'], ['  ']).replace('model:', 'model:\n  outputs: [logits]'));
-    assert.deepEqual(loaded.shapes.layers.map((l) => l.name), ['flat', 'logits']);
+    const loaded = loadExperimentText(
+      'fwd.yaml',
+      exp(
+        ['{type: dense, units: 10, inputs: flat, name: logits}', '{type: flatten, inputs: input, name: flat}'],
+        ['  '],
+      ).replace('model:', 'model:\n  outputs: [logits]'),
+    );
+    assert.deepEqual(
+      loaded.shapes.layers.map((l) => l.name),
+      ['flat', 'logits'],
+    );
     assertMatchesTfjs(loaded, [32, 32, 3], 10);
   });
 
   it('a stack with names stays a tf.Sequential; a graph is a functional model', () => {
-    const stack = loadExperimentText('s.yaml', exp(['{type: flatten, name: flat}', '{type: dense, units: 10, name: logits}']));
+    const stack = loadExperimentText(
+      's.yaml',
+      exp(['{type: flatten, name: flat}', '{type: dense, units: 10, name: logits}']),
+    );
     const m1 = buildModel(tf, stack.experiment, [32, 32, 3], 10);
     assert.equal(m1.getClassName(), 'Sequential');
-    assert.deepEqual(m1.layers.map((l) => l.name), ['flat', 'logits']);
+    assert.deepEqual(
+      m1.layers.map((l) => l.name),
+      ['flat', 'logits'],
+    );
     m1.dispose();
-    const graph = loadExperimentText('g.yaml', exp(['{type: flatten, name: flat}', '{type: dense, units: 10, inputs: flat}']));
+    const graph = loadExperimentText(
+      'g.yaml',
+      exp(['{type: flatten, name: flat}', '{type: dense, units: 10, inputs: flat}']),
+    );
     const m2 = buildModel(tf, graph.experiment, [32, 32, 3], 10);
     assert.equal(m2.getClassName(), 'Sequential', 'inputs naming the layer before is still a stack');
     m2.dispose();
-    const skip = loadExperimentText('k.yaml', exp(['{type: conv2d, filters: 3, kernelSize: 1, name: c}', '{type: add, inputs: [c, input]}', '{type: flatten}', '{type: dense, units: 10}']));
+    const skip = loadExperimentText(
+      'k.yaml',
+      exp([
+        '{type: conv2d, filters: 3, kernelSize: 1, name: c}',
+        '{type: add, inputs: [c, input]}',
+        '{type: flatten}',
+        '{type: dense, units: 10}',
+      ]),
+    );
     const m3 = buildModel(tf, skip.experiment, [32, 32, 3], 10);
     assert.equal(m3.getClassName(), 'Model');
     m3.dispose();
@@ -98,7 +137,13 @@ describe('blocks', () => {
     '      - {type: conv2d, filters: "${filters}", kernelSize: "${k}", padding: same, name: conv}',
     '      - {type: add, inputs: [input, conv]}',
   ];
-  const USES = ['{type: conv2d, filters: 4, kernelSize: 1, name: stem}', '{block: res, filters: 4, repeat: 2, name: r}', '{block: res, filters: 4, k: 1}', '{type: flatten}', '{type: dense, units: 10}'];
+  const USES = [
+    '{type: conv2d, filters: 4, kernelSize: 1, name: stem}',
+    '{block: res, filters: 4, repeat: 2, name: r}',
+    '{block: res, filters: 4, k: 1}',
+    '{type: flatten}',
+    '{type: dense, units: 10}',
+  ];
   const FLAT = [
     '{type: conv2d, filters: 4, kernelSize: 1, name: stem}',
     '{type: conv2d, filters: 4, kernelSize: 3, padding: same, name: r_1_conv}',
@@ -119,15 +164,18 @@ describe('blocks', () => {
     assert.deepEqual(withBlocks.layerLines, [13, 14, 14, 14, 14, 15, 15, 16, 17]);
   });
 
-  it('--set changes a use\'s parameter before expansion', () => {
+  it("--set changes a use's parameter before expansion", () => {
     const loaded = loadExperimentText('b.yaml', exp(USES, BLOCKS), { overrides: ['model.layers[2].k=5'] });
     assert.equal(loaded.shapes.layers.find((l) => l.name === 'res_1_conv')!.params, 5 * 5 * 4 * 4 + 4);
     assert.equal(loaded.shapes.layers.find((l) => l.name === 'r_2_conv')!.params, 3 * 3 * 4 * 4 + 4);
   });
 
-  it('a block may use another block; a use\'s inputs feed its first layer', () => {
+  it("a block may use another block; a use's inputs feed its first layer", () => {
     const text = [
-      'version: 1', 'name: nest', 'dataset: {name: cifar10}', 'training: {epochs: 1, optimizer: {type: sgd}}',
+      'version: 1',
+      'name: nest',
+      'dataset: {name: cifar10}',
+      'training: {epochs: 1, optimizer: {type: sgd}}',
       'blocks:',
       '  res:',
       '    params: {filters: null}',

@@ -14,7 +14,8 @@ import { REPO } from './helpers';
 const PINNED: Record<string, string> = {
   'configs/cifar-lenet.yaml': '85ff71e124c1b002568e9ce1b859ca99b8553ea1abb5c7e88235420473628d2b',
   'test/fixtures/config/good/lenet-commented.yaml': '85ff71e124c1b002568e9ce1b859ca99b8553ea1abb5c7e88235420473628d2b',
-  'test/fixtures/config/good/lenet-explicit-defaults.yaml': '85ff71e124c1b002568e9ce1b859ca99b8553ea1abb5c7e88235420473628d2b',
+  'test/fixtures/config/good/lenet-explicit-defaults.yaml':
+    '85ff71e124c1b002568e9ce1b859ca99b8553ea1abb5c7e88235420473628d2b',
   'test/fixtures/config/good/lenet-flow.yaml': '85ff71e124c1b002568e9ce1b859ca99b8553ea1abb5c7e88235420473628d2b',
   'test/fixtures/config/good/minimal.yaml': '1abc47ab22ecbfa4dc5a957e3f024e9c594cefd2286b6a6d62630c5abd4481c0',
   'test/fixtures/runs/sweep-bad-values.yaml': 'b0add5a37e4cb8ed8a6230192ebe0c4d628845fa2cc3d8cdb16a2e98f57f5a21',

@@ -52,9 +52,11 @@ const GENERATED: Record<string, (file: string) => void> = {
   'gen/binary-garbage.yaml': (f) => fs.writeFileSync(f, garbage(4096)),
   'gen/latin1.yaml': (f) => fs.writeFileSync(f, Buffer.from('version: 1\nname: caf\xe9\n', 'latin1')),
   'gen/deep-brackets.yaml': (f) => fs.writeFileSync(f, '['.repeat(10_000)),
-  'gen/deep-braces.yaml': (f) => fs.writeFileSync(f, 'model: ' + '{a: '.repeat(10_000) + '1' + '}'.repeat(10_000) + '\n'),
+  'gen/deep-braces.yaml': (f) =>
+    fs.writeFileSync(f, 'model: ' + '{a: '.repeat(10_000) + '1' + '}'.repeat(10_000) + '\n'),
   'gen/deep-dashes.yaml': (f) => fs.writeFileSync(f, '- '.repeat(10_000) + 'x\n'),
-  'gen/deep-blocks.yaml': (f) => fs.writeFileSync(f, Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n') + ' 1\n'),
+  'gen/deep-blocks.yaml': (f) =>
+    fs.writeFileSync(f, Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n') + ' 1\n'),
   'gen/huge.yaml': (f) => fs.writeFileSync(f, fs.readFileSync(SEED, 'utf8') + `# ${'x'.repeat(77)}\n`.repeat(20_000)),
   'gen/a-directory.yaml': (f) => fs.mkdirSync(f),
   'gen/missing.yaml': () => undefined,
@@ -533,80 +535,271 @@ bad/wrong-section-types.yaml:5:11: training: expected a mapping, found a list [1
 1 error`,
   },
   // ---- generated files
-  { name: 'binary garbage', file: 'gen/binary-garbage.yaml', base: 'gen', cli: true, stderr: `gen/binary-garbage.yaml:3:331: NUL byte: this is a binary file, not YAML text
-1 error` },
-  { name: 'not UTF-8 (Latin-1)', file: 'gen/latin1.yaml', base: 'gen', stderr: `gen/latin1.yaml:2:10: byte 0xe9 is not valid UTF-8: experiment files are UTF-8 text
-1 error` },
-  { name: '10,000 nested [', file: 'gen/deep-brackets.yaml', base: 'gen', cli: true, stderr: `gen/deep-brackets.yaml:1:128: nesting is too deep (more than 64 levels)
+  {
+    name: 'binary garbage',
+    file: 'gen/binary-garbage.yaml',
+    base: 'gen',
+    cli: true,
+    stderr: `gen/binary-garbage.yaml:3:331: NUL byte: this is a binary file, not YAML text
+1 error`,
+  },
+  {
+    name: 'not UTF-8 (Latin-1)',
+    file: 'gen/latin1.yaml',
+    base: 'gen',
+    stderr: `gen/latin1.yaml:2:10: byte 0xe9 is not valid UTF-8: experiment files are UTF-8 text
+1 error`,
+  },
+  {
+    name: '10,000 nested [',
+    file: 'gen/deep-brackets.yaml',
+    base: 'gen',
+    cli: true,
+    stderr: `gen/deep-brackets.yaml:1:128: nesting is too deep (more than 64 levels)
   1 | ...[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[...
     |                                                                                    ^
-1 error` },
-  { name: '10,000 nested {a:', file: 'gen/deep-braces.yaml', base: 'gen', stderr: `gen/deep-braces.yaml:1:516: nesting is too deep (more than 64 levels)
+1 error`,
+  },
+  {
+    name: '10,000 nested {a:',
+    file: 'gen/deep-braces.yaml',
+    base: 'gen',
+    stderr: `gen/deep-braces.yaml:1:516: nesting is too deep (more than 64 levels)
   1 | ...{a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: {a: ...
     |                                                                                    ^
-1 error` },
-  { name: '10,000 nested "- "', file: 'gen/deep-dashes.yaml', base: 'gen', stderr: `gen/deep-dashes.yaml:1:255: nesting is too deep (more than 64 levels)
+1 error`,
+  },
+  {
+    name: '10,000 nested "- "',
+    file: 'gen/deep-dashes.yaml',
+    base: 'gen',
+    stderr: `gen/deep-dashes.yaml:1:255: nesting is too deep (more than 64 levels)
   1 | ...- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - ...
     |                                                                                    ^
-1 error` },
-  { name: '1,000 nested block mappings', file: 'gen/deep-blocks.yaml', base: 'gen', stderr: `gen/deep-blocks.yaml:129:129: nesting is too deep (more than 64 levels)
+1 error`,
+  },
+  {
+    name: '1,000 nested block mappings',
+    file: 'gen/deep-blocks.yaml',
+    base: 'gen',
+    stderr: `gen/deep-blocks.yaml:129:129: nesting is too deep (more than 64 levels)
   129 |                                                                                                                                 k128:
       |                                                                                                                                 ^
-1 error` },
-  { name: 'huge file', file: 'gen/huge.yaml', base: 'gen', cli: true, stderr: `gen/huge.yaml: is 1601280 bytes; experiment files are limited to 1048576 bytes
-1 error` },
-  { name: 'a directory', file: 'gen/a-directory.yaml', base: 'gen', cli: true, stderr: `gen/a-directory.yaml: is a directory, not an experiment file
-1 error` },
-  { name: 'a missing file', file: 'gen/missing.yaml', base: 'gen', cli: true, stderr: `gen/missing.yaml: no such file
-1 error` },
+1 error`,
+  },
+  {
+    name: 'huge file',
+    file: 'gen/huge.yaml',
+    base: 'gen',
+    cli: true,
+    stderr: `gen/huge.yaml: is 1601280 bytes; experiment files are limited to 1048576 bytes
+1 error`,
+  },
+  {
+    name: 'a directory',
+    file: 'gen/a-directory.yaml',
+    base: 'gen',
+    cli: true,
+    stderr: `gen/a-directory.yaml: is a directory, not an experiment file
+1 error`,
+  },
+  {
+    name: 'a missing file',
+    file: 'gen/missing.yaml',
+    base: 'gen',
+    cli: true,
+    stderr: `gen/missing.yaml: no such file
+1 error`,
+  },
   // ---- --set on the seed experiment
-  { name: '--set without =', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs'], cli: true, stderr: `--set training.epochs: expected key=value, e.g. training.optimizer.learningRate=0.01
-1 error` },
-  { name: '--set with an empty key', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['=5'], stderr: `--set =5: expected key=value, e.g. training.optimizer.learningRate=0.01
-1 error` },
-  { name: '--set malformed path', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model..layers=1'], stderr: `--set model..layers=1: "model..layers" is not a dotted path like model.layers[2].units
-1 error` },
-  { name: '--set malformed index', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[x].units=1'], stderr: `--set model.layers[x].units=1: "model.layers[x].units" is not a dotted path like model.layers[2].units
-1 error` },
-  { name: '--set unknown key', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimiser.learningRate=0.01'], cli: true, stderr: `--set training.optimiser.learningRate=0.01: training.optimiser.learningRate: no key "optimiser" under training; did you mean "optimizer"?
-1 error` },
-  { name: '--set index out of range', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[8].units=64'], stderr: `--set model.layers[8].units=64: model.layers[8].units: model.layers has 8 items (indices 0 to 7); [8] does not exist
-1 error` },
-  { name: '--set below a number', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs.max=5'], stderr: `--set training.epochs.max=5: training.epochs.max: training.epochs is not a mapping, so "max" does not exist
-1 error` },
-  { name: '--set key the optimizer does not have', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.momentum=0.9'], stderr: `--set training.optimizer.momentum=0.9: training.optimizer.momentum: no key "momentum" under training.optimizer; known keys: type, learningRate, weightDecay, beta1, beta2, epsilon
-1 error` },
-  { name: '--set wrong type', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs=many'], stderr: `--set training.epochs=many: training.epochs: expected an integer >= 1 and <= 100000, found "many"
-1 error` },
-  { name: '--set out of range', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.learningRate=-0.1'], stderr: `--set training.optimizer.learningRate=-0.1: training.optimizer.learningRate: expected a number > 0, found -0.1
-1 error` },
-  { name: '--set unknown layer type', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[4].type=flat'], stderr: `--set model.layers[4].type=flat: model.layers[4].type: unknown layer type "flat"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d, depthwiseConv2d, separableConv2d, conv2dTranspose, upSampling2d, globalMaxPooling2d, layerNormalization, spatialDropout2d, gaussianNoise, reshape, permute, leakyReLU, prelu, relu, softmax, conv1d, maxPooling1d, averagePooling1d, globalAveragePooling1d, add, multiply, average, maximum, subtract, concatenate
-1 error` },
-  { name: '--set impossible shape', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[0].kernelSize=[40,3]'], stderr: `--set model.layers[0].kernelSize=[40,3]: model.layers[0].kernelSize: conv2d turns input [32, 32, 3] into [-7, 30, 6]: every dimension must be at least 1 (layer 0, conv2d)
-1 error` },
-  { name: '--set wrong output size', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['model.layers[7].units=12'], stderr: `--set model.layers[7].units=12: model.layers[7].units: the model outputs [12] but cifar10 has 10 classes, so it must output [10]: the last layer needs 10 units
-1 error` },
-  { name: '--set invalid YAML value', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.metrics=[accuracy'], stderr: `--set training.metrics=[accuracy: invalid value: YAML syntax error: Flow sequence must end with a ]
-1 error` },
-  { name: '--set tag in value', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['seed=!!python/object:os.system 1'], stderr: `--set seed=!!python/object:os.system 1: invalid value: tag "!!python/object:os.system" is not allowed; experiment files hold plain data
-1 error` },
-  { name: '--set .inf', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.optimizer.learningRate=.inf'], stderr: `--set training.optimizer.learningRate=.inf: invalid value: expected a finite number, found .inf
-1 error` },
-  { name: '--set __proto__', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['__proto__.polluted=1'], cli: true, stderr: `--set __proto__.polluted=1: key "__proto__" is not allowed
-1 error` },
-  { name: '--set constructor.prototype', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.constructor.prototype.x=1'], stderr: `--set training.constructor.prototype.x=1: key "constructor" is not allowed
-1 error` },
-  { name: '--set inherited name', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.toString=1'], stderr: `--set training.toString=1: training.toString: no key "toString" under training; known keys: epochs, batchSize, optimizer, loss, metrics, selectBy, schedule, earlyStopping, checkpoints, workers, evalBatchSize
-1 error` },
-  { name: '--set unsafe name', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['name=../../etc'], stderr: `--set name=../../etc: name: expected a name usable as a folder (letters, digits, '.', '_', '-', starting with a letter or digit, at most 100 characters), found "../../etc"
-1 error` },
-  { name: '--set unknown version', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['version=2'], stderr: `--set version=2: version: expected 1, found 2
-1 error` },
-  { name: '--set creates a section with a bad default', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.earlyStopping.patience=3'], stderr: `--set training.earlyStopping.patience=3: training.earlyStopping.monitor: unknown metric "valLoss" (validation metrics need dataset.validationSplit > 0); one of loss, accuracy, testLoss, testAccuracy
-1 error` },
-  { name: 'two bad --set', file: 'configs/cifar-lenet.yaml', base: 'repo', set: ['training.epochs=0', 'training.batchSize=0'], stderr: `--set training.batchSize=0: training.batchSize: expected an integer >= 1 and <= 65536, found 0
+  {
+    name: '--set without =',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.epochs'],
+    cli: true,
+    stderr: `--set training.epochs: expected key=value, e.g. training.optimizer.learningRate=0.01
+1 error`,
+  },
+  {
+    name: '--set with an empty key',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['=5'],
+    stderr: `--set =5: expected key=value, e.g. training.optimizer.learningRate=0.01
+1 error`,
+  },
+  {
+    name: '--set malformed path',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model..layers=1'],
+    stderr: `--set model..layers=1: "model..layers" is not a dotted path like model.layers[2].units
+1 error`,
+  },
+  {
+    name: '--set malformed index',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model.layers[x].units=1'],
+    stderr: `--set model.layers[x].units=1: "model.layers[x].units" is not a dotted path like model.layers[2].units
+1 error`,
+  },
+  {
+    name: '--set unknown key',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.optimiser.learningRate=0.01'],
+    cli: true,
+    stderr: `--set training.optimiser.learningRate=0.01: training.optimiser.learningRate: no key "optimiser" under training; did you mean "optimizer"?
+1 error`,
+  },
+  {
+    name: '--set index out of range',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model.layers[8].units=64'],
+    stderr: `--set model.layers[8].units=64: model.layers[8].units: model.layers has 8 items (indices 0 to 7); [8] does not exist
+1 error`,
+  },
+  {
+    name: '--set below a number',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.epochs.max=5'],
+    stderr: `--set training.epochs.max=5: training.epochs.max: training.epochs is not a mapping, so "max" does not exist
+1 error`,
+  },
+  {
+    name: '--set key the optimizer does not have',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.optimizer.momentum=0.9'],
+    stderr: `--set training.optimizer.momentum=0.9: training.optimizer.momentum: no key "momentum" under training.optimizer; known keys: type, learningRate, weightDecay, beta1, beta2, epsilon
+1 error`,
+  },
+  {
+    name: '--set wrong type',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.epochs=many'],
+    stderr: `--set training.epochs=many: training.epochs: expected an integer >= 1 and <= 100000, found "many"
+1 error`,
+  },
+  {
+    name: '--set out of range',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.optimizer.learningRate=-0.1'],
+    stderr: `--set training.optimizer.learningRate=-0.1: training.optimizer.learningRate: expected a number > 0, found -0.1
+1 error`,
+  },
+  {
+    name: '--set unknown layer type',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model.layers[4].type=flat'],
+    stderr: `--set model.layers[4].type=flat: model.layers[4].type: unknown layer type "flat"; did you mean "flatten"?; known: conv2d, maxPooling2d, averagePooling2d, globalAveragePooling2d, flatten, dense, dropout, batchNormalization, activation, zeroPadding2d, depthwiseConv2d, separableConv2d, conv2dTranspose, upSampling2d, globalMaxPooling2d, layerNormalization, spatialDropout2d, gaussianNoise, reshape, permute, leakyReLU, prelu, relu, softmax, conv1d, maxPooling1d, averagePooling1d, globalAveragePooling1d, add, multiply, average, maximum, subtract, concatenate
+1 error`,
+  },
+  {
+    name: '--set impossible shape',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model.layers[0].kernelSize=[40,3]'],
+    stderr: `--set model.layers[0].kernelSize=[40,3]: model.layers[0].kernelSize: conv2d turns input [32, 32, 3] into [-7, 30, 6]: every dimension must be at least 1 (layer 0, conv2d)
+1 error`,
+  },
+  {
+    name: '--set wrong output size',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['model.layers[7].units=12'],
+    stderr: `--set model.layers[7].units=12: model.layers[7].units: the model outputs [12] but cifar10 has 10 classes, so it must output [10]: the last layer needs 10 units
+1 error`,
+  },
+  {
+    name: '--set invalid YAML value',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.metrics=[accuracy'],
+    stderr: `--set training.metrics=[accuracy: invalid value: YAML syntax error: Flow sequence must end with a ]
+1 error`,
+  },
+  {
+    name: '--set tag in value',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['seed=!!python/object:os.system 1'],
+    stderr: `--set seed=!!python/object:os.system 1: invalid value: tag "!!python/object:os.system" is not allowed; experiment files hold plain data
+1 error`,
+  },
+  {
+    name: '--set .inf',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.optimizer.learningRate=.inf'],
+    stderr: `--set training.optimizer.learningRate=.inf: invalid value: expected a finite number, found .inf
+1 error`,
+  },
+  {
+    name: '--set __proto__',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['__proto__.polluted=1'],
+    cli: true,
+    stderr: `--set __proto__.polluted=1: key "__proto__" is not allowed
+1 error`,
+  },
+  {
+    name: '--set constructor.prototype',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.constructor.prototype.x=1'],
+    stderr: `--set training.constructor.prototype.x=1: key "constructor" is not allowed
+1 error`,
+  },
+  {
+    name: '--set inherited name',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.toString=1'],
+    stderr: `--set training.toString=1: training.toString: no key "toString" under training; known keys: epochs, batchSize, optimizer, loss, metrics, selectBy, schedule, earlyStopping, checkpoints, workers, evalBatchSize
+1 error`,
+  },
+  {
+    name: '--set unsafe name',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['name=../../etc'],
+    stderr: `--set name=../../etc: name: expected a name usable as a folder (letters, digits, '.', '_', '-', starting with a letter or digit, at most 100 characters), found "../../etc"
+1 error`,
+  },
+  {
+    name: '--set unknown version',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['version=2'],
+    stderr: `--set version=2: version: expected 1, found 2
+1 error`,
+  },
+  {
+    name: '--set creates a section with a bad default',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.earlyStopping.patience=3'],
+    stderr: `--set training.earlyStopping.patience=3: training.earlyStopping.monitor: unknown metric "valLoss" (validation metrics need dataset.validationSplit > 0); one of loss, accuracy, testLoss, testAccuracy
+1 error`,
+  },
+  {
+    name: 'two bad --set',
+    file: 'configs/cifar-lenet.yaml',
+    base: 'repo',
+    set: ['training.epochs=0', 'training.batchSize=0'],
+    stderr: `--set training.batchSize=0: training.batchSize: expected an integer >= 1 and <= 65536, found 0
 --set training.epochs=0: training.epochs: expected an integer >= 1 and <= 100000, found 0
-2 errors` },
+2 errors`,
+  },
 ];
 
 let GEN = '';
@@ -666,7 +859,9 @@ describe('the table itself', () => {
   it('every headline is located: file:line:column, the --set that caused it, or (for a file that cannot be read) the file', () => {
     for (const c of CASES) {
       const file = fileOf(c);
-      const headlines = c.stderr.split('\n').filter((l) => !l.startsWith('  ') && !/^\d+ errors?( in \d+ files)?$/.test(l));
+      const headlines = c.stderr
+        .split('\n')
+        .filter((l) => !l.startsWith('  ') && !/^\d+ errors?( in \d+ files)?$/.test(l));
       assert.ok(headlines.length > 0, c.name);
       for (const h of headlines) {
         const located = h.startsWith(`${file}:`) && /^[^:]+:\d+:\d+: \S/.test(h);

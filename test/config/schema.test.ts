@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { renderSchema, SCHEMA_FILE } from '../../src/schema/write-schema';
-import { DOCS_FILE, README_END, README_FILE, README_START, renderConfigReference, renderTopLevelTable } from '../../src/schema/write-docs';
+import {
+  DOCS_FILE,
+  README_END,
+  README_FILE,
+  README_START,
+  renderConfigReference,
+  renderTopLevelTable,
+} from '../../src/schema/write-docs';
 import { ExperimentSchema } from '../../src/schema/experiment';
 import { ACTIVATIONS, INITIALIZERS } from '../../src/schema/common';
 import { DATASET_NAMES } from '../../src/schema/dataset';
@@ -38,7 +45,10 @@ const TRAINING = P.training.properties!;
 
 describe('schema/experiment.schema.json', () => {
   it('is what `npm run gen:schema` generates now', () => {
-    assert.ok(renderSchema() === committedText, 'schema/experiment.schema.json is stale: run `npm run gen:schema` and commit it');
+    assert.ok(
+      renderSchema() === committedText,
+      'schema/experiment.schema.json is stale: run `npm run gen:schema` and commit it',
+    );
   });
 
   it('lives where the seed config says ($schema comment for yaml-language-server)', () => {
@@ -52,17 +62,23 @@ describe('schema/experiment.schema.json', () => {
     const layers = branches(P.model.properties!.layers.items as JsonSchema);
     assert.deepEqual([...layers.keys()], LAYERS.names());
     for (const entry of LAYERS.entries) {
-      assert.deepEqual(Object.keys(layers.get(entry.type)!.properties!), [...Object.keys(entry.schema.properties), 'name', 'inputs'], entry.type);
+      assert.deepEqual(
+        Object.keys(layers.get(entry.type)!.properties!),
+        [...Object.keys(entry.schema.properties), 'name', 'inputs'],
+        entry.type,
+      );
     }
   });
 
   it('has every optimizer and schedule of the registries, with exactly their keys', () => {
     const opts = branches(TRAINING.optimizer);
     assert.deepEqual([...opts.keys()], OPTIMIZERS.names());
-    for (const e of OPTIMIZERS.entries) assert.deepEqual(Object.keys(opts.get(e.type)!.properties!), Object.keys(e.schema.properties), e.type);
+    for (const e of OPTIMIZERS.entries)
+      assert.deepEqual(Object.keys(opts.get(e.type)!.properties!), Object.keys(e.schema.properties), e.type);
     const scheds = branches(TRAINING.schedule);
     assert.deepEqual([...scheds.keys()], SCHEDULES.names());
-    for (const e of SCHEDULES.entries) assert.deepEqual(Object.keys(scheds.get(e.type)!.properties!), Object.keys(e.schema.properties), e.type);
+    for (const e of SCHEDULES.entries)
+      assert.deepEqual(Object.keys(scheds.get(e.type)!.properties!), Object.keys(e.schema.properties), e.type);
   });
 
   it('has every loss, metric, dataset, activation and initializer', () => {
@@ -84,7 +100,8 @@ describe('schema/experiment.schema.json', () => {
       }
       for (const b of [...(s.oneOf ?? []), ...(s.anyOf ?? [])]) walk(b, where);
       if (s.items && !Array.isArray(s.items)) walk(s.items, `${where}[].`);
-      for (const v of Object.values((s.patternProperties as Record<string, JsonSchema>) ?? {})) walk(v, `${where}<name>.`);
+      for (const v of Object.values((s.patternProperties as Record<string, JsonSchema>) ?? {}))
+        walk(v, `${where}<name>.`);
     };
     walk(committed, '');
     assert.deepEqual(missing, []);
@@ -119,14 +136,18 @@ describe('docs/config-reference.md', () => {
   const docs = fs.readFileSync(DOCS_FILE, 'utf8');
 
   it('is what `npm run gen:docs` generates now', () => {
-    assert.ok(renderConfigReference() === docs, 'docs/config-reference.md is stale: run `npm run gen:docs` and commit it');
+    assert.ok(
+      renderConfigReference() === docs,
+      'docs/config-reference.md is stale: run `npm run gen:docs` and commit it',
+    );
   });
 
   it('documents every registry entry and every name', () => {
     for (const t of LAYERS.names()) assert.ok(docs.includes(`#### model.layers[] ${t}\n`), t);
     for (const t of OPTIMIZERS.names()) assert.ok(docs.includes(`#### training.optimizer ${t}\n`), t);
     for (const t of SCHEDULES.names()) assert.ok(docs.includes(`#### training.schedule ${t}\n`), t);
-    for (const t of [...LOSSES.names(), ...METRICS.names(), ...ACTIVATIONS, ...INITIALIZERS, ...DATASET_NAMES]) assert.ok(docs.includes(`\`${t}\``), t);
+    for (const t of [...LOSSES.names(), ...METRICS.names(), ...ACTIVATIONS, ...INITIALIZERS, ...DATASET_NAMES])
+      assert.ok(docs.includes(`\`${t}\``), t);
   });
 
   it('every in-page link has its heading', () => {
@@ -144,7 +165,10 @@ describe('docs/config-reference.md', () => {
     );
     const links = [...docs.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
     assert.ok(links.length > 20);
-    assert.deepEqual(links.filter((l) => !anchors.has(l)), []);
+    assert.deepEqual(
+      links.filter((l) => !anchors.has(l)),
+      [],
+    );
   });
 
   it('README.md includes the generated top-level table and links to the reference', () => {
@@ -153,7 +177,10 @@ describe('docs/config-reference.md', () => {
     const end = readme.indexOf(README_END);
     assert.ok(start !== -1 && end > start, 'README.md lacks the config-table markers');
     const table = readme.slice(start + README_START.length, end).trim();
-    assert.ok(table === renderTopLevelTable('docs/config-reference.md').trim(), 'the README config table is stale: run `npm run gen:docs`');
+    assert.ok(
+      table === renderTopLevelTable('docs/config-reference.md').trim(),
+      'the README config table is stale: run `npm run gen:docs`',
+    );
     assert.ok(readme.includes('](docs/config-reference.md)'));
     assert.ok(fs.existsSync(path.join(REPO, 'docs/config-reference.md')));
   });

@@ -26,7 +26,10 @@ function write(name: string, data: string | Buffer): string {
 function at(data: unknown, dotted: string): unknown {
   let v: unknown = data;
   for (const part of dotted.match(/[^.[\]]+/g) ?? []) {
-    v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[/^\d+$/.test(part) ? Number(part) : part];
+    v =
+      v === undefined || v === null
+        ? undefined
+        : (v as Record<string, unknown>)[/^\d+$/.test(part) ? Number(part) : part];
   }
   return v;
 }
@@ -51,7 +54,10 @@ describe('the seed experiment', () => {
     assert.equal(seed.shapes.totalParams, 81_302);
     assert.equal(e.training.epochs, 100);
     assert.equal(e.training.batchSize, 32);
-    assert.deepEqual({ ...e.training.optimizer }, { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+    assert.deepEqual(
+      { ...e.training.optimizer },
+      { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+    );
     assert.equal(e.training.loss, 'softmaxCrossEntropy');
     assert.deepEqual([...e.training.metrics], ['accuracy']);
     assert.deepEqual(seed.layerLines, [16, 17, 18, 19, 20, 21, 22, 23]);
@@ -81,9 +87,19 @@ describe('the same experiment, written differently, resolves to the same hash', 
     ['BOM and CRLF together', () => write('bom-crlf.yaml', '\ufeff' + SEED_TEXT.replace(/\n/g, '\r\n'))],
     ['no final newline', () => write('no-eol.yaml', SEED_TEXT.trimEnd())],
     ['comments everywhere, block style', () => path.join(FIXTURES, 'good/lenet-commented.yaml')],
-    ['comments everywhere, with CRLF', () => write('commented-crlf.yaml', fs.readFileSync(path.join(FIXTURES, 'good/lenet-commented.yaml'), 'utf8').replace(/\n/g, '\r\n'))],
+    [
+      'comments everywhere, with CRLF',
+      () =>
+        write(
+          'commented-crlf.yaml',
+          fs.readFileSync(path.join(FIXTURES, 'good/lenet-commented.yaml'), 'utf8').replace(/\n/g, '\r\n'),
+        ),
+    ],
     ['flow style (JSON)', () => path.join(FIXTURES, 'good/lenet-flow.yaml')],
-    ['defaults written out, keys reordered, 0x2A and 1e2', () => path.join(FIXTURES, 'good/lenet-explicit-defaults.yaml')],
+    [
+      'defaults written out, keys reordered, 0x2A and 1e2',
+      () => path.join(FIXTURES, 'good/lenet-explicit-defaults.yaml'),
+    ],
   ];
   for (const [name, make] of variants) {
     it(name, () => {
@@ -105,7 +121,10 @@ describe('the same experiment, written differently, resolves to the same hash', 
     assert.match(lf, /^f\.yaml:21:28: model\.layers\[5\]\.units: expected an integer >= 1, found 0\n/);
     const crlf = write('broken-crlf.yaml', '\ufeff' + broken.replace(/\n/g, '\r\n'));
     process.chdir(TMP);
-    assert.equal(configErrorText(() => loadExperimentFile('broken-crlf.yaml')), lf.replace(/f\.yaml/g, 'broken-crlf.yaml'));
+    assert.equal(
+      configErrorText(() => loadExperimentFile('broken-crlf.yaml')),
+      lf.replace(/f\.yaml/g, 'broken-crlf.yaml'),
+    );
     assert.ok(path.isAbsolute(crlf));
   });
 
@@ -126,13 +145,25 @@ describe('--set', () => {
     // dense 576->64, then 64->84: the parameter count follows
     assert.equal(l.shapes.totalParams, 168 + 880 + (576 * 64 + 64) + (64 * 84 + 84) + 850);
     assert.notEqual(l.hash, seed.hash);
-    assert.deepEqual(l.overrides, ['training.optimizer.learningRate=0.01', 'training.epochs=5', 'model.layers[5].units=64']);
+    assert.deepEqual(l.overrides, [
+      'training.optimizer.learningRate=0.01',
+      'training.epochs=5',
+      'model.layers[5].units=64',
+    ]);
   });
 
   it('sets strings and booleans, and a changed optimizer type gets its own defaults', () => {
-    const l = load('name=lenet-sgd', 'training.optimizer.type=sgd', 'training.optimizer={type: sgd, momentum: 0.9, nesterov: true}', 'model.layers[7].useBias=false');
+    const l = load(
+      'name=lenet-sgd',
+      'training.optimizer.type=sgd',
+      'training.optimizer={type: sgd, momentum: 0.9, nesterov: true}',
+      'model.layers[7].useBias=false',
+    );
     assert.equal(l.experiment.name, 'lenet-sgd');
-    assert.deepEqual({ ...l.experiment.training.optimizer }, { type: 'sgd', learningRate: 0.01, momentum: 0.9, nesterov: true });
+    assert.deepEqual(
+      { ...l.experiment.training.optimizer },
+      { type: 'sgd', learningRate: 0.01, momentum: 0.9, nesterov: true },
+    );
     assert.equal((l.experiment.model.layers[7] as { useBias: boolean }).useBias, false);
     assert.equal(l.shapes.totalParams, 81_302 - 10);
   });
@@ -147,10 +178,13 @@ describe('--set', () => {
     assert.deepEqual([...metrics.experiment.training.metrics], ['accuracy', 'top5Accuracy']);
   });
 
-  it('adds a known key the file does not have, with that section\'s defaults: training.earlyStopping.patience=3', () => {
+  it("adds a known key the file does not have, with that section's defaults: training.earlyStopping.patience=3", () => {
     // earlyStopping watches valLoss by default, which needs a validation split (see malformed.test.ts for the error without it)
     const l = load('dataset.validationSplit=0.1', 'training.earlyStopping.patience=3');
-    assert.deepEqual({ ...l.experiment.training.earlyStopping }, { patience: 3, monitor: 'valLoss', mode: 'auto', minDelta: 0, restoreBestWeights: false });
+    assert.deepEqual(
+      { ...l.experiment.training.earlyStopping },
+      { patience: 3, monitor: 'valLoss', mode: 'auto', minDelta: 0, restoreBestWeights: false },
+    );
     const limit = load('dataset.limit.train=1000');
     assert.deepEqual({ ...limit.experiment.dataset.limit }, { train: 1000 });
   });
@@ -230,7 +264,9 @@ describe('defaults', () => {
       adamax: { learningRate: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
     };
     for (const [type, defaults] of Object.entries(OPT)) {
-      const l = loadExperimentFile(path.join(FIXTURES, 'good/minimal.yaml'), { overrides: [`training.optimizer.type=${type}`] });
+      const l = loadExperimentFile(path.join(FIXTURES, 'good/minimal.yaml'), {
+        overrides: [`training.optimizer.type=${type}`],
+      });
       assert.deepEqual({ ...l.experiment.training.optimizer }, { type, ...defaults }, type);
     }
   });

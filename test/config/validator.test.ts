@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { compileFresh, GENERATED_VALIDATOR, loadValidator, schemaKey, standaloneValidatorSource } from '../../src/config/validator';
+import {
+  compileFresh,
+  GENERATED_VALIDATOR,
+  loadValidator,
+  schemaKey,
+  standaloneValidatorSource,
+} from '../../src/config/validator';
 import { ExperimentSchema } from '../../src/schema/experiment';
 import { FIXTURES, SEED } from './helpers';
 
@@ -43,7 +49,10 @@ describe('experiment validator', () => {
       const b = generated(structuredClone(d));
       assert.equal(b, a);
       // As JSON: the fresh errors' parentSchema is TypeBox's object, with symbol keys that no message reads.
-      assert.deepEqual(JSON.parse(JSON.stringify(generated.errors ?? null)), JSON.parse(JSON.stringify(fresh.errors ?? null)));
+      assert.deepEqual(
+        JSON.parse(JSON.stringify(generated.errors ?? null)),
+        JSON.parse(JSON.stringify(fresh.errors ?? null)),
+      );
       if (!a) invalid++;
     }
     assert.ok(invalid > 20, `${invalid} invalid documents`);

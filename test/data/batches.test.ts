@@ -7,11 +7,21 @@ import type { Split } from '../../src/data/types';
 /** n examples of h x w x c whose byte at (i, r, col, k) is a known formula. */
 function makeSplit(n: number, h: number, w: number, c: number): Split {
   const x = new Uint8Array(n * h * w * c);
-  for (let i = 0; i < n; i++) for (let r = 0; r < h; r++) for (let col = 0; col < w; col++) for (let k = 0; k < c; k++) x[((i * h + r) * w + col) * c + k] = (i * 50 + r * 10 + col + k * 3) % 256;
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < h; r++)
+      for (let col = 0; col < w; col++)
+        for (let k = 0; k < c; k++) x[((i * h + r) * w + col) * c + k] = (i * 50 + r * 10 + col + k * 3) % 256;
   return { x, y: Uint8Array.from({ length: n }, (_, i) => i % 3), n };
 }
 
-const opts = (over: Partial<BatchOptions> = {}): BatchOptions => ({ batchSize: 4, epoch: 1, seed: 5, shuffle: true, normalize: { type: 'scale' }, ...over });
+const opts = (over: Partial<BatchOptions> = {}): BatchOptions => ({
+  batchSize: 4,
+  epoch: 1,
+  seed: 5,
+  shuffle: true,
+  normalize: { type: 'scale' },
+  ...over,
+});
 const all = (split: Split, shape: [number, number, number], o: BatchOptions) => [...batches(split, shape, o)];
 
 describe('batches', () => {
@@ -19,8 +29,14 @@ describe('batches', () => {
   const shape: [number, number, number] = [3, 3, 2];
 
   it('yields ceil(n / batchSize) batches, the last one short; drop: last drops it', () => {
-    assert.deepEqual(all(split, shape, opts()).map((b) => b.size), [4, 4, 2]);
-    assert.deepEqual(all(split, shape, opts({ drop: 'last' })).map((b) => b.size), [4, 4]);
+    assert.deepEqual(
+      all(split, shape, opts()).map((b) => b.size),
+      [4, 4, 2],
+    );
+    assert.deepEqual(
+      all(split, shape, opts({ drop: 'last' })).map((b) => b.size),
+      [4, 4],
+    );
     assert.equal(batchCount(10, 4), 3);
     assert.equal(batchCount(10, 4, 'last'), 2);
     const b = all(split, shape, opts())[2];
@@ -32,7 +48,10 @@ describe('batches', () => {
     const order = epochOrder(10, 5, 1, false);
     assert.deepEqual([...order], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const shuffled = [...epochOrder(10, 5, 1, true)];
-    assert.deepEqual([...shuffled].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...shuffled].sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.notDeepEqual(shuffled, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const first = all(split, shape, opts({ shuffle: false }))[0];
     assert.deepEqual([...first.y], [0, 1, 2, 0]);
@@ -42,10 +61,19 @@ describe('batches', () => {
     const aug = { randomCrop: { padding: 1 }, horizontalFlip: true };
     const run = (epoch: number, seed: number) => all(split, shape, opts({ epoch, seed, augment: aug }));
     assert.deepEqual(run(3, 5), run(3, 5));
-    assert.notDeepEqual(run(3, 5).map((b) => [...b.y]), run(4, 5).map((b) => [...b.y]));
-    assert.notDeepEqual(run(3, 5).map((b) => [...b.x]), run(3, 6).map((b) => [...b.x]));
+    assert.notDeepEqual(
+      run(3, 5).map((b) => [...b.y]),
+      run(4, 5).map((b) => [...b.y]),
+    );
+    assert.notDeepEqual(
+      run(3, 5).map((b) => [...b.x]),
+      run(3, 6).map((b) => [...b.x]),
+    );
     // Augmentation does not change which examples an epoch visits, nor their order.
-    assert.deepEqual(run(3, 5).map((b) => [...b.y]), all(split, shape, opts({ epoch: 3, seed: 5 })).map((b) => [...b.y]));
+    assert.deepEqual(
+      run(3, 5).map((b) => [...b.y]),
+      all(split, shape, opts({ epoch: 3, seed: 5 })).map((b) => [...b.y]),
+    );
   });
 
   it('scales bytes to [0, 1] by default', () => {
@@ -66,10 +94,13 @@ describe('batches', () => {
   });
 
   it('rejects mean/std that do not match the channels', () => {
-    assert.throws(() => all(split, shape, opts({ normalize: { type: 'standardize', mean: [0.1, 0.2, 0.3], std: [1, 1] } })), {
-      name: 'DataError',
-      message: 'dataset.normalize.mean has 3 values but the images have 2 channels',
-    });
+    assert.throws(
+      () => all(split, shape, opts({ normalize: { type: 'standardize', mean: [0.1, 0.2, 0.3], std: [1, 1] } })),
+      {
+        name: 'DataError',
+        message: 'dataset.normalize.mean has 3 values but the images have 2 channels',
+      },
+    );
   });
 
   describe('augmentation on a tiny known image', () => {
@@ -97,11 +128,12 @@ describe('batches', () => {
       const seen = outcomes({ randomCrop: { padding: 1 } }, 400);
       const expected = new Set<string>();
       const at = (r: number, c: number) => (r >= 0 && r < 2 && c >= 0 && c < 3 ? img.x[r * 3 + c] : 0);
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const win: number[] = [];
-        for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) win.push(at(r + dy, c + dx));
-        expected.add(win.join(','));
-      }
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const win: number[] = [];
+          for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) win.push(at(r + dy, c + dx));
+          expected.add(win.join(','));
+        }
       assert.deepEqual([...seen.keys()].sort(), [...expected].sort());
     });
 
@@ -114,7 +146,9 @@ describe('batches', () => {
     it('pads with the normalized value of a 0 byte', () => {
       const normalize = { type: 'standardize' as const, mean: [0.5], std: [0.5] };
       const values = new Set<number>();
-      for (let epoch = 0; epoch < 50; epoch++) for (const v of all(img, tiny, opts({ epoch, normalize, augment: { randomCrop: { padding: 1 } } }))[0].x) values.add(v);
+      for (let epoch = 0; epoch < 50; epoch++)
+        for (const v of all(img, tiny, opts({ epoch, normalize, augment: { randomCrop: { padding: 1 } } }))[0].x)
+          values.add(v);
       assert.ok(values.has(-1), 'a padded pixel is (0 - 0.5) / 0.5');
     });
   });

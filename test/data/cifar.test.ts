@@ -15,7 +15,8 @@ const cfg = (over: Partial<DatasetConfig> = {}): DatasetConfig => datasetConfig(
 function assertCifarPixels(x: Uint8Array, firstIndex: number, n: number) {
   for (let i = 0; i < n; i++) {
     for (const p of [0, 1, 500, 1023]) {
-      for (let c = 0; c < 3; c++) assert.equal(x[i * 3072 + p * 3 + c], cifarPixel(firstIndex + i, p, c), `example ${i} pixel ${p} channel ${c}`);
+      for (let c = 0; c < 3; c++)
+        assert.equal(x[i * 3072 + p * 3 + c], cifarPixel(firstIndex + i, p, c), `example ${i} pixel ${p} channel ${c}`);
     }
   }
 }
@@ -57,18 +58,25 @@ describe('cifar10 from the official binary files', () => {
     assert.notEqual(fa, fb);
   });
 
-  const bad: Array<{ name: string; file: string; mutate: (files: Map<string, Buffer>) => void; message: (file: string) => string }> = [
+  const bad: Array<{
+    name: string;
+    file: string;
+    mutate: (files: Map<string, Buffer>) => void;
+    message: (file: string) => string;
+  }> = [
     {
       name: 'a batch whose length is not a multiple of 3,073',
       file: 'data_batch_3.bin',
       mutate: (f) => f.set('data_batch_3.bin', f.get('data_batch_3.bin')!.subarray(0, 3073 * 2 + 100)),
-      message: (file) => `${file}: 6,246 bytes is not a multiple of 3,073 (1 label byte + 3,072 pixel bytes per image); the file is truncated or not a CIFAR-10 binary batch`,
+      message: (file) =>
+        `${file}: 6,246 bytes is not a multiple of 3,073 (1 label byte + 3,072 pixel bytes per image); the file is truncated or not a CIFAR-10 binary batch`,
     },
     {
       name: 'an empty batch',
       file: 'test_batch.bin',
       mutate: (f) => f.set('test_batch.bin', Buffer.alloc(0)),
-      message: (file) => `${file}: 0 bytes is not a multiple of 3,073 (1 label byte + 3,072 pixel bytes per image); the file is truncated or not a CIFAR-10 binary batch`,
+      message: (file) =>
+        `${file}: 0 bytes is not a multiple of 3,073 (1 label byte + 3,072 pixel bytes per image); the file is truncated or not a CIFAR-10 binary batch`,
     },
     {
       name: 'a label outside the class list',
@@ -114,7 +122,11 @@ describe('cifar10 from the official archive in its home', () => {
     assert.equal(ds.test.n, 3);
     assertCifarPixels(ds.train.x, 0, 15);
     assertCifarPixels(ds.test.x, 15, 3);
-    assert.deepEqual(ds.source, { format: 'cifar-archive', path: path.join(home, 'cifar-10-binary.tar.gz'), downloaded: false });
+    assert.deepEqual(ds.source, {
+      format: 'cifar-archive',
+      path: path.join(home, 'cifar-10-binary.tar.gz'),
+      downloaded: false,
+    });
     assert.deepEqual(fs.readdirSync(home), ['cifar-10-binary.tar.gz']);
   });
 
@@ -151,7 +163,10 @@ describe('cifar10 from the official archive in its home', () => {
 
   it('names an archive without the CIFAR-10 batches', async () => {
     const home = tempDir();
-    fs.writeFileSync(path.join(home, 'cifar-10-binary.tar.gz'), zlib.gzipSync(tar([{ name: 'readme.txt', data: Buffer.from('hi') }])));
+    fs.writeFileSync(
+      path.join(home, 'cifar-10-binary.tar.gz'),
+      zlib.gzipSync(tar([{ name: 'readme.txt', data: Buffer.from('hi') }])),
+    );
     await assert.rejects(loadDataset(cfg({ path: home }), { seed: 1 }), {
       name: 'DataError',
       message: `${path.join(home, 'cifar-10-binary.tar.gz')}: not a CIFAR-10 binary archive: missing data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin`,
@@ -175,10 +190,29 @@ describe('cifar10 from the official archive in its home', () => {
 describe('detectCifarLayout', () => {
   const cases: Array<{ name: string; setup: (home: string) => void; expect: (home: string) => unknown }> = [
     { name: 'empty home', setup: () => {}, expect: () => undefined },
-    { name: 'binary files win over an archive', setup: (h) => { writeFiles(h, cifarFiles(1)); fs.writeFileSync(path.join(h, 'cifar-10-binary.tar.gz'), ''); }, expect: (h) => ({ format: 'cifar-binary', dir: h }) },
-    { name: 'extracted archive dir', setup: (h) => writeFiles(path.join(h, 'cifar-10-batches-bin'), cifarFiles(1)), expect: (h) => ({ format: 'cifar-binary', dir: path.join(h, 'cifar-10-batches-bin') }) },
-    { name: 'archive', setup: (h) => fs.writeFileSync(path.join(h, 'cifar-10-binary.tar.gz'), ''), expect: (h) => ({ format: 'cifar-archive', file: path.join(h, 'cifar-10-binary.tar.gz') }) },
-    { name: 'image folders', setup: (h) => fs.mkdirSync(path.join(h, 'train')), expect: (h) => ({ format: 'image-folder', dir: h }) },
+    {
+      name: 'binary files win over an archive',
+      setup: (h) => {
+        writeFiles(h, cifarFiles(1));
+        fs.writeFileSync(path.join(h, 'cifar-10-binary.tar.gz'), '');
+      },
+      expect: (h) => ({ format: 'cifar-binary', dir: h }),
+    },
+    {
+      name: 'extracted archive dir',
+      setup: (h) => writeFiles(path.join(h, 'cifar-10-batches-bin'), cifarFiles(1)),
+      expect: (h) => ({ format: 'cifar-binary', dir: path.join(h, 'cifar-10-batches-bin') }),
+    },
+    {
+      name: 'archive',
+      setup: (h) => fs.writeFileSync(path.join(h, 'cifar-10-binary.tar.gz'), ''),
+      expect: (h) => ({ format: 'cifar-archive', file: path.join(h, 'cifar-10-binary.tar.gz') }),
+    },
+    {
+      name: 'image folders',
+      setup: (h) => fs.mkdirSync(path.join(h, 'train')),
+      expect: (h) => ({ format: 'image-folder', dir: h }),
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -29,7 +29,18 @@ describe('pipeline data', () => {
     assert.equal(d.name, 'cifar10');
     assert.deepEqual(d.source, { format: 'cifar-binary', path: path.join(dataDir, 'cifar10'), downloaded: false });
     assert.deepEqual(d.shape, [32, 32, 3]);
-    assert.deepEqual(d.classes, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    assert.deepEqual(d.classes, [
+      'airplane',
+      'automobile',
+      'bird',
+      'cat',
+      'deer',
+      'dog',
+      'frog',
+      'horse',
+      'ship',
+      'truck',
+    ]);
     assert.deepEqual(d.counts, { train: 40, validation: 10, test: 10 });
     assert.deepEqual(d.perClass[0], { class: 'airplane', train: 4, validation: 1, test: 1 });
     assert.match(d.fingerprint, /^[0-9a-f]{64}$/);
@@ -47,7 +58,10 @@ describe('pipeline data', () => {
     assert.equal(lines[2], 'shape       32x32x3 (height x width x channels)');
     assert.equal(lines[3], 'classes     10: airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck');
     assert.equal(lines[4], 'examples    train 50, test 5');
-    assert.equal(lines[5], 'options     limit train all / test 5; normalize scale to [0,1]; no augmentation; shuffled each epoch');
+    assert.equal(
+      lines[5],
+      'options     limit train all / test 5; normalize scale to [0,1]; no augmentation; shuffled each epoch',
+    );
     assert.match(lines[6], /^fingerprint sha256:[0-9a-f]{64}$/);
     assert.equal(lines[7], 'cache       none (read directly)');
     assert.match(lines[8], /^loaded in   \d+\.\d\d s$/);

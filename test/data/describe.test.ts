@@ -5,7 +5,11 @@ import { describeDataset, formatDatasetDescription } from '../../src/data/descri
 import { createProgressBar } from '../../src/data/progress';
 import type { LoadedDataset } from '../../src/data/types';
 
-const split = (labels: number[]) => ({ x: new Uint8Array(labels.length * 4), y: Uint8Array.from(labels), n: labels.length });
+const split = (labels: number[]) => ({
+  x: new Uint8Array(labels.length * 4),
+  y: Uint8Array.from(labels),
+  n: labels.length,
+});
 
 describe('describeDataset', () => {
   const ds: LoadedDataset = {
@@ -32,7 +36,17 @@ describe('describeDataset', () => {
 
   it('formats a validation column when there is one', () => {
     const text = formatDatasetDescription(
-      describeDataset(ds, { name: 'imageFolder', validationSplit: 0.25, normalize: { type: 'standardize', mean: [0.5], std: [0.2] }, augment: { horizontalFlip: true }, shuffle: false }, { seconds: 1.234 }),
+      describeDataset(
+        ds,
+        {
+          name: 'imageFolder',
+          validationSplit: 0.25,
+          normalize: { type: 'standardize', mean: [0.5], std: [0.2] },
+          augment: { horizontalFlip: true },
+          shuffle: false,
+        },
+        { seconds: 1.234 },
+      ),
     );
     assert.equal(
       text,
@@ -78,7 +92,10 @@ describe('download progress bar', () => {
   });
 
   it('stays silent when stderr is not a terminal, or when disabled', () => {
-    for (const [isTTY, enabled] of [[false, true], [true, false]]) {
+    for (const [isTTY, enabled] of [
+      [false, true],
+      [true, false],
+    ]) {
       const { stream, text } = capture(isTTY);
       const bar = createProgressBar('x', 100, enabled, stream);
       bar.update(50);

@@ -5,7 +5,19 @@ import * as path from 'node:path';
 import { loadDataset } from '../../src/data';
 import type { DatasetConfig } from '../../src/data/types';
 import * as zlib from 'node:zlib';
-import { cifarArchive, cifarPixel, closedPort, idxFiles, idxImages, listTree, md5, serve, tempDir, type TestServer, datasetConfig } from './fixtures';
+import {
+  cifarArchive,
+  cifarPixel,
+  closedPort,
+  idxFiles,
+  idxImages,
+  listTree,
+  md5,
+  serve,
+  tempDir,
+  type TestServer,
+  datasetConfig,
+} from './fixtures';
 
 /** Downloads from a local server on 127.0.0.1: success, checksum mismatch, interruption, offline. */
 
@@ -52,12 +64,20 @@ describe('cifar10 download', () => {
   it('downloads, verifies the MD5, extracts into the home and leaves no temp files', async () => {
     const dataDir = tempDir();
     const logs: string[] = [];
-    const ds = await loadDataset(cfg({ url: `${server.url}/cifar.tar.gz#md5=${archiveMd5}` }), { dataDir, seed: 1, log: (m) => logs.push(m) });
+    const ds = await loadDataset(cfg({ url: `${server.url}/cifar.tar.gz#md5=${archiveMd5}` }), {
+      dataDir,
+      seed: 1,
+      log: (m) => logs.push(m),
+    });
     const home = path.join(dataDir, 'cifar10');
     assert.equal(ds.train.n, 15);
     assert.equal(ds.test.n, 3);
     assert.equal(ds.train.x[3 * 5 + 1], cifarPixel(0, 5, 1));
-    assert.deepEqual(ds.source, { format: 'cifar-binary', path: path.join(home, 'cifar-10-batches-bin'), downloaded: true });
+    assert.deepEqual(ds.source, {
+      format: 'cifar-binary',
+      path: path.join(home, 'cifar-10-batches-bin'),
+      downloaded: true,
+    });
     assert.deepEqual(listTree(home), [
       'cifar-10-batches-bin',
       'cifar-10-batches-bin/batches.meta.txt',
@@ -101,7 +121,8 @@ describe('cifar10 download', () => {
     {
       name: 'a checksum mismatch (the MD5 the URL names)',
       url: async () => `${server.url}/cifar.tar.gz#md5=00000000000000000000000000000000`,
-      reason: () => `checksum mismatch for ${server.url}/cifar.tar.gz: expected MD5 00000000000000000000000000000000, got ${archiveMd5}`,
+      reason: () =>
+        `checksum mismatch for ${server.url}/cifar.tar.gz: expected MD5 00000000000000000000000000000000, got ${archiveMd5}`,
     },
     {
       name: 'an interrupted download',
@@ -147,7 +168,9 @@ describe('cifar10 download', () => {
     fs.writeFileSync(path.join(home, 'notes.txt'), 'mine');
     await assert.rejects(loadDataset(cfg({ path: home, url: `${server.url}/half.tar.gz` }), { seed: 1 }), {
       name: 'DataError',
-      message: new RegExp(`^cifar10: no CIFAR-10 data in ${home} and the download failed: download of .* was interrupted after 1000 of`),
+      message: new RegExp(
+        `^cifar10: no CIFAR-10 data in ${home} and the download failed: download of .* was interrupted after 1000 of`,
+      ),
     });
     assert.deepEqual(listTree(home), ['notes.txt']);
   });
@@ -175,7 +198,10 @@ describe('cifar10 download', () => {
 describe('mnist download', () => {
   it('downloads the four files from a base URL, checking each MD5', async () => {
     const dataDir = tempDir();
-    const ds = await loadDataset(cfg({ name: 'mnist', url: `${server.url}/mnist/#md5=${mnistMd5}` }), { dataDir, seed: 1 });
+    const ds = await loadDataset(cfg({ name: 'mnist', url: `${server.url}/mnist/#md5=${mnistMd5}` }), {
+      dataDir,
+      seed: 1,
+    });
     assert.equal(ds.train.n, 20);
     assert.equal(ds.test.n, 10);
     assert.deepEqual(ds.shape, [28, 28, 1]);

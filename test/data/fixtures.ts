@@ -42,7 +42,13 @@ export function cifarBatch(labels: number[], first = 0): Buffer {
   return buf;
 }
 
-export const CIFAR_TRAIN = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
+export const CIFAR_TRAIN = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+];
 
 /** The six batch files with `perFile` records each (labels cycle 0..9); returns name -> bytes. */
 export function cifarFiles(perFile = 4): Map<string, Buffer> {
@@ -100,7 +106,8 @@ export function idxImages(n: number, rows = 28, cols = 28, first = 0): Buffer {
   buf.writeUInt32BE(n, 4);
   buf.writeUInt32BE(rows, 8);
   buf.writeUInt32BE(cols, 12);
-  for (let i = 0; i < n; i++) for (let p = 0; p < rows * cols; p++) buf[16 + i * rows * cols + p] = idxPixel(first + i, p);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < rows * cols; p++) buf[16 + i * rows * cols + p] = idxPixel(first + i, p);
   return buf;
 }
 
@@ -135,7 +142,12 @@ export function rgba(width: number, height: number, f: (x: number, y: number) =>
 }
 
 /** colorType 0 grey, 2 RGB, 6 RGBA. */
-export function png(width: number, height: number, f: (x: number, y: number) => number[], colorType: 0 | 2 | 6 = 2): Buffer {
+export function png(
+  width: number,
+  height: number,
+  f: (x: number, y: number) => number[],
+  colorType: 0 | 2 | 6 = 2,
+): Buffer {
   const image = new PNG({ width, height });
   image.data = rgba(width, height, f);
   return PNG.sync.write(image, { colorType, inputColorType: 6, inputHasAlpha: true });
@@ -151,7 +163,13 @@ export function jpg(width: number, height: number, f: (x: number, y: number) => 
  * Huffman tables hold a single code each ('0'): DC category 7, AC end-of-block.
  */
 export function greyJpeg8x8(dcDiff = 80): Buffer {
-  const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+  const seg = (marker: number, body: number[]) => [
+    0xff,
+    marker,
+    (body.length + 2) >> 8,
+    (body.length + 2) & 0xff,
+    ...body,
+  ];
   const category = dcDiff === 0 ? 0 : Math.floor(Math.log2(Math.abs(dcDiff))) + 1;
   // Entropy bits: DC code '0', then `category` bits of the (positive) diff, then AC EOB code '0'.
   let bits = '0' + (category ? dcDiff.toString(2).padStart(category, '0') : '') + '0';
@@ -164,14 +182,16 @@ export function greyJpeg8x8(dcDiff = 80): Buffer {
   }
   const counts = (n: number) => [n, ...new Array(15).fill(0)]; // codes per length 1..16
   return Buffer.from([
-    0xff, 0xd8,
+    0xff,
+    0xd8,
     ...seg(0xdb, [0x00, ...new Array(64).fill(1)]), // quantization table 0: all ones
     ...seg(0xc0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0]), // SOF0: 8-bit, 8x8, 1 component, table 0
     ...seg(0xc4, [0x00, ...counts(1), category]), // DC table 0
     ...seg(0xc4, [0x10, ...counts(1), 0x00]), // AC table 0
     ...seg(0xda, [1, 1, 0x00, 0, 63, 0]), // SOS
     ...scan,
-    0xff, 0xd9,
+    0xff,
+    0xd9,
   ]);
 }
 
@@ -182,7 +202,9 @@ export interface TestServer {
 }
 
 /** An HTTP server on 127.0.0.1 (ephemeral port); `handler` answers each request. */
-export async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<TestServer> {
+export async function serve(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<TestServer> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');

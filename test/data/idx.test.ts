@@ -27,7 +27,9 @@ describe('mnist / fashionMnist from IDX files', () => {
 
   it('also reads uncompressed IDX files', async () => {
     const dataDir = tempDir();
-    const files = new Map([...idxFiles(20, 10)].map(([name, data]) => [name.replace(/\.gz$/, ''), zlib.gunzipSync(data)]));
+    const files = new Map(
+      [...idxFiles(20, 10)].map(([name, data]) => [name.replace(/\.gz$/, ''), zlib.gunzipSync(data)]),
+    );
     writeFiles(path.join(dataDir, 'fashionMnist'), files);
     const ds = await loadDataset(cfg({ name: 'fashionMnist' }), { dataDir, seed: 3 });
     assert.equal(ds.train.n, 20);
@@ -39,7 +41,8 @@ describe('mnist / fashionMnist from IDX files', () => {
       name: 'an IDX header that disagrees with the file size',
       file: 'train-images-idx3-ubyte.gz',
       data: () => zlib.gzipSync(idxImages(20).subarray(0, 16 + 19 * 784)),
-      message: (f) => `${f}: IDX header says 20 x 28 x 28 (15,696 bytes with the header) but the file holds 14,912 bytes`,
+      message: (f) =>
+        `${f}: IDX header says 20 x 28 x 28 (15,696 bytes with the header) but the file holds 14,912 bytes`,
     },
     {
       name: 'a truncated gzip file',
@@ -91,7 +94,9 @@ describe('mnist / fashionMnist from IDX files', () => {
   });
 
   const system = '/usr/share/datasets/fashion-mnist';
-  it('falls back to Debian dataset-fashion-mnist in /usr/share/datasets', { skip: !fs.existsSync(system) && 'dataset-fashion-mnist is not installed' }, async () => {
+  it('falls back to Debian dataset-fashion-mnist in /usr/share/datasets', {
+    skip: !fs.existsSync(system) && 'dataset-fashion-mnist is not installed',
+  }, async () => {
     const dataDir = tempDir();
     const ds = await loadDataset(cfg({ name: 'fashionMnist', limit: { train: 100, test: 50 } }), { dataDir, seed: 1 });
     assert.deepEqual(ds.source, { format: 'idx', path: system, downloaded: false });

@@ -13,7 +13,11 @@ describe('decodeJpegRgb (libjpeg-turbo)', () => {
     assert.equal(img.height, 8);
     assert.equal(img.data.length, 16 * 8 * 3);
     const at = (x: number, y: number) => [...img.data.subarray((y * 16 + x) * 3, (y * 16 + x) * 3 + 3)];
-    for (const [x, y] of [[0, 0], [7, 3], [15, 7]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [7, 3],
+      [15, 7],
+    ]) {
       const expected = [x * 15, y * 30, 128];
       at(x, y).forEach((v, c) => assert.ok(Math.abs(v - expected[c]) <= 6, `(${x},${y})[${c}] ${v} vs ${expected[c]}`));
     }
@@ -27,7 +31,11 @@ describe('decodeJpegRgb (libjpeg-turbo)', () => {
   const bad: Array<[string, Buffer, string]> = [
     ['a truncated file', good.subarray(0, good.length - 40), 'cannot decode JPEG: corrupt or truncated image data'],
     ['a file cut inside its header', good.subarray(0, 200), 'cannot decode JPEG: corrupt or truncated header'],
-    ['garbage after the SOI marker', Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5, 6, 7, 8]), 'cannot decode JPEG: corrupt or truncated header'],
+    [
+      'garbage after the SOI marker',
+      Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5, 6, 7, 8]),
+      'cannot decode JPEG: corrupt or truncated header',
+    ],
   ];
   for (const [name, data, message] of bad) {
     it(`rejects ${name}, and decodes the next file correctly`, () => {

@@ -18,7 +18,11 @@ function put(root: string, rel: string, data: Buffer): string {
 }
 
 /** Colour at (x, y) of image k: distinct per image and position. */
-const colour = (k: number) => (x: number, y: number) => [(k * 40 + x * 10) % 256, (y * 20 + k) % 256, (x + y + k * 3) % 256];
+const colour = (k: number) => (x: number, y: number) => [
+  (k * 40 + x * 10) % 256,
+  (y * 20 + k) % 256,
+  (x + y + k * 3) % 256,
+];
 
 /** A small folder dataset: `perClass` RGB PNGs of 8x8 in each class, train and test. */
 function folder(classes = ['cat', 'dog'], perClass = 3, size = 8): string {
@@ -26,7 +30,8 @@ function folder(classes = ['cat', 'dog'], perClass = 3, size = 8): string {
   let k = 0;
   for (const split of ['train', 'test']) {
     for (const c of classes) {
-      for (let i = 0; i < perClass; i++) put(root, `${split}/${c}/${String(i).padStart(3, '0')}.png`, png(size, size, colour(k++)));
+      for (let i = 0; i < perClass; i++)
+        put(root, `${split}/${c}/${String(i).padStart(3, '0')}.png`, png(size, size, colour(k++)));
     }
   }
   return root;
@@ -37,18 +42,40 @@ const ctx = () => ({ seed: 1, cacheDir: tempDir() });
 describe('imageFolder', () => {
   it('decodes grey, RGB and RGBA PNGs and JPEGs into RGB HWC bytes, classes in sorted folder order', async () => {
     const root = tempDir();
-    put(root, 'train/zebra/a.png', png(8, 8, () => [90, 90, 90], 0));
-    put(root, 'train/zebra/b.png', png(8, 8, (x, y) => [x * 30, y * 30, 7], 2));
-    put(root, 'train/apple/c.PNG', png(8, 8, (x) => [200, 100, x, 128], 6));
-    put(root, 'train/apple/d.jpg', jpg(8, 8, () => [250, 10, 120]));
+    put(
+      root,
+      'train/zebra/a.png',
+      png(8, 8, () => [90, 90, 90], 0),
+    );
+    put(
+      root,
+      'train/zebra/b.png',
+      png(8, 8, (x, y) => [x * 30, y * 30, 7], 2),
+    );
+    put(
+      root,
+      'train/apple/c.PNG',
+      png(8, 8, (x) => [200, 100, x, 128], 6),
+    );
+    put(
+      root,
+      'train/apple/d.jpg',
+      jpg(8, 8, () => [250, 10, 120]),
+    );
     put(root, 'train/apple/e.jpeg', greyJpeg8x8(80));
-    put(root, 'test/apple/f.png', png(8, 8, () => [1, 2, 3]));
+    put(
+      root,
+      'test/apple/f.png',
+      png(8, 8, () => [1, 2, 3]),
+    );
     const ds = await loadDataset(cfg({ path: root }), ctx());
     assert.deepEqual(ds.classes, ['apple', 'zebra']);
     assert.deepEqual(ds.shape, [8, 8, 3]);
     assert.equal(ds.train.n, 5);
     assert.deepEqual([...ds.train.y], [0, 0, 0, 1, 1]);
-    const px = (split: typeof ds.train, i: number, x: number, y: number) => [...split.x.subarray(i * 192 + (y * 8 + x) * 3, i * 192 + (y * 8 + x) * 3 + 3)];
+    const px = (split: typeof ds.train, i: number, x: number, y: number) => [
+      ...split.x.subarray(i * 192 + (y * 8 + x) * 3, i * 192 + (y * 8 + x) * 3 + 3),
+    ];
     assert.deepEqual(px(ds.train, 0, 5, 0), [200, 100, 5], 'RGBA PNG: alpha dropped');
     const j = px(ds.train, 1, 3, 3);
     [250, 10, 120].forEach((v, c) => assert.ok(Math.abs(j[c] - v) <= 4, `JPEG channel ${c}: ${j[c]} vs ${v}`));
@@ -61,8 +88,16 @@ describe('imageFolder', () => {
 
   it('converts to grey with channels: 1 (ITU-R 601 luma)', async () => {
     const root = tempDir();
-    put(root, 'train/a/1.png', png(4, 4, () => [200, 100, 50]));
-    put(root, 'test/a/1.png', png(4, 4, () => [10, 10, 10]));
+    put(
+      root,
+      'train/a/1.png',
+      png(4, 4, () => [200, 100, 50]),
+    );
+    put(
+      root,
+      'test/a/1.png',
+      png(4, 4, () => [10, 10, 10]),
+    );
     const ds = await loadDataset(cfg({ path: root, channels: 1 }), ctx());
     assert.deepEqual(ds.shape, [4, 4, 1]);
     assert.equal(ds.train.x[0], Math.round(0.299 * 200 + 0.587 * 100 + 0.114 * 50));
@@ -78,9 +113,21 @@ describe('imageFolder', () => {
 
   it('resizes to dataset.imageSize (bilinear), mixed sizes allowed', async () => {
     const root = tempDir();
-    put(root, 'train/a/big.png', png(8, 4, () => [100, 150, 200]));
-    put(root, 'train/a/small.png', png(2, 2, (x) => (x === 0 ? [0, 0, 0] : [255, 255, 255])));
-    put(root, 'test/a/same.png', png(4, 6, () => [5, 6, 7]));
+    put(
+      root,
+      'train/a/big.png',
+      png(8, 4, () => [100, 150, 200]),
+    );
+    put(
+      root,
+      'train/a/small.png',
+      png(2, 2, (x) => (x === 0 ? [0, 0, 0] : [255, 255, 255])),
+    );
+    put(
+      root,
+      'test/a/same.png',
+      png(4, 6, () => [5, 6, 7]),
+    );
     const ds = await loadDataset(cfg({ path: root, imageSize: [6, 4] }), ctx());
     assert.deepEqual(ds.shape, [6, 4, 3]);
     assert.equal(ds.train.x.length, 2 * 6 * 4 * 3);
@@ -121,17 +168,24 @@ describe('imageFolder', () => {
     });
   }
 
-  const layouts: Array<{ name: string; setup: (root: string) => void; over?: Partial<DatasetConfig>; message: (root: string) => string }> = [
+  const layouts: Array<{
+    name: string;
+    setup: (root: string) => void;
+    over?: Partial<DatasetConfig>;
+    message: (root: string) => string;
+  }> = [
     {
       name: 'mixed image sizes without imageSize',
       setup: (r) => put(r, 'test/dog/odd.png', png(8, 6, colour(0))),
-      message: (r) => `${path.join(r, 'test/dog/odd.png')}: image is 8x6 pixels, expected 8x8 like train/cat/000.png; all images must share one size, or set dataset.imageSize: [height, width] to resize them`,
+      message: (r) =>
+        `${path.join(r, 'test/dog/odd.png')}: image is 8x6 pixels, expected 8x8 like train/cat/000.png; all images must share one size, or set dataset.imageSize: [height, width] to resize them`,
     },
     {
       name: 'an empty class folder',
       setup: (r) => fs.mkdirSync(path.join(r, 'test', 'eel')),
       over: { classes: ['cat', 'dog', 'eel'] },
-      message: (r) => `${path.join(r, 'train')}: no folder for class "eel" (classes from dataset.classes: cat, dog, eel)`,
+      message: (r) =>
+        `${path.join(r, 'train')}: no folder for class "eel" (classes from dataset.classes: cat, dog, eel)`,
     },
     {
       name: 'an empty class folder in train/',
@@ -157,19 +211,24 @@ describe('imageFolder', () => {
     {
       name: 'no train/ folder',
       setup: (r) => fs.renameSync(path.join(r, 'train'), path.join(r, 'training')),
-      message: (r) => `${r}: no train/ folder; an image folder dataset needs train/<class>/ folders of .jpg, .jpeg or .png images (and test/<class>/ folders, or dataset.validationSplit)`,
+      message: (r) =>
+        `${r}: no train/ folder; an image folder dataset needs train/<class>/ folders of .jpg, .jpeg or .png images (and test/<class>/ folders, or dataset.validationSplit)`,
     },
     {
       name: 'no test/ folder and no validationSplit',
       setup: (r) => fs.rmSync(path.join(r, 'test'), { recursive: true }),
-      message: (r) => `${r}: no test/ folder; add test/<class>/ folders or set dataset.validationSplit to hold out part of train/`,
+      message: (r) =>
+        `${r}: no test/ folder; add test/<class>/ folders or set dataset.validationSplit to hold out part of train/`,
     },
   ];
   for (const t of layouts) {
     it(`rejects ${t.name}, naming the file or folder`, async () => {
       const root = folder();
       t.setup(root);
-      await assert.rejects(loadDataset(cfg({ path: root, ...t.over }), ctx()), { name: 'DataError', message: t.message(root) });
+      await assert.rejects(loadDataset(cfg({ path: root, ...t.over }), ctx()), {
+        name: 'DataError',
+        message: t.message(root),
+      });
     });
   }
 
@@ -219,7 +278,10 @@ describe('decoded-image cache', () => {
     assert.deepEqual(second.shape, first.shape);
 
     const file = path.join(root, 'train/b/001.png');
-    fs.writeFileSync(file, png(8, 8, () => [1, 1, 1]));
+    fs.writeFileSync(
+      file,
+      png(8, 8, () => [1, 1, 1]),
+    );
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(file, later, later);
     const third = await loadDataset(cfg({ path: root }), { seed: 1, cacheDir });
@@ -234,7 +296,10 @@ describe('decoded-image cache', () => {
     const files = [{ rel: 'train/a/0.jpg', size: 631, mtimeMs: 1577836800000 }];
     const id = { root: '/data', classes: ['a'] };
     const installed = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
-    assert.deepEqual(DECODERS, { jpeg: `libjpeg-turbo (@cwasm/jpeg-turbo ${installed('@cwasm/jpeg-turbo')})`, png: `pngjs ${installed('pngjs')}` });
+    assert.deepEqual(DECODERS, {
+      jpeg: `libjpeg-turbo (@cwasm/jpeg-turbo ${installed('@cwasm/jpeg-turbo')})`,
+      png: `pngjs ${installed('pngjs')}`,
+    });
     assert.equal(cacheKey(id, files), cacheKey(id, files, DECODERS));
     assert.notEqual(cacheKey(id, files), cacheKey(id, files, { ...DECODERS, jpeg: 'jpeg-js 0.4.4' }));
     assert.notEqual(cacheKey(id, files), cacheKey(id, files, { ...DECODERS, png: 'pngjs 6.0.0' }));
@@ -278,7 +343,8 @@ describe('cifar10 in image folders', () => {
   function cifarFolder(): string {
     const dataDir = tempDir();
     let k = 0;
-    for (const split of ['train', 'test']) for (const c of [...CLASSES].reverse()) put(dataDir, `cifar10/${split}/${c}/0000.png`, png(32, 32, colour(k++)));
+    for (const split of ['train', 'test'])
+      for (const c of [...CLASSES].reverse()) put(dataDir, `cifar10/${split}/${c}/0000.png`, png(32, 32, colour(k++)));
     return dataDir;
   }
 

@@ -8,8 +8,14 @@ describe('createRng', () => {
     const b = createRng(42);
     const c = createRng(43);
     const xs = Array.from({ length: 5 }, () => a.next());
-    assert.deepEqual(xs, Array.from({ length: 5 }, () => b.next()));
-    assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.next()));
+    assert.deepEqual(
+      xs,
+      Array.from({ length: 5 }, () => b.next()),
+    );
+    assert.notDeepEqual(
+      xs,
+      Array.from({ length: 5 }, () => c.next()),
+    );
   });
 
   it('next() stays in [0, 1) with a mean near 1/2; int(n) covers [0, n) evenly', () => {
@@ -30,8 +36,14 @@ describe('createRng', () => {
     const arr = Array.from({ length: 50 }, (_, i) => i);
     const out = createRng(9).shuffle(arr);
     assert.equal(out, arr);
-    assert.deepEqual([...arr].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-    assert.notDeepEqual(arr, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...arr].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      arr,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   it('restores a saved state exactly (checkpoints)', () => {
@@ -53,7 +65,12 @@ describe('createRng', () => {
 describe('deriveSeed', () => {
   it('gives independent, stable seeds per purpose', () => {
     assert.equal(deriveSeed(1, 'shuffle', 3), deriveSeed(1, 'shuffle', 3));
-    const seeds = new Set([deriveSeed(1, 'shuffle', 3), deriveSeed(1, 'shuffle', 4), deriveSeed(1, 'augment', 3), deriveSeed(2, 'shuffle', 3)]);
+    const seeds = new Set([
+      deriveSeed(1, 'shuffle', 3),
+      deriveSeed(1, 'shuffle', 4),
+      deriveSeed(1, 'augment', 3),
+      deriveSeed(2, 'shuffle', 3),
+    ]);
     assert.equal(seeds.size, 4);
   });
 });

@@ -19,7 +19,13 @@ describe('stratifiedQuotas', () => {
     it(`${take} of [${counts}] -> [${expected}]`, () => {
       const q = stratifiedQuotas(counts, take);
       assert.deepEqual(q, expected);
-      assert.equal(q.reduce((a, b) => a + b, 0), Math.min(take, counts.reduce((a, b) => a + b, 0)));
+      assert.equal(
+        q.reduce((a, b) => a + b, 0),
+        Math.min(
+          take,
+          counts.reduce((a, b) => a + b, 0),
+        ),
+      );
     });
   }
 });
@@ -28,9 +34,18 @@ describe('stratifiedPick', () => {
   const y = Uint8Array.from({ length: 100 }, (_, i) => (i < 70 ? 0 : i < 90 ? 1 : 2));
   it('keeps class proportions, is sorted, and splits the indices in two', () => {
     const [picked, rest] = stratifiedPick(y, 3, 10, 42);
-    assert.deepEqual(classCounts(Uint8Array.from(picked, (i) => y[i]), 3), [7, 2, 1]);
+    assert.deepEqual(
+      classCounts(
+        Uint8Array.from(picked, (i) => y[i]),
+        3,
+      ),
+      [7, 2, 1],
+    );
     assert.equal(picked.length + rest.length, 100);
-    assert.deepEqual([...picked], [...picked].sort((a, b) => a - b));
+    assert.deepEqual(
+      [...picked],
+      [...picked].sort((a, b) => a - b),
+    );
     assert.equal(new Set([...picked, ...rest]).size, 100);
   });
   it('is reproducible from the seed and changes with it', () => {
@@ -40,12 +55,26 @@ describe('stratifiedPick', () => {
 });
 
 describe('validationCount', () => {
-  const cases: Array<[number, number, number]> = [[100, 0, 0], [100, 0.1, 10], [10, 0.01, 1], [1, 0.5, 0], [5, 0.99, 4]];
-  for (const [n, f, expected] of cases) it(`${f} of ${n} -> ${expected}`, () => assert.equal(validationCount(n, f), expected));
+  const cases: Array<[number, number, number]> = [
+    [100, 0, 0],
+    [100, 0.1, 10],
+    [10, 0.01, 1],
+    [1, 0.5, 0],
+    [5, 0.99, 4],
+  ];
+  for (const [n, f, expected] of cases)
+    it(`${f} of ${n} -> ${expected}`, () => assert.equal(validationCount(n, f), expected));
 });
 
 describe('limit and validationSplit on a loaded dataset', () => {
-  const cfg = (over: Partial<DatasetConfig>): DatasetConfig => ({ name: 'cifar10', validationSplit: 0, normalize: { type: 'scale' }, augment: {}, shuffle: true, ...over });
+  const cfg = (over: Partial<DatasetConfig>): DatasetConfig => ({
+    name: 'cifar10',
+    validationSplit: 0,
+    normalize: { type: 'scale' },
+    augment: {},
+    shuffle: true,
+    ...over,
+  });
   const dataDir = tempDir();
   writeFiles(path.join(dataDir, 'cifar10'), cifarFiles(20)); // 100 train, 20 test, 10 per class / 2 per class
 
@@ -73,9 +102,11 @@ describe('limit and validationSplit on a loaded dataset', () => {
     const full = await loadDataset(cfg({}), { dataDir, seed: 1 });
     const part = await loadDataset(cfg({ validationSplit: 0.3 }), { dataDir, seed: 1 });
     const rows = new Set<string>();
-    for (let i = 0; i < full.train.n; i++) rows.add(Buffer.from(full.train.x.subarray(i * 3072, (i + 1) * 3072)).toString('base64') + full.train.y[i]);
+    for (let i = 0; i < full.train.n; i++)
+      rows.add(Buffer.from(full.train.x.subarray(i * 3072, (i + 1) * 3072)).toString('base64') + full.train.y[i]);
     for (const split of [part.train, part.validation!]) {
-      for (let i = 0; i < split.n; i++) assert.ok(rows.has(Buffer.from(split.x.subarray(i * 3072, (i + 1) * 3072)).toString('base64') + split.y[i]));
+      for (let i = 0; i < split.n; i++)
+        assert.ok(rows.has(Buffer.from(split.x.subarray(i * 3072, (i + 1) * 3072)).toString('base64') + split.y[i]));
     }
     assert.equal(part.train.n + part.validation!.n, 100);
   });

@@ -7,15 +7,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../../src/engine/fused-adam';
-import { Backend, uniform, useBackend } from './gradcheck';
+import { type Backend, uniform, useBackend } from './gradcheck';
 
 // Sizes: multiple of 4 (SIMD only), and not (scalar tail).
 const SHAPES = [[4, 5], [5], [3, 3, 3, 6], [1]];
 
 async function train(backend: Backend, make: () => tf.AdamOptimizer, steps = 5, lrAt3?: number) {
   await useBackend(backend);
-  const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(uniform(s.reduce((a, b) => a * b, 1), 30 + i), s)));
-  const targets = SHAPES.map((s, i) => tf.tensor(uniform(s.reduce((a, b) => a * b, 1), 40 + i), s));
+  const vars = SHAPES.map((s, i) =>
+    tf.variable(
+      tf.tensor(
+        uniform(
+          s.reduce((a, b) => a * b, 1),
+          30 + i,
+        ),
+        s,
+      ),
+    ),
+  );
+  const targets = SHAPES.map((s, i) =>
+    tf.tensor(
+      uniform(
+        s.reduce((a, b) => a * b, 1),
+        40 + i,
+      ),
+      s,
+    ),
+  );
   const opt = make();
   for (let step = 0; step < steps; step++) {
     // learningRate is protected in the .d.ts but is how tfjs (and LR schedules) change it.
@@ -34,8 +52,14 @@ test('createAdam on wasm is bit-identical to tf.train.adam on wasm (values and m
   const stock = await train('wasm', () => tf.train.adam(0.01, 0.8, 0.95, 1e-6), 6, 0.003);
   const fused = await train('wasm', () => createAdam(tf, 0.01, 0.8, 0.95, 1e-6), 6, 0.003);
   assert.deepEqual(fused.values, stock.values);
-  assert.deepEqual(fused.state.map((s) => s.name.replace(/\d+/g, '#')), stock.state.map((s) => s.name.replace(/\d+/g, '#')));
-  assert.deepEqual(fused.state.map((s) => s.values), stock.state.map((s) => s.values));
+  assert.deepEqual(
+    fused.state.map((s) => s.name.replace(/\d+/g, '#')),
+    stock.state.map((s) => s.name.replace(/\d+/g, '#')),
+  );
+  assert.deepEqual(
+    fused.state.map((s) => s.values),
+    stock.state.map((s) => s.values),
+  );
   assert.notDeepEqual(fused.values[0], Array.from(uniform(20, 30)), 'the variables moved');
 });
 

@@ -46,97 +46,144 @@ function batch(n: number, seed: number) {
 }
 
 const CASES: Array<[string, string[]]> = [
-  ['LeNet-like: valid convs with relu, 2x2 pooling, dense relu then linear', [
-    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-    '{type: maxPooling2d, poolSize: 2}',
-    '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 7, activation: relu}',
-    '{type: dense, units: 5}',
-  ]],
-  ['same padding, stride 2, linear conv without bias, 3x3 pooling stride 2 same', [
-    '{type: conv2d, filters: 5, kernelSize: 3, strides: 2, padding: same, useBias: false}',
-    '{type: maxPooling2d, poolSize: 3, strides: 2, padding: same}',
-    '{type: flatten}',
-    '{type: dense, units: 5, useBias: false}',
-  ]],
-  ['dropout after a convolution and after flatten (masks from the step\'s seed, a shard\'s rows of the batch\'s)', [
-    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-    '{type: dropout, rate: 0.3}',
-    '{type: maxPooling2d, poolSize: 2}',
-    '{type: flatten}',
-    '{type: dropout, rate: 0.5}',
-    '{type: dense, units: 7, activation: relu}',
-    '{type: dense, units: 5}',
-  ]],
-  ['pooling first, valid stride-2 conv, relu dense', [
-    '{type: maxPooling2d, poolSize: 2, strides: 1}',
-    '{type: conv2d, filters: 8, kernelSize: 2, strides: 2, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 6, activation: relu}',
-    '{type: dense, units: 5}',
-  ]],
+  [
+    'LeNet-like: valid convs with relu, 2x2 pooling, dense relu then linear',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 7, activation: relu}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'same padding, stride 2, linear conv without bias, 3x3 pooling stride 2 same',
+    [
+      '{type: conv2d, filters: 5, kernelSize: 3, strides: 2, padding: same, useBias: false}',
+      '{type: maxPooling2d, poolSize: 3, strides: 2, padding: same}',
+      '{type: flatten}',
+      '{type: dense, units: 5, useBias: false}',
+    ],
+  ],
+  [
+    "dropout after a convolution and after flatten (masks from the step's seed, a shard's rows of the batch's)",
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: dropout, rate: 0.3}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      '{type: dropout, rate: 0.5}',
+      '{type: dense, units: 7, activation: relu}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'pooling first, valid stride-2 conv, relu dense',
+    [
+      '{type: maxPooling2d, poolSize: 2, strides: 1}',
+      '{type: conv2d, filters: 8, kernelSize: 2, strides: 2, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 6, activation: relu}',
+      '{type: dense, units: 5}',
+    ],
+  ],
 ];
 
 /** Models whose layers run partly as tfjs ops differentiated over themselves (plan.ts `tfjs`). */
 const WIDER: Array<[string, string[], { loss?: string }?]> = [
-  ['classic LeNet: 5x5 kernels, tanh, average pooling', [
-    '{type: conv2d, filters: 4, kernelSize: 5, padding: same, activation: tanh}',
-    '{type: averagePooling2d, poolSize: 2}',
-    '{type: conv2d, filters: 6, kernelSize: 3, activation: tanh}',
-    '{type: flatten}',
-    '{type: dense, units: 7, activation: tanh}',
-    '{type: dense, units: 5}',
-  ]],
-  ['all-convolutional: same padding, stride-2 convs, global average pooling', [
-    '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu}',
-    '{type: conv2d, filters: 6, kernelSize: 3, strides: 2, padding: same, activation: relu}',
-    '{type: conv2d, filters: 5, kernelSize: 1}',
-    '{type: globalAveragePooling2d}',
-  ]],
-  ['zero padding, average pooling stride 1 same, sigmoid and elu', [
-    '{type: zeroPadding2d, padding: 1}',
-    '{type: conv2d, filters: 4, kernelSize: 3, strides: 2, activation: sigmoid}',
-    '{type: averagePooling2d, poolSize: 3, strides: 1, padding: same}',
-    '{type: flatten}',
-    '{type: dense, units: 6, activation: elu}',
-    '{type: dense, units: 5}',
-  ]],
-  ...['relu6', 'elu', 'selu', 'tanh', 'sigmoid', 'hardSigmoid', 'softplus', 'softsign', 'swish', 'mish', 'gelu', 'linear'].map((a): [string, string[]] => [
-    `activation layer ${a} and dense ${a}`, [
+  [
+    'classic LeNet: 5x5 kernels, tanh, average pooling',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 5, padding: same, activation: tanh}',
+      '{type: averagePooling2d, poolSize: 2}',
+      '{type: conv2d, filters: 6, kernelSize: 3, activation: tanh}',
+      '{type: flatten}',
+      '{type: dense, units: 7, activation: tanh}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'all-convolutional: same padding, stride-2 convs, global average pooling',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu}',
+      '{type: conv2d, filters: 6, kernelSize: 3, strides: 2, padding: same, activation: relu}',
+      '{type: conv2d, filters: 5, kernelSize: 1}',
+      '{type: globalAveragePooling2d}',
+    ],
+  ],
+  [
+    'zero padding, average pooling stride 1 same, sigmoid and elu',
+    [
+      '{type: zeroPadding2d, padding: 1}',
+      '{type: conv2d, filters: 4, kernelSize: 3, strides: 2, activation: sigmoid}',
+      '{type: averagePooling2d, poolSize: 3, strides: 1, padding: same}',
+      '{type: flatten}',
+      '{type: dense, units: 6, activation: elu}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  ...[
+    'relu6',
+    'elu',
+    'selu',
+    'tanh',
+    'sigmoid',
+    'hardSigmoid',
+    'softplus',
+    'softsign',
+    'swish',
+    'mish',
+    'gelu',
+    'linear',
+  ].map((a): [string, string[]] => [
+    `activation layer ${a} and dense ${a}`,
+    [
       '{type: conv2d, filters: 3, kernelSize: 3}',
       `{type: activation, activation: ${a}}`,
       '{type: flatten}',
       `{type: dense, units: 6, activation: ${a}}`,
       '{type: dense, units: 5}',
-    ]]),
-  ['LeNet with batch normalization after each conv and after a dense layer', [
-    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-    '{type: batchNormalization}',
-    '{type: maxPooling2d, poolSize: 2}',
-    '{type: conv2d, filters: 6, kernelSize: 2, activation: tanh}',
-    '{type: batchNormalization, momentum: 0.9, epsilon: 0.01}',
-    '{type: activation, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 7, activation: relu}',
-    '{type: batchNormalization, center: true, scale: true}',
-    '{type: dense, units: 5}',
-  ]],
-  ['softmax then categorical cross-entropy', [
-    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 5, activation: softmax}',
-  ], { loss: 'categoricalCrossentropy' }],
-  ['mean squared error on linear outputs', [
-    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 5}',
-  ], { loss: 'meanSquaredError' }],
-  ['mean absolute error after a relu output', [
-    '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 5, activation: relu}',
-  ], { loss: 'meanAbsoluteError' }],
+    ],
+  ]),
+  [
+    'LeNet with batch normalization after each conv and after a dense layer',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: batchNormalization}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: conv2d, filters: 6, kernelSize: 2, activation: tanh}',
+      '{type: batchNormalization, momentum: 0.9, epsilon: 0.01}',
+      '{type: activation, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 7, activation: relu}',
+      '{type: batchNormalization, center: true, scale: true}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'softmax then categorical cross-entropy',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 5, activation: softmax}',
+    ],
+    { loss: 'categoricalCrossentropy' },
+  ],
+  [
+    'mean squared error on linear outputs',
+    ['{type: conv2d, filters: 3, kernelSize: 3, activation: relu}', '{type: flatten}', '{type: dense, units: 5}'],
+    { loss: 'meanSquaredError' },
+  ],
+  [
+    'mean absolute error after a relu output',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 5, activation: relu}',
+    ],
+    { loss: 'meanAbsoluteError' },
+  ],
 ];
 
 for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string[], { loss?: string }?]>) {
@@ -146,18 +193,35 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
     const model = buildModel(tf, e, SHAPE, CLASSES);
     try {
       const direct = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE });
-      const generic = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, direct: false });
+      const generic = createStepRunner({
+        tf,
+        model,
+        experiment: e,
+        numClasses: CLASSES,
+        inputShape: SHAPE,
+        direct: false,
+      });
       assert.deepEqual(direct.implementation, { direct: true });
       const before = tf.memory().numTensors;
       // [rows, data seed, epoch, batch index, row offset in a larger batch]
-      for (const [n, seed, epoch, index, offset] of [[7, 1, 0, 0, 0], [1, 2, 1, 4, 3], [16, 3, 2, 9, 5]]) {
+      for (const [n, seed, epoch, index, offset] of [
+        [7, 1, 0, 0, 0],
+        [1, 2, 1, 4, 3],
+        [16, 3, 2, 9, 5],
+      ]) {
         const b = batch(n, seed);
         const d = direct.computeGradients(b, epoch, index, offset);
         const g = generic.computeGradients(b, epoch, index, offset);
-        assert.ok(Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]), `loss sum ${d.sums[0]} vs ${g.sums[0]}`);
+        assert.ok(
+          Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]),
+          `loss sum ${d.sums[0]} vs ${g.sums[0]}`,
+        );
         assert.equal(d.sums[1], g.sums[1], 'accuracy count');
         assert.equal(d.sums[2], g.sums[2], 'top5Accuracy count');
-        assert.ok(Math.abs(d.sums[3] - g.sums[3]) <= 1e-5 * Math.abs(g.sums[3]), `meanSquaredError sum ${d.sums[3]} vs ${g.sums[3]}`);
+        assert.ok(
+          Math.abs(d.sums[3] - g.sums[3]) <= 1e-5 * Math.abs(g.sums[3]),
+          `meanSquaredError sum ${d.sums[3]} vs ${g.sums[3]}`,
+        );
         assert.deepEqual(Object.keys(d.grads).sort(), Object.keys(g.grads).sort());
         for (const key of Object.keys(g.grads)) {
           assert.deepEqual(d.grads[key].shape, g.grads[key].shape, key);
@@ -181,27 +245,60 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
   });
 }
 
-const SHARDED = [...CASES, ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared/.test(name))] as Array<[string, string[], { loss?: string }?]>;
+const SHARDED = [...CASES, ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared/.test(name))] as Array<
+  [string, string[], { loss?: string }?]
+>;
 for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
     await selectBackend('wasm');
     const e = experiment(layers, opts);
     const model = buildModel(tf, e, SHAPE, CLASSES);
     try {
-      const paired = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, gradientShards: 2 });
+      const paired = createStepRunner({
+        tf,
+        model,
+        experiment: e,
+        numClasses: CLASSES,
+        inputShape: SHAPE,
+        gradientShards: 2,
+      });
       const single = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE });
       const sample = SHAPE[0] * SHAPE[1] * SHAPE[2];
-      for (const [n, seed] of [[15, 4], [16, 5], [1, 6]]) {
+      for (const [n, seed] of [
+        [15, 4],
+        [16, 5],
+        [1, 6],
+      ]) {
         const b = batch(n, seed);
         const whole = paired.computeGradients(b, 0, 0);
         // What two replicas compute: each its own shard's step, then the weighted average.
         const shards = shardRows(n, 2);
-        const own = shards.map((s) => s.size === 0 ? undefined! : single.computeGradients({ x: b.x.subarray(s.offset * sample, (s.offset + s.size) * sample), y: b.y.subarray(s.offset, s.offset + s.size), size: s.size }, 0, 0, s.offset));
+        const own = shards.map((s) =>
+          s.size === 0
+            ? undefined!
+            : single.computeGradients(
+                {
+                  x: b.x.subarray(s.offset * sample, (s.offset + s.size) * sample),
+                  y: b.y.subarray(s.offset, s.offset + s.size),
+                  size: s.size,
+                },
+                0,
+                0,
+                s.offset,
+              ),
+        );
         const parts = shardWeights(shards.map((s) => s.size));
-        assert.deepEqual(whole.sums, [0, 1].map((i) => parts.reduce((acc, p) => acc + own[p.k].sums[i], 0)), `sums, batch ${n}`);
+        assert.deepEqual(
+          whole.sums,
+          [0, 1].map((i) => parts.reduce((acc, p) => acc + own[p.k].sums[i], 0)),
+          `sums, batch ${n}`,
+        );
         for (const key of Object.keys(whole.grads)) {
           const expected = new Float32Array(whole.grads[key].size);
-          weightedSumInto(expected, parts.map((p) => ({ w: p.w, src: own[p.k].grads[key].dataSync() as Float32Array })));
+          weightedSumInto(
+            expected,
+            parts.map((p) => ({ w: p.w, src: own[p.k].grads[key].dataSync() as Float32Array })),
+          );
           assert.deepEqual(whole.grads[key].dataSync(), expected, `${key}, batch ${n}`);
         }
         tf.dispose([whole.grads, ...parts.map((p) => own[p.k].grads)]);
@@ -218,19 +315,34 @@ for (const [name, layers, opts] of SHARDED) {
 test('what the direct step does not take keeps tfjs autograd, naming the layer and why', async () => {
   const base = ['{type: conv2d, filters: 2, kernelSize: 3, activation: relu}', '{type: flatten}'];
   const cases: Array<[string, ReturnType<typeof experiment>, string]> = [
-    ['dilated convolution', experiment(['{type: conv2d, filters: 2, kernelSize: 3, dilationRate: 2}', '{type: flatten}', '{type: dense, units: 5}']), 'conv2d_1 (Conv2D) is dilated'],
+    [
+      'dilated convolution',
+      experiment([
+        '{type: conv2d, filters: 2, kernelSize: 3, dilationRate: 2}',
+        '{type: flatten}',
+        '{type: dense, units: 5}',
+      ]),
+      'conv2d_1 (Conv2D) is dilated',
+    ],
   ];
   await selectBackend('wasm');
   for (const [what, e, reason] of cases) {
     const model = buildModel(tf, e, SHAPE, CLASSES);
-    assert.deepEqual(createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation, { direct: false, reason }, what);
+    assert.deepEqual(
+      createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation,
+      { direct: false, reason },
+      what,
+    );
     model.dispose();
   }
   await selectBackend('cpu');
   try {
     const e = experiment([...base, '{type: dense, units: 5}']);
     const model = buildModel(tf, e, SHAPE, CLASSES);
-    assert.deepEqual(createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation, { direct: false, reason: 'backend cpu' });
+    assert.deepEqual(
+      createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation,
+      { direct: false, reason: 'backend cpu' },
+    );
     model.dispose();
   } finally {
     await selectBackend('wasm');
@@ -244,15 +356,27 @@ test('a metric never changes training: the same direct step, gradients and loss 
   const runs = sets.map((metrics) => {
     const e = experiment(layers, { metrics });
     const model = buildModel(tf, e, SHAPE, CLASSES);
-    const steps = createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE, gradientShards: 2 });
+    const steps = createStepRunner({
+      tf,
+      model,
+      experiment: e,
+      numClasses: CLASSES,
+      inputShape: SHAPE,
+      gradientShards: 2,
+    });
     assert.deepEqual(steps.implementation, { direct: true }, metrics);
     const { grads, sums } = steps.computeGradients(batch(11, 4), 0, 0);
-    const values = Object.keys(grads).sort().map((k) => Array.from(grads[k].dataSync()));
+    const values = Object.keys(grads)
+      .sort()
+      .map((k) => Array.from(grads[k].dataSync()));
     tf.dispose(grads);
     model.dispose();
     return { keys: steps.keys, sums, values };
   });
-  assert.deepEqual(runs.map((r) => r.keys), [['loss', 'accuracy'], ['loss'], ['loss', 'meanAbsoluteError', 'top5Accuracy', 'accuracy', 'meanSquaredError']]);
+  assert.deepEqual(
+    runs.map((r) => r.keys),
+    [['loss', 'accuracy'], ['loss'], ['loss', 'meanAbsoluteError', 'top5Accuracy', 'accuracy', 'meanSquaredError']],
+  );
   for (const r of runs.slice(1)) {
     assert.deepEqual(r.values, runs[0].values);
     assert.equal(r.sums[0], runs[0].sums[0]);

@@ -26,13 +26,23 @@ test('versionMismatch names every package whose installed version differs', () =
   const ok = { ...BUILT_FOR };
   const table: Array<[Record<string, string | undefined>, string | null]> = [
     [ok, null],
-    [{ ...ok, '@tensorflow/tfjs-backend-wasm': '4.23.0' }, 'installed @tensorflow/tfjs-backend-wasm 4.23.0 (built for 4.22.0)'],
-    [{ ...ok, '@tensorflow/tfjs-core': '5.0.0', '@tensorflow/tfjs-backend-wasm': undefined },
-      'installed @tensorflow/tfjs-core 5.0.0 (built for 4.22.0), @tensorflow/tfjs-backend-wasm not found (built for 4.22.0)'],
+    [
+      { ...ok, '@tensorflow/tfjs-backend-wasm': '4.23.0' },
+      'installed @tensorflow/tfjs-backend-wasm 4.23.0 (built for 4.22.0)',
+    ],
+    [
+      { ...ok, '@tensorflow/tfjs-core': '5.0.0', '@tensorflow/tfjs-backend-wasm': undefined },
+      'installed @tensorflow/tfjs-core 5.0.0 (built for 4.22.0), @tensorflow/tfjs-backend-wasm not found (built for 4.22.0)',
+    ],
   ];
   for (const [installed, expected] of table) assert.equal(versionMismatch(installed), expected);
   assert.equal(versionMismatch(installedVersions(tf, {})), null, 'the installed packages are the ones built for');
-  assert.equal(installedVersions(tf, { [VERSIONS_ENV]: '@tensorflow/tfjs-core=4.9.1, @tensorflow/tfjs-layers=4.22.1' })['@tensorflow/tfjs-layers'], '4.22.1');
+  assert.equal(
+    installedVersions(tf, { [VERSIONS_ENV]: '@tensorflow/tfjs-core=4.9.1, @tensorflow/tfjs-layers=4.22.1' })[
+      '@tensorflow/tfjs-layers'
+    ],
+    '4.22.1',
+  );
 });
 
 test('with other versions no engine kernel stays registered, and the portable kernels give cpu gradients', async () => {
@@ -40,14 +50,23 @@ test('with other versions no engine kernel stays registered, and the portable ke
   process.env[VERSIONS_ENV] = '@tensorflow/tfjs-backend-wasm=4.23.0';
   try {
     const status = startEngine(tf);
-    assert.deepEqual(status, { fast: false, reason: `${OFF} @tensorflow/tfjs-backend-wasm 4.23.0 (built for 4.22.0)`, kernels: ['Conv2DBackpropFilter', 'MaxPoolGrad'] });
+    assert.deepEqual(status, {
+      fast: false,
+      reason: `${OFF} @tensorflow/tfjs-backend-wasm 4.23.0 (built for 4.22.0)`,
+      kernels: ['Conv2DBackpropFilter', 'MaxPoolGrad'],
+    });
     assert.equal(tf.getKernel('PipelineAdamUpdate', 'wasm'), undefined);
     const L = tf.layers;
     for (const padding of ['valid', 'same'] as const) {
       for (const strides of [1, 2]) {
         const errs = await compareLayerGrads({
-          name: `portable conv ${padding} s${strides}`, input: [2, 7, 7, 3], inputRange: [-2, 0.5],
-          layers: () => [L.conv2d({ inputShape: [7, 7, 3], filters: 4, kernelSize: 3, strides, padding, activation: 'relu' }), L.maxPooling2d({ poolSize: 2, padding })],
+          name: `portable conv ${padding} s${strides}`,
+          input: [2, 7, 7, 3],
+          inputRange: [-2, 0.5],
+          layers: () => [
+            L.conv2d({ inputShape: [7, 7, 3], filters: 4, kernelSize: 3, strides, padding, activation: 'relu' }),
+            L.maxPooling2d({ poolSize: 2, padding }),
+          ],
         });
         for (const e of errs) assert.ok(e.err < TOLERANCE, `${padding} s${strides} ${e.name}: ${e.err}`);
       }
@@ -65,9 +84,17 @@ test('a run with other tfjs versions trains through stock autograd, says why, an
   const work = tempDir();
   const data = writePngDataset(path.join(work, 'data'), { train: 128, test: 64 });
   const file = writeExperiment(work, tinyExperiment({ dataPath: data, epochs: 3 }));
-  const env = { ...process.env, PIPELINE_CACHE_DIR: path.join(work, 'cache'), [VERSIONS_ENV]: '@tensorflow/tfjs-core=4.23.0' };
+  const env = {
+    ...process.env,
+    PIPELINE_CACHE_DIR: path.join(work, 'cache'),
+    [VERSIONS_ENV]: '@tensorflow/tfjs-core=4.23.0',
+  };
   const bin = path.resolve(__dirname, '../../../bin/pipeline.js');
-  const child = spawn(process.execPath, [bin, 'run', file, '--runs-dir', path.join(work, 'runs'), '--backend', 'wasm', '--json'], { env });
+  const child = spawn(
+    process.execPath,
+    [bin, 'run', file, '--runs-dir', path.join(work, 'runs'), '--backend', 'wasm', '--json'],
+    { env },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -76,7 +103,14 @@ test('a run with other tfjs versions trains through stock autograd, says why, an
   assert.equal(code, 0, stderr);
   const out = JSON.parse(stdout.trim().split('\n').pop()!);
   assert.equal(out.status, 'completed');
-  const log = fs.readFileSync(path.join(out.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg as string);
-  assert.ok(log.includes(`training step: tfjs autograd: ${OFF} @tensorflow/tfjs-core 4.23.0 (built for 4.22.0)`), log.join('\n'));
+  const log = fs
+    .readFileSync(path.join(out.runDir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).msg as string);
+  assert.ok(
+    log.includes(`training step: tfjs autograd: ${OFF} @tensorflow/tfjs-core 4.23.0 (built for 4.22.0)`),
+    log.join('\n'),
+  );
   assert.ok(out.metrics.testAccuracy >= 0.5, `testAccuracy ${out.metrics.testAccuracy}`);
 });

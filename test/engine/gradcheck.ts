@@ -29,7 +29,8 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array 
 
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i] - b[i]);
     diff = d > diff || Number.isNaN(d) ? d : diff;
@@ -76,25 +77,34 @@ export async function layerGrads(backend: Backend, c: LayerCase): Promise<GradRe
   tf.engine().startScope();
   try {
     const model = tf.sequential({ layers: c.layers() });
-    model.setWeights(model.weights.map((w, i) => {
-      const v = uniform(size(w.shape as number[]), 100 + i, -0.5, 0.5);
-      // A variance must be positive.
-      if (w.name.includes('variance')) for (let j = 0; j < v.length; j++) v[j] = 0.5 + Math.abs(v[j]);
-      return tf.tensor(v, w.shape as number[]);
-    }));
+    model.setWeights(
+      model.weights.map((w, i) => {
+        const v = uniform(size(w.shape as number[]), 100 + i, -0.5, 0.5);
+        // A variance must be positive.
+        if (w.name.includes('variance')) for (let j = 0; j < v.length; j++) v[j] = 0.5 + Math.abs(v[j]);
+        return tf.tensor(v, w.shape as number[]);
+      }),
+    );
     const [lo, hi] = c.inputRange ?? [-1, 1];
-    const x = tf.variable(tf.tensor(uniform(size(c.input), 1, lo, hi), c.input), true, `gradcheck_input_${inputCounter++}`);
+    const x = tf.variable(
+      tf.tensor(uniform(size(c.input), 1, lo, hi), c.input),
+      true,
+      `gradcheck_input_${inputCounter++}`,
+    );
     const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const { value, grads } = tf.variableGrads(() => {
       const out = model.apply(x, { training: true }) as tf.Tensor;
       const target = tf.tensor(uniform(out.size, 7), out.shape);
-      return c.loss ? c.loss(target, out) : tf.mul(0.5, tf.sum(tf.squaredDifference(out, target))) as tf.Scalar;
+      return c.loss ? c.loss(target, out) : (tf.mul(0.5, tf.sum(tf.squaredDifference(out, target))) as tf.Scalar);
     }, [x, ...weights]);
     const result: GradResult = {
       loss: value.dataSync()[0],
       grads: [
         { name: 'input', values: grads[x.name].dataSync() as Float32Array },
-        ...model.trainableWeights.map((w, i) => ({ name: w.name, values: grads[weights[i].name].dataSync() as Float32Array })),
+        ...model.trainableWeights.map((w, i) => ({
+          name: w.name,
+          values: grads[weights[i].name].dataSync() as Float32Array,
+        })),
       ],
     };
     x.dispose();

@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The slice of the WebAssembly JS API used here (this project's TS lib config does not declare it). */
-interface Descriptor { module?: string; name: string; kind: string }
+interface Descriptor {
+  module?: string;
+  name: string;
+  kind: string;
+}
 interface WasmApi {
   Module: { new (bytes: Uint8Array): object; imports(m: object): Descriptor[]; exports(m: object): Descriptor[] };
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => object;
@@ -36,9 +40,31 @@ function sectionIds(bytes: Uint8Array): number[] {
   return ids;
 }
 
-const HEAP_EXPORTS = ['adamUpdate', 'addRowVector', 'averageTwo', 'col2im', 'columnSum', 'convBaseTable',
-  'convFilterGrad4x1', 'convFilterGrad4x2', 'convFilterGrad4x4', 'convFilterGradW2', 'convFilterGradW3', 'convFilterGradW4',
-  'gemm4x1', 'gemm4x2', 'gemm4x4', 'gemmW2', 'gemmW3', 'gemmW4', 'im2colT', 'maxPoolGrad', 'maxPoolGradSimd', 'mulRowVector', 'reluBackward'];
+const HEAP_EXPORTS = [
+  'adamUpdate',
+  'addRowVector',
+  'averageTwo',
+  'col2im',
+  'columnSum',
+  'convBaseTable',
+  'convFilterGrad4x1',
+  'convFilterGrad4x2',
+  'convFilterGrad4x4',
+  'convFilterGradW2',
+  'convFilterGradW3',
+  'convFilterGradW4',
+  'gemm4x1',
+  'gemm4x2',
+  'gemm4x4',
+  'gemmW2',
+  'gemmW3',
+  'gemmW4',
+  'im2colT',
+  'maxPoolGrad',
+  'maxPoolGradSimd',
+  'mulRowVector',
+  'reluBackward',
+];
 
 const table: Array<[string, string[], boolean]> = [
   ['heap.wasm', HEAP_EXPORTS, false],
@@ -50,7 +76,10 @@ for (const [file, exported, shared] of table) {
     const mod = new WA.Module(bytes);
     assert.deepEqual(WA.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
     assert.ok(!sectionIds(bytes).includes(11), 'no data section');
-    const functions = WA.Module.exports(mod).filter((e) => e.kind === 'function').map((e) => e.name).sort();
+    const functions = WA.Module.exports(mod)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(functions, exported);
     const memory = new WA.Memory({ initial: 1, maximum: 1, shared });
     new WA.Instance(mod, { env: { memory } });

@@ -7,10 +7,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 
-interface Input { shape: number[]; dtype?: 'float32' | 'int32'; values?: number[]; lo?: number; hi?: number; quantize?: boolean }
-interface Case { name: string; kernel: string; inputs: Record<string, Input>; attrs?: Record<string, unknown>; exact?: boolean }
+interface Input {
+  shape: number[];
+  dtype?: 'float32' | 'int32';
+  values?: number[];
+  lo?: number;
+  hi?: number;
+  quantize?: boolean;
+}
+interface Case {
+  name: string;
+  kernel: string;
+  inputs: Record<string, Input>;
+  attrs?: Record<string, unknown>;
+  exact?: boolean;
+}
 
 function makeInput(inp: Input, seed: number): tf.Tensor {
   if (inp.values) return tf.tensor(inp.values, inp.shape, inp.dtype ?? 'float32');
@@ -23,74 +36,222 @@ function makeInput(inp: Input, seed: number): tf.Tensor {
 
 const mm = (a: number[], b: number[], transposeA = false, transposeB = false): Case => ({
   name: `BatchMatMul ${JSON.stringify(a)} x ${JSON.stringify(b)} tA=${transposeA} tB=${transposeB}`,
-  kernel: 'BatchMatMul', inputs: { a: { shape: a }, b: { shape: b } }, attrs: { transposeA, transposeB },
+  kernel: 'BatchMatMul',
+  inputs: { a: { shape: a }, b: { shape: b } },
+  attrs: { transposeA, transposeB },
 });
 const pool = (x: number[], filterSize: number, strides: number, pad: 'valid' | 'same'): Case => {
   const info = tf.backend_util.computePool2DInfo(x as [number, number, number, number], filterSize, strides, 1, pad);
   return {
     // Overlapping windows add several dy into one dx cell, in another order than cpu's.
-    name: `MaxPoolGrad x${JSON.stringify(x)} f${filterSize} s${strides} ${pad} (ties)`, kernel: 'MaxPoolGrad', exact: strides >= filterSize,
-    inputs: { input: { shape: x, quantize: true }, dy: { shape: info.outShape } }, attrs: { filterSize, strides, pad },
+    name: `MaxPoolGrad x${JSON.stringify(x)} f${filterSize} s${strides} ${pad} (ties)`,
+    kernel: 'MaxPoolGrad',
+    exact: strides >= filterSize,
+    inputs: { input: { shape: x, quantize: true }, dy: { shape: info.outShape } },
+    attrs: { filterSize, strides, pad },
   };
 };
 const dw = (x: number[], filterShape: number[], strides: number, pad: 'valid' | 'same'): Case => {
-  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filterShape as [number, number, number, number], strides, 1, pad);
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
   return {
-    name: `Conv2DBackpropFilter x${JSON.stringify(x)} f${JSON.stringify(filterShape)} s${strides} ${pad}`, kernel: 'Conv2DBackpropFilter',
-    inputs: { x: { shape: x }, dy: { shape: info.outShape } }, attrs: { strides, pad, dataFormat: 'NHWC', filterShape },
+    name: `Conv2DBackpropFilter x${JSON.stringify(x)} f${JSON.stringify(filterShape)} s${strides} ${pad}`,
+    kernel: 'Conv2DBackpropFilter',
+    inputs: { x: { shape: x }, dy: { shape: info.outShape } },
+    attrs: { strides, pad, dataFormat: 'NHWC', filterShape },
   };
 };
 const dx = (x: number[], filterShape: number[], strides: number, pad: 'valid' | 'same' | number): Case => {
-  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filterShape as [number, number, number, number], strides, 1, pad);
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+  );
   return {
-    name: `Conv2DBackpropInput x${JSON.stringify(x)} f${JSON.stringify(filterShape)} s${strides} ${pad}`, kernel: 'Conv2DBackpropInput',
-    inputs: { dy: { shape: info.outShape }, filter: { shape: filterShape } }, attrs: { strides, pad, dataFormat: 'NHWC', inputShape: x },
+    name: `Conv2DBackpropInput x${JSON.stringify(x)} f${JSON.stringify(filterShape)} s${strides} ${pad}`,
+    kernel: 'Conv2DBackpropInput',
+    inputs: { dy: { shape: info.outShape }, filter: { shape: filterShape } },
+    attrs: { strides, pad, dataFormat: 'NHWC', inputShape: x },
   };
 };
 
 const cases: Case[] = [
   // GEMM tiles: 4 rows x 16 columns with shifted-back edge tiles, full-width tiles for 5..16
   // columns, 4x4, below-one-tile fallbacks.
-  mm([32, 576], [576, 120]), mm([576, 32], [576, 120], true), mm([32, 120], [576, 120], false, true), mm([120, 32], [84, 120], true, true),
-  mm([5, 7], [7, 9]), mm([6, 3], [3, 5]), mm([7, 1], [1, 17]), mm([4, 4], [4, 4]), mm([3, 8], [8, 8]), mm([8, 8], [3, 8], false, true),
-  mm([9, 5], [5, 14]), mm([12, 10], [10, 16]), mm([10, 6], [11, 10], true, true), mm([1, 11, 9], [1, 11, 6], true), mm([3, 5, 7], [3, 7, 6]), mm([2, 5, 7], [2, 6, 7], false, true),
+  mm([32, 576], [576, 120]),
+  mm([576, 32], [576, 120], true),
+  mm([32, 120], [576, 120], false, true),
+  mm([120, 32], [84, 120], true, true),
+  mm([5, 7], [7, 9]),
+  mm([6, 3], [3, 5]),
+  mm([7, 1], [1, 17]),
+  mm([4, 4], [4, 4]),
+  mm([3, 8], [8, 8]),
+  mm([8, 8], [3, 8], false, true),
+  mm([9, 5], [5, 14]),
+  mm([12, 10], [10, 16]),
+  mm([10, 6], [11, 10], true, true),
+  mm([1, 11, 9], [1, 11, 6], true),
+  mm([3, 5, 7], [3, 7, 6]),
+  mm([2, 5, 7], [2, 6, 7], false, true),
   // Sum over leading axes (fast) and others (stock).
-  { name: 'Sum [32,5,5,6] axes 0,1,2', kernel: 'Sum', inputs: { x: { shape: [32, 5, 5, 6] } }, attrs: { axis: [0, 1, 2], keepDims: false } },
-  { name: 'Sum [7,5,9] axes 1,0 keepDims', kernel: 'Sum', inputs: { x: { shape: [7, 5, 9] } }, attrs: { axis: [1, 0], keepDims: true } },
+  {
+    name: 'Sum [32,5,5,6] axes 0,1,2',
+    kernel: 'Sum',
+    inputs: { x: { shape: [32, 5, 5, 6] } },
+    attrs: { axis: [0, 1, 2], keepDims: false },
+  },
+  {
+    name: 'Sum [7,5,9] axes 1,0 keepDims',
+    kernel: 'Sum',
+    inputs: { x: { shape: [7, 5, 9] } },
+    attrs: { axis: [1, 0], keepDims: true },
+  },
   { name: 'Sum [7,3] axis -2', kernel: 'Sum', inputs: { x: { shape: [7, 3] } }, attrs: { axis: -2, keepDims: false } },
-  { name: 'Sum [7,3] axis 1 (stock)', kernel: 'Sum', inputs: { x: { shape: [7, 3] } }, attrs: { axis: 1, keepDims: false } },
-  { name: 'Sum [4,6,5] axes 0,2 (stock)', kernel: 'Sum', inputs: { x: { shape: [4, 6, 5] } }, attrs: { axis: [0, 2], keepDims: false } },
-  { name: 'Multiply [2,3,4,6] * [6]', kernel: 'Multiply', exact: true, inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } }, attrs: {} },
-  { name: 'Multiply [5] * [3,5]', kernel: 'Multiply', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } }, attrs: {} },
-  { name: 'Multiply [3,5] * [3,5] (stock)', kernel: 'Multiply', inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } }, attrs: {} },
-  { name: 'Mean [32,5,5,6] axes 0,1,2', kernel: 'Mean', inputs: { x: { shape: [32, 5, 5, 6] } }, attrs: { axis: [0, 1, 2], keepDims: false } },
-  { name: 'Mean [7,5,9] axes 1,0 keepDims', kernel: 'Mean', inputs: { x: { shape: [7, 5, 9] } }, attrs: { axis: [1, 0], keepDims: true } },
-  { name: 'Mean [4,6,5] axes 0,2 (stock)', kernel: 'Mean', inputs: { x: { shape: [4, 6, 5] } }, attrs: { axis: [0, 2], keepDims: false } },
-  { name: 'Sum int32 [5,3] axis 0 (stock)', kernel: 'Sum', inputs: { x: { shape: [5, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] } }, attrs: { axis: 0, keepDims: false } },
+  {
+    name: 'Sum [7,3] axis 1 (stock)',
+    kernel: 'Sum',
+    inputs: { x: { shape: [7, 3] } },
+    attrs: { axis: 1, keepDims: false },
+  },
+  {
+    name: 'Sum [4,6,5] axes 0,2 (stock)',
+    kernel: 'Sum',
+    inputs: { x: { shape: [4, 6, 5] } },
+    attrs: { axis: [0, 2], keepDims: false },
+  },
+  {
+    name: 'Multiply [2,3,4,6] * [6]',
+    kernel: 'Multiply',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } },
+    attrs: {},
+  },
+  {
+    name: 'Multiply [5] * [3,5]',
+    kernel: 'Multiply',
+    exact: true,
+    inputs: { a: { shape: [5] }, b: { shape: [3, 5] } },
+    attrs: {},
+  },
+  {
+    name: 'Multiply [3,5] * [3,5] (stock)',
+    kernel: 'Multiply',
+    inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } },
+    attrs: {},
+  },
+  {
+    name: 'Mean [32,5,5,6] axes 0,1,2',
+    kernel: 'Mean',
+    inputs: { x: { shape: [32, 5, 5, 6] } },
+    attrs: { axis: [0, 1, 2], keepDims: false },
+  },
+  {
+    name: 'Mean [7,5,9] axes 1,0 keepDims',
+    kernel: 'Mean',
+    inputs: { x: { shape: [7, 5, 9] } },
+    attrs: { axis: [1, 0], keepDims: true },
+  },
+  {
+    name: 'Mean [4,6,5] axes 0,2 (stock)',
+    kernel: 'Mean',
+    inputs: { x: { shape: [4, 6, 5] } },
+    attrs: { axis: [0, 2], keepDims: false },
+  },
+  {
+    name: 'Sum int32 [5,3] axis 0 (stock)',
+    kernel: 'Sum',
+    inputs: { x: { shape: [5, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] } },
+    attrs: { axis: 0, keepDims: false },
+  },
   // Bias add, both operand orders; other shapes go stock.
-  { name: 'Add [2,3,4,6] + [6]', kernel: 'Add', exact: true, inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } } },
+  {
+    name: 'Add [2,3,4,6] + [6]',
+    kernel: 'Add',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } },
+  },
   { name: 'Add [5] + [3,5]', kernel: 'Add', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } } },
-  { name: 'Add [3,5] + [3,5] (stock)', kernel: 'Add', exact: true, inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } } },
-  { name: 'Add [3,1] + [4] (stock broadcast)', kernel: 'Add', exact: true, inputs: { a: { shape: [3, 1] }, b: { shape: [4] } } },
+  {
+    name: 'Add [3,5] + [3,5] (stock)',
+    kernel: 'Add',
+    exact: true,
+    inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } },
+  },
+  {
+    name: 'Add [3,1] + [4] (stock broadcast)',
+    kernel: 'Add',
+    exact: true,
+    inputs: { a: { shape: [3, 1] }, b: { shape: [4] } },
+  },
   // Max-pool gradient: SIMD paths (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
-  pool([2, 6, 6, 4], 2, 2, 'valid'), pool([2, 7, 7, 5], 3, 2, 'same'), pool([1, 6, 5, 6], 2, 1, 'valid'),
-  pool([2, 5, 5, 8], 3, 1, 'same'), pool([1, 4, 4, 3], 2, 2, 'valid'), pool([1, 5, 5, 1], 3, 2, 'same'),
+  pool([2, 6, 6, 4], 2, 2, 'valid'),
+  pool([2, 7, 7, 5], 3, 2, 'same'),
+  pool([1, 6, 5, 6], 2, 1, 'valid'),
+  pool([2, 5, 5, 8], 3, 1, 'same'),
+  pool([1, 4, 4, 3], 2, 2, 'valid'),
+  pool([1, 5, 5, 1], 3, 2, 'same'),
   // Windows that do not overlap (stride >= filter), tiling the input exactly or not.
-  pool([2, 8, 8, 16], 2, 2, 'valid'), pool([2, 7, 7, 6], 2, 2, 'valid'), pool([1, 8, 8, 5], 2, 3, 'valid'), pool([1, 5, 5, 4], 2, 2, 'same'),
+  pool([2, 8, 8, 16], 2, 2, 'valid'),
+  pool([2, 7, 7, 6], 2, 2, 'valid'),
+  pool([1, 8, 8, 5], 2, 3, 'valid'),
+  pool([1, 5, 5, 4], 2, 2, 'same'),
   // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4; tiles 4x4, full width 5..16,
   // 4x16 beyond; padding) and the im2col fallback.
-  dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'), dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
-  dw([3, 5, 5, 1], [2, 2, 1, 4], 1, 'valid'), dw([2, 6, 6, 2], [3, 3, 2, 12], 1, 'same'), dw([2, 7, 7, 6], [3, 3, 6, 16], 2, 'valid'), dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'), dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
+  dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'),
+  dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
+  dw([3, 5, 5, 1], [2, 2, 1, 4], 1, 'valid'),
+  dw([2, 6, 6, 2], [3, 3, 2, 12], 1, 'same'),
+  dw([2, 7, 7, 6], [3, 3, 6, 16], 2, 'valid'),
+  dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'),
+  dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
   // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
   // than the filter as GEMM + col2im; below one tile (K < 4) stock.
-  dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'), dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'), dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),
-  dx([2, 7, 6, 3], [3, 3, 3, 4], 2, 'same'), dx([1, 9, 9, 2], [2, 2, 2, 5], 2, 'valid'), dx([2, 8, 7, 6], [3, 3, 6, 16], 2, 'valid'),
-  dx([1, 5, 5, 2], [2, 2, 2, 4], 1, 3), dx([2, 5, 5, 1], [1, 1, 1, 3], 2, 'valid'),
+  dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
+  dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'),
+  dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),
+  dx([2, 7, 6, 3], [3, 3, 3, 4], 2, 'same'),
+  dx([1, 9, 9, 2], [2, 2, 2, 5], 2, 'valid'),
+  dx([2, 8, 7, 6], [3, 3, 6, 16], 2, 'valid'),
+  dx([1, 5, 5, 2], [2, 2, 2, 4], 1, 3),
+  dx([2, 5, 5, 1], [1, 1, 1, 3], 2, 'valid'),
   // Cast: to bool is x != 0; same dtype shares data.
-  { name: 'Cast float32 -> bool', kernel: 'Cast', exact: true, inputs: { x: { shape: [7], values: [0, 0.5, -0.5, 256, 2.7, -7, NaN] } }, attrs: { dtype: 'bool' } },
-  { name: 'Cast int32 -> bool', kernel: 'Cast', exact: true, inputs: { x: { shape: [4], dtype: 'int32', values: [0, 5, -7, 256] } }, attrs: { dtype: 'bool' } },
-  { name: 'Cast float32 -> int32 (stock)', kernel: 'Cast', exact: true, inputs: { x: { shape: [4], values: [-2.7, 2.7, 0.5, 256] } }, attrs: { dtype: 'int32' } },
-  { name: 'Cast float32 -> float32', kernel: 'Cast', exact: true, inputs: { x: { shape: [3, 2] } }, attrs: { dtype: 'float32' } },
+  {
+    name: 'Cast float32 -> bool',
+    kernel: 'Cast',
+    exact: true,
+    inputs: { x: { shape: [7], values: [0, 0.5, -0.5, 256, 2.7, -7, NaN] } },
+    attrs: { dtype: 'bool' },
+  },
+  {
+    name: 'Cast int32 -> bool',
+    kernel: 'Cast',
+    exact: true,
+    inputs: { x: { shape: [4], dtype: 'int32', values: [0, 5, -7, 256] } },
+    attrs: { dtype: 'bool' },
+  },
+  {
+    name: 'Cast float32 -> int32 (stock)',
+    kernel: 'Cast',
+    exact: true,
+    inputs: { x: { shape: [4], values: [-2.7, 2.7, 0.5, 256] } },
+    attrs: { dtype: 'int32' },
+  },
+  {
+    name: 'Cast float32 -> float32',
+    kernel: 'Cast',
+    exact: true,
+    inputs: { x: { shape: [3, 2] } },
+    attrs: { dtype: 'float32' },
+  },
   { name: 'Identity', kernel: 'Identity', exact: true, inputs: { x: { shape: [3, 4] } } },
 ];
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../../src/engine/fused-adam';
-import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 import { buildLenet } from '../../bench/kernels-lenet';
 
 const BATCH = 8;
@@ -26,7 +26,9 @@ const variants: Array<{ name: string; softmaxOutput: boolean; step: Step; fusedA
     name: 'optimizer.minimize + tf.losses.softmaxCrossEntropy on logits',
     softmaxOutput: false,
     step: async (model, opt, x, y) => {
-      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+      opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      );
     },
   },
   {
@@ -46,7 +48,10 @@ const variants: Array<{ name: string; softmaxOutput: boolean; step: Step; fusedA
   },
 ];
 
-async function train(backend: Backend, v: (typeof variants)[number]): Promise<{ start: Float32Array[]; end: Float32Array[] }> {
+async function train(
+  backend: Backend,
+  v: (typeof variants)[number],
+): Promise<{ start: Float32Array[]; end: Float32Array[] }> {
   await useBackend(backend);
   const model = buildLenet(tf, v.softmaxOutput);
   const start = model.getWeights().map((w, i) => uniform(w.size, 200 + i, -0.2, 0.2));

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 
 const optimizers: Array<[string, () => tf.Optimizer]> = [
   ['sgd', () => tf.train.sgd(0.1)],
@@ -27,7 +27,10 @@ async function trainSteps(backend: Backend, make: () => tf.Optimizer): Promise<F
   const y = tf.tensor(uniform(15, 4), [3, 5]);
   const opt = make();
   for (let i = 0; i < 5; i++) {
-    opt.minimize(() => tf.add(tf.losses.meanSquaredError(y, tf.add(tf.matMul(x, w), b)), tf.mul(0.01, tf.sum(tf.abs(w)))) as tf.Scalar);
+    opt.minimize(
+      () =>
+        tf.add(tf.losses.meanSquaredError(y, tf.add(tf.matMul(x, w), b)), tf.mul(0.01, tf.sum(tf.abs(w)))) as tf.Scalar,
+    );
   }
   const out = [w.dataSync() as Float32Array, b.dataSync() as Float32Array];
   opt.dispose();

@@ -36,7 +36,8 @@ function pipeline(args: string[]): Promise<Result> {
 
 const lastLine = (s: string) => s.trim().split('\n').pop()!;
 const file = (text: string, name = 'tiny.yaml') => writeExperiment(tempDir(), text, name);
-const base = (o: Parameters<typeof tinyExperiment>[0] = {}) => tinyExperiment({ dataPath: data, extra: '  checkpoints: {every: 1}', ...o });
+const base = (o: Parameters<typeof tinyExperiment>[0] = {}) =>
+  tinyExperiment({ dataPath: data, extra: '  checkpoints: {every: 1}', ...o });
 
 /** The first run every test here builds on: 2 epochs, a checkpoint each epoch. */
 const first = (async () => {
@@ -69,7 +70,10 @@ test('checkpoint references: NAME/V@best, @epoch-N and the checkpoint folder eva
 
   const errors: Array<[string, string]> = [
     ['tiny/1@epoch-7', 'error: tiny/1 has no checkpoint "epoch-7"; it has @best, @last, @epoch-1, @epoch-2\n'],
-    ['tiny/1@bset', 'error: "@bset" in "tiny/1@bset" is not a checkpoint: use @best, @last or @epoch-N; did you mean "best"?\n'],
+    [
+      'tiny/1@bset',
+      'error: "@bset" in "tiny/1@bset" is not a checkpoint: use @best, @last or @epoch-N; did you mean "best"?\n',
+    ],
   ];
   for (const [ref, stderr] of errors) {
     const e = await pipeline(['eval', ref]);
@@ -87,7 +91,10 @@ test('run --resume RUN --set training.epochs=N extends a completed run in place,
 
   const refused = await pipeline(['run', '--resume', 'ext/1']);
   assert.equal(refused.code, 2);
-  assert.equal(refused.stderr, 'error: cannot resume ext/1: it is completed; to train it further, give it more epochs: pipeline run --resume ext/1 --set training.epochs=N\n');
+  assert.equal(
+    refused.stderr,
+    'error: cannot resume ext/1: it is completed; to train it further, give it more epochs: pipeline run --resume ext/1 --set training.epochs=N\n',
+  );
 
   const extended = await pipeline(['run', '--resume', 'ext/1', '--set', 'training.epochs=3']);
   assert.equal(extended.code, 0, extended.stderr);
@@ -95,20 +102,33 @@ test('run --resume RUN --set training.epochs=N extends a completed run in place,
   const meta = readJson(path.join(runDir, 'meta.json'));
   assert.equal(meta.status, 'completed');
   assert.equal(meta.extensions.length, 1);
-  assert.deepEqual({ ...meta.extensions[0], at: undefined }, { at: undefined, fromEpochs: 2, toEpochs: 3, epochsDone: 2, previousStatus: 'completed' });
+  assert.deepEqual(
+    { ...meta.extensions[0], at: undefined },
+    { at: undefined, fromEpochs: 2, toEpochs: 3, epochsDone: 2, previousStatus: 'completed' },
+  );
   assert.deepEqual(readJson(path.join(runDir, 'overrides.json')), ['training.epochs=3']);
   assert.equal(readJson(path.join(runDir, 'resolved.json')).training.epochs, 3);
   const show = await pipeline(['show', 'ext/1']);
   assert.match(show.stdout, /^extended {3}2 -> 3 epochs \(\d{4}-\d\d-\d\d \d\d:\d\d\)$/m);
 
   // The same numbers as a run started with 3 epochs: the metrics continue, nothing restarts.
-  const straight = await pipeline(['run', file(base({ epochs: 2, name: 'ext' })), '--set', 'training.epochs=3', '--backend', 'wasm']);
+  const straight = await pipeline([
+    'run',
+    file(base({ epochs: 2, name: 'ext' })),
+    '--set',
+    'training.epochs=3',
+    '--backend',
+    'wasm',
+  ]);
   assert.equal(straight.code, 0, straight.stderr);
   assert.deepEqual(metricsWithoutTimings(runDir), metricsWithoutTimings(path.join(runs, 'ext', '2')));
   assert.equal(meta.configHash, readJson(path.join(runs, 'ext', '2', 'meta.json')).configHash);
 
   const errors: Array<[string[], string]> = [
-    [['--set', 'training.epochs=3'], 'error: cannot extend ext/1 to 3 epochs: it has trained 3 already; training.epochs must be more than that\n'],
+    [
+      ['--set', 'training.epochs=3'],
+      'error: cannot extend ext/1 to 3 epochs: it has trained 3 already; training.epochs must be more than that\n',
+    ],
     [
       ['--set', 'training.batchSize=8'],
       'error: --resume takes only --set training.epochs=N (to train the run further); --set training.batchSize=8 would make a different run: start a new one, or warm-start it with model.init\n',
@@ -124,11 +144,18 @@ test('run --resume RUN --set training.epochs=N extends a completed run in place,
 test('model.init warm-starts the named layers from another run; wrong layers or shapes stop it at the line, before a run folder', async () => {
   const { runDir } = await first;
   const init = (from: string, layers: string) => `  init: {from: ${from}, layers: [${layers}]}\n  layers:`;
-  const warm = base({ name: 'warm', epochs: 1, optimizer: '{type: sgd, learningRate: 1e-30}' }).replace('  layers:', init('tiny/1@best', 'conv2d_1'));
+  const warm = base({ name: 'warm', epochs: 1, optimizer: '{type: sgd, learningRate: 1e-30}' }).replace(
+    '  layers:',
+    init('tiny/1@best', 'conv2d_1'),
+  );
   const r = await pipeline(['run', file(warm), '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   const meta = readJson(path.join(runs, 'warm', '1', 'meta.json'));
-  assert.deepEqual(meta.init, { from: 'tiny/1@best', dir: path.join(runDir, 'checkpoints', 'best'), layers: ['conv2d_1'] });
+  assert.deepEqual(meta.init, {
+    from: 'tiny/1@best',
+    dir: path.join(runDir, 'checkpoints', 'best'),
+    layers: ['conv2d_1'],
+  });
   assert.match((await pipeline(['show', 'warm/1'])).stdout, /^warm start from tiny\/1@best: conv2d_1$/m);
   // Learning rate 1e-30 is below float32 resolution: the final weights are the starting ones. conv2d_1 came from tiny/1, dense_1 is this run's own.
   const source = readWeights(tf, path.join(runDir, 'checkpoints', 'best'));
@@ -138,15 +165,26 @@ test('model.init warm-starts the named layers from another run; wrong layers or 
   assert.notDeepEqual(Array.from(mine['dense_1/kernel'].dataSync()), Array.from(source['dense_1/kernel'].dataSync()));
   tf.dispose([...Object.values(source), ...Object.values(mine)]);
 
-  const wider = base({ name: 'wide', layers: ['{type: conv2d, filters: 8, kernelSize: 3}', '{type: flatten}', '{type: dense, units: 4}'] }).replace('  layers:', init('tiny/1@best', 'conv2d_1, dense_9'));
+  const wider = base({
+    name: 'wide',
+    layers: ['{type: conv2d, filters: 8, kernelSize: 3}', '{type: flatten}', '{type: dense, units: 4}'],
+  }).replace('  layers:', init('tiny/1@best', 'conv2d_1, dense_9'));
   const bad = await pipeline(['run', file(wider, 'wide.yaml'), '--backend', 'wasm']);
   assert.equal(bad.code, 2);
-  const at = bad.stderr.split('\n').filter((l) => /^\S+wide\.yaml:/.test(l)).map((l) => l.slice(l.indexOf('wide.yaml:')));
+  const at = bad.stderr
+    .split('\n')
+    .filter((l) => /^\S+wide\.yaml:/.test(l))
+    .map((l) => l.slice(l.indexOf('wide.yaml:')));
   assert.deepEqual(at, [
     "wide.yaml:11:38: model.init.layers[0]: conv2d_1: this model's weights are kernel [3, 3, 3, 8], bias [8], tiny/1@best's are kernel [3, 3, 3, 4], bias [4]; copy only layers of the same shape",
     'wide.yaml:11:48: model.init.layers[1]: no layer "dense_9" in this model; did you mean "dense_1"?; its layers with weights: conv2d_1, dense_1',
   ]);
-  const missing = await pipeline(['run', file(warm.replace('tiny/1@best', 'tiny/9'), 'gone.yaml'), '--backend', 'wasm']);
+  const missing = await pipeline([
+    'run',
+    file(warm.replace('tiny/1@best', 'tiny/9'), 'gone.yaml'),
+    '--backend',
+    'wasm',
+  ]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /gone\.yaml:11:16: model\.init\.from: no run tiny\/9: tiny has versions? 1/);
   assert.ok(!fs.existsSync(path.join(runs, 'wide')), 'no run folder for a warm start that cannot work');
@@ -154,7 +192,9 @@ test('model.init warm-starts the named layers from another run; wrong layers or 
 
 test('data checks before the run folder: class count and image size against the model (validate --data, run); a missing class folder warns', async () => {
   // No dataset.classes and no dataset.imageSize: only the folder knows 4 classes of 8x8 images.
-  const open = base({ name: 'open' }).replace(/ {2}classes: .*\n/, '').replace(/ {2}imageSize: .*\n/, '');
+  const open = base({ name: 'open' })
+    .replace(/ {2}classes: .*\n/, '')
+    .replace(/ {2}imageSize: .*\n/, '');
   const f = file(open, 'open.yaml');
   const head = `--set model.layers[4].units=3: model.layers[4].units: the model outputs [3] but imageFolder has 4 classes, so it must output [4]: the last layer needs 4 units (${data}/train has 4 classes of 8x8x3 images)\n1 error\n`;
   const fine = await pipeline(['validate', f, '--data']);
@@ -167,9 +207,17 @@ test('data checks before the run folder: class count and image size against the 
   const run = await pipeline(['run', f, '--set', 'model.layers[4].units=3', '--backend', 'wasm']);
   assert.equal(run.code, 2);
   assert.equal(run.stderr, head);
-  const big = await pipeline(['run', file(open.replace('kernelSize: 3', 'kernelSize: 9'), 'big.yaml'), '--backend', 'wasm']);
+  const big = await pipeline([
+    'run',
+    file(open.replace('kernelSize: 3', 'kernelSize: 9'), 'big.yaml'),
+    '--backend',
+    'wasm',
+  ]);
   assert.equal(big.code, 2);
-  assert.match(big.stderr, /big\.yaml:10:46: model\.layers\[0\]\.kernelSize: conv2d turns input \[8, 8, 3\] into \[0, 0, 4\]: every dimension must be at least 1 \(layer 0, conv2d\) \(.*\/train has 4 classes of 8x8x3 images\)\n/);
+  assert.match(
+    big.stderr,
+    /big\.yaml:10:46: model\.layers\[0\]\.kernelSize: conv2d turns input \[8, 8, 3\] into \[0, 0, 4\]: every dimension must be at least 1 \(layer 0, conv2d\) \(.*\/train has 4 classes of 8x8x3 images\)\n/,
+  );
   assert.ok(!fs.existsSync(path.join(runs, 'open')), 'no failed run folder');
 
   // test/south-east/ missing: data, validate --data and run say so.
@@ -177,14 +225,18 @@ test('data checks before the run folder: class count and image size against the 
   fs.cpSync(data, partial, { recursive: true });
   fs.rmSync(path.join(partial, 'test', 'south-east'), { recursive: true });
   const p = file(base({ name: 'partial', dataPath: partial, epochs: 1 }), 'partial.yaml');
-  const warning = 'the test split has no examples of class "south-east" (a missing or empty test/south-east/ folder?); its test metrics say nothing about that class';
+  const warning =
+    'the test split has no examples of class "south-east" (a missing or empty test/south-east/ folder?); its test metrics say nothing about that class';
   const d = await pipeline(['data', p, '--json']);
   assert.equal(d.code, 0, d.stderr);
   assert.deepEqual(JSON.parse(d.stdout).warnings, [warning]);
   assert.ok(d.stderr.includes(`warning: ${warning}\n`), d.stderr);
   const v = await pipeline(['validate', p, '--data']);
   assert.equal(v.code, 0, v.stderr);
-  assert.equal(v.stderr, `warning: ${partial}/test: no images of class "south-east" (a missing or empty folder): the test split has no examples of it\n`);
+  assert.equal(
+    v.stderr,
+    `warning: ${partial}/test: no images of class "south-east" (a missing or empty folder): the test split has no examples of it\n`,
+  );
   const r = await pipeline(['run', p, '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   const warned = fs

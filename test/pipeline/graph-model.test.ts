@@ -33,17 +33,30 @@ const GRAPH_LAYERS = [
 test('a graph experiment saves a functional model that stock tfjs loads with the recorded testAccuracy', async () => {
   const dir = tempDir();
   const data = writePngDataset(path.join(dir, 'data'), { train: 128, test: 64, seed: 5 });
-  const text = tinyExperiment({ name: 'tiny-graph', epochs: 2, dataPath: data, optimizer: '{type: sgd, learningRate: 0.02}', layers: GRAPH_LAYERS });
+  const text = tinyExperiment({
+    name: 'tiny-graph',
+    epochs: 2,
+    dataPath: data,
+    optimizer: '{type: sgd, learningRate: 0.02}',
+    layers: GRAPH_LAYERS,
+  });
   const file = writeExperiment(dir, text);
   const e = loadExperimentText(file, text).experiment;
   const dataset = await loadDataset(e.dataset as DatasetConfig, { seed: e.seed, cacheDir: path.join(dir, 'cache') });
-  const r = await runExperiment({ file, runsDir: path.join(dir, 'runs'), backend: BACKEND, dataset, terminal: silentTerminal });
+  const r = await runExperiment({
+    file,
+    runsDir: path.join(dir, 'runs'),
+    backend: BACKEND,
+    dataset,
+    terminal: silentTerminal,
+  });
   assert.equal(r.status, 'completed');
 
   const topology = readJson(path.join(r.runDir, 'model', 'model.json')).modelTopology;
   assert.equal(topology.class_name, 'Model');
   const layers = topology.config.layers as Array<{ name: string; class_name: string; inbound_nodes: unknown[][] }>;
-  const inbound = (name: string) => (layers.find((l) => l.name === name)!.inbound_nodes[0] as unknown[][]).map((n) => n[0]);
+  const inbound = (name: string) =>
+    (layers.find((l) => l.name === name)!.inbound_nodes[0] as unknown[][]).map((n) => n[0]);
   assert.deepEqual(inbound('residual'), ['stem', 'body']);
   assert.deepEqual(inbound('side'), ['input']);
   assert.deepEqual(inbound('subtract_1'), ['concatenate_1', 'subtract_1_negate']);

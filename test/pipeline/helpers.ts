@@ -37,14 +37,17 @@ export function syntheticSplit(n: number, seed: number): Split {
     for (let r = 0; r < SIZE; r++) {
       for (let c = 0; c < SIZE; c++) {
         const bright = r >= r0 && r < r0 + 4 && c >= c0 && c < c0 + 4;
-        for (let ch = 0; ch < 3; ch++) x[i * sample + (r * SIZE + c) * 3 + ch] = bright ? 150 + rng.int(106) : rng.int(120);
+        for (let ch = 0; ch < 3; ch++)
+          x[i * sample + (r * SIZE + c) * 3 + ch] = bright ? 150 + rng.int(106) : rng.int(120);
       }
     }
   }
   return { x, y, n };
 }
 
-export function syntheticDataset(opts: { train?: number; test?: number; validation?: number; seed?: number } = {}): LoadedDataset {
+export function syntheticDataset(
+  opts: { train?: number; test?: number; validation?: number; seed?: number } = {},
+): LoadedDataset {
   const seed = opts.seed ?? 1;
   return {
     name: 'imageFolder',
@@ -85,13 +88,15 @@ export function tinyExperiment(o: TinyOptions = {}): string {
     `  classes: [${CLASSES.join(', ')}]`,
     'model:',
     '  layers:',
-    ...(o.layers ?? [
-      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-      '{type: maxPooling2d, poolSize: 2}',
-      '{type: flatten}',
-      ...(o.dropout === false ? [] : ['{type: dropout, rate: 0.25}']),
-      `{type: dense, units: ${CLASSES.length}}`,
-    ]).map((layer) => `    - ${layer}`),
+    ...(
+      o.layers ?? [
+        '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+        '{type: maxPooling2d, poolSize: 2}',
+        '{type: flatten}',
+        ...(o.dropout === false ? [] : ['{type: dropout, rate: 0.25}']),
+        `{type: dense, units: ${CLASSES.length}}`,
+      ]
+    ).map((layer) => `    - ${layer}`),
     'training:',
     `  epochs: ${o.epochs ?? 3}`,
     `  batchSize: ${o.batchSize ?? 16}`,
@@ -106,11 +111,17 @@ export function tinyExperiment(o: TinyOptions = {}): string {
 /** The synthetic problem as an image folder of PNGs (train/<class>/, test/<class>/), for the real CLI. */
 export function writePngDataset(root: string, opts: { train?: number; test?: number; seed?: number } = {}): string {
   const data = syntheticDataset(opts);
-  for (const [split, s] of [['train', data.train], ['test', data.test]] as const) {
+  for (const [split, s] of [
+    ['train', data.train],
+    ['test', data.test],
+  ] as const) {
     for (const c of CLASSES) fs.mkdirSync(path.join(root, split, c), { recursive: true });
     for (let i = 0; i < s.n; i++) {
       const pixel = (x: number, y: number) => [0, 1, 2].map((ch) => s.x[(i * SIZE * SIZE + y * SIZE + x) * 3 + ch]);
-      fs.writeFileSync(path.join(root, split, CLASSES[s.y[i]], `${String(i).padStart(4, '0')}.png`), png(SIZE, SIZE, pixel));
+      fs.writeFileSync(
+        path.join(root, split, CLASSES[s.y[i]], `${String(i).padStart(4, '0')}.png`),
+        png(SIZE, SIZE, pixel),
+      );
     }
   }
   return root;

@@ -20,21 +20,75 @@ import { PrefetchingSource } from '../../src/pipeline/parallel/prefetch';
 import { runExperiment, type RunRequest } from '../../src/pipeline/run';
 import { silentTerminal } from '../../src/pipeline/terminal';
 import type { Batch, BatchSource, Callback } from '../../src/pipeline/types';
-import { BACKEND, CLASSES, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, withEngineOff, writeExperiment, type TinyOptions } from './helpers';
+import {
+  BACKEND,
+  CLASSES,
+  metricsWithoutTimings,
+  readJson,
+  syntheticDataset,
+  tempDir,
+  tinyExperiment,
+  withEngineOff,
+  writeExperiment,
+  type TinyOptions,
+} from './helpers';
 
 test('shardRows: contiguous, sizes differ by at most one, larger shards first', () => {
   const cases: Array<[number, number, Array<[number, number]>]> = [
     [32, 1, [[0, 32]]],
-    [32, 2, [[0, 16], [16, 16]]],
-    [33, 2, [[0, 17], [17, 16]]],
-    [10, 3, [[0, 4], [4, 3], [7, 3]]],
-    [1, 2, [[0, 1], [1, 0]]],
-    [0, 2, [[0, 0], [0, 0]]],
+    [
+      32,
+      2,
+      [
+        [0, 16],
+        [16, 16],
+      ],
+    ],
+    [
+      33,
+      2,
+      [
+        [0, 17],
+        [17, 16],
+      ],
+    ],
+    [
+      10,
+      3,
+      [
+        [0, 4],
+        [4, 3],
+        [7, 3],
+      ],
+    ],
+    [
+      1,
+      2,
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    ],
+    [
+      0,
+      2,
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ],
   ];
   for (const [rows, replicas, expected] of cases) {
-    assert.deepEqual(shardRows(rows, replicas).map((s) => [s.offset, s.size]), expected, `${rows} rows, ${replicas} replicas`);
+    assert.deepEqual(
+      shardRows(rows, replicas).map((s) => [s.offset, s.size]),
+      expected,
+      `${rows} rows, ${replicas} replicas`,
+    );
   }
-  assert.throws(() => shardRows(4, 0), { name: 'RangeError', message: 'shardRows: replicas must be a positive integer, got 0' });
+  assert.throws(() => shardRows(4, 0), {
+    name: 'RangeError',
+    message: 'shardRows: replicas must be a positive integer, got 0',
+  });
 });
 
 test("planWorkers: 'auto' takes the cores when it pays, an explicit count is honoured", () => {
@@ -42,17 +96,71 @@ test("planWorkers: 'auto' takes the cores when it pays, an explicit count is hon
     ({ training: { batchSize }, model: { layers: layers.map((type) => ({ type })) } }) as never;
   const big = MIN_AUTO_SAMPLES;
   const cases: Array<[Parameters<typeof planWorkers>[0], { count: number; reason: string; warning?: string }]> = [
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 2 }, { count: 2, reason: 'auto: 2 workers on 2 cores' }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 8 }, { count: 4, reason: 'auto: 4 workers on 8 cores' }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 1 }, { count: 1, reason: 'auto: 1 core' }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(8), samples: big, cores: 2 }, { count: 1, reason: 'auto: batch 8 is too small to split (shards under 8 rows cost more than they save)' }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big - 1, cores: 2 }, { count: 1, reason: `auto: ${big - 1} training samples (examples x epochs to train) are under the 20000 that pay for starting worker threads` }],
-    [{ requested: 'auto', backend: 'wasm', experiment: experiment(32, ['conv2d', 'batchNormalization']), samples: big, cores: 2 }, { count: 1, reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway' }],
-    [{ requested: 'auto', backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 }, { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' }],
-    [{ requested: 3, backend: 'wasm', experiment: experiment(32), samples: 1, cores: 2 }, { count: 3, reason: 'requested 3 workers' }],
-    [{ requested: 1, backend: 'wasm', experiment: experiment(32), samples: big, cores: 2 }, { count: 1, reason: 'requested 1 worker' }],
-    [{ requested: 4, backend: 'wasm', experiment: experiment(2), samples: big, cores: 2 }, { count: 2, reason: 'requested 4, capped at the batch size', warning: '4 workers requested, but a batch of 2 gives at most 2 shards: training on 2' }],
-    [{ requested: 2, backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 }, { count: 1, reason: 'native tensorflow runs its kernels on every core itself', warning: '2 workers requested, but data-parallel workers are for the wasm and cpu backends (native tensorflow already uses every core): training on 1' }],
+    [
+      { requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 2 },
+      { count: 2, reason: 'auto: 2 workers on 2 cores' },
+    ],
+    [
+      { requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 8 },
+      { count: 4, reason: 'auto: 4 workers on 8 cores' },
+    ],
+    [
+      { requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big, cores: 1 },
+      { count: 1, reason: 'auto: 1 core' },
+    ],
+    [
+      { requested: 'auto', backend: 'wasm', experiment: experiment(8), samples: big, cores: 2 },
+      { count: 1, reason: 'auto: batch 8 is too small to split (shards under 8 rows cost more than they save)' },
+    ],
+    [
+      { requested: 'auto', backend: 'wasm', experiment: experiment(32), samples: big - 1, cores: 2 },
+      {
+        count: 1,
+        reason: `auto: ${big - 1} training samples (examples x epochs to train) are under the 20000 that pay for starting worker threads`,
+      },
+    ],
+    [
+      {
+        requested: 'auto',
+        backend: 'wasm',
+        experiment: experiment(32, ['conv2d', 'batchNormalization']),
+        samples: big,
+        cores: 2,
+      },
+      {
+        count: 1,
+        reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway',
+      },
+    ],
+    [
+      { requested: 'auto', backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 },
+      { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' },
+    ],
+    [
+      { requested: 3, backend: 'wasm', experiment: experiment(32), samples: 1, cores: 2 },
+      { count: 3, reason: 'requested 3 workers' },
+    ],
+    [
+      { requested: 1, backend: 'wasm', experiment: experiment(32), samples: big, cores: 2 },
+      { count: 1, reason: 'requested 1 worker' },
+    ],
+    [
+      { requested: 4, backend: 'wasm', experiment: experiment(2), samples: big, cores: 2 },
+      {
+        count: 2,
+        reason: 'requested 4, capped at the batch size',
+        warning: '4 workers requested, but a batch of 2 gives at most 2 shards: training on 2',
+      },
+    ],
+    [
+      { requested: 2, backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 },
+      {
+        count: 1,
+        reason: 'native tensorflow runs its kernels on every core itself',
+        warning:
+          '2 workers requested, but data-parallel workers are for the wasm and cpu backends (native tensorflow already uses every core): training on 1',
+      },
+    ],
   ];
   for (const [input, expected] of cases) assert.deepEqual(planWorkers(input), expected);
 });
@@ -89,7 +197,9 @@ function threadCount(): number | undefined {
   }
 }
 
-async function run(o: TinyOptions & { workers?: number; runsDir?: string; extraReq?: Partial<RunRequest>; train?: number } = {}) {
+async function run(
+  o: TinyOptions & { workers?: number; runsDir?: string; extraReq?: Partial<RunRequest>; train?: number } = {},
+) {
   const dir = tempDir();
   const file = writeExperiment(dir, tinyExperiment(o));
   const outcome = await runExperiment({
@@ -137,8 +247,17 @@ test('on the direct step, 1 and 2 workers train to the same bits, uneven shards 
 
 test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3), through tfjs autograd (the engine off), also train like 1', async () => {
   // With the engine off the model trains through tfjs autograd: the generic path's data parallelism, dropout masks included.
-  const layers = ['{type: conv2d, filters: 4, kernelSize: 3, activation: tanh}', '{type: maxPooling2d, poolSize: 2}', '{type: flatten}', '{type: dropout, rate: 0.25}', `{type: dense, units: ${CLASSES.length}}`];
-  const [one, three] = await withEngineOff(async () => [await run({ workers: 1, epochs: 1, train: 250, layers }), await run({ workers: 3, epochs: 1, train: 250, layers })]);
+  const layers = [
+    '{type: conv2d, filters: 4, kernelSize: 3, activation: tanh}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: flatten}',
+    '{type: dropout, rate: 0.25}',
+    `{type: dense, units: ${CLASSES.length}}`,
+  ];
+  const [one, three] = await withEngineOff(async () => [
+    await run({ workers: 1, epochs: 1, train: 250, layers }),
+    await run({ workers: 3, epochs: 1, train: 250, layers }),
+  ]);
   const [a, b] = [metricsWithoutTimings(one.runDir)[0], metricsWithoutTimings(three.runDir)[0]];
   assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss: 1 worker ${a.loss}, 3 workers ${b.loss}`);
   assert.ok(Math.abs(a.testLoss - b.testLoss) < 1e-5, `testLoss: 1 worker ${a.testLoss}, 3 workers ${b.testLoss}`);
@@ -147,7 +266,13 @@ test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3), 
 /** Stops the loop once `after` batches of epoch `epoch` are done, like a signal arriving then. */
 function stopAt(epoch: number, after: number): { stop: { requested: boolean; dispose(): void }; callback: Callback } {
   const stop = { requested: false, dispose() {} };
-  return { stop, callback: { name: 'test-stop', onBatchEnd: (info) => void (info.epoch === epoch && info.batch === after && (stop.requested = true)) } };
+  return {
+    stop,
+    callback: {
+      name: 'test-stop',
+      onBatchEnd: (info) => void (info.epoch === epoch && info.batch === after && (stop.requested = true)),
+    },
+  };
 }
 
 test('with workers, a run stopped mid-epoch and resumed (with its recorded worker count) ends like a straight run', async () => {
@@ -156,7 +281,14 @@ test('with workers, a run stopped mid-epoch and resumed (with its recorded worke
   const common = { backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal };
   const straight = await runExperiment({ ...common, file, runsDir: path.join(dir, 'a'), workers: 2 });
   const { stop, callback } = stopAt(2, 5);
-  const interrupted = await runExperiment({ ...common, file, runsDir: path.join(dir, 'b'), workers: 2, stop, callbacks: [callback] });
+  const interrupted = await runExperiment({
+    ...common,
+    file,
+    runsDir: path.join(dir, 'b'),
+    workers: 2,
+    stop,
+    callbacks: [callback],
+  });
   assert.equal(interrupted.status, 'interrupted');
   const resumed = await runExperiment({ ...common, resume: interrupted.runDir });
   assert.equal(resumed.status, 'completed');
@@ -166,10 +298,17 @@ test('with workers, a run stopped mid-epoch and resumed (with its recorded worke
 });
 
 test('with workers, early stopping stops and restores the best weights; a diverging loss ends the run as diverged', async () => {
-  const r = await run({ workers: 2, epochs: 6, extra: '  earlyStopping: {monitor: testLoss, patience: 2, minDelta: 100, restoreBestWeights: true}' });
+  const r = await run({
+    workers: 2,
+    epochs: 6,
+    extra: '  earlyStopping: {monitor: testLoss, patience: 2, minDelta: 100, restoreBestWeights: true}',
+  });
   assert.equal(r.status, 'completed');
   assert.equal(metricsWithoutTimings(r.runDir).length, 3);
-  assert.deepEqual(weightsOf(r.runDir), fs.readFileSync(path.join(r.runDir, 'checkpoints/early-stopping-best/weights.bin')));
+  assert.deepEqual(
+    weightsOf(r.runDir),
+    fs.readFileSync(path.join(r.runDir, 'checkpoints/early-stopping-best/weights.bin')),
+  );
   const d = await run({ workers: 2, epochs: 2, optimizer: '{type: sgd, learningRate: 1e20}' });
   assert.equal(d.status, 'diverged');
   assert.match(d.message!, /^loss became (NaN|infinite) at epoch 1, batch \d+ of 16$/);
@@ -183,19 +322,45 @@ test('tensors do not accumulate in the main thread or the workers', async () => 
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
   const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 4, inputShape: data.shape });
   const before = tf.memory().numTensors;
-  const group = await ReplicaGroup.start(new SpawnedWorkers({ replicas: 2, backend: BACKEND }), { tf, experiment: e, model, optimizer, steps, numClasses: 4, inputShape: data.shape });
+  const group = await ReplicaGroup.start(new SpawnedWorkers({ replicas: 2, backend: BACKEND }), {
+    tf,
+    experiment: e,
+    model,
+    optimizer,
+    steps,
+    numClasses: 4,
+    inputShape: data.shape,
+  });
   try {
     await group.syncState(false);
     const epoch = async (n: number) => {
       let i = 0;
-      for (const b of batches(data.train, data.shape, { batchSize: 16, epoch: n, seed: 1, shuffle: true, normalize: { type: 'scale' } })) await group.train(b, n, i++);
-      for (const b of batches(data.test, data.shape, { batchSize: 64, epoch: 0, seed: 1, shuffle: false, normalize: { type: 'scale' } })) await group.evaluate(b);
+      for (const b of batches(data.train, data.shape, {
+        batchSize: 16,
+        epoch: n,
+        seed: 1,
+        shuffle: true,
+        normalize: { type: 'scale' },
+      }))
+        await group.train(b, n, i++);
+      for (const b of batches(data.test, data.shape, {
+        batchSize: 64,
+        epoch: 0,
+        seed: 1,
+        shuffle: false,
+        normalize: { type: 'scale' },
+      }))
+        await group.evaluate(b);
       return { main: tf.memory().numTensors, workers: await group.workerTensorCounts() };
     };
     const first = await epoch(0);
     const second = await epoch(1);
     const third = await epoch(2);
-    assert.deepEqual([second, third], [first, first], `tensors after epochs: ${JSON.stringify([first, second, third])}`);
+    assert.deepEqual(
+      [second, third],
+      [first, first],
+      `tensors after epochs: ${JSON.stringify([first, second, third])}`,
+    );
     assert.equal(first.main, before + 8, 'the main thread holds only the Adam slots it made: m and v of the 4 weights');
   } finally {
     await group.close();

@@ -17,7 +17,10 @@ import { PNG } from 'pngjs';
 /** Serves `dir` read-only on 127.0.0.1; resolves with the base URL and a close function. */
 export async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const file = path.join(dir, path.normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^([/\\])+/, ''));
+    const file = path.join(
+      dir,
+      path.normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^([/\\])+/, ''),
+    );
     if (!file.startsWith(dir) || !fs.existsSync(file)) {
       res.writeHead(404).end();
       return;
@@ -36,7 +39,11 @@ function decode(file: string): { data: Uint8Array; width: number; height: number
   return jpeg.decode(buf, { useTArray: true, formatAsRGBA: true });
 }
 
-export async function plainAccuracy(runDir: string, testDir: string, classes: string[]): Promise<{ accuracy: number; examples: number }> {
+export async function plainAccuracy(
+  runDir: string,
+  testDir: string,
+  classes: string[],
+): Promise<{ accuracy: number; examples: number }> {
   const server = await serveDir(path.join(runDir, 'model'));
   try {
     const model = await tf.loadLayersModel(`${server.url}/model.json`);
@@ -50,9 +57,12 @@ export async function plainAccuracy(runDir: string, testDir: string, classes: st
         const x = new Float32Array(chunk.length * h * w * c);
         chunk.forEach((f, i) => {
           const img = decode(path.join(testDir, name, f));
-          for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) x[(i * h * w + p) * c + k] = img.data[p * 4 + k] / 255;
+          for (let p = 0; p < h * w; p++)
+            for (let k = 0; k < c; k++) x[(i * h * w + p) * c + k] = img.data[p * 4 + k] / 255;
         });
-        const predicted = tf.tidy(() => (model.predict(tf.tensor4d(x, [chunk.length, h, w, c])) as tf.Tensor).argMax(-1).dataSync());
+        const predicted = tf.tidy(() =>
+          (model.predict(tf.tensor4d(x, [chunk.length, h, w, c])) as tf.Tensor).argMax(-1).dataSync(),
+        );
         correct += predicted.filter((p) => p === label).length;
         examples += chunk.length;
       }

@@ -21,7 +21,10 @@ interface Exit {
   stderr: string;
 }
 
-function start(args: ChildArgs, onLine?: (line: string, child: ChildProcess) => void): { child: ChildProcess; done: Promise<Exit> } {
+function start(
+  args: ChildArgs,
+  onLine?: (line: string, child: ChildProcess) => void,
+): { child: ChildProcess; done: Promise<Exit> } {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -36,7 +39,9 @@ function start(args: ChildArgs, onLine?: (line: string, child: ChildProcess) => 
     }
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
-  const done = new Promise<Exit>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<Exit>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -48,12 +53,15 @@ test('SIGINT mid-epoch: checkpoint, exit 130, and --resume ends with the metrics
   const straight = start({ file, runsDir: path.join(dir, 'straight'), train: 256 });
 
   let sent = false;
-  const interrupted = start({ file, runsDir: path.join(dir, 'interrupted'), train: 256, report: true, pauseAfter: { epoch: 2, batch: 5 } }, (line, child) => {
-    if (!sent && line === 'batch 2 5') {
-      sent = true;
-      child.kill('SIGINT');
-    }
-  });
+  const interrupted = start(
+    { file, runsDir: path.join(dir, 'interrupted'), train: 256, report: true, pauseAfter: { epoch: 2, batch: 5 } },
+    (line, child) => {
+      if (!sent && line === 'batch 2 5') {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    },
+  );
   const i = await interrupted.done;
   assert.equal(i.code, 130, i.stderr);
   const result = lastJson(i.stdout);
@@ -61,7 +69,11 @@ test('SIGINT mid-epoch: checkpoint, exit 130, and --resume ends with the metrics
   assert.match(i.stderr, /SIGINT: finishing the current batch/);
   assert.match(i.stderr, /error: interrupted at epoch 2, after batch 5 of 16; continue with: pipeline run --resume /);
   const state = readJson(path.join(result.runDir, 'checkpoints/last/state.json'));
-  assert.deepEqual([state.position.epoch, state.position.batch], [1, 5], 'the checkpoint is mid-epoch: 1 epoch and 5 batches done');
+  assert.deepEqual(
+    [state.position.epoch, state.position.batch],
+    [1, 5],
+    'the checkpoint is mid-epoch: 1 epoch and 5 batches done',
+  );
   assert.equal(readJson(path.join(result.runDir, 'meta.json')).status, 'interrupted');
 
   const resumed = await start({ resume: result.runDir, train: 256 }).done;
@@ -72,7 +84,10 @@ test('SIGINT mid-epoch: checkpoint, exit 130, and --resume ends with the metrics
   const straightDir = lastJson(s.stdout).runDir;
   assert.equal(metricsWithoutTimings(result.runDir).length, 3);
   assert.deepEqual(metricsWithoutTimings(result.runDir), metricsWithoutTimings(straightDir));
-  assert.deepEqual(fs.readFileSync(path.join(result.runDir, 'model/weights.bin')), fs.readFileSync(path.join(straightDir, 'model/weights.bin')));
+  assert.deepEqual(
+    fs.readFileSync(path.join(result.runDir, 'model/weights.bin')),
+    fs.readFileSync(path.join(straightDir, 'model/weights.bin')),
+  );
 });
 
 /** Every file a reader may open, checked for completeness; names starting with '.' are temporaries. */
@@ -93,9 +108,14 @@ function checkWhole(runDir: string): void {
       }
     }
     // A weights file matches the manifest next to it: never a new model.json with old weights.
-    for (const [json, bin] of [['model.json', 'weights.bin'], ['optimizer.json', 'optimizer.bin']]) {
+    for (const [json, bin] of [
+      ['model.json', 'weights.bin'],
+      ['optimizer.json', 'optimizer.bin'],
+    ]) {
       if (!fs.existsSync(path.join(dir, json))) continue;
-      const manifest = readJson(path.join(dir, json)).weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>;
+      const manifest = readJson(path.join(dir, json)).weightsManifest as Array<{
+        weights: Array<{ shape: number[]; dtype: string }>;
+      }>;
       const bytes = manifest.flatMap((g) => g.weights).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
       assert.equal(fs.statSync(path.join(dir, bin)).size, bytes, `${dir}/${bin} matches ${json}`);
     }
@@ -132,7 +152,11 @@ test('SIGKILL at random moments leaves no truncated file, and the killed run res
     const last = resolveAtomicDir(path.join(runDir, 'checkpoints', 'last'));
     assert.ok(last, 'a whole last checkpoint survives');
     assert.ok(readJson(path.join(last, 'state.json')).position.epoch >= 1);
-    assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'running', 'a killed run still says running (readers show it as crashed)');
+    assert.equal(
+      readJson(path.join(runDir, 'meta.json')).status,
+      'running',
+      'a killed run still says running (readers show it as crashed)',
+    );
   };
   await Promise.all([0, 1, 2, 3].map(killAtRandom));
 
@@ -148,7 +172,10 @@ test('SIGKILL at random moments leaves no truncated file, and the killed run res
   const resumed = await start({ resume: runDir, train: 32 }).done;
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(lastJson(resumed.stdout).status, 'completed');
-  assert.deepEqual(metricsWithoutTimings(runDir).map((r) => r.epoch), [1, 2, 3]);
+  assert.deepEqual(
+    metricsWithoutTimings(runDir).map((r) => r.epoch),
+    [1, 2, 3],
+  );
   assert.equal(readJson(path.join(runDir, 'meta.json')).resumes[0].previousStatus, 'running');
 });
 
@@ -159,7 +186,10 @@ test('4 concurrent runs of one experiment get 4 distinct versions and all comple
   const exits = await Promise.all([1, 2, 3, 4].map(() => start({ file, runsDir, train: 64 }).done));
   for (const e of exits) assert.equal(e.code, 0, e.stderr);
   const dirs = exits.map((e) => lastJson(e.stdout).runDir).sort();
-  assert.deepEqual(dirs, [1, 2, 3, 4].map((v) => path.join(runsDir, 'tiny', String(v))));
+  assert.deepEqual(
+    dirs,
+    [1, 2, 3, 4].map((v) => path.join(runsDir, 'tiny', String(v))),
+  );
   for (const d of dirs) assert.equal(readJson(path.join(d, 'meta.json')).status, 'completed');
   // Same seed, same data: the four runs agree.
   for (const d of dirs.slice(1)) assert.deepEqual(metricsWithoutTimings(d), metricsWithoutTimings(dirs[0]));

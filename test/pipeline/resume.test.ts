@@ -17,7 +17,15 @@ import { selectBackend } from '../../src/backend';
 import { runExperiment } from '../../src/pipeline/run';
 import { silentTerminal } from '../../src/pipeline/terminal';
 import type { Callback } from '../../src/pipeline/types';
-import { BACKEND, metricsWithoutTimings, readJson, syntheticDataset, tempDir, tinyExperiment, writeExperiment } from './helpers';
+import {
+  BACKEND,
+  metricsWithoutTimings,
+  readJson,
+  syntheticDataset,
+  tempDir,
+  tinyExperiment,
+  writeExperiment,
+} from './helpers';
 
 async function backend(): Promise<void> {
   await selectBackend(BACKEND);
@@ -28,11 +36,23 @@ for (const optimizer of OPTIMIZER_NAMES_FOR_TEST) {
     await backend();
     const e = loadExperimentText('tiny.yaml', tinyExperiment({ optimizer, dropout: true })).experiment;
     const data = syntheticDataset({ train: 96 });
-    const all = [...batches(data.train, data.shape, { batchSize: 16, epoch: 0, seed: 1, shuffle: true, normalize: { type: 'scale' } })];
+    const all = [
+      ...batches(data.train, data.shape, {
+        batchSize: 16,
+        epoch: 0,
+        seed: 1,
+        shuffle: true,
+        normalize: { type: 'scale' },
+      }),
+    ];
     const setup = () => {
       const model = buildModel(tf, e, data.shape, 4);
       const opt = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-      return { model, opt, steps: createStepRunner({ tf, model, optimizer: opt, experiment: e, numClasses: 4, inputShape: data.shape }) };
+      return {
+        model,
+        opt,
+        steps: createStepRunner({ tf, model, optimizer: opt, experiment: e, numClasses: 4, inputShape: data.shape }),
+      };
     };
     const straight = setup();
     all.forEach((b, i) => straight.steps.train(b, 0, i));
@@ -48,7 +68,11 @@ for (const optimizer of OPTIMIZER_NAMES_FOR_TEST) {
     all.slice(3).forEach((b, i) => second.steps.train(b, 0, i + 3));
     const got = second.model.getWeights().map((w) => Array.from(w.dataSync()));
 
-    assert.notDeepEqual(expected, first.model.getWeights().map((w) => Array.from(w.dataSync())), 'the later steps changed the weights');
+    assert.notDeepEqual(
+      expected,
+      first.model.getWeights().map((w) => Array.from(w.dataSync())),
+      'the later steps changed the weights',
+    );
     assert.deepEqual(got, expected);
     for (const s of [straight, first, second]) {
       s.model.dispose();
@@ -74,14 +98,23 @@ function stopAt(epoch: number, after: number): { stop: { requested: boolean; dis
 
 test('a run stopped mid-epoch and resumed writes the same metrics as a straight run', async () => {
   const dir = tempDir();
-  const file = writeExperiment(dir, tinyExperiment({ epochs: 3, extra: '  earlyStopping: {monitor: testLoss, patience: 5}' }));
+  const file = writeExperiment(
+    dir,
+    tinyExperiment({ epochs: 3, extra: '  earlyStopping: {monitor: testLoss, patience: 5}' }),
+  );
   const common = { backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal };
 
   const straight = await runExperiment({ ...common, file, runsDir: path.join(dir, 'a') });
   assert.equal(straight.status, 'completed');
 
   const { stop, callback } = stopAt(2, 5);
-  const interrupted = await runExperiment({ ...common, file, runsDir: path.join(dir, 'b'), stop, callbacks: [callback] });
+  const interrupted = await runExperiment({
+    ...common,
+    file,
+    runsDir: path.join(dir, 'b'),
+    stop,
+    callbacks: [callback],
+  });
   assert.equal(interrupted.status, 'interrupted');
   assert.equal(interrupted.message, 'interrupted at epoch 2, after batch 5 of 16');
   const meta = readJson(path.join(interrupted.runDir, 'meta.json'));
@@ -104,16 +137,26 @@ test('a run stopped mid-epoch and resumed writes the same metrics as a straight 
   const after = readJson(path.join(resumed.runDir, 'meta.json'));
   assert.equal(after.status, 'completed');
   assert.equal(after.resumes.length, 1);
-  assert.deepEqual({ epoch: after.resumes[0].epoch, batch: after.resumes[0].batch, previousStatus: after.resumes[0].previousStatus }, { epoch: 1, batch: 5, previousStatus: 'interrupted' });
+  assert.deepEqual(
+    { epoch: after.resumes[0].epoch, batch: after.resumes[0].batch, previousStatus: after.resumes[0].previousStatus },
+    { epoch: 1, batch: 5, previousStatus: 'interrupted' },
+  );
 });
 
 test('resume refuses a completed run and a folder that is not a run', async () => {
   const dir = tempDir();
   const file = writeExperiment(dir, tinyExperiment({ epochs: 1 }));
-  const done = await runExperiment({ file, runsDir: dir, backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal });
+  const done = await runExperiment({
+    file,
+    runsDir: dir,
+    backend: BACKEND,
+    dataset: syntheticDataset(),
+    terminal: silentTerminal,
+  });
   await assert.rejects(runExperiment({ resume: done.runDir, dataset: syntheticDataset(), terminal: silentTerminal }), {
     name: 'UsageError',
-    message: 'cannot resume tiny/1: it is completed; to train it further, give it more epochs: pipeline run --resume tiny/1 --set training.epochs=N',
+    message:
+      'cannot resume tiny/1: it is completed; to train it further, give it more epochs: pipeline run --resume tiny/1 --set training.epochs=N',
   });
   await assert.rejects(runExperiment({ resume: dir, terminal: silentTerminal }), {
     name: 'UsageError',

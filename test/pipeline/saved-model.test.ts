@@ -18,8 +18,16 @@ import { plainAccuracy } from './plain-tfjs-eval';
 const MODELS: Array<[string, string[] | undefined]> = [
   ['the default tiny model', undefined],
   // Batch normalization trains on the engine's direct step; its moving statistics are what inference uses.
-  ['a model with batch normalization', ['{type: conv2d, filters: 4, kernelSize: 3, activation: relu}', '{type: batchNormalization}',
-    '{type: maxPooling2d, poolSize: 2}', '{type: flatten}', `{type: dense, units: ${CLASSES.length}}`]],
+  [
+    'a model with batch normalization',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: batchNormalization}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      `{type: dense, units: ${CLASSES.length}}`,
+    ],
+  ],
 ];
 for (const [what, layers] of MODELS) {
   test(`stock tf.loadLayersModel loads model/ and reproduces testAccuracy: ${what}`, async () => {
@@ -30,7 +38,13 @@ for (const [what, layers] of MODELS) {
     const file = writeExperiment(dir, text);
     const e = loadExperimentText(file, text).experiment;
     const dataset = await loadDataset(e.dataset as DatasetConfig, { seed: e.seed, cacheDir: path.join(dir, 'cache') });
-    const r = await runExperiment({ file, runsDir: path.join(dir, 'runs'), backend: BACKEND, dataset, terminal: silentTerminal });
+    const r = await runExperiment({
+      file,
+      runsDir: path.join(dir, 'runs'),
+      backend: BACKEND,
+      dataset,
+      terminal: silentTerminal,
+    });
     assert.equal(r.status, 'completed');
     const recorded = readJson(path.join(r.runDir, 'summary.json')).final.testAccuracy;
 

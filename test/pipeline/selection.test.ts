@@ -33,11 +33,24 @@ function configError(text: string): string {
 
 test('with a validation split the best epoch is chosen on valAccuracy: summary.json, checkpoints/best, meta', async () => {
   const dir = tempDir();
-  const file = writeExperiment(dir, withSplit(tinyExperiment({ epochs: 4, extra: '  earlyStopping: {monitor: valAccuracy, patience: 10}' })));
+  const file = writeExperiment(
+    dir,
+    withSplit(tinyExperiment({ epochs: 4, extra: '  earlyStopping: {monitor: valAccuracy, patience: 10}' })),
+  );
   const runsDir = path.join(dir, 'runs');
-  const r = await runExperiment({ file, runsDir, backend: BACKEND, dataset: syntheticDataset({ validation: 64 }), terminal: silentTerminal });
+  const r = await runExperiment({
+    file,
+    runsDir,
+    backend: BACKEND,
+    dataset: syntheticDataset({ validation: 64 }),
+    terminal: silentTerminal,
+  });
   assert.equal(r.status, 'completed');
-  const rows = fs.readFileSync(path.join(r.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = fs
+    .readFileSync(path.join(r.runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const bestVal = Math.max(...rows.map((x) => x.valAccuracy));
   const expected = rows.find((x) => x.valAccuracy === bestVal);
   const summary = readJson(path.join(r.runDir, 'summary.json'));
@@ -53,7 +66,13 @@ test('with a validation split the best epoch is chosen on valAccuracy: summary.j
 test('without a validation split: selected on the training metric, with a warning naming why', async () => {
   const dir = tempDir();
   const file = writeExperiment(dir, tinyExperiment({ epochs: 2 }));
-  const r = await runExperiment({ file, runsDir: path.join(dir, 'runs'), backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal });
+  const r = await runExperiment({
+    file,
+    runsDir: path.join(dir, 'runs'),
+    backend: BACKEND,
+    dataset: syntheticDataset(),
+    terminal: silentTerminal,
+  });
   assert.equal(readJson(path.join(r.runDir, 'summary.json')).bestBy, 'accuracy');
   const warnings = fs
     .readFileSync(path.join(r.runDir, 'log.jsonl'), 'utf8')
@@ -79,13 +98,19 @@ test('training.selectBy: explicit metric and goal; test metrics and unknown name
       base + '  selectBy: {metric: testAccuracy}\n',
       'sel.yaml:24:22: training.selectBy.metric: testAccuracy is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use valLoss, valAccuracy',
     ],
-    [tinyExperiment() + '  selectBy: {metric: valAccuracy}\n', 'sel.yaml:23:22: training.selectBy.metric: unknown metric "valAccuracy" (validation metrics need dataset.validationSplit > 0); one of loss, accuracy'],
-    [base + '  selectBy: {metric: accuracy, goal: up}\n', 'sel.yaml:24:38: training.selectBy.goal: expected one of auto, min, max; found "up"'],
+    [
+      tinyExperiment() + '  selectBy: {metric: valAccuracy}\n',
+      'sel.yaml:23:22: training.selectBy.metric: unknown metric "valAccuracy" (validation metrics need dataset.validationSplit > 0); one of loss, accuracy',
+    ],
+    [
+      base + '  selectBy: {metric: accuracy, goal: up}\n',
+      'sel.yaml:24:38: training.selectBy.goal: expected one of auto, min, max; found "up"',
+    ],
   ];
   for (const [text, first] of cases) assert.equal(configError(text).split('\n')[0], first);
 });
 
-test('NAME/best, diff and the plot table follow each run\'s selection, and say which metric chose the epoch', async () => {
+test("NAME/best, diff and the plot table follow each run's selection, and say which metric chose the epoch", async () => {
   const root = tempRoot();
   const main = { name: 'valAccuracy', goal: 'max' as const };
   // Run 1: the better test accuracy, the worse validation accuracy. Run 2: the other way round.
@@ -112,11 +137,20 @@ test('NAME/best, diff and the plot table follow each run\'s selection, and say w
   const report = diffRuns(a, b);
   assert.deepEqual(report.bestBy, { a: 'valAccuracy', b: 'valAccuracy' });
   assert.deepEqual(report.metrics.bestEpoch, { a: 2, b: 2 });
-  assert.equal(report.metrics.best.find((d) => d.metric === 'loss')!.new, 1.8596, 'the loss of the selected epoch, named so');
+  assert.equal(
+    report.metrics.best.find((d) => d.metric === 'loss')!.new,
+    1.8596,
+    'the loss of the selected epoch, named so',
+  );
   const text = formatDiff(report);
-  assert.match(text, /metric +final sel\/1 +final sel\/2 +change +rel\. +sel\/1 at best valAccuracy +sel\/2 at best valAccuracy +change +rel\./);
+  assert.match(
+    text,
+    /metric +final sel\/1 +final sel\/2 +change +rel\. +sel\/1 at best valAccuracy +sel\/2 at best valAccuracy +change +rel\./,
+  );
   assert.ok(
-    text.includes("at best: every metric at the epoch the run's selection metric chose: sel/1 epoch 2 (best valAccuracy), sel/2 epoch 2 (best valAccuracy)\n"),
+    text.includes(
+      "at best: every metric at the epoch the run's selection metric chose: sel/1 epoch 2 (best valAccuracy), sel/2 epoch 2 (best valAccuracy)\n",
+    ),
     text,
   );
 
@@ -124,5 +158,10 @@ test('NAME/best, diff and the plot table follow each run\'s selection, and say w
   await plotRuns([a, b], ['loss'], html);
   const page = fs.readFileSync(html, 'utf8');
   assert.ok(page.includes('<th>best epoch (by)</th><th>final loss</th><th>loss at best valAccuracy</th>'), page);
-  assert.ok(page.includes('<tr><td>sel/2</td><td>completed</td><td class="n">3</td><td class="n">2 (valAccuracy)</td><td class="n">1.7428</td><td class="n">1.8596</td></tr>'), page);
+  assert.ok(
+    page.includes(
+      '<tr><td>sel/2</td><td>completed</td><td class="n">3</td><td class="n">2 (valAccuracy)</td><td class="n">1.7428</td><td class="n">1.8596</td></tr>',
+    ),
+    page,
+  );
 });

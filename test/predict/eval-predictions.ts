@@ -16,15 +16,31 @@ import { loadRunExperiment } from '../../src/pipeline/run-dir';
 import { loadModelDir } from '../../src/pipeline/snapshot';
 import { createStepRunner } from '../../src/engine';
 
-export async function evalPredictions(runDir: string, env: { cacheDir?: string } = {}): Promise<{ classes: string[]; predicted: number[] }> {
+export async function evalPredictions(
+  runDir: string,
+  env: { cacheDir?: string } = {},
+): Promise<{ classes: string[]; predicted: number[] }> {
   const e = loadRunExperiment(runDir).experiment;
   const { tf } = await selectBackend('wasm');
   const dataset = await loadDataset(e.dataset as DatasetConfig, { seed: e.seed, cacheDir: env.cacheDir });
   const model = await loadModelDir(tf, path.join(runDir, 'model'));
-  const steps = createStepRunner({ tf, model, experiment: e, numClasses: dataset.classes.length, inputShape: dataset.shape });
+  const steps = createStepRunner({
+    tf,
+    model,
+    experiment: e,
+    numClasses: dataset.classes.length,
+    inputShape: dataset.shape,
+  });
   const predicted: number[] = [];
-  const opts = { batchSize: e.training.evalBatchSize, epoch: 0, seed: e.seed, shuffle: false, normalize: e.dataset.normalize as NormalizeConfig };
-  for (const batch of batches(dataset.test, dataset.shape, opts)) predicted.push(...steps.evaluate(batch, true).predicted!);
+  const opts = {
+    batchSize: e.training.evalBatchSize,
+    epoch: 0,
+    seed: e.seed,
+    shuffle: false,
+    normalize: e.dataset.normalize as NormalizeConfig,
+  };
+  for (const batch of batches(dataset.test, dataset.shape, opts))
+    predicted.push(...steps.evaluate(batch, true).predicted!);
   model.dispose();
   return { classes: dataset.classes, predicted };
 }
@@ -32,8 +48,14 @@ export async function evalPredictions(runDir: string, env: { cacheDir?: string }
 if (require.main === module) {
   const [runDir, jsonl] = process.argv.slice(2);
   void evalPredictions(path.resolve(runDir)).then(({ classes, predicted }) => {
-    const lines = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { predictions: Array<{ class: string }> });
+    const lines = fs
+      .readFileSync(jsonl, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { predictions: Array<{ class: string }> });
     const differences = lines.filter((l, i) => classes.indexOf(l.predictions[0].class) !== predicted[i]).length;
-    process.stdout.write(JSON.stringify({ examples: predicted.length, predictLines: lines.length, differences }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ examples: predicted.length, predictLines: lines.length, differences }) + '\n',
+    );
   });
 }

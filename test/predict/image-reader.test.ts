@@ -14,7 +14,10 @@ test('worker threads and the calling thread read the same', async () => {
   const files: string[] = [];
   for (let i = 0; i < 9; i++) {
     const f = path.join(dir, `${i}.png`);
-    fs.writeFileSync(f, png(8, 8, (x, y) => [x * 30 + i, y * 30, (x + y) * 10]));
+    fs.writeFileSync(
+      f,
+      png(8, 8, (x, y) => [x * 30 + i, y * 30, (x + y) * 10]),
+    );
     files.push(f);
   }
   const big = jpg(64, 32, (x, y) => [(x * 37) % 256, (y * 53) % 256, (x * y) % 256], 95);

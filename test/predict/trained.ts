@@ -32,13 +32,24 @@ export interface Trained {
   notImage: string;
 }
 
-export function pipeline(t: Pick<Trained, 'env'>, args: string[], opts: { input?: string; onStart?: (c: ChildProcess) => void } = {}): Promise<Result> {
+export function pipeline(
+  t: Pick<Trained, 'env'>,
+  args: string[],
+  opts: { input?: string; onStart?: (c: ChildProcess) => void } = {},
+): Promise<Result> {
   return runNode(BIN, args, { ...opts, env: t.env });
 }
 
 /** A Node script as a child process; resolves when it has exited and closed its output. */
-export function runNode(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; onStart?: (c: ChildProcess) => void } = {}): Promise<Result> {
-  const child = spawn(process.execPath, [script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runNode(
+  script: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; onStart?: (c: ChildProcess) => void } = {},
+): Promise<Result> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: opts.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   opts.onStart?.(child);
   let stdout = '';
   let stderr = '';
@@ -64,11 +75,22 @@ export async function trainTiny(): Promise<Trained> {
     truncated: path.join(work, 'inputs', 'truncated.jpg'),
     notImage: path.join(work, 'inputs', 'notes.txt'),
   };
-  const r = await pipeline(t, ['run', writeExperiment(work, tinyExperiment({ dataPath: data, epochs: 2 })), '--backend', 'wasm', '--json']);
+  const r = await pipeline(t, [
+    'run',
+    writeExperiment(work, tinyExperiment({ dataPath: data, epochs: 2 })),
+    '--backend',
+    'wasm',
+    '--json',
+  ]);
   if (r.code !== 0) throw new Error(`pipeline run failed: ${r.stderr}`);
   fs.mkdirSync(path.join(work, 'inputs'));
   // Textured, so most of the file is image data and the cut lands in it, past the header.
-  const big = jpg(48, 36, (x, y) => (x >= 24 && y >= 18 ? [200, 190, 180] : [30, 40, 50]).map((v) => v + ((x * 7 + y * 13) % 40)), 95);
+  const big = jpg(
+    48,
+    36,
+    (x, y) => (x >= 24 && y >= 18 ? [200, 190, 180] : [30, 40, 50]).map((v) => v + ((x * 7 + y * 13) % 40)),
+    95,
+  );
   fs.writeFileSync(t.bigJpeg, big);
   fs.writeFileSync(t.truncated, big.subarray(0, Math.floor(big.length * 0.6)));
   fs.writeFileSync(t.notImage, 'not an image\n');

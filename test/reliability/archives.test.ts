@@ -57,27 +57,43 @@ interface Case {
 const CASES: Case[] = [
   {
     name: 'a size field that is not octal (9999999999)',
-    archive: () => zlib.gzipSync(Buffer.concat([header({ name: 'cifar-10-batches-bin/data_batch_1.bin', sizeField: '9999999999\0' }), batches, END])),
+    archive: () =>
+      zlib.gzipSync(
+        Buffer.concat([
+          header({ name: 'cifar-10-batches-bin/data_batch_1.bin', sizeField: '9999999999\0' }),
+          batches,
+          END,
+        ]),
+      ),
     message: 'corrupt tar archive: entry cifar-10-batches-bin/data_batch_1.bin has an invalid size field',
   },
   {
     name: 'a negative size field (-1000)',
-    archive: () => zlib.gzipSync(Buffer.concat([header({ name: 'cifar-10-batches-bin/data_batch_1.bin', sizeField: '-1000\0' }), batches, END])),
+    archive: () =>
+      zlib.gzipSync(
+        Buffer.concat([header({ name: 'cifar-10-batches-bin/data_batch_1.bin', sizeField: '-1000\0' }), batches, END]),
+      ),
     message: 'corrupt tar archive: entry cifar-10-batches-bin/data_batch_1.bin has an invalid size field',
   },
   {
     name: 'a 1 GiB data_batch_1.bin (a bomb: about 1 MB compressed)',
-    archive: () => Buffer.concat([zlib.gzipSync(header({ name: 'cifar-10-batches-bin/data_batch_1.bin', size: 1024 * MIB })), gzZeros(1024)]),
+    archive: () =>
+      Buffer.concat([
+        zlib.gzipSync(header({ name: 'cifar-10-batches-bin/data_batch_1.bin', size: 1024 * MIB })),
+        gzZeros(1024),
+      ]),
     message: `archive entry cifar-10-batches-bin/data_batch_1.bin declares ${1024 * MIB} bytes, more than the ${64 * MIB} expected; refusing the archive`,
   },
   {
     name: 'a 512 MiB GNU long name',
-    archive: () => Buffer.concat([zlib.gzipSync(header({ name: '././@LongLink', size: 512 * MIB, type: 'L' })), gzZeros(512)]),
+    archive: () =>
+      Buffer.concat([zlib.gzipSync(header({ name: '././@LongLink', size: 512 * MIB, type: 'L' })), gzZeros(512)]),
     message: `archive entry ././@LongLink is a ${512 * MIB}-byte long name or pax header (at most 65536 allowed); refusing the archive`,
   },
   {
     name: 'a 512 MiB pax header',
-    archive: () => Buffer.concat([zlib.gzipSync(header({ name: 'PaxHeader/x', size: 512 * MIB, type: 'x' })), gzZeros(512)]),
+    archive: () =>
+      Buffer.concat([zlib.gzipSync(header({ name: 'PaxHeader/x', size: 512 * MIB, type: 'x' })), gzZeros(512)]),
     message: `archive entry PaxHeader/x is a ${512 * MIB}-byte long name or pax header (at most 65536 allowed); refusing the archive`,
   },
   {
@@ -99,7 +115,8 @@ const CASES: Case[] = [
   },
   {
     name: "a path with '..'",
-    archive: () => zlib.gzipSync(Buffer.concat([file('cifar-10-batches-bin/../../evil.txt', Buffer.from('pwned')), batches, END])),
+    archive: () =>
+      zlib.gzipSync(Buffer.concat([file('cifar-10-batches-bin/../../evil.txt', Buffer.from('pwned')), batches, END])),
     message: "archive entry cifar-10-batches-bin/../../evil.txt leaves its folder ('..'); refusing the archive",
   },
   {
@@ -109,12 +126,19 @@ const CASES: Case[] = [
   },
   {
     name: 'a symbolic link out of the folder',
-    archive: () => zlib.gzipSync(Buffer.concat([header({ name: 'cifar-10-batches-bin/escape', type: '2', link: '../../../etc' }), batches, END])),
-    message: 'archive entry cifar-10-batches-bin/escape links to ../../../etc, outside its folder; refusing the archive',
+    archive: () =>
+      zlib.gzipSync(
+        Buffer.concat([header({ name: 'cifar-10-batches-bin/escape', type: '2', link: '../../../etc' }), batches, END]),
+      ),
+    message:
+      'archive entry cifar-10-batches-bin/escape links to ../../../etc, outside its folder; refusing the archive',
   },
   {
     name: 'a hard link to an absolute path',
-    archive: () => zlib.gzipSync(Buffer.concat([header({ name: 'cifar-10-batches-bin/passwd', type: '1', link: '/etc/passwd' }), batches, END])),
+    archive: () =>
+      zlib.gzipSync(
+        Buffer.concat([header({ name: 'cifar-10-batches-bin/passwd', type: '1', link: '/etc/passwd' }), batches, END]),
+      ),
     message: 'archive entry cifar-10-batches-bin/passwd links to /etc/passwd, outside its folder; refusing the archive',
   },
 ];
@@ -153,7 +177,10 @@ describe('hostile archives in the dataset home', { concurrency: 2 }, () => {
       fs.writeFileSync(archive, c.archive());
       const yaml = experiment(root);
       const before = snapshot(root);
-      const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], { env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') }, timeoutMs: 60_000 });
+      const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], {
+        env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') },
+        timeoutMs: 60_000,
+      });
       assert.equal(r.code, 1, r.stderr);
       t.diagnostic(`peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`);
       assert.ok(r.peakRssMb < RSS_LIMIT_MB, `peak RSS ${r.peakRssMb.toFixed(0)} MB`);
@@ -190,11 +217,17 @@ describe('hostile archives downloaded', () => {
       const url = `${server.url}${urlPath}`;
       const yaml = experiment(root, `${url}#md5=${md5(body)}`);
       const before = snapshot(root);
-      const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], { env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') }, timeoutMs: 60_000 });
+      const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], {
+        env: { PIPELINE_CACHE_DIR: path.join(root, 'cache') },
+        timeoutMs: 60_000,
+      });
       assert.equal(r.code, 1, r.stderr);
       t.diagnostic(`peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`);
       assert.ok(r.peakRssMb < RSS_LIMIT_MB, `peak RSS ${r.peakRssMb.toFixed(0)} MB`);
-      assert.equal(errorLines(r.stderr), `error: cifar10: the archive downloaded from ${url} is unusable, nothing was written: cifar-10-binary.tar.gz: ${c.message}`);
+      assert.equal(
+        errorLines(r.stderr),
+        `error: cifar10: the archive downloaded from ${url} is unusable, nothing was written: cifar-10-binary.tar.gz: ${c.message}`,
+      );
       assert.deepEqual(snapshot(root), before, 'the data dir is as it was (the home it created is gone)');
       assert.equal(fs.existsSync('/tmp/pipeline-evil.txt'), false);
       assertClean(root);

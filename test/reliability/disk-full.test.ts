@@ -28,12 +28,17 @@ describe('writes on a full disk', () => {
     try {
       const file = path.join(fsys.dir, 'weights.bin');
       // Before: one writeSync wrote what fitted, the short file was renamed into place, no error.
-      assert.throws(() => writeFileAtomic(file, Buffer.alloc(1 << 20, 7)), (err: NodeJS.ErrnoException) => err.code === 'ENOSPC' && err.path === file);
+      assert.throws(
+        () => writeFileAtomic(file, Buffer.alloc(1 << 20, 7)),
+        (err: NodeJS.ErrnoException) => err.code === 'ENOSPC' && err.path === file,
+      );
       assert.deepEqual(fs.readdirSync(fsys.dir), []);
       const model = path.join(fsys.dir, 'model');
       assert.throws(
         () => writeDirAtomic(model, { 'model.json': '{}', 'weights.bin': Buffer.alloc(1 << 20, 7) }),
-        (err: unknown) => describeOsError(err, { relativeTo: fsys.dir, retry: 'run it again' }) === 'disk full while writing model/weights.bin: free space and run it again',
+        (err: unknown) =>
+          describeOsError(err, { relativeTo: fsys.dir, retry: 'run it again' }) ===
+          'disk full while writing model/weights.bin: free space and run it again',
       );
       assert.deepEqual(fs.readdirSync(fsys.dir), []);
     } finally {
@@ -87,13 +92,19 @@ describe('writes on a full disk', () => {
       assert.equal(r.code, 1, r.stderr);
       const cause = `disk full while writing model/weights.bin: free space and run pipeline run --resume ${runDir}`;
       assert.equal(errorLines(r.stderr), `error: ${cause}`);
-      assert.deepEqual([readJson(path.join(runDir, 'meta.json')).status, readJson(path.join(runDir, 'meta.json')).error], ['failed', cause]);
+      assert.deepEqual(
+        [readJson(path.join(runDir, 'meta.json')).status, readJson(path.join(runDir, 'meta.json')).error],
+        ['failed', cause],
+      );
       assert.equal(fs.existsSync(path.join(runDir, 'model')), false, 'no short model renamed into place');
       assertClean(runs);
 
       const e = await cli(['eval', runDir, '--backend', 'wasm'], { env, timeoutMs: 60_000 });
       assert.equal(e.code, 2, e.stderr);
-      assert.equal(errorLines(e.stderr), `error: tiny/1 has no saved model (it is failed); only completed runs have model/; continue it with: pipeline run --resume tiny/1`);
+      assert.equal(
+        errorLines(e.stderr),
+        `error: tiny/1 has no saved model (it is failed); only completed runs have model/; continue it with: pipeline run --resume tiny/1`,
+      );
 
       fs.rmSync(filler);
       const resumed = await cli(['run', '--resume', runDir, '--backend', 'wasm'], { env, timeoutMs: 120_000 });

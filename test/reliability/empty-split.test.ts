@@ -13,19 +13,38 @@ import { assertClean, cli, errorLines } from './harness';
 
 const experiment = (dir: string) => {
   const p = path.join(dir, 'mnist.yaml');
-  const lines = ['version: 1', 'name: digits', 'dataset:', '  name: mnist', 'model:', '  layers:', '    - {type: flatten}', '    - {type: dense, units: 10}', 'training:', '  epochs: 2', '  optimizer: {type: sgd, learningRate: 0.01}', ''];
+  const lines = [
+    'version: 1',
+    'name: digits',
+    'dataset:',
+    '  name: mnist',
+    'model:',
+    '  layers:',
+    '    - {type: flatten}',
+    '    - {type: dense, units: 10}',
+    'training:',
+    '  epochs: 2',
+    '  optimizer: {type: sgd, learningRate: 0.01}',
+    '',
+  ];
   fs.writeFileSync(p, lines.join('\n'));
   return p;
 };
 
 describe('empty splits', () => {
-  for (const [split, train, test] of [['train', 0, 10], ['test', 20, 0]] as const) {
+  for (const [split, train, test] of [
+    ['train', 0, 10],
+    ['test', 20, 0],
+  ] as const) {
     it(`an MNIST folder with no ${split} images: exit 1 naming the split and the folder; the run is failed, not completed`, async () => {
       const root = tempDir('pipeline-empty-');
       const home = path.join(root, 'data', 'mnist');
       writeFiles(home, idxFiles(train, test));
       const runs = path.join(root, 'runs');
-      const r = await cli(['run', experiment(root), '--data-dir', path.join(root, 'data'), '--runs-dir', runs, '--backend', 'cpu'], { timeoutMs: 60_000 });
+      const r = await cli(
+        ['run', experiment(root), '--data-dir', path.join(root, 'data'), '--runs-dir', runs, '--backend', 'cpu'],
+        { timeoutMs: 60_000 },
+      );
       assert.equal(r.code, 1, r.stderr);
       const cause = `mnist: the ${split} split of ${home} (idx) has no examples; add some, or point the dataset at a folder that has them`;
       assert.equal(errorLines(r.stderr), `error: ${cause}`);

@@ -68,9 +68,13 @@ export function cli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) =>
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (timedOut) return reject(new Error(`pipeline ${args.join(' ')} did not finish within ${limit} ms (it hangs); stderr:\n${stderr}`));
+      if (timedOut)
+        return reject(
+          new Error(`pipeline ${args.join(' ')} did not finish within ${limit} ms (it hangs); stderr:\n${stderr}`),
+        );
       // No fault a user can cause is a bug: every case in the suite fails on an internal error.
-      if (/internal error/.test(stderr)) return reject(new Error(`pipeline ${args.join(' ')} printed an internal error:\n${stderr}`));
+      if (/internal error/.test(stderr))
+        return reject(new Error(`pipeline ${args.join(' ')} printed an internal error:\n${stderr}`));
       const kb = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8')) : NaN;
       resolve({ code, signal, stdout, stderr, peakRssMb: kb / 1024, seconds: (Date.now() - started) / 1000 });
     }),
@@ -122,10 +126,15 @@ export function assertClean(dir: string): void {
  * A tmpfs of `size` (e.g. '2m') mounted at a fresh folder, or undefined with the reason
  * (mounting needs root, or CAP_SYS_ADMIN in a container).
  */
-export function mountTmpfs(size: string): { dir: string; remount(size: string): void; unmount(): void } | { skip: string } {
+export function mountTmpfs(
+  size: string,
+): { dir: string; remount(size: string): void; unmount(): void } | { skip: string } {
   const dir = tempDir('pipeline-tmpfs-');
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0777`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return { skip: `cannot mount a tmpfs here (${(r.error?.message ?? r.stderr).trim()}); run as root to test a full disk` };
+  if (r.error || r.status !== 0)
+    return {
+      skip: `cannot mount a tmpfs here (${(r.error?.message ?? r.stderr).trim()}); run as root to test a full disk`,
+    };
   const run = (args: string[]) => {
     const x = spawnSync('mount', args, { encoding: 'utf8' });
     if (x.status !== 0) throw new Error(`mount ${args.join(' ')}: ${x.stderr}`);

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import { serve, tempDir, type TestServer } from '../data/fixtures';
 import { readJson, tinyExperiment, writeExperiment, writePngDataset } from '../pipeline/helpers';
@@ -19,7 +19,21 @@ const cifarYaml = (dir: string, url: string) => {
   const p = path.join(dir, 'cifar.yaml');
   fs.writeFileSync(
     p,
-    ['version: 1', 'name: net', 'dataset:', '  name: cifar10', `  url: ${JSON.stringify(url)}`, 'model:', '  layers:', '    - {type: flatten}', '    - {type: dense, units: 10}', 'training:', '  epochs: 1', '  optimizer: {type: sgd, learningRate: 0.01}', ''].join('\n'),
+    [
+      'version: 1',
+      'name: net',
+      'dataset:',
+      '  name: cifar10',
+      `  url: ${JSON.stringify(url)}`,
+      'model:',
+      '  layers:',
+      '    - {type: flatten}',
+      '    - {type: dense, units: 10}',
+      'training:',
+      '  epochs: 1',
+      '  optimizer: {type: sgd, learningRate: 0.01}',
+      '',
+    ].join('\n'),
   );
   return p;
 };
@@ -49,9 +63,12 @@ describe('slow, silent and cut-off servers', () => {
         timers.add(t);
         res.on('close', () => clearInterval(t));
       };
-      if (req.url === '/trickle.tar.gz') drip(1, 100, 1 << 20); // 10 bytes/s
-      else if (req.url === '/steady.tar.gz') drip(8192, 50, 100 << 20); // 160 KB/s of 100 MB
-      else if (req.url === '/silent.tar.gz') res.socket?.setKeepAlive(true); // headers never come
+      if (req.url === '/trickle.tar.gz')
+        drip(1, 100, 1 << 20); // 10 bytes/s
+      else if (req.url === '/steady.tar.gz')
+        drip(8192, 50, 100 << 20); // 160 KB/s of 100 MB
+      else if (req.url === '/silent.tar.gz')
+        res.socket?.setKeepAlive(true); // headers never come
       else if (req.url === '/cut.tar.gz') {
         res.writeHead(200, { 'content-length': 100_000 });
         res.write(Buffer.alloc(1000), () => res.socket?.destroy());
@@ -66,22 +83,35 @@ describe('slow, silent and cut-off servers', () => {
     await server.close();
   });
 
-  const env = { PIPELINE_DOWNLOAD_MIN_RATE: '1000', PIPELINE_DOWNLOAD_RATE_WINDOW: '1', PIPELINE_DOWNLOAD_DEADLINE: '2' };
+  const env = {
+    PIPELINE_DOWNLOAD_MIN_RATE: '1000',
+    PIPELINE_DOWNLOAD_RATE_WINDOW: '1',
+    PIPELINE_DOWNLOAD_DEADLINE: '2',
+  };
   const cases: Array<{ name: string; url: string; reason: (url: string) => RegExp }> = [
     {
       name: 'a server that trickles 10 bytes/s is given up on after the rate window',
       url: '/trickle.tar.gz',
-      reason: (url) => new RegExp(`^download of ${escape(url)} is too slow: \\d+ bytes in the last 1(\\.\\d+)? s, below the minimum of 1000 bytes/s \\(PIPELINE_DOWNLOAD_MIN_RATE\\): \\d+ of 1048576 bytes received$`),
+      reason: (url) =>
+        new RegExp(
+          `^download of ${escape(url)} is too slow: \\d+ bytes in the last 1(\\.\\d+)? s, below the minimum of 1000 bytes/s \\(PIPELINE_DOWNLOAD_MIN_RATE\\): \\d+ of 1048576 bytes received$`,
+        ),
     },
     {
       name: 'a server fast enough but too slow for the deadline',
       url: '/steady.tar.gz',
-      reason: (url) => new RegExp(`^download of ${escape(url)} did not finish within 2 s \\(PIPELINE_DOWNLOAD_DEADLINE\\): \\d+ of 104857600 bytes received$`),
+      reason: (url) =>
+        new RegExp(
+          `^download of ${escape(url)} did not finish within 2 s \\(PIPELINE_DOWNLOAD_DEADLINE\\): \\d+ of 104857600 bytes received$`,
+        ),
     },
     {
       name: 'a server that never answers',
       url: '/silent.tar.gz',
-      reason: (url) => new RegExp(`^download of ${escape(url)} did not finish within 2 s \\(PIPELINE_DOWNLOAD_DEADLINE\\): 0 of unknown bytes received$`),
+      reason: (url) =>
+        new RegExp(
+          `^download of ${escape(url)} did not finish within 2 s \\(PIPELINE_DOWNLOAD_DEADLINE\\): 0 of unknown bytes received$`,
+        ),
     },
     {
       name: 'a server that cuts the connection',
@@ -110,7 +140,10 @@ describe('slow, silent and cut-off servers', () => {
 
   it('refuses a bad PIPELINE_DOWNLOAD_DEADLINE with exit 2', async () => {
     const root = tempDir('pipeline-http-');
-    const r = await cli(['data', cifarYaml(root, `${server.url}/trickle.tar.gz`), '--data-dir', path.join(root, 'data')], { env: { PIPELINE_DOWNLOAD_DEADLINE: 'soon' }, timeoutMs: 30_000 });
+    const r = await cli(
+      ['data', cifarYaml(root, `${server.url}/trickle.tar.gz`), '--data-dir', path.join(root, 'data')],
+      { env: { PIPELINE_DOWNLOAD_DEADLINE: 'soon' }, timeoutMs: 30_000 },
+    );
     assert.equal(r.code, 2, r.stderr);
     assert.equal(errorLines(r.stderr), 'error: PIPELINE_DOWNLOAD_DEADLINE=soon: expected a positive number of seconds');
   });
@@ -126,7 +159,10 @@ describe('slow, silent and cut-off servers', () => {
       signalled = Date.now();
       child?.kill('SIGTERM');
     };
-    const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], { onStart: (c) => (child = c), timeoutMs: 30_000 });
+    const r = await cli(['data', yaml, '--data-dir', path.join(root, 'data')], {
+      onStart: (c) => (child = c),
+      timeoutMs: 30_000,
+    });
     onRequest = undefined;
     assert.equal(r.code, 130, r.stderr);
     assert.equal(errorLines(r.stderr), `error: interrupted (SIGTERM) while downloading ${url}`);
@@ -141,11 +177,17 @@ describe('slow, silent and cut-off servers', () => {
     const runs = path.join(root, 'runs');
     let child: ChildProcess | undefined;
     onRequest = () => child?.kill('SIGTERM');
-    const r = await cli(['run', yaml, '--data-dir', path.join(root, 'data'), '--runs-dir', runs, '--backend', 'cpu'], { onStart: (c) => (child = c), timeoutMs: 60_000 });
+    const r = await cli(['run', yaml, '--data-dir', path.join(root, 'data'), '--runs-dir', runs, '--backend', 'cpu'], {
+      onStart: (c) => (child = c),
+      timeoutMs: 60_000,
+    });
     onRequest = undefined;
     assert.equal(r.code, 130, r.stderr);
     const runDir = path.join(runs, 'net', '1');
-    assert.equal(errorLines(r.stderr), `error: interrupted (SIGTERM) while loading the data, before training; continue with: pipeline run --resume ${runDir}`);
+    assert.equal(
+      errorLines(r.stderr),
+      `error: interrupted (SIGTERM) while loading the data, before training; continue with: pipeline run --resume ${runDir}`,
+    );
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'interrupted');
     assert.equal(fs.existsSync(path.join(root, 'data')), false, 'the data dir it created for the download is gone');
     assertClean(root);
@@ -170,9 +212,16 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
     });
     assert.equal(r.code, 130, r.stderr);
     const runDir = path.join(runs, 'tiny', '1');
-    assert.equal(errorLines(r.stderr), `error: interrupted (SIGTERM) while loading the data, before training; continue with: pipeline run --resume ${runDir}`);
+    assert.equal(
+      errorLines(r.stderr),
+      `error: interrupted (SIGTERM) while loading the data, before training; continue with: pipeline run --resume ${runDir}`,
+    );
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'interrupted');
-    assert.deepEqual(fs.existsSync(path.join(cache, 'decoded')) ? fs.readdirSync(path.join(cache, 'decoded')) : [], [], 'no cache entry, whole or partial');
+    assert.deepEqual(
+      fs.existsSync(path.join(cache, 'decoded')) ? fs.readdirSync(path.join(cache, 'decoded')) : [],
+      [],
+      'no cache entry, whole or partial',
+    );
     assertClean(runs);
   });
 
@@ -189,7 +238,12 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
     });
     assert.equal(r.code, 130, r.stderr);
     const runDir = path.join(runs, 'tiny', '1');
-    assert.match(errorLines(r.stderr), new RegExp(`^error: interrupted at epoch \\d+, after batch \\d+ of 16; continue with: pipeline run --resume ${escape(runDir)}$`));
+    assert.match(
+      errorLines(r.stderr),
+      new RegExp(
+        `^error: interrupted at epoch \\d+, after batch \\d+ of 16; continue with: pipeline run --resume ${escape(runDir)}$`,
+      ),
+    );
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'interrupted');
     assert.ok(readJson(path.join(runDir, 'checkpoints/last/state.json')).position.epoch >= 1);
     assertClean(runs);
@@ -223,7 +277,12 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
       onStart: signalWhenWriting(path.join(runDir, 'checkpoints'), /^(\.last\.tmp-|last$)/),
     });
     assert.equal(r.code, 130, r.stderr);
-    assert.match(errorLines(r.stderr), new RegExp(`^error: interrupted at epoch \\d+, after batch \\d+ of 16; continue with: pipeline run --resume ${escape(runDir)}$`));
+    assert.match(
+      errorLines(r.stderr),
+      new RegExp(
+        `^error: interrupted at epoch \\d+, after batch \\d+ of 16; continue with: pipeline run --resume ${escape(runDir)}$`,
+      ),
+    );
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'interrupted');
     assert.ok(fs.existsSync(path.join(runDir, 'checkpoints/last/state.json')));
     assertClean(runs);
@@ -242,9 +301,11 @@ describe('SIGTERM while a run decodes, trains and writes', () => {
     // its handlers, ends the process the default way, everything already written).
     assert.ok(r.code === 0 || r.signal === 'SIGTERM', `exit ${r.code} ${r.signal}: ${r.stderr}`);
     assert.equal(readJson(path.join(runDir, 'meta.json')).status, 'completed');
-    const e = await cli(['eval', runDir, '--backend', 'wasm', '--json'], { env: { PIPELINE_CACHE_DIR: path.join(work, 'cache') }, timeoutMs: 60_000 });
+    const e = await cli(['eval', runDir, '--backend', 'wasm', '--json'], {
+      env: { PIPELINE_CACHE_DIR: path.join(work, 'cache') },
+      timeoutMs: 60_000,
+    });
     assert.equal(e.code, 0, e.stderr);
     assertClean(runs);
   });
 });
-

@@ -19,14 +19,19 @@ let original: string;
 
 before(async () => {
   const yaml = writeExperiment(work, tinyExperiment({ dataPath: data, epochs: 2 }));
-  const r = await cli(['run', yaml, '--runs-dir', path.join(work, 'runs'), '--backend', 'wasm'], { env, timeoutMs: 120_000 });
+  const r = await cli(['run', yaml, '--runs-dir', path.join(work, 'runs'), '--backend', 'wasm'], {
+    env,
+    timeoutMs: 120_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   original = path.join(work, 'runs', 'tiny', '1');
 });
 
-const edit = (file: string, f: (v: any) => unknown) => fs.writeFileSync(file, JSON.stringify(f(JSON.parse(fs.readFileSync(file, 'utf8')))));
+const edit = (file: string, f: (v: any) => unknown) =>
+  fs.writeFileSync(file, JSON.stringify(f(JSON.parse(fs.readFileSync(file, 'utf8')))));
 /** A run that may be resumed: one that failed (here, after its last checkpoint). */
-const failed = (dir: string) => edit(path.join(dir, 'meta.json'), (m) => ({ ...m, status: 'failed', error: 'disk full' }));
+const failed = (dir: string) =>
+  edit(path.join(dir, 'meta.json'), (m) => ({ ...m, status: 'failed', error: 'disk full' }));
 
 interface Case {
   name: string;
@@ -38,20 +43,66 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'meta.json that is not JSON', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'meta.json'), 'garbage{'), code: 1, message: (d) => `${d}/meta.json: not valid JSON (Unexpected token 'g', "garbage{" is not valid JSON)` },
-  { name: 'meta.json that is null', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'meta.json'), 'null'), code: 1, message: (d) => `${d}/meta.json: expected a mapping, found nothing (null)` },
+  {
+    name: 'meta.json that is not JSON',
+    command: 'eval',
+    tamper: (d) => fs.writeFileSync(path.join(d, 'meta.json'), 'garbage{'),
+    code: 1,
+    message: (d) => `${d}/meta.json: not valid JSON (Unexpected token 'g', "garbage{" is not valid JSON)`,
+  },
+  {
+    name: 'meta.json that is null',
+    command: 'eval',
+    tamper: (d) => fs.writeFileSync(path.join(d, 'meta.json'), 'null'),
+    code: 1,
+    message: (d) => `${d}/meta.json: expected a mapping, found nothing (null)`,
+  },
   {
     name: 'meta.json with a status that is no status',
     command: 'resume',
     tamper: (d) => edit(path.join(d, 'meta.json'), (m) => ({ ...m, status: 'paused' })),
     code: 1,
-    message: (d) => `${d}/meta.json: status: expected "running" or "completed" or "failed" or "interrupted" or "diverged", found "paused"`,
+    message: (d) =>
+      `${d}/meta.json: status: expected "running" or "completed" or "failed" or "interrupted" or "diverged", found "paused"`,
   },
-  { name: 'meta.json without a version', command: 'eval', tamper: (d) => edit(path.join(d, 'meta.json'), ({ version: _v, ...m }) => m), code: 1, message: (d) => `${d}/meta.json: missing required key "version"` },
-  { name: 'overrides.json that is a mapping', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'overrides.json'), '{"a": 1}'), code: 1, message: (d) => `${d}/overrides.json: expected a list, found a mapping` },
-  { name: 'overrides.json missing', command: 'eval', tamper: (d) => fs.rmSync(path.join(d, 'overrides.json')), code: 1, message: (d) => `${d}/overrides.json does not exist` },
-  { name: 'overrides.json that is null', command: 'resume', tamper: (d) => { failed(d); fs.writeFileSync(path.join(d, 'overrides.json'), 'null'); }, code: 1, message: (d) => `${d}/overrides.json: expected a list, found nothing (null)` },
-  { name: 'model.json missing', command: 'eval', tamper: (d) => fs.rmSync(path.join(d, 'model/model.json')), code: 1, message: (d) => `${d}/model/model.json does not exist` },
+  {
+    name: 'meta.json without a version',
+    command: 'eval',
+    tamper: (d) => edit(path.join(d, 'meta.json'), ({ version: _v, ...m }) => m),
+    code: 1,
+    message: (d) => `${d}/meta.json: missing required key "version"`,
+  },
+  {
+    name: 'overrides.json that is a mapping',
+    command: 'eval',
+    tamper: (d) => fs.writeFileSync(path.join(d, 'overrides.json'), '{"a": 1}'),
+    code: 1,
+    message: (d) => `${d}/overrides.json: expected a list, found a mapping`,
+  },
+  {
+    name: 'overrides.json missing',
+    command: 'eval',
+    tamper: (d) => fs.rmSync(path.join(d, 'overrides.json')),
+    code: 1,
+    message: (d) => `${d}/overrides.json does not exist`,
+  },
+  {
+    name: 'overrides.json that is null',
+    command: 'resume',
+    tamper: (d) => {
+      failed(d);
+      fs.writeFileSync(path.join(d, 'overrides.json'), 'null');
+    },
+    code: 1,
+    message: (d) => `${d}/overrides.json: expected a list, found nothing (null)`,
+  },
+  {
+    name: 'model.json missing',
+    command: 'eval',
+    tamper: (d) => fs.rmSync(path.join(d, 'model/model.json')),
+    code: 1,
+    message: (d) => `${d}/model/model.json does not exist`,
+  },
   {
     name: 'state.json missing',
     command: 'resume',
@@ -62,21 +113,35 @@ const CASES: Case[] = [
     code: 1,
     message: (d) => `${d}/checkpoints/last/state.json does not exist`,
   },
-  { name: 'model.json that is not JSON', command: 'eval', tamper: (d) => fs.writeFileSync(path.join(d, 'model/model.json'), '{"modelTopology":'), code: 1, message: (d) => `${d}/model/model.json: not valid JSON (Unexpected end of JSON input)` },
-  { name: 'model.json with no weights manifest', command: 'eval', tamper: (d) => edit(path.join(d, 'model/model.json'), (m) => ({ ...m, weightsManifest: [] })), code: 1, message: (d) => `${d}/model/model.json: weightsManifest: expected a list of at least 1 item, found a list []` },
+  {
+    name: 'model.json that is not JSON',
+    command: 'eval',
+    tamper: (d) => fs.writeFileSync(path.join(d, 'model/model.json'), '{"modelTopology":'),
+    code: 1,
+    message: (d) => `${d}/model/model.json: not valid JSON (Unexpected end of JSON input)`,
+  },
+  {
+    name: 'model.json with no weights manifest',
+    command: 'eval',
+    tamper: (d) => edit(path.join(d, 'model/model.json'), (m) => ({ ...m, weightsManifest: [] })),
+    code: 1,
+    message: (d) => `${d}/model/model.json: weightsManifest: expected a list of at least 1 item, found a list []`,
+  },
   {
     name: 'weights.bin with 5 KB of extra bytes',
     command: 'eval',
     tamper: (d) => fs.appendFileSync(path.join(d, 'model/weights.bin'), Buffer.alloc(5000)),
     code: 1,
-    message: (d) => `${d}/model/weights.bin: holds ${fs.statSync(path.join(d, 'model/weights.bin')).size} bytes, but ${d}/model/model.json describes ${fs.statSync(path.join(d, 'model/weights.bin')).size - 5000}; the folder is damaged (restore it, or run the experiment again)`,
+    message: (d) =>
+      `${d}/model/weights.bin: holds ${fs.statSync(path.join(d, 'model/weights.bin')).size} bytes, but ${d}/model/model.json describes ${fs.statSync(path.join(d, 'model/weights.bin')).size - 5000}; the folder is damaged (restore it, or run the experiment again)`,
   },
   {
     name: 'weights.bin cut short',
     command: 'eval',
     tamper: (d) => fs.truncateSync(path.join(d, 'model/weights.bin'), 100),
     code: 1,
-    message: (d) => `${d}/model/weights.bin: holds 100 bytes, but ${d}/model/model.json describes ${fs.statSync(path.join(original, 'model/weights.bin')).size}; the folder is damaged (restore it, or run the experiment again)`,
+    message: (d) =>
+      `${d}/model/weights.bin: holds 100 bytes, but ${d}/model/model.json describes ${fs.statSync(path.join(original, 'model/weights.bin')).size}; the folder is damaged (restore it, or run the experiment again)`,
   },
   {
     name: 'state.json with position.epoch -5',
@@ -96,17 +161,22 @@ const CASES: Case[] = [
       edit(path.join(d, 'checkpoints/last/state.json'), (s) => ({ ...s, position: { ...s.position, epoch: 99 } }));
     },
     code: 1,
-    message: (d) => `${d}/checkpoints/last/state.json: position.epoch: 99 is more than the run's training.epochs (2); the checkpoint is damaged`,
+    message: (d) =>
+      `${d}/checkpoints/last/state.json: position.epoch: 99 is more than the run's training.epochs (2); the checkpoint is damaged`,
   },
   {
     name: 'state.json with a batch past the end of an epoch',
     command: 'resume',
     tamper: (d) => {
       failed(d);
-      edit(path.join(d, 'checkpoints/last/state.json'), (s) => ({ ...s, position: { ...s.position, epoch: 1, batch: 50 } }));
+      edit(path.join(d, 'checkpoints/last/state.json'), (s) => ({
+        ...s,
+        position: { ...s.position, epoch: 1, batch: 50 },
+      }));
     },
     code: 1,
-    message: (d) => `${d}/checkpoints/last/state.json: position.batch: 50 is not below the 4 batches of an epoch; the checkpoint is damaged`,
+    message: (d) =>
+      `${d}/checkpoints/last/state.json: position.batch: 50 is not below the 4 batches of an epoch; the checkpoint is damaged`,
   },
   {
     name: 'state.json that is null',
@@ -136,7 +206,8 @@ const CASES: Case[] = [
     command: 'extend',
     tamper: (d) => fs.truncateSync(path.join(d, 'checkpoints/last/weights.bin'), 2),
     code: 1,
-    message: (d) => `${d}/checkpoints/last/weights.bin: holds 2 bytes, but ${d}/checkpoints/last/model.json describes ${fs.statSync(path.join(original, 'checkpoints/last/weights.bin')).size}; the folder is damaged (restore it, or run the experiment again)`,
+    message: (d) =>
+      `${d}/checkpoints/last/weights.bin: holds 2 bytes, but ${d}/checkpoints/last/model.json describes ${fs.statSync(path.join(original, 'checkpoints/last/weights.bin')).size}; the folder is damaged (restore it, or run the experiment again)`,
   },
 ];
 

@@ -34,9 +34,16 @@ test('checkpoint references resolve to the run and the checkpoint folder, in eve
     assert.deepEqual(r.checkpoint, { name, dir: path.join(dir, 'checkpoints', name) }, ref);
     assert.equal(r.label, label, ref);
     assert.equal(resolveRun(ref, root).id, 'cifar-lenet/1', ref);
-    assert.deepEqual(resolveRuns(ref, root).map((x) => x.id), ['cifar-lenet/1'], ref);
+    assert.deepEqual(
+      resolveRuns(ref, root).map((x) => x.id),
+      ['cifar-lenet/1'],
+      ref,
+    );
   }
-  assert.deepEqual(resolveRunRef('cifar-lenet/1', root), { run: resolveRun('cifar-lenet/1', root), label: 'cifar-lenet/1' });
+  assert.deepEqual(resolveRunRef('cifar-lenet/1', root), {
+    run: resolveRun('cifar-lenet/1', root),
+    label: 'cifar-lenet/1',
+  });
   assert.deepEqual(checkpointNames(dir), ['best', 'last', 'epoch-5', 'epoch-10']);
 });
 
@@ -45,11 +52,15 @@ test('checkpoint reference errors say what the run has', () => {
   const bare = writeRun(root, { name: 'bare' });
   const cases: Array<[string, string]> = [
     ['cifar-lenet/1@epoch-7', 'cifar-lenet/1 has no checkpoint "epoch-7"; it has @best, @last, @epoch-5, @epoch-10'],
-    ['cifar-lenet/1@lats', '"@lats" in "cifar-lenet/1@lats" is not a checkpoint: use @best, @last or @epoch-N; did you mean "last"?'],
+    [
+      'cifar-lenet/1@lats',
+      '"@lats" in "cifar-lenet/1@lats" is not a checkpoint: use @best, @last or @epoch-N; did you mean "last"?',
+    ],
     ['cifar-lenet/1@', '"@" in "cifar-lenet/1@" is not a checkpoint: use @best, @last or @epoch-N'],
     [`${bare}@best`, 'bare/1 has no checkpoint "best"; it has none yet'],
   ];
-  for (const [ref, message] of cases) assert.throws(() => resolveRunRef(ref, root), { name: 'UsageError', message }, ref);
+  for (const [ref, message] of cases)
+    assert.throws(() => resolveRunRef(ref, root), { name: 'UsageError', message }, ref);
 });
 
 test("an '@' in a folder above the runs root is not a checkpoint", () => {

@@ -4,7 +4,11 @@ import { archSummary, configColumns, withHeaders } from '../../src/runs/columns'
 import { flatten } from '../../src/runs/flatten';
 import { lenetConfig, setPath } from './fixture';
 
-const columnsOf = (configs: Array<Record<string, unknown>>) => configColumns(configs, configs.map((c) => flatten(c)));
+const columnsOf = (configs: Array<Record<string, unknown>>) =>
+  configColumns(
+    configs,
+    configs.map((c) => flatten(c)),
+  );
 
 test('archSummary: a layer list in a few characters', () => {
   assert.equal(archSummary(lenetConfig()), 'conv6-pool-conv16-pool-d120-d84-d10');

@@ -136,7 +136,9 @@ export function writeRun(root: string, f: FixtureRun = {}): string {
   const metrics = f.metrics ?? curve(3);
   const main = f.mainMetric ?? { name: 'testAccuracy', goal: 'max' as const };
   const startedAt = f.startedAt ?? new Date(Date.UTC(2025, 0, 1, 12, 0, 0) + version * 60_000).toISOString();
-  const overrides = Object.entries(f.set ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const overrides = Object.entries(f.set ?? {}).map(
+    ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
+  );
 
   fs.writeFileSync(path.join(dir, 'config.yaml'), `version: 1\nname: ${name}\n`);
   fs.writeFileSync(path.join(dir, 'overrides.json'), JSON.stringify(overrides));
@@ -158,7 +160,12 @@ export function writeRun(root: string, f: FixtureRun = {}): string {
       workers: 1,
       seed: (config.seed as number) ?? 42,
       configHash: 'f'.repeat(64),
-      dataset: { name: 'cifar10', source: { kind: 'folder' }, fingerprint: 'ab12cd34', counts: { train: 50000, validation: 0, test: 10000 } },
+      dataset: {
+        name: 'cifar10',
+        source: { kind: 'folder' },
+        fingerprint: 'ab12cd34',
+        counts: { train: 50000, validation: 0, test: 10000 },
+      },
       git: { commit: '0123456789abcdef0123456789abcdef01234567', dirty: false },
       host: f.host ?? os.hostname(),
       cpus: 2,
@@ -173,7 +180,8 @@ export function writeRun(root: string, f: FixtureRun = {}): string {
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines);
   if (f.summary ?? status !== 'running') {
     let best: MetricsRow | undefined;
-    for (const r of metrics) if (!best || (main.goal === 'max' ? r[main.name] > best[main.name] : r[main.name] < best[main.name])) best = r;
+    for (const r of metrics)
+      if (!best || (main.goal === 'max' ? r[main.name] > best[main.name] : r[main.name] < best[main.name])) best = r;
     const summary: RunSummary = { final: metrics.at(-1), best, bestBy: main.name, epochs: metrics.length };
     fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
   }
@@ -185,7 +193,11 @@ export function writeRun(root: string, f: FixtureRun = {}): string {
  * Many runs of a few experiments, as a long-lived project accumulates them:
  * learning rates, batch sizes and seeds vary; a few runs failed or crashed.
  */
-export function generateRuns(root: string, count: number, experiments = ['cifar-lenet', 'cifar-wide', 'fashion-mlp', 'cifar-deep']): void {
+export function generateRuns(
+  root: string,
+  count: number,
+  experiments = ['cifar-lenet', 'cifar-wide', 'fashion-mlp', 'cifar-deep'],
+): void {
   const lrs = [0.0003, 0.001, 0.003, 0.01];
   const batches = [32, 64, 128];
   for (let i = 0; i < count; i++) {

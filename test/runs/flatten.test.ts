@@ -16,12 +16,15 @@ test('flatten: dotted keys, indexed layers, scalar lists as one value', () => {
 
 test('flatten: empty containers and odd keys are leaves with unambiguous paths', () => {
   const flat = flatten({ a: {}, b: [], 'c.d': 1, e: { 'x y': 2 } });
-  assert.deepEqual([...flat.entries()], [
-    ['a', {}],
-    ['b', []],
-    ['["c.d"]', 1],
-    ['e["x y"]', 2],
-  ]);
+  assert.deepEqual(
+    [...flat.entries()],
+    [
+      ['a', {}],
+      ['b', []],
+      ['["c.d"]', 1],
+      ['e["x y"]', 2],
+    ],
+  );
 });
 
 test('sameValue: typed — numbers as numbers, strings differ from numbers', () => {
@@ -41,8 +44,14 @@ test('sameValue: typed — numbers as numbers, strings differ from numbers', () 
 });
 
 test('diffFlat: changed, added, removed, with type changes named, in document order', () => {
-  const a = flatten({ training: { batchSize: 32, optimizer: { type: 'adam', learningRate: 0.001 }, epochs: 10 }, model: { layers: [{ units: 120 }, { units: 84 }] } });
-  const b = flatten({ training: { batchSize: '32', optimizer: { type: 'adam', learningRate: 1e-3, momentum: 0.9 }, epochs: 10 }, model: { layers: [{ units: 64 }] } });
+  const a = flatten({
+    training: { batchSize: 32, optimizer: { type: 'adam', learningRate: 0.001 }, epochs: 10 },
+    model: { layers: [{ units: 120 }, { units: 84 }] },
+  });
+  const b = flatten({
+    training: { batchSize: '32', optimizer: { type: 'adam', learningRate: 1e-3, momentum: 0.9 }, epochs: 10 },
+    model: { layers: [{ units: 64 }] },
+  });
   assert.deepEqual(diffFlat(a, b), [
     { key: 'training.batchSize', kind: 'changed', old: 32, new: '32', typeChange: 'number -> string' },
     { key: 'training.optimizer.momentum', kind: 'added', new: 0.9 },

@@ -11,10 +11,17 @@ const BIN = path.resolve(__dirname, '../../../bin/pipeline.js');
 /** A history of hand edits: each version changed one thing. */
 function history() {
   const root = tempRoot();
-  writeRun(root, { metrics: curve(2, 0.50) });
+  writeRun(root, { metrics: curve(2, 0.5) });
   writeRun(root, { metrics: curve(2, 0.55), set: { 'training.optimizer.learningRate': 0.003 } });
-  writeRun(root, { metrics: curve(2, 0.45), set: { 'training.optimizer.learningRate': 0.003, 'model.layers[5].units': 64 } });
-  writeRun(root, { status: 'failed', metrics: curve(1, 0.3), set: { 'training.batchSize': 128, description: 'big batch' } });
+  writeRun(root, {
+    metrics: curve(2, 0.45),
+    set: { 'training.optimizer.learningRate': 0.003, 'model.layers[5].units': 64 },
+  });
+  writeRun(root, {
+    status: 'failed',
+    metrics: curve(1, 0.3),
+    set: { 'training.batchSize': 128, description: 'big batch' },
+  });
   return root;
 }
 
@@ -55,14 +62,47 @@ function afternoon(): string {
   const mlp = (name: string, units: number[], dataset: Record<string, unknown>) => ({
     ...lenetConfig(name),
     dataset,
-    model: { layers: [{ type: 'flatten' }, ...units.map((u) => ({ type: 'dense', units: u, activation: 'relu' })), { type: 'dense', units: 10 }] },
+    model: {
+      layers: [
+        { type: 'flatten' },
+        ...units.map((u) => ({ type: 'dense', units: u, activation: 'relu' })),
+        { type: 'dense', units: 10 },
+      ],
+    },
   });
   writeRun(root, { name: 'cifar-lenet', metrics: curve(2, 0.5) });
-  writeRun(root, { name: 'cifar-lenet', metrics: curve(2, 0.52), set: { 'training.optimizer.learningRate': 0.003 }, tags: { note: 'wider' } });
-  writeRun(root, { name: 'cifar-wide', metrics: curve(2, 0.55), set: { 'model.layers[0].filters': 32, 'model.layers[2].filters': 64, 'dataset.validationSplit': 0.1 } });
-  writeRun(root, { name: 'fashion-mlp', metrics: curve(2, 0.8), config: mlp('fashion-mlp', [256, 128], { name: 'fashionMnist', scale: [0, 1], validationSplit: 0.1, limit: { train: 500 } }) });
-  writeRun(root, { name: 'mnist-mlp', metrics: curve(2, 0.9), config: mlp('mnist-mlp', [128], { name: 'mnist', scale: [0, 1], validationSplit: 0 }) });
-  writeRun(root, { name: 'pets', status: 'failed', metrics: [], config: { ...lenetConfig('pets'), dataset: { name: 'imageFolder', path: 'data/pets', imageSize: [32, 32] } } });
+  writeRun(root, {
+    name: 'cifar-lenet',
+    metrics: curve(2, 0.52),
+    set: { 'training.optimizer.learningRate': 0.003 },
+    tags: { note: 'wider' },
+  });
+  writeRun(root, {
+    name: 'cifar-wide',
+    metrics: curve(2, 0.55),
+    set: { 'model.layers[0].filters': 32, 'model.layers[2].filters': 64, 'dataset.validationSplit': 0.1 },
+  });
+  writeRun(root, {
+    name: 'fashion-mlp',
+    metrics: curve(2, 0.8),
+    config: mlp('fashion-mlp', [256, 128], {
+      name: 'fashionMnist',
+      scale: [0, 1],
+      validationSplit: 0.1,
+      limit: { train: 500 },
+    }),
+  });
+  writeRun(root, {
+    name: 'mnist-mlp',
+    metrics: curve(2, 0.9),
+    config: mlp('mnist-mlp', [128], { name: 'mnist', scale: [0, 1], validationSplit: 0 }),
+  });
+  writeRun(root, {
+    name: 'pets',
+    status: 'failed',
+    metrics: [],
+    config: { ...lenetConfig('pets'), dataset: { name: 'imageFolder', path: 'data/pets', imageSize: [32, 32] } },
+  });
   return root;
 }
 
@@ -85,7 +125,9 @@ test('ls with no arguments over five experiments fits 80 columns (it printed ~15
     ].join('\n'),
   );
   for (const line of text.split('\n')) assert.ok([...line].length <= 80, line);
-  assert.deepEqual(lsNotes(result), ['7 more columns did not fit: data, valSplit, scale, limit.train, path, imageSize, lr (--columns to choose, --all-columns for all)']);
+  assert.deepEqual(lsNotes(result), [
+    '7 more columns did not fit: data, valSplit, scale, limit.train, path, imageSize, lr (--columns to choose, --all-columns for all)',
+  ]);
 });
 
 test('ls --columns chooses exactly (headers, metrics, tags, dotted keys); unknown names get a suggestion', () => {
@@ -100,8 +142,16 @@ test('ls --columns chooses exactly (headers, metrics, tags, dotted keys); unknow
       'mnist-mlp/1    0.001     32        0.4893  —         mnist',
     ].join('\n'),
   );
-  assert.equal(pick(['run', 'arch', 'model.layers[0].filters'], ['cifar-wide']), ['run           arch                                  model.layers[0].filters', 'cifar-wide/1  conv32-pool-conv64-pool-d120-d84-d10                       32'].join('\n'));
-  assert.throws(() => pick(['run', 'learningrat']), { message: 'no column or config key "learningrat"; did you mean "training.optimizer.learningRate"?' });
+  assert.equal(
+    pick(['run', 'arch', 'model.layers[0].filters'], ['cifar-wide']),
+    [
+      'run           arch                                  model.layers[0].filters',
+      'cifar-wide/1  conv32-pool-conv64-pool-d120-d84-d10                       32',
+    ].join('\n'),
+  );
+  assert.throws(() => pick(['run', 'learningrat']), {
+    message: 'no column or config key "learningrat"; did you mean "training.optimizer.learningRate"?',
+  });
 });
 
 test('ls --filter and --tag select runs; the columns then show what differs among those', () => {
@@ -116,8 +166,13 @@ test('ls --filter and --tag select runs; the columns then show what differs amon
   assert.deepEqual(runs({ tags: ['note'] }), ['cifar-lenet/2']);
   assert.deepEqual(runs({ tags: ['note=narrow'] }), []);
   const lenet = listTable({ root, refs: ['cifar-lenet'] });
-  assert.deepEqual(lenet.columns.map((c) => c.header), ['run', 'status', 'when', 'took', 'testAcc', 'tags', 'lr']);
-  assert.throws(() => runs({ filters: ['lr'] }), { message: '--filter lr: expected key=value or key!=value, e.g. --filter status=completed' });
+  assert.deepEqual(
+    lenet.columns.map((c) => c.header),
+    ['run', 'status', 'when', 'took', 'testAcc', 'tags', 'lr'],
+  );
+  assert.throws(() => runs({ filters: ['lr'] }), {
+    message: '--filter lr: expected key=value or key!=value, e.g. --filter status=completed',
+  });
 });
 
 /** The fixture starts version v at 12:0v UTC; the table shows local time. */
@@ -129,7 +184,13 @@ function started(v: number): string {
 
 test('ls --sort: columns, config keys, unique last parts, descending, missing last', () => {
   const root = history();
-  writeRun(root, { status: 'running', metrics: [], summary: false, pid: process.pid, startedAt: new Date().toISOString() });
+  writeRun(root, {
+    status: 'running',
+    metrics: [],
+    summary: false,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  });
   const order = (sort: string) => listTable({ root, sort }).rows.map((r) => r.version);
   assert.deepEqual(order('testAccuracy'), [4, 3, 1, 2, 5]);
   assert.deepEqual(order('testAccuracy:desc'), [2, 1, 3, 4, 5]);
@@ -139,8 +200,12 @@ test('ls --sort: columns, config keys, unique last parts, descending, missing la
   assert.deepEqual(order('status'), [1, 2, 3, 4, 5]);
   // A config key that is the same everywhere still sorts (stable).
   assert.deepEqual(order('training.epochs'), [1, 2, 3, 4, 5]);
-  assert.throws(() => order('lerningRate'), { message: 'no column or config key "lerningRate"; did you mean "training.optimizer.learningRate"?' });
-  assert.throws(() => order('units'), { message: '"units" is ambiguous: model.layers[5].units, model.layers[6].units, model.layers[7].units' });
+  assert.throws(() => order('lerningRate'), {
+    message: 'no column or config key "lerningRate"; did you mean "training.optimizer.learningRate"?',
+  });
+  assert.throws(() => order('units'), {
+    message: '"units" is ambiguous: model.layers[5].units, model.layers[6].units, model.layers[7].units',
+  });
 });
 
 test('resolveKey', () => {
@@ -171,7 +236,12 @@ test('ls: metric columns nobody has are dropped; --all-columns shows every key',
   const cols = listTable({ root }).columns.map((c) => c.key);
   assert.deepEqual(cols, ['run', 'status', 'started', 'duration', 'testLoss']);
   const all = listTable({ root, allColumns: true }).columns.map((c) => c.key);
-  assert.ok(all.includes('epochs') && all.includes('loss') && all.includes('training.optimizer.learningRate') && all.includes('model.layers[7].units'));
+  assert.ok(
+    all.includes('epochs') &&
+      all.includes('loss') &&
+      all.includes('training.optimizer.learningRate') &&
+      all.includes('model.layers[7].units'),
+  );
   assert.ok(!all.includes('name'));
 });
 
@@ -182,7 +252,11 @@ test('pipeline ls (CLI): --json parses, unknown experiment exits 2 with a sugges
   const rows = JSON.parse(ok.stdout);
   assert.equal(rows.length, 4);
   assert.equal(rows[1].run, 'cifar-lenet/2');
-  assert.deepEqual(rows[1].config, { 'model.layers[5].units': 120, 'training.batchSize': 32, 'training.optimizer.learningRate': 0.003 });
+  assert.deepEqual(rows[1].config, {
+    'model.layers[5].units': 120,
+    'training.batchSize': 32,
+    'training.optimizer.learningRate': 0.003,
+  });
   assert.equal(rows[3].status, 'failed');
 
   const bad = spawnSync(process.execPath, [BIN, 'ls', '--runs-dir', root, 'cifar-lent'], { encoding: 'utf8' });
@@ -198,18 +272,36 @@ test('ls after inserting a dropout layer: one arch column, not a dozen shifted m
   (config.model as { layers: unknown[] }).layers.splice(7, 0, { type: 'dropout', rate: 0.5 });
   writeRun(root, { name: 'lenet', metrics: curve(2, 0.5), config });
   const result = listTable({ root, refs: ['lenet'] });
-  assert.deepEqual(result.columns.map((c) => c.key), ['run', 'status', 'started', 'duration', 'testAccuracy', 'arch']);
-  assert.deepEqual(result.rows.map((r) => r.arch), ['conv6-pool-conv16-pool-d120-d84-d10', 'conv6-pool-conv16-pool-d120-d84-drop0.5-d10']);
+  assert.deepEqual(
+    result.columns.map((c) => c.key),
+    ['run', 'status', 'started', 'duration', 'testAccuracy', 'arch'],
+  );
+  assert.deepEqual(
+    result.rows.map((r) => r.arch),
+    ['conv6-pool-conv16-pool-d120-d84-d10', 'conv6-pool-conv16-pool-d120-d84-drop0.5-d10'],
+  );
   // --json keeps the layer keys that differ, for scripts.
   assert.deepEqual(result.rows[0].config, { 'model.layers[7].type': 'dense', 'model.layers[7].units': 10 });
-  assert.deepEqual(result.rows[1].config, { 'model.layers[7].type': 'dropout', 'model.layers[7].rate': 0.5, 'model.layers[8].type': 'dense', 'model.layers[8].units': 10 });
+  assert.deepEqual(result.rows[1].config, {
+    'model.layers[7].type': 'dropout',
+    'model.layers[7].rate': 0.5,
+    'model.layers[8].type': 'dense',
+    'model.layers[8].units': 10,
+  });
 });
 
 test('pipeline ls (CLI): COLUMNS=80 fits, tags show, and the notes go to stderr', () => {
   const root = tempRoot();
   writeRun(root, { metrics: curve(2, 0.5) });
-  writeRun(root, { metrics: curve(2, 0.55), set: { 'training.optimizer.learningRate': 0.003, 'training.batchSize': 64, 'training.epochs': 20 }, tags: { note: 'wider' } });
-  const r = spawnSync(process.execPath, [BIN, 'ls', '--runs-dir', root], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
+  writeRun(root, {
+    metrics: curve(2, 0.55),
+    set: { 'training.optimizer.learningRate': 0.003, 'training.batchSize': 64, 'training.epochs': 20 },
+    tags: { note: 'wider' },
+  });
+  const r = spawnSync(process.execPath, [BIN, 'ls', '--runs-dir', root], {
+    encoding: 'utf8',
+    env: { ...process.env, COLUMNS: '80' },
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(
     r.stdout,

@@ -21,10 +21,16 @@ test('status: crashed for a dead running run, running for a live one, unknown wi
   );
 });
 
-test('status: a live pid that started after the run is pid reuse, so crashed', { skip: process.platform !== 'linux' }, () => {
+test('status: a live pid that started after the run is pid reuse, so crashed', {
+  skip: process.platform !== 'linux',
+}, () => {
   const root = tempRoot();
   // This process started before now; claim the run started an hour before the process did.
-  writeRun(root, { status: 'running', pid: process.pid, startedAt: new Date(Date.now() - 3600_000 - process.uptime() * 1000).toISOString() });
+  writeRun(root, {
+    status: 'running',
+    pid: process.pid,
+    startedAt: new Date(Date.now() - 3600_000 - process.uptime() * 1000).toISOString(),
+  });
   assert.equal(listRuns(root)[0].status(), 'crashed');
 });
 
@@ -32,7 +38,10 @@ test('metrics.jsonl: a half-written last line is ignored', () => {
   const root = tempRoot();
   const dir = writeRun(root, { status: 'running', metrics: curve(2), partialLine: true, summary: false });
   const run = Run.fromDir(dir);
-  assert.deepEqual(run.metrics().map((r) => r.epoch), [1, 2]);
+  assert.deepEqual(
+    run.metrics().map((r) => r.epoch),
+    [1, 2],
+  );
   // Without summary.json, final and best come from metrics.jsonl.
   assert.equal(run.finalMetrics()?.epoch, 2);
   assert.equal(run.bestMetrics()?.epoch, 2);

@@ -61,13 +61,23 @@ test('unknown references: UsageError with a suggestion or the choices', () => {
     ['cifar-lent/1', `no experiment "cifar-lent" in ${root}; did you mean "cifar-lenet"?`],
     ['zzz', `no experiment "zzz" in ${root}; experiments: cifar-lenet, fashion-mlp`],
     ['cifar-lenet/9', 'no run cifar-lenet/9: cifar-lenet has versions 1-3'],
-    ['cifar-lenet/lates', '"lates" in "cifar-lenet/lates" is not a version: use a number, latest or best; did you mean "latest"?'],
+    [
+      'cifar-lenet/lates',
+      '"lates" in "cifar-lenet/lates" is not a version: use a number, latest or best; did you mean "latest"?',
+    ],
     ['cifar-lenet/0', '"0" in "cifar-lenet/0" is not a version: use a number, latest or best'],
-    ['a/b/c', `no run folder "a/b/c"; expected a path to a run folder, or NAME/VERSION, NAME/latest, NAME/best under ${root}`],
+    [
+      'a/b/c',
+      `no run folder "a/b/c"; expected a path to a run folder, or NAME/VERSION, NAME/latest, NAME/best under ${root}`,
+    ],
     ['', 'empty run reference; expected e.g. cifar-lenet/3, cifar-lenet/latest or runs/cifar-lenet/3'],
   ];
   for (const [ref, message] of cases) {
-    assert.throws(() => resolveRun(ref, root), (err: unknown) => err instanceof UsageError && err.message === message, ref);
+    assert.throws(
+      () => resolveRun(ref, root),
+      (err: unknown) => err instanceof UsageError && err.message === message,
+      ref,
+    );
   }
   const empty = tempRoot();
   assert.throws(() => resolveRun('x/1', empty), { message: `no experiment "x" (${empty} has no runs)` });
@@ -83,7 +93,9 @@ test('best skips runs without the main metric and uses min for loss-like main me
 
   const none = tempRoot();
   writeRun(none, { metrics: [], summary: false, status: 'failed' });
-  assert.throws(() => resolveRun('cifar-lenet/best', none), { message: 'cifar-lenet/best: no run has a testAccuracy value yet' });
+  assert.throws(() => resolveRun('cifar-lenet/best', none), {
+    message: 'cifar-lenet/best: no run has a testAccuracy value yet',
+  });
 });
 
 test('formatRanges', () => {

@@ -12,7 +12,11 @@ test('show: meta, resolved config as YAML, per-epoch table, final and best', () 
   const root = tempRoot();
   const metrics = curve(3, 0.6);
   metrics[2].testAccuracy = 0.2; // the best epoch is 2, not the last
-  writeRun(root, { metrics, set: { 'training.optimizer.learningRate': 0.003 }, tags: { sweep: 'cifar-lenet/sweeps/1', trial: 2 } });
+  writeRun(root, {
+    metrics,
+    set: { 'training.optimizer.learningRate': 0.003 },
+    tags: { sweep: 'cifar-lenet/sweeps/1', trial: 2 },
+  });
   const report = showReport(resolveRun('cifar-lenet/1', root));
   assert.equal(report.status, 'completed');
   assert.deepEqual(report.overrides, ['training.optimizer.learningRate=0.003']);
@@ -28,7 +32,12 @@ test('show: meta, resolved config as YAML, per-epoch table, final and best', () 
   assert.ok(lines.includes('      learningRate: 0.003'));
   assert.ok(lines.includes('  epoch    loss  accuracy  testLoss  testAccuracy  learningRate  seconds  samples/s'));
   assert.ok(lines.includes('      2  2.1950    0.3833    2.2950        0.3433         0.001     12.5      4,000'));
-  assert.ok(lines.includes('best       epoch 2, loss 2.1950, accuracy 0.3833, testLoss 2.2950, testAccuracy 0.3433  (by testAccuracy)'), text);
+  assert.ok(
+    lines.includes(
+      'best       epoch 2, loss 2.1950, accuracy 0.3833, testLoss 2.2950, testAccuracy 0.3433  (by testAccuracy)',
+    ),
+    text,
+  );
 });
 
 test('show: a crashed run says why; a run without metrics says so', () => {
@@ -42,7 +51,13 @@ test('show: a crashed run says why; a run without metrics says so', () => {
 });
 
 test('metricColumns: fixed order first, then extra metrics', () => {
-  assert.deepEqual(metricColumns([{ epoch: 1, testAccuracy: 1, auc: 1, loss: 1, valAuc: 1 }]), ['epoch', 'loss', 'testAccuracy', 'auc', 'valAuc']);
+  assert.deepEqual(metricColumns([{ epoch: 1, testAccuracy: 1, auc: 1, loss: 1, valAuc: 1 }]), [
+    'epoch',
+    'loss',
+    'testAccuracy',
+    'auc',
+    'valAuc',
+  ]);
 });
 
 test('configYaml keeps lists of mappings in block style', () => {
@@ -52,7 +67,9 @@ test('configYaml keeps lists of mappings in block style', () => {
 test('pipeline show (CLI): --json parses', () => {
   const root = tempRoot();
   writeRun(root, {});
-  const r = spawnSync(process.execPath, [BIN, 'show', 'cifar-lenet/latest', '--runs-dir', root, '--json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'show', 'cifar-lenet/latest', '--runs-dir', root, '--json'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.run, 'cifar-lenet/1');

@@ -26,7 +26,9 @@ function records(count: number, first: number, next: () => number): Buffer {
       for (let y = 0; y < 32; y++) {
         for (let x = 0; x < 32; x++) {
           const inSquare = x >= left && x < left + 8 && y >= top && y < top + 8;
-          buf[at + 1 + c * CIFAR_PIXELS + y * 32 + x] = inSquare ? 100 + Math.floor(next() * 80) : Math.floor(next() * 140);
+          buf[at + 1 + c * CIFAR_PIXELS + y * 32 + x] = inSquare
+            ? 100 + Math.floor(next() * 80)
+            : Math.floor(next() * 140);
         }
       }
     }

@@ -16,7 +16,12 @@ import { makeUiFixture, type UiFixture } from './fixture';
 const missing = browserMissing();
 
 /** A GET with the path exactly as written (no URL normalisation), as an attacker would send it. */
-function rawGet(base: string, rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
+function rawGet(
+  base: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; type: string; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method, headers }, (res) => {
@@ -29,8 +34,10 @@ function rawGet(base: string, rawPath: string, headers: Record<string, string> =
   });
 }
 
-const rowIds = (page: Page) => page.$$eval('#runs tbody tr[data-run]', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.run!));
-const cells = (page: Page, key: string) => page.$$eval(`#runs tbody td[data-key="${key}"]`, (tds) => tds.map((td) => td.textContent!));
+const rowIds = (page: Page) =>
+  page.$$eval('#runs tbody tr[data-run]', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.run!));
+const cells = (page: Page, key: string) =>
+  page.$$eval(`#runs tbody td[data-key="${key}"]`, (tds) => tds.map((td) => td.textContent!));
 /** Line series drawn by vega in a chart (one <path> per series in each line mark). */
 const linePaths = (page: Page, chart: string) => page.$$eval(`${chart} .mark-line.role-mark path`, (ps) => ps.length);
 /** Data points drawn in a chart (not its legend's symbols). */
@@ -61,16 +68,31 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
 
   test('the table lists every run, damaged folders marked as damaged', async () => {
     await open(page, ui.url);
-    const expected = ['tiny/1', 'tiny/2', 'tiny/20', 'tiny/21', 'tiny-sweep/1', 'tiny-sweep/2', 'live/1', ...fx.htmlNames.map((n) => `${n}/1`)];
+    const expected = [
+      'tiny/1',
+      'tiny/2',
+      'tiny/20',
+      'tiny/21',
+      'tiny-sweep/1',
+      'tiny-sweep/2',
+      'live/1',
+      ...fx.htmlNames.map((n) => `${n}/1`),
+    ];
     assert.deepEqual((await rowIds(page)).sort(), expected.sort());
-    const badge = (id: string) => page.$eval(`#runs tr[data-run="${id}"] .badge`, (b) => [b.textContent, b.getAttribute('title')]);
+    const badge = (id: string) =>
+      page.$eval(`#runs tr[data-run="${id}"] .badge`, (b) => [b.textContent, b.getAttribute('title')]);
     assert.deepEqual(await badge('tiny/20'), ['damaged (completed)', 'metrics.jsonl ends in a partial line']);
     assert.deepEqual(await badge('tiny/21'), ['damaged (unknown)', 'meta.json is not valid JSON']);
     assert.deepEqual(await badge('tiny/1'), ['completed', null]);
     assert.deepEqual(await badge('live/1'), ['running', null]);
     // The config values that differ, as `pipeline ls` chooses them, are columns.
-    const headers = await page.$$eval('#runs thead th[data-key]', (ths) => ths.map((th) => (th as HTMLElement).dataset.key));
-    assert.ok(headers.includes('training.optimizer.learningRate') && headers.includes('dataset.validationSplit'), headers.join(', '));
+    const headers = await page.$$eval('#runs thead th[data-key]', (ths) =>
+      ths.map((th) => (th as HTMLElement).dataset.key),
+    );
+    assert.ok(
+      headers.includes('training.optimizer.learningRate') && headers.includes('dataset.validationSplit'),
+      headers.join(', '),
+    );
     await screenshot(page, 'runs-table');
   });
 
@@ -79,11 +101,21 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     const accuracy = async () => (await cells(page, 'testAccuracy')).map(Number);
     await page.click('#runs th[data-key="testAccuracy"] button');
     const desc = await accuracy();
-    assert.deepEqual(desc, [...desc].sort((a, b) => b - a), 'numbers sort descending first');
+    assert.deepEqual(
+      desc,
+      [...desc].sort((a, b) => b - a),
+      'numbers sort descending first',
+    );
     await page.click('#runs th[data-key="testAccuracy"] button');
     const asc = await accuracy();
-    assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
-    assert.equal(await page.$eval('#runs th[data-key="testAccuracy"]', (th) => th.getAttribute('aria-sort')), 'ascending');
+    assert.deepEqual(
+      asc,
+      [...asc].sort((a, b) => a - b),
+    );
+    assert.equal(
+      await page.$eval('#runs th[data-key="testAccuracy"]', (th) => th.getAttribute('aria-sort')),
+      'ascending',
+    );
 
     await page.fill('#filter', 'sweep');
     assert.deepEqual((await rowIds(page)).sort(), ['tiny-sweep/1', 'tiny-sweep/2']);
@@ -99,9 +131,17 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     await page.selectOption('#status-filter', '');
     await page.selectOption('#group-by', 'experiment');
     const groups = await page.$$eval('#runs tr.group', (trs) => trs.map((tr) => tr.textContent));
-    assert.deepEqual(groups, [...fx.htmlNames.map((n) => `${n} (1)`).sort(), 'live (1)', 'tiny (4)', 'tiny-sweep (2)'].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
+    assert.deepEqual(
+      groups,
+      [...fx.htmlNames.map((n) => `${n} (1)`).sort(), 'live (1)', 'tiny (4)', 'tiny-sweep (2)'].sort((a, b) =>
+        a.localeCompare(b, undefined, { numeric: true }),
+      ),
+    );
     await page.selectOption('#group-by', 'sweep');
-    assert.deepEqual(await page.$$eval('#runs tr.group', (trs) => trs.map((tr) => tr.textContent)), ['not in a sweep (7)', 'tiny-sweep/sweeps/1 (2)']);
+    assert.deepEqual(await page.$$eval('#runs tr.group', (trs) => trs.map((tr) => tr.textContent)), [
+      'not in a sweep (7)',
+      'tiny-sweep/sweeps/1 (2)',
+    ]);
     await screenshot(page, 'runs-sorted-grouped');
     await page.selectOption('#group-by', 'none');
   });
@@ -114,13 +154,32 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     // tiny/2 trained with a validation split: loss and accuracy on train, validation and test.
     const perPanel = { loss: ['loss', 'valLoss', 'testLoss'], accuracy: ['accuracy', 'valAccuracy', 'testAccuracy'] };
     for (const [panel, metrics] of Object.entries(perPanel)) {
-      assert.equal(await linePaths(page, `.chart[data-panel="${panel}"]`), metrics.length, `${panel}: one line per metric`);
-      assert.deepEqual(await page.$$eval(`.chart[data-panel="${panel}"] .role-legend-label text`, (ts) => ts.map((t) => t.textContent)), ['train', 'validation', 'test']);
+      assert.equal(
+        await linePaths(page, `.chart[data-panel="${panel}"]`),
+        metrics.length,
+        `${panel}: one line per metric`,
+      );
+      assert.deepEqual(
+        await page.$$eval(`.chart[data-panel="${panel}"] .role-legend-label text`, (ts) =>
+          ts.map((t) => t.textContent),
+        ),
+        ['train', 'validation', 'test'],
+      );
     }
     const epochHeaders = await page.$$eval('#epochs thead th', (ths) => ths.map((th) => th.textContent));
-    assert.deepEqual(epochHeaders.slice(0, 7), ['epoch', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'testLoss', 'testAccuracy']);
+    assert.deepEqual(epochHeaders.slice(0, 7), [
+      'epoch',
+      'loss',
+      'accuracy',
+      'valLoss',
+      'valAccuracy',
+      'testLoss',
+      'testAccuracy',
+    ]);
     assert.equal(await page.$$eval('#epochs tbody tr', (trs) => trs.length), 2);
-    const facts = await page.$$eval('table.facts tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent])));
+    const facts = await page.$$eval('table.facts tr', (trs) =>
+      Object.fromEntries(trs.map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent])),
+    );
     const meta = JSON.parse(fs.readFileSync(path.join(fx.root, 'tiny/2/meta.json'), 'utf8'));
     assert.equal(facts['dataset fingerprint'], meta.dataset.fingerprint);
     assert.match(facts['git commit'] ?? '', /^[0-9a-f]{40}/);
@@ -136,13 +195,28 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
   test('a run with a saved evaluation shows per-class accuracy and the confusion matrix', async () => {
     await open(page, ui.url + '#/run/tiny/1');
     const saved = JSON.parse(fs.readFileSync(path.join(fx.root, 'tiny/1/evaluation.json'), 'utf8'));
-    const perClass = await page.$$eval('#per-class tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
-    assert.deepEqual(perClass, saved.perClass.map((c: { class: string; examples: number; correct: number; accuracy: number }) => [c.class, String(c.examples), String(c.correct), Number.isInteger(c.accuracy) ? String(c.accuracy) : c.accuracy.toFixed(4)]));
+    const perClass = await page.$$eval('#per-class tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
+    assert.deepEqual(
+      perClass,
+      saved.perClass.map((c: { class: string; examples: number; correct: number; accuracy: number }) => [
+        c.class,
+        String(c.examples),
+        String(c.correct),
+        Number.isInteger(c.accuracy) ? String(c.accuracy) : c.accuracy.toFixed(4),
+      ]),
+    );
     assert.equal(perClass.length, 10);
     // A cell per (true, predicted) pair, each with its count written in.
     assert.equal(await count(page, '#confusion .mark-rect.role-mark path'), 100);
-    const counts = await page.$$eval('#confusion .mark-text.role-mark text', (ts) => ts.map((t) => Number(t.textContent)));
-    assert.equal(counts.reduce((a, b) => a + b, 0), saved.dataset.examples);
+    const counts = await page.$$eval('#confusion .mark-text.role-mark text', (ts) =>
+      ts.map((t) => Number(t.textContent)),
+    );
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      saved.dataset.examples,
+    );
     await screenshot(page, 'run-evaluation');
   });
 
@@ -154,8 +228,13 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     await page.click('#compare');
     await page.waitForSelector('body[data-ready="true"] #overlay');
     assert.equal(await linePaths(page, '#overlay'), 2, 'one line per run');
-    assert.deepEqual(await page.$$eval('#overlay .role-legend-label text', (ts) => ts.map((t) => t.textContent)), ['tiny/1', 'tiny/2']);
-    const changed = await page.$$eval('table.config-diff tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    assert.deepEqual(await page.$$eval('#overlay .role-legend-label text', (ts) => ts.map((t) => t.textContent)), [
+      'tiny/1',
+      'tiny/2',
+    ]);
+    const changed = await page.$$eval('table.config-diff tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
     assert.deepEqual(changed, [
       ['dataset.validationSplit', '0', '0.2'],
       ['training.optimizer.learningRate', '0.001', '0.01'],
@@ -164,21 +243,43 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     // Another metric on a log scale, still one line per run.
     await page.selectOption('#metric', 'testLoss');
     await page.check('#log');
-    await page.waitForFunction(() => document.querySelector('#overlay .role-title-text')?.textContent === 'testLoss by epoch');
+    await page.waitForFunction(
+      () => document.querySelector('#overlay .role-title-text')?.textContent === 'testLoss by epoch',
+    );
     assert.equal(await linePaths(page, '#overlay'), 2);
     // Smoothing draws the averaged lines over the raw ones, faint: two lines per run.
     await page.$eval('#smoothing', (input) => {
       (input as HTMLInputElement).value = '0.5';
       input.dispatchEvent(new Event('input'));
     });
-    await page.waitForFunction(() => document.querySelectorAll('#overlay .mark-line.role-mark path').length === 4, undefined, { timeout: 5000 });
-    assert.deepEqual(await page.$$eval('#overlay .role-legend-label text', (ts) => ts.map((t) => t.textContent)), ['tiny/1', 'tiny/2'], 'the legend stays');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#overlay .mark-line.role-mark path').length === 4,
+      undefined,
+      { timeout: 5000 },
+    );
+    assert.deepEqual(
+      await page.$$eval('#overlay .role-legend-label text', (ts) => ts.map((t) => t.textContent)),
+      ['tiny/1', 'tiny/2'],
+      'the legend stays',
+    );
     await screenshot(page, 'compare-log-scale-smoothed');
   });
 
   test('a new epoch line in a running run updates its row and its chart within 2 s', async (t) => {
     const file = path.join(fx.root, fx.live, 'metrics.jsonl');
-    const line = (epoch: number, acc: number) => JSON.stringify({ epoch, loss: 2 - epoch / 10, accuracy: acc, valLoss: 2.1, valAccuracy: acc, testLoss: 2.2 - epoch / 10, testAccuracy: acc, learningRate: 0.01, seconds: 0.5, samplesPerSecond: 300 }) + '\n';
+    const line = (epoch: number, acc: number) =>
+      JSON.stringify({
+        epoch,
+        loss: 2 - epoch / 10,
+        accuracy: acc,
+        valLoss: 2.1,
+        valAccuracy: acc,
+        testLoss: 2.2 - epoch / 10,
+        testAccuracy: acc,
+        learningRate: 0.01,
+        seconds: 0.5,
+        samplesPerSecond: 300,
+      }) + '\n';
     await open(page, ui.url + '#/?live');
     const cell = `#runs tr[data-run="${fx.live}"] td[data-key="testAccuracy"]`;
     assert.notEqual(await page.textContent(cell), '0.9877');
@@ -192,7 +293,9 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     assert.equal(await count(page, accuracyPoints), 3 * 2, 'train, validation, test at epochs 1 and 2');
     t0 = Date.now();
     fs.appendFileSync(file, line(3, 0.5));
-    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3 * 3, accuracyPoints, { timeout: 2000 });
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3 * 3, accuracyPoints, {
+      timeout: 2000,
+    });
     const chartMs = Date.now() - t0;
     assert.equal(await page.$$eval('#epochs tbody tr', (trs) => trs.length), 3);
     t.diagnostic(`row updated in ${rowMs} ms, chart in ${chartMs} ms`);
@@ -203,13 +306,25 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     await open(page, ui.url + '#/sweeps');
     await page.click('a[href="#/sweep/tiny-sweep/1"]');
     await page.waitForSelector('body[data-ready="true"] #leaderboard');
-    const board = await page.$$eval('#leaderboard tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const board = await page.$$eval('#leaderboard tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
     // Trials ran side by side, so which run each got is read from the sweep's own record.
     const state = JSON.parse(fs.readFileSync(path.join(fx.root, 'tiny-sweep/sweeps/1/sweep.json'), 'utf8'));
     const expected = [...state.trials]
       .sort((a, b) => b.value - a.value)
-      .map((t, i) => [String(i + 1), String(t.index), t.run, 'completed', String(t.params['training.optimizer.learningRate']), t.value.toFixed(4)]);
-    assert.deepEqual(board.map((r) => r.slice(0, 6)), expected);
+      .map((t, i) => [
+        String(i + 1),
+        String(t.index),
+        t.run,
+        'completed',
+        String(t.params['training.optimizer.learningRate']),
+        t.value.toFixed(4),
+      ]);
+    assert.deepEqual(
+      board.map((r) => r.slice(0, 6)),
+      expected,
+    );
     assert.equal(await linePaths(page, '#parallel'), 2, 'one line per trial');
     assert.equal(await count(page, points('.chart[data-param="training.optimizer.learningRate"]')), 2);
     await screenshot(page, 'sweep');
@@ -229,12 +344,22 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
     ];
     for (const [url, status, error] of cases) {
       const r = await rawGet(ui.url, url);
-      assert.deepEqual([r.status, r.type, JSON.parse(r.body)], [status, 'application/json; charset=utf-8', { error }], url);
+      assert.deepEqual(
+        [r.status, r.type, JSON.parse(r.body)],
+        [status, 'application/json; charset=utf-8', { error }],
+        url,
+      );
     }
     const post = await rawGet(ui.url, '/api/runs', {}, 'POST');
-    assert.deepEqual([post.status, JSON.parse(post.body)], [405, { error: 'the dashboard is read-only: only GET and HEAD' }]);
+    assert.deepEqual(
+      [post.status, JSON.parse(post.body)],
+      [405, { error: 'the dashboard is read-only: only GET and HEAD' }],
+    );
     const rebound = await rawGet(ui.url, '/api/runs', { host: 'attacker.example:80' });
-    assert.deepEqual([rebound.status, JSON.parse(rebound.body)], [403, { error: 'unexpected Host "attacker.example:80"' }]);
+    assert.deepEqual(
+      [rebound.status, JSON.parse(rebound.body)],
+      [403, { error: 'unexpected Host "attacker.example:80"' }],
+    );
     const ok = await rawGet(ui.url, '/files/tiny/1/meta.json');
     assert.equal(ok.status, 200);
     assert.equal(JSON.parse(ok.body).name, 'tiny');
@@ -264,7 +389,11 @@ describe('pipeline ui in a browser', { skip: missing }, () => {
   test('a narrow window: no page-wide horizontal scrolling; the table scrolls in its box', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await open(page, ui.url + '#/?narrow');
-    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth, document.querySelector('.table-wrap')!.scrollWidth]);
+    const widths = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+      document.querySelector('.table-wrap')!.scrollWidth,
+    ]);
     assert.ok(widths[0] <= widths[1], `page ${widths[0]}px wide in a ${widths[1]}px window`);
     assert.ok(widths[2] > widths[1], 'the wide table scrolls inside its box');
     await screenshot(page, 'narrow-runs');

@@ -73,7 +73,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Go to a view and wait until it has rendered. */
 export async function open(page: Page, url: string): Promise<void> {
-  await page.evaluate(() => (document.body ? (document.body.dataset.ready = 'false') : undefined)).catch(() => undefined);
+  await page
+    .evaluate(() => (document.body ? (document.body.dataset.ready = 'false') : undefined))
+    .catch(() => undefined);
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
 }

@@ -35,14 +35,60 @@ export async function makeUiFixture(): Promise<UiFixture> {
   // tiny/1 and tiny/2 one after the other (versions in this order); the sweep's two trials, tiny-sweep/1 and 2, alongside.
   const runs = (async () => {
     await run(process.execPath, [BIN, 'run', TINY, ...common, '--set', 'training.epochs=2'], { env });
-    await run(process.execPath, [BIN, 'run', TINY, ...common, '--set', 'training.epochs=2', '--set', 'training.optimizer.learningRate=0.01', '--set', 'dataset.validationSplit=0.2'], { env });
+    await run(
+      process.execPath,
+      [
+        BIN,
+        'run',
+        TINY,
+        ...common,
+        '--set',
+        'training.epochs=2',
+        '--set',
+        'training.optimizer.learningRate=0.01',
+        '--set',
+        'dataset.validationSplit=0.2',
+      ],
+      { env },
+    );
   })();
-  const sweep = run(process.execPath, [BIN, 'sweep', TINY, ...common, '--set', 'name=tiny-sweep', '--set', 'training.epochs=1', '--param', 'training.optimizer.learningRate=0.003,0.03', '--parallel', '2'], { env });
-  await Promise.all([runs.then(() => run(process.execPath, [BIN, 'eval', 'tiny/1', '--save', '--runs-dir', root, '--data-dir', data, '--backend', 'wasm'], { env })), sweep]);
+  const sweep = run(
+    process.execPath,
+    [
+      BIN,
+      'sweep',
+      TINY,
+      ...common,
+      '--set',
+      'name=tiny-sweep',
+      '--set',
+      'training.epochs=1',
+      '--param',
+      'training.optimizer.learningRate=0.003,0.03',
+      '--parallel',
+      '2',
+    ],
+    { env },
+  );
+  await Promise.all([
+    runs.then(() =>
+      run(
+        process.execPath,
+        [BIN, 'eval', 'tiny/1', '--save', '--runs-dir', root, '--data-dir', data, '--backend', 'wasm'],
+        { env },
+      ),
+    ),
+    sweep,
+  ]);
   return handMade(root, base);
 }
 
-function copyRun(root: string, from: string, to: string, meta: (m: Record<string, unknown>) => void = () => {}): string {
+function copyRun(
+  root: string,
+  from: string,
+  to: string,
+  meta: (m: Record<string, unknown>) => void = () => {},
+): string {
   const dir = path.join(root, to);
   fs.cpSync(path.join(root, from), dir, { recursive: true });
   const file = path.join(dir, 'meta.json');
@@ -62,7 +108,16 @@ function handMade(root: string, base: string): UiFixture {
   const garbage = copyRun(root, 'tiny/1', 'tiny/21');
   fs.writeFileSync(path.join(garbage, 'meta.json'), '{"name": "tiny", "status": "compl\u0000\u0007 garbage');
   // Still going: written `running` by this (live) process, one epoch so far, no summary yet.
-  const live = copyRun(root, 'tiny/2', 'live/1', (m) => Object.assign(m, { status: 'running', pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), endedAt: null, durationSeconds: null }));
+  const live = copyRun(root, 'tiny/2', 'live/1', (m) =>
+    Object.assign(m, {
+      status: 'running',
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      durationSeconds: null,
+    }),
+  );
   fs.rmSync(path.join(live, 'summary.json'));
   const first = fs.readFileSync(path.join(live, 'metrics.jsonl'), 'utf8').split('\n')[0];
   fs.writeFileSync(path.join(live, 'metrics.jsonl'), first + '\n');

@@ -44,7 +44,18 @@ test('runDamage: what the readers step over is reported', () => {
   assert.deepEqual(runDamage(dir({})), []);
   assert.deepEqual(runDamage(dir({ partialLine: true })), ['metrics.jsonl ends in a partial line']);
   // A running run's last line may be a write in progress.
-  assert.deepEqual(runDamage(dir({ status: 'running', pid: process.pid, startedAt: new Date().toISOString(), partialLine: true, summary: false })), []);
+  assert.deepEqual(
+    runDamage(
+      dir({
+        status: 'running',
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        partialLine: true,
+        summary: false,
+      }),
+    ),
+    [],
+  );
   assert.deepEqual(runDamage(dir({ noMeta: true })), ['no meta.json']);
   const garbled = dir({});
   fs.writeFileSync(path.join(garbled.dir, 'meta.json'), '{"status": ');
@@ -58,23 +69,41 @@ async function serve(root: string) {
   return { url, close: () => app.close() };
 }
 
-test('the JSON API answers with the CLI readers\' results', async () => {
+test("the JSON API answers with the CLI readers' results", async () => {
   const root = tempRoot();
-  for (const [lr, seed, q] of [[0.001, 1, 0.5], [0.001, 2, 0.52], [0.003, 1, 0.6], [0.003, 2, 0.61]] as const) {
+  for (const [lr, seed, q] of [
+    [0.001, 1, 0.5],
+    [0.001, 2, 0.52],
+    [0.003, 1, 0.6],
+    [0.003, 2, 0.61],
+  ] as const) {
     writeRun(root, { set: { 'training.optimizer.learningRate': lr, seed }, metrics: curve(3, q) });
   }
   const s = await serve(root);
   try {
     const runs = await (await fetch(s.url + '/api/runs')).json();
     const ls = listTable({ root });
-    assert.deepEqual(runs.columns.map((c: { key: string }) => c.key), ls.columns.map((c) => c.key));
-    assert.deepEqual(runs.rows.map((r: { cells: string[] }) => r.cells), lsTable(ls).rows, 'cells as `pipeline ls` prints them');
+    assert.deepEqual(
+      runs.columns.map((c: { key: string }) => c.key),
+      ls.columns.map((c) => c.key),
+    );
+    assert.deepEqual(
+      runs.rows.map((r: { cells: string[] }) => r.cells),
+      lsTable(ls).rows,
+      'cells as `pipeline ls` prints them',
+    );
 
     const cmp = await (await fetch(`${s.url}/api/compare?run=cifar-lenet%2F1&run=cifar-lenet%2F3`)).json();
-    const report = diffRuns(Run.fromDir(path.join(root, 'cifar-lenet/1')), Run.fromDir(path.join(root, 'cifar-lenet/3')));
+    const report = diffRuns(
+      Run.fromDir(path.join(root, 'cifar-lenet/1')),
+      Run.fromDir(path.join(root, 'cifar-lenet/3')),
+    );
     assert.deepEqual(cmp.diffs[0].config, JSON.parse(JSON.stringify(report.config)));
     assert.equal(cmp.diffs[0].seedVerdict, seedSentence(report.seedSpread!, 'cifar-lenet/1', 'cifar-lenet/3'));
-    assert.deepEqual(new Set(cmp.points.map((p: { series: string }) => p.series)), new Set(['cifar-lenet/1', 'cifar-lenet/3']));
+    assert.deepEqual(
+      new Set(cmp.points.map((p: { series: string }) => p.series)),
+      new Set(['cifar-lenet/1', 'cifar-lenet/3']),
+    );
 
     const missing = await fetch(s.url + '/api/runs/cifar-lenet/9');
     assert.deepEqual([missing.status, await missing.json()], [404, { error: 'no run cifar-lenet/9' }]);
@@ -99,7 +128,15 @@ test('a runs folder replaced by a file while serving: a JSON error that says so,
     fs.rmdirSync(root);
     fs.writeFileSync(root, 'not a folder');
     const r = await fetch(s.url + '/api/runs');
-    assert.deepEqual([r.status, await r.json()], [500, { error: `cannot use ${root}: part of that path is a file, not a folder; move the file away or choose another location` }]);
+    assert.deepEqual(
+      [r.status, await r.json()],
+      [
+        500,
+        {
+          error: `cannot use ${root}: part of that path is a file, not a folder; move the file away or choose another location`,
+        },
+      ],
+    );
   } finally {
     await s.close();
   }
@@ -108,7 +145,13 @@ test('a runs folder replaced by a file while serving: a JSON error that says so,
 test('server-sent events name a running run within 2 s of its new epoch line', async () => {
   const root = tempRoot();
   writeRun(root, {});
-  const dir = writeRun(root, { status: 'running', pid: process.pid, startedAt: new Date().toISOString(), summary: false, metrics: curve(1) });
+  const dir = writeRun(root, {
+    status: 'running',
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    summary: false,
+    metrics: curve(1),
+  });
   const s = await serve(root);
   try {
     const got = await new Promise<{ ms: number; data: unknown }>((resolve, reject) => {
@@ -120,7 +163,13 @@ test('server-sent events name a running run within 2 s of its new epoch line', a
           buf += d;
           if (t0 === 0 && buf.includes('retry:')) {
             // Subscribed: the watcher has its first picture; now the run writes an epoch.
-            setTimeout(() => ((t0 = Date.now()), fs.appendFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(curve(2)[1]) + '\n')), 200);
+            setTimeout(
+              () => (
+                (t0 = Date.now()),
+                fs.appendFileSync(path.join(dir, 'metrics.jsonl'), JSON.stringify(curve(2)[1]) + '\n')
+              ),
+              200,
+            );
           }
           const m = /event: changes\ndata: (.*)\n\n/.exec(buf);
           if (m) {
@@ -139,33 +188,63 @@ test('server-sent events name a running run within 2 s of its new epoch line', a
   }
 });
 
-test('pipeline ui: --help, a bad port, a port in use, a public host warns; eval --save only on the run\'s own data', async () => {
+test("pipeline ui: --help, a bad port, a port in use, a public host warns; eval --save only on the run's own data", async () => {
   const help = spawnSync(process.execPath, [BIN, 'ui', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
-  for (const line of ['Usage: pipeline ui [options]', '--runs-dir <dir>', '--port <n>', '--host <address>', '--open', 'Read-only']) assert.ok(help.stdout.includes(line), line);
+  for (const line of [
+    'Usage: pipeline ui [options]',
+    '--runs-dir <dir>',
+    '--port <n>',
+    '--host <address>',
+    '--open',
+    'Read-only',
+  ])
+    assert.ok(help.stdout.includes(line), line);
 
   const bad = spawnSync(process.execPath, [BIN, 'ui', '--port', 'http'], { encoding: 'utf8' });
   assert.deepEqual([bad.status, bad.stderr], [2, 'error: --port must be a number from 0 to 65535, got "http"\n']);
 
-  const save = spawnSync(process.execPath, [BIN, 'eval', 'tiny/1', '--save', '--set', 'dataset.limit.test=10'], { encoding: 'utf8' });
-  assert.deepEqual([save.status, save.stderr], [2, "error: --save keeps the evaluation on the run's own test split; drop --set, or drop --save\n"]);
+  const save = spawnSync(process.execPath, [BIN, 'eval', 'tiny/1', '--save', '--set', 'dataset.limit.test=10'], {
+    encoding: 'utf8',
+  });
+  assert.deepEqual(
+    [save.status, save.stderr],
+    [2, "error: --save keeps the evaluation on the run's own test split; drop --set, or drop --save\n"],
+  );
 
   const blocker = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));
   const port = (blocker.address() as net.AddressInfo).port;
-  const busy = spawnSync(process.execPath, [BIN, 'ui', '--port', String(port), '--runs-dir', tempRoot()], { encoding: 'utf8' });
+  const busy = spawnSync(process.execPath, [BIN, 'ui', '--port', String(port), '--runs-dir', tempRoot()], {
+    encoding: 'utf8',
+  });
   blocker.close();
-  assert.deepEqual([busy.status, busy.stderr], [1, `error: port ${port} on 127.0.0.1 is in use; choose another with --port\n`]);
+  assert.deepEqual(
+    [busy.status, busy.stderr],
+    [1, `error: port ${port} on 127.0.0.1 is in use; choose another with --port\n`],
+  );
 
   const file = path.join(tempRoot(), 'runs-file');
   fs.writeFileSync(file, 'not a folder');
-  const notDir = spawnSync(process.execPath, [BIN, 'ui', '--port', '0', '--runs-dir', file], { encoding: 'utf8', timeout: 30_000 });
-  assert.deepEqual([notDir.status, notDir.stderr], [1, `error: cannot use ${file}: part of that path is a file, not a folder; move the file away or choose another location\n`]);
+  const notDir = spawnSync(process.execPath, [BIN, 'ui', '--port', '0', '--runs-dir', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.deepEqual(
+    [notDir.status, notDir.stderr],
+    [
+      1,
+      `error: cannot use ${file}: part of that path is a file, not a folder; move the file away or choose another location\n`,
+    ],
+  );
 
   const root = tempRoot();
   const ui = await startUi(['--host', '0.0.0.0', '--runs-dir', root]);
   // Written before the address, but on another pipe.
   for (let i = 0; i < 100 && !ui.stderr().endsWith('\n'); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(ui.stderr(), `warning: listening on 0.0.0.0: anyone who can reach this machine on port ${new URL(ui.url).port} can read every run in ${root}\n`);
+  assert.equal(
+    ui.stderr(),
+    `warning: listening on 0.0.0.0: anyone who can reach this machine on port ${new URL(ui.url).port} can read every run in ${root}\n`,
+  );
   assert.equal(await ui.stop(), 0);
 });

@@ -10,7 +10,9 @@ import { installStopSignals } from '../../pipeline/signals';
 export function registerData(program: Command): void {
   program
     .command('data')
-    .description('describe the data an experiment would use (source, counts per split and class, shape, fingerprint, cache) without training')
+    .description(
+      'describe the data an experiment would use (source, counts per split and class, shape, fingerprint, cache) without training',
+    )
     .argument('<file>', 'experiment YAML file')
     .option('--set <key=value>', 'override a value (repeatable), e.g. dataset.limit.train=1000', collect, [])
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else ~/.cache/pipeline/datasets)')
@@ -33,7 +35,11 @@ export function registerData(program: Command): void {
         const description = describeDataset(ds, exp.dataset, { seconds });
         const warnings = emptyClassWarnings(ds);
         for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-        process.stdout.write(opts.json ? `${JSON.stringify({ ...description, warnings }, null, 2)}\n` : `${formatDatasetDescription(description)}\n`);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify({ ...description, warnings }, null, 2)}\n`
+            : `${formatDatasetDescription(description)}\n`,
+        );
       }).finally(() => stop.dispose());
     });
 }

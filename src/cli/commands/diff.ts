@@ -19,7 +19,9 @@ export function registerDiff(program: Command): void {
         if (opts.json && opts.md) throw new UsageError('choose one of --json, --md');
         const root = resolveRunsRoot(opts.runsDir);
         const report = diffRuns(resolveRun(a, root), resolveRun(b, root));
-        process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatDiff(report, opts.md ? 'md' : 'text'));
+        process.stdout.write(
+          opts.json ? JSON.stringify(report, null, 2) + '\n' : formatDiff(report, opts.md ? 'md' : 'text'),
+        );
       });
     });
 }

@@ -23,9 +23,19 @@ interface EvalFlags {
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description("evaluate a run's saved model: loss, accuracy, per-class accuracy and confusion matrix on the test split")
-    .argument('<run>', 'a run folder, NAME/VERSION, NAME/latest or NAME/best; a checkpoint with @best, @last, @epoch-N (or its folder)')
-    .option('--set <key=value>', 'evaluate on other data: dataset.* overrides (repeatable), e.g. dataset.limit.test=1000', collect, [])
+    .description(
+      "evaluate a run's saved model: loss, accuracy, per-class accuracy and confusion matrix on the test split",
+    )
+    .argument(
+      '<run>',
+      'a run folder, NAME/VERSION, NAME/latest or NAME/best; a checkpoint with @best, @last, @epoch-N (or its folder)',
+    )
+    .option(
+      '--set <key=value>',
+      'evaluate on other data: dataset.* overrides (repeatable), e.g. dataset.limit.test=1000',
+      collect,
+      [],
+    )
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto)')
@@ -36,9 +46,13 @@ export function registerEval(program: Command): void {
       const stop = installStopSignals();
       process.exitCode = await withBoundary(async () => {
         // The saved report is the run's own: its final model on its test split, not other data or a checkpoint.
-        if (opts.save && opts.set.length > 0) throw new UsageError("--save keeps the evaluation on the run's own test split; drop --set, or drop --save");
+        if (opts.save && opts.set.length > 0)
+          throw new UsageError("--save keeps the evaluation on the run's own test split; drop --set, or drop --save");
         const { run, checkpoint } = resolveRunRef(ref, resolveRunsRoot(opts.runsDir));
-        if (opts.save && checkpoint) throw new UsageError("--save keeps the evaluation of the run's final model; drop the @checkpoint, or drop --save");
+        if (opts.save && checkpoint)
+          throw new UsageError(
+            "--save keeps the evaluation of the run's final model; drop the @checkpoint, or drop --save",
+          );
         const report = await evaluateRun({
           runDir: run.dir,
           checkpoint,

@@ -7,7 +7,9 @@ import { resolveRunsRoot } from '../../runs/read';
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a self-describing model bundle: model.json + weights.bin + pipeline.json (classes, input shape, preprocessing, experiment, metrics)')
+    .description(
+      'write a self-describing model bundle: model.json + weights.bin + pipeline.json (classes, input shape, preprocessing, experiment, metrics)',
+    )
     .argument('<model>', 'a run (NAME/VERSION, NAME/latest, NAME/best, a run folder) or a model bundle folder')
     .argument('<out-dir>', 'the bundle folder to write (new, empty, or an earlier bundle, which is replaced)')
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
@@ -18,7 +20,11 @@ export function registerExport(program: Command): void {
         const out = exportBundle(source, outDir);
         // The run's reference with its checkpoint (tiny/4@best), as the user named it; a bundle's own run otherwise.
         const run = source.kind === 'run' ? source.label : source.manifest.run.ref;
-        process.stdout.write(opts.json ? JSON.stringify({ ...out, run }) + '\n' : `exported ${run} to ${out.dir} (${out.files.join(', ')})\n`);
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify({ ...out, run }) + '\n'
+            : `exported ${run} to ${out.dir} (${out.files.join(', ')})\n`,
+        );
       });
     });
 }

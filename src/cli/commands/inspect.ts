@@ -23,7 +23,8 @@ export function registerInspect(program: Command): void {
     .action(async (file: string, opts: { set: string[]; json?: boolean; format: string }) => {
       process.exitCode = await withBoundary(async () => {
         const format = FORMATS[opts.json ? 'json' : opts.format];
-        if (!format) throw new UsageError(`unknown --format "${opts.format}"; one of ${Object.keys(FORMATS).join(', ')}`);
+        if (!format)
+          throw new UsageError(`unknown --format "${opts.format}"; one of ${Object.keys(FORMATS).join(', ')}`);
         const loaded = loadExperimentFile(file, { overrides: opts.set });
         process.stdout.write(format(summarizeModel(loaded)));
       });

@@ -23,11 +23,22 @@ export function registerLs(program: Command): void {
   program
     .command('ls')
     .description('list runs: status, timing, the main metric, and the config values that differ among them')
-    .argument('[refs...]', 'experiment names, runs or sweeps (cifar-lenet, cifar-lenet/3, cifar-lenet/sweeps/1); default: all')
+    .argument(
+      '[refs...]',
+      'experiment names, runs or sweeps (cifar-lenet, cifar-lenet/3, cifar-lenet/sweeps/1); default: all',
+    )
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--sort <key>', 'sort by a column or dotted config key; -KEY or KEY:desc for descending')
-    .option('--columns <names>', 'exactly these columns, comma-separated: run, trial, status, when, took, backend, epochs, tags, arch, a metric (testAccuracy, best.testAccuracy), lr, batch, or a config key')
-    .option('--filter <key=value>', 'only runs where a column or config key has this value (or key!=value); repeatable', collect, [])
+    .option(
+      '--columns <names>',
+      'exactly these columns, comma-separated: run, trial, status, when, took, backend, epochs, tags, arch, a metric (testAccuracy, best.testAccuracy), lr, batch, or a config key',
+    )
+    .option(
+      '--filter <key=value>',
+      'only runs where a column or config key has this value (or key!=value); repeatable',
+      collect,
+      [],
+    )
     .option('--tag <key=value>', 'only runs with this tag (or just key: any value); repeatable', collect, [])
     .option('--sweeps', "list sweep trials with their experiment's other runs (by default: pipeline ls NAME/sweeps/N)")
     .option('--all-columns', 'every config key, metric and tag, not only those that differ, without fitting the width')
@@ -36,14 +47,18 @@ export function registerLs(program: Command): void {
     .option('--md', 'print a Markdown table')
     .action(async (refs: string[], opts: LsFlags) => {
       process.exitCode = await withBoundary(async () => {
-        if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1) throw new UsageError('choose one of --json, --csv, --md');
+        if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1)
+          throw new UsageError('choose one of --json, --csv, --md');
         const plain = !opts.json && !opts.csv && !opts.md;
         const result = listTable({
           root: resolveRunsRoot(opts.runsDir),
           refs,
           sort: opts.sort,
           allColumns: opts.allColumns,
-          columns: opts.columns?.split(',').map((c) => c.trim()).filter(Boolean),
+          columns: opts.columns
+            ?.split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
           filters: opts.filter,
           tags: opts.tag,
           sweeps: opts.sweeps,
@@ -56,7 +71,8 @@ export function registerLs(program: Command): void {
         }
         if (result.rows.length === 0) {
           const filtered = opts.filter.length || opts.tag.length;
-          if (!Object.keys(result.hiddenTrials).length) process.stderr.write(filtered ? 'no runs match\n' : `no runs in ${resolveRunsRoot(opts.runsDir)}\n`);
+          if (!Object.keys(result.hiddenTrials).length)
+            process.stderr.write(filtered ? 'no runs match\n' : `no runs in ${resolveRunsRoot(opts.runsDir)}\n`);
           return;
         }
         const table = lsTable(result, { csv: opts.csv });

@@ -33,7 +33,8 @@ export function parseTags(raw: readonly string[]): Record<string, string | numbe
 function parseWorkers(raw: string | undefined): number | 'auto' | undefined {
   if (raw === undefined || raw === 'auto') return raw;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers ${raw}: expected auto or an integer from 1 to 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(`--workers ${raw}: expected auto or an integer from 1 to 64`);
   return n;
 }
 
@@ -62,15 +63,21 @@ export function registerRun(program: Command): void {
     .option('--set <key=value>', 'override a value (repeatable), e.g. training.epochs=10', collect, [])
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto; on --resume, the run\'s own)')
+    .option('--backend <name>', "auto, tensorflow, wasm or cpu (default: auto; on --resume, the run's own)")
     .option('--workers <n>', 'data-parallel workers, auto or 1-64 (overrides training.workers)')
     .option('--tag <key=value>', 'label the run (repeatable), e.g. --tag sweep=lr', collect, [])
-    .option('--resume <run>', 'continue an interrupted run from its last checkpoint (a run folder, NAME/VERSION or NAME/latest); with --set training.epochs=N, train a run further')
+    .option(
+      '--resume <run>',
+      'continue an interrupted run from its last checkpoint (a run folder, NAME/VERSION or NAME/latest); with --set training.epochs=N, train a run further',
+    )
     .option('--json', 'print {runDir, status, metrics, best} as the last stdout line')
     .action(async (file: string | undefined, opts: RunFlags) => {
       process.exitCode = await withBoundary(async () => {
         const resume = opts.resume ? resolveRun(opts.resume, resolveRunsRoot(opts.runsDir)).dir : undefined;
-        if (!resume && !file) throw new UsageError('pipeline run needs an experiment file, e.g. pipeline run configs/cifar-lenet.yaml (or --resume RUN)');
+        if (!resume && !file)
+          throw new UsageError(
+            'pipeline run needs an experiment file, e.g. pipeline run configs/cifar-lenet.yaml (or --resume RUN)',
+          );
         const outcome = await runExperiment({
           file,
           overrides: opts.set,

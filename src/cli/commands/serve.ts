@@ -21,7 +21,9 @@ interface ServeFlags {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('an HTTP JSON service for a trained model: POST /predict, GET /metadata, GET /healthz (dynamic batching, limits, graceful SIGTERM)')
+    .description(
+      'an HTTP JSON service for a trained model: POST /predict, GET /metadata, GET /healthz (dynamic batching, limits, graceful SIGTERM)',
+    )
     .argument('<model>', 'a run (NAME/VERSION, NAME/latest, NAME/best, a run folder) or a model bundle folder')
     .option('--port <port>', 'TCP port (0: any free one, logged)', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -35,9 +37,11 @@ export function registerServe(program: Command): void {
     .action(async (ref: string, opts: ServeFlags) => {
       process.exitCode = await withBoundary(async () => {
         const port = Number(opts.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${opts.port}: expected a port number 0-65535`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError(`--port ${opts.port}: expected a port number 0-65535`);
         const delay = Number(opts.batchDelay);
-        if (!(delay >= 0 && delay <= 10_000)) throw new UsageError(`--batch-delay ${opts.batchDelay}: expected milliseconds 0-10000`);
+        if (!(delay >= 0 && delay <= 10_000))
+          throw new UsageError(`--batch-delay ${opts.batchDelay}: expected milliseconds 0-10000`);
         await serveModel({
           ref,
           runsRoot: resolveRunsRoot(opts.runsDir),

@@ -9,8 +9,13 @@ import { resolveSweep } from '../../runs/sweep/state';
 export function registerShow(program: Command): void {
   program
     .command('show')
-    .description('one run: meta, the resolved config, per-epoch metrics, final and best (or a sweep: its plan and trials)')
-    .argument('<run>', 'a run: cifar-lenet/3, cifar-lenet/latest, cifar-lenet/best, or a path; or a sweep: cifar-lenet/sweeps/1')
+    .description(
+      'one run: meta, the resolved config, per-epoch metrics, final and best (or a sweep: its plan and trials)',
+    )
+    .argument(
+      '<run>',
+      'a run: cifar-lenet/3, cifar-lenet/latest, cifar-lenet/best, or a path; or a sweep: cifar-lenet/sweeps/1',
+    )
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--json', 'print everything as one JSON object')
     .action(async (ref: string, opts: { runsDir?: string; json?: boolean }) => {

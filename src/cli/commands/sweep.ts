@@ -39,15 +39,26 @@ interface SweepCliFlags {
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
-    .description('run a hyperparameter sweep (grid, random or tpe): every trial validated first, N at a time here or on workers through a queue, resumable')
+    .description(
+      'run a hyperparameter sweep (grid, random or tpe): every trial validated first, N at a time here or on workers through a queue, resumable',
+    )
     .argument('[file]', 'experiment YAML file (its `sweep:` section, and/or --param)')
     .option('--param <key=values>', 'a swept key: key=a,b,c or key=MIN..MAX[:log][:int] (repeatable)', collect, [])
-    .option('--method <method>', 'grid (every combination), random, or tpe (random startup trials, then learns from results)')
+    .option(
+      '--method <method>',
+      'grid (every combination), random, or tpe (random startup trials, then learns from results)',
+    )
     .option('--trials <n>', 'cap on trials (random: how many to draw, default 10)')
     .option('--parallel <n>', 'trials run at once (default 1); with --queue and tpe: trials on the queue at once')
-    .option('--metric <name>', 'metric that ranks trials (default: the selection metric, training.selectBy or the validation metric)')
+    .option(
+      '--metric <name>',
+      'metric that ranks trials (default: the selection metric, training.selectBy or the validation metric)',
+    )
     .option('--goal <goal>', 'max or min (default: from the metric)')
-    .option('--early-stop [rule]', 'median: stop trials worse than the median of the others at the same epoch; asha: successive halving at epochs 1, 3, 9, ...')
+    .option(
+      '--early-stop [rule]',
+      'median: stop trials worse than the median of the others at the same epoch; asha: successive halving at epochs 1, 3, 9, ...',
+    )
     .option('--set <key=value>', 'override a value in every trial (repeatable)', collect, [])
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'passed to each pipeline run')
@@ -55,10 +66,16 @@ export function registerSweep(program: Command): void {
     .option('--resume <sweep>', 'run what did not complete in a sweep (NAME/sweeps/N or its folder)')
     .option('--dry-run', 'validate and print the trials; run nothing, create nothing')
     .option('--json', 'print the plan (with --dry-run) or the leaderboard as JSON')
-    .option('--queue <url>', 'put the trials on a Redis queue for `pipeline worker`s: redis://[user:password@]host:port[/db] or rediss:// (default: $PIPELINE_QUEUE; prefer it for a password)')
+    .option(
+      '--queue <url>',
+      'put the trials on a Redis queue for `pipeline worker`s: redis://[user:password@]host:port[/db] or rediss:// (default: $PIPELINE_QUEUE; prefer it for a password)',
+    )
     .option('--attempts <n>', 'with --queue: attempts per trial that fails on its own (default 3)')
     .option('--backoff <seconds>', 'with --queue: wait before the 2nd attempt, doubling after (default 10)')
-    .option('--status <sweep>', "print a sweep's leaderboard as it stands (a queued sweep's from Redis, from any machine)")
+    .option(
+      '--status <sweep>',
+      "print a sweep's leaderboard as it stands (a queued sweep's from Redis, from any machine)",
+    )
     .addHelpText(
       'after',
       `
@@ -80,10 +97,16 @@ On several machines (a queued sweep):
         const runner = { script: pipelineScript(), log };
         const address = queueFrom(opts.queue);
         if (address) hideQueueFromPs();
-        const queued = address && { address, attempts: countFlag('attempts', opts.attempts, 3, 1), backoffSeconds: countFlag('backoff', opts.backoff, 10, 0), log };
+        const queued = address && {
+          address,
+          attempts: countFlag('attempts', opts.attempts, 3, 1),
+          backoffSeconds: countFlag('backoff', opts.backoff, 10, 0),
+          log,
+        };
         let state: SweepState;
         if (opts.status) {
-          if (file || opts.resume) throw new UsageError('--status takes only the sweep: pipeline sweep --status NAME/sweeps/N');
+          if (file || opts.resume)
+            throw new UsageError('--status takes only the sweep: pipeline sweep --status NAME/sweeps/N');
           await printStatus(opts.status, root, address, !!opts.json);
           return;
         }
@@ -91,11 +114,20 @@ On several machines (a queued sweep):
           if (file) throw new UsageError('--resume takes the sweep, not a file: pipeline sweep --resume NAME/sweeps/N');
           if (opts.dryRun) throw new UsageError('--dry-run plans a new sweep; it does not combine with --resume');
           const parallel = opts.parallel === undefined ? undefined : Number(opts.parallel);
-          if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) throw new UsageError(`--parallel must be a whole number >= 1, got "${opts.parallel}"`);
+          if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1))
+            throw new UsageError(`--parallel must be a whole number >= 1, got "${opts.parallel}"`);
           const local = resolveSweep(opts.resume, root);
           if (isQueued(local)) {
             if (parallel !== undefined) local.spec.parallel = parallel;
-            state = await submit().resumeQueuedSweep(local, queued ?? { address: recordedQueue(local), attempts: local.queue.attempts, backoffSeconds: local.queue.backoffSeconds, log });
+            state = await submit().resumeQueuedSweep(
+              local,
+              queued ?? {
+                address: recordedQueue(local),
+                attempts: local.queue.attempts,
+                backoffSeconds: local.queue.backoffSeconds,
+                log,
+              },
+            );
           } else state = await resumeSweep(opts.resume, root, { parallel }, runner);
         } else {
           if (!file) throw new UsageError('give an experiment file (pipeline sweep FILE), or --resume SWEEP');
@@ -114,16 +146,31 @@ On several machines (a queued sweep):
           }
           if (queued) {
             // --data-dir is each worker's own (pipeline worker --data-dir).
-            if (opts.dataDir) throw new UsageError('--data-dir is for the workers with --queue: pipeline worker --data-dir DIR');
-            state = await submit().startQueuedSweep(prepared, root, opts.backend ? ['--backend', opts.backend] : [], queued);
+            if (opts.dataDir)
+              throw new UsageError('--data-dir is for the workers with --queue: pipeline worker --data-dir DIR');
+            state = await submit().startQueuedSweep(
+              prepared,
+              root,
+              opts.backend ? ['--backend', opts.backend] : [],
+              queued,
+            );
           } else {
-            const runArgs = [...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.backend ? ['--backend', opts.backend] : [])];
+            const runArgs = [
+              ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []),
+              ...(opts.backend ? ['--backend', opts.backend] : []),
+            ];
             state = await startSweep(prepared, root, runArgs, runner);
           }
         }
         if (opts.json) {
           const { id, dir, status, spec } = state;
-          process.stdout.write(JSON.stringify({ id, dir, status, metric: spec.metric, goal: spec.goal, leaderboard: leaderboard(state) }, null, 2) + '\n');
+          process.stdout.write(
+            JSON.stringify(
+              { id, dir, status, metric: spec.metric, goal: spec.goal, leaderboard: leaderboard(state) },
+              null,
+              2,
+            ) + '\n',
+          );
         } else {
           process.stdout.write(renderText(leaderboardTable(state)) + '\n');
           process.stdout.write(sweepSummaryLine(state) + '\n');
@@ -136,7 +183,9 @@ On several machines (a queued sweep):
 /** The queue a sweep.json names; without its password, which the user must give again. */
 function recordedQueue(state: QueuedSweepState): QueueAddress {
   if (state.queue.address.includes(':***@')) {
-    throw new UsageError(`sweep ${state.id} ran through ${state.queue.address}: give the address with its password in $PIPELINE_QUEUE (or --queue)`);
+    throw new UsageError(
+      `sweep ${state.id} ran through ${state.queue.address}: give the address with its password in $PIPELINE_QUEUE (or --queue)`,
+    );
   }
   return parseQueueUrl(state.queue.address, 'sweep.json');
 }
@@ -160,7 +209,19 @@ async function printStatus(ref: string, root: string, address: QueueAddress | un
   const queueAddr = address ?? (local && isQueued(local) ? recordedQueue(local) : undefined);
   const s = await status().queuedStatus(id, local, queueAddr);
   if (json) {
-    process.stdout.write(JSON.stringify({ id, status: s.state.status, metric: s.state.spec.metric, goal: s.state.spec.goal, leaderboard: leaderboard(s.state) }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          id,
+          status: s.state.status,
+          metric: s.state.spec.metric,
+          goal: s.state.spec.goal,
+          leaderboard: leaderboard(s.state),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   process.stdout.write(renderText(leaderboardTable(s.state)) + '\n');
@@ -171,16 +232,26 @@ async function printStatus(ref: string, root: string, address: QueueAddress | un
 function printPlan(p: ReturnType<typeof prepareSweep>, json: boolean): void {
   const keys = Object.keys(p.spec.parameters);
   if (json) {
-    process.stdout.write(JSON.stringify({ name: p.base.experiment.name, spec: p.spec, gridSize: p.plan.gridSize ?? null, trials: p.plan.trials }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { name: p.base.experiment.name, spec: p.spec, gridSize: p.plan.gridSize ?? null, trials: p.plan.trials },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   const table = {
-    columns: [{ header: 'trial', align: 'right' as const }, ...keys.map((k) => ({ header: k, align: 'right' as const }))],
+    columns: [
+      { header: 'trial', align: 'right' as const },
+      ...keys.map((k) => ({ header: k, align: 'right' as const })),
+    ],
     rows: p.plan.trials.map((t) => [String(t.index), ...keys.map((k) => formatValue(t.params[k]))]),
   };
   process.stdout.write(renderText(table) + '\n');
   const n = p.plan.trials.length;
-  const capped = p.plan.gridSize !== undefined && p.plan.gridSize > n ? ` (grid of ${p.plan.gridSize}, capped by trials)` : '';
+  const capped =
+    p.plan.gridSize !== undefined && p.plan.gridSize > n ? ` (grid of ${p.plan.gridSize}, capped by trials)` : '';
   process.stdout.write(
     `${n} trial${n === 1 ? '' : 's'}${capped}, ${p.spec.method}, all valid; would run ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})` +
       `${p.spec.earlyStopping ? `, ${p.spec.earlyStopping.type} early stopping after ${p.spec.earlyStopping.minEpochs} epoch(s)` : ''}` +

@@ -18,16 +18,24 @@ export function registerUi(program: Command): void {
     .description('a local web dashboard over the runs folder: runs table, run pages, compare, sweeps, live updates')
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--port <n>', 'port to listen on (0: any free port)', '7007')
-    .option('--host <address>', 'address to listen on; anything but loopback exposes your runs to the network', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to listen on; anything but loopback exposes your runs to the network',
+      '127.0.0.1',
+    )
     .option('--open', 'open the dashboard in the default browser')
-    .addHelpText('after', '\nRead-only: it serves the runs folder\'s files and a JSON API, never changes them. Stop it with Ctrl-C.')
+    .addHelpText(
+      'after',
+      "\nRead-only: it serves the runs folder's files and a JSON API, never changes them. Stop it with Ctrl-C.",
+    )
     .action(async (opts: UiFlags) => {
       process.exitCode = await withBoundary(() => serve(opts));
     });
 }
 
 async function serve(opts: UiFlags): Promise<void> {
-  if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${opts.port}"`);
+  if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535)
+    throw new UsageError(`--port must be a number from 0 to 65535, got "${opts.port}"`);
   // Loaded here, not at the top: `pipeline --help` registers every command and need not load fastify.
   const { createUiServer, isLoopback } = require('../../ui/server') as typeof import('../../ui/server');
   const root = resolveRunsRoot(opts.runsDir);
@@ -53,13 +61,17 @@ async function serve(opts: UiFlags): Promise<void> {
   } catch (err) {
     stop();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new PipelineError(`port ${opts.port} on ${opts.host} is in use; choose another with --port`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host ${opts.host}: not an address of this machine`);
+    if (code === 'EADDRINUSE')
+      throw new PipelineError(`port ${opts.port} on ${opts.host} is in use; choose another with --port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UsageError(`--host ${opts.host}: not an address of this machine`);
     throw err;
   }
   const url = address + '/';
   if (!isLoopback(opts.host)) {
-    process.stderr.write(`warning: listening on ${opts.host}: anyone who can reach this machine on port ${new URL(url).port} can read every run in ${root}\n`);
+    process.stderr.write(
+      `warning: listening on ${opts.host}: anyone who can reach this machine on port ${new URL(url).port} can read every run in ${root}\n`,
+    );
   }
   process.stdout.write(`pipeline ui: ${root} at ${url}\n`);
   if (opts.open) openBrowser(url);

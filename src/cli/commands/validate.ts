@@ -14,10 +14,15 @@ import { validateTrials } from '../../runs/sweep/validate';
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check experiment files against the schema and shape rules (no backend; --data also checks the model against the data)')
+    .description(
+      'check experiment files against the schema and shape rules (no backend; --data also checks the model against the data)',
+    )
     .argument('<files...>', 'experiment YAML files')
     .option('--set <key=value>', 'override a value (repeatable), e.g. training.epochs=5', collect, [])
-    .option('--data', "also check the model against the data: an image folder's classes and image size (reads folder listings and one image)")
+    .option(
+      '--data',
+      "also check the model against the data: an image folder's classes and image size (reads folder listings and one image)",
+    )
     .option('--data-dir <dir>', 'where datasets live, with --data (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--json', 'print machine-readable results')
     .action(async (files: string[], opts: { set: string[]; json?: boolean; data?: boolean; dataDir?: string }) => {
@@ -27,7 +32,9 @@ export function registerValidate(program: Command): void {
           try {
             const loaded = loadExperimentFile(file, { overrides: opts.set });
             // A `sweep:` section is checked as `pipeline sweep` would: every trial's experiment, built and validated.
-            const sweep = loaded.experiment.sweep ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials : [];
+            const sweep = loaded.experiment.sweep
+              ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials
+              : [];
             if (sweep.length > 0) validateTrials(file, loaded.text, opts.set, sweep);
             const shapes = opts.data ? (checkData(loaded, opts.dataDir) ?? loaded.shapes) : loaded.shapes;
             results.push({ file, valid: true, errors: [] });
@@ -37,7 +44,8 @@ export function registerValidate(program: Command): void {
               const params = shapes.inputShape
                 ? `${shapes.totalParams.toLocaleString('en-US')} parameters`
                 : 'parameters unknown until the data is read (set dataset.imageSize)';
-              const trials = sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
+              const trials =
+                sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
               process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials})\n`);
             }
           } catch (err) {
@@ -47,7 +55,13 @@ export function registerValidate(program: Command): void {
           }
         }
         if (opts.json) {
-          const strip = (d: Diagnostic) => ({ file: d.file, line: d.line, column: d.column, path: d.path, message: d.message });
+          const strip = (d: Diagnostic) => ({
+            file: d.file,
+            line: d.line,
+            column: d.column,
+            path: d.path,
+            message: d.message,
+          });
           process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, errors: r.errors.map(strip) }))) + '\n');
         }
         return results.every((r) => r.valid) ? EXIT.ok : EXIT.usage;

@@ -19,8 +19,11 @@ interface WorkerCliFlags {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description("run queued sweep trials (pipeline sweep --queue) on this machine until stopped")
-    .option('--queue <url>', 'the Redis queue: redis://[user:password@]host:port[/db] or rediss:// (default: $PIPELINE_QUEUE; prefer it for a password)')
+    .description('run queued sweep trials (pipeline sweep --queue) on this machine until stopped')
+    .option(
+      '--queue <url>',
+      'the Redis queue: redis://[user:password@]host:port[/db] or rediss:// (default: $PIPELINE_QUEUE; prefer it for a password)',
+    )
     .option('--concurrency <n>', 'trials run at once (default 1)')
     .option('--runs-dir <dir>', "where this machine's trial runs go (default: $PIPELINE_RUNS_DIR or ./runs)")
     .option('--data-dir <dir>', 'where datasets live on this machine (default: $PIPELINE_DATA_DIR, else the cache)')
@@ -40,7 +43,8 @@ continues a trial from its checkpoint when the runs folder is shared, else start
     .action(async (opts: WorkerCliFlags) => {
       process.exitCode = await withBoundary(async () => {
         const queue = queueFrom(opts.queue);
-        if (!queue) throw new UsageError('pipeline worker needs the queue: --queue redis://host:port or $PIPELINE_QUEUE');
+        if (!queue)
+          throw new UsageError('pipeline worker needs the queue: --queue redis://host:port or $PIPELINE_QUEUE');
         hideQueueFromPs();
         const runsDir = resolveRunsRoot(opts.runsDir);
         // Checked before taking any trial: every trial of a worker with a runs folder it cannot write would fail.

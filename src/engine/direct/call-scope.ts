@@ -41,10 +41,18 @@ export class CallScope {
   };
 
   /** A registered wasm kernel, called without the engine; its output belongs to this call. */
-  run = (kernelName: string, inputs: Record<string, TensorInfo | undefined>, attrs: Record<string, unknown>): TensorInfo => {
+  run = (
+    kernelName: string,
+    inputs: Record<string, TensorInfo | undefined>,
+    attrs: Record<string, unknown>,
+  ): TensorInfo => {
     const kernel = this.tf.getKernel(kernelName, 'wasm');
     if (!kernel) throw new Error(`direct step: kernel ${kernelName} is not registered for wasm`);
-    const out = kernel.kernelFunc({ inputs: inputs as tfjs.NamedTensorInfoMap, backend: this.backend() as never, attrs: attrs as tfjs.NamedAttrMap }) as TensorInfo;
+    const out = kernel.kernelFunc({
+      inputs: inputs as tfjs.NamedTensorInfoMap,
+      backend: this.backend() as never,
+      attrs: attrs as tfjs.NamedAttrMap,
+    }) as TensorInfo;
     this.temps.push(out);
     return out;
   };
@@ -106,7 +114,8 @@ export class CallScope {
   };
 
   /** A tensor's values in the heap: take it after the call's last allocation (one may grow the heap and detach it). */
-  heapF32 = (t: TensorInfo): Float32Array => new Float32Array(this.backend().wasm.HEAPF32.buffer, this.ptr(t), size(t.shape));
+  heapF32 = (t: TensorInfo): Float32Array =>
+    new Float32Array(this.backend().wasm.HEAPF32.buffer, this.ptr(t), size(t.shape));
 
   /** Rows [offset, offset + size) of a batch-major tensor: a view when they are the first, else a copy. */
   rowsOf = (t: TensorInfo, s: Shard): TensorInfo => {

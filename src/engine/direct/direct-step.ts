@@ -63,7 +63,6 @@ interface Layer {
   mask?: TensorInfo;
 }
 
-
 export interface DirectStepOptions {
   tf: TF;
   model: tfjs.LayersModel;
@@ -83,7 +82,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   const [h, w, c] = o.inputShape;
   // A layer that mixes rows (batch normalization) has no per-shard gradient: such a model takes
   // its batch's gradient whole (its replicas differ from one worker anyway: each normalizes its own shard).
-  const gradientShards = ops.some(mixesRows) ? 1 : o.gradientShards ?? 1;
+  const gradientShards = ops.some(mixesRows) ? 1 : (o.gradientShards ?? 1);
 
   const scope = new CallScope(tf);
   const { backend, loops, ptr, run, alloc, read, asTensor, fromTensor, vjp, applyTfjs, heapF32, rowsOf, free } = scope;
@@ -101,7 +100,10 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     const seed = dropoutSeed(op.baseSeed, at.epoch, at.batchIndex);
     const keep = 1 - op.rate;
     const mask = tf.tidy(() => {
-      const full = tf.div(tf.floor(tf.add(tf.randomUniform([at.rowOffset + shape[0], ...shape.slice(1)], 0, 1, 'float32', seed), keep)), keep);
+      const full = tf.div(
+        tf.floor(tf.add(tf.randomUniform([at.rowOffset + shape[0], ...shape.slice(1)], 0, 1, 'float32', seed), keep)),
+        keep,
+      );
       return at.rowOffset === 0 ? full : tf.slice(full, [at.rowOffset], [shape[0]]);
     });
     return { ...fromTensor(mask), shape };
@@ -117,10 +119,19 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       let mask: TensorInfo | undefined;
       switch (op.kind) {
         case 'conv2d':
-          y = run('FusedConv2D', { x, filter: read(op.kernel), bias: op.bias ? read(op.bias) : undefined }, {
-            strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined,
-            activation: typeof op.activation === 'string' ? op.activation : 'linear', leakyreluAlpha: undefined,
-          });
+          y = run(
+            'FusedConv2D',
+            { x, filter: read(op.kernel), bias: op.bias ? read(op.bias) : undefined },
+            {
+              strides: op.strides,
+              pad: op.pad,
+              dataFormat: 'NHWC',
+              dilations: [1, 1],
+              dimRoundingMode: undefined,
+              activation: typeof op.activation === 'string' ? op.activation : 'linear',
+              leakyreluAlpha: undefined,
+            },
+          );
           if (typeof op.activation !== 'string') [z, y] = [y, applyTfjs(op.activation.apply, y)];
           break;
         case 'tfjs':
@@ -131,7 +142,11 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           y = applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x);
           break;
         case 'maxPool':
-          y = run('MaxPool', { x }, { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined });
+          y = run(
+            'MaxPool',
+            { x },
+            { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined },
+          );
           break;
         case 'flatten':
           y = view(x, [n, size(x.shape.slice(1))]);
@@ -150,7 +165,14 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           // the weights change), then bias and relu in place.
           const kernel = read(op.kernel);
           const [inner, units] = kernel.shape;
-          y = view(run('BatchMatMul', { a: view(x, [1, n, inner]), b: view(kernel, [1, inner, units]) }, { transposeA: false, transposeB: false }), [n, units]);
+          y = view(
+            run(
+              'BatchMatMul',
+              { a: view(x, [1, n, inner]), b: view(kernel, [1, inner, units]) },
+              { transposeA: false, transposeB: false },
+            ),
+            [n, units],
+          );
           if (op.bias) loops().addRowVector(ptr(y), ptr(read(op.bias)), ptr(y), n, units);
           if (op.activation === 'relu') loops().reluBackward(ptr(y), ptr(y), ptr(y), n * units);
           if (typeof op.activation !== 'string') [z, y] = [y, applyTfjs(op.activation.apply, y)];
@@ -171,7 +193,12 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
    * (sums over the m = rows * height * width positions). As tfjs ops, but without tfjs's own
    * batchNorm gradient, which tiles the statistics to the input's shape (most of the step's time).
    */
-  function batchNormBackward(op: Extract<DirectOp, { kind: 'batchNorm' }>, x: TensorInfo, dy: TensorInfo, grads: tfjs.NamedTensorMap): TensorInfo {
+  function batchNormBackward(
+    op: Extract<DirectOp, { kind: 'batchNorm' }>,
+    x: TensorInfo,
+    dy: TensorInfo,
+    grads: tfjs.NamedTensorMap,
+  ): TensorInfo {
     const [xt, dyt] = [asTensor(x), asTensor(dy)];
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const m = size(x.shape.slice(0, -1));
@@ -198,7 +225,9 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     const keep = (v: tfjs.LayerVariable, t: TensorInfo) => {
       // The gradient leaves this call as an engine tensor, in the variable's shape.
       scope.release(t);
-      grads[(v.read() as tfjs.Variable).name] = tf.engine().makeTensorFromTensorInfo(view(t, v.shape as number[]), b as never);
+      grads[(v.read() as tfjs.Variable).name] = tf
+        .engine()
+        .makeTensorFromTensorInfo(view(t, v.shape as number[]), b as never);
     };
     const parts = shardWeights(shards.map((s) => s.size));
     /** A weight's gradient: `partial` of each non-empty shard, averaged as the exchange would (see the top). */
@@ -211,9 +240,16 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         // The common case, as a wasm SIMD loop (~8x the JS one) over pairs, and a last odd element the same way in JS.
         const even = n & ~1;
         loops().averageTwo(ptr(out), ptr(partials[0]), ptr(partials[1]), even, parts[0].w, parts[1].w);
-        if (even < n) weightedSumInto(heapF32(out).subarray(even), partials.map((t, i) => ({ w: parts[i].w, src: heapF32(t).subarray(even) })));
+        if (even < n)
+          weightedSumInto(
+            heapF32(out).subarray(even),
+            partials.map((t, i) => ({ w: parts[i].w, src: heapF32(t).subarray(even) })),
+          );
       } else {
-        weightedSumInto(heapF32(out), partials.map((t, i) => ({ w: parts[i].w, src: heapF32(t) })));
+        weightedSumInto(
+          heapF32(out),
+          partials.map((t, i) => ({ w: parts[i].w, src: heapF32(t) })),
+        );
       }
       keep(v, out);
     };
@@ -237,9 +273,23 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           // dy is this call's own tensor: the relu gradient is applied in place.
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
           if (typeof op.activation !== 'string') dy = vjp(op.activation.apply, z!, dy);
-          weightGrad(op.kernel, (s) => run('BatchMatMul', { a: view(rowsOf(x, s), [1, s.size, inner]), b: view(rowsOf(dy, s), [1, s.size, units]) }, { transposeA: true, transposeB: false }));
+          weightGrad(op.kernel, (s) =>
+            run(
+              'BatchMatMul',
+              { a: view(rowsOf(x, s), [1, s.size, inner]), b: view(rowsOf(dy, s), [1, s.size, units]) },
+              { transposeA: true, transposeB: false },
+            ),
+          );
           if (op.bias) biasGrad(op.bias, dy, units);
-          if (!first) dx = view(run('BatchMatMul', { a: view(dy, [1, n, units]), b: view(kernel, [1, inner, units]) }, { transposeA: false, transposeB: true }), [n, inner]);
+          if (!first)
+            dx = view(
+              run(
+                'BatchMatMul',
+                { a: view(dy, [1, n, units]), b: view(kernel, [1, inner, units]) },
+                { transposeA: false, transposeB: true },
+              ),
+              [n, inner],
+            );
           break;
         }
         case 'flatten':
@@ -255,15 +305,37 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
           if (!first) dx = mask ? run('Multiply', { a: dy, b: mask }, {}) : dy;
           break;
         case 'maxPool':
-          if (!first) dx = run('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined });
+          if (!first)
+            dx = run(
+              'MaxPoolGrad',
+              { dy, input: x, output: y },
+              { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined },
+            );
           break;
         case 'conv2d': {
           const kernel = read(op.kernel);
           if (op.activation === 'relu') loops().reluBackward(ptr(dy), ptr(y), ptr(dy), size(dy.shape));
           if (typeof op.activation !== 'string') dy = vjp(op.activation.apply, z!, dy);
-          weightGrad(op.kernel, (s) => run('Conv2DBackpropFilter', { x: rowsOf(x, s), dy: rowsOf(dy, s) }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: kernel.shape }));
+          weightGrad(op.kernel, (s) =>
+            run(
+              'Conv2DBackpropFilter',
+              { x: rowsOf(x, s), dy: rowsOf(dy, s) },
+              {
+                strides: op.strides,
+                pad: op.pad,
+                dataFormat: 'NHWC',
+                dimRoundingMode: undefined,
+                filterShape: kernel.shape,
+              },
+            ),
+          );
           if (op.bias) biasGrad(op.bias, dy, kernel.shape[3]);
-          if (!first) dx = run('Conv2DBackpropInput', { dy, filter: kernel }, { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape });
+          if (!first)
+            dx = run(
+              'Conv2DBackpropInput',
+              { dy, filter: kernel },
+              { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape },
+            );
           break;
         }
       }
@@ -272,7 +344,12 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     }
   }
 
-  const { otherSums, sumsOf, lossOverShards, tfjsLossOverShards } = lossAndMetrics({ tf, experiment: o.experiment, numClasses: o.numClasses, scope });
+  const { otherSums, sumsOf, lossOverShards, tfjsLossOverShards } = lossAndMetrics({
+    tf,
+    experiment: o.experiment,
+    numClasses: o.numClasses,
+    scope,
+  });
 
   return {
     computeGradients(batch, at) {
@@ -306,7 +383,9 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         const predicted = predictions ? new Int32Array(batch.size) : undefined;
         const shards = shardRows(batch.size, gradientShards);
         const other = otherSums(heapF32(logits), batch.y, shards);
-        const r = jsLoss ? lossOverShards(heapF32(logits), batch.y, shards, undefined, predicted) : tfjsLossOverShards(logits, batch.y, shards, false, predicted);
+        const r = jsLoss
+          ? lossOverShards(heapF32(logits), batch.y, shards, undefined, predicted)
+          : tfjsLossOverShards(logits, batch.y, shards, false, predicted);
         return { sums: sumsOf(r.loss, r.correct, other), predicted };
       } finally {
         free();

@@ -52,14 +52,27 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
    * The loss (and its gradient) shard by shard: each shard's gradient is of its own mean loss,
    * and the sums add up in shard order, as the replicas' sums do.
    */
-  const lossOverShards = (logits: Float32Array, labels: Uint8Array, shards: Shard[], grad?: Float32Array, predicted?: Int32Array) => {
+  const lossOverShards = (
+    logits: Float32Array,
+    labels: Uint8Array,
+    shards: Shard[],
+    grad?: Float32Array,
+    predicted?: Int32Array,
+  ) => {
     const k = o.numClasses;
     let loss = 0;
     let correct = 0;
     for (const { offset: at, size: n } of shards) {
       if (n === 0) continue;
       const rows = (a: Float32Array) => a.subarray(at * k, (at + n) * k);
-      const r = softmaxCrossEntropy(rows(logits), labels.subarray(at, at + n), n, k, grad && rows(grad), predicted?.subarray(at, at + n));
+      const r = softmaxCrossEntropy(
+        rows(logits),
+        labels.subarray(at, at + n),
+        n,
+        k,
+        grad && rows(grad),
+        predicted?.subarray(at, at + n),
+      );
       loss += r.loss;
       correct += r.correct;
     }
@@ -72,7 +85,13 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
    * gradient over the outputs, shard by shard (each shard's gradient of its own mean loss, as
    * a replica's). The accuracy count and predictions come from the outputs as for logits.
    */
-  const tfjsLossOverShards = (logits: TensorInfo, labels: Uint8Array, shards: Shard[], withGrad: boolean, predicted?: Int32Array) => {
+  const tfjsLossOverShards = (
+    logits: TensorInfo,
+    labels: Uint8Array,
+    shards: Shard[],
+    withGrad: boolean,
+    predicted?: Int32Array,
+  ) => {
     const k = o.numClasses;
     const counted = lossOverShards(heapF32(logits).slice(), labels, shards, undefined, predicted);
     const outputs = asTensor(logits);

@@ -18,7 +18,14 @@ export type Activation = 'relu' | 'linear' | { tfjs: string; apply: (x: tfjs.Ten
 type Pair = [number, number];
 
 export type DirectOp =
-  | { kind: 'conv2d'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; strides: Pair; pad: 'valid' | 'same'; activation: Activation }
+  | {
+      kind: 'conv2d';
+      kernel: tfjs.LayerVariable;
+      bias: tfjs.LayerVariable | null;
+      strides: Pair;
+      pad: 'valid' | 'same';
+      activation: Activation;
+    }
   | { kind: 'maxPool'; filterSize: Pair; strides: Pair; pad: 'valid' | 'same' }
   | { kind: 'flatten' }
   /** tfjs' dropout with the layer's built seed as the base of each step's seed (builders/model.ts dropoutSeed). */
@@ -31,7 +38,13 @@ export type DirectOp =
    * statistics are updated exactly as tfjs does), backward by tfjs over tfjs-layers' training
    * arithmetic (moments, then batchNorm) for the input, gamma and beta.
    */
-  | { kind: 'batchNorm'; layer: tfjs.layers.Layer; gamma: tfjs.LayerVariable | null; beta: tfjs.LayerVariable | null; epsilon: number };
+  | {
+      kind: 'batchNorm';
+      layer: tfjs.layers.Layer;
+      gamma: tfjs.LayerVariable | null;
+      beta: tfjs.LayerVariable | null;
+      epsilon: number;
+    };
 
 /** Weightless layers whose output depends on their input alone (no training-mode behaviour, no state). */
 const TFJS_LAYERS = new Set(['Activation', 'AveragePooling2D', 'GlobalAveragePooling2D', 'ZeroPadding2D']);
@@ -74,10 +87,17 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
     const cls = layer.getClassName();
     const cfg = layer.getConfig() as LayerConfig;
     const name = `${layer.name} (${cls})`;
-    if (cfg.kernelRegularizer || cfg.biasRegularizer || cfg.activityRegularizer || cfg.kernelConstraint || cfg.biasConstraint) {
+    if (
+      cfg.kernelRegularizer ||
+      cfg.biasRegularizer ||
+      cfg.activityRegularizer ||
+      cfg.kernelConstraint ||
+      cfg.biasConstraint
+    ) {
       return { unsupported: `${name} has a regularizer or constraint` };
     }
-    if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') return { unsupported: `${name} is ${cfg.dataFormat}` };
+    if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
+      return { unsupported: `${name} is ${cfg.dataFormat}` };
     const weights = layer as unknown as { kernel?: tfjs.LayerVariable; bias?: tfjs.LayerVariable | null };
     if (cls === 'Conv2D' || cls === 'Dense') {
       const activation = activationOf(layer, cfg);
@@ -88,7 +108,14 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
       if (cls === 'Conv2D') {
         const [dh, dw] = pair(cfg.dilationRate ?? 1);
         if (dh !== 1 || dw !== 1) return { unsupported: `${name} is dilated` };
-        ops.push({ kind: 'conv2d', kernel: weights.kernel, bias, strides: pair(cfg.strides ?? 1), pad: cfg.padding === 'same' ? 'same' : 'valid', activation });
+        ops.push({
+          kind: 'conv2d',
+          kernel: weights.kernel,
+          bias,
+          strides: pair(cfg.strides ?? 1),
+          pad: cfg.padding === 'same' ? 'same' : 'valid',
+          activation,
+        });
       } else {
         const inputShape = (layer.input as tfjs.SymbolicTensor).shape;
         if (inputShape.length !== 2) return { unsupported: `${name} on an input of rank ${inputShape.length}` };
@@ -96,7 +123,12 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
       }
     } else if (cls === 'MaxPooling2D') {
       const filterSize = pair(cfg.poolSize ?? 2);
-      ops.push({ kind: 'maxPool', filterSize, strides: pair(cfg.strides ?? filterSize), pad: cfg.padding === 'same' ? 'same' : 'valid' });
+      ops.push({
+        kind: 'maxPool',
+        filterSize,
+        strides: pair(cfg.strides ?? filterSize),
+        pad: cfg.padding === 'same' ? 'same' : 'valid',
+      });
     } else if (cls === 'Flatten') {
       ops.push({ kind: 'flatten' });
     } else if (cls === 'Dropout') {
@@ -104,10 +136,16 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
       if (dropout.noiseShape != null) return { unsupported: `${name} has a noise shape` };
       ops.push({ kind: 'dropout', rate: dropout.rate, baseSeed: dropout.seed ?? 0 });
     } else if (cls === 'BatchNormalization') {
-      const bn = layer as unknown as { axis: number | number[]; epsilon: number; gamma: tfjs.LayerVariable | null; beta: tfjs.LayerVariable | null };
+      const bn = layer as unknown as {
+        axis: number | number[];
+        epsilon: number;
+        gamma: tfjs.LayerVariable | null;
+        beta: tfjs.LayerVariable | null;
+      };
       const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
       const axis = Array.isArray(bn.axis) ? bn.axis : [bn.axis];
-      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1)) return { unsupported: `${name} normalizes axis ${String(bn.axis)}, not the last` };
+      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1))
+        return { unsupported: `${name} normalizes axis ${String(bn.axis)}, not the last` };
       for (const v of [bn.gamma, bn.beta]) if (v) owned.add(v);
       for (const v of layer.nonTrainableWeights) stateful.add(v);
       ops.push({ kind: 'batchNorm', layer, gamma: bn.gamma, beta: bn.beta, epsilon: bn.epsilon });
@@ -121,7 +159,8 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, experiment: Reso
   if (model.trainableWeights.length !== owned.size || model.trainableWeights.some((w) => !owned.has(w))) {
     return { unsupported: 'the model has trainable weights the direct step does not update' };
   }
-  if (model.nonTrainableWeights.some((w) => !stateful.has(w))) return { unsupported: 'the model has non-trainable weights outside batch normalization' };
+  if (model.nonTrainableWeights.some((w) => !stateful.has(w)))
+    return { unsupported: 'the model has non-trainable weights outside batch normalization' };
   const output = model.outputs[0]?.shape ?? [];
   if (output.length !== 2) return { unsupported: `the model's output has rank ${output.length}, not 2` };
   return { ops };

@@ -13,7 +13,15 @@
  * bit-identical (tested against tf.train.adam on wasm).
  */
 import { heapLoops } from './heap-loops';
-import { assertFloat32, KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
+import {
+  assertFloat32,
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type TensorInfo,
+  type WasmBackendInternals,
+  type WasmKernel,
+} from './wasm-internals';
 
 export const ADAM_UPDATE_KERNEL = 'PipelineAdamUpdate';
 
@@ -35,14 +43,30 @@ export function makeAdamUpdateKernel(): WasmKernel {
     assertFloat32(ADAM_UPDATE_KERNEL, x, m, v, g);
     const n = x.shape.reduce((p, d) => p * d, 1);
     for (const t of [m, v, g]) {
-      if (t.shape.reduce((p, d) => p * d, 1) !== n) throw new Error(`${ADAM_UPDATE_KERNEL}: shape ${t.shape} does not match ${x.shape}`);
+      if (t.shape.reduce((p, d) => p * d, 1) !== n)
+        throw new Error(`${ADAM_UPDATE_KERNEL}: shape ${t.shape} does not match ${x.shape}`);
     }
     const xo = backend.makeOutput(x.shape, 'float32');
     const mo = backend.makeOutput(x.shape, 'float32');
     const vo = backend.makeOutput(x.shape, 'float32');
-    heapLoops(backend.wasm.asm.memory).adamUpdate(ptr(backend, x), ptr(backend, m), ptr(backend, v), ptr(backend, g),
-      ptr(backend, xo), ptr(backend, mo), ptr(backend, vo), n,
-      a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, -a.learningRate);
+    heapLoops(backend.wasm.asm.memory).adamUpdate(
+      ptr(backend, x),
+      ptr(backend, m),
+      ptr(backend, v),
+      ptr(backend, g),
+      ptr(backend, xo),
+      ptr(backend, mo),
+      ptr(backend, vo),
+      n,
+      a.beta1,
+      1 - a.beta1,
+      a.beta2,
+      1 - a.beta2,
+      a.c1,
+      a.c2,
+      a.epsilon,
+      -a.learningRate,
+    );
     return [xo, mo, vo];
   }) as unknown as KernelFunc;
   return { kernelName: ADAM_UPDATE_KERNEL, kernelFunc };

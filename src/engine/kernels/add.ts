@@ -11,7 +11,14 @@
  */
 import { heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
+import {
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type TensorInfo,
+  type WasmBackendInternals,
+  type WasmKernel,
+} from './wasm-internals';
 
 function isRowVectorOf(v: TensorInfo, x: TensorInfo): boolean {
   return v.shape.length === 1 && x.shape.length >= 2 && v.shape[0] === x.shape[x.shape.length - 1];

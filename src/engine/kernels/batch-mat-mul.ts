@@ -16,7 +16,15 @@
  */
 import { gemmFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { KernelArgs, KernelFunc, ptr, TensorInfo, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
+import {
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type TensorInfo,
+  type WasmBackendInternals,
+  type WasmKernel,
+  withShape,
+} from './wasm-internals';
 
 export function makeBatchMatMulKernel(): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => {
@@ -35,8 +43,10 @@ export function makeBatchMatMulKernel(): WasmKernel {
     const k = transposeA ? ar : ac;
     const n = transposeB ? br : bc;
     if ((transposeB ? bc : br) !== k) {
-      throw new Error(`Error in matMul: inner shapes (${k}) and (${transposeB ? bc : br}) of Tensors with shapes ` +
-        `${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+      throw new Error(
+        `Error in matMul: inner shapes (${k}) and (${transposeB ? bc : br}) of Tensors with shapes ` +
+          `${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+      );
     }
     // Same output shape the stock kernel gives: broadcast batch dims (all 1 here) + [m, n].
     const rank = Math.max(a.shape.length, b.shape.length);

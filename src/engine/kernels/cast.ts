@@ -12,9 +12,12 @@
  * conversion matches cpu there.
  */
 import { runStock } from './stock-kernels';
-import { KernelArgs, KernelFunc, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
+import type { KernelArgs, KernelFunc, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
 
-interface TypedHeap { typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array; incRef(dataId: object): void }
+interface TypedHeap {
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: object): void;
+}
 
 export function makeCastKernel(): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ x: TensorInfo }>) => {
@@ -25,7 +28,8 @@ export function makeCastKernel(): WasmKernel {
       backend.incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype };
     }
-    if (dtype !== 'bool' || x.dtype === 'string' || x.dtype === 'complex64') return runStock('Cast', { x }, backend, args.attrs);
+    if (dtype !== 'bool' || x.dtype === 'string' || x.dtype === 'complex64')
+      return runStock('Cast', { x }, backend, args.attrs);
     const out = backend.makeOutput(x.shape, 'bool');
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);

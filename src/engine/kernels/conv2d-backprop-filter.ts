@@ -23,7 +23,16 @@
 import { convFilterGradFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
-  assertFloat32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape,
+  assertFloat32,
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type Tf,
+  type TensorInfo,
+  type tfTypes,
+  type WasmBackendInternals,
+  type WasmKernel,
+  withShape,
 } from './wasm-internals';
 
 type ConvInfo = tfTypes.backend_util.Conv2DInfo;
@@ -39,12 +48,19 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
     const x = channelsFirst ? toNhwc(args.inputs.x) : args.inputs.x;
     const dy = channelsFirst ? toNhwc(args.inputs.dy) : args.inputs.dy;
 
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-      filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     const K = info.filterHeight * info.filterWidth * info.inChannels;
-    const dw = info.outChannels >= 4 && K >= 4
-      ? implicitGemm(backend, x, dy, info)
-      : patchesTimesDy(backend, x, dy, info);
+    const dw =
+      info.outChannels >= 4 && K >= 4 ? implicitGemm(backend, x, dy, info) : patchesTimesDy(backend, x, dy, info);
     if (channelsFirst) {
       backend.disposeData(x.dataId);
       backend.disposeData(dy.dataId);
@@ -58,7 +74,15 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
   const { top, bottom, left, right } = info.padInfo;
   const padded = top > 0 || bottom > 0 || left > 0 || right > 0;
   const xp = padded
-    ? runStock('PadV2', { x }, backend, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })
+    ? runStock('PadV2', { x }, backend, {
+        paddings: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        constantValue: 0,
+      })
     : x;
   const [, hp, wp, cin] = xp.shape;
   const M = info.batchSize * info.outHeight * info.outWidth;
@@ -75,8 +99,17 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
     }
   }
   const loops = heapLoops(backend.wasm.asm.memory);
-  loops.convBaseTable(ptr(backend, base), info.batchSize, info.outHeight, info.outWidth, hp, wp, cin,
-    info.strideHeight, info.strideWidth);
+  loops.convBaseTable(
+    ptr(backend, base),
+    info.batchSize,
+    info.outHeight,
+    info.outWidth,
+    hp,
+    wp,
+    cin,
+    info.strideHeight,
+    info.strideWidth,
+  );
   const tile = convFilterGradFor(loops, cout);
   tile(ptr(backend, xp), ptr(backend, dy), ptr(backend, dw), ptr(backend, base), ptr(backend, kOff), M, cout, K);
   backend.disposeData(base.dataId);
@@ -89,11 +122,26 @@ function patchesTimesDy(backend: WasmBackendInternals, x: TensorInfo, dy: Tensor
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const patchesT = backend.makeOutput([K, M], 'float32');
-  heapLoops(backend.wasm.asm.memory).im2colT(ptr(backend, x), ptr(backend, patchesT),
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-    info.strideHeight, info.strideWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left);
-  const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend,
-    { transposeA: false, transposeB: false });
+  heapLoops(backend.wasm.asm.memory).im2colT(
+    ptr(backend, x),
+    ptr(backend, patchesT),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend, {
+    transposeA: false,
+    transposeB: false,
+  });
   backend.disposeData(patchesT.dataId);
   return withShape(dw, info.filterShape);
 }

@@ -21,7 +21,18 @@
  */
 import { gemmFor, heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { f32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, tfTypes, WasmBackendInternals, WasmKernel, withShape } from './wasm-internals';
+import {
+  f32,
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type Tf,
+  type TensorInfo,
+  type tfTypes,
+  type WasmBackendInternals,
+  type WasmKernel,
+  withShape,
+} from './wasm-internals';
 
 type ConvInfo = tfTypes.backend_util.Conv2DInfo;
 
@@ -29,11 +40,25 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
     const { dy, filter } = args.inputs;
     const backend = args.backend as WasmBackendInternals;
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tfTypes.Conv2DBackpropInputAttrs;
-    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number],
-      strides, 1, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat));
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
+      args.attrs as unknown as tfTypes.Conv2DBackpropInputAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      tf.backend_util.convertConv2DDataFormat(dataFormat),
+    );
     const { filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
-    const pads = [kh - 1 - info.padInfo.top, kh - 1 - info.padInfo.bottom, kw - 1 - info.padInfo.left, kw - 1 - info.padInfo.right];
+    const pads = [
+      kh - 1 - info.padInfo.top,
+      kh - 1 - info.padInfo.bottom,
+      kw - 1 - info.padInfo.left,
+      kw - 1 - info.padInfo.right,
+    ];
     const floats = dy.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast';
     const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && pads.every((p) => p >= 0);
     const M = info.batchSize * info.outHeight * info.outWidth;
@@ -53,8 +78,15 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
       }
     }
     const dx = runStock('Conv2D', { x: dy, filter: rotated }, backend, {
-      strides: 1, dilations: 1, dataFormat: 'NHWC',
-      pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+      strides: 1,
+      dilations: 1,
+      dataFormat: 'NHWC',
+      pad: [
+        [0, 0],
+        [pads[0], pads[1]],
+        [pads[2], pads[3]],
+        [0, 0],
+      ],
     });
     backend.disposeData(rotated.dataId);
     return dx;
@@ -72,8 +104,22 @@ function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: Tenso
   const loops = heapLoops(backend.wasm.asm.memory);
   const tile = gemmFor(loops, K);
   tile(ptr(backend, dy), cout * 4, 4, ptr(backend, wT), K * 4, ptr(backend, patches), M, K, cout);
-  loops.col2im(ptr(backend, patches), ptr(backend, dx), info.batchSize, info.inHeight, info.inWidth, cin,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, kh, kw, info.padInfo.top, info.padInfo.left);
+  loops.col2im(
+    ptr(backend, patches),
+    ptr(backend, dx),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    cin,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    kh,
+    kw,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
   backend.disposeData(wT.dataId);
   backend.disposeData(patches.dataId);
   return dx;

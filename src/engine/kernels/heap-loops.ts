@@ -16,29 +16,131 @@ export interface HeapLoops {
    * dx = 0; for every output cell (n,oh,ow,ch): dx[first max of its window] += dy[cell].
    * "First" = row-major, strictly greater, starting from -Infinity (cpu backend's rule).
    */
-  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
-    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    filterH: number,
+    filterW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   /**
    * Transposed patches for a conv filter gradient:
    * pt[((kh*fw + kw)*C + ci) * M + (n*OH + oh)*OW + ow] = x[n, oh*sh+kh-pt, ow*sw+kw-pl, ci] or 0,
    * with M = N*OH*OW.
    */
-  im2colT(x: number, pt: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
-    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  im2colT(
+    x: number,
+    pt: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    filterH: number,
+    filterW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   /**
    * Same result as maxPoolGrad given y = the forward max-pool output, for C >= 4: per output
    * cell, 4 channels at a time (SIMD), the gradient goes to the first window element equal
    * to y (which is the first maximum, ties and signed zeros included).
    */
-  maxPoolGradSimd(x: number, y: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number,
-    ow: number, strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  maxPoolGradSimd(
+    x: number,
+    y: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    filterH: number,
+    filterW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   /** See assembly/gemm.ts. */
-  gemm4x1(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
-  gemm4x2(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
-  gemm4x4(a: number, sAi: number, sAt: number, b: number, sBt: number, c: number, m: number, n: number, k: number): void;
-  convFilterGrad4x1(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
-  convFilterGrad4x2(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
-  convFilterGrad4x4(x: number, dy: number, dw: number, base: number, kOff: number, m: number, cout: number, k: number): void;
+  gemm4x1(
+    a: number,
+    sAi: number,
+    sAt: number,
+    b: number,
+    sBt: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+  ): void;
+  gemm4x2(
+    a: number,
+    sAi: number,
+    sAt: number,
+    b: number,
+    sBt: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+  ): void;
+  gemm4x4(
+    a: number,
+    sAi: number,
+    sAt: number,
+    b: number,
+    sBt: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+  ): void;
+  convFilterGrad4x1(
+    x: number,
+    dy: number,
+    dw: number,
+    base: number,
+    kOff: number,
+    m: number,
+    cout: number,
+    k: number,
+  ): void;
+  convFilterGrad4x2(
+    x: number,
+    dy: number,
+    dw: number,
+    base: number,
+    kOff: number,
+    m: number,
+    cout: number,
+    k: number,
+  ): void;
+  convFilterGrad4x4(
+    x: number,
+    dy: number,
+    dw: number,
+    base: number,
+    kOff: number,
+    m: number,
+    cout: number,
+    k: number,
+  ): void;
   /** Full-width tiles for 4 < N <= 4*RN columns (assembly/gemm.ts). */
   gemmW2: HeapLoops['gemm4x1'];
   gemmW3: HeapLoops['gemm4x1'];
@@ -46,17 +148,56 @@ export interface HeapLoops {
   convFilterGradW2: HeapLoops['convFilterGrad4x1'];
   convFilterGradW3: HeapLoops['convFilterGrad4x1'];
   convFilterGradW4: HeapLoops['convFilterGrad4x1'];
-  convBaseTable(table: number, n: number, oh: number, ow: number, hp: number, wp: number, c: number, sh: number, sw: number): void;
+  convBaseTable(
+    table: number,
+    n: number,
+    oh: number,
+    ow: number,
+    hp: number,
+    wp: number,
+    c: number,
+    sh: number,
+    sw: number,
+  ): void;
   /** See assembly/optimizers.ts. */
-  adamUpdate(x: number, m: number, v: number, g: number, xOut: number, mOut: number, vOut: number, n: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
-    negLearningRate: number): void;
+  adamUpdate(
+    x: number,
+    m: number,
+    v: number,
+    g: number,
+    xOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    c1: number,
+    c2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
   /**
    * dx = 0; for each output pixel m = (n,oh,ow) and tap (kh,kw) inside the input:
    * dx[n, oh*sh+kh-pt, ow*sw+kw-pl, :] += dp[m, (kh*fw + kw)*C : ... + C]   (col2im)
    */
-  col2im(dp: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
-    strideH: number, strideW: number, filterH: number, filterW: number, padTop: number, padLeft: number): void;
+  col2im(
+    dp: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    filterH: number,
+    filterW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   /** out[i] = float32(wa * a[i] + wb * b[i]) in float64, n even (assembly/average.ts). */
   averageTwo(out: number, a: number, b: number, n: number, wa: number, wb: number): void;
   /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */

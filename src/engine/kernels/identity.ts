@@ -10,9 +10,11 @@
  * Strings keep the stock kernel.
  */
 import { runStock } from './stock-kernels';
-import { KernelArgs, KernelFunc, TensorInfo, WasmKernel } from './wasm-internals';
+import type { KernelArgs, KernelFunc, TensorInfo, WasmKernel } from './wasm-internals';
 
-interface RefCounting { incRef(dataId: object): void }
+interface RefCounting {
+  incRef(dataId: object): void;
+}
 
 export function makeIdentityKernel(): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ x: TensorInfo }>) => {

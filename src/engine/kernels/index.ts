@@ -19,21 +19,77 @@ import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
 /** Stock wasm kernels our kernels call into; captured before any replacement. */
-const STOCK_USED = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropInput', 'PadV2', 'Transpose', 'Sum', 'Mean', 'Add', 'Multiply', 'Identity', 'Cast'];
+const STOCK_USED = [
+  'BatchMatMul',
+  'Conv2D',
+  'Conv2DBackpropInput',
+  'PadV2',
+  'Transpose',
+  'Sum',
+  'Mean',
+  'Add',
+  'Multiply',
+  'Identity',
+  'Cast',
+];
 
 /** What we register, and why (each file's header says more). */
 export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string; make: (tf: Tf) => WasmKernel }> = [
-  { kernelName: 'Conv2DBackpropFilter', why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw); implicit GEMM in wasm SIMD', make: makeConv2DBackpropFilterKernel },
-  { kernelName: 'Conv2DBackpropInput', why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution, other strides as wasm GEMM + col2im', make: makeConv2DBackpropInputKernel },
-  { kernelName: 'BatchMatMul', why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient), and XNNPACK re-packs new weights every step; now a wasm SIMD GEMM reading operands in place', make: () => makeBatchMatMulKernel() },
-  { kernelName: 'Sum', why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first', make: makeSumKernel },
-  { kernelName: 'Mean', why: 'speed: reducing leading axes (batch-normalization statistics) no longer transposes the tensor first', make: makeMeanKernel },
-  { kernelName: 'Add', why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path', make: () => makeAddKernel() },
-  { kernelName: 'Multiply', why: 'speed: a per-channel scale [..., C] * [C] no longer takes the generic broadcast path', make: () => makeMultiplyKernel() },
-  { kernelName: 'Identity', why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop', make: () => makeIdentityKernel() },
-  { kernelName: 'Cast', why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied', make: () => makeCastKernel() },
-  { kernelName: 'PipelineAdamUpdate', why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)', make: () => makeAdamUpdateKernel() },
-  { kernelName: 'MaxPoolGrad', why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max', make: makeMaxPoolGradKernel },
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw); implicit GEMM in wasm SIMD',
+    make: makeConv2DBackpropFilterKernel,
+  },
+  {
+    kernelName: 'Conv2DBackpropInput',
+    why: 'speed: stock kernel is a scalar loop; stride 1 now runs as an XNNPACK convolution, other strides as wasm GEMM + col2im',
+    make: makeConv2DBackpropInputKernel,
+  },
+  {
+    kernelName: 'BatchMatMul',
+    why: 'speed: stock kernel leaves XNNPACK for transposed operands (every dense gradient), and XNNPACK re-packs new weights every step; now a wasm SIMD GEMM reading operands in place',
+    make: () => makeBatchMatMulKernel(),
+  },
+  {
+    kernelName: 'Sum',
+    why: 'speed: reducing leading axes (bias gradients) no longer transposes the tensor first',
+    make: makeSumKernel,
+  },
+  {
+    kernelName: 'Mean',
+    why: 'speed: reducing leading axes (batch-normalization statistics) no longer transposes the tensor first',
+    make: makeMeanKernel,
+  },
+  {
+    kernelName: 'Add',
+    why: 'speed: bias add [..., C] + [C] no longer takes the generic broadcast path',
+    make: () => makeAddKernel(),
+  },
+  {
+    kernelName: 'Multiply',
+    why: 'speed: a per-channel scale [..., C] * [C] no longer takes the generic broadcast path',
+    make: () => makeMultiplyKernel(),
+  },
+  {
+    kernelName: 'Identity',
+    why: 'speed: stock kernel copies; the engine clones every tensor it saves for backprop',
+    make: () => makeIdentityKernel(),
+  },
+  {
+    kernelName: 'Cast',
+    why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied',
+    make: () => makeCastKernel(),
+  },
+  {
+    kernelName: 'PipelineAdamUpdate',
+    why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)',
+    make: () => makeAdamUpdateKernel(),
+  },
+  {
+    kernelName: 'MaxPoolGrad',
+    why: 'stock kernel drops or misroutes the gradient of windows whose max is <= 0 (max search starts at FLT_MIN), and sends ties to the last max',
+    make: makeMaxPoolGradKernel,
+  },
 ];
 
 export function registerWasmKernels(tf: Tf): string[] {

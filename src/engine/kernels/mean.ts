@@ -12,14 +12,26 @@
  */
 import { heapLoops } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { f32, KernelArgs, KernelFunc, ptr, Tf, TensorInfo, WasmBackendInternals, WasmKernel } from './wasm-internals';
+import {
+  f32,
+  type KernelArgs,
+  type KernelFunc,
+  ptr,
+  type Tf,
+  type TensorInfo,
+  type WasmBackendInternals,
+  type WasmKernel,
+} from './wasm-internals';
 
 export function makeMeanKernel(tf: Tf): WasmKernel {
   const kernelFunc = ((args: KernelArgs<{ x: TensorInfo }>) => {
     const { x } = args.inputs;
     const backend = args.backend as WasmBackendInternals;
     const rank = x.shape.length;
-    const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).slice().sort((a, b) => a - b);
+    const axes = tf.util
+      .parseAxisParam(args.attrs.axis as number | number[], x.shape)
+      .slice()
+      .sort((a, b) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
     if (!leading || x.dtype !== 'float32') return runStock('Mean', { x }, backend, args.attrs);
     const cols = x.shape[rank - 1];

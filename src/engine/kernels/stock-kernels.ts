@@ -30,8 +30,12 @@ export function stockKernel(name: string): KernelFunc | undefined {
 }
 
 /** Run the wasm backend's own kernel `name`; the caller owns (must dispose) the result. */
-export function runStock(name: string, inputs: Record<string, TensorInfo>, backend: unknown,
-  attrs: Record<string, unknown> = {}): TensorInfo {
+export function runStock(
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  backend: unknown,
+  attrs: Record<string, unknown> = {},
+): TensorInfo {
   const kernelFunc = stock.get(name);
   if (!kernelFunc) throw new Error(`pipeline wasm kernels: stock wasm kernel '${name}' was not captured`);
   const out = kernelFunc({ inputs, backend, attrs } as unknown as Parameters<KernelFunc>[0]);

@@ -62,6 +62,7 @@ export function withShape(info: TensorInfo, shape: number[]): TensorInfo {
 
 export function assertFloat32(kernel: string, ...infos: TensorInfo[]): void {
   for (const info of infos) {
-    if (info.dtype !== 'float32') throw new Error(`${kernel} (pipeline wasm kernel): expected float32, got ${info.dtype}`);
+    if (info.dtype !== 'float32')
+      throw new Error(`${kernel} (pipeline wasm kernel): expected float32, got ${info.dtype}`);
   }
 }

@@ -32,7 +32,12 @@ export class EarlyStoppingCallback implements Callback {
 
   constructor(
     private readonly cfg: EarlyStoppingConfig,
-    private readonly o: { tf: TF; runDir: string; model: tfjs.LayersModel; log?: (msg: string, fields?: object) => void },
+    private readonly o: {
+      tf: TF;
+      runDir: string;
+      model: tfjs.LayersModel;
+      log?: (msg: string, fields?: object) => void;
+    },
   ) {
     this.goal = cfg.mode === 'auto' ? metricGoal(cfg.monitor) : cfg.mode;
   }
@@ -53,13 +58,24 @@ export class EarlyStoppingCallback implements Callback {
     }
     this.wait++;
     if (this.wait >= this.cfg.patience) {
-      this.o.log?.('early stopping', { monitor: this.cfg.monitor, best: this.best, bestEpoch: this.bestEpoch, epoch: row.epoch });
+      this.o.log?.('early stopping', {
+        monitor: this.cfg.monitor,
+        best: this.best,
+        bestEpoch: this.bestEpoch,
+        epoch: row.epoch,
+      });
       return 'stop';
     }
   }
 
   onTrainEnd(result: TrainResult): void {
-    if (result.status !== 'completed' || !this.cfg.restoreBestWeights || this.bestEpoch === undefined || this.bestEpoch === this.lastEpoch) return;
+    if (
+      result.status !== 'completed' ||
+      !this.cfg.restoreBestWeights ||
+      this.bestEpoch === undefined ||
+      this.bestEpoch === this.lastEpoch
+    )
+      return;
     const dir = resolveAtomicDir(this.dir);
     if (!dir) return;
     const weights = readWeights(this.o.tf, dir);

@@ -9,8 +9,12 @@ export class LogCallback implements Callback {
 
   onTrainBegin(setup: TrainingSetup, start: LoopPosition): void {
     const { epochs, batchSize } = setup.experiment.training;
-    const where = start.epoch > 0 || start.batch > 0 ? `, resuming at epoch ${start.epoch + 1} after batch ${start.batch}` : '';
-    this.log.info({ epochs, batchSize, batchesPerEpoch: setup.batchesPerEpoch, start: { epoch: start.epoch, batch: start.batch } }, `training ${epochs} epoch${epochs === 1 ? '' : 's'} of ${setup.batchesPerEpoch} batches${where}`);
+    const where =
+      start.epoch > 0 || start.batch > 0 ? `, resuming at epoch ${start.epoch + 1} after batch ${start.batch}` : '';
+    this.log.info(
+      { epochs, batchSize, batchesPerEpoch: setup.batchesPerEpoch, start: { epoch: start.epoch, batch: start.batch } },
+      `training ${epochs} epoch${epochs === 1 ? '' : 's'} of ${setup.batchesPerEpoch} batches${where}`,
+    );
   }
 
   onEpochEnd(row: EpochRow): void {
@@ -18,7 +22,10 @@ export class LogCallback implements Callback {
   }
 
   onInterrupt(position: LoopPosition): void {
-    this.log.warn({ position: { epoch: position.epoch, batch: position.batch } }, `interrupted: checkpoint written at epoch ${position.epoch + 1}, batch ${position.batch}`);
+    this.log.warn(
+      { position: { epoch: position.epoch, batch: position.batch } },
+      `interrupted: checkpoint written at epoch ${position.epoch + 1}, batch ${position.batch}`,
+    );
   }
 
   onTrainEnd(result: TrainResult): void {

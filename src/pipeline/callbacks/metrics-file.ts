@@ -22,7 +22,13 @@ export function summarize(rows: readonly EpochRow[], by: { name: string; goal: '
   if (rows.length === 0) return undefined;
   let best: EpochRow | undefined;
   for (const r of rows) if (improves(r[by.name], best?.[by.name], by.goal)) best = r;
-  return { final: rows[rows.length - 1], best: best ?? rows[rows.length - 1], bestBy: by.name, bestGoal: by.goal, epochs: rows.length };
+  return {
+    final: rows[rows.length - 1],
+    best: best ?? rows[rows.length - 1],
+    bestBy: by.name,
+    bestGoal: by.goal,
+    epochs: rows.length,
+  };
 }
 
 /**
@@ -46,7 +52,10 @@ export class MetricsFileCallback implements Callback {
   onEpochEnd(row: EpochRow): void {
     fs.appendFileSync(path.join(this.runDir, METRICS_JSONL), JSON.stringify(row) + '\n');
     this.rows.push(row);
-    writeFileAtomic(path.join(this.runDir, SUMMARY_JSON), JSON.stringify(summarize(this.rows, this.by), null, 2) + '\n');
+    writeFileAtomic(
+      path.join(this.runDir, SUMMARY_JSON),
+      JSON.stringify(summarize(this.rows, this.by), null, 2) + '\n',
+    );
   }
 
   summary(): Summary | undefined {

@@ -1,5 +1,12 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { averageTwoOn, float32Values, shardWeights, weightedSumInto, type AverageTwo, type StepRunner } from '../../engine';
+import {
+  averageTwoOn,
+  float32Values,
+  shardWeights,
+  weightedSumInto,
+  type AverageTwo,
+  type StepRunner,
+} from '../../engine';
 import type { TF } from '../types';
 import type { SharedViews } from './shared-memory';
 
@@ -37,7 +44,10 @@ export function exchangeTargets(model: tfjs.LayersModel): ExchangeTargets {
 /** Element counts in slot order (the geometry's `params`). */
 export function exchangeSizes(model: tfjs.LayersModel): number[] {
   const count = (shape: readonly (number | null)[]) => shape.reduce<number>((a, d) => a * (d ?? 1), 1);
-  return [...model.trainableWeights.map((w) => count(w.shape)), ...model.nonTrainableWeights.map((w) => count(w.shape))];
+  return [
+    ...model.trainableWeights.map((w) => count(w.shape)),
+    ...model.nonTrainableWeights.map((w) => count(w.shape)),
+  ];
 }
 
 export class Exchange {
@@ -101,9 +111,19 @@ export class Exchange {
     const parts = shardWeights(sizes);
     if (parts.length === 2) {
       const [a, b] = parts;
-      this.averageTwo(4 * views.outputStart(this.replica), 4 * views.slotStart(parity, a.k), 4 * views.slotStart(parity, b.k), views.slotSize, a.w, b.w);
+      this.averageTwo(
+        4 * views.outputStart(this.replica),
+        4 * views.slotStart(parity, a.k),
+        4 * views.slotStart(parity, b.k),
+        views.slotSize,
+        a.w,
+        b.w,
+      );
     } else {
-      weightedSumInto(this.averaged, parts.map((p) => ({ w: p.w, src: views.slot(parity, p.k) })));
+      weightedSumInto(
+        this.averaged,
+        parts.map((p) => ({ w: p.w, src: views.slot(parity, p.k) })),
+      );
     }
   }
 
@@ -112,4 +132,3 @@ export class Exchange {
     return float32Values(this.tf, t);
   }
 }
-

@@ -133,7 +133,14 @@ export class ReplicaGroup {
     };
     const buffers = allocateBuffers(geometry);
     const group = new ReplicaGroup(spawned, new SharedViews(geometry, buffers), o);
-    const setup: SetupMessage = { type: 'setup', experiment: e, inputShape: o.inputShape, numClasses: o.numClasses, geometry, buffers };
+    const setup: SetupMessage = {
+      type: 'setup',
+      experiment: e,
+      inputShape: o.inputShape,
+      numClasses: o.numClasses,
+      geometry,
+      buffers,
+    };
     try {
       await Promise.all(
         spawned.handles.map(
@@ -168,11 +175,18 @@ export class ReplicaGroup {
    */
   async syncState(withOptimizer: boolean): Promise<void> {
     const { tf, model, optimizer } = this.o;
-    const weights: TensorData[] = model.getWeights().map((w, i) => ({ name: String(i), dtype: 'float32', shape: w.shape, values: w.dataSync() as Float32Array }));
+    const weights: TensorData[] = model
+      .getWeights()
+      .map((w, i) => ({ name: String(i), dtype: 'float32', shape: w.shape, values: w.dataSync() as Float32Array }));
     let opt: TensorData[] | null = null;
     if (withOptimizer) {
       const state = await captureOptimizerState(tf, optimizer);
-      opt = state.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype as 'float32' | 'int32', shape: t.tensor.shape, values: t.tensor.dataSync() as Float32Array | Int32Array }));
+      opt = state.tensors.map((t) => ({
+        name: t.name,
+        dtype: t.tensor.dtype as 'float32' | 'int32',
+        shape: t.tensor.shape,
+        values: t.tensor.dataSync() as Float32Array | Int32Array,
+      }));
       tf.dispose(state.tensors.map((t) => t.tensor));
     }
     const message: StateMessage = { type: 'state', weights, optimizer: opt };
@@ -185,12 +199,23 @@ export class ReplicaGroup {
     const shards = shardRows(batch.size, this.replicas);
     this.copyInputs(batch, shards);
     this.views.args[0] = (this.o.optimizer as unknown as { learningRate: number }).learningRate;
-    const seq = this.issue(Command.Train, epoch, batchIndex, batch.size, shards.map((s) => s.size));
+    const seq = this.issue(
+      Command.Train,
+      epoch,
+      batchIndex,
+      batch.size,
+      shards.map((s) => s.size),
+    );
     const parity = seq & 1;
     let grads: tfjs.NamedTensorMap | undefined;
     try {
       const own = shards[0];
-      const out = this.o.steps.computeGradients({ x: batch.x.subarray(0, own.size * this.sample), y: batch.y.subarray(0, own.size), size: own.size }, epoch, batchIndex, 0);
+      const out = this.o.steps.computeGradients(
+        { x: batch.x.subarray(0, own.size * this.sample), y: batch.y.subarray(0, own.size), size: own.size },
+        epoch,
+        batchIndex,
+        0,
+      );
       grads = out.grads;
       this.exchange.writeSlot(this.views.slot(parity, 0), out.grads);
       this.views.sumsOf(0).set(out.sums);
@@ -198,7 +223,11 @@ export class ReplicaGroup {
       Atomics.notify(this.views.ctrl, CTRL.READY);
       this.o.idle?.();
       await this.waitWorkers(seq);
-      this.exchange.applyAverage(this.o.steps, parity, shards.map((s) => s.size));
+      this.exchange.applyAverage(
+        this.o.steps,
+        parity,
+        shards.map((s) => s.size),
+      );
     } catch (err) {
       this.abort();
       throw err;
@@ -212,10 +241,20 @@ export class ReplicaGroup {
   async evaluate(batch: Batch): Promise<{ sums: number[] }> {
     const shards = shardRows(batch.size, this.replicas);
     this.copyInputs(batch, shards);
-    const seq = this.issue(Command.Evaluate, 0, 0, batch.size, shards.map((s) => s.size));
+    const seq = this.issue(
+      Command.Evaluate,
+      0,
+      0,
+      batch.size,
+      shards.map((s) => s.size),
+    );
     try {
       const own = shards[0];
-      const out = this.o.steps.evaluate({ x: batch.x.subarray(0, own.size * this.sample), y: batch.y.subarray(0, own.size), size: own.size });
+      const out = this.o.steps.evaluate({
+        x: batch.x.subarray(0, own.size * this.sample),
+        y: batch.y.subarray(0, own.size),
+        size: own.size,
+      });
       this.views.sumsOf(0).set(out.sums);
       this.o.idle?.();
       await this.waitWorkers(seq);

@@ -59,22 +59,41 @@ export function planWorkers(p: PlanInput): WorkersPlan {
     const n = p.requested;
     if (n <= 1) return { count: 1, reason: 'requested 1 worker' };
     if (p.backend === 'tensorflow') {
-      return { count: 1, reason: 'native tensorflow runs its kernels on every core itself', warning: `${n} workers requested, but data-parallel workers are for the wasm and cpu backends (native tensorflow already uses every core): training on 1` };
+      return {
+        count: 1,
+        reason: 'native tensorflow runs its kernels on every core itself',
+        warning: `${n} workers requested, but data-parallel workers are for the wasm and cpu backends (native tensorflow already uses every core): training on 1`,
+      };
     }
     if (n > batchSize) {
-      return { count: batchSize, reason: `requested ${n}, capped at the batch size`, warning: `${n} workers requested, but a batch of ${batchSize} gives at most ${batchSize} shards: training on ${batchSize}` };
+      return {
+        count: batchSize,
+        reason: `requested ${n}, capped at the batch size`,
+        warning: `${n} workers requested, but a batch of ${batchSize} gives at most ${batchSize} shards: training on ${batchSize}`,
+      };
     }
     return { count: n, reason: `requested ${n} workers` };
   }
-  if (p.backend === 'tensorflow') return { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' };
+  if (p.backend === 'tensorflow')
+    return { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' };
   if (cores < 2) return { count: 1, reason: `auto: ${cores} core` };
   if (p.experiment.model.layers.some((l) => l.type === 'batchNormalization')) {
-    return { count: 1, reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway' };
+    return {
+      count: 1,
+      reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway',
+    };
   }
   const count = Math.min(cores, Math.floor(batchSize / MIN_SHARD_ROWS));
-  if (count < 2) return { count: 1, reason: `auto: batch ${batchSize} is too small to split (shards under ${MIN_SHARD_ROWS} rows cost more than they save)` };
+  if (count < 2)
+    return {
+      count: 1,
+      reason: `auto: batch ${batchSize} is too small to split (shards under ${MIN_SHARD_ROWS} rows cost more than they save)`,
+    };
   if (p.samples < MIN_AUTO_SAMPLES) {
-    return { count: 1, reason: `auto: ${p.samples} training samples (examples x epochs to train) are under the ${MIN_AUTO_SAMPLES} that pay for starting worker threads` };
+    return {
+      count: 1,
+      reason: `auto: ${p.samples} training samples (examples x epochs to train) are under the ${MIN_AUTO_SAMPLES} that pay for starting worker threads`,
+    };
   }
   return { count, reason: `auto: ${count} workers on ${cores} cores` };
 }

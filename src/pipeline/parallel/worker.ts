@@ -12,7 +12,14 @@ import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend } from '../../backend';
 import { buildModel } from '../../builders/model';
-import { buildOptimizer, createStepRunner, restoreOptimizerState, setLearningRate, type NamedTensor, type StepRunner } from '../../engine';
+import {
+  buildOptimizer,
+  createStepRunner,
+  restoreOptimizerState,
+  setLearningRate,
+  type NamedTensor,
+  type StepRunner,
+} from '../../engine';
 import type { TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';
@@ -84,7 +91,12 @@ function train(r: Replica, seq: number): void {
   let grads: tfjs.NamedTensorMap | undefined;
   try {
     if (shard.size > 0) {
-      const out = r.steps.computeGradients({ x: shard.x, y: shard.y, size: shard.size }, epoch, batchIndex, shard.offset);
+      const out = r.steps.computeGradients(
+        { x: shard.x, y: shard.y, size: shard.size },
+        epoch,
+        batchIndex,
+        shard.offset,
+      );
       grads = out.grads;
       r.exchange.writeSlot(r.views.slot(parity, r.k), out.grads);
       r.views.sumsOf(r.k).set(out.sums);
@@ -101,7 +113,10 @@ function train(r: Replica, seq: number): void {
 
 function evaluate(r: Replica, seq: number): void {
   const shard = ownShard(r, r.views.shardSizes());
-  const sums = shard.size > 0 ? r.steps.evaluate({ x: shard.x, y: shard.y, size: shard.size }).sums : new Array<number>(r.views.geometry.keys).fill(0);
+  const sums =
+    shard.size > 0
+      ? r.steps.evaluate({ x: shard.x, y: shard.y, size: shard.size }).sums
+      : new Array<number>(r.views.geometry.keys).fill(0);
   r.views.sumsOf(r.k).set(sums);
   publish(r, seq);
 }
@@ -120,7 +135,10 @@ async function syncState(r: Replica, seq: number): Promise<void> {
     r.tf.dispose(weights);
   }
   if (received.optimizer) {
-    const named: NamedTensor[] = received.optimizer.map((t) => ({ name: t.name, tensor: r.tf.tensor(t.values, t.shape, t.dtype) }));
+    const named: NamedTensor[] = received.optimizer.map((t) => ({
+      name: t.name,
+      tensor: r.tf.tensor(t.values, t.shape, t.dtype),
+    }));
     try {
       await restoreOptimizerState(r.tf, r.optimizer, named);
     } finally {
@@ -179,12 +197,31 @@ async function main(): Promise<void> {
     const e = setup.experiment;
     model = buildModel(tf, e, setup.inputShape, setup.numClasses);
     optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-    const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: setup.numClasses, inputShape: setup.inputShape });
+    const steps = createStepRunner({
+      tf,
+      model,
+      optimizer,
+      experiment: e,
+      numClasses: setup.numClasses,
+      inputShape: setup.inputShape,
+    });
     const params = exchangeSizes(model);
     if (params.join() !== setup.geometry.params.join()) {
-      throw new Error(`the model built in the worker has parameters [${params.join(', ')}], the main thread's [${setup.geometry.params.join(', ')}]`);
+      throw new Error(
+        `the model built in the worker has parameters [${params.join(', ')}], the main thread's [${setup.geometry.params.join(', ')}]`,
+      );
     }
-    const replica: Replica = { tf, k: init.replica, views, port, model, optimizer, steps, exchange: new Exchange(tf, views, exchangeTargets(model), init.replica), learningRate: e.training.optimizer.learningRate };
+    const replica: Replica = {
+      tf,
+      k: init.replica,
+      views,
+      port,
+      model,
+      optimizer,
+      steps,
+      exchange: new Exchange(tf, views, exchangeTargets(model), init.replica),
+      learningRate: e.training.optimizer.learningRate,
+    };
     post(port, { type: 'ready', params });
     await commandLoop(replica);
   } catch (err) {

@@ -21,7 +21,15 @@ export interface LeaderboardRow {
   error: string | null;
 }
 
-const GROUP: Record<TrialState['status'], number> = { completed: 0, pruned: 1, interrupted: 2, diverged: 3, failed: 3, running: 4, pending: 5 };
+const GROUP: Record<TrialState['status'], number> = {
+  completed: 0,
+  pruned: 1,
+  interrupted: 2,
+  diverged: 3,
+  failed: 3,
+  running: 4,
+  pending: 5,
+};
 
 export function leaderboard(state: SweepState): LeaderboardRow[] {
   const sign = state.spec.goal === 'max' ? -1 : 1;
@@ -31,7 +39,11 @@ export function leaderboard(state: SweepState): LeaderboardRow[] {
   };
   const ranked = (t: TrialState) => t.status === 'completed' && t.value !== null;
   const sorted = [...state.trials].sort(
-    (a, b) => Number(!ranked(a)) - Number(!ranked(b)) || GROUP[a.status] - GROUP[b.status] || byValue(a, b) || a.index - b.index,
+    (a, b) =>
+      Number(!ranked(a)) - Number(!ranked(b)) ||
+      GROUP[a.status] - GROUP[b.status] ||
+      byValue(a, b) ||
+      a.index - b.index,
   );
   let rank = 0;
   return sorted.map((t) => ({
@@ -80,6 +92,8 @@ export function sweepSummaryLine(state: SweepState): string {
   for (const t of state.trials) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const parts = [...counts.entries()].map(([s, n]) => `${n} ${s}`);
   const best = leaderboard(state)[0];
-  const bestText = best?.rank ? `; best: trial ${best.trial} (${best.run}) ${state.spec.metric} ${formatMetric(best.value)}` : '';
+  const bestText = best?.rank
+    ? `; best: trial ${best.trial} (${best.run}) ${state.spec.metric} ${formatMetric(best.value)}`
+    : '';
   return `sweep ${state.id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${parts.join(', ')}${bestText} (${state.dir}/sweep.json)`;
 }

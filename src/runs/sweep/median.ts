@@ -47,7 +47,10 @@ export function medianRule(
   if (epoch < minEpochs || mine.length < epoch) return undefined;
   const value = bestUpTo(mine, epoch, goal);
   if (value === undefined) return undefined;
-  const peers = others.filter((o) => o.length >= epoch).map((o) => bestUpTo(o, epoch, goal)).filter((v): v is number => v !== undefined);
+  const peers = others
+    .filter((o) => o.length >= epoch)
+    .map((o) => bestUpTo(o, epoch, goal))
+    .filter((v): v is number => v !== undefined);
   if (peers.length < minTrials) return undefined;
   const m = median(peers);
   return { stop: goal === 'max' ? value < m : value > m, epoch, value, median: m, others: peers.length };

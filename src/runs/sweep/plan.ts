@@ -80,7 +80,10 @@ export function sampleRange(r: RangeSpec, u: number): number {
     }
     return lo + Math.min(hi - lo, Math.floor(u * (hi - lo + 1)));
   }
-  const v = r.scale === 'log' ? Math.exp(Math.log(r.min) + u * (Math.log(r.max) - Math.log(r.min))) : r.min + u * (r.max - r.min);
+  const v =
+    r.scale === 'log'
+      ? Math.exp(Math.log(r.min) + u * (Math.log(r.max) - Math.log(r.min)))
+      : r.min + u * (r.max - r.min);
   return Number(v.toPrecision(4));
 }
 

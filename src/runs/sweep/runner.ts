@@ -64,10 +64,26 @@ export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus()
   if (resume) return ['run', '--resume', resume, '--json', ...state.runArgs];
   const sets = [...state.baseOverrides, ...trial.overrides].flatMap((o) => ['--set', o]);
   const workers =
-    state.workersAuto && state.spec.parallel > 1 && !state.runArgs.includes('--workers') && !trial.overrides.some((o) => o.startsWith('training.workers='))
+    state.workersAuto &&
+    state.spec.parallel > 1 &&
+    !state.runArgs.includes('--workers') &&
+    !trial.overrides.some((o) => o.startsWith('training.workers='))
       ? ['--workers', String(Math.max(1, Math.floor(cpus / state.spec.parallel)))]
       : [];
-  return ['run', state.file, ...sets, '--json', '--runs-dir', state.runsDir, '--tag', `sweep=${state.id}`, '--tag', `trial=${trial.index}`, ...workers, ...state.runArgs];
+  return [
+    'run',
+    state.file,
+    ...sets,
+    '--json',
+    '--runs-dir',
+    state.runsDir,
+    '--tag',
+    `sweep=${state.id}`,
+    '--tag',
+    `trial=${trial.index}`,
+    ...workers,
+    ...state.runArgs,
+  ];
 }
 
 export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {
@@ -82,7 +98,9 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       setRun(t, prior.dir);
       readResults(state, t, prior.dir);
       t.status = 'completed';
-      opts.log(`[trial ${t.index}/${total}] completed after the sweep stopped (${t.run})${t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`}`);
+      opts.log(
+        `[trial ${t.index}/${total}] completed after the sweep stopped (${t.run})${t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`}`,
+      );
     } else if (prior?.resumable) {
       resumes.set(t.index, prior.dir);
       setRun(t, prior.dir);
@@ -102,7 +120,9 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
-    opts.log(`sweep ${state.id}: ${signal}: stopping ${active.size} running trial${active.size === 1 ? '' : 's'} (they checkpoint and exit); resume with: pipeline sweep --resume ${state.id}`);
+    opts.log(
+      `sweep ${state.id}: ${signal}: stopping ${active.size} running trial${active.size === 1 ? '' : 's'} (they checkpoint and exit); resume with: pipeline sweep --resume ${state.id}`,
+    );
     for (const a of active.values()) signalChild(a.child, 'SIGINT');
     wake();
   };
@@ -125,7 +145,16 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       detached: true,
       env: { ...process.env, ...opts.env },
     });
-    const a: Active = { trial, child, started: Date.now(), stdoutTail: '', stderrTail: '', pruneRequested: null, lastJudgedEpoch: 0, done: Promise.resolve() };
+    const a: Active = {
+      trial,
+      child,
+      started: Date.now(),
+      stdoutTail: '',
+      stderrTail: '',
+      pruneRequested: null,
+      lastJudgedEpoch: 0,
+      done: Promise.resolve(),
+    };
     child.stdout!.on('data', (b: Buffer) => {
       writeAll(logFile, b, logPath);
       a.stdoutTail = (a.stdoutTail + b.toString('utf8')).slice(-TAIL);
@@ -148,14 +177,21 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       });
     });
     active.set(trial.index, a);
-    opts.log(`[trial ${trial.index}/${total}] ${resume ? `continues its run (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`);
+    opts.log(
+      `[trial ${trial.index}/${total}] ${resume ? `continues its run (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`,
+    );
     saveSweep(state);
   };
 
   /** Resolves when a started trial has claimed its run folder (or exited, or the sweep is interrupted). */
   const claimed = async (trial: TrialState) => {
     const deadline = Date.now() + CLAIM_WAIT_MS;
-    while (!interrupted && active.has(trial.index) && Date.now() < deadline && !findTrialRun(state, trial, knownVersions)) {
+    while (
+      !interrupted &&
+      active.has(trial.index) &&
+      Date.now() < deadline &&
+      !findTrialRun(state, trial, knownVersions)
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
@@ -178,7 +214,12 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     t.error = status === 'completed' || status === 'pruned' ? null : errorOf(result, a, code, signal, runDir);
     const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
     const where = t.run ? ` (${t.run})` : '';
-    const why = status === 'pruned' && t.pruned ? ` at epoch ${t.pruned.epoch}: ${t.pruned.value.toFixed(4)} vs median ${t.pruned.median.toFixed(4)} of ${t.pruned.others} trials` : t.error ? ` — ${t.error}` : '';
+    const why =
+      status === 'pruned' && t.pruned
+        ? ` at epoch ${t.pruned.epoch}: ${t.pruned.value.toFixed(4)} vs median ${t.pruned.median.toFixed(4)} of ${t.pruned.others} trials`
+        : t.error
+          ? ` — ${t.error}`
+          : '';
     opts.log(`[trial ${t.index}/${total}] ${status} in ${t.durationSeconds.toFixed(1)}s${what}${where}${why}`);
   };
 
@@ -250,7 +291,11 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
 function chooseParams(state: SweepState, t: TrialState, log: (line: string) => void): void {
   if (state.spec.method !== 'tpe') return;
   const text = fs.readFileSync(path.join(state.dir, 'experiment.yaml'), 'utf8');
-  const p = proposeTrial(state.spec, state.seed, t, state.trials, { file: state.file, text, baseOverrides: state.baseOverrides });
+  const p = proposeTrial(state.spec, state.seed, t, state.trials, {
+    file: state.file,
+    text,
+    baseOverrides: state.baseOverrides,
+  });
   if (p.fallback) log(`[trial ${t.index}/${state.trials.length}] ${p.fallback}; it runs its planned random draw`);
   t.params = p.params;
   t.overrides = p.overrides;
@@ -262,7 +307,12 @@ function readResults(state: SweepState, t: TrialState, runDir: string | undefine
   const final = reported ?? rows.at(-1) ?? null;
   t.final = final;
   t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
-  t.bestValue = bestUpTo(rows.map((r) => r[state.spec.metric]), rows.length, state.spec.goal) ?? t.value;
+  t.bestValue =
+    bestUpTo(
+      rows.map((r) => r[state.spec.metric]),
+      rows.length,
+      state.spec.goal,
+    ) ?? t.value;
 }
 
 /**
@@ -276,13 +326,18 @@ function readResults(state: SweepState, t: TrialState, runDir: string | undefine
  * differently), or every sweep resume would fail the same way: those trials start over,
  * like diverged ones and trials that never claimed a folder.
  */
-function previousRun(state: SweepState, t: TrialState): { dir: string; status: string | undefined; resumable: boolean } | undefined {
+function previousRun(
+  state: SweepState,
+  t: TrialState,
+): { dir: string; status: string | undefined; resumable: boolean } | undefined {
   const dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : trialRuns(state, t.index)[0]?.dir;
   if (!dir) return undefined;
   const meta = Run.fromDir(dir).meta();
   const status = meta?.status;
-  const stoppedPartWay = status === 'interrupted' || status === 'running' || (status === 'failed' && !meta?.resumes?.length);
-  const resumable = stoppedPartWay && !(t.exitCode === 2 && t.runDir === dir) && resolvesAsRecorded(dir, meta?.configHash);
+  const stoppedPartWay =
+    status === 'interrupted' || status === 'running' || (status === 'failed' && !meta?.resumes?.length);
+  const resumable =
+    stoppedPartWay && !(t.exitCode === 2 && t.runDir === dir) && resolvesAsRecorded(dir, meta?.configHash);
   return { dir, status, resumable };
 }
 
@@ -350,7 +405,13 @@ function toTrialStatus(status: string | undefined, code: number | null): TrialSt
 /** `[12:00:01] INFO: ...` (pino-pretty below ERROR) and `epoch 3/10  loss ...` (the plain progress line). */
 const ROUTINE_OUTPUT = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
 
-function errorOf(result: RunResult | undefined, a: Active, code: number | null, signal: NodeJS.Signals | null, runDir: string | undefined | null): string {
+function errorOf(
+  result: RunResult | undefined,
+  a: Active,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  runDir: string | undefined | null,
+): string {
   const metaError = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
   if (metaError) return metaError;
   // The trial's stderr is mostly its own progress (pino-pretty info lines, one line per epoch):
@@ -373,7 +434,8 @@ function readMetricCurve(runDir: string, metric: string): Array<number | undefin
     return [];
   }
   const curve: Array<number | undefined> = [];
-  for (const r of parseJsonLines<MetricsRow>(text)) if (typeof r.epoch === 'number' && r.epoch >= 1) curve[r.epoch - 1] = r[metric];
+  for (const r of parseJsonLines<MetricsRow>(text))
+    if (typeof r.epoch === 'number' && r.epoch >= 1) curve[r.epoch - 1] = r[metric];
   return curve;
 }
 

@@ -31,11 +31,18 @@ export function formatSweepShow(state: SweepState): string {
   field('file', state.file);
   field('created', `${formatStarted(state.createdAt)}   updated ${formatStarted(state.updatedAt)}`);
   const es = s.earlyStopping ? `, median early stopping after ${s.earlyStopping.minEpochs} epoch(s)` : '';
-  field('method', `${s.method}, ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${s.parallel} at a time, ranked by ${s.metric} (${s.goal})${es}`);
+  field(
+    'method',
+    `${s.method}, ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${s.parallel} at a time, ranked by ${s.metric} (${s.goal})${es}`,
+  );
   for (const [key, spec] of Object.entries(s.parameters)) field('param', `${key}: ${paramText(spec)}`);
   if (state.baseOverrides.length) field('overrides', state.baseOverrides.join('  '));
   lines.push('', 'trials:');
-  lines.push(...renderText(leaderboardTable(state)).split('\n').map((l) => `  ${l}`));
+  lines.push(
+    ...renderText(leaderboardTable(state))
+      .split('\n')
+      .map((l) => `  ${l}`),
+  );
   lines.push('', sweepSummaryLine(state));
   return lines.join('\n') + '\n';
 }

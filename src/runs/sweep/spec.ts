@@ -69,14 +69,22 @@ export function parseParamFlag(raw: string): [string, ParamSpec] {
   if (eq <= 0) throw new UsageError(`--param ${raw}: expected key=a,b,c or key=MIN..MAX[:log][:int]`);
   const key = raw.slice(0, eq).trim();
   const text = raw.slice(eq + 1).trim();
-  if (!parsePath(key)) throw new UsageError(`--param ${raw}: "${key}" is not a dotted path like training.optimizer.learningRate`);
-  const range = /^(-?[0-9.]+(?:e[-+]?[0-9]+)?)\s*\.\.\s*(-?[0-9.]+(?:e[-+]?[0-9]+)?)((?::(?:log|linear|int|float))*)$/i.exec(text);
+  if (!parsePath(key))
+    throw new UsageError(`--param ${raw}: "${key}" is not a dotted path like training.optimizer.learningRate`);
+  const range =
+    /^(-?[0-9.]+(?:e[-+]?[0-9]+)?)\s*\.\.\s*(-?[0-9.]+(?:e[-+]?[0-9]+)?)((?::(?:log|linear|int|float))*)$/i.exec(text);
   if (range) {
     const min = Number(range[1]);
     const max = Number(range[2]);
     const opts = range[3].toLowerCase().split(':').filter(Boolean);
-    if (!Number.isFinite(min) || !Number.isFinite(max) || min >= max) throw new UsageError(`--param ${raw}: a range needs MIN < MAX`);
-    const spec: RangeSpec = { min, max, scale: opts.includes('log') ? 'log' : 'linear', type: opts.includes('int') ? 'int' : 'float' };
+    if (!Number.isFinite(min) || !Number.isFinite(max) || min >= max)
+      throw new UsageError(`--param ${raw}: a range needs MIN < MAX`);
+    const spec: RangeSpec = {
+      min,
+      max,
+      scale: opts.includes('log') ? 'log' : 'linear',
+      type: opts.includes('int') ? 'int' : 'float',
+    };
     checkRange(key, spec);
     return [key, spec];
   }
@@ -88,14 +96,17 @@ export function parseParamFlag(raw: string): [string, ParamSpec] {
     const why = (e as Error).message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new UsageError(`--param ${raw}: values are not valid YAML: ${why}`);
   }
-  if (!Array.isArray(values) || values.length === 0 || text === '') throw new UsageError(`--param ${raw}: give at least one value`);
+  if (!Array.isArray(values) || values.length === 0 || text === '')
+    throw new UsageError(`--param ${raw}: give at least one value`);
   return [key, values.map((v) => (v === undefined ? null : v))];
 }
 
 function checkRange(key: string, r: RangeSpec): void {
-  if (r.scale === 'log' && r.min <= 0) throw new UsageError(`sweep parameter ${key}: a log-scale range needs min > 0, got ${r.min}`);
+  if (r.scale === 'log' && r.min <= 0)
+    throw new UsageError(`sweep parameter ${key}: a log-scale range needs min > 0, got ${r.min}`);
   if (!(r.min < r.max)) throw new UsageError(`sweep parameter ${key}: min must be below max`);
-  if (r.type === 'int' && Math.ceil(r.min) > Math.floor(r.max)) throw new UsageError(`sweep parameter ${key}: no whole number between ${r.min} and ${r.max}`);
+  if (r.type === 'int' && Math.ceil(r.min) > Math.floor(r.max))
+    throw new UsageError(`sweep parameter ${key}: no whole number between ${r.min} and ${r.max}`);
 }
 
 function positiveInt(name: string, v: string | number | undefined): number | undefined {
@@ -114,14 +125,27 @@ export function defaultMetric(experiment: SelectionInput): { metric: string; goa
 /** The sweep settings: the command line's flags over the resolved `sweep:` section (schema defaults filled). */
 export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flags: SweepFlags): SweepSpec {
   const section = (experiment.sweep ?? undefined) as
-    | { method?: string; parameters?: Record<string, unknown>; trials?: number; metric?: string; goal?: string; parallel?: number; earlyStopping?: { type: 'median' | 'asha'; minEpochs?: number; minTrials?: number; reductionFactor?: number } }
+    | {
+        method?: string;
+        parameters?: Record<string, unknown>;
+        trials?: number;
+        metric?: string;
+        goal?: string;
+        parallel?: number;
+        earlyStopping?: { type: 'median' | 'asha'; minEpochs?: number; minTrials?: number; reductionFactor?: number };
+      }
     | undefined;
   const parameters: Record<string, ParamSpec> = {};
   for (const [k, v] of Object.entries(section?.parameters ?? {})) {
     if (Array.isArray(v)) parameters[k] = v;
     else {
       const r = v as Partial<RangeSpec>;
-      const spec: RangeSpec = { min: Number(r.min), max: Number(r.max), scale: r.scale ?? 'linear', type: r.type ?? 'float' };
+      const spec: RangeSpec = {
+        min: Number(r.min),
+        max: Number(r.max),
+        scale: r.scale ?? 'linear',
+        type: r.type ?? 'float',
+      };
       checkRange(k, spec);
       parameters[k] = spec;
     }
@@ -136,10 +160,14 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
   }
 
   const method = (flags.method ?? section?.method ?? 'grid') as string;
-  if (method !== 'grid' && method !== 'random' && method !== 'tpe') throw new UsageError(`--method must be grid, random or tpe, got "${method}"`);
+  if (method !== 'grid' && method !== 'random' && method !== 'tpe')
+    throw new UsageError(`--method must be grid, random or tpe, got "${method}"`);
   if (method === 'grid') {
     const ranges = Object.entries(parameters).filter(([, p]) => isRange(p));
-    if (ranges.length) throw new UsageError(`grid search needs a list of values for ${ranges.map(([k]) => k).join(', ')}; a {min, max} range is for --method random or tpe`);
+    if (ranges.length)
+      throw new UsageError(
+        `grid search needs a list of values for ${ranges.map(([k]) => k).join(', ')}; a {min, max} range is for --method random or tpe`,
+      );
   }
 
   // The metric: the command line, else what the file wrote, else the experiment's main metric.
@@ -150,9 +178,17 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
 
   let earlyStopping: EarlyStopSpec | undefined;
   const es = flags.earlyStop;
-  if (es === true || es === 'median') earlyStopping = { type: 'median', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS };
-  else if (es === 'asha') earlyStopping = { type: 'asha', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS, reductionFactor: DEFAULT_ASHA_REDUCTION };
-  else if (es !== undefined && es !== false) throw new UsageError(`--early-stop supports "median" or "asha", got "${es}"`);
+  if (es === true || es === 'median')
+    earlyStopping = { type: 'median', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS };
+  else if (es === 'asha')
+    earlyStopping = {
+      type: 'asha',
+      minEpochs: 1,
+      minTrials: DEFAULT_MEDIAN_MIN_TRIALS,
+      reductionFactor: DEFAULT_ASHA_REDUCTION,
+    };
+  else if (es !== undefined && es !== false)
+    throw new UsageError(`--early-stop supports "median" or "asha", got "${es}"`);
   else if (section?.earlyStopping) {
     const type = section.earlyStopping.type;
     earlyStopping = {

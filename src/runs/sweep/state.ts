@@ -77,7 +77,10 @@ export const SWEEPS_DIR = 'sweeps';
 export function claimSweepDir(root: string, name: string): { dir: string; id: string } {
   const parent = path.join(root, name, SWEEPS_DIR);
   fs.mkdirSync(parent, { recursive: true });
-  const taken = fs.readdirSync(parent).filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number);
+  const taken = fs
+    .readdirSync(parent)
+    .filter((n) => /^[1-9][0-9]*$/.test(n))
+    .map(Number);
   for (let n = taken.length ? Math.max(...taken) + 1 : 1; ; n++) {
     try {
       fs.mkdirSync(path.join(parent, String(n)));
@@ -139,10 +142,16 @@ export function resolveSweep(ref: string, root: string): SweepState {
     const names = listExperimentNames(root);
     if (!names.includes(m[1])) throw new UsageError(`no experiment "${m[1]}" in ${root}${didYouMean(m[1], names)}`);
     const dir = path.join(root, m[1], SWEEPS_DIR);
-    const have = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => fs.existsSync(sweepFile(path.join(dir, n)))) : [];
-    throw new UsageError(`no sweep ${trimmed}: ${have.length ? `${m[1]} has sweeps ${have.sort((a, b) => Number(a) - Number(b)).join(', ')}` : `${m[1]} has no sweeps`}`);
+    const have = fs.existsSync(dir)
+      ? fs.readdirSync(dir).filter((n) => fs.existsSync(sweepFile(path.join(dir, n))))
+      : [];
+    throw new UsageError(
+      `no sweep ${trimmed}: ${have.length ? `${m[1]} has sweeps ${have.sort((a, b) => Number(a) - Number(b)).join(', ')}` : `${m[1]} has no sweeps`}`,
+    );
   }
-  throw new UsageError(`no sweep "${ref}": expected NAME/sweeps/N (under ${root}) or a sweep folder holding sweep.json`);
+  throw new UsageError(
+    `no sweep "${ref}": expected NAME/sweeps/N (under ${root}) or a sweep folder holding sweep.json`,
+  );
 }
 
 export function thisHost(): string {

@@ -9,7 +9,16 @@ import type { Run } from '../read';
 import { planTrials, type Plan } from './plan';
 import { runSweep, type RunnerOptions } from './runner';
 import { buildSpec, type SweepFlags, type SweepSpec } from './spec';
-import { claimSweepDir, DONE, newTrialState, resolveSweep, saveSweep, thisHost, trialRuns, type SweepState } from './state';
+import {
+  claimSweepDir,
+  DONE,
+  newTrialState,
+  resolveSweep,
+  saveSweep,
+  thisHost,
+  trialRuns,
+  type SweepState,
+} from './state';
 import { validateTrials } from './validate';
 
 /**
@@ -39,7 +48,12 @@ export function prepareSweep(file: string, baseOverrides: string[], flags: Sweep
   return { file: path.resolve(file), text, sha256: sha256(text), base, baseOverrides, spec, plan };
 }
 
-export async function startSweep(p: PreparedSweep, runsDir: string, runArgs: string[], opts: RunnerOptions): Promise<SweepState> {
+export async function startSweep(
+  p: PreparedSweep,
+  runsDir: string,
+  runArgs: string[],
+  opts: RunnerOptions,
+): Promise<SweepState> {
   const name = p.base.experiment.name;
   const { dir, id } = claimSweepDir(runsDir, name);
   const now = new Date().toISOString();
@@ -67,7 +81,9 @@ export async function startSweep(p: PreparedSweep, runsDir: string, runArgs: str
   // The experiment file as the sweep saw it: what `--resume` checks the file against.
   fs.writeFileSync(path.join(dir, 'experiment.yaml'), p.text);
   saveSweep(state);
-  opts.log(`sweep ${id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})`);
+  opts.log(
+    `sweep ${id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})`,
+  );
   return runSweep(state, opts);
 }
 
@@ -75,7 +91,12 @@ export interface ResumeFlags {
   parallel?: number;
 }
 
-export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFlags, opts: RunnerOptions): Promise<SweepState> {
+export async function resumeSweep(
+  ref: string,
+  runsDir: string,
+  flags: ResumeFlags,
+  opts: RunnerOptions,
+): Promise<SweepState> {
   const state = resolveSweep(ref, runsDir);
   if (state.status === 'running' && state.host === thisHost() && state.pid !== process.pid) {
     if (processLiveness(state.pid, state.host, undefined) === 'alive') {
@@ -86,7 +107,9 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
   try {
     text = readSource(state.file);
   } catch {
-    throw new UsageError(`sweep ${state.id}: its experiment file ${state.file} is gone; a copy is in ${path.join(state.dir, 'experiment.yaml')}`);
+    throw new UsageError(
+      `sweep ${state.id}: its experiment file ${state.file} is gone; a copy is in ${path.join(state.dir, 'experiment.yaml')}`,
+    );
   }
   if (sha256(text) !== state.fileSha256) {
     throw new UsageError(
@@ -97,7 +120,10 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
   // A sweep killed outright leaves its trial processes running on their own: do not start them twice.
   for (const t of state.trials) {
     const live = t.status === 'running' ? liveTrialRun(state, t.index) : undefined;
-    if (live) throw new UsageError(`sweep ${state.id}: trial ${t.index} is still running as ${live.id} (pid ${live.meta()?.pid}); wait for it or stop it first`);
+    if (live)
+      throw new UsageError(
+        `sweep ${state.id}: trial ${t.index} is still running as ${live.id} (pid ${live.meta()?.pid}); wait for it or stop it first`,
+      );
   }
   const todo = state.trials.filter((t) => !DONE.includes(t.status));
   if (todo.length === 0) {
@@ -107,7 +133,9 @@ export async function resumeSweep(ref: string, runsDir: string, flags: ResumeFla
   // The code may have changed under the sweep: check again before starting anything.
   validateTrials(state.file, text, state.baseOverrides, todo);
   if (flags.parallel !== undefined) state.spec.parallel = flags.parallel;
-  opts.log(`sweep ${state.id}: resuming ${todo.length} of ${state.trials.length} trials (${todo.map((t) => t.index).join(', ')}), ${state.spec.parallel} at a time`);
+  opts.log(
+    `sweep ${state.id}: resuming ${todo.length} of ${state.trials.length} trials (${todo.map((t) => t.index).join(', ')}), ${state.spec.parallel} at a time`,
+  );
   return runSweep(state, opts);
 }
 

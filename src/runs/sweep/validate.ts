@@ -25,7 +25,12 @@ export function trialLabel(t: PlannedTrial): string {
   return `trial ${t.index} (${t.overrides.join(' ')})`;
 }
 
-export function validateTrials(file: string, text: string, baseOverrides: string[], trials: PlannedTrial[]): ValidTrial[] {
+export function validateTrials(
+  file: string,
+  text: string,
+  baseOverrides: string[],
+  trials: PlannedTrial[],
+): ValidTrial[] {
   const valid: ValidTrial[] = [];
   const failures: Array<{ trial: PlannedTrial; problems: Diagnostic[] }> = [];
   for (const t of trials) {
@@ -52,7 +57,9 @@ export function validateTrials(file: string, text: string, baseOverrides: string
       if (override === undefined || !f.trial.overrides.includes(override)) return true;
       // In the file's sweep section, or else from --param on the command line.
       const at = located(override);
-      const placed = at ? { ...d, file, line: at.line, column: at.column, excerpt: at.excerpt } : { ...d, file: `--param ${override}` };
+      const placed = at
+        ? { ...d, file, line: at.line, column: at.column, excerpt: at.excerpt }
+        : { ...d, file: `--param ${override}` };
       const group = byPlace.get(key(placed)) ?? { d: placed, trials: [] };
       group.trials.push(f.trial.index);
       byPlace.set(key(placed), group);
@@ -67,14 +74,16 @@ export function validateTrials(file: string, text: string, baseOverrides: string
   const shared = new Set<string>();
   if (failures.length === trials.length) {
     const [first, ...rest] = failures;
-    for (const d of first.problems) if (rest.every((f) => f.problems.some((x) => key(x) === key(d)))) shared.add(key(d));
+    for (const d of first.problems)
+      if (rest.every((f) => f.problems.some((x) => key(x) === key(d)))) shared.add(key(d));
   }
   const out: Diagnostic[] = [...grouped];
   const sharedOnce = new Set<string>();
   for (const f of failures) {
     for (const d of f.problems) {
       if (shared.has(key(d))) {
-        if (!sharedOnce.has(key(d))) (sharedOnce.add(key(d)), out.push({ ...d, message: `${d.message} (in every trial)` }));
+        if (!sharedOnce.has(key(d)))
+          sharedOnce.add(key(d)), out.push({ ...d, message: `${d.message} (in every trial)` });
         continue;
       }
       // A problem caused by a --set is located at the trial; one in the file keeps its line, prefixed by the trial.
@@ -89,14 +98,18 @@ export function validateTrials(file: string, text: string, baseOverrides: string
  * Where the file sets a sweep parameter, for a trial override `key=value`: the parameter's
  * key in `sweep.parameters` (undefined for a parameter given only by --param).
  */
-function locateSweepParameters(file: string, text: string): (override: string) => { line: number; column: number; excerpt?: string } | undefined {
+function locateSweepParameters(
+  file: string,
+  text: string,
+): (override: string) => { line: number; column: number; excerpt?: string } | undefined {
   let parsed: ReturnType<typeof parseExperimentText>;
   try {
     parsed = parseExperimentText(file, text);
   } catch {
     return () => undefined;
   }
-  const parameters = ((parsed.data as { sweep?: { parameters?: Record<string, unknown> } })?.sweep?.parameters ?? {}) as Record<string, unknown>;
+  const parameters = ((parsed.data as { sweep?: { parameters?: Record<string, unknown> } })?.sweep?.parameters ??
+    {}) as Record<string, unknown>;
   const byPath = new Map(Object.keys(parameters).map((k) => [canonical(k), k]));
   return (override) => {
     const eq = override.indexOf('=');

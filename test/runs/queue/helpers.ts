@@ -8,7 +8,11 @@ export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/runs'
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until `get` returns something truthy; fail naming `what` after `ms`. */
-export async function waitFor<T>(what: string, get: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  get: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await get();
@@ -27,7 +31,10 @@ export interface Proc {
 
 /** `pipeline ARGS` as a child process, its output collected. */
 export function pipeline(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));

@@ -11,7 +11,8 @@ import { tempRoot } from '../fixture';
  * except in CI (CI=true), where they fail: CI installs it.
  */
 
-export const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((f) => fs.existsSync(f)) ?? whichRedis();
+export const REDIS_BIN =
+  ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((f) => fs.existsSync(f)) ?? whichRedis();
 
 function whichRedis(): string | undefined {
   const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -21,7 +22,8 @@ function whichRedis(): string | undefined {
 /** `test(..., { skip: redisMissing() })`: a reason to skip, or false. Throws in CI. */
 export function redisMissing(): string | false {
   if (REDIS_BIN) return false;
-  if (process.env.CI === 'true') throw new Error('redis-server is not installed, and CI must run the queue tests (apt-get install -y redis-server)');
+  if (process.env.CI === 'true')
+    throw new Error('redis-server is not installed, and CI must run the queue tests (apt-get install -y redis-server)');
   return 'redis-server is not installed';
 }
 
@@ -51,17 +53,39 @@ export class RedisServer {
   }
 
   url(withPassword = true): string {
-    return this.password && withPassword ? `redis://:${this.password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+    return this.password && withPassword
+      ? `redis://:${this.password}@127.0.0.1:${this.port}`
+      : `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(this.dir, 'redis.log')];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--logfile',
+      path.join(this.dir, 'redis.log'),
+    ];
     if (this.password) args.push('--requirepass', this.password);
     this.proc = spawn(REDIS_BIN!, args, { stdio: 'ignore' });
     const until = Date.now() + 10_000;
     for (;;) {
       if (await this.answers()) return;
-      if (Date.now() > until) throw new Error(`redis-server did not start on port ${this.port}: ${fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').slice(-500)}`);
+      if (Date.now() > until)
+        throw new Error(
+          `redis-server did not start on port ${this.port}: ${fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').slice(-500)}`,
+        );
       await new Promise((r) => setTimeout(r, 30));
     }
   }

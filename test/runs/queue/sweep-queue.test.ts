@@ -28,30 +28,54 @@ const SETS = ['training.epochs=3', 'training.workers=1'];
 
 /** What must match between the two sweeps: the ranking, each trial's parameters and metrics. */
 function board(state: SweepState) {
-  return leaderboard(state).map((r) => ({ rank: r.rank, trial: r.trial, status: r.status, params: r.params, value: r.value, bestValue: r.bestValue }));
+  return leaderboard(state).map((r) => ({
+    rank: r.rank,
+    trial: r.trial,
+    status: r.status,
+    params: r.params,
+    value: r.value,
+    bestValue: r.bestValue,
+  }));
 }
 
 function lines(text: string): string {
   return text.split('\n').slice(-30).join('\n');
 }
 
-test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; every trial completes once, same leaderboard as one machine', { skip: redisMissing(), timeout: 240_000 }, async () => {
+test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; every trial completes once, same leaderboard as one machine', {
+  skip: redisMissing(),
+  timeout: 240_000,
+}, async () => {
   const data = tinyCifarDataDir();
   const redis = await RedisServer.start();
   const sweepRoot = tempRoot('pipeline-queue-sweep-');
   const workerRoots = [0, 1, 2].map((i) => tempRoot(`pipeline-queue-w${i}-`));
   const procs: Proc[] = [];
   try {
-    const workers = workerRoots.map((dir) => pipeline(['worker', '--queue', redis.url(), '--runs-dir', dir, '--data-dir', data, '--lock-seconds', '4']));
+    const workers = workerRoots.map((dir) =>
+      pipeline(['worker', '--queue', redis.url(), '--runs-dir', dir, '--data-dir', data, '--lock-seconds', '4']),
+    );
     procs.push(...workers);
-    const sweepArgs = ['sweep', TINY, '--runs-dir', sweepRoot, '--backend', 'wasm', ...PARAMS.flatMap((p) => ['--param', p]), ...SETS.flatMap((s) => ['--set', s])];
+    const sweepArgs = [
+      'sweep',
+      TINY,
+      '--runs-dir',
+      sweepRoot,
+      '--backend',
+      'wasm',
+      ...PARAMS.flatMap((p) => ['--param', p]),
+      ...SETS.flatMap((s) => ['--set', s]),
+    ];
     const sweep = pipeline([...sweepArgs, '--queue', redis.url(), '--json']);
     procs.push(sweep);
 
     // The same trials on one machine, meanwhile (same seeds, so the same metrics).
     const localRoot = tempRoot('pipeline-queue-local-');
     const prepared = prepareSweep(TINY, SETS, { params: PARAMS, parallel: 1 });
-    const local = startSweep(prepared, localRoot, ['--data-dir', data, '--backend', 'wasm'], { script: BIN, log: () => {} });
+    const local = startSweep(prepared, localRoot, ['--data-dir', data, '--backend', 'wasm'], {
+      script: BIN,
+      log: () => {},
+    });
 
     // Kill worker 0 once it has trained a trial's first epoch (a checkpoint exists), mid-trial.
     const victim = await waitFor('worker 0 to finish an epoch of a trial', () =>
@@ -62,16 +86,28 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
 
     // Then Redis goes away and comes back (its append-only file keeps everything).
     const sweepJson = path.join(sweepRoot, 'tiny', 'sweeps', '1', 'sweep.json');
-    await waitFor('4 trials to finish', () => fs.existsSync(sweepJson) && resolveSweep(sweepJson, sweepRoot).trials.filter((t) => t.status === 'completed').length >= 4);
+    await waitFor(
+      '4 trials to finish',
+      () =>
+        fs.existsSync(sweepJson) &&
+        resolveSweep(sweepJson, sweepRoot).trials.filter((t) => t.status === 'completed').length >= 4,
+    );
     await redis.stop();
     await sleep(1000);
     await redis.start();
 
     const code = await sweep.exit;
-    assert.equal(code, 0, `sweep failed:\n${lines(sweep.err())}\nworkers:\n${workers.map((w) => lines(w.err())).join('\n---\n')}`);
+    assert.equal(
+      code,
+      0,
+      `sweep failed:\n${lines(sweep.err())}\nworkers:\n${workers.map((w) => lines(w.err())).join('\n---\n')}`,
+    );
     const state = resolveSweep(sweepJson, sweepRoot) as QueuedSweepState;
     assert.equal(state.status, 'completed');
-    assert.deepEqual(state.trials.map((t) => t.index), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      state.trials.map((t) => t.index),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
     for (const t of state.trials) {
       assert.equal(t.status, 'completed', `trial ${t.index}: ${t.error}`);
       assert.equal(typeof t.value, 'number');
@@ -82,17 +118,29 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
     assert.equal(killed.takeover, 'started over');
     assert.notEqual(killed.worker, undefined);
     assert.ok(!killed.worker!.endsWith(`:${workers[0].child.pid}`), 'the killed worker cannot have finished it');
-    await waitFor('the orphaned trial to stop itself', () => ['interrupted', 'crashed'].includes(listRuns(workerRoots[0]).find((r) => r.dir === victim.dir)!.status()));
+    await waitFor('the orphaned trial to stop itself', () =>
+      ['interrupted', 'crashed'].includes(
+        listRuns(workerRoots[0])
+          .find((r) => r.dir === victim.dir)!
+          .status(),
+      ),
+    );
 
     // Exactly one completed run per trial over the three machines' folders.
     const completed = workerRoots.flatMap((d) => listRuns(d)).filter((r) => r.status() === 'completed');
-    assert.deepEqual(completed.map((r) => Number(r.meta()!.tags!.trial)).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      completed.map((r) => Number(r.meta()!.tags!.trial)).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
 
     const localState = await local;
     assert.equal(localState.status, 'completed');
     assert.deepEqual(board(state), board(localState));
     const printed = JSON.parse(sweep.out());
-    assert.deepEqual(printed.leaderboard.map((r: { trial: number; value: number }) => [r.trial, r.value]), leaderboard(localState).map((r) => [r.trial, r.value]));
+    assert.deepEqual(
+      printed.leaderboard.map((r: { trial: number; value: number }) => [r.trial, r.value]),
+      leaderboard(localState).map((r) => [r.trial, r.value]),
+    );
     assert.match(workers[1].err() + workers[2].err(), /connected again to redis:\/\/127\.0\.0\.1/);
 
     // The runs gathered from the three machines' folders: the sweep lists its 12 trial runs here.
@@ -102,7 +150,10 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
     const ls = pipeline(['ls', 'tiny/sweeps/1', '--runs-dir', sweepRoot, '--json']);
     assert.equal(await ls.exit, 0, ls.err());
     const rows = JSON.parse(ls.out()) as Array<{ status: string; run: string }>;
-    assert.deepEqual(rows.map((r) => r.status), new Array(12).fill('completed'));
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      new Array(12).fill('completed'),
+    );
     const again = pipeline(['collect', ...workerRoots, '--runs-dir', sweepRoot]);
     assert.equal(await again.exit, 0);
     assert.match(again.out(), /^collected 0 runs into /m);
@@ -112,31 +163,70 @@ test('12 trials on 3 workers: one worker SIGKILLed mid-trial, Redis restarted; e
   }
 });
 
-test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s trial continue from their checkpoints; the sweep stops following and resumes', { skip: redisMissing(), timeout: 120_000 }, async () => {
+test("shared runs folder: a SIGKILLed worker's trial and a Ctrl-C'd worker's trial continue from their checkpoints; the sweep stops following and resumes", {
+  skip: redisMissing(),
+  timeout: 120_000,
+}, async () => {
   const data = tinyCifarDataDir();
   const redis = await RedisServer.start();
   const shared = tempRoot('pipeline-queue-shared-');
   const procs: Proc[] = [];
   const worker = () => {
-    const w = pipeline(['worker', '--queue', redis.url(), '--runs-dir', shared, '--data-dir', data, '--lock-seconds', '3']);
+    const w = pipeline([
+      'worker',
+      '--queue',
+      redis.url(),
+      '--runs-dir',
+      shared,
+      '--data-dir',
+      data,
+      '--lock-seconds',
+      '3',
+    ]);
     procs.push(w);
     return w;
   };
-  const epochs = (run: { dir: string }) => listRuns(shared).find((r) => r.dir === run.dir)!.refreshMetrics().length;
+  const epochs = (run: { dir: string }) =>
+    listRuns(shared)
+      .find((r) => r.dir === run.dir)!
+      .refreshMetrics().length;
   try {
     const a = worker();
-    const sweep = pipeline(['sweep', TINY, '--queue', redis.url(), '--runs-dir', shared, '--backend', 'wasm', '--param', 'training.batchSize=32', '--set', 'training.epochs=6', '--set', 'training.workers=1']);
+    const sweep = pipeline([
+      'sweep',
+      TINY,
+      '--queue',
+      redis.url(),
+      '--runs-dir',
+      shared,
+      '--backend',
+      'wasm',
+      '--param',
+      'training.batchSize=32',
+      '--set',
+      'training.epochs=6',
+      '--set',
+      'training.workers=1',
+    ]);
     procs.push(sweep);
-    const run = await waitFor('the trial to finish an epoch', () => listRuns(shared).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1));
+    const run = await waitFor('the trial to finish an epoch', () =>
+      listRuns(shared).find((r) => r.meta()?.status === 'running' && r.refreshMetrics().length >= 1),
+    );
     a.child.kill('SIGKILL');
 
     // The sweep stops following (Ctrl-C); the trial stays on the queue.
     sweep.child.kill('SIGINT');
     assert.equal(await sweep.exit, 130);
-    assert.match(sweep.err(), /stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume tiny\/sweeps\/1/);
+    assert.match(
+      sweep.err(),
+      /stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume tiny\/sweeps\/1/,
+    );
 
     const b = worker();
-    await waitFor('worker b to continue the run', () => listRuns(shared)[0].meta()?.resumes?.length === 1 && listRuns(shared)[0].status() === 'running');
+    await waitFor(
+      'worker b to continue the run',
+      () => listRuns(shared)[0].meta()?.resumes?.length === 1 && listRuns(shared)[0].status() === 'running',
+    );
     const reached = epochs(run);
     await waitFor('worker b to train an epoch of it', () => epochs(run) > reached).catch((e) => {
       throw new Error(`${e.message}\nworker b:\n${b.err()}\nrun: ${JSON.stringify(listRuns(shared)[0].meta())}`);
@@ -147,7 +237,9 @@ test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s 
 
     // From another machine (an empty runs folder): the status, from Redis.
     const elsewhere = tempRoot('pipeline-queue-elsewhere-');
-    const status = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere], { PIPELINE_QUEUE: redis.url() });
+    const status = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere], {
+      PIPELINE_QUEUE: redis.url(),
+    });
     assert.equal(await status.exit, 0, status.err());
     assert.match(status.out(), /^sweep tiny\/sweeps\/1: 1 trial, 1 pending/m);
 
@@ -160,13 +252,27 @@ test('shared runs folder: a SIGKILLed worker\'s trial and a Ctrl-C\'d worker\'s 
     assert.equal(t.status, 'completed');
     assert.equal(t.takeover, 'continued from checkpoint');
     assert.equal(t.run, run.id, 'the same run folder, continued');
-    const meta = listRuns(shared).find((r) => r.dir === run.dir)!.meta()!;
+    const meta = listRuns(shared)
+      .find((r) => r.dir === run.dir)!
+      .meta()!;
     assert.equal(meta.status, 'completed');
     assert.equal(meta.resumes?.length, 2);
     assert.equal(listRuns(shared).length, 1, 'no second run of the trial');
-    assert.match(resumed.err(), /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint\nsweep tiny\/sweeps\/1: 1\/1 trials done; best so far: trial 1 accuracy 0\.\d{4}\n/);
+    assert.match(
+      resumed.err(),
+      /\[trial 1\/1\] completed on .* \(tiny\/1\), continued from checkpoint\nsweep tiny\/sweeps\/1: 1\/1 trials done; best so far: trial 1 accuracy 0\.\d{4}\n/,
+    );
 
-    const after = pipeline(['sweep', '--status', 'tiny/sweeps/1', '--runs-dir', elsewhere, '--queue', redis.url(), '--json']);
+    const after = pipeline([
+      'sweep',
+      '--status',
+      'tiny/sweeps/1',
+      '--runs-dir',
+      elsewhere,
+      '--queue',
+      redis.url(),
+      '--json',
+    ]);
     assert.equal(await after.exit, 0, after.err());
     const board = JSON.parse(after.out());
     assert.equal(board.leaderboard[0].status, 'completed');

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitMixture, gamma, mixtureLogPdf, phi, proposeTpe, split, type Observation } from '../../../src/runs/sweep/search/tpe';
+import {
+  fitMixture,
+  gamma,
+  mixtureLogPdf,
+  phi,
+  proposeTpe,
+  split,
+  type Observation,
+} from '../../../src/runs/sweep/search/tpe';
 import { createRng } from '../../../src/util/random';
 import type { ParamSpec } from '../../../src/runs/sweep/spec';
 
@@ -40,11 +48,15 @@ test('proposals stay in their ranges: log and int ranges, choices', () => {
 
 test('the same seed and the same results in the same order propose the same trials; another seed does not', () => {
   assert.deepEqual(search(7, 20, 5), search(7, 20, 5));
-  assert.notDeepEqual(search(7, 20, 5).map((o) => o.params), search(8, 20, 5).map((o) => o.params));
+  assert.notDeepEqual(
+    search(7, 20, 5).map((o) => o.params),
+    search(8, 20, 5).map((o) => o.params),
+  );
 });
 
 test('TPE beats its own random startup on a smooth objective (median best over 5 seeds)', () => {
-  const bests = (startup: number) => [1, 2, 3, 4, 5].map((s) => Math.max(...search(s, 30, startup).map((o) => o.value!)));
+  const bests = (startup: number) =>
+    [1, 2, 3, 4, 5].map((s) => Math.max(...search(s, 30, startup).map((o) => o.value!)));
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[2];
   const tpe = med(bests(10));
   const random = med(bests(30)); // startup = budget: every trial random
@@ -58,9 +70,18 @@ test('gamma, the good/bad split and trials without a value', () => {
     { params: { a: 2 }, value: undefined },
     { params: { a: 3 }, value: 0.9 },
   ];
-  assert.deepEqual(split(obs, 'max').good.map((o) => o.params.a), [3]);
-  assert.deepEqual(split(obs, 'min').good.map((o) => o.params.a), [1]);
-  assert.deepEqual(split(obs, 'min').bad.map((o) => o.params.a), [2, 3]);
+  assert.deepEqual(
+    split(obs, 'max').good.map((o) => o.params.a),
+    [3],
+  );
+  assert.deepEqual(
+    split(obs, 'min').good.map((o) => o.params.a),
+    [1],
+  );
+  assert.deepEqual(
+    split(obs, 'min').bad.map((o) => o.params.a),
+    [2, 3],
+  );
 });
 
 test('the Parzen estimator is a density over its range, peaked at the observations', () => {

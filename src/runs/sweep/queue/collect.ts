@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../../errors';
 import { writeFileAtomic } from '../../../util/atomic';
-import { listExperimentNames, listRuns, listVersions, readJsonIfExists, Run } from '../../read';
+import { listExperimentNames, listRuns, listVersions, readJsonIfExists, type Run } from '../../read';
 import { SWEEPS_DIR, sweepFile, saveSweep, type SweepState } from '../state';
 
 /**
@@ -33,7 +33,8 @@ export interface CollectReport {
   sweepsUpdated: string[];
 }
 
-const originKey = (o: { host?: string | null; name: string; version: number; startedAt?: string | null }) => `${o.host ?? ''}\u0000${o.name}\u0000${o.version}\u0000${o.startedAt ?? ''}`;
+const originKey = (o: { host?: string | null; name: string; version: number; startedAt?: string | null }) =>
+  `${o.host ?? ''}\u0000${o.name}\u0000${o.version}\u0000${o.startedAt ?? ''}`;
 
 export function collectRuns(sources: string[], root: string): CollectReport {
   const report: CollectReport = { copied: [], skipped: [], sweepsUpdated: [] };
@@ -52,7 +53,14 @@ export function collectRuns(sources: string[], root: string): CollectReport {
         report.skipped.push({ from: run.dir, why: 'no meta.json' });
         continue;
       }
-      const origin: Origin = { host: meta.host ?? null, dir: run.dir, name: run.name, version: run.version, startedAt: meta.startedAt ?? null, collectedAt: new Date().toISOString() };
+      const origin: Origin = {
+        host: meta.host ?? null,
+        dir: run.dir,
+        name: run.name,
+        version: run.version,
+        startedAt: meta.startedAt ?? null,
+        collectedAt: new Date().toISOString(),
+      };
       const k = originKey(origin);
       if (known.has(k)) {
         report.skipped.push({ from: run.dir, why: `already collected as ${path.relative(root, known.get(k)!)}` });
@@ -87,7 +95,10 @@ function copyRun(run: Run, root: string, origin: Origin): string {
         throw err;
       }
       const meta = readJsonIfExists<Record<string, unknown>>(path.join(tmp, 'meta.json'))!;
-      writeFileAtomic(path.join(tmp, 'meta.json'), JSON.stringify({ ...meta, version: v, runDir: dest }, null, 2) + '\n');
+      writeFileAtomic(
+        path.join(tmp, 'meta.json'),
+        JSON.stringify({ ...meta, version: v, runDir: dest }, null, 2) + '\n',
+      );
       writeFileAtomic(path.join(tmp, 'origin.json'), JSON.stringify(origin, null, 2) + '\n');
       fs.renameSync(tmp, dest); // replaces the empty folder that claimed the version
       return dest;
@@ -110,7 +121,9 @@ function repointSweeps(root: string): string[] {
     const dir = path.join(root, name, SWEEPS_DIR);
     if (!fs.existsSync(dir)) continue;
     for (const n of fs.readdirSync(dir)) {
-      const state = readJsonIfExists<SweepState & { trials: Array<{ host?: string | null }> }>(sweepFile(path.join(dir, n)));
+      const state = readJsonIfExists<SweepState & { trials: Array<{ host?: string | null }> }>(
+        sweepFile(path.join(dir, n)),
+      );
       if (!state || !('queue' in state)) continue;
       state.dir = path.join(dir, n);
       let changed = false;

@@ -40,22 +40,31 @@ const RUN_FLAGS = new Set(['--backend']);
 export function checkTrialJob(data: unknown): string | undefined {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return 'the payload is not an object';
   const d = data as Record<string, unknown>;
-  if (d.kind !== TRIAL_KIND) return `the payload is not a pipeline sweep trial (kind ${JSON.stringify(d.kind ?? null)}, expected "${TRIAL_KIND}")`;
-  if (d.format !== TRIAL_FORMAT) return `the trial payload has format ${JSON.stringify(d.format ?? null)}; this worker reads format ${TRIAL_FORMAT} (upgrade the worker or the sweep)`;
+  if (d.kind !== TRIAL_KIND)
+    return `the payload is not a pipeline sweep trial (kind ${JSON.stringify(d.kind ?? null)}, expected "${TRIAL_KIND}")`;
+  if (d.format !== TRIAL_FORMAT)
+    return `the trial payload has format ${JSON.stringify(d.format ?? null)}; this worker reads format ${TRIAL_FORMAT} (upgrade the worker or the sweep)`;
   const bad = (field: string, what: string) => `the trial payload's ${field} is not ${what}`;
-  if (typeof d.sweep !== 'string' || !/^[^/]+\/sweeps\/[1-9][0-9]*$/.test(d.sweep)) return bad('sweep', 'NAME/sweeps/N');
-  if (typeof d.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(d.name)) return bad('name', 'an experiment name');
+  if (typeof d.sweep !== 'string' || !/^[^/]+\/sweeps\/[1-9][0-9]*$/.test(d.sweep))
+    return bad('sweep', 'NAME/sweeps/N');
+  if (typeof d.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(d.name))
+    return bad('name', 'an experiment name');
   if (!Number.isInteger(d.trial) || (d.trial as number) < 1) return bad('trial', 'a trial number');
-  if (!Number.isInteger(d.total) || (d.total as number) < (d.trial as number)) return bad('total', 'the number of trials');
+  if (!Number.isInteger(d.total) || (d.total as number) < (d.trial as number))
+    return bad('total', 'the number of trials');
   if (!d.params || typeof d.params !== 'object' || Array.isArray(d.params)) return bad('params', 'an object');
   if (!isStrings(d.overrides) || !isStrings(d.baseOverrides)) return bad('overrides', 'a list of key=value strings');
   const e = d.experiment as Record<string, unknown> | undefined;
-  if (!e || typeof e.text !== 'string' || typeof e.fileName !== 'string' || typeof e.sha256 !== 'string') return bad('experiment', 'a file name and text');
+  if (!e || typeof e.text !== 'string' || typeof e.fileName !== 'string' || typeof e.sha256 !== 'string')
+    return bad('experiment', 'a file name and text');
   if (!/^[^/\\]+\.ya?ml$/i.test(e.fileName)) return bad('experiment file name', 'a plain .yaml name');
   if (!isStrings(d.runArgs)) return bad('runArgs', 'a list of strings');
   const args = d.runArgs as string[];
-  for (let i = 0; i < args.length; i += 2) if (!RUN_FLAGS.has(args[i]) || args[i + 1] === undefined) return `the trial payload passes "${args[i]}" to pipeline run; a worker only passes ${[...RUN_FLAGS].join(', ')}`;
-  if (typeof d.metric !== 'string' || (d.goal !== 'max' && d.goal !== 'min')) return bad('metric and goal', 'a metric name and max or min');
+  for (let i = 0; i < args.length; i += 2)
+    if (!RUN_FLAGS.has(args[i]) || args[i + 1] === undefined)
+      return `the trial payload passes "${args[i]}" to pipeline run; a worker only passes ${[...RUN_FLAGS].join(', ')}`;
+  if (typeof d.metric !== 'string' || (d.goal !== 'max' && d.goal !== 'min'))
+    return bad('metric and goal', 'a metric name and max or min');
   if (typeof d.enqueuedAt !== 'number') return bad('enqueuedAt', 'a time');
   return undefined;
 }

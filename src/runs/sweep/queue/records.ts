@@ -24,7 +24,14 @@ export interface QueuedTrialState extends TrialState {
   /** Set while the trial waits for another attempt after a failure. */
   retrying?: boolean;
   /** Milliseconds since the epoch: enqueued, taken by a worker, process started and ended there, result seen by the sweep. */
-  timings?: { enqueuedAt: number; pickedAt: number; spawnedAt: number; exitedAt: number; prepareCpuMs: number; recordedAt: number } | null;
+  timings?: {
+    enqueuedAt: number;
+    pickedAt: number;
+    spawnedAt: number;
+    exitedAt: number;
+    prepareCpuMs: number;
+    recordedAt: number;
+  } | null;
   /** --method tpe: whether TPE chose the parameters (false: the planned random draw). */
   byTpe?: boolean;
   queued?: boolean;

@@ -51,7 +51,13 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   const cpuAtStart = process.cpuUsage();
   const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
   const file = path.join(sweepDir, job.experiment.fileName);
-  const base = { trial: job.trial, attempt, host: os.hostname(), worker: ctx.worker, startedAt: startedAt.toISOString() };
+  const base = {
+    trial: job.trial,
+    attempt,
+    host: os.hostname(),
+    worker: ctx.worker,
+    startedAt: startedAt.toISOString(),
+  };
   try {
     fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
     if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
@@ -60,14 +66,24 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
     // in the sweep, retried elsewhere), not an exception the queue would swallow.
     const why = describeOsError(err);
     if (!why) throw err;
-    return { handBack: false, refused: false, result: result(base, { status: 'failed', error: `cannot prepare the trial on ${base.host}: ${why}`, takeover: null }) };
+    return {
+      handBack: false,
+      refused: false,
+      result: result(base, {
+        status: 'failed',
+        error: `cannot prepare the trial on ${base.host}: ${why}`,
+        takeover: null,
+      }),
+    };
   }
   // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
   const claimed = countClaim(ctx.redis, job.sweep, job.trial);
   claimed.catch(() => {});
 
   try {
-    validateTrials(file, job.experiment.text, job.baseOverrides, [{ index: job.trial, params: job.params, overrides: job.overrides }]);
+    validateTrials(file, job.experiment.text, job.baseOverrides, [
+      { index: job.trial, params: job.params, overrides: job.overrides },
+    ]);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
@@ -81,8 +97,17 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   const prior = await stoppedRun(latest);
   if (!prior && latest && Run.fromDir(latest.dir).status() === 'completed') {
     // Its process finished the trial after its worker died: take the result it wrote.
-    ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] completed on its own after its worker stopped (${latest.id})`);
-    return { handBack: false, refused: false, result: { ...result(base, { status: 'completed', error: null, takeover: 'finished on its own' }), ...runOutcome(job, latest.dir) } };
+    ctx.log(
+      `[${job.sweep} trial ${job.trial}/${job.total}] completed on its own after its worker stopped (${latest.id})`,
+    );
+    return {
+      handBack: false,
+      refused: false,
+      result: {
+        ...result(base, { status: 'completed', error: null, takeover: 'finished on its own' }),
+        ...runOutcome(job, latest.dir),
+      },
+    };
   }
   const takeover: Takeover = claims > 1 ? (prior ? 'continued from checkpoint' : 'started over') : null;
   let handBack = false;
@@ -90,8 +115,18 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   await Promise.resolve();
   if (handBack) return { handBack: true };
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
-  ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`);
-  return supervise(job, ctx, { args, logFile: path.join(sweepDir, 'trials', `${job.trial}.log`), prior, takeover, base, cpuAtStart, handBack: () => handBack });
+  ctx.log(
+    `[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`,
+  );
+  return supervise(job, ctx, {
+    args,
+    logFile: path.join(sweepDir, 'trials', `${job.trial}.log`),
+    prior,
+    takeover,
+    base,
+    cpuAtStart,
+    handBack: () => handBack,
+  });
 }
 
 interface Supervision {
@@ -118,7 +153,9 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
     try {
       await follow(job, ctx, proc.child.pid, watch, s.takeover, () => proc.child.kill('SIGINT'));
     } catch (err) {
-      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its progress in Redis (${(err as Error).message}); retrying`);
+      ctx.log(
+        `[${job.sweep} trial ${job.trial}] cannot record its progress in Redis (${(err as Error).message}); retrying`,
+      );
     }
   }
   const { code, signal } = await ended;
@@ -140,7 +177,13 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
       exitCode: code ?? null,
       pruned: watch.pruned,
       durationSeconds: (exitedAt - spawnedAt) / 1000,
-      timings: { enqueuedAt: job.enqueuedAt, pickedAt: Date.parse(s.base.startedAt), spawnedAt, exitedAt, prepareCpuMs: (cpu.user + cpu.system) / 1000 },
+      timings: {
+        enqueuedAt: job.enqueuedAt,
+        pickedAt: Date.parse(s.base.startedAt),
+        spawnedAt,
+        exitedAt,
+        prepareCpuMs: (cpu.user + cpu.system) / 1000,
+      },
     },
   };
 }
@@ -179,11 +222,27 @@ function startChild(script: string, args: string[], logFile: string) {
 }
 
 /** New epochs of the trial's run to Redis; then the early-stopping rule over every worker's curves. */
-async function follow(job: TrialJob, ctx: TrialContext, pid: number | undefined, w: { runDir?: string; epochs: number; pruned: TrialResult['pruned']; marked: boolean }, takeover: Takeover, stop: () => void): Promise<void> {
-  if (!w.runDir && pid !== undefined) w.runDir = trialRuns({ runsDir: ctx.runsDir, name: job.name, id: job.sweep }, job.trial).find((r) => r.meta()?.pid === pid)?.dir;
+async function follow(
+  job: TrialJob,
+  ctx: TrialContext,
+  pid: number | undefined,
+  w: { runDir?: string; epochs: number; pruned: TrialResult['pruned']; marked: boolean },
+  takeover: Takeover,
+  stop: () => void,
+): Promise<void> {
+  if (!w.runDir && pid !== undefined)
+    w.runDir = trialRuns({ runsDir: ctx.runsDir, name: job.name, id: job.sweep }, job.trial).find(
+      (r) => r.meta()?.pid === pid,
+    )?.dir;
   if (!w.runDir) return;
   if (!w.marked) {
-    await markRunning(ctx.redis, job.sweep, job.trial, { host: os.hostname(), worker: ctx.worker, run: Run.fromDir(w.runDir).id, since: new Date().toISOString(), takeover });
+    await markRunning(ctx.redis, job.sweep, job.trial, {
+      host: os.hostname(),
+      worker: ctx.worker,
+      run: Run.fromDir(w.runDir).id,
+      since: new Date().toISOString(),
+      takeover,
+    });
     w.marked = true;
   }
   const rows = readRows(w.runDir);
@@ -219,18 +278,47 @@ function lowerPriority(pid: number | undefined): void {
 }
 
 /** A trial's run, final metrics, sweep metric and its best over epochs, from its run folder. */
-function runOutcome(job: TrialJob, runDir: string, reported?: MetricsRow): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
+function runOutcome(
+  job: TrialJob,
+  runDir: string,
+  reported?: MetricsRow,
+): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
   const rows = Run.fromDir(runDir).refreshMetrics();
   const metrics = reported ?? rows.at(-1) ?? null;
   const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
-  return { run: Run.fromDir(runDir).id, runDir, metrics, value, bestValue: bestUpTo(rows.map((r) => r[job.metric]), rows.length, job.goal) ?? value };
+  return {
+    run: Run.fromDir(runDir).id,
+    runDir,
+    metrics,
+    value,
+    bestValue:
+      bestUpTo(
+        rows.map((r) => r[job.metric]),
+        rows.length,
+        job.goal,
+      ) ?? value,
+  };
 }
 
 function trialArgs(job: TrialJob, ctx: TrialContext): string[] {
   const sets = [...job.baseOverrides, ...job.overrides].flatMap((o) => ['--set', o]);
   const split = job.workersAuto && ctx.concurrency > 1 && !job.overrides.some((o) => o.startsWith('training.workers='));
   const workers = split ? ['--workers', String(Math.max(1, Math.floor(os.cpus().length / ctx.concurrency)))] : [];
-  return ['run', path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!, job.experiment.fileName), ...sets, '--json', '--runs-dir', ctx.runsDir, '--tag', `sweep=${job.sweep}`, '--tag', `trial=${job.trial}`, ...workers, ...dataArgs(ctx), ...job.runArgs];
+  return [
+    'run',
+    path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!, job.experiment.fileName),
+    ...sets,
+    '--json',
+    '--runs-dir',
+    ctx.runsDir,
+    '--tag',
+    `sweep=${job.sweep}`,
+    '--tag',
+    `trial=${job.trial}`,
+    ...workers,
+    ...dataArgs(ctx),
+    ...job.runArgs,
+  ];
 }
 
 function dataArgs(ctx: TrialContext): string[] {
@@ -257,7 +345,10 @@ async function stoppedRun(run: Run | undefined): Promise<string | undefined> {
   }
 }
 
-function result(base: { trial: number; attempt: number; host: string; worker: string; startedAt: string }, r: { status: TrialStatus; error: string | null; takeover: Takeover }): TrialResult {
+function result(
+  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string },
+  r: { status: TrialStatus; error: string | null; takeover: Takeover },
+): TrialResult {
   const now = Date.now();
   return {
     ...base,
@@ -287,13 +378,19 @@ const ROUTINE = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
 function errorOf(runDir: string | null, stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
   const fromMeta = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
   if (fromMeta) return fromMeta;
-  const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('{') && !ROUTINE.test(l)).at(-1);
+  const last = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('{') && !ROUTINE.test(l))
+    .at(-1);
   const how = signal ? `killed by ${signal}` : `exit code ${code}`;
   return last ? `${last} (${how})` : how;
 }
 
 function readRows(runDir: string): MetricsRow[] {
-  return parseJsonLines<MetricsRow>(readOr(path.join(runDir, 'metrics.jsonl')) ?? '').filter((r) => typeof r.epoch === 'number');
+  return parseJsonLines<MetricsRow>(readOr(path.join(runDir, 'metrics.jsonl')) ?? '').filter(
+    (r) => typeof r.epoch === 'number',
+  );
 }
 
 function readOr(file: string): string | undefined {

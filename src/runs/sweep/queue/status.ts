@@ -19,9 +19,14 @@ export interface SweepStatus {
   latest: Map<number, { epoch: number; value: number | undefined }>;
 }
 
-export async function queuedStatus(id: string, local: SweepState | undefined, address: QueueAddress | undefined): Promise<SweepStatus> {
+export async function queuedStatus(
+  id: string,
+  local: SweepState | undefined,
+  address: QueueAddress | undefined,
+): Promise<SweepStatus> {
   if (local && !isQueued(local)) return { state: local, latest: new Map() };
-  if (!address) throw new UsageError(`sweep ${id} ran through a queue: give its address with --queue URL or $PIPELINE_QUEUE`);
+  if (!address)
+    throw new UsageError(`sweep ${id} ran through a queue: give its address with --queue URL or $PIPELINE_QUEUE`);
   const conn = await connect(address);
   try {
     const plan = await readPlan<QueuedSweepState>(conn.redis, id);
@@ -31,7 +36,10 @@ export async function queuedStatus(id: string, local: SweepState | undefined, ad
     if (!state.trials.length) {
       // Rebuild the trials from what the sweep put on the queue.
       const count = (plan as unknown as { trialCount?: number }).trialCount ?? Math.max(0, ...params.keys());
-      for (let i = 1; i <= count; i++) state.trials.push(newTrialState({ index: i, params: params.get(i)?.params ?? {}, overrides: params.get(i)?.overrides ?? [] }));
+      for (let i = 1; i <= count; i++)
+        state.trials.push(
+          newTrialState({ index: i, params: params.get(i)?.params ?? {}, overrides: params.get(i)?.overrides ?? [] }),
+        );
     }
     const [results, running] = await Promise.all([readResults(conn.redis, id), readRunning(conn.redis, id)]);
     const latest = new Map<number, { epoch: number; value: number | undefined }>();
@@ -60,7 +68,9 @@ export function runningLines(s: SweepStatus): string[] {
     .filter((t) => t.status === 'running')
     .map((t) => {
       const at = s.latest.get(t.index);
-      const progress = at ? `epoch ${at.epoch}, ${state.spec.metric} ${formatMetric(at.value ?? null)}` : 'no epoch yet';
+      const progress = at
+        ? `epoch ${at.epoch}, ${state.spec.metric} ${formatMetric(at.value ?? null)}`
+        : 'no epoch yet';
       return `trial ${t.index} running on ${t.worker ?? 'a worker'} (${t.run ?? 'starting'}): ${progress}`;
     });
 }

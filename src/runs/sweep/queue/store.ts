@@ -65,16 +65,28 @@ export async function readPlan<T>(redis: Redis, sweep: string): Promise<T | unde
   return text ? (JSON.parse(text) as T) : undefined;
 }
 
-export async function saveTrialParams(redis: Redis, sweep: string, index: number, t: { params: Record<string, unknown>; overrides: string[] }): Promise<void> {
+export async function saveTrialParams(
+  redis: Redis,
+  sweep: string,
+  index: number,
+  t: { params: Record<string, unknown>; overrides: string[] },
+): Promise<void> {
   await redis.hset(key(sweep, 'trials'), String(index), JSON.stringify({ params: t.params, overrides: t.overrides }));
 }
 
-export async function readTrialParams(redis: Redis, sweep: string): Promise<Map<number, { params: Record<string, unknown>; overrides: string[] }>> {
+export async function readTrialParams(
+  redis: Redis,
+  sweep: string,
+): Promise<Map<number, { params: Record<string, unknown>; overrides: string[] }>> {
   return toMap(await redis.hgetall(key(sweep, 'trials')));
 }
 
 export async function saveResult(redis: Redis, sweep: string, r: TrialResult): Promise<void> {
-  await redis.multi().hset(key(sweep, 'results'), String(r.trial), JSON.stringify(r)).hdel(key(sweep, 'running'), String(r.trial)).exec();
+  await redis
+    .multi()
+    .hset(key(sweep, 'results'), String(r.trial), JSON.stringify(r))
+    .hdel(key(sweep, 'running'), String(r.trial))
+    .exec();
 }
 
 export async function readResults(redis: Redis, sweep: string): Promise<Map<number, TrialResult>> {
@@ -90,7 +102,12 @@ export async function saveEpoch(redis: Redis, sweep: string, index: number, row:
 }
 
 /** Each trial's metric per epoch (index 0 = epoch 1), for the early-stopping rules. */
-export async function readCurves(redis: Redis, sweep: string, trials: number, metric: string): Promise<Map<number, Array<number | undefined>>> {
+export async function readCurves(
+  redis: Redis,
+  sweep: string,
+  trials: number,
+  metric: string,
+): Promise<Map<number, Array<number | undefined>>> {
   const pipe = redis.pipeline();
   for (let i = 1; i <= trials; i++) pipe.hgetall(key(sweep, `epochs:${i}`));
   const replies = (await pipe.exec()) ?? [];
@@ -109,7 +126,9 @@ export async function readCurves(redis: Redis, sweep: string, trials: number, me
 
 export async function readEpochs(redis: Redis, sweep: string, index: number): Promise<MetricsRow[]> {
   const h = await redis.hgetall(key(sweep, `epochs:${index}`));
-  return Object.values(h).map((t) => JSON.parse(t) as MetricsRow).sort((a, b) => a.epoch - b.epoch);
+  return Object.values(h)
+    .map((t) => JSON.parse(t) as MetricsRow)
+    .sort((a, b) => a.epoch - b.epoch);
 }
 
 export async function markRunning(redis: Redis, sweep: string, index: number, r: RunningTrial): Promise<void> {

@@ -65,7 +65,12 @@ export async function connect(address: QueueAddress, waitMs = 10_000): Promise<C
   };
 }
 
-export async function startQueuedSweep(p: PreparedSweep, runsDir: string, runArgs: string[], s: QueueSettings): Promise<QueuedSweepState> {
+export async function startQueuedSweep(
+  p: PreparedSweep,
+  runsDir: string,
+  runArgs: string[],
+  s: QueueSettings,
+): Promise<QueuedSweepState> {
   const conn = await connect(s.address);
   try {
     const name = p.base.experiment.name;
@@ -76,19 +81,42 @@ export async function startQueuedSweep(p: PreparedSweep, runsDir: string, runArg
     while (!state) {
       const { dir, id } = claimSweepDir(runsDir, name);
       const candidate: QueuedSweepState = {
-        format: 1, id, dir, name, status: 'running', createdAt: now, updatedAt: now, pid: process.pid, host: thisHost(),
-        file: p.file, fileSha256: p.sha256, baseOverrides: p.baseOverrides, runsDir, runArgs,
-        workersAuto: p.base.experiment.training.workers === 'auto', seed: p.base.experiment.seed, spec: p.spec,
-        gridSize: p.plan.gridSize ?? null, trials: p.plan.trials.map(newTrialState),
-        queue: { address: s.address.display, name: TRIAL_QUEUE, attempts: s.attempts, backoffSeconds: s.backoffSeconds },
+        format: 1,
+        id,
+        dir,
+        name,
+        status: 'running',
+        createdAt: now,
+        updatedAt: now,
+        pid: process.pid,
+        host: thisHost(),
+        file: p.file,
+        fileSha256: p.sha256,
+        baseOverrides: p.baseOverrides,
+        runsDir,
+        runArgs,
+        workersAuto: p.base.experiment.training.workers === 'auto',
+        seed: p.base.experiment.seed,
+        spec: p.spec,
+        gridSize: p.plan.gridSize ?? null,
+        trials: p.plan.trials.map(newTrialState),
+        queue: {
+          address: s.address.display,
+          name: TRIAL_QUEUE,
+          attempts: s.attempts,
+          backoffSeconds: s.backoffSeconds,
+        },
       };
-      if (await claimPlan(conn.redis, id, { ...candidate, trials: undefined, trialCount: candidate.trials.length })) state = candidate;
+      if (await claimPlan(conn.redis, id, { ...candidate, trials: undefined, trialCount: candidate.trials.length }))
+        state = candidate;
       else skipped.push(dir);
     }
     for (const d of skipped) fs.rmSync(d, { recursive: true, force: true });
     fs.writeFileSync(path.join(state.dir, 'experiment.yaml'), p.text);
     saveSweep(state);
-    s.log(`sweep ${state.id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'} on the queue at ${s.address.display}, ranked by ${p.spec.metric} (${p.spec.goal}); start workers with: pipeline worker --queue URL`);
+    s.log(
+      `sweep ${state.id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'} on the queue at ${s.address.display}, ranked by ${p.spec.metric} (${p.spec.goal}); start workers with: pipeline worker --queue URL`,
+    );
     return await follow(state, conn, s, p.text);
   } finally {
     await conn.close();
@@ -117,7 +145,9 @@ export async function resumeQueuedSweep(state: QueuedSweepState, s: QueueSetting
     state.pid = process.pid;
     state.host = thisHost();
     saveSweep(state);
-    s.log(`sweep ${state.id}: following ${state.trials.filter((t) => !DONE.includes(t.status)).length} of ${state.trials.length} trials on ${s.address.display}`);
+    s.log(
+      `sweep ${state.id}: following ${state.trials.filter((t) => !DONE.includes(t.status)).length} of ${state.trials.length} trials on ${s.address.display}`,
+    );
     return await follow(state, conn, s, text);
   } finally {
     await conn.close();
@@ -128,9 +158,19 @@ export function jobId(sweep: string, index: number): string {
   return `${sweep}#${index}`;
 }
 
-async function enqueue(state: QueuedSweepState, conn: Conn, s: QueueSettings, t: QueuedTrialState, text: string): Promise<void> {
+async function enqueue(
+  state: QueuedSweepState,
+  conn: Conn,
+  s: QueueSettings,
+  t: QueuedTrialState,
+  text: string,
+): Promise<void> {
   if (state.spec.method === 'tpe' && t.attempts === 0) {
-    const p = proposeTrial(state.spec, state.seed, t, state.trials, { file: state.file, text, baseOverrides: state.baseOverrides });
+    const p = proposeTrial(state.spec, state.seed, t, state.trials, {
+      file: state.file,
+      text,
+      baseOverrides: state.baseOverrides,
+    });
     if (p.fallback) s.log(`[trial ${t.index}/${state.trials.length}] ${p.fallback}; it runs its planned random draw`);
     t.params = p.params;
     t.overrides = p.overrides;
@@ -138,11 +178,22 @@ async function enqueue(state: QueuedSweepState, conn: Conn, s: QueueSettings, t:
   }
   await saveTrialParams(conn.redis, state.id, t.index, t);
   const job: TrialJob = {
-    kind: TRIAL_KIND, format: TRIAL_FORMAT, sweep: state.id, name: state.name, trial: t.index, total: state.trials.length,
-    params: t.params, overrides: t.overrides, baseOverrides: state.baseOverrides,
+    kind: TRIAL_KIND,
+    format: TRIAL_FORMAT,
+    sweep: state.id,
+    name: state.name,
+    trial: t.index,
+    total: state.trials.length,
+    params: t.params,
+    overrides: t.overrides,
+    baseOverrides: state.baseOverrides,
     experiment: { fileName: 'experiment.yaml', text, sha256: state.fileSha256 },
-    runArgs: state.runArgs, workersAuto: state.workersAuto, metric: state.spec.metric, goal: state.spec.goal,
-    earlyStopping: state.spec.earlyStopping ?? null, enqueuedAt: Date.now(),
+    runArgs: state.runArgs,
+    workersAuto: state.workersAuto,
+    metric: state.spec.metric,
+    goal: state.spec.goal,
+    earlyStopping: state.spec.earlyStopping ?? null,
+    enqueuedAt: Date.now(),
   };
   await conn.queue.add(`${state.id} trial ${t.index}`, job, {
     jobId: jobId(state.id, t.index),
@@ -191,7 +242,8 @@ async function follow(state: QueuedSweepState, conn: Conn, s: QueueSettings, tex
         await waitEvent(conn.blocking, state.id, 1);
       } catch (err) {
         if (interrupted) break;
-        if (!unreachable) s.log(`sweep ${state.id}: the queue is unreachable (${(err as Error).message}); waiting for it`);
+        if (!unreachable)
+          s.log(`sweep ${state.id}: the queue is unreachable (${(err as Error).message}); waiting for it`);
         unreachable = true;
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -203,7 +255,9 @@ async function follow(state: QueuedSweepState, conn: Conn, s: QueueSettings, tex
   if (interrupted) {
     state.status = 'interrupted';
     saveSweep(state);
-    throw new InterruptedError(`sweep ${state.id}: stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume ${state.id}`);
+    throw new InterruptedError(
+      `sweep ${state.id}: stopped following; its queued trials still run on the workers; follow them again with: pipeline sweep --resume ${state.id}`,
+    );
   }
   state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
   saveSweep(state);
@@ -222,7 +276,9 @@ async function refresh(state: QueuedSweepState, conn: Conn, s: QueueSettings): P
     if (live && !(r && r.final && r.recordedAt >= Date.parse(live.since))) {
       if (applyRunning(t, live)) {
         changed = true;
-        s.log(`[trial ${t.index}/${total}] running on ${live.worker} (${live.run})${live.takeover ? `, ${live.takeover}` : ''}: ${t.overrides.join(' ')}`);
+        s.log(
+          `[trial ${t.index}/${total}] running on ${live.worker} (${live.run})${live.takeover ? `, ${live.takeover}` : ''}: ${t.overrides.join(' ')}`,
+        );
       }
     } else if (!r && t.status === 'running') {
       // Handed back by a worker that was stopped: waiting for the next one.
@@ -232,7 +288,9 @@ async function refresh(state: QueuedSweepState, conn: Conn, s: QueueSettings): P
     } else if (r && applyResult(t, r, now)) {
       changed = true;
       const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
-      s.log(`[trial ${t.index}/${total}] ${r.status} on ${r.worker} in ${r.durationSeconds.toFixed(1)}s${what}${r.run ? ` (${r.run})` : ''}${r.takeover ? `, ${r.takeover}` : ''}${r.error ? ` — ${r.error}` : ''}${r.final ? '' : ' (will retry)'}`);
+      s.log(
+        `[trial ${t.index}/${total}] ${r.status} on ${r.worker} in ${r.durationSeconds.toFixed(1)}s${what}${r.run ? ` (${r.run})` : ''}${r.takeover ? `, ${r.takeover}` : ''}${r.error ? ` — ${r.error}` : ''}${r.final ? '' : ' (will retry)'}`,
+      );
       if (r.final) s.log(standing(state));
     }
   }
@@ -243,7 +301,9 @@ async function refresh(state: QueuedSweepState, conn: Conn, s: QueueSettings): P
 function standing(state: QueuedSweepState): string {
   const done = state.trials.filter(isFinal).length;
   const best = leaderboard(state)[0];
-  const lead = best?.rank ? `best so far: trial ${best.trial} ${state.spec.metric} ${best.value!.toFixed(4)}` : 'no completed trial yet';
+  const lead = best?.rank
+    ? `best so far: trial ${best.trial} ${state.spec.metric} ${best.value!.toFixed(4)}`
+    : 'no completed trial yet';
   return `sweep ${state.id}: ${done}/${state.trials.length} trials done; ${lead}`;
 }
 

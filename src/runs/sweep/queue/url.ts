@@ -21,7 +21,9 @@ export function parseQueueUrl(raw: string, where = '--queue'): QueueAddress {
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`${where}: "${redactUrl(raw)}" is not a URL; expected redis://[user:password@]host:port[/db] or rediss://...`);
+    throw new UsageError(
+      `${where}: "${redactUrl(raw)}" is not a URL; expected redis://[user:password@]host:port[/db] or rediss://...`,
+    );
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new UsageError(`${where}: expected a redis:// or rediss:// address, got ${url.protocol}//...`);
@@ -30,7 +32,8 @@ export function parseQueueUrl(raw: string, where = '--queue'): QueueAddress {
   const port = url.port === '' ? 6379 : Number(url.port);
   const dbText = url.pathname.replace(/^\/+/, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new UsageError(`${where}: the database number must be a whole number, got "${dbText}"`);
+  if (!Number.isInteger(db) || db < 0)
+    throw new UsageError(`${where}: the database number must be a whole number, got "${dbText}"`);
   const connection: RedisOptions = {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,

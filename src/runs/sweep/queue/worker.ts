@@ -49,7 +49,17 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
     }
     const t = job.data as TrialJob;
     const attempt = job.attemptsMade + 1;
-    const out = await runTrial(t, attempt, { redis, runsDir: o.runsDir, dataDir: o.dataDir, concurrency: o.concurrency, script: o.script, worker: name, log: o.log, pollMs: o.pollMs ?? 250, stopping });
+    const out = await runTrial(t, attempt, {
+      redis,
+      runsDir: o.runsDir,
+      dataDir: o.dataDir,
+      concurrency: o.concurrency,
+      script: o.script,
+      worker: name,
+      log: o.log,
+      pollMs: o.pollMs ?? 250,
+      stopping,
+    });
     if (out.handBack) {
       o.log(`[${t.sweep} trial ${t.trial}/${t.total}] checkpointed and handed back to the queue`);
       await clearRunning(redis, t.sweep, t.trial);
@@ -64,7 +74,9 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
     await saveResult(redis, t.sweep, r);
     await pushEvent(redis, t.sweep, t.trial);
     const value = r.value === null ? '' : `: ${t.metric} ${r.value.toFixed(4)}`;
-    o.log(`[${t.sweep} trial ${t.trial}/${t.total}] ${r.status} in ${r.durationSeconds.toFixed(1)}s${value}${r.run ? ` (${r.run})` : ''}${r.error ? ` — ${r.error}` : ''}${!r.final ? `; attempt ${attempt} of ${job.opts.attempts}, will retry` : ''}`);
+    o.log(
+      `[${t.sweep} trial ${t.trial}/${t.total}] ${r.status} in ${r.durationSeconds.toFixed(1)}s${value}${r.run ? ` (${r.run})` : ''}${r.error ? ` — ${r.error}` : ''}${!r.final ? `; attempt ${attempt} of ${job.opts.attempts}, will retry` : ''}`,
+    );
     if (r.status === 'completed' || r.status === 'pruned') return r;
     if (givesUp) throw new UnrecoverableError(r.error ?? r.status);
     throw new Error(r.error ?? r.status);
@@ -94,7 +106,9 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
   const done = new Promise<never>((_, reject) => {
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) process.exit(130);
-      o.log(`worker ${name}: ${signal}: running trials checkpoint and go back on the queue (Ctrl-C again to quit at once)`);
+      o.log(
+        `worker ${name}: ${signal}: running trials checkpoint and go back on the queue (Ctrl-C again to quit at once)`,
+      );
       stopRequested();
       void worker.close().finally(() => {
         redis.disconnect();
@@ -105,7 +119,9 @@ export async function runWorker(o: WorkerOptions): Promise<never> {
     process.on('SIGTERM', onSignal);
   });
   warmUp();
-  o.log(`worker ${name}: ${o.concurrency} trial${o.concurrency === 1 ? '' : 's'} at a time from ${o.queue.display} into ${o.runsDir}`);
+  o.log(
+    `worker ${name}: ${o.concurrency} trial${o.concurrency === 1 ? '' : 's'} at a time from ${o.queue.display} into ${o.runsDir}`,
+  );
   void worker.run();
   return done;
 }

@@ -28,7 +28,14 @@ export function judgeTrial(
   since = epoch - 1,
 ): StopDecision | undefined {
   if (es.type === 'asha') {
-    const d = ashaRule(mine, others, epoch, goal, { minEpochs: es.minEpochs, reductionFactor: es.reductionFactor ?? DEFAULT_ASHA_REDUCTION }, since);
+    const d = ashaRule(
+      mine,
+      others,
+      epoch,
+      goal,
+      { minEpochs: es.minEpochs, reductionFactor: es.reductionFactor ?? DEFAULT_ASHA_REDUCTION },
+      since,
+    );
     return d && { stop: d.stop, epoch: d.epoch, value: d.value, median: d.threshold, others: d.others };
   }
   return medianRule(mine, others, epoch, goal, es.minEpochs, es.minTrials);
@@ -37,6 +44,7 @@ export function judgeTrial(
 /** Why a trial was stopped, for the sweep's log. */
 export function stopReason(es: EarlyStopSpec, metric: string, d: StopDecision): string {
   const v = d.value.toFixed(4);
-  if (es.type === 'asha') return `${metric} ${v} at epoch ${d.epoch} is outside the best 1/${es.reductionFactor ?? DEFAULT_ASHA_REDUCTION} (threshold ${d.median.toFixed(4)}) of ${d.others + 1} trials at that rung`;
+  if (es.type === 'asha')
+    return `${metric} ${v} at epoch ${d.epoch} is outside the best 1/${es.reductionFactor ?? DEFAULT_ASHA_REDUCTION} (threshold ${d.median.toFixed(4)}) of ${d.others + 1} trials at that rung`;
   return `${metric} ${v} at epoch ${d.epoch} is worse than the median ${d.median.toFixed(4)} of ${d.others} other trials`;
 }

@@ -24,7 +24,7 @@ export interface FinishedTrial {
 export function observationsOf(trials: FinishedTrial[]): Observation[] {
   return trials
     .filter((t) => t.status === 'completed' || t.status === 'pruned' || t.status === 'diverged')
-    .sort((a, b) => (a.endedAt ?? '') < (b.endedAt ?? '') ? -1 : (a.endedAt ?? '') > (b.endedAt ?? '') ? 1 : 0)
+    .sort((a, b) => ((a.endedAt ?? '') < (b.endedAt ?? '') ? -1 : (a.endedAt ?? '') > (b.endedAt ?? '') ? 1 : 0))
     .map((t) => ({ params: t.params, value: t.status === 'completed' && t.value !== null ? t.value : undefined }));
 }
 
@@ -44,14 +44,22 @@ export function proposeTrial(
   validation: { file: string; text: string; baseOverrides: string[] },
 ): Proposal {
   const obs = observationsOf(finished);
-  if (spec.method !== 'tpe' || obs.length < TPE_STARTUP) return { params: planned.params, overrides: planned.overrides, byTpe: false };
+  if (spec.method !== 'tpe' || obs.length < TPE_STARTUP)
+    return { params: planned.params, overrides: planned.overrides, byTpe: false };
   const params = proposeTpe(spec.parameters, obs, planned.index, { goal: spec.goal, seed });
   const overrides = Object.keys(spec.parameters).map((k) => `${k}=${yamlValue(params[k])}`);
   try {
-    validateTrials(validation.file, validation.text, validation.baseOverrides, [{ index: planned.index, params, overrides }]);
+    validateTrials(validation.file, validation.text, validation.baseOverrides, [
+      { index: planned.index, params, overrides },
+    ]);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return { params: planned.params, overrides: planned.overrides, byTpe: false, fallback: `TPE proposed ${overrides.join(' ')}, which does not validate: ${err.message.split('\n')[0]}` };
+    return {
+      params: planned.params,
+      overrides: planned.overrides,
+      byTpe: false,
+      fallback: `TPE proposed ${overrides.join(' ')}, which does not validate: ${err.message.split('\n')[0]}`,
+    };
   }
   return { params, overrides, byTpe: true };
 }

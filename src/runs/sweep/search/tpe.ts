@@ -50,18 +50,38 @@ export function observationWeights(n: number): number[] {
  * Parameters for trial `index` (1-based) given the observations so far, in the order they
  * finished. Below `startup` observations: a random draw, as random search would make.
  */
-export function proposeTpe(parameters: Record<string, ParamSpec>, observations: Observation[], index: number, opts: TpeOptions): Record<string, unknown> {
+export function proposeTpe(
+  parameters: Record<string, ParamSpec>,
+  observations: Observation[],
+  index: number,
+  opts: TpeOptions,
+): Record<string, unknown> {
   const rng = createRng(deriveSeed(opts.seed, 'tpe', index));
   const scored = observations.filter((o) => o.value === undefined || Number.isFinite(o.value));
   const out: Record<string, unknown> = {};
   if (scored.length < (opts.startup ?? TPE_STARTUP)) {
-    for (const [k, p] of Object.entries(parameters)) out[k] = isRange(p) ? sampleRange(p, rng.next()) : p[rng.int(p.length)];
+    for (const [k, p] of Object.entries(parameters))
+      out[k] = isRange(p) ? sampleRange(p, rng.next()) : p[rng.int(p.length)];
     return out;
   }
   const { good, bad } = split(scored, opts.goal);
   const n = opts.candidates ?? CANDIDATES;
   for (const [k, p] of Object.entries(parameters)) {
-    out[k] = isRange(p) ? proposeRange(p, good.map((o) => o.params[k]), bad.map((o) => o.params[k]), rng, n) : proposeChoice(p, good.map((o) => o.params[k]), bad.map((o) => o.params[k]), rng, n);
+    out[k] = isRange(p)
+      ? proposeRange(
+          p,
+          good.map((o) => o.params[k]),
+          bad.map((o) => o.params[k]),
+          rng,
+          n,
+        )
+      : proposeChoice(
+          p,
+          good.map((o) => o.params[k]),
+          bad.map((o) => o.params[k]),
+          rng,
+          n,
+        );
   }
   return out;
 }
@@ -90,7 +110,8 @@ interface Mixture {
 function bounds(r: RangeSpec): { low: number; high: number; to: (v: number) => number; from: (x: number) => number } {
   const lo = r.type === 'int' ? Math.ceil(r.min) - 0.5 : r.min;
   const hi = r.type === 'int' ? Math.floor(r.max) + 0.5 : r.max;
-  if (r.scale === 'log') return { low: Math.log(Math.max(lo, 1e-12)), high: Math.log(hi), to: Math.log, from: Math.exp };
+  if (r.scale === 'log')
+    return { low: Math.log(Math.max(lo, 1e-12)), high: Math.log(hi), to: Math.log, from: Math.exp };
   return { low: lo, high: hi, to: (v) => v, from: (x) => x };
 }
 
@@ -137,7 +158,10 @@ function sampleMixture(m: Mixture, rng: Rng): number {
 
 function proposeRange(r: RangeSpec, good: unknown[], bad: unknown[], rng: Rng, n: number): number {
   const b = bounds(r);
-  const xs = (vals: unknown[]) => vals.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).map((v) => Math.min(b.high, Math.max(b.low, b.to(v))));
+  const xs = (vals: unknown[]) =>
+    vals
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+      .map((v) => Math.min(b.high, Math.max(b.low, b.to(v))));
   const l = fitMixture(xs(good), b.low, b.high);
   const g = fitMixture(xs(bad), b.low, b.high);
   let best = NaN;
@@ -193,6 +217,8 @@ function normal(rng: Rng): number {
 export function phi(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
