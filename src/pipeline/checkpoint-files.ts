@@ -3,7 +3,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { DirFiles } from './atomic-dir';
 import { captureOptimizerState, type NamedTensor } from '../engine';
 import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from './run-files';
-import { modelFiles, readWeights, toArrayBuffer } from './snapshot';
+import { checkModelDir, modelFiles, readWeights, toArrayBuffer } from './snapshot';
 import type { LoopPosition, TF } from './types';
 
 /**
@@ -70,6 +70,23 @@ export interface LoadedCheckpoint {
   weights: tfjs.NamedTensorMap;
   /** Optimizer tensors in saved order (the caller disposes them). */
   optimizer: NamedTensor[];
+}
+
+/**
+ * The checkpoint's state, after checking every file of it (model and optimizer weights
+ * against their manifests) without a backend: a resume refuses a damaged checkpoint
+ * before it changes anything in the run.
+ */
+export function checkCheckpoint(dir: string): CheckpointState {
+  checkModelDir(dir);
+  const optFile = path.join(dir, OPTIMIZER_JSON);
+  const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
+  readWeightsFile(
+    path.join(dir, OPTIMIZER_BIN),
+    optFile,
+    opt.weightsManifest.flatMap((g) => g.weights),
+  );
+  return readCheckpointState(dir);
 }
 
 export function readCheckpointState(dir: string): CheckpointState {

@@ -19,7 +19,13 @@ import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
 import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
 import { datasetBatchSource, trainBatchCount } from './batch-source';
-import { readCheckpoint, readCheckpointState, STATE_JSON, type LoadedCheckpoint } from './checkpoint-files';
+import {
+  checkCheckpoint,
+  readCheckpoint,
+  readCheckpointState,
+  STATE_JSON,
+  type LoadedCheckpoint,
+} from './checkpoint-files';
 import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
@@ -248,7 +254,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   recoverAtomicDirs(checkpoints);
   recoverAtomicDirs(runDir);
   const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
-  const position = checkpoint ? readCheckpointState(checkpoint).position : undefined;
+  // Every file checked now, so a damaged checkpoint leaves the run as it was (not extended, not failed).
+  const position = checkpoint ? checkCheckpoint(checkpoint).position : undefined;
   const extension =
     extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
   const loaded = extension?.loaded ?? recorded;

@@ -60,6 +60,11 @@ function readModelDir(dir: string): { json: ModelJson; specs: tfjs.io.WeightsMan
   return { json, specs, weights: toArrayBuffer(readWeightsFile(path.join(dir, WEIGHTS_BIN), jsonFile, specs)) };
 }
 
+/** A model folder's model.json and weights.bin, checked without decoding them (throws RunError when damaged). */
+export function checkModelDir(dir: string): void {
+  readModelDir(dir);
+}
+
 /** Bytes as the ArrayBuffer tfjs' weight decoders take. */
 export function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;

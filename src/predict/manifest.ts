@@ -29,7 +29,7 @@ export interface Preprocessing {
 export interface ModelManifest {
   format: typeof MANIFEST_FORMAT;
   formatVersion: typeof MANIFEST_VERSION;
-  /** The run it came from: NAME/VERSION and where its folder was. */
+  /** The run it came from: NAME/VERSION and where its folder was; `checkpoint` (best, last, epoch-0012) when the model is one of its checkpoints rather than its final model. */
   run: {
     ref: string;
     name: string;
@@ -38,6 +38,7 @@ export interface ModelManifest {
     status: string;
     endedAt: string | null;
     backend: string;
+    checkpoint?: string;
   };
   /** The tfjs layers model, relative to this file. */
   model: string;

@@ -47,14 +47,14 @@ export function openModelSource(ref: string, runsRoot: string): ModelSource {
     return { kind: 'bundle', label: ref, modelDir, manifest };
   }
   const { run, checkpoint, label } = resolveRunRef(ref, runsRoot);
-  return describeRun(run.dir, checkpoint && { dir: checkpoint.dir, label });
+  return describeRun(run.dir, checkpoint && { ...checkpoint, label });
 }
 
 /**
  * A run folder as a ModelSource: its final model (or the named checkpoint's, for
  * NAME/VERSION@best and the like) and what the run recorded about it.
  */
-export function describeRun(runDir: string, checkpoint?: { dir: string; label: string }): ModelSource {
+export function describeRun(runDir: string, checkpoint?: { name: string; dir: string; label: string }): ModelSource {
   const meta = readMeta(runDir);
   const ref = `${meta.name}/${meta.version}`;
   const modelDir = checkpoint?.dir ?? resolveAtomicDir(path.join(runDir, MODEL_DIR));
@@ -78,6 +78,7 @@ export function describeRun(runDir: string, checkpoint?: { dir: string; label: s
       status: meta.status,
       endedAt: meta.endedAt,
       backend: meta.backend,
+      ...(checkpoint ? { checkpoint: checkpoint.name } : {}),
     },
     model: MODEL_JSON,
     classes: runClasses(meta, experiment),

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { PipelineError } from '../errors';
+import { describeOsError } from '../os-errors';
 import { comparePayload, runPayload, runsPayload } from './api';
 import { resolveServedFile } from './files';
 import { Forbidden, httpStatusOf } from './http-errors';
@@ -72,9 +73,11 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
     const err = error as Error;
     const status =
       err instanceof PipelineError ? httpStatusOf(err) : ((err as { statusCode?: number }).statusCode ?? 500);
-    reply
-      .code(status)
-      .send({ error: err instanceof PipelineError || status < 500 ? err.message : `internal error: ${err.message}` });
+    // A runs folder made unreadable (or replaced by a file) while serving is the user's to fix, not a bug.
+    const os = describeOsError(err);
+    reply.code(status).send({
+      error: err instanceof PipelineError || status < 500 ? err.message : (os ?? `internal error: ${err.message}`),
+    });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such page: ${req.method} ${req.url}` }));
 

@@ -270,6 +270,21 @@ test('export writes a bundle that describes itself; predict gives the same answe
   });
 });
 
+test("export of a checkpoint names it: in what it prints and in pipeline.json, with the checkpoint's weights", async () => {
+  const out = path.join(t.work, 'bundle-best');
+  const r = await pipeline(t, ['export', 'tiny/1@best', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `exported tiny/1@best to ${out} (model.json, weights.bin, pipeline.json)\n`);
+  const m = readJson(path.join(out, 'pipeline.json'));
+  assert.deepEqual([m.run.ref, m.run.checkpoint], ['tiny/1', 'best']);
+  assert.deepEqual(
+    fs.readFileSync(path.join(out, 'weights.bin')),
+    fs.readFileSync(path.join(t.runs, 'tiny', '1', 'checkpoints', 'best', 'weights.bin')),
+  );
+  const plain = readJson(path.join(t.work, 'bundle', 'pipeline.json'));
+  assert.equal('checkpoint' in plain.run, false, 'a bundle of the final model names no checkpoint');
+});
+
 test("on the cpu backend (tfjs's own forward pass, not the direct wasm kernels) the answers are the same", async () => {
   const args = ['predict', 'tiny/1', t.testDir, '--json', '--top-k', '4'];
   const [wasm, cpu] = await Promise.all([

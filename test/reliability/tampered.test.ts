@@ -35,7 +35,8 @@ const failed = (dir: string) =>
 
 interface Case {
   name: string;
-  command: 'eval' | 'resume';
+  /** extend: `run --resume` of the completed run with more epochs. */
+  command: 'eval' | 'resume' | 'extend';
   tamper: (dir: string) => void;
   code: number;
   message: (dir: string) => string;
@@ -200,7 +201,21 @@ const CASES: Case[] = [
       return `${d}/checkpoints/last/optimizer.bin: holds ${size} bytes, but ${d}/checkpoints/last/optimizer.json describes ${size - 8}; the folder is damaged (restore it, or run the experiment again)`;
     },
   },
+  {
+    name: 'checkpoint weights.bin cut short (the completed run stays completed, its config unextended)',
+    command: 'extend',
+    tamper: (d) => fs.truncateSync(path.join(d, 'checkpoints/last/weights.bin'), 2),
+    code: 1,
+    message: (d) =>
+      `${d}/checkpoints/last/weights.bin: holds 2 bytes, but ${d}/checkpoints/last/model.json describes ${fs.statSync(path.join(original, 'checkpoints/last/weights.bin')).size}; the folder is damaged (restore it, or run the experiment again)`,
+  },
 ];
+
+const ARGS: Record<Case['command'], (dir: string) => string[]> = {
+  eval: (dir) => ['eval', dir, '--backend', 'wasm'],
+  resume: (dir) => ['run', '--resume', dir, '--backend', 'wasm'],
+  extend: (dir) => ['run', '--resume', dir, '--set', 'training.epochs=3', '--backend', 'wasm'],
+};
 
 describe('tampered run folders', { concurrency: 4 }, () => {
   for (const c of CASES) {
@@ -211,19 +226,18 @@ describe('tampered run folders', { concurrency: 4 }, () => {
       c.tamper(dir);
       const expected = c.message(dir);
       const before = { runs: snapshot(root), data: snapshot(data) };
-      const args =
-        c.command === 'eval' ? ['eval', dir, '--backend', 'wasm'] : ['run', '--resume', dir, '--backend', 'wasm'];
-      const r = await cli(args, { env, timeoutMs: 60_000 });
+      const r = await cli(ARGS[c.command](dir), { env, timeoutMs: 60_000 });
       assert.equal(r.code, c.code, r.stderr);
       assert.equal(errorLines(r.stderr), `error: ${expected}`);
       assert.deepEqual(snapshot(data), before.data, 'the data is untouched');
       const after = snapshot(root);
       // A resume that got as far as starting records its end in meta.json and its logs; nothing else changes.
-      const changing = /^tiny\/1\/(meta\.json|log\.jsonl|metrics\.jsonl)$/;
+      // An extension is refused before it starts: nothing changes at all.
+      const changing = c.command === 'extend' ? /^$/ : /^tiny\/1\/(meta\.json|log\.jsonl|metrics\.jsonl)$/;
       for (const key of new Set([...Object.keys(before.runs), ...Object.keys(after)])) {
         if (!changing.test(key)) assert.equal(after[key], before.runs[key], `${key} unchanged`);
       }
-      if (c.command === 'resume' && fs.existsSync(path.join(dir, 'meta.json'))) {
+      if (c.command !== 'eval' && fs.existsSync(path.join(dir, 'meta.json'))) {
         assert.notEqual(readJson(path.join(dir, 'meta.json'))?.status, 'running');
       }
       assertClean(root);

@@ -120,6 +120,28 @@ test("the JSON API answers with the CLI readers' results", async () => {
   }
 });
 
+test('a runs folder replaced by a file while serving: a JSON error that says so, not an internal error', async () => {
+  const root = path.join(tempRoot(), 'runs');
+  fs.mkdirSync(root);
+  const s = await serve(root);
+  try {
+    fs.rmdirSync(root);
+    fs.writeFileSync(root, 'not a folder');
+    const r = await fetch(s.url + '/api/runs');
+    assert.deepEqual(
+      [r.status, await r.json()],
+      [
+        500,
+        {
+          error: `cannot use ${root}: part of that path is a file, not a folder; move the file away or choose another location`,
+        },
+      ],
+    );
+  } finally {
+    await s.close();
+  }
+});
+
 test('server-sent events name a running run within 2 s of its new epoch line', async () => {
   const root = tempRoot();
   writeRun(root, {});
@@ -200,6 +222,20 @@ test("pipeline ui: --help, a bad port, a port in use, a public host warns; eval 
   assert.deepEqual(
     [busy.status, busy.stderr],
     [1, `error: port ${port} on 127.0.0.1 is in use; choose another with --port\n`],
+  );
+
+  const file = path.join(tempRoot(), 'runs-file');
+  fs.writeFileSync(file, 'not a folder');
+  const notDir = spawnSync(process.execPath, [BIN, 'ui', '--port', '0', '--runs-dir', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.deepEqual(
+    [notDir.status, notDir.stderr],
+    [
+      1,
+      `error: cannot use ${file}: part of that path is a file, not a folder; move the file away or choose another location\n`,
+    ],
   );
 
   const root = tempRoot();

@@ -18,7 +18,8 @@ export function registerExport(program: Command): void {
       process.exitCode = await withBoundary(async () => {
         const source = openModelSource(ref, resolveRunsRoot(opts.runsDir));
         const out = exportBundle(source, outDir);
-        const run = source.manifest.run.ref;
+        // The run's reference with its checkpoint (tiny/4@best), as the user named it; a bundle's own run otherwise.
+        const run = source.kind === 'run' ? source.label : source.manifest.run.ref;
         process.stdout.write(
           opts.json
             ? JSON.stringify({ ...out, run }) + '\n'

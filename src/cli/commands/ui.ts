@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { withBoundary } from '../boundary';
 import { PipelineError, UsageError } from '../../errors';
 import { resolveRunsRoot } from '../../runs/read';
@@ -38,6 +39,9 @@ async function serve(opts: UiFlags): Promise<void> {
   // Loaded here, not at the top: `pipeline --help` registers every command and need not load fastify.
   const { createUiServer, isLoopback } = require('../../ui/server') as typeof import('../../ui/server');
   const root = resolveRunsRoot(opts.runsDir);
+  // A runs folder that is a file (or unreadable) is refused now, with the boundary's message, not on every request.
+  // One that does not exist yet is served empty: runs appear as they are made.
+  if (fs.existsSync(root)) fs.readdirSync(root);
   const app = createUiServer({ root, host: opts.host });
   // Ctrl-C or SIGTERM closes the server (exit 0). Caught from before the address is printed:
   // whoever reads it may stop the server at once.

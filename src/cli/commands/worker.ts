@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import { withBoundary } from '../boundary';
 import { UsageError } from '../../errors';
 import { resolveRunsRoot } from '../../runs/read';
@@ -45,9 +46,14 @@ continues a trial from its checkpoint when the runs folder is shared, else start
         if (!queue)
           throw new UsageError('pipeline worker needs the queue: --queue redis://host:port or $PIPELINE_QUEUE');
         hideQueueFromPs();
+        const runsDir = resolveRunsRoot(opts.runsDir);
+        // Checked before taking any trial: every trial of a worker with a runs folder it cannot write would fail.
+        if (fs.existsSync(runsDir)) fs.readdirSync(runsDir);
+        else fs.mkdirSync(runsDir, { recursive: true });
+        fs.accessSync(runsDir, fs.constants.W_OK);
         await runWorker({
           queue,
-          runsDir: resolveRunsRoot(opts.runsDir),
+          runsDir,
           dataDir: opts.dataDir,
           concurrency: whole('concurrency', opts.concurrency, 1),
           lockSeconds: whole('lock-seconds', opts.lockSeconds, 30),

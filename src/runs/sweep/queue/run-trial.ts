@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../../../errors';
+import { describeOsError } from '../../../os-errors';
 import { formatDiagnostics } from '../../../config/diagnostics';
 import { loadRunExperiment } from '../../../pipeline/run-dir';
 import { writeFileAtomic } from '../../../util/atomic';
@@ -49,9 +50,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   const startedAt = new Date();
   const cpuAtStart = process.cpuUsage();
   const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
-  fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
   const file = path.join(sweepDir, job.experiment.fileName);
-  if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
   const base = {
     trial: job.trial,
     attempt,
@@ -59,6 +58,24 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
     worker: ctx.worker,
     startedAt: startedAt.toISOString(),
   };
+  try {
+    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
+    if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
+  } catch (err) {
+    // A runs folder this worker cannot write: a failed attempt with the reason (logged, recorded
+    // in the sweep, retried elsewhere), not an exception the queue would swallow.
+    const why = describeOsError(err);
+    if (!why) throw err;
+    return {
+      handBack: false,
+      refused: false,
+      result: result(base, {
+        status: 'failed',
+        error: `cannot prepare the trial on ${base.host}: ${why}`,
+        takeover: null,
+      }),
+    };
+  }
   // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
   const claimed = countClaim(ctx.redis, job.sweep, job.trial);
   claimed.catch(() => {});
