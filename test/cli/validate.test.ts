@@ -41,6 +41,15 @@ describe('pipeline validate', () => {
     assert.ok(r.cpuMs < 1500, `validate took ${r.cpuMs.toFixed(0)} ms of CPU (${r.ms.toFixed(0)} ms wall)`);
   });
 
+  it('--data on a fixed-shape dataset says there is nothing more to check (no data read)', () => {
+    const r = runCli(['validate', SEED, '--data']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'configs/cifar-lenet.yaml: ok (cifar-lenet: 8 layers, 81,302 parameters; cifar10 has a fixed shape and classes: nothing more to check)\n',
+    );
+  });
+
   it('several valid files: one line each, in order, exit 0', () => {
     const r = runCli(['validate', SEED, COMMENTED, SEED]);
     assert.equal(r.code, 0, r.stderr);

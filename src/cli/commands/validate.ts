@@ -36,7 +36,8 @@ export function registerValidate(program: Command): void {
               ? planTrials(buildSpec(loaded.experiment, {}), loaded.experiment.seed).trials
               : [];
             if (sweep.length > 0) validateTrials(file, loaded.text, opts.set, sweep);
-            const shapes = opts.data ? (checkData(loaded, opts.dataDir) ?? loaded.shapes) : loaded.shapes;
+            const checked = opts.data ? checkData(loaded, opts.dataDir) : undefined;
+            const shapes = checked?.shapes ?? loaded.shapes;
             results.push({ file, valid: true, errors: [] });
             if (!opts.json) {
               const e = loaded.experiment;
@@ -46,7 +47,10 @@ export function registerValidate(program: Command): void {
                 : 'parameters unknown until the data is read (set dataset.imageSize)';
               const trials =
                 sweep.length > 0 ? `; sweep of ${sweep.length} trial${sweep.length === 1 ? '' : 's'}, each valid` : '';
-              process.stdout.write(`${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials})\n`);
+              const data = checked ? `; ${checked.note}` : '';
+              process.stdout.write(
+                `${file}: ok (${e.name}: ${e.model.layers.length} layers, ${params}${trials}${data})\n`,
+              );
             }
           } catch (err) {
             if (!(err instanceof ConfigError)) throw err;
@@ -69,9 +73,15 @@ export function registerValidate(program: Command): void {
     });
 }
 
-/** `--data`: the checks `run` makes before it creates a run folder; warnings go to stderr. */
-function checkData(loaded: LoadedExperiment, dataDir: string | undefined): ShapeReport | undefined {
+/**
+ * `--data`: the checks `run` makes before it creates a run folder; warnings go to stderr. The
+ * note says what was checked, so an `ok` with --data reads differently from one without.
+ */
+function checkData(loaded: LoadedExperiment, dataDir: string | undefined): { shapes?: ShapeReport; note: string } {
   const probe = probeDataset(loaded.experiment.dataset as DatasetConfig, { dataDir });
-  for (const w of probe?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
-  return probe ? checkAgainstData(loaded, probe) : undefined;
+  if (!probe) return { note: `${loaded.experiment.dataset.name} has a fixed shape and classes: nothing more to check` };
+  for (const w of probe.warnings) process.stderr.write(`warning: ${w}\n`);
+  const shapes = checkAgainstData(loaded, probe);
+  const [h, w, c] = probe.shape;
+  return { shapes, note: `the data matches: ${probe.classes.length} classes, ${h}x${w}x${c} images` };
 }
