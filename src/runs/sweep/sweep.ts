@@ -48,20 +48,19 @@ export function prepareSweep(file: string, baseOverrides: string[], flags: Sweep
   return { file: path.resolve(file), text, sha256: sha256(text), base, baseOverrides, spec, plan };
 }
 
-export async function startSweep(
+/** A new sweep's record in its claimed folder: every trial pending. Queued sweeps add their queue to it. */
+export function newSweepState(
   p: PreparedSweep,
+  claimed: { dir: string; id: string },
   runsDir: string,
   runArgs: string[],
-  opts: RunnerOptions,
-): Promise<SweepState> {
-  const name = p.base.experiment.name;
-  const { dir, id } = claimSweepDir(runsDir, name);
+): SweepState {
   const now = new Date().toISOString();
-  const state: SweepState = {
+  return {
     format: 1,
-    id,
-    dir,
-    name,
+    id: claimed.id,
+    dir: claimed.dir,
+    name: p.base.experiment.name,
     status: 'running',
     createdAt: now,
     updatedAt: now,
@@ -78,11 +77,20 @@ export async function startSweep(
     gridSize: p.plan.gridSize ?? null,
     trials: p.plan.trials.map(newTrialState),
   };
+}
+
+export async function startSweep(
+  p: PreparedSweep,
+  runsDir: string,
+  runArgs: string[],
+  opts: RunnerOptions,
+): Promise<SweepState> {
+  const state = newSweepState(p, claimSweepDir(runsDir, p.base.experiment.name), runsDir, runArgs);
   // The experiment file as the sweep saw it: what `--resume` checks the file against.
-  fs.writeFileSync(path.join(dir, 'experiment.yaml'), p.text);
+  fs.writeFileSync(path.join(state.dir, 'experiment.yaml'), p.text);
   saveSweep(state);
   opts.log(
-    `sweep ${id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})`,
+    `sweep ${state.id}: ${state.trials.length} trial${state.trials.length === 1 ? '' : 's'}, ${p.spec.parallel} at a time, ranked by ${p.spec.metric} (${p.spec.goal})`,
   );
   return runSweep(state, opts);
 }

@@ -4,8 +4,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InterruptedError, RunError } from '../../../errors';
 import { leaderboard } from '../leaderboard';
-import type { PreparedSweep } from '../sweep';
-import { claimSweepDir, DONE, newTrialState, saveSweep, thisHost } from '../state';
+import { newSweepState, type PreparedSweep } from '../sweep';
+import { claimSweepDir, DONE, saveSweep, thisHost } from '../state';
 import { proposeTrial } from '../search/propose';
 import { TRIAL_FORMAT, TRIAL_KIND, type TrialJob } from './payload';
 import { applyResult, applyRunning, type QueuedSweepState, type QueuedTrialState } from './records';
@@ -74,32 +74,13 @@ export async function startQueuedSweep(
   const conn = await connect(s.address);
   try {
     const name = p.base.experiment.name;
-    const now = new Date().toISOString();
     const skipped: string[] = [];
     let state: QueuedSweepState | undefined;
     // The id must be free in Redis too: another machine's runs folder may have used it.
     while (!state) {
       const { dir, id } = claimSweepDir(runsDir, name);
       const candidate: QueuedSweepState = {
-        format: 1,
-        id,
-        dir,
-        name,
-        status: 'running',
-        createdAt: now,
-        updatedAt: now,
-        pid: process.pid,
-        host: thisHost(),
-        file: p.file,
-        fileSha256: p.sha256,
-        baseOverrides: p.baseOverrides,
-        runsDir,
-        runArgs,
-        workersAuto: p.base.experiment.training.workers === 'auto',
-        seed: p.base.experiment.seed,
-        spec: p.spec,
-        gridSize: p.plan.gridSize ?? null,
-        trials: p.plan.trials.map(newTrialState),
+        ...newSweepState(p, { dir, id }, runsDir, runArgs),
         queue: {
           address: s.address.display,
           name: TRIAL_QUEUE,
