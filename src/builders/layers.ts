@@ -11,6 +11,7 @@ import {
   Regularizer,
   TypeTag,
 } from '../schema/common';
+import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 
 export type { BuildContext, LayerEntry } from './layer-kit';
@@ -169,20 +170,12 @@ const BASE_ENTRIES = [
   }),
   poolLayer('maxPooling2d', 'max pooling over 2-D windows', maxPoolSchema),
   poolLayer('averagePooling2d', 'average pooling over 2-D windows', avgPoolSchema),
-  layer({
-    type: 'globalAveragePooling2d',
-    summary: 'average over height and width, one value per channel',
-    schema: Type.Object(
-      { type: TypeTag('globalAveragePooling2d', 'mean over height and width') },
-      { ...Closed, description: 'tf.layers.globalAveragePooling2d' },
-    ),
-    outputShape(input) {
-      requireRank(input, 3, 'globalAveragePooling2d');
-      return [input[2]];
-    },
-    params: () => 0,
-    build: (tf, _a, ctx) => tf.layers.globalAveragePooling2d({ name: ctx.name, inputShape: ctx.inputShape }),
-  }),
+  globalPoolingLayer(
+    'globalAveragePooling2d',
+    3,
+    'average over height and width, one value per channel',
+    'mean over height and width',
+  ),
   layer({
     type: 'flatten',
     summary: 'reshape to one dimension',

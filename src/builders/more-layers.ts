@@ -10,6 +10,7 @@ import {
   StringEnum,
   TypeTag,
 } from '../schema/common';
+import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 import { fmtShape, pair, requireRank, ShapeError, windowOutput, type Shape } from './shapes';
 
@@ -211,20 +212,12 @@ export const MORE_ENTRIES = [
         interpolation: a.interpolation,
       }),
   }),
-  layer({
-    type: 'globalMaxPooling2d',
-    summary: 'maximum over height and width, one value per channel',
-    schema: Type.Object(
-      { type: TypeTag('globalMaxPooling2d', 'max over height and width') },
-      { ...Closed, description: 'tf.layers.globalMaxPooling2d' },
-    ),
-    outputShape(input) {
-      requireRank(input, 3, 'globalMaxPooling2d');
-      return [input[2]];
-    },
-    params: () => 0,
-    build: (tf, _a, ctx) => tf.layers.globalMaxPooling2d({ name: ctx.name, inputShape: ctx.inputShape }),
-  }),
+  globalPoolingLayer(
+    'globalMaxPooling2d',
+    3,
+    'maximum over height and width, one value per channel',
+    'max over height and width',
+  ),
   layer({
     type: 'layerNormalization',
     summary: 'normalize each example over its last axis',

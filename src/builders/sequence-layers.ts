@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Activation, Closed, Initializer, Padding, PositiveInt, Regularizer, TypeTag } from '../schema/common';
+import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 import { requireRank, windowOutput, type Shape } from './shapes';
 
@@ -92,18 +93,5 @@ export const SEQUENCE_ENTRIES = [
   }),
   pool1d('maxPooling1d', 'maximum'),
   pool1d('averagePooling1d', 'average'),
-  layer({
-    type: 'globalAveragePooling1d',
-    summary: 'average over steps, one value per channel',
-    schema: Type.Object(
-      { type: TypeTag('globalAveragePooling1d', 'mean over steps') },
-      { ...Closed, description: 'tf.layers.globalAveragePooling1d' },
-    ),
-    outputShape(input) {
-      requireRank(input, 2, 'globalAveragePooling1d');
-      return [input[1]];
-    },
-    params: () => 0,
-    build: (tf, _a, ctx) => tf.layers.globalAveragePooling1d({ name: ctx.name, inputShape: ctx.inputShape }),
-  }),
+  globalPoolingLayer('globalAveragePooling1d', 2, 'average over steps, one value per channel', 'mean over steps'),
 ] as const;
