@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Closed, TypeTag } from '../schema/common';
+import { Closed, TypeTag } from '../registry/schema-parts';
 import { layer } from './layer-kit';
 import { requireRank } from './shapes';
 

@@ -1,7 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Entry } from './registry';
-import type { InitializerName, RegularizerConfig } from '../schema/common';
+import type { Entry } from '../registry/registry';
+import type { InitializerName, RegularizerConfig } from '../registry/schema-parts';
 import { fmtShape, ShapeError, type Shape } from './shapes';
 
 /** What every layer entry is made of (layers.ts, more-layers.ts, sequence-layers.ts, merge-layers.ts). */

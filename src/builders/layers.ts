@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Registry } from './registry';
+import { Registry } from '../registry/registry';
 import type { LayerEntry } from './layer-kit';
 import {
   Activation,
@@ -10,7 +10,7 @@ import {
   PositiveInt,
   Regularizer,
   TypeTag,
-} from '../schema/common';
+} from '../registry/schema-parts';
 import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 

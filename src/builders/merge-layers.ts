@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type * as tfjs from '@tensorflow/tfjs';
-import { Closed, TypeTag } from '../schema/common';
+import { Closed, TypeTag } from '../registry/schema-parts';
 import type { LayerEntry } from './layers';
 import { fmtShape, MergeShapeError, ShapeError, type Shape } from './shapes';
 

@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { Registry, type Entry } from './registry';
+import { Registry, type Entry } from '../registry/registry';
 
 type TF = typeof tfjs;
 

@@ -1,11 +1,21 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { LAYERS } from './layers';
-import { INPUT_INDEX, MODEL_INPUT, resolveGraph, type Graph } from './graph';
+import { INPUT_INDEX, MODEL_INPUT, resolveGraph, type Graph, type GraphLayer } from './graph';
 import { deriveSeed } from '../util/random';
-import type { ResolvedExperiment } from '../config/load';
 
 type TF = typeof tfjs;
+
+/**
+ * What building a model reads of the experiment: its name, seed and model section.
+ * A resolved experiment is one; builders sit below the config loader, so they name
+ * only the parts they use (each layer's own keys are its registry entry's schema).
+ */
+export interface ModelSpec {
+  readonly name: string;
+  readonly seed: number;
+  readonly model: { readonly layers: readonly GraphLayer[]; readonly outputs?: readonly string[] };
+}
 
 /** The seed a layer's initializers (and dropout's base seed) get: a pure function of the experiment seed and the layer index. */
 export function layerSeed(experimentSeed: number, index: number): number {
@@ -29,7 +39,7 @@ export function layerSeed(experimentSeed: number, index: number): number {
  */
 export function buildModel(
   tf: TF,
-  experiment: ResolvedExperiment,
+  experiment: ModelSpec,
   inputShape: readonly number[],
   numClasses: number,
 ): tfjs.LayersModel {
@@ -56,12 +66,7 @@ export function buildModel(
 }
 
 /** A stack: a tf.Sequential, as every experiment without graph keys has always been built. */
-function buildStack(
-  tf: TF,
-  experiment: ResolvedExperiment,
-  graph: Graph,
-  inputShape: readonly number[],
-): tfjs.Sequential {
+function buildStack(tf: TF, experiment: ModelSpec, graph: Graph, inputShape: readonly number[]): tfjs.Sequential {
   const model = tf.sequential({ name: experiment.name });
   experiment.model.layers.forEach((cfg, i) => {
     const entry = LAYERS.require(cfg.type);
@@ -81,12 +86,7 @@ function buildStack(
  * model.json lists each layer's inbound nodes, so stock tf.loadLayersModel rebuilds it.
  * Seeds still follow the layer's index in the file, as in a stack.
  */
-function buildGraph(
-  tf: TF,
-  experiment: ResolvedExperiment,
-  graph: Graph,
-  inputShape: readonly number[],
-): tfjs.LayersModel {
+function buildGraph(tf: TF, experiment: ModelSpec, graph: Graph, inputShape: readonly number[]): tfjs.LayersModel {
   const input = tf.input({ shape: [...inputShape], name: MODEL_INPUT });
   const outputs = new Map<number, tfjs.SymbolicTensor>([[INPUT_INDEX, input]]);
   for (const i of graph.order) {

@@ -9,7 +9,7 @@ import {
   Regularizer,
   StringEnum,
   TypeTag,
-} from '../schema/common';
+} from '../registry/schema-parts';
 import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 import { fmtShape, pair, requireRank, ShapeError, windowOutput, type Shape } from './shapes';

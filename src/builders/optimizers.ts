@@ -1,7 +1,7 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type * as tfjs from '@tensorflow/tfjs';
-import { Registry, type Entry } from './registry';
-import { Closed, TypeTag } from '../schema/common';
+import { Registry, type Entry } from '../registry/registry';
+import { Closed, TypeTag } from '../registry/schema-parts';
 
 type TF = typeof tfjs;
 

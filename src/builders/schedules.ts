@@ -1,6 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
-import { Registry, type Entry } from './registry';
-import { Closed, TypeTag } from '../schema/common';
+import { Registry, type Entry } from '../registry/registry';
+import { Closed, TypeTag } from '../registry/schema-parts';
 
 /**
  * Learning-rate schedules: a pure function of the epoch (0-based) so a

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Activation, Closed, Initializer, Padding, PositiveInt, Regularizer, TypeTag } from '../schema/common';
+import { Activation, Closed, Initializer, Padding, PositiveInt, Regularizer, TypeTag } from '../registry/schema-parts';
 import { globalPoolingLayer } from './global-pooling';
 import { checkPositive, initializer, layer, regularizer } from './layer-kit';
 import { requireRank, windowOutput, type Shape } from './shapes';

@@ -1,30 +1,13 @@
+import type { JsonSchema } from '../schema/json-schema';
+
 /**
  * Walking the generated JSON schema alongside data: which sub-schema
  * applies at a path (following the `type` discriminator), used by the
  * defaults stage, `--set` path checks and error messages.
  */
-export interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  additionalProperties?: boolean | JsonSchema;
-  required?: string[];
-  items?: JsonSchema | JsonSchema[];
-  oneOf?: JsonSchema[];
-  anyOf?: JsonSchema[];
-  discriminator?: { propertyName: string };
-  const?: unknown;
-  enum?: unknown[];
-  default?: unknown;
-  description?: string;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  minItems?: number;
-  maxItems?: number;
-  pattern?: string;
-  [k: string]: unknown;
-}
+
+/** The schema type is owned by src/schema; re-exported for callers that import it with the walkers. */
+export type { JsonSchema } from '../schema/json-schema';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Closed, StringEnum } from './common';
+import { Closed, StringEnum } from '../registry/schema-parts';
 
 /**
  * The `dataset` section. Input shape and class count come from here (the

@@ -1,5 +1,5 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
-import { Closed, Discriminated, StringEnum } from './common';
+import { Closed, Discriminated, StringEnum } from '../registry/schema-parts';
 import { DatasetSchema } from './dataset';
 import { LAYER_ENTRIES } from '../builders/layers';
 import { OPTIMIZER_ENTRIES } from '../builders/optimizers';

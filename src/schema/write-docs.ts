@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExperimentSchema, NAME_PATTERN } from './experiment';
-import { ACTIVATIONS, INITIALIZERS } from './common';
+import { ACTIVATIONS, INITIALIZERS } from '../registry/schema-parts';
 import { LAYERS } from '../builders/layers';
 import { OPTIMIZERS } from '../builders/optimizers';
 import { SCHEDULES } from '../builders/schedules';
 import { LOSSES } from '../builders/losses';
 import { METRICS } from '../builders/metrics';
-import type { Entry, Registry } from '../builders/registry';
-import type { JsonSchema } from '../config/schema-walk';
+import type { Entry, Registry } from '../registry/registry';
+import type { JsonSchema } from './json-schema';
 import { writeFileAtomic } from '../util/atomic';
 
 /**

@@ -14,7 +14,7 @@ import {
   renderTopLevelTable,
 } from '../../src/schema/write-docs';
 import { ExperimentSchema } from '../../src/schema/experiment';
-import { ACTIVATIONS, INITIALIZERS } from '../../src/schema/common';
+import { ACTIVATIONS, INITIALIZERS } from '../../src/registry/schema-parts';
 import { DATASET_NAMES } from '../../src/schema/dataset';
 import { LAYERS } from '../../src/builders/layers';
 import { OPTIMIZERS } from '../../src/builders/optimizers';

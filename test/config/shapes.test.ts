@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadExperimentFile, loadExperimentText, type LoadedExperiment } from '../../src/config/load';
 import { ConfigError } from '../../src/errors';
 import { LAYERS, type LayerEntry } from '../../src/builders/layers';
-import { ACTIVATIONS } from '../../src/schema/common';
+import { ACTIVATIONS } from '../../src/registry/schema-parts';
 import { layerNames } from '../../src/config/semantic';
 import { runCli, SEED } from './helpers';
 

@@ -4,6 +4,10 @@
  * the TypeScript type comes from the same object) and its builder; the
  * experiment schema is generated from the entries, so adding a layer is one
  * entry in one file.
+ *
+ * This folder holds what every registry shares (this class and the schema
+ * parts entries are made of). It imports nothing from the project: builders
+ * and data define entries on top of it, and src/schema assembles them.
  */
 export interface Entry {
   /** The name users write in the experiment file (`type: conv2d`). */
