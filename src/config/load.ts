@@ -14,14 +14,10 @@ import { inferShapes, semanticDiagnostics, type ShapeReport } from './semantic';
 import { describeOrigin, expandBlocks, relocate } from './blocks';
 import { loadValidator } from './validator';
 import { describeValue } from './schema-errors';
+import type { DeepReadonly } from '../util/deep-readonly';
 
 /** The frozen, complete experiment: all that builders and the training loop ever see. */
 export type ResolvedExperiment = DeepReadonly<Experiment>;
-type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
 
 export interface LoadedExperiment {
   experiment: ResolvedExperiment;

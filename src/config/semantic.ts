@@ -13,7 +13,7 @@ import {
   type GraphProblem,
 } from '../builders/graph';
 import type { Experiment } from '../schema/experiment';
-import { staticDatasetInfo } from '../schema/dataset';
+import { datasetInfo } from '../data/registry';
 import { diagnosticAt } from './diagnostics';
 import type { SourceMap } from './source-map';
 import type { PathSeg } from './paths';
@@ -64,7 +64,7 @@ export function inferShapes(
   problems: Diagnostic[],
   describe: DescribeLayer = lineOf(map),
 ): ShapeReport {
-  const info = staticDatasetInfo(exp.dataset);
+  const info = datasetInfo(exp.dataset);
   const layers = exp.model.layers;
   const report: ShapeReport = { inputShape: info.shape, layers: [], totalParams: 0 };
   const { graph, problems: graphProblems } = resolveGraph(layers, exp.model.outputs, describe);

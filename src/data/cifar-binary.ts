@@ -5,18 +5,6 @@ import { DataError } from '../errors';
  * bytes (1,024 R, then 1,024 G, then 1,024 B, each 32x32 row-major).
  */
 
-export const CIFAR10_CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
 export const CIFAR_PIXELS = 32 * 32;
 export const CIFAR_RECORD = 1 + 3 * CIFAR_PIXELS;
 export const CIFAR_TRAIN_FILES = [
@@ -51,7 +39,7 @@ export function decodeCifarRecords(
   x: Uint8Array,
   y: Uint8Array,
   offset: number,
-  numClasses = CIFAR10_CLASSES.length,
+  numClasses: number,
 ): number {
   const n = cifarRecordCount(buf.length, file);
   for (let r = 0; r < n; r++) {

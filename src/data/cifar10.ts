@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import {
-  CIFAR10_CLASSES,
   CIFAR_BINARY_FILES,
   CIFAR_PIXELS,
   CIFAR_TEST_FILES,
@@ -17,6 +16,7 @@ import { Fingerprint } from './fingerprint';
 import { loadImageFolder, scanImageFolder } from './image-folder';
 import { claimPartialDir, finishPartialDir } from './partial-dir';
 import type { DataHome } from './paths';
+import type { FixedInfo } from './registry';
 import { extractTarGz, readTarGz } from './tar';
 import type { DownloadLimits, SourceDataset, Split } from './types';
 
@@ -66,22 +66,24 @@ export interface CifarLoadOptions {
   download?: DownloadLimits;
 }
 
-export async function loadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
+/** CIFAR-10 as `info` (its registry entry) describes it: its class names and image shape. */
+export async function loadCifar10(info: FixedInfo, opts: CifarLoadOptions): Promise<SourceDataset> {
   const { home } = opts.home;
   const layout = detectCifarLayout(home);
-  if (!layout) return downloadCifar10(opts);
+  if (!layout) return downloadCifar10(info, opts);
   switch (layout.format) {
     case 'cifar-binary':
-      return readCifarBinaryDir(layout.dir, home, false);
+      return readCifarBinaryDir(info, layout.dir, home, false);
     case 'cifar-archive':
-      return readCifarArchive(layout.file, home, opts.signal);
+      return readCifarArchive(info, layout.file, home, opts.signal);
     case 'image-folder':
-      return readCifarImages(layout.dir, opts);
+      return readCifarImages(info, layout.dir, opts);
   }
 }
 
 /** Records from named batch buffers (the five train files, then the test file) into NHWC arrays. */
 function decodeBatches(
+  numClasses: number,
   names: string[],
   get: (name: string) => Uint8Array,
   size: (name: string) => number,
@@ -92,11 +94,12 @@ function decodeBatches(
   const x = new Uint8Array(total * 3 * CIFAR_PIXELS);
   const y = new Uint8Array(total);
   let offset = 0;
-  for (const name of names) offset += decodeCifarRecords(get(name), label(name), x, y, offset);
+  for (const name of names) offset += decodeCifarRecords(get(name), label(name), x, y, offset, numClasses);
   return { x, y, n: total };
 }
 
 function cifarDataset(
+  info: FixedInfo,
   train: Split,
   test: Split,
   format: 'cifar-binary' | 'cifar-archive',
@@ -106,8 +109,8 @@ function cifarDataset(
 ): SourceDataset {
   return {
     name: 'cifar10',
-    shape: [32, 32, 3],
-    classes: [...CIFAR10_CLASSES],
+    shape: [info.shape[0], info.shape[1], info.shape[2]],
+    classes: [...info.classes],
     train,
     test,
     source: { format, path: where, downloaded },
@@ -116,7 +119,7 @@ function cifarDataset(
   };
 }
 
-export function readCifarBinaryDir(dir: string, home: string, downloaded: boolean): SourceDataset {
+export function readCifarBinaryDir(info: FixedInfo, dir: string, home: string, downloaded: boolean): SourceDataset {
   const missing = CIFAR_BINARY_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (missing.length) throw new DataError(`${dir}: incomplete CIFAR-10 binary files: missing ${missing.join(', ')}`);
   const fp = new Fingerprint();
@@ -127,13 +130,18 @@ export function readCifarBinaryDir(dir: string, home: string, downloaded: boolea
     return buf;
   };
   const size = (name: string) => fs.statSync(file(name)).size;
-  const train = decodeBatches(CIFAR_TRAIN_FILES, get, size, file);
-  const test = decodeBatches(CIFAR_TEST_FILES, get, size, file);
-  return cifarDataset(train, test, 'cifar-binary', dir, fp.digest(), downloaded);
+  const train = decodeBatches(info.classes.length, CIFAR_TRAIN_FILES, get, size, file);
+  const test = decodeBatches(info.classes.length, CIFAR_TEST_FILES, get, size, file);
+  return cifarDataset(info, train, test, 'cifar-binary', dir, fp.digest(), downloaded);
 }
 
 /** Read the batches straight out of the archive (no extraction into the user's folder). */
-export async function readCifarArchive(archive: string, home: string, signal?: AbortSignal): Promise<SourceDataset> {
+export async function readCifarArchive(
+  info: FixedInfo,
+  archive: string,
+  home: string,
+  signal?: AbortSignal,
+): Promise<SourceDataset> {
   const members = new Map<string, Buffer>();
   const hash = new Fingerprint();
   const raw = createHash('sha256');
@@ -150,20 +158,20 @@ export async function readCifarArchive(archive: string, home: string, signal?: A
   const label = (name: string) => `${archive}:${CIFAR10_BATCH_DIR}/${name}`;
   const get = (name: string) => members.get(name)!;
   const size = (name: string) => members.get(name)!.length;
-  const train = decodeBatches(CIFAR_TRAIN_FILES, get, size, label);
-  const test = decodeBatches(CIFAR_TEST_FILES, get, size, label);
-  return cifarDataset(train, test, 'cifar-archive', archive, hash.digest(), false);
+  const train = decodeBatches(info.classes.length, CIFAR_TRAIN_FILES, get, size, label);
+  const test = decodeBatches(info.classes.length, CIFAR_TEST_FILES, get, size, label);
+  return cifarDataset(info, train, test, 'cifar-archive', archive, hash.digest(), false);
 }
 
-async function readCifarImages(dir: string, opts: CifarLoadOptions): Promise<SourceDataset> {
-  const scan = scanImageFolder(dir, { classes: CIFAR10_CLASSES, classesFrom: 'CIFAR-10' });
+async function readCifarImages(info: FixedInfo, dir: string, opts: CifarLoadOptions): Promise<SourceDataset> {
+  const scan = scanImageFolder(dir, { classes: info.classes, classesFrom: 'CIFAR-10' });
   if (!scan.test)
     throw new DataError(`${dir}: no test/ folder (CIFAR-10 in image folders needs train/<class>/ and test/<class>/)`);
   if (scan.ignored) opts.log?.(`cifar10: ignored ${scan.ignored} files that are not .jpg, .jpeg or .png`);
   const data = await loadImageFolder(scan, {
     name: 'cifar10',
-    size: { height: 32, width: 32, resize: false },
-    channels: 3,
+    size: { height: info.shape[0], width: info.shape[1], resize: false },
+    channels: info.shape[2],
     mismatchHint: '; CIFAR-10 images are 32x32',
     cacheDir: opts.cacheDir,
     log: opts.log,
@@ -172,7 +180,7 @@ async function readCifarImages(dir: string, opts: CifarLoadOptions): Promise<Sou
   return {
     name: 'cifar10',
     shape: data.shape,
-    classes: [...CIFAR10_CLASSES],
+    classes: [...info.classes],
     train: data.train,
     test: data.test,
     source: { format: 'image-folder', path: dir, downloaded: false },
@@ -181,7 +189,7 @@ async function readCifarImages(dir: string, opts: CifarLoadOptions): Promise<Sou
   };
 }
 
-async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
+async function downloadCifar10(info: FixedInfo, opts: CifarLoadOptions): Promise<SourceDataset> {
   const { home } = opts.home;
   const { url, md5 } = opts.url ? splitUrlChecksums(opts.url) : { url: CIFAR10_URL, md5: undefined };
   const partial = claimPartialDir(home);
@@ -204,7 +212,7 @@ async function downloadCifar10(opts: CifarLoadOptions): Promise<SourceDataset> {
       signal: opts.signal,
     });
     const staged = path.join(extracted, CIFAR10_BATCH_DIR);
-    const data = readCifarBinaryDir(staged, extracted, true);
+    const data = readCifarBinaryDir(info, staged, extracted, true);
     const final = path.join(home, CIFAR10_BATCH_DIR);
     fs.renameSync(staged, final);
     ok = true;

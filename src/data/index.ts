@@ -1,4 +1,4 @@
-import { datasetEntry, type DatasetInfo, type LoadEnv } from './registry';
+import { datasetEntry, type LoadEnv } from './registry';
 import { resolveCacheDir, resolveDataHome } from './paths';
 import { DataError } from '../errors';
 import { holdOut, limitSplit } from './split';
@@ -7,11 +7,7 @@ import type { DataContext, DatasetConfig, LoadedDataset } from './types';
 export type { DataContext, DatasetConfig, LoadedDataset, Split } from './types';
 export { batches, batchCount } from './batches';
 export { describeDataset, formatDatasetDescription } from './describe';
-
-/** What is known about a dataset without reading it: for shape checks at validation time. */
-export function datasetInfo(cfg: DatasetConfig): DatasetInfo {
-  return datasetEntry(cfg.name).info(cfg);
-}
+export { datasetInfo } from './registry';
 
 /**
  * Load a dataset as the experiment describes it: find (or download) the

@@ -24,7 +24,9 @@ export const IDX_FILES = [
 export interface IdxDatasetSpec {
   name: string;
   title: string;
-  classes: string[];
+  /** [28, 28, 1]: what `validate` checks the model against (the loader reads each file's own size). */
+  shape: readonly [number, number, 1];
+  classes: readonly string[];
   /** Directories a system package installs the files into. */
   systemDirs: string[];
   /** Base URLs tried in order; each serves `<file>.gz`. */

@@ -1,40 +1,19 @@
+import type { Static } from '@sinclair/typebox';
+import type { DeepReadonly } from '../util/deep-readonly';
+import type { DatasetSchema } from './registry';
+
 /** The data pipeline's contract with the experiment loader and the training loop. */
 
-export type DatasetName = 'cifar10' | 'mnist' | 'fashionMnist' | 'imageFolder';
-
-export type NormalizeConfig =
-  | { type: 'scale' }
-  | { type: 'standardize'; mean: readonly number[]; std: readonly number[] };
-export interface AugmentConfig {
-  randomCrop?: { padding: number };
-  horizontalFlip?: boolean;
-}
-
 /**
- * The experiment's `dataset` section after defaults (its schema lives in
- * src/schema/dataset.ts). Arrays are readonly so the frozen resolved
- * experiment can be passed as it is.
+ * The experiment's `dataset` section after defaults, as the frozen resolved
+ * experiment holds it: the type of the schema registry.ts assembles from the
+ * dataset entries. An interface, so the entries can take it as a parameter
+ * while the schema is being assembled from them.
  */
-export interface DatasetConfig {
-  name: DatasetName;
-  /** The dataset's home itself (overrides the data dir); required for imageFolder. */
-  path?: string;
-  /** Download URL override (tests serve from 127.0.0.1). For mnist/fashionMnist: the base URL of the four files. */
-  url?: string;
-  /** imageFolder class order (default: sorted folder names). */
-  classes?: readonly string[];
-  /** [height, width]: resize imageFolder images to this size. (The schema makes it a pair; the
-   *  resolved experiment's DeepReadonly type turns tuples into readonly arrays, hence number[].) */
-  imageSize?: readonly number[];
-  /** imageFolder: 1 = grey, 3 = RGB (default 3). */
-  channels?: 1 | 3;
-  /** Fraction of train held out for validation, stratified; 0 = none. */
-  validationSplit: number;
-  limit?: { readonly train?: number; readonly test?: number };
-  normalize: NormalizeConfig;
-  augment: AugmentConfig;
-  shuffle: boolean;
-}
+export interface DatasetConfig extends DeepReadonly<Static<typeof DatasetSchema>> {}
+export type DatasetName = DatasetConfig['name'];
+export type NormalizeConfig = DatasetConfig['normalize'];
+export type AugmentConfig = DatasetConfig['augment'];
 
 /** Examples of one split: x is n*h*w*c uint8, NHWC, row-major; y holds class indices. */
 export interface Split {

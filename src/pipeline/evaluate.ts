@@ -3,7 +3,6 @@ import { selectBackend, type BackendRequest } from '../backend';
 import { parseOverride } from '../config/overrides';
 import { formatPath } from '../config/paths';
 import { batches, loadDataset, type LoadedDataset } from '../data';
-import type { DatasetConfig, NormalizeConfig } from '../data/types';
 import { RunError, UsageError } from '../errors';
 import { resolveAtomicDir } from './atomic-dir';
 import { fixed, thousands } from './format';
@@ -74,7 +73,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
   const tf = backend.tf;
   const dataset =
     req.dataset ??
-    (await loadDataset(e.dataset as DatasetConfig, {
+    (await loadDataset(e.dataset, {
       dataDir: req.dataDir,
       seed: e.seed,
       log: req.log,
@@ -102,7 +101,7 @@ export async function evaluateRun(req: EvalRequest): Promise<EvalReport> {
       epoch: 0,
       seed: e.seed,
       shuffle: false,
-      normalize: e.dataset.normalize as NormalizeConfig,
+      normalize: e.dataset.normalize,
     };
     for (const batch of batches(split, dataset.shape, opts)) {
       const { sums: s, predicted } = steps.evaluate(batch, true);

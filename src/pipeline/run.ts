@@ -190,10 +190,10 @@ function preflight(req: RunRequest, loaded: LoadedExperiment, tf: TF, root: stri
   const e = loaded.experiment;
   const data = req.dataset
     ? { shape: req.dataset.shape, classes: req.dataset.classes, where: 'the dataset' }
-    : probeOrNothing(e.dataset as DatasetConfig, req.dataDir);
+    : probeOrNothing(e.dataset, req.dataDir);
   if (data) checkAgainstData(loaded, data);
   if (!e.model.init) return undefined;
-  const known = datasetInfo(e.dataset as DatasetConfig);
+  const known = datasetInfo(e.dataset);
   const shape = data?.shape ?? known.shape;
   const classes = data?.classes.length ?? known.classes?.length;
   if (!shape || classes === undefined) return undefined; // checked once the data is loaded
@@ -341,7 +341,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
   if (selection.warning) logger.warn(selection.warning);
   else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
   try {
-    const dataset = req.dataset ?? (await loadRunData(req, e.dataset as DatasetConfig, e.seed, stop, logger, terminal));
+    const dataset = req.dataset ?? (await loadRunData(req, e.dataset, e.seed, stop, logger, terminal));
     checkLoadedData(req, p, dataset, logger);
     const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
     if (dataset.validation) counts.validation = dataset.validation.n;

@@ -1,6 +1,6 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { Closed, Discriminated, StringEnum } from '../registry/schema-parts';
-import { DatasetSchema } from './dataset';
+import { DatasetSchema } from '../data/registry';
 import { LAYER_ENTRIES } from '../builders/layers';
 import { OPTIMIZER_ENTRIES } from '../builders/optimizers';
 import { LOSS_NAMES } from '../builders/losses';

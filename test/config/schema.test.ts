@@ -15,7 +15,7 @@ import {
 } from '../../src/schema/write-docs';
 import { ExperimentSchema } from '../../src/schema/experiment';
 import { ACTIVATIONS, INITIALIZERS } from '../../src/registry/schema-parts';
-import { DATASET_NAMES } from '../../src/schema/dataset';
+import { DATASET_NAMES } from '../../src/data/registry';
 import { LAYERS } from '../../src/builders/layers';
 import { OPTIMIZERS } from '../../src/builders/optimizers';
 import { SCHEDULES } from '../../src/builders/schedules';

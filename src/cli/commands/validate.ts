@@ -4,7 +4,6 @@ import { collect } from '../options';
 import { ConfigError, EXIT, type Diagnostic } from '../../errors';
 import { checkAgainstData, loadExperimentFile, type LoadedExperiment } from '../../config/load';
 import type { ShapeReport } from '../../config/semantic';
-import type { DatasetConfig } from '../../data/types';
 import { probeDataset } from '../../data/probe';
 import { formatDiagnostics } from '../../config/diagnostics';
 import { buildSpec } from '../../runs/sweep/spec';
@@ -78,7 +77,7 @@ export function registerValidate(program: Command): void {
  * note says what was checked, so an `ok` with --data reads differently from one without.
  */
 function checkData(loaded: LoadedExperiment, dataDir: string | undefined): { shapes?: ShapeReport; note: string } {
-  const probe = probeDataset(loaded.experiment.dataset as DatasetConfig, { dataDir });
+  const probe = probeDataset(loaded.experiment.dataset, { dataDir });
   if (!probe) return { note: `${loaded.experiment.dataset.name} has a fixed shape and classes: nothing more to check` };
   for (const w of probe.warnings) process.stderr.write(`warning: ${w}\n`);
   const shapes = checkAgainstData(loaded, probe);
