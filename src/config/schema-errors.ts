@@ -51,6 +51,7 @@ export function schemaDiagnostics(
   return out;
 }
 
+/** One ajv error as a diagnostic: a key missing or unknown, an unknown registry type, else a wrong value. */
 function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) => string): Diagnostic | undefined {
   const path = fromPointer(e.instancePath);
   const schema = e.parentSchema as JsonSchema | undefined;
@@ -82,55 +83,49 @@ function toDiagnostic(e: ErrorObject, map: SourceMap, kindOf: (path: PathSeg[]) 
         `unknown ${kind} type "${value}"${didYouMean(value, names)}; known: ${names.join(', ')}`,
       );
     }
+    default:
+      return diagnosticAt(map, path, valueMessage(e, schema, p));
+  }
+}
+
+/** What is wrong with a value whose key is right: what was expected, and what was found. */
+function valueMessage(e: ErrorObject, schema: JsonSchema | undefined, p: Record<string, unknown>): string {
+  const expected = () => `expected ${describeSchema(schema ?? {})}`;
+  switch (e.keyword) {
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String);
       const found = e.data;
       const hint = typeof found === 'string' ? didYouMean(found, allowed) : '';
-      return diagnosticAt(map, path, `expected one of ${allowed.join(', ')}; found ${describeValue(found)}${hint}`);
+      return `expected one of ${allowed.join(', ')}; found ${describeValue(found)}${hint}`;
     }
     case 'const':
-      return diagnosticAt(map, path, `expected ${JSON.stringify(p.allowedValue)}, found ${describeValue(e.data)}`);
+      return `expected ${JSON.stringify(p.allowedValue)}, found ${describeValue(e.data)}`;
     case 'type': {
       // `- flatten` for `- {type: flatten}`: a registry name where a mapping belongs.
       const names = schema ? branchNames(schema) : [];
       const hint = typeof e.data === 'string' && names.includes(e.data) ? `; did you mean {type: ${e.data}}?` : '';
-      return diagnosticAt(
-        map,
-        path,
-        `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}${hint}`,
-      );
+      return `expected ${describeSchema(schema ?? { type: String(p.type) })}, found ${describeValue(e.data)}${hint}`;
     }
     case 'anyOf':
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${describeValue(e.data)}`);
+    case 'oneOf':
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${describeValue(e.data)}`);
+      return `${expected()}, found ${describeValue(e.data)}`;
     case 'minItems':
     case 'maxItems':
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${countOf(e.data)}`);
+      return `${expected()}, found ${countOf(e.data)}`;
     case 'minLength':
-      return diagnosticAt(map, path, `expected a non-empty string, found ${describeValue(e.data)}`);
+      return `expected a non-empty string, found ${describeValue(e.data)}`;
     case 'uniqueItems':
-      return diagnosticAt(
-        map,
-        path,
-        `expected distinct items, found ${describeValue((e.data as unknown[])[Number(p.i)])} twice`,
-      );
+      return `expected distinct items, found ${describeValue((e.data as unknown[])[Number(p.i)])} twice`;
     case 'pattern':
-      if (p.pattern === NAME_PATTERN) {
-        return diagnosticAt(
-          map,
-          path,
-          `expected a name usable as a folder (letters, digits, '.', '_', '-', starting with a letter or digit, at most 100 characters), found ${describeValue(e.data)}`,
-        );
-      }
-      return diagnosticAt(map, path, `expected a string matching ${String(p.pattern)}, found ${describeValue(e.data)}`);
-    case 'oneOf':
-      return diagnosticAt(map, path, `expected ${describeSchema(schema ?? {})}, found ${describeValue(e.data)}`);
+      if (p.pattern === NAME_PATTERN)
+        return `expected a name usable as a folder (letters, digits, '.', '_', '-', starting with a letter or digit, at most 100 characters), found ${describeValue(e.data)}`;
+      return `expected a string matching ${String(p.pattern)}, found ${describeValue(e.data)}`;
     default:
-      return diagnosticAt(map, path, `${e.message ?? 'is invalid'} (found ${describeValue(e.data)})`);
+      return `${e.message ?? 'is invalid'} (found ${describeValue(e.data)})`;
   }
 }
 

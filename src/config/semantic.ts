@@ -180,56 +180,54 @@ export function semanticDiagnostics(
 ): { problems: Diagnostic[]; shapes: ShapeReport } {
   const problems: Diagnostic[] = [];
   const shapes = inferShapes(exp, map, problems, describe);
+  const at = (path: PathSeg[], message: string) => problems.push(diagnosticAt(map, path, message));
+  checkLossAgainstOutput(exp, shapes.output ?? exp.model.layers.length - 1, at);
+  const opt = exp.training.optimizer as { type: string; nesterov?: boolean; momentum?: number };
+  if (opt.type === 'sgd' && opt.nesterov && !opt.momentum) {
+    at(['training', 'optimizer', 'nesterov'], 'nesterov needs momentum > 0');
+  }
+  checkMetricNames(exp, at);
+  return { problems, shapes };
+}
 
-  const last = shapes.output ?? exp.model.layers.length - 1;
+type Report = (path: PathSeg[], message: string) => void;
+
+/** The loss against the output layer: logits for softmaxCrossEntropy, probabilities for categoricalCrossentropy. */
+function checkLossAgainstOutput(exp: Experiment, last: number, at: Report): void {
   const lastLayer = exp.model.layers[last] as { activation?: string; type: string };
   const loss = LOSSES.require(exp.training.loss);
   if (loss.expects === 'logits' && lastLayer.type === 'softmax') {
-    problems.push(
-      diagnosticAt(
-        map,
-        ['model', 'layers', last, 'type'],
-        `${loss.type} expects logits, but the output layer is a softmax; remove it (or use loss categoricalCrossentropy)`,
-      ),
+    at(
+      ['model', 'layers', last, 'type'],
+      `${loss.type} expects logits, but the output layer is a softmax; remove it (or use loss categoricalCrossentropy)`,
     );
   }
   if (loss.expects === 'logits' && lastLayer.activation === 'softmax') {
-    problems.push(
-      diagnosticAt(
-        map,
-        ['model', 'layers', last, 'activation'],
-        `${loss.type} expects logits, but the last layer applies softmax; remove the activation (or use loss categoricalCrossentropy)`,
-      ),
+    at(
+      ['model', 'layers', last, 'activation'],
+      `${loss.type} expects logits, but the last layer applies softmax; remove the activation (or use loss categoricalCrossentropy)`,
     );
   }
   if (loss.expects === 'probabilities' && lastLayer.activation !== 'softmax' && lastLayer.type !== 'softmax') {
-    problems.push(
-      diagnosticAt(
-        map,
-        ['training', 'loss'],
-        `${loss.type} expects probabilities: the last layer needs activation softmax (or use loss softmaxCrossEntropy on logits)`,
-      ),
+    at(
+      ['training', 'loss'],
+      `${loss.type} expects probabilities: the last layer needs activation softmax (or use loss softmaxCrossEntropy on logits)`,
     );
   }
+}
 
-  const opt = exp.training.optimizer as { type: string; nesterov?: boolean; momentum?: number };
-  if (opt.type === 'sgd' && opt.nesterov && !opt.momentum) {
-    problems.push(diagnosticAt(map, ['training', 'optimizer', 'nesterov'], 'nesterov needs momentum > 0'));
-  }
-
+/** The metrics named by earlyStopping.monitor, selectBy.metric and sweep.metric: ones the run records (never test ones for selection). */
+function checkMetricNames(exp: Experiment, at: Report): void {
   const monitorable = monitorableMetrics(exp);
+  const needsSplit = (metric: string) =>
+    metric.startsWith('val') && exp.dataset.validationSplit === 0
+      ? ' (validation metrics need dataset.validationSplit > 0)'
+      : '';
   const es = exp.training.earlyStopping;
   if (es && !monitorable.includes(es.monitor)) {
-    const hint =
-      es.monitor.startsWith('val') && exp.dataset.validationSplit === 0
-        ? ' (validation metrics need dataset.validationSplit > 0)'
-        : '';
-    problems.push(
-      diagnosticAt(
-        map,
-        ['training', 'earlyStopping', 'monitor'],
-        `unknown metric "${es.monitor}"${hint}; one of ${monitorable.join(', ')}`,
-      ),
+    at(
+      ['training', 'earlyStopping', 'monitor'],
+      `unknown metric "${es.monitor}"${needsSplit(es.monitor)}; one of ${monitorable.join(', ')}`,
     );
   }
   const select = exp.training.selectBy;
@@ -237,33 +235,20 @@ export function semanticDiagnostics(
     const selectable = monitorable.filter((m) => !m.startsWith('test'));
     if (select.metric.startsWith('test') && monitorable.includes(select.metric)) {
       const alt = selectable.filter((m) => m.startsWith('val'));
-      problems.push(
-        diagnosticAt(
-          map,
-          ['training', 'selectBy', 'metric'],
-          `${select.metric} is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use ${alt.length ? alt.join(', ') : 'a validation metric (set dataset.validationSplit)'}`,
-        ),
+      at(
+        ['training', 'selectBy', 'metric'],
+        `${select.metric} is a test metric: test metrics are reported, never selected on (that would make the test score optimistic); use ${alt.length ? alt.join(', ') : 'a validation metric (set dataset.validationSplit)'}`,
       );
     } else if (!selectable.includes(select.metric)) {
-      const hint =
-        select.metric.startsWith('val') && exp.dataset.validationSplit === 0
-          ? ' (validation metrics need dataset.validationSplit > 0)'
-          : '';
-      problems.push(
-        diagnosticAt(
-          map,
-          ['training', 'selectBy', 'metric'],
-          `unknown metric "${select.metric}"${hint}; one of ${selectable.join(', ')}`,
-        ),
+      at(
+        ['training', 'selectBy', 'metric'],
+        `unknown metric "${select.metric}"${needsSplit(select.metric)}; one of ${selectable.join(', ')}`,
       );
     }
   }
   if (exp.sweep?.metric !== undefined && !monitorable.includes(exp.sweep.metric)) {
-    problems.push(
-      diagnosticAt(map, ['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`),
-    );
+    at(['sweep', 'metric'], `unknown metric "${exp.sweep.metric}"; one of ${monitorable.join(', ')}`);
   }
-  return { problems, shapes };
 }
 
 /** Per-epoch metric names a run records: loss and metrics, on train, validation (if split) and test. */

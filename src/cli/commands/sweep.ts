@@ -10,6 +10,7 @@ import { pipelineScript, prepareSweep, resumeSweep, startSweep } from '../../run
 import { resolveSweep, type SweepState } from '../../runs/sweep/state';
 import { isQueued, type QueuedSweepState } from '../../runs/sweep/queue/records';
 import { queueFrom, parseQueueUrl, hideQueueFromPs, type QueueAddress } from '../../runs/sweep/queue/url';
+import type { QueueSettings } from '../../runs/sweep/queue/submit';
 
 /** BullMQ and ioredis load only for queued sweeps: a local sweep starts as fast as before. */
 const submit = (): typeof import('../../runs/sweep/queue/submit') => require('../../runs/sweep/queue/submit');
@@ -36,13 +37,35 @@ interface SweepCliFlags {
   status?: string;
 }
 
+const QUEUE_HELP = `
+On several machines (a queued sweep):
+  1. Start Redis with persistence where every machine can reach it:
+       redis-server --appendonly yes --requirepass SECRET --bind 0.0.0.0
+  2. On each machine, with the data in place, start workers:
+       PIPELINE_QUEUE=redis://:SECRET@HOST:6379 pipeline worker --concurrency 2 --data-dir data
+  3. Run the sweep from any machine; it validates every trial, queues them and follows them:
+       PIPELINE_QUEUE=redis://:SECRET@HOST:6379 pipeline sweep FILE --method tpe --trials 30 --parallel 4
+  4. Watch it from anywhere: pipeline sweep --status NAME/sweeps/N
+  5. Gather the runs: rsync -a WORKER:runs/ gathered/WORKER/ for each worker, then
+       pipeline collect gathered/*     (each run gets the next free version here)`;
+
 export function registerSweep(program: Command): void {
-  program
+  const command = program
     .command('sweep')
     .description(
       'run a hyperparameter sweep (grid, random or tpe): every trial validated first, N at a time here or on workers through a queue, resumable',
     )
-    .argument('[file]', 'experiment YAML file (its `sweep:` section, and/or --param)')
+    .argument('[file]', 'experiment YAML file (its `sweep:` section, and/or --param)');
+  addSearchOptions(command);
+  addRunOptions(command);
+  command.addHelpText('after', QUEUE_HELP).action(async (file: string | undefined, opts: SweepCliFlags) => {
+    process.exitCode = await withBoundary(() => sweepAction(file, opts));
+  });
+}
+
+/** What is swept and how trials are chosen, ranked and stopped. */
+function addSearchOptions(command: Command): void {
+  command
     .option('--param <key=values>', 'a swept key: key=a,b,c or key=MIN..MAX[:log][:int] (repeatable)', collect, [])
     .option(
       '--method <method>',
@@ -59,7 +82,12 @@ export function registerSweep(program: Command): void {
       '--early-stop [rule]',
       'median: stop trials worse than the median of the others at the same epoch; asha: successive halving at epochs 1, 3, 9, ...',
     )
-    .option('--set <key=value>', 'override a value in every trial (repeatable)', collect, [])
+    .option('--set <key=value>', 'override a value in every trial (repeatable)', collect, []);
+}
+
+/** Where and how the trials run, and what is printed. */
+function addRunOptions(command: Command): void {
+  command
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .option('--data-dir <dir>', 'passed to each pipeline run')
     .option('--backend <name>', 'passed to each pipeline run')
@@ -75,109 +103,116 @@ export function registerSweep(program: Command): void {
     .option(
       '--status <sweep>',
       "print a sweep's leaderboard as it stands (a queued sweep's from Redis, from any machine)",
-    )
-    .addHelpText(
-      'after',
-      `
-On several machines (a queued sweep):
-  1. Start Redis with persistence where every machine can reach it:
-       redis-server --appendonly yes --requirepass SECRET --bind 0.0.0.0
-  2. On each machine, with the data in place, start workers:
-       PIPELINE_QUEUE=redis://:SECRET@HOST:6379 pipeline worker --concurrency 2 --data-dir data
-  3. Run the sweep from any machine; it validates every trial, queues them and follows them:
-       PIPELINE_QUEUE=redis://:SECRET@HOST:6379 pipeline sweep FILE --method tpe --trials 30 --parallel 4
-  4. Watch it from anywhere: pipeline sweep --status NAME/sweeps/N
-  5. Gather the runs: rsync -a WORKER:runs/ gathered/WORKER/ for each worker, then
-       pipeline collect gathered/*     (each run gets the next free version here)`,
-    )
-    .action(async (file: string | undefined, opts: SweepCliFlags) => {
-      process.exitCode = await withBoundary(async () => {
-        const root = resolveRunsRoot(opts.runsDir);
-        const log = (line: string) => process.stderr.write(line + '\n');
-        const runner = { script: pipelineScript(), log };
-        const address = queueFrom(opts.queue);
-        if (address) hideQueueFromPs();
-        const queued = address && {
-          address,
-          attempts: countFlag('attempts', opts.attempts, 3, 1),
-          backoffSeconds: countFlag('backoff', opts.backoff, 10, 0),
-          log,
-        };
-        let state: SweepState;
-        if (opts.status) {
-          if (file || opts.resume)
-            throw new UsageError('--status takes only the sweep: pipeline sweep --status NAME/sweeps/N');
-          await printStatus(opts.status, root, address, !!opts.json);
-          return;
-        }
-        if (opts.resume) {
-          if (file) throw new UsageError('--resume takes the sweep, not a file: pipeline sweep --resume NAME/sweeps/N');
-          if (opts.dryRun) throw new UsageError('--dry-run plans a new sweep; it does not combine with --resume');
-          const parallel = opts.parallel === undefined ? undefined : Number(opts.parallel);
-          if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1))
-            throw new UsageError(`--parallel must be a whole number >= 1, got "${opts.parallel}"`);
-          const local = resolveSweep(opts.resume, root);
-          if (isQueued(local)) {
-            if (parallel !== undefined) local.spec.parallel = parallel;
-            state = await submit().resumeQueuedSweep(
-              local,
-              queued ?? {
-                address: recordedQueue(local),
-                attempts: local.queue.attempts,
-                backoffSeconds: local.queue.backoffSeconds,
-                log,
-              },
-            );
-          } else state = await resumeSweep(opts.resume, root, { parallel }, runner);
-        } else {
-          if (!file) throw new UsageError('give an experiment file (pipeline sweep FILE), or --resume SWEEP');
-          const prepared = prepareSweep(file, opts.set, {
-            params: opts.param,
-            method: opts.method,
-            trials: opts.trials,
-            parallel: opts.parallel,
-            metric: opts.metric,
-            goal: opts.goal,
-            earlyStop: opts.earlyStop,
-          });
-          if (opts.dryRun) {
-            printPlan(prepared, !!opts.json);
-            return;
-          }
-          if (queued) {
-            // --data-dir is each worker's own (pipeline worker --data-dir).
-            if (opts.dataDir)
-              throw new UsageError('--data-dir is for the workers with --queue: pipeline worker --data-dir DIR');
-            state = await submit().startQueuedSweep(
-              prepared,
-              root,
-              opts.backend ? ['--backend', opts.backend] : [],
-              queued,
-            );
-          } else {
-            const runArgs = [
-              ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []),
-              ...(opts.backend ? ['--backend', opts.backend] : []),
-            ];
-            state = await startSweep(prepared, root, runArgs, runner);
-          }
-        }
-        if (opts.json) {
-          const { id, dir, status, spec } = state;
-          process.stdout.write(
-            JSON.stringify(
-              { id, dir, status, metric: spec.metric, goal: spec.goal, leaderboard: leaderboard(state) },
-              null,
-              2,
-            ) + '\n',
-          );
-        } else {
-          process.stdout.write(renderText(leaderboardTable(state)) + '\n');
-          process.stdout.write(sweepSummaryLine(state) + '\n');
-        }
-        return state.status === 'completed' ? EXIT.ok : EXIT.runFailed;
-      });
-    });
+    );
+}
+
+/** What every way of running a sweep needs: the runs root, the log, the local runner and the queue (if any). */
+interface SweepContext {
+  root: string;
+  log: (line: string) => void;
+  runner: { script: string; log: (line: string) => void };
+  queued?: QueueSettings;
+}
+
+/** `--status`, `--resume` or a new sweep; the exit code from the sweep's end state. */
+async function sweepAction(file: string | undefined, opts: SweepCliFlags): Promise<number | undefined> {
+  const root = resolveRunsRoot(opts.runsDir);
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const runner = { script: pipelineScript(), log };
+  const address = queueFrom(opts.queue);
+  if (address) hideQueueFromPs();
+  const queued = address && {
+    address,
+    attempts: countFlag('attempts', opts.attempts, 3, 1),
+    backoffSeconds: countFlag('backoff', opts.backoff, 10, 0),
+    log,
+  };
+  const ctx: SweepContext = { root, log, runner, queued };
+  if (opts.status) {
+    if (file || opts.resume)
+      throw new UsageError('--status takes only the sweep: pipeline sweep --status NAME/sweeps/N');
+    await printStatus(opts.status, root, address, !!opts.json);
+    return undefined;
+  }
+  const state = opts.resume
+    ? await resumeFromFlags(file, opts.resume, opts, ctx)
+    : await startFromFlags(file, opts, ctx);
+  if (!state) return undefined; // a dry run printed its plan
+  printOutcome(state, !!opts.json);
+  return state.status === 'completed' ? EXIT.ok : EXIT.runFailed;
+}
+
+/** `--resume SWEEP`: a queued sweep through its queue (the recorded one unless --queue names another), else here. */
+async function resumeFromFlags(
+  file: string | undefined,
+  ref: string,
+  opts: SweepCliFlags,
+  ctx: SweepContext,
+): Promise<SweepState> {
+  if (file) throw new UsageError('--resume takes the sweep, not a file: pipeline sweep --resume NAME/sweeps/N');
+  if (opts.dryRun) throw new UsageError('--dry-run plans a new sweep; it does not combine with --resume');
+  const parallel = opts.parallel === undefined ? undefined : Number(opts.parallel);
+  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1))
+    throw new UsageError(`--parallel must be a whole number >= 1, got "${opts.parallel}"`);
+  const local = resolveSweep(ref, ctx.root);
+  if (!isQueued(local)) return resumeSweep(ref, ctx.root, { parallel }, ctx.runner);
+  if (parallel !== undefined) local.spec.parallel = parallel;
+  return submit().resumeQueuedSweep(
+    local,
+    ctx.queued ?? {
+      address: recordedQueue(local),
+      attempts: local.queue.attempts,
+      backoffSeconds: local.queue.backoffSeconds,
+      log: ctx.log,
+    },
+  );
+}
+
+/** A new sweep of FILE: planned and validated, then printed (--dry-run), queued (--queue) or run here. */
+async function startFromFlags(
+  file: string | undefined,
+  opts: SweepCliFlags,
+  ctx: SweepContext,
+): Promise<SweepState | undefined> {
+  if (!file) throw new UsageError('give an experiment file (pipeline sweep FILE), or --resume SWEEP');
+  const prepared = prepareSweep(file, opts.set, {
+    params: opts.param,
+    method: opts.method,
+    trials: opts.trials,
+    parallel: opts.parallel,
+    metric: opts.metric,
+    goal: opts.goal,
+    earlyStop: opts.earlyStop,
+  });
+  if (opts.dryRun) {
+    printPlan(prepared, !!opts.json);
+    return undefined;
+  }
+  const backend = opts.backend ? ['--backend', opts.backend] : [];
+  if (!ctx.queued) {
+    const runArgs = [...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...backend];
+    return startSweep(prepared, ctx.root, runArgs, ctx.runner);
+  }
+  // --data-dir is each worker's own (pipeline worker --data-dir).
+  if (opts.dataDir) throw new UsageError('--data-dir is for the workers with --queue: pipeline worker --data-dir DIR');
+  return submit().startQueuedSweep(prepared, ctx.root, backend, ctx.queued);
+}
+
+/** The leaderboard once the sweep ended: a table and a summary line, or JSON. */
+function printOutcome(state: SweepState, json: boolean): void {
+  if (json) {
+    const { id, dir, status, spec } = state;
+    process.stdout.write(
+      JSON.stringify(
+        { id, dir, status, metric: spec.metric, goal: spec.goal, leaderboard: leaderboard(state) },
+        null,
+        2,
+      ) + '\n',
+    );
+    return;
+  }
+  process.stdout.write(renderText(leaderboardTable(state)) + '\n');
+  process.stdout.write(sweepSummaryLine(state) + '\n');
 }
 
 /** The queue a sweep.json names; without its password, which the user must give again. */
