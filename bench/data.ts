@@ -6,7 +6,7 @@ import { batches, loadDataset } from '../src/data';
 import type { DatasetConfig } from '../src/data/types';
 
 /**
- * Issue 3's data figures on the real CIFAR-10 JPEG copy:
+ * The data pipeline's figures on the real CIFAR-10 JPEG copy:
  *  - `pipeline data configs/cifar-lenet.yaml` cold (empty decoded-image cache) and warm (cache hit):
  *    wall time, the load's own time and peak RSS, measured with /usr/bin/time -v (targets: < 10 s, < 2 s, < 1 GB);
  *  - the batch pipeline's throughput (uint8 -> float32, shuffle, augmentation) at batch 32 and 128,
@@ -93,77 +93,74 @@ async function main() {
     const warm: CliRun[] = [];
     for (let i = 0; i < repeats; i++) warm.push(runCli(cacheDir));
     warm.forEach((w, i) => console.log(`warm${i + 1} ${fmtRun(w)}`));
-    const warmWall = median(warm.map((w) => w.wall));
-    const warmLoad = median(warm.map((w) => w.load));
-    const warmRss = Math.max(...warm.map((w) => w.rssMB ?? 0));
-
-    // Batch pipeline, in process, on the cached arrays.
-    const cfg: DatasetConfig = {
-      name: 'cifar10',
-      validationSplit: 0,
-      normalize: { type: 'scale' },
-      augment: {},
-      shuffle: true,
-    };
-    const ds = await loadDataset(cfg, { dataDir, cacheDir, seed: 42 });
-    const throughput: Array<{ label: string; rate: number }> = [];
-    const variants: Array<{ label: string; augment: DatasetConfig['augment']; normalize: DatasetConfig['normalize'] }> =
-      [
-        { label: 'scale', augment: {}, normalize: { type: 'scale' } },
-        {
-          label: 'standardize + randomCrop(4) + flip',
-          augment: { randomCrop: { padding: 4 }, horizontalFlip: true },
-          normalize: { type: 'standardize', mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] },
-        },
-      ];
-    for (const batchSize of [32, 128]) {
-      for (const v of variants) {
-        const rates: number[] = [];
-        for (let epoch = 1; epoch <= 3; epoch++) {
-          const t = performance.now();
-          let n = 0;
-          for (const b of batches(ds.train, ds.shape, {
-            batchSize,
-            epoch,
-            seed: 42,
-            shuffle: true,
-            normalize: v.normalize,
-            augment: v.augment,
-          }))
-            n += b.size;
-          rates.push(n / ((performance.now() - t) / 1000));
-        }
-        throughput.push({ label: `batch ${batchSize}, ${v.label}`, rate: median(rates) });
-      }
-    }
+    const throughput = await batchThroughput(cacheDir);
     for (const t of throughput)
       console.log(
         `batches: ${t.label}: ${Math.round(t.rate).toLocaleString('en-US')} samples/s (one 50,000-example epoch, median of 3)`,
       );
-
-    const minRate = Math.min(...throughput.map((t) => t.rate));
-    const checks = [
-      { what: 'counts 50,000 / 10,000', ok: cold.counts.train === 50000 && cold.counts.test === 10000 },
-      { what: `cold wall ${cold.wall.toFixed(2)} s < 10 s`, ok: cold.wall < 10 && cold.cache === 'miss' },
-      {
-        what: `warm wall (median) ${warmWall.toFixed(2)} s < 2 s (load alone ${warmLoad.toFixed(2)} s)`,
-        ok: warmWall < 2 && warm.every((w) => w.cache === 'hit'),
-      },
-      {
-        what: `peak RSS ${Math.max(cold.rssMB ?? 0, warmRss).toFixed(0)} MB < 1024 MB`,
-        ok: Math.max(cold.rssMB ?? 0, warmRss) < 1024,
-      },
-      {
-        what: `slowest batch pipeline ${Math.round(minRate).toLocaleString('en-US')} samples/s > 10,000`,
-        ok: minRate > 10000,
-      },
-    ];
+    const checks = targets(cold, warm, throughput);
     console.log('');
     for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
+}
+
+/** The batch pipeline, in process, on the cached arrays: samples/s per batch size and augmentation, median of 3 epochs. */
+async function batchThroughput(cacheDir: string): Promise<Array<{ label: string; rate: number }>> {
+  const cfg: DatasetConfig = {
+    name: 'cifar10',
+    validationSplit: 0,
+    normalize: { type: 'scale' },
+    augment: {},
+    shuffle: true,
+  };
+  const ds = await loadDataset(cfg, { dataDir, cacheDir, seed: 42 });
+  const throughput: Array<{ label: string; rate: number }> = [];
+  const variants: Array<{ label: string; augment: DatasetConfig['augment']; normalize: DatasetConfig['normalize'] }> = [
+    { label: 'scale', augment: {}, normalize: { type: 'scale' } },
+    {
+      label: 'standardize + randomCrop(4) + flip',
+      augment: { randomCrop: { padding: 4 }, horizontalFlip: true },
+      normalize: { type: 'standardize', mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] },
+    },
+  ];
+  for (const batchSize of [32, 128]) {
+    for (const v of variants) {
+      const rates: number[] = [];
+      for (let epoch = 1; epoch <= 3; epoch++) {
+        const t = performance.now();
+        let n = 0;
+        const options = { batchSize, epoch, seed: 42, shuffle: true, normalize: v.normalize, augment: v.augment };
+        for (const b of batches(ds.train, ds.shape, options)) n += b.size;
+        rates.push(n / ((performance.now() - t) / 1000));
+      }
+      throughput.push({ label: `batch ${batchSize}, ${v.label}`, rate: median(rates) });
+    }
+  }
+  return throughput;
+}
+
+/** The targets the figures must meet (counts, cold and warm wall time, memory, batch rate). */
+function targets(cold: CliRun, warm: CliRun[], throughput: Array<{ rate: number }>) {
+  const warmWall = median(warm.map((w) => w.wall));
+  const warmLoad = median(warm.map((w) => w.load));
+  const peakRss = Math.max(cold.rssMB ?? 0, ...warm.map((w) => w.rssMB ?? 0));
+  const minRate = Math.min(...throughput.map((t) => t.rate));
+  return [
+    { what: 'counts 50,000 / 10,000', ok: cold.counts.train === 50000 && cold.counts.test === 10000 },
+    { what: `cold wall ${cold.wall.toFixed(2)} s < 10 s`, ok: cold.wall < 10 && cold.cache === 'miss' },
+    {
+      what: `warm wall (median) ${warmWall.toFixed(2)} s < 2 s (load alone ${warmLoad.toFixed(2)} s)`,
+      ok: warmWall < 2 && warm.every((w) => w.cache === 'hit'),
+    },
+    { what: `peak RSS ${peakRss.toFixed(0)} MB < 1024 MB`, ok: peakRss < 1024 },
+    {
+      what: `slowest batch pipeline ${Math.round(minRate).toLocaleString('en-US')} samples/s > 10,000`,
+      ok: minRate > 10000,
+    },
+  ];
 }
 
 main().catch((err) => {

@@ -74,81 +74,10 @@ export async function queueOverhead(
         );
       }
       const n = mode === 'one' ? trialsPerWorker * 4 : Math.max(8, trialsPerWorker * w);
-      const values = Array.from({ length: n }, (_, i) => 0.001 + i * 0.0001)
-        .map((v) => v.toFixed(4))
-        .join(',');
-      const search =
-        mode === 'one'
-          ? [
-              '--method',
-              'tpe',
-              '--trials',
-              String(n),
-              '--parallel',
-              '1',
-              '--param',
-              'training.optimizer.learningRate=0.0001..0.01:log',
-            ]
-          : ['--param', `training.optimizer.learningRate=${values}`];
       const load = os.loadavg()[0];
       const t0 = Date.now();
-      const sweep = spawn(
-        process.execPath,
-        [
-          bin,
-          'sweep',
-          tiny,
-          '--queue',
-          redis.url(),
-          '--runs-dir',
-          root,
-          '--backend',
-          'wasm',
-          ...search,
-          '--set',
-          'training.epochs=1',
-          '--set',
-          'dataset.limit.train=32',
-          '--set',
-          'dataset.limit.test=32',
-        ],
-        { stdio: 'ignore' },
-      );
-      const code = await new Promise<number | null>((r) => sweep.on('close', r));
-      if (code !== 0) throw new Error(`the benchmark sweep exited ${code}`);
-      const state = JSON.parse(
-        fs.readFileSync(path.join(root, 'tiny/sweeps/1/sweep.json'), 'utf8'),
-      ) as QueuedSweepState;
-      const starts: number[] = [];
-      const takes: number[] = [];
-      const preps: number[] = [];
-      const prepCpu: number[] = [];
-      const ends: number[] = [];
-      for (const t of state.trials) {
-        if (!t.timings) continue;
-        const prev = state.trials
-          .filter((o) => o.worker === t.worker && o.timings && o.timings.exitedAt <= t.timings!.spawnedAt)
-          .map((o) => o.timings!.exitedAt);
-        const free = Math.max(t.timings.enqueuedAt, ...prev);
-        starts.push(t.timings.spawnedAt - free);
-        takes.push(t.timings.pickedAt - free);
-        preps.push(t.timings.spawnedAt - t.timings.pickedAt);
-        prepCpu.push(t.timings.prepareCpuMs);
-        ends.push(t.timings.recordedAt - t.timings.exitedAt);
-      }
-      const row = {
-        workers: w,
-        trials: n,
-        startMs: median(starts),
-        endMs: median(ends),
-        startP90: p90(starts),
-        takeMs: median(takes),
-        prepareMs: median(preps),
-        prepareCpuMs: Math.round(median(prepCpu) * 10) / 10,
-        endP90: p90(ends),
-        wallSeconds: (Date.now() - t0) / 1000,
-        load,
-      };
+      const state = await queuedSweep(mode, n, redis.url(), root);
+      const row = { workers: w, trials: n, ...overheadFigures(state), wallSeconds: (Date.now() - t0) / 1000, load };
       log(
         `- queue, ${mode === 'one' ? 'one trial at a time' : 'all trials queued'}, ${w} worker(s), ${n} trials: start overhead median ${row.startMs} ms (p90 ${row.startP90}; taking the job ${row.takeMs}, preparing ${row.prepareMs}, of which CPU ${row.prepareCpuMs}), end overhead median ${row.endMs} ms (p90 ${row.endP90}), sweep ${row.wallSeconds.toFixed(1)} s, load ${load.toFixed(2)}`,
       );
@@ -160,6 +89,65 @@ export async function queueOverhead(
     }
   }
   return rows;
+}
+
+/** A sweep of `n` no-op-sized trials of the tiny experiment through the queue at `url`, to its end; its record. */
+async function queuedSweep(mode: Mode, n: number, url: string, root: string): Promise<QueuedSweepState> {
+  const values = Array.from({ length: n }, (_, i) => 0.001 + i * 0.0001)
+    .map((v) => v.toFixed(4))
+    .join(',');
+  const search =
+    mode === 'one'
+      ? [
+          '--method',
+          'tpe',
+          '--trials',
+          String(n),
+          '--parallel',
+          '1',
+          '--param',
+          'training.optimizer.learningRate=0.0001..0.01:log',
+        ]
+      : ['--param', `training.optimizer.learningRate=${values}`];
+  const tinyRun = ['--set', 'training.epochs=1', '--set', 'dataset.limit.train=32', '--set', 'dataset.limit.test=32'];
+  const sweep = spawn(
+    process.execPath,
+    [bin, 'sweep', tiny, '--queue', url, '--runs-dir', root, '--backend', 'wasm', ...search, ...tinyRun],
+    { stdio: 'ignore' },
+  );
+  const code = await new Promise<number | null>((r) => sweep.on('close', r));
+  if (code !== 0) throw new Error(`the benchmark sweep exited ${code}`);
+  return JSON.parse(fs.readFileSync(path.join(root, 'tiny/sweeps/1/sweep.json'), 'utf8')) as QueuedSweepState;
+}
+
+/** Medians and p90s of the per-trial overheads the sweep record's timings give (see the top of this file). */
+function overheadFigures(state: QueuedSweepState) {
+  const starts: number[] = [];
+  const takes: number[] = [];
+  const preps: number[] = [];
+  const prepCpu: number[] = [];
+  const ends: number[] = [];
+  for (const t of state.trials) {
+    if (!t.timings) continue;
+    const prev = state.trials
+      .filter((o) => o.worker === t.worker && o.timings && o.timings.exitedAt <= t.timings!.spawnedAt)
+      .map((o) => o.timings!.exitedAt);
+    const free = Math.max(t.timings.enqueuedAt, ...prev);
+    starts.push(t.timings.spawnedAt - free);
+    takes.push(t.timings.pickedAt - free);
+    preps.push(t.timings.spawnedAt - t.timings.pickedAt);
+    prepCpu.push(t.timings.prepareCpuMs);
+    ends.push(t.timings.recordedAt - t.timings.exitedAt);
+  }
+  return {
+    startMs: median(starts),
+    endMs: median(ends),
+    startP90: p90(starts),
+    takeMs: median(takes),
+    prepareMs: median(preps),
+    prepareCpuMs: Math.round(median(prepCpu) * 10) / 10,
+    endP90: p90(ends),
+  };
 }
 
 if (require.main === module) {

@@ -147,71 +147,11 @@ async function main(): Promise<void> {
     `machine: ${cpuInfo.length} cores (${cpuInfo[0]?.model ?? 'unknown'}), Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   );
   log(`load average at start: ${loads()}; data ${dataDir}/cifar10; runs in ${runsDir}`);
-  const whyNoTorch = parts.has('torch') ? torchUnavailable() : 'not requested';
-  if (whyNoTorch && parts.has('torch')) log(`PyTorch reference skipped: ${whyNoTorch}`);
   const rows: Row[] = [];
-  const extra: Record<string, unknown> = {};
-  let lastRun: string | undefined;
+  let extra: Record<string, unknown>;
   try {
-    for (const batch of batchSizes) {
-      const [first, ...rest] = threadCounts;
-      const torch = (threads: number) => {
-        if (whyNoTorch) return;
-        log(`- PyTorch ${threads} thread(s), batch ${batch} (load ${load1().toFixed(2)})`);
-        rows.push(fromTorch(runTorch({ threads, batch, epochs, dataDir })));
-      };
-      if (first !== undefined) torch(first);
-      if (parts.has('ours')) {
-        for (const workers of workerCounts) {
-          log(`- pipeline wasm, ${workers} worker(s), batch ${batch} (load ${load1().toFixed(2)})`);
-          const r = runOurs({ backend: 'wasm', workers, batch, epochs, dataDir, runsDir });
-          lastRun = r.runDir;
-          rows.push(fromOurs(r));
-        }
-      }
-      for (const threads of rest) torch(threads);
-    }
-    if (parts.has('cpu')) {
-      // The pure-JS backend trains this model at ~18 samples/s: a small subset, one epoch.
-      const limit = { train: 256, test: 256 };
-      for (const workers of workerCounts) {
-        log(
-          `- pipeline cpu, ${workers} worker(s), batch 32, ${limit.train} train / ${limit.test} test examples (load ${load1().toFixed(2)})`,
-        );
-        const r = runOurs({ backend: 'cpu', workers, batch: 32, epochs: 1, dataDir, runsDir, limit });
-        rows.push({ ...fromOurs(r), label: `${r.label} (subset)` });
-      }
-    }
-    if (parts.has('eval') && lastRun) {
-      const walls = [0, 1, 2].map(() => runEval(lastRun!, dataDir));
-      extra.evalSeconds = median(walls.map((w) => w.wall));
-      log(
-        `- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`,
-      );
-    }
-    if (parts.has('predict') || parts.has('serve')) {
-      let model = opt('--model') ?? lastRun;
-      if (!model) {
-        log(`- training a 1-epoch model for predict/serve (load ${load1().toFixed(2)})`);
-        model = runOurs({ backend: 'wasm', workers: 1, batch: 32, epochs: 1, dataDir, runsDir }).runDir;
-      }
-      extra.predictServe = await predictAndServe(path.resolve(model), runsDir);
-    }
-    if (parts.has('validate')) {
-      const walls = [0, 1, 2, 3, 4].map(() => runValidate());
-      extra.validateSeconds = median(walls);
-      log(
-        `- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`,
-      );
-    }
-    if (parts.has('queue')) {
-      log(`- queue overhead: pipeline sweep --queue with pipeline workers on a local redis-server, no-op-sized trials`);
-      extra.queue = [
-        ...(await queueOverhead(queueWorkers, 2, 'one', log)),
-        ...(await queueOverhead(queueWorkers, 2, 'all', log)),
-      ];
-    }
-    if (parts.has('tpe')) extra.tpe = tpeVsRandom(log);
+    const lastRun = trainingRows(rows, runsDir);
+    extra = await afterTraining(lastRun, runsDir);
   } finally {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }
@@ -226,23 +166,90 @@ async function main(): Promise<void> {
   }
   log('');
   log(`load average at end: ${loads()}`);
-  if (jsonFile)
+  if (jsonFile) {
+    const figures = { at: new Date().toISOString(), cores: cpuInfo.length, model: cpuInfo[0]?.model };
     fs.writeFileSync(
       jsonFile,
-      JSON.stringify(
-        {
-          at: new Date().toISOString(),
-          cores: cpuInfo.length,
-          model: cpuInfo[0]?.model,
-          node: process.version,
-          epochs,
-          rows,
-          ...extra,
-        },
-        null,
-        2,
-      ) + '\n',
+      JSON.stringify({ ...figures, node: process.version, epochs, rows, ...extra }, null, 2) + '\n',
     );
+  }
+}
+
+/**
+ * The training figures, into `rows`: per batch size, PyTorch with the first thread count, ours
+ * with each worker count, PyTorch with the other thread counts; then the cpu backend on a subset.
+ * Returns the last wasm run's folder (for eval, predict and serve).
+ */
+function trainingRows(rows: Row[], runsDir: string): string | undefined {
+  const whyNoTorch = parts.has('torch') ? torchUnavailable() : 'not requested';
+  if (whyNoTorch && parts.has('torch')) log(`PyTorch reference skipped: ${whyNoTorch}`);
+  let lastRun: string | undefined;
+  for (const batch of batchSizes) {
+    const [first, ...rest] = threadCounts;
+    const torch = (threads: number) => {
+      if (whyNoTorch) return;
+      log(`- PyTorch ${threads} thread(s), batch ${batch} (load ${load1().toFixed(2)})`);
+      rows.push(fromTorch(runTorch({ threads, batch, epochs, dataDir })));
+    };
+    if (first !== undefined) torch(first);
+    if (parts.has('ours')) {
+      for (const workers of workerCounts) {
+        log(`- pipeline wasm, ${workers} worker(s), batch ${batch} (load ${load1().toFixed(2)})`);
+        const r = runOurs({ backend: 'wasm', workers, batch, epochs, dataDir, runsDir });
+        lastRun = r.runDir;
+        rows.push(fromOurs(r));
+      }
+    }
+    for (const threads of rest) torch(threads);
+  }
+  if (parts.has('cpu')) {
+    // The pure-JS backend trains this model at ~18 samples/s: a small subset, one epoch.
+    const limit = { train: 256, test: 256 };
+    for (const workers of workerCounts) {
+      log(
+        `- pipeline cpu, ${workers} worker(s), batch 32, ${limit.train} train / ${limit.test} test examples (load ${load1().toFixed(2)})`,
+      );
+      const r = runOurs({ backend: 'cpu', workers, batch: 32, epochs: 1, dataDir, runsDir, limit });
+      rows.push({ ...fromOurs(r), label: `${r.label} (subset)` });
+    }
+  }
+  return lastRun;
+}
+
+/** The parts measured after training: eval, predict and serve, validate, queue, tpe. */
+async function afterTraining(lastRun: string | undefined, runsDir: string): Promise<Record<string, unknown>> {
+  const extra: Record<string, unknown> = {};
+  if (parts.has('eval') && lastRun) {
+    const walls = [0, 1, 2].map(() => runEval(lastRun, dataDir));
+    extra.evalSeconds = median(walls.map((w) => w.wall));
+    log(
+      `- pipeline eval (10,000 test images, load + model + report): ${(extra.evalSeconds as number).toFixed(2)} s median of 3, peak RSS ${fmt(walls[0].rssMB)} MB`,
+    );
+  }
+  if (parts.has('predict') || parts.has('serve')) {
+    let model = opt('--model') ?? lastRun;
+    if (!model) {
+      log(`- training a 1-epoch model for predict/serve (load ${load1().toFixed(2)})`);
+      model = runOurs({ backend: 'wasm', workers: 1, batch: 32, epochs: 1, dataDir, runsDir }).runDir;
+    }
+    extra.predictServe = await predictAndServe(path.resolve(model), runsDir);
+  }
+  if (parts.has('validate')) {
+    const walls = [0, 1, 2, 3, 4].map(() => runValidate());
+    extra.validateSeconds = median(walls);
+    log(
+      `- pipeline validate configs/cifar-lenet.yaml: ${(extra.validateSeconds as number).toFixed(3)} s median of 5 (${walls.map((w) => w.toFixed(3)).join(', ')})`,
+    );
+  }
+  if (parts.has('queue')) {
+    log(`- queue overhead: pipeline sweep --queue with pipeline workers on a local redis-server, no-op-sized trials`);
+    extra.queue = [
+      ...(await queueOverhead(queueWorkers, 2, 'one', log)),
+      ...(await queueOverhead(queueWorkers, 2, 'all', log)),
+    ];
+  }
+  if (parts.has('tpe')) extra.tpe = tpeVsRandom(log);
+  return extra;
 }
 
 async function predictAndServe(model: string, runsDir: string): Promise<Record<string, unknown>> {
