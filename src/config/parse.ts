@@ -63,6 +63,7 @@ export function readSource(file: string): string {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
+    // A fatal decoder throws only on invalid UTF-8: find and show the first bad byte.
     const bad = firstInvalidUtf8(bytes);
     failAtByte(
       file,
@@ -95,7 +96,7 @@ function firstInvalidUtf8(bytes: Buffer): number {
       new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
       return true;
     } catch {
-      return false;
+      return false; // invalid UTF-8 in the prefix
     }
   };
   let lo = 0; // validPrefix(lo) holds

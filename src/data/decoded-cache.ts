@@ -49,13 +49,17 @@ function readExactly(fd: number, into: Uint8Array, position: number): boolean {
   return true;
 }
 
-/** The cached arrays when `file` exists with exactly this key; undefined otherwise. */
+/**
+ * The cached arrays when `file` exists with exactly this key; undefined when it
+ * is missing, damaged or for another key. Throws when it cannot be read.
+ */
 export function readCache(file: string, key: string): CachedImages | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
   try {
     const fileSize = fs.fstatSync(fd).size;
@@ -69,7 +73,7 @@ export function readCache(file: string, key: string): CachedImages | undefined {
     try {
       header = JSON.parse(headerBytes.toString('utf8')) as CacheHeader;
     } catch {
-      return undefined;
+      return undefined; // a damaged header: a miss, and the entry is rewritten
     }
     if (header.key !== key) return undefined;
     const sample = header.shape[0] * header.shape[1] * header.shape[2];
@@ -124,7 +128,7 @@ export function writeCache(file: string, header: CacheHeader, train: Split, test
     try {
       fs.closeSync(fd);
     } catch {
-      /* already closed */
+      // Already closed (the error came after closeSync): the write's own error is what to report.
     }
     fs.rmSync(tmp, { force: true });
     throw err;

@@ -173,6 +173,7 @@ function request(url: string, timeoutMs: number, signal: AbortSignal): Promise<h
   try {
     parsed = new URL(url);
   } catch {
+    // Only a malformed URL throws here.
     return Promise.reject(new DownloadError(`cannot download ${url}: not a valid URL`));
   }
   const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { decodeAll, type DecodeOptions } from './decode-pool';
-import { cacheFile, readCache, writeCache } from './decoded-cache';
+import { cacheFile, readCache, writeCache, type CachedImages } from './decoded-cache';
 import { Fingerprint } from './fingerprint';
 import { type DecodedImage, decodeImage, DECODERS, type ImageTarget } from './image-decode';
 import type { Split } from './types';
@@ -37,11 +37,15 @@ export interface FolderScan {
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png']);
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Nothing there (or a dangling or looping link) is not a folder; any other error (permission denied...) is reported. */
+const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
+
 function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    if (NOT_THERE.has(String((err as NodeJS.ErrnoException).code))) return false;
+    throw err;
   }
 }
 
@@ -161,7 +165,7 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   const key = cacheKey(identity, all);
   const file = cacheFile(opts.cacheDir, opts.name, identity);
 
-  const cached = readCache(file, key);
+  const cached = readCacheOrLog(file, key, opts);
   if (cached) {
     opts.log?.(`${opts.name}: decoded images from cache ${file}`);
     return {
@@ -208,12 +212,23 @@ export async function loadImageFolder(scan: FolderScan, opts: FolderLoadOptions)
   return { shape, train: trainSplit, test: testSplit, fingerprint, cache: 'miss' };
 }
 
+/** The cache entry, if readable; an unreadable one is decoded afresh (and said so), never a failed load. */
+function readCacheOrLog(file: string, key: string, opts: FolderLoadOptions): CachedImages | undefined {
+  try {
+    return readCache(file, key);
+  } catch (err) {
+    opts.log?.(`${opts.name}: could not read the decoded-image cache ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** All decoded images live in one shared buffer; say plainly when it cannot exist. */
 function allocatePixels(count: number, target: ImageTarget, root: string): SharedArrayBuffer {
   const bytes = count * target.height * target.width * target.channels;
   try {
     return new SharedArrayBuffer(bytes);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err; // RangeError: more memory than an array buffer may have
     const gb = (bytes / 2 ** 30).toFixed(1);
     throw new DataError(
       `${root}: ${count} images of ${target.width}x${target.height}x${target.channels} need ${gb} GB of memory as bytes; set a smaller dataset.imageSize or use fewer images`,

@@ -316,6 +316,35 @@ describe('decoded-image cache', () => {
     assert.equal((await loadDataset(cfg({ path: root }), { seed: 1, cacheDir })).cache, 'hit');
   });
 
+  it('decodes afresh, and says so, when the cache entry cannot be read (a folder in its place)', async () => {
+    const root = folder(['a'], 2);
+    const cacheDir = tempDir();
+    const first = await loadDataset(cfg({ path: root }), { seed: 1, cacheDir });
+    const entry = path.join(cacheDir, listTree(cacheDir)[1]);
+    fs.rmSync(entry);
+    fs.mkdirSync(entry);
+    const logs: string[] = [];
+    const ds = await loadDataset(cfg({ path: root }), { seed: 1, cacheDir, log: (m) => logs.push(m) });
+    assert.equal(ds.cache, 'miss');
+    assert.deepEqual(ds.train.x, first.train.x);
+    const [read, write, ...more] = logs.filter((l) => l.includes('decoded-image cache'));
+    assert.equal(
+      read,
+      `imageFolder: could not read the decoded-image cache ${entry}: EISDIR: illegal operation on a directory, read`,
+    );
+    // The fresh entry cannot replace the folder either: said too, and its temp file is removed.
+    const escaped = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const [dir, base] = [escaped(path.dirname(entry)), escaped(path.basename(entry))];
+    assert.match(
+      write,
+      new RegExp(
+        `^imageFolder: could not write the decoded-image cache ${dir}/${base}: EISDIR: illegal operation on a directory, rename '${dir}/\\.${base}\\.${process.pid}\\.[a-z0-9]+\\.tmp' -> '${dir}/${base}'$`,
+      ),
+    );
+    assert.deepEqual(more, []);
+    assert.deepEqual(listTree(cacheDir), ['decoded', path.relative(cacheDir, entry)]);
+  });
+
   it('removes temp files left by a writer that was killed', async () => {
     const root = folder(['a'], 2);
     const cacheDir = tempDir();

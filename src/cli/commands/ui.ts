@@ -86,6 +86,7 @@ function openBrowser(url: string): void {
     child.on('error', () => process.stderr.write(`could not start ${cmd}; open ${url} yourself\n`));
     child.unref();
   } catch {
+    // spawn throws synchronously only when it cannot start the opener at all.
     process.stderr.write(`open ${url} in a browser\n`);
   }
 }
