@@ -172,7 +172,7 @@ async function readCifarImages(info: FixedInfo, dir: string, opts: CifarLoadOpti
     name: 'cifar10',
     size: { height: info.shape[0], width: info.shape[1], resize: false },
     channels: info.shape[2],
-    mismatchHint: '; CIFAR-10 images are 32x32',
+    mismatchHint: `; CIFAR-10 images are ${info.shape[1]}x${info.shape[0]}`,
     cacheDir: opts.cacheDir,
     log: opts.log,
     decode: opts.decode,

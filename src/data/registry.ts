@@ -6,7 +6,7 @@ import { EXAMPLE_KEYS, SOURCE_KEYS } from './dataset-keys';
 import type { DecodeOptions } from './decode-pool';
 import type { IdxDatasetSpec } from './mnist';
 import type { DataHome } from './paths';
-import type { DataContext, DatasetConfig, SourceDataset } from './types';
+import type { DataContext, DataProbe, DatasetConfig, SourceDataset } from './types';
 
 /**
  * Every dataset pipeline knows, keyed by the name the experiment uses. Adding a
@@ -42,6 +42,11 @@ export interface DatasetEntry<T extends string = string, O extends TProperties =
    * imported when called, so loading the schema (`validate`) does not load them.
    */
   load(cfg: DatasetConfig, env: LoadEnv): Promise<SourceDataset>;
+  /**
+   * For a dataset whose shape or classes depend on its files: read them cheaply, so
+   * `validate --data` and `run` check the model before a run folder exists.
+   */
+  probe?(cfg: DatasetConfig, ctx: Pick<DataContext, 'dataDir'>): DataProbe | undefined;
 }
 
 /** An entry, its name and keys kept as literal types for the generated schema and type. */
@@ -208,6 +213,8 @@ export const DATASET_ENTRIES = [
     options: IMAGE_FOLDER_KEYS,
     info: imageFolderInfo,
     load: loadFolderDataset,
+    probe: (cfg: DatasetConfig, ctx: Pick<DataContext, 'dataDir'>) =>
+      lazy<typeof import('./image-folder-probe')>('./image-folder-probe').probeImageFolder(cfg, ctx),
   }),
 ];
 

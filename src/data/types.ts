@@ -15,6 +15,16 @@ export type DatasetName = DatasetConfig['name'];
 export type NormalizeConfig = DatasetConfig['normalize'];
 export type AugmentConfig = DatasetConfig['augment'];
 
+/** What the model must fit, read from a dataset's files before a run folder exists (data/probe.ts). */
+export interface DataProbe {
+  /** Where the classes were found, for messages. */
+  where: string;
+  shape: [number, number, number];
+  classes: string[];
+  /** A split without a folder for some class (an empty one is an error already). */
+  warnings: string[];
+}
+
 /** Examples of one split: x is n*h*w*c uint8, NHWC, row-major; y holds class indices. */
 export interface Split {
   x: Uint8Array;
