@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { batches, loadDataset } from '../src/data';
+import { CIFAR10 } from '../src/data/registry';
 import type { DatasetConfig } from '../src/data/types';
 
 /**
@@ -148,8 +149,12 @@ function targets(cold: CliRun, warm: CliRun[], throughput: Array<{ rate: number 
   const warmLoad = median(warm.map((w) => w.load));
   const peakRss = Math.max(cold.rssMB ?? 0, ...warm.map((w) => w.rssMB ?? 0));
   const minRate = Math.min(...throughput.map((t) => t.rate));
+  const n = (x: number) => x.toLocaleString('en-US');
   return [
-    { what: 'counts 50,000 / 10,000', ok: cold.counts.train === 50000 && cold.counts.test === 10000 },
+    {
+      what: `counts ${n(CIFAR10.splits.train)} / ${n(CIFAR10.splits.test)}`,
+      ok: cold.counts.train === CIFAR10.splits.train && cold.counts.test === CIFAR10.splits.test,
+    },
     { what: `cold wall ${cold.wall.toFixed(2)} s < 10 s`, ok: cold.wall < 10 && cold.cache === 'miss' },
     {
       what: `warm wall (median) ${warmWall.toFixed(2)} s < 2 s (load alone ${warmLoad.toFixed(2)} s)`,

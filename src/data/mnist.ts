@@ -27,6 +27,8 @@ export interface IdxDatasetSpec {
   /** [28, 28, 1]: what `validate` checks the model against (the loader reads each file's own size). */
   shape: readonly [number, number, 1];
   classes: readonly string[];
+  /** Examples in the official train and test files. */
+  splits: { readonly train: number; readonly test: number };
   /** Directories a system package installs the files into. */
   systemDirs: string[];
   /** Base URLs tried in order; each serves `<file>.gz`. */

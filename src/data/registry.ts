@@ -58,6 +58,8 @@ function dataset<const T extends string, O extends TProperties>(e: DatasetEntry<
 export interface FixedInfo {
   readonly shape: readonly [number, number, 1 | 3];
   readonly classes: readonly string[];
+  /** Examples in the official train and test splits (a copy may hold others: these are not checked). */
+  readonly splits: { readonly train: number; readonly test: number };
 }
 
 const fixedInfo = (facts: FixedInfo) => (): DatasetInfo => ({
@@ -68,6 +70,7 @@ const fixedInfo = (facts: FixedInfo) => (): DatasetInfo => ({
 export const CIFAR10: FixedInfo = {
   shape: [32, 32, 3],
   classes: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+  splits: { train: 50000, test: 10000 },
 };
 
 export const MNIST: IdxDatasetSpec = {
@@ -75,6 +78,7 @@ export const MNIST: IdxDatasetSpec = {
   title: 'MNIST',
   shape: [28, 28, 1],
   classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  splits: { train: 60000, test: 10000 },
   systemDirs: [],
   mirrors: ['https://ossci-datasets.s3.amazonaws.com/mnist/', 'http://yann.lecun.com/exdb/mnist/'],
   md5: [
@@ -90,6 +94,7 @@ export const FASHION_MNIST: IdxDatasetSpec = {
   title: 'Fashion-MNIST',
   shape: [28, 28, 1],
   classes: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  splits: { train: 60000, test: 10000 },
   systemDirs: ['/usr/share/datasets/fashion-mnist'],
   mirrors: ['http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'],
   md5: [
