@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Registry } from '../registry/registry';
-import type { LayerEntry } from './layer-kit';
 import {
   Activation,
   Closed,
@@ -12,7 +11,7 @@ import {
   TypeTag,
 } from '../registry/schema-parts';
 import { globalPoolingLayer } from './global-pooling';
-import { checkPositive, initializer, layer, regularizer } from './layer-kit';
+import { checkPositive, initializer, layer, regularizer, type LayerEntry } from './layer-kit';
 
 export type { BuildContext, LayerEntry } from './layer-kit';
 import { MERGE_ENTRIES } from './merge-layers';

@@ -1,7 +1,6 @@
 import { formatDiagnosticHeadline, type Diagnostic } from '../errors';
 import type { Position, SourceMap } from './source-map';
-import type { PathSeg } from './paths';
-import { formatPath } from './paths';
+import { formatPath, type PathSeg } from './paths';
 
 /** Sorted by position so the user reads them top to bottom; duplicates dropped. */
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -8,12 +8,11 @@ import { applyOverrides, parseOverride, type Override } from './overrides';
 import { parseExperimentText, readSource, type Parsed } from './parse';
 import { formatPath, parsePath, type PathSeg } from './paths';
 import type { SourceMap } from './source-map';
-import { schemaDiagnostics } from './schema-errors';
+import { describeValue, schemaDiagnostics } from './schema-errors';
 import { isPlainObject, type JsonSchema } from './schema-walk';
 import { inferShapes, semanticDiagnostics, type ShapeReport } from './semantic';
 import { describeOrigin, expandBlocks, relocate } from './blocks';
 import { loadValidator } from './validator';
-import { describeValue } from './schema-errors';
 import type { DeepReadonly } from '../util/deep-readonly';
 
 /** The frozen, complete experiment: all that builders and the training loop ever see. */
