@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
+import { LAYERS } from '../../src/builders/layers';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
 import { createStepRunner, shardRows, shardWeights, weightedSumInto } from '../../src/engine';
@@ -162,6 +163,81 @@ const WIDER: Array<[string, string[], { loss?: string }?]> = [
     ],
   ],
   [
+    'graph: residual blocks with batch normalization, a strided 1x1 shortcut',
+    [
+      // No bias before batch normalization: its gradient is zero up to rounding noise, which no tolerance compares.
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, useBias: false, name: stem}',
+      '{type: batchNormalization, name: bn}',
+      '{type: activation, activation: relu, name: r}',
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu, name: body}',
+      '{type: add, inputs: [r, body], name: res}',
+      '{type: conv2d, filters: 6, kernelSize: 3, strides: 2, padding: same, name: down}',
+      '{type: conv2d, filters: 6, kernelSize: 1, strides: 2, inputs: res, name: short}',
+      '{type: add, inputs: [down, short]}',
+      '{type: globalAveragePooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'graph: every merge layer, the input read by three layers, a layer read twice by one',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, padding: same, activation: tanh, name: a}',
+      '{type: conv2d, filters: 3, kernelSize: 1, inputs: input, name: b}',
+      '{type: multiply, inputs: [a, b], name: m}',
+      '{type: average, inputs: [a, b, m], name: av}',
+      '{type: maximum, inputs: [av, b], name: mx}',
+      '{type: subtract, inputs: [mx, a], name: sb}',
+      '{type: concatenate, inputs: [sb, a, input], name: cat}',
+      '{type: add, inputs: [cat, cat, cat], name: thrice}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'MobileNet-like: depthwise (strided, multiplier 2), relu6, spatial dropout, separable',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, useBias: false}',
+      '{type: depthwiseConv2d, kernelSize: 3, strides: 2, padding: same, useBias: false}',
+      '{type: batchNormalization}',
+      '{type: relu, maxValue: 6}',
+      '{type: depthwiseConv2d, kernelSize: 3, depthMultiplier: 2, activation: relu}',
+      '{type: spatialDropout2d, rate: 0.3}',
+      '{type: separableConv2d, filters: 5, kernelSize: 2}',
+      '{type: globalAveragePooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'transposed convolution, layer normalization, prelu, leaky relu, bilinear upsampling, permute, global max pooling',
+    [
+      '{type: conv2dTranspose, filters: 3, kernelSize: 2}',
+      '{type: layerNormalization}',
+      '{type: prelu, sharedAxes: [1, 2]}',
+      '{type: leakyReLU, alpha: 0.2}',
+      '{type: upSampling2d, interpolation: bilinear}',
+      '{type: maxPooling2d, poolSize: 4}',
+      '{type: permute, dims: [2, 1, 3]}',
+      '{type: depthwiseConv2d, kernelSize: 2, activation: sigmoid}',
+      '{type: globalMaxPooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'sequences: reshape, conv1d, 1-D pooling, dense over steps, softmax layer',
+    [
+      '{type: reshape, targetShape: [27, 9]}',
+      '{type: conv1d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: maxPooling1d, poolSize: 2}',
+      '{type: averagePooling1d, poolSize: 2, strides: 1, padding: same}',
+      '{type: dense, units: 6, activation: relu}',
+      '{type: globalAveragePooling1d}',
+      '{type: dense, units: 5}',
+      '{type: softmax}',
+    ],
+    { loss: 'categoricalCrossentropy' },
+  ],
+  [
     'softmax then categorical cross-entropy',
     [
       '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
@@ -245,9 +321,10 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
   });
 }
 
-const SHARDED = [...CASES, ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared/.test(name))] as Array<
-  [string, string[], { loss?: string }?]
->;
+const SHARDED = [
+  ...CASES,
+  ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared|every merge|transposed|sequences/.test(name)),
+] as Array<[string, string[], { loss?: string }?]>;
 for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
     await selectBackend('wasm');
@@ -309,7 +386,9 @@ for (const [name, layers, opts] of SHARDED) {
   });
 }
 
-// Everything the schema allows that still falls back to whole-model tfjs autograd (the goal is an empty list).
+// Everything the schema allows that still falls back to whole-model tfjs autograd (the goal is an empty list):
+// dilated convolutions and kernel/bias regularizers. Every layer type, merge layers and graphs are on the direct step
+// (the cases above).
 // A dilated convolution does not train there either: tfjs 4.22 has no gradient for it ("dilation rates greater than 1
 // are not yet supported in gradients"); the direct step would need dilated filter and input gradient kernels.
 test('what the direct step does not take keeps tfjs autograd, naming the layer and why', async () => {
@@ -323,6 +402,24 @@ test('what the direct step does not take keeps tfjs autograd, naming the layer a
         '{type: dense, units: 5}',
       ]),
       'conv2d_1 (Conv2D) is dilated',
+    ],
+    [
+      'kernel regularizer',
+      experiment([
+        '{type: conv2d, filters: 2, kernelSize: 3, kernelRegularizer: {l2: 0.01}}',
+        '{type: flatten}',
+        '{type: dense, units: 5}',
+      ]),
+      'conv2d_1 (Conv2D) has a regularizer or constraint',
+    ],
+    [
+      'bias regularizer on a layer the direct step runs through tfjs',
+      experiment([
+        '{type: conv2dTranspose, filters: 2, kernelSize: 3, biasRegularizer: {l1: 0.01}}',
+        '{type: flatten}',
+        '{type: dense, units: 5}',
+      ]),
+      'conv2d_transpose_1 (Conv2DTranspose) has a regularizer or constraint',
     ],
   ];
   await selectBackend('wasm');
@@ -398,4 +495,21 @@ test('batch normalization on the direct step updates the moving statistics as tf
   }
   assert.equal(stats[0].length, 6, 'moving mean and variance of 3 layers');
   assert.deepEqual(stats[0], stats[1]);
+});
+
+test('every layer type the schema allows is on the direct step (a case above compares it with tfjs autograd)', async () => {
+  const covered = new Set([...CASES, ...WIDER].flatMap(([, layers]) => layers.map((l) => /type: (\w+)/.exec(l)![1])));
+  // Unseeded noise cannot be compared with another run's; it is on the direct step all the same.
+  const noise = experiment(['{type: gaussianNoise, stddev: 0.1}', '{type: flatten}', '{type: dense, units: 5}']);
+  await selectBackend('wasm');
+  const model = buildModel(tf, noise, SHAPE, CLASSES);
+  const steps = createStepRunner({ tf, model, experiment: noise, numClasses: CLASSES, inputShape: SHAPE });
+  assert.deepEqual(steps.implementation, { direct: true });
+  tf.dispose(steps.computeGradients(batch(4, 1), 0, 0).grads);
+  model.dispose();
+  covered.add('gaussianNoise');
+  assert.deepEqual(
+    LAYERS.names().filter((t) => !covered.has(t)),
+    [],
+  );
 });

@@ -8,6 +8,7 @@ import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
 import { makeCastKernel } from './cast';
+import { makeDepthwiseBackpropFilterKernel, makeDepthwiseBackpropInputKernel } from './depthwise-backprop';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { makeIdentityKernel } from './identity';
@@ -79,6 +80,16 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'Cast',
     why: 'stock cast to bool stores the value modulo 256 (0.5 -> false, 256 -> false, -7 -> 249) instead of x != 0; same-dtype casts copied',
     make: () => makeCastKernel(),
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    why: 'missing in tfjs-backend-wasm 4.22 (depthwise and separable conv gradients threw); one wasm pass on the heap',
+    make: makeDepthwiseBackpropFilterKernel,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    why: 'missing in tfjs-backend-wasm 4.22 (depthwise and separable conv gradients threw); one wasm pass on the heap',
+    make: makeDepthwiseBackpropInputKernel,
   },
   {
     kernelName: 'PipelineAdamUpdate',

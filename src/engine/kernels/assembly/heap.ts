@@ -7,5 +7,6 @@ export {
   gemm4x1, gemm4x2, gemm4x4, gemmW2, gemmW3, gemmW4,
 } from './gemm';
 export { col2im, convBaseTable, im2colT } from './im2col';
+export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
