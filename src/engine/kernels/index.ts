@@ -15,6 +15,7 @@ import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { makeMeanKernel } from './mean';
 import { makeMultiplyKernel } from './multiply';
+import { makeOptimizerUpdateKernel } from './optimizer-update';
 import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
@@ -95,6 +96,11 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'PipelineAdamUpdate',
     why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)',
     make: () => makeAdamUpdateKernel(),
+  },
+  {
+    kernelName: 'PipelineOptimizerUpdate',
+    why: 'new: one fused SGD, Momentum, RMSProp, Adagrad, Adadelta or Adamax step per variable, used by fuse() (bit-identical to the stock optimizers)',
+    make: () => makeOptimizerUpdateKernel(),
   },
   {
     kernelName: 'MaxPoolGrad',

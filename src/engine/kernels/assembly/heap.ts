@@ -9,4 +9,5 @@ export {
 export { col2im, convBaseTable, im2colT } from './im2col';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
+export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from './optimizer-rules';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
