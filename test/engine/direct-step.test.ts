@@ -238,6 +238,17 @@ const WIDER: Array<[string, string[], { loss?: string }?]> = [
     { loss: 'categoricalCrossentropy' },
   ],
   [
+    'kernel and bias regularizers (l1, l2, both) on convolutions, a depthwise, a separable and a dense layer',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, kernelRegularizer: {l2: 0.01}, biasRegularizer: {l1: 0.02}}',
+      '{type: depthwiseConv2d, kernelSize: 2, depthwiseRegularizer: {l1: 0.01, l2: 0.01}, activation: relu}',
+      '{type: separableConv2d, filters: 4, kernelSize: 2, pointwiseRegularizer: {l2: 0.03}, depthwiseRegularizer: {l1: 0.001}}',
+      '{type: conv2dTranspose, filters: 2, kernelSize: 2, kernelRegularizer: {l2: 0.01}}',
+      '{type: flatten}',
+      '{type: dense, units: 5, kernelRegularizer: {l1: 0.005, l2: 0.005}, biasRegularizer: {l2: 0.1}}',
+    ],
+  ],
+  [
     'softmax then categorical cross-entropy',
     [
       '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
@@ -323,7 +334,7 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
 
 const SHARDED = [
   ...CASES,
-  ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared|every merge|transposed|sequences/.test(name)),
+  ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared|every merge|transposed|sequences|regularizers/.test(name)),
 ] as Array<[string, string[], { loss?: string }?]>;
 for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
@@ -387,7 +398,7 @@ for (const [name, layers, opts] of SHARDED) {
 }
 
 // Everything the schema allows that still falls back to whole-model tfjs autograd (the goal is an empty list):
-// dilated convolutions and kernel/bias regularizers. Every layer type, merge layers and graphs are on the direct step
+// dilated convolutions. Every layer type, merge layers, graphs and kernel/bias regularizers are on the direct step
 // (the cases above).
 // A dilated convolution does not train there either: tfjs 4.22 has no gradient for it ("dilation rates greater than 1
 // are not yet supported in gradients"); the direct step would need dilated filter and input gradient kernels.
@@ -402,24 +413,6 @@ test('what the direct step does not take keeps tfjs autograd, naming the layer a
         '{type: dense, units: 5}',
       ]),
       'conv2d_1 (Conv2D) is dilated',
-    ],
-    [
-      'kernel regularizer',
-      experiment([
-        '{type: conv2d, filters: 2, kernelSize: 3, kernelRegularizer: {l2: 0.01}}',
-        '{type: flatten}',
-        '{type: dense, units: 5}',
-      ]),
-      'conv2d_1 (Conv2D) has a regularizer or constraint',
-    ],
-    [
-      'bias regularizer on a layer the direct step runs through tfjs',
-      experiment([
-        '{type: conv2dTranspose, filters: 2, kernelSize: 3, biasRegularizer: {l1: 0.01}}',
-        '{type: flatten}',
-        '{type: dense, units: 5}',
-      ]),
-      'conv2d_transpose_1 (Conv2DTranspose) has a regularizer or constraint',
     ],
   ];
   await selectBackend('wasm');

@@ -10,6 +10,7 @@ import { forwardOp, type NodeRecord } from './forward';
 import { INPUT, mixesRows, planDirectStep, type PlanNode } from './plan';
 import { lossAndMetrics } from './loss-and-metrics';
 import { weightGrads } from './weight-grads';
+import { penaltyTerms } from './penalties';
 
 export type { StepPosition } from './dropout-mask';
 
@@ -78,8 +79,9 @@ function backward(
   dOutput: TensorInfo,
   grads: tfjs.NamedTensorMap,
   shards: Shard[],
+  penaltyGrads: Map<tfjs.LayerVariable, TensorInfo>,
 ): void {
-  const c = { tf, scope, w: weightGrads(scope, grads, shards) };
+  const c = { tf, scope, w: weightGrads(scope, grads, shards, penaltyGrads) };
   const pending = new Map<number, TensorInfo>([[plan.output, dOutput]]);
   for (let i = plan.nodes.length - 1; i >= 0; i--) {
     const dy = pending.get(i);
@@ -126,17 +128,21 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         const logits = logitsOf(records);
         const shards = shardRows(batch.size, gradientShards);
         const other = otherSums(heapF32(logits), batch.y, shards);
+        const penalty = penaltyTerms(tf, scope, plan.penalties);
         let r: { loss: number; correct: number; dLogits?: TensorInfo };
         if (jsLoss) {
           const dLogits = alloc(logits.shape);
           // Views after the last allocation (an allocation may grow the heap and detach them).
-          r = { ...lossOverShards(heapF32(logits), batch.y, shards, heapF32(dLogits)), dLogits };
+          r = {
+            ...lossOverShards(heapF32(logits), batch.y, shards, heapF32(dLogits), undefined, penalty.value),
+            dLogits,
+          };
         } else {
-          r = tfjsLossOverShards(logits, batch.y, shards, true);
+          r = tfjsLossOverShards(logits, batch.y, shards, true, undefined, penalty.value);
         }
         const grads: tfjs.NamedTensorMap = {};
         try {
-          backward(tf, scope, plan, records, r.dLogits!, grads, shards);
+          backward(tf, scope, plan, records, r.dLogits!, grads, shards, penalty.grads);
         } catch (err) {
           tf.dispose(grads);
           throw err;

@@ -58,6 +58,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     shards: Shard[],
     grad?: Float32Array,
     predicted?: Int32Array,
+    penalty = 0,
   ) => {
     const k = o.numClasses;
     let loss = 0;
@@ -73,7 +74,8 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
         grad && rows(grad),
         predicted?.subarray(at, at + n),
       );
-      loss += r.loss;
+      // A shard's sum as its replica's: its loss, plus the weights' penalty once per row.
+      loss += r.loss + penalty * n;
       correct += r.correct;
     }
     return { loss, correct };
@@ -91,6 +93,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     shards: Shard[],
     withGrad: boolean,
     predicted?: Int32Array,
+    penalty = 0,
   ) => {
     const k = o.numClasses;
     const counted = lossOverShards(heapF32(logits).slice(), labels, shards, undefined, predicted);
@@ -105,7 +108,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
         const f = (out: tfjs.Tensor) => lossEntry.compute(tf, y, out);
         return withGrad ? tf.valueAndGrad(f)(rows) : { value: f(rows), grad: undefined };
       });
-      loss += r.value.dataSync()[0] * n;
+      loss += r.value.dataSync()[0] * n + penalty * n;
       r.value.dispose();
       if (r.grad) grads.push(r.grad);
     }

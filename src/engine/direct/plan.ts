@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedExperiment } from '../../config/load';
 import type { TF } from '../types';
+import { penaltiesOf, type Penalty } from './penalties';
 
 /**
  * Which models the direct training step (direct-step.ts) runs, as a graph of operations read
@@ -15,7 +16,7 @@ import type { TF } from '../types';
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
  * own forward pass of that one layer and tfjs's gradient over that one layer (its inputs and
  * its weights), so its mathematics is tfjs's exactly. What remains for whole-model tfjs
- * autograd (other backends, dilated convolutions, regularizers) is returned as
+ * autograd (other backends, dilated convolutions) is returned as
  * `{unsupported}` naming the layer and why, for the log.
  */
 
@@ -74,7 +75,7 @@ export interface PlanNode {
   needsInputGrad: boolean;
 }
 
-export type DirectPlan = { nodes: PlanNode[]; output: number } | { unsupported: string };
+export type DirectPlan = { nodes: PlanNode[]; output: number; penalties: Penalty[] } | { unsupported: string };
 
 /** Whether an op mixes the rows of a batch (its gradient cannot be reduced shard by shard). */
 export const mixesRows = (op: DirectOp): boolean => op.kind === 'batchNorm';
@@ -90,12 +91,9 @@ interface LayerConfig {
   poolSize?: number | number[];
 }
 
-const REGULARIZERS = [
-  'kernelRegularizer',
-  'biasRegularizer',
+/** What the direct step does not add to the loss or apply after the update (kernel and bias regularizers it does: penalties.ts). */
+const UNSUPPORTED = [
   'activityRegularizer',
-  'depthwiseRegularizer',
-  'pointwiseRegularizer',
   'alphaRegularizer',
   'gammaRegularizer',
   'betaRegularizer',
@@ -173,7 +171,10 @@ export function layerOp(layer: tfjs.layers.Layer): OpOrWhy {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as LayerConfig & Record<string, unknown>;
   const name = `${layer.name} (${cls})`;
-  if (REGULARIZERS.some((k) => cfg[k] != null)) return { unsupported: `${name} has a regularizer or constraint` };
+  // The layer's own fields, not getConfig (tfjs 4.22's DepthwiseConv2D reports its regularizer as depthwiseConstraint).
+  const fields = layer as unknown as Record<string, unknown>;
+  const other = UNSUPPORTED.find((k) => fields[k] != null);
+  if (other) return { unsupported: `${name} has a ${other}` };
   if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
     return { unsupported: `${name} is ${cfg.dataFormat}` };
   switch (cls) {
@@ -267,5 +268,6 @@ export function planDirectStep(tf: TF, model: tfjs.LayersModel, _experiment: Res
     return { unsupported: 'the model has non-trainable weights outside batch normalization' };
   const output = model.outputs[0]?.shape ?? [];
   if (output.length !== 2) return { unsupported: `the model's output has rank ${output.length}, not 2` };
-  return graph;
+  const penalties = model.layers.flatMap(penaltiesOf);
+  return { ...graph, penalties };
 }

@@ -2,7 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernels/wasm-internals';
 import { shardWeights, weightedSumInto } from '../shard-average';
 import type { Shard } from '../shards';
-import { size, type CallScope } from './call-scope';
+import { size, view, type CallScope } from './call-scope';
 
 /**
  * How the direct step hands over a weight's gradient (an engine tensor in the variable's
@@ -20,7 +20,13 @@ export interface WeightGrads {
   wholeGrad(v: tfjs.LayerVariable, t: TensorInfo): void;
 }
 
-export function weightGrads(scope: CallScope, grads: tfjs.NamedTensorMap, all: Shard[]): WeightGrads {
+/** `penalties`: a regularized weight's penalty gradient, added to each shard's partial (each replica's loss has the penalty). */
+export function weightGrads(
+  scope: CallScope,
+  grads: tfjs.NamedTensorMap,
+  all: Shard[],
+  penalties: ReadonlyMap<tfjs.LayerVariable, TensorInfo> = new Map(),
+): WeightGrads {
   const { alloc, loops, ptr, heapF32 } = scope;
   const parts = shardWeights(all.map((s) => s.size));
   const shards = parts.map((p) => all[p.k]);
@@ -48,9 +54,13 @@ export function weightGrads(scope: CallScope, grads: tfjs.NamedTensorMap, all: S
     }
     return out;
   };
+  const withPenalty = (v: tfjs.LayerVariable, g: TensorInfo): TensorInfo => {
+    const p = penalties.get(v);
+    return p ? scope.run('Add', { a: g, b: view(p, g.shape) }, {}) : g;
+  };
   const weightGrad: WeightGrads['weightGrad'] = (v, partial) => {
-    if (parts.length === 1) return keep(v, partial(shards[0], 0));
-    keep(v, average(shards.map((s, k) => partial(s, k))));
+    if (parts.length === 1) return keep(v, withPenalty(v, partial(shards[0], 0)));
+    keep(v, average(shards.map((s, k) => withPenalty(v, partial(s, k)))));
   };
   return {
     shards,
