@@ -224,11 +224,12 @@ const WIDER: Array<[string, string[], { loss?: string }?]> = [
     ],
   ],
   [
-    'sequences: reshape, conv1d, 1-D pooling, dense over steps, softmax layer',
+    'sequences: reshape, conv1d, 1-D pooling, a relu layer, dense over steps, softmax layer',
     [
       '{type: reshape, targetShape: [27, 9]}',
       '{type: conv1d, filters: 4, kernelSize: 3, activation: relu}',
       '{type: maxPooling1d, poolSize: 2}',
+      '{type: relu}',
       '{type: averagePooling1d, poolSize: 2, strides: 1, padding: same}',
       '{type: dense, units: 6, activation: relu}',
       '{type: globalAveragePooling1d}',

@@ -3,7 +3,7 @@ import type { TensorInfo } from '../kernels/wasm-internals';
 import type { TF } from '../types';
 import { size, view, type CallScope } from './call-scope';
 import { batchNormBackward } from './batch-norm';
-import { applyLayer, type NodeRecord } from './forward';
+import { applyLayer, reluLoops, type NodeRecord } from './forward';
 import type { Activation, DirectOp, PlanNode } from './plan';
 import type { WeightGrads } from './weight-grads';
 
@@ -136,6 +136,12 @@ export function backwardOp(c: BackwardContext, node: PlanNode, rec: NodeRecord, 
       return [rec.mask ? scope.run('Multiply', { a: dy, b: rec.mask }, {}) : dy];
     case 'add':
       return rec.xs.map(() => dy);
+    case 'relu': {
+      if (!node.needsInputGrad) return [];
+      const dx = scope.alloc(dy.shape);
+      reluLoops(scope).clampedReluGrad(scope.ptr(dy), scope.ptr(rec.xs[0]), scope.ptr(dx), size(dy.shape), op.cap);
+      return [dx];
+    }
     case 'maxPool': {
       if (!node.needsInputGrad) return [];
       const attrs = { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined };

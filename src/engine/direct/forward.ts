@@ -5,6 +5,13 @@ import { size, view, type CallScope } from './call-scope';
 import { dropoutMask, type StepPosition } from './dropout-mask';
 import type { Activation, DirectOp } from './plan';
 
+/** The relu loops of assembly/activations.ts in the heap module. */
+export const reluLoops = (scope: CallScope) =>
+  scope.loops() as unknown as {
+    clampedRelu(x: number, y: number, n: number, cap: number): void;
+    clampedReluGrad(dy: number, x: number, dx: number, n: number, cap: number): void;
+  };
+
 /** One node's forward pass, kept for its backward pass. */
 export interface NodeRecord {
   /** The node's inputs and output in the current pass. */
@@ -104,6 +111,11 @@ export function forwardOp(
       if (!training || op.rate <= 0 || op.rate >= 1) return { xs, y: x };
       const mask = dropoutMask(tf, scope, op, x.shape, training);
       return { xs, y: scope.run('Multiply', { a: x, b: mask }, {}), mask };
+    }
+    case 'relu': {
+      const y = scope.alloc(x.shape);
+      reluLoops(scope).clampedRelu(scope.ptr(x), scope.ptr(y), size(x.shape), op.cap);
+      return { xs, y };
     }
     case 'add':
       // tfjs' Add layer: ((x0 + x1) + x2) + ...

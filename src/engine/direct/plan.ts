@@ -11,8 +11,8 @@ import { penaltiesOf, type Penalty } from './penalties';
  * reverse and adds up the gradients of a tensor that several nodes read (a residual block's
  * input, a branch).
  *
- * Convolutions (plain and depthwise), max pooling, dropout (plain and spatial), dense layers
- * and `add` are direct kernel calls; relu is fused; batch normalization has its closed-form
+ * Convolutions (plain and depthwise), max pooling, dropout (plain and spatial), dense layers,
+ * relu layers (capped or not) and `add` are direct kernel calls; relu is fused; batch normalization has its closed-form
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
  * own forward pass of that one layer and tfjs's gradient over that one layer (its inputs and
  * its weights), so its mathematics is tfjs's exactly. What remains for whole-model tfjs
@@ -44,6 +44,8 @@ export type DirectOp =
   | { kind: 'dense'; kernel: tfjs.LayerVariable; bias: tfjs.LayerVariable | null; activation: Activation }
   /** The sum of the inputs (tfjs' Add layer: left to right). */
   | { kind: 'add' }
+  /** relu capped at `cap` (Infinity: plain relu; 6: relu6): activation layers and the relu layer. */
+  | { kind: 'relu'; cap: number }
   /**
    * A layer applied by tfjs (forward, with the training flag) and differentiated by tfjs over
    * itself (backward: its inputs and `weights`, its trainable weights).
@@ -195,6 +197,12 @@ export function layerOp(layer: tfjs.layers.Layer): OpOrWhy {
       return batchNormOp(layer, name);
     case 'Add':
       return { kind: 'add' };
+    case 'Activation':
+      if (cfg.activation === 'relu' || cfg.activation === 'relu6')
+        return { kind: 'relu', cap: cfg.activation === 'relu' ? Infinity : 6 };
+      return { kind: 'tfjs', layer, weights: [] };
+    case 'ReLU':
+      return { kind: 'relu', cap: (layer as unknown as { maxValue?: number | null }).maxValue ?? Infinity };
     default:
       return { kind: 'tfjs', layer, weights: layer.trainableWeights };
   }

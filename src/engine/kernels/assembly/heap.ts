@@ -1,5 +1,6 @@
 // Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
 // the kernels read and write tensors in place at their heap offsets, no copies in or out.
+export { clampedRelu, clampedReluGrad } from './activations';
 export { averageTwo } from './average';
 export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
 export {
