@@ -335,7 +335,9 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
 
 const SHARDED = [
   ...CASES,
-  ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared|every merge|transposed|sequences|regularizers/.test(name)),
+  ...WIDER.filter(([name]) =>
+    /classic|all-conv|softmax|squared|every merge|transposed|sequences|regularizers/.test(name),
+  ),
 ] as Array<[string, string[], { loss?: string }?]>;
 for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
