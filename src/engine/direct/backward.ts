@@ -94,14 +94,16 @@ function tfjsBackward(
   const vars = weights.map((v) => v.read() as tfjs.Variable);
   if (weights.length === 0) return scope.vjpMany(f, rec.xs, [], dy).dxs;
   const whole = w.shards.length === 1;
+  const inputs = node.needsInputGrad;
   const per = w.shards.map((s) =>
     whole
-      ? scope.vjpMany(f, rec.xs, vars, dy)
+      ? scope.vjpMany(f, rec.xs, vars, dy, inputs)
       : scope.vjpMany(
           f,
           rec.xs.map((x) => scope.rowsOf(x, s)),
           vars,
           scope.rowsOf(dy, s),
+          inputs,
         ),
   );
   weights.forEach((v, i) =>

@@ -118,6 +118,7 @@ export class CallScope {
     xs: TensorInfo[],
     weights: tfjs.Variable[],
     dy: TensorInfo,
+    withInputs = true,
   ): { dxs: Array<TensorInfo | undefined>; dws: Array<TensorInfo | undefined> } => {
     const xts = xs.map((x) => this.asTensor(x));
     const distinct = xts.map((t, i) => {
@@ -127,11 +128,12 @@ export class CallScope {
       return copy;
     });
     const dyt = this.asTensor(dy);
-    const grads = this.tf.tidy(
-      () => this.tf.engine().gradients(() => f(distinct), [...distinct, ...weights], dyt, true).grads,
-    );
+    // Without `withInputs` only the weights' gradients are taken (nothing upstream needs the inputs').
+    const wrt = withInputs ? [...distinct, ...weights] : weights;
+    const grads = this.tf.tidy(() => this.tf.engine().gradients(() => f(distinct), wrt, dyt, true).grads);
     const out = grads.map((g) => (g ? this.fromTensor(g) : undefined));
-    return { dxs: out.slice(0, xs.length), dws: out.slice(xs.length) };
+    const k = withInputs ? xs.length : 0;
+    return { dxs: withInputs ? out.slice(0, k) : xs.map(() => undefined), dws: out.slice(k) };
   };
 
   /**
