@@ -81,13 +81,32 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     return { loss, correct };
   };
 
+  const tfjsLossOverShards = tfjsLoss(o, lossOverShards);
+  return { otherSums, sumsOf, lossOverShards, tfjsLossOverShards };
+}
+
+type JsLoss = (
+  logits: Float32Array,
+  labels: Uint8Array,
+  shards: Shard[],
+  grad?: Float32Array,
+  predicted?: Int32Array,
+  penalty?: number,
+) => { loss: number; correct: number };
+
+/**
+ * Any loss but softmax cross-entropy (computed in JS by `counting`): tfjs's own definition, and its
+ * gradient over the outputs, shard by shard (each shard's gradient of its own mean loss, as
+ * a replica's). The accuracy count and predictions come from the outputs as for logits.
+ */
+function tfjsLoss(
+  o: { tf: TF; experiment: ResolvedExperiment; numClasses: number; scope: CallScope },
+  counting: JsLoss,
+) {
+  const { tf } = o;
+  const { asTensor, fromTensor, heapF32 } = o.scope;
   const lossEntry = LOSSES.require(o.experiment.training.loss);
-  /**
-   * Any loss but softmax cross-entropy (computed in JS above): tfjs's own definition, and its
-   * gradient over the outputs, shard by shard (each shard's gradient of its own mean loss, as
-   * a replica's). The accuracy count and predictions come from the outputs as for logits.
-   */
-  const tfjsLossOverShards = (
+  return (
     logits: TensorInfo,
     labels: Uint8Array,
     shards: Shard[],
@@ -96,7 +115,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     penalty = 0,
   ) => {
     const k = o.numClasses;
-    const counted = lossOverShards(heapF32(logits).slice(), labels, shards, undefined, predicted);
+    const counted = counting(heapF32(logits).slice(), labels, shards, undefined, predicted);
     const outputs = asTensor(logits);
     let loss = 0;
     const grads: tfjs.Tensor[] = [];
@@ -116,6 +135,4 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     if (grads.length > 1) tf.dispose(grads);
     return { loss, correct: counted.correct, dLogits };
   };
-
-  return { otherSums, sumsOf, lossOverShards, tfjsLossOverShards };
 }
