@@ -15,8 +15,7 @@ import { softmaxCrossEntropy } from './softmax-loss';
  * data-parallel replicas' do.
  */
 export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numClasses: number; scope: CallScope }) {
-  const { tf, scope } = o;
-  const { asTensor, fromTensor, heapF32 } = scope;
+  const { tf } = o;
   const metricTypes = o.experiment.training.metrics;
   /**
    * Metrics other than accuracy (counted with the loss, in JS) by their own tfjs definitions on
