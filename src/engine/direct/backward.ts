@@ -3,6 +3,7 @@ import type { TensorInfo } from '../kernels/wasm-internals';
 import type { TF } from '../types';
 import { size, view, type CallScope } from './call-scope';
 import { batchNormBackward } from './batch-norm';
+import { gatherTaps, spreadFilter } from './dilation';
 import { applyLayer, reluLoops, type NodeRecord } from './forward';
 import type { Activation, DirectOp, PlanNode } from './plan';
 import type { WeightGrads } from './weight-grads';
@@ -63,17 +64,21 @@ function convBackward(c: BackwardContext, node: PlanNode, op: Conv, rec: NodeRec
   const depthwise = op.kind === 'depthwise';
   const attrs = { strides: op.strides, pad: op.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
   const more = depthwise ? { dilations: [1, 1] } : {};
-  c.w.weightGrad(op.kernel, (s) =>
-    run(
+  // A dilated convolution through the spread filter (dilation.ts).
+  const dilated = op.dilations[0] !== 1 || op.dilations[1] !== 1;
+  const filter = dilated ? spreadFilter(c.scope, kernel, op.dilations) : kernel;
+  c.w.weightGrad(op.kernel, (s) => {
+    const df = run(
       depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter',
       { x: rowsOf(x, s), dy: rowsOf(dy, s) },
-      { ...attrs, ...more, filterShape: kernel.shape },
-    ),
-  );
+      { ...attrs, ...more, filterShape: filter.shape },
+    );
+    return dilated ? gatherTaps(c.scope, df, op.dilations, kernel.shape) : df;
+  });
   if (op.bias) c.w.biasGrad(op.bias, dy, dy.shape[3]);
   if (!node.needsInputGrad) return [];
   const name = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
-  return [run(name, { dy, filter: kernel }, { ...attrs, ...more, inputShape: x.shape })];
+  return [run(name, { dy, filter }, { ...attrs, ...more, inputShape: x.shape })];
 }
 
 /**

@@ -40,7 +40,7 @@ function convForward(scope: CallScope, op: Conv, x: TensorInfo) {
       strides: op.strides,
       pad: op.pad,
       dataFormat: 'NHWC',
-      dilations: [1, 1],
+      dilations: op.dilations,
       dimRoundingMode: undefined,
       activation: typeof op.activation === 'string' ? op.activation : 'linear',
       leakyreluAlpha: undefined,

@@ -16,7 +16,7 @@ import { penaltiesOf, type Penalty } from './penalties';
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
  * own forward pass of that one layer and tfjs's gradient over that one layer (its inputs and
  * its weights), so its mathematics is tfjs's exactly. What remains for whole-model tfjs
- * autograd (other backends, dilated convolutions) is returned as
+ * autograd (other backends, layers applied twice) is returned as
  * `{unsupported}` naming the layer and why, for the log.
  */
 
@@ -32,6 +32,8 @@ export type DirectOp =
       bias: tfjs.LayerVariable | null;
       strides: Pair;
       pad: Padding;
+      /** [1, 1] except for dilated plain convolutions (dilation.ts). */
+      dilations: Pair;
       activation: Activation;
     }
   | { kind: 'maxPool'; filterSize: Pair; strides: Pair; pad: Padding }
@@ -128,11 +130,12 @@ function weightedOp(layer: tfjs.layers.Layer, cls: string, cfg: LayerConfig, nam
     const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
     return rank === 2 ? { kind: 'dense', ...common } : { kind: 'tfjs', layer, weights: layer.trainableWeights };
   }
-  const [dh, dw] = pair(cfg.dilationRate ?? 1);
-  if (dh !== 1 || dw !== 1) return { unsupported: `${name} is dilated` };
+  const dilations = pair(cfg.dilationRate ?? 1);
+  if (cls !== 'Conv2D' && (dilations[0] !== 1 || dilations[1] !== 1)) return { unsupported: `${name} is dilated` };
   return {
     kind: cls === 'Conv2D' ? 'conv2d' : 'depthwise',
     ...common,
+    dilations,
     strides: pair(cfg.strides ?? 1),
     pad: cfg.padding === 'same' ? 'same' : 'valid',
   };
