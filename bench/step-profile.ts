@@ -6,9 +6,10 @@
  * Per kernel, the figure is its total within a step, the MINIMUM over the timed steps (other
  * processes on a shared machine inflate it less); "engine + JS" is the best step minus the
  * sum of those per-kernel minimums.
- * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic] [--shards 1]
+ * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic] [--shards 1] [--file F.yaml]
  *   --generic: tfjs's autograd even where the direct step (src/engine/direct/) applies.
  *   --shards: the direct step's gradient shards (a 1-worker run uses 2, each of 2 workers 1).
+ *   --file: another CIFAR-10 experiment than configs/cifar-lenet.yaml (e.g. configs/cifar-resnet.yaml).
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   const reps = opt('--steps', 60);
   const top = opt('--top', 25);
   await selectBackend('wasm');
-  const e = loadExperimentFile(path.resolve(__dirname, '../../configs/cifar-lenet.yaml')).experiment;
+  const fileAt = args.indexOf('--file');
+  const file =
+    fileAt === -1 ? path.resolve(__dirname, '../../configs/cifar-lenet.yaml') : path.resolve(args[fileAt + 1]);
+  const e = loadExperimentFile(file).experiment;
   const shape: [number, number, number] = [32, 32, 3];
   const model = buildModel(tf, e, shape, 10);
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
@@ -89,7 +93,7 @@ async function main(): Promise<void> {
   const best = walls[0];
   const how = steps.implementation.direct ? 'direct step' : 'tfjs autograd';
   console.log(
-    `pipeline step (${how}), cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
+    `pipeline step (${how}), ${path.basename(file, '.yaml')}, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
       `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`,
   );
   for (const r of rows.slice(0, top))

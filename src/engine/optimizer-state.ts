@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { createAdam } from './fused-adam';
+import { fuse } from './fused-optimizers';
 import { engineStatus } from './start';
 import { OPTIMIZERS } from '../builders/optimizers';
 import type { ResolvedExperiment } from '../config/load';
@@ -27,7 +28,9 @@ export function buildOptimizer(tf: TF, experiment: ResolvedExperiment, learningR
   // tenth of a LeNet step), bit-identical to tf.train.adam; elsewhere it is tf.train.adam.
   if (cfg.type === 'adam' && engineStatus().fast)
     return createAdam(tf, learningRate, cfg.beta1, cfg.beta2, cfg.epsilon);
-  return OPTIMIZERS.require(cfg.type).build(tf, cfg as never, learningRate);
+  // Every other optimizer: as the registry builds it, its update fused on wasm (fused-optimizers.ts), bit-identical.
+  const stock = OPTIMIZERS.require(cfg.type).build(tf, cfg as never, learningRate);
+  return engineStatus().fast ? fuse(tf, stock) : stock;
 }
 
 /** Sets the rate used by the next applyGradients (schedules change it per epoch). */

@@ -142,26 +142,22 @@ export function createStepRunner(o: StepOptions): StepRunner {
     }
   }
 
-  // Plain conv/pool/dropout/dense stacks on wasm take the direct step (direct/direct-step.ts): the
+  // Models on wasm take the direct step (direct/direct-step.ts) when its plan takes every layer: the
   // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
   const engine = engineStatus();
-  // A functional model (a graph: residual or branching) is not a stack the direct step can plan; say so in the log.
-  const graph = model.getClassName() !== 'Sequential';
   const direct =
     o.direct === false
       ? { unsupported: 'disabled' }
-      : graph
-        ? { unsupported: 'the model is a graph; the direct step runs plain stacks' }
-        : tf.getBackend() === 'wasm' && !engine.fast
-          ? { unsupported: engine.reason }
-          : createDirectStep({
-              tf,
-              model,
-              experiment: o.experiment,
-              inputShape: o.inputShape,
-              numClasses,
-              gradientShards: o.gradientShards,
-            });
+      : tf.getBackend() === 'wasm' && !engine.fast
+        ? { unsupported: engine.reason }
+        : createDirectStep({
+            tf,
+            model,
+            experiment: o.experiment,
+            inputShape: o.inputShape,
+            numClasses,
+            gradientShards: o.gradientShards,
+          });
   const fast = 'unsupported' in direct ? undefined : direct;
   const gradients: StepRunner['computeGradients'] = fast
     ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset })

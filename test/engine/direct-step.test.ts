@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
+import { LAYERS } from '../../src/builders/layers';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
 import { createStepRunner, shardRows, shardWeights, weightedSumInto } from '../../src/engine';
@@ -162,6 +163,93 @@ const WIDER: Array<[string, string[], { loss?: string }?]> = [
     ],
   ],
   [
+    'graph: residual blocks with batch normalization, a strided 1x1 shortcut',
+    [
+      // No bias before batch normalization: its gradient is zero up to rounding noise, which no tolerance compares.
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, useBias: false, name: stem}',
+      '{type: batchNormalization, name: bn}',
+      '{type: activation, activation: relu, name: r}',
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu, name: body}',
+      '{type: add, inputs: [r, body], name: res}',
+      '{type: conv2d, filters: 6, kernelSize: 3, strides: 2, padding: same, name: down}',
+      '{type: conv2d, filters: 6, kernelSize: 1, strides: 2, inputs: res, name: short}',
+      '{type: add, inputs: [down, short]}',
+      '{type: globalAveragePooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'graph: every merge layer, the input read by three layers, a layer read twice by one',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, padding: same, activation: tanh, name: a}',
+      '{type: conv2d, filters: 3, kernelSize: 1, inputs: input, name: b}',
+      '{type: multiply, inputs: [a, b], name: m}',
+      '{type: average, inputs: [a, b, m], name: av}',
+      '{type: maximum, inputs: [av, b], name: mx}',
+      '{type: subtract, inputs: [mx, a], name: sb}',
+      '{type: concatenate, inputs: [sb, a, input], name: cat}',
+      '{type: add, inputs: [cat, cat, cat], name: thrice}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'MobileNet-like: depthwise (strided, multiplier 2), relu6, spatial dropout, separable',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, padding: same, useBias: false}',
+      '{type: depthwiseConv2d, kernelSize: 3, strides: 2, padding: same, useBias: false}',
+      '{type: batchNormalization}',
+      '{type: relu, maxValue: 6}',
+      '{type: depthwiseConv2d, kernelSize: 3, depthMultiplier: 2, activation: relu}',
+      '{type: spatialDropout2d, rate: 0.3}',
+      '{type: separableConv2d, filters: 5, kernelSize: 2}',
+      '{type: globalAveragePooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'transposed convolution, layer normalization, prelu, leaky relu, bilinear upsampling, permute, global max pooling',
+    [
+      '{type: conv2dTranspose, filters: 3, kernelSize: 2}',
+      '{type: layerNormalization}',
+      '{type: prelu, sharedAxes: [1, 2]}',
+      '{type: leakyReLU, alpha: 0.2}',
+      '{type: upSampling2d, interpolation: bilinear}',
+      '{type: maxPooling2d, poolSize: 4}',
+      '{type: permute, dims: [2, 1, 3]}',
+      '{type: depthwiseConv2d, kernelSize: 2, activation: sigmoid}',
+      '{type: globalMaxPooling2d}',
+      '{type: dense, units: 5}',
+    ],
+  ],
+  [
+    'sequences: reshape, conv1d, 1-D pooling, a relu layer, dense over steps, softmax layer',
+    [
+      '{type: reshape, targetShape: [27, 9]}',
+      '{type: conv1d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: maxPooling1d, poolSize: 2}',
+      '{type: relu}',
+      '{type: averagePooling1d, poolSize: 2, strides: 1, padding: same}',
+      '{type: dense, units: 6, activation: relu}',
+      '{type: globalAveragePooling1d}',
+      '{type: dense, units: 5}',
+      '{type: softmax}',
+    ],
+    { loss: 'categoricalCrossentropy' },
+  ],
+  [
+    'kernel and bias regularizers (l1, l2, both) on convolutions, a depthwise, a separable and a dense layer',
+    [
+      '{type: conv2d, filters: 3, kernelSize: 3, kernelRegularizer: {l2: 0.01}, biasRegularizer: {l1: 0.02}}',
+      '{type: depthwiseConv2d, kernelSize: 2, depthwiseRegularizer: {l1: 0.01, l2: 0.01}, activation: relu}',
+      '{type: separableConv2d, filters: 4, kernelSize: 2, pointwiseRegularizer: {l2: 0.03}, depthwiseRegularizer: {l1: 0.001}}',
+      '{type: conv2dTranspose, filters: 2, kernelSize: 2, kernelRegularizer: {l2: 0.01}}',
+      '{type: flatten}',
+      '{type: dense, units: 5, kernelRegularizer: {l1: 0.005, l2: 0.005}, biasRegularizer: {l2: 0.1}}',
+    ],
+  ],
+  [
     'softmax then categorical cross-entropy',
     [
       '{type: conv2d, filters: 3, kernelSize: 3, activation: relu}',
@@ -245,9 +333,12 @@ for (const [name, layers, opts] of [...CASES, ...WIDER] as Array<[string, string
   });
 }
 
-const SHARDED = [...CASES, ...WIDER.filter(([name]) => /classic|all-conv|softmax|squared/.test(name))] as Array<
-  [string, string[], { loss?: string }?]
->;
+const SHARDED = [
+  ...CASES,
+  ...WIDER.filter(([name]) =>
+    /classic|all-conv|softmax|squared|every merge|transposed|sequences|regularizers/.test(name),
+  ),
+] as Array<[string, string[], { loss?: string }?]>;
 for (const [name, layers, opts] of SHARDED) {
   test(`direct step in 2 gradient shards = the exchange's average of each shard's own step, to the bit: ${name}`, async () => {
     await selectBackend('wasm');
@@ -309,24 +400,14 @@ for (const [name, layers, opts] of SHARDED) {
   });
 }
 
-// Everything the schema allows that still falls back to whole-model tfjs autograd (the goal is an empty list).
-// A dilated convolution does not train there either: tfjs 4.22 has no gradient for it ("dilation rates greater than 1
-// are not yet supported in gradients"); the direct step would need dilated filter and input gradient kernels.
+// Everything the schema allows that still falls back to whole-model tfjs autograd on wasm (the goal is an empty list):
+// nothing. Every layer type, merge layers, graphs, kernel/bias regularizers and dilated convolutions are on the direct
+// step (the cases above and below); only another backend keeps tfjs autograd.
+const FALLBACKS_ON_WASM: Array<[string, string[], string]> = [];
 test('what the direct step does not take keeps tfjs autograd, naming the layer and why', async () => {
-  const base = ['{type: conv2d, filters: 2, kernelSize: 3, activation: relu}', '{type: flatten}'];
-  const cases: Array<[string, ReturnType<typeof experiment>, string]> = [
-    [
-      'dilated convolution',
-      experiment([
-        '{type: conv2d, filters: 2, kernelSize: 3, dilationRate: 2}',
-        '{type: flatten}',
-        '{type: dense, units: 5}',
-      ]),
-      'conv2d_1 (Conv2D) is dilated',
-    ],
-  ];
   await selectBackend('wasm');
-  for (const [what, e, reason] of cases) {
+  for (const [what, layers, reason] of FALLBACKS_ON_WASM) {
+    const e = experiment(layers);
     const model = buildModel(tf, e, SHAPE, CLASSES);
     assert.deepEqual(
       createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation,
@@ -337,7 +418,11 @@ test('what the direct step does not take keeps tfjs autograd, naming the layer a
   }
   await selectBackend('cpu');
   try {
-    const e = experiment([...base, '{type: dense, units: 5}']);
+    const e = experiment([
+      '{type: conv2d, filters: 2, kernelSize: 3, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 5}',
+    ]);
     const model = buildModel(tf, e, SHAPE, CLASSES);
     assert.deepEqual(
       createStepRunner({ tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE }).implementation,
@@ -348,6 +433,65 @@ test('what the direct step does not take keeps tfjs autograd, naming the layer a
     await selectBackend('wasm');
   }
 });
+
+// tfjs 4.22 has no gradient for a dilated convolution ("dilation rates greater than 1 are not yet supported in
+// gradients"), so the direct step's is compared with the same network written with the spread filter: an undilated
+// kernel of size (k-1)*d+1 holding the taps at multiples of d and zeros between, whose gradient at the taps it must be.
+for (const [dilation, padding] of [
+  ['2', 'valid'],
+  ['[2, 3]', 'same'],
+] as const) {
+  test(`a dilated convolution (dilation ${dilation}, ${padding}) on the direct step = the undilated one with the spread filter`, async () => {
+    await selectBackend('wasm');
+    const d = JSON.parse(dilation.replace(/^(\d)$/, '[$1, $1]')) as [number, number];
+    const spreadSize = [2 * d[0] + 1, 2 * d[1] + 1];
+    const layers = (conv: string) => [
+      '{type: conv2d, filters: 3, kernelSize: 2, activation: relu}',
+      conv,
+      '{type: flatten}',
+      '{type: dense, units: 5}',
+    ];
+    const eD = experiment(
+      layers(
+        `{type: conv2d, filters: 4, kernelSize: 3, dilationRate: ${dilation}, padding: ${padding}, activation: tanh}`,
+      ),
+    );
+    const eS = experiment(
+      layers(`{type: conv2d, filters: 4, kernelSize: [${spreadSize}], padding: ${padding}, activation: tanh}`),
+    );
+    const [mD, mS] = [buildModel(tf, eD, SHAPE, CLASSES), buildModel(tf, eS, SHAPE, CLASSES)];
+    const taps = (i: number) => {
+      const [r, c] = [Math.floor(i / 3), i % 3];
+      return r * d[0] * spreadSize[1] + c * d[1];
+    };
+    // The spread model's weights: the dilated model's, its second kernel spread.
+    const kernel = mD.layers[1].getWeights()[0];
+    const spread = new Float32Array(spreadSize[0] * spreadSize[1] * 12);
+    const k = kernel.dataSync();
+    for (let i = 0; i < 9; i++) spread.set(k.subarray(i * 12, (i + 1) * 12), taps(i) * 12);
+    mS.setWeights(mD.getWeights().map((w, i) => (i === 2 ? tf.tensor(spread, [...spreadSize, 3, 4]) : w)));
+    const stepD = createStepRunner({ tf, model: mD, experiment: eD, numClasses: CLASSES, inputShape: SHAPE });
+    const stepS = createStepRunner({ tf, model: mS, experiment: eS, numClasses: CLASSES, inputShape: SHAPE });
+    assert.deepEqual(stepD.implementation, { direct: true });
+    const b = batch(6, 9);
+    const gD = stepD.computeGradients(b, 0, 0);
+    const gS = stepS.computeGradients(b, 0, 0);
+    assert.ok(Math.abs(gD.sums[0] - gS.sums[0]) <= 1e-5 * Math.abs(gS.sums[0]), `loss ${gD.sums[0]} vs ${gS.sums[0]}`);
+    const names = (m: tf.LayersModel) => m.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+    names(mD).forEach((name, i) => {
+      let want = gS.grads[names(mS)[i]].dataSync() as Float32Array;
+      if (i === 2)
+        want = Float32Array.from({ length: 9 * 12 }, (_, j) => want[taps(Math.floor(j / 12)) * 12 + (j % 12)]);
+      const got = gD.grads[name].dataSync();
+      const scale = Math.max(...Array.from(want, Math.abs));
+      const worst = Math.max(...Array.from(got, (v, j) => Math.abs(v - want[j])));
+      assert.ok(worst <= 1e-5 * scale + 1e-8, `${name}: max difference ${worst} for gradients up to ${scale}`);
+    });
+    tf.dispose([gD.grads, gS.grads]);
+    mD.dispose();
+    mS.dispose();
+  });
+}
 
 test('a metric never changes training: the same direct step, gradients and loss to the bit, whatever the metrics', async () => {
   await selectBackend('wasm');
@@ -398,4 +542,21 @@ test('batch normalization on the direct step updates the moving statistics as tf
   }
   assert.equal(stats[0].length, 6, 'moving mean and variance of 3 layers');
   assert.deepEqual(stats[0], stats[1]);
+});
+
+test('every layer type the schema allows is on the direct step (a case above compares it with tfjs autograd)', async () => {
+  const covered = new Set([...CASES, ...WIDER].flatMap(([, layers]) => layers.map((l) => /type: (\w+)/.exec(l)![1])));
+  // Unseeded noise cannot be compared with another run's; it is on the direct step all the same.
+  const noise = experiment(['{type: gaussianNoise, stddev: 0.1}', '{type: flatten}', '{type: dense, units: 5}']);
+  await selectBackend('wasm');
+  const model = buildModel(tf, noise, SHAPE, CLASSES);
+  const steps = createStepRunner({ tf, model, experiment: noise, numClasses: CLASSES, inputShape: SHAPE });
+  assert.deepEqual(steps.implementation, { direct: true });
+  tf.dispose(steps.computeGradients(batch(4, 1), 0, 0).grads);
+  model.dispose();
+  covered.add('gaussianNoise');
+  assert.deepEqual(
+    LAYERS.names().filter((t) => !covered.has(t)),
+    [],
+  );
 });

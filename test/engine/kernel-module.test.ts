@@ -41,9 +41,14 @@ function sectionIds(bytes: Uint8Array): number[] {
 }
 
 const HEAP_EXPORTS = [
+  'adadeltaUpdate',
+  'adagradUpdate',
   'adamUpdate',
+  'adamaxUpdate',
   'addRowVector',
   'averageTwo',
+  'clampedRelu',
+  'clampedReluGrad',
   'col2im',
   'columnSum',
   'convBaseTable',
@@ -53,6 +58,8 @@ const HEAP_EXPORTS = [
   'convFilterGradW2',
   'convFilterGradW3',
   'convFilterGradW4',
+  'depthwiseFilterGrad',
+  'depthwiseInputGrad',
   'gemm4x1',
   'gemm4x2',
   'gemm4x4',
@@ -62,8 +69,11 @@ const HEAP_EXPORTS = [
   'im2colT',
   'maxPoolGrad',
   'maxPoolGradSimd',
+  'momentumUpdate',
   'mulRowVector',
   'reluBackward',
+  'rmspropUpdate',
+  'sgdUpdate',
 ];
 
 const table: Array<[string, string[], boolean]> = [

@@ -245,6 +245,30 @@ test('on the direct step, 1 and 2 workers train to the same bits, uneven shards 
   assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
 });
 
+test('a graph on the direct step (residual add, a branch, depthwise, prelu, spatial dropout; fused momentum): 1 and 2 workers train to the same bits, the same seed to the same metrics', async () => {
+  const layers = [
+    '{type: conv2d, filters: 4, kernelSize: 3, padding: same, activation: relu, name: stem}',
+    '{type: depthwiseConv2d, kernelSize: 3, padding: same, name: dw}',
+    '{type: prelu, sharedAxes: [1, 2], name: act}',
+    '{type: add, inputs: [stem, act], name: res}',
+    '{type: conv2d, filters: 2, kernelSize: 1, inputs: input, name: side}',
+    '{type: concatenate, inputs: [res, side]}',
+    '{type: spatialDropout2d, rate: 0.25}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: flatten}',
+    `{type: dense, units: ${CLASSES.length}}`,
+  ];
+  const optimizer = '{type: sgd, learningRate: 0.05, momentum: 0.9}';
+  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train: 200, layers, optimizer });
+  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 200, layers, optimizer });
+  const again = await run({ workers: 1, epochs: 2, batchSize: 15, train: 200, layers, optimizer });
+  const log = fs.readFileSync(path.join(one.runDir, 'log.jsonl'), 'utf8');
+  assert.match(log, /training step: direct wasm kernels/);
+  assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
+  assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
+  assert.deepEqual(metricsWithoutTimings(again.runDir), metricsWithoutTimings(one.runDir));
+});
+
 test('3 workers with uneven shards (batch 16 -> 6+5+5, last batch 10 -> 4+3+3), through tfjs autograd (the engine off), also train like 1', async () => {
   // With the engine off the model trains through tfjs autograd: the generic path's data parallelism, dropout masks included.
   const layers = [

@@ -69,11 +69,6 @@ export class CallScope {
     return t;
   };
 
-  /** `t` leaves the call (e.g. as a gradient the caller disposes): it is no longer freed here. */
-  release = (t: TensorInfo): void => {
-    this.temps.splice(this.temps.indexOf(t), 1);
-  };
-
   /**
    * This call's data as an engine tensor, for tfjs ops (tfjs layers and activations, other
    * losses). Its data passes from `temps` to the engine tensor, disposed at the call's end;
@@ -90,7 +85,12 @@ export class CallScope {
       this.engineOf.set(t.dataId, e);
     }
     if (e.shape.join() === t.shape.join()) return e;
-    const reshaped = this.tf.reshape(e, t.shape);
+    // A view of the first rows (rowsOf) is a slice of the data; any other view is a reshape.
+    const n = size(t.shape);
+    const reshaped =
+      n === e.size
+        ? this.tf.reshape(e, t.shape)
+        : this.tf.tidy(() => this.tf.reshape(this.tf.slice(this.tf.reshape(e, [-1]), 0, n), t.shape));
     this.engineTemps.push(reshaped);
     return reshaped;
   };
@@ -106,6 +106,63 @@ export class CallScope {
   vjp = (f: (x: tfjs.Tensor) => tfjs.Tensor, x: TensorInfo, dy: TensorInfo): TensorInfo => {
     const [xt, dyt] = [this.asTensor(x), this.asTensor(dy)];
     return this.fromTensor(this.tf.tidy(() => this.tf.grad(f)(xt, dyt)));
+  };
+
+  /**
+   * tfjs's gradient of `f` at `xs` (and of the weights it reads) times dy, over this one
+   * function: d/dxs (undefined where no path leads) and d/dweights. An input given twice is
+   * taken as two tensors (a clone), so each gets its own path's gradient.
+   */
+  vjpMany = (
+    f: (xs: tfjs.Tensor[]) => tfjs.Tensor,
+    xs: TensorInfo[],
+    weights: tfjs.Variable[],
+    dy: TensorInfo,
+    withInputs = true,
+  ): { dxs: Array<TensorInfo | undefined>; dws: Array<TensorInfo | undefined> } => {
+    const xts = xs.map((x) => this.asTensor(x));
+    const distinct = xts.map((t, i) => {
+      if (xts.indexOf(t) === i) return t;
+      const copy = this.tf.clone(t);
+      this.engineTemps.push(copy);
+      return copy;
+    });
+    const dyt = this.asTensor(dy);
+    // Without `withInputs` only the weights' gradients are taken (nothing upstream needs the inputs').
+    const wrt = withInputs ? [...distinct, ...weights] : weights;
+    const grads = this.tf.tidy(() => this.tf.engine().gradients(() => f(distinct), wrt, dyt, true).grads);
+    const out = grads.map((g) => (g ? this.fromTensor(g) : undefined));
+    const k = withInputs ? xs.length : 0;
+    return { dxs: withInputs ? out.slice(0, k) : xs.map(() => undefined), dws: out.slice(k) };
+  };
+
+  /**
+   * `t` leaves the call as an engine tensor in `shape` (a gradient the caller disposes): a
+   * backend tensor of this call is handed over; an engine tensor's data is shared by a reshape.
+   */
+  export = (t: TensorInfo, shape: number[]): tfjs.Tensor => {
+    const at = this.temps.findIndex((u) => u.dataId === t.dataId);
+    if (at >= 0) {
+      this.temps.splice(at, 1);
+      return this.tf.engine().makeTensorFromTensorInfo(view(t, shape), this.backend() as never);
+    }
+    const e = this.engineOf.get(t.dataId);
+    if (!e) throw new Error('direct step: a gradient was given data this call does not own');
+    return this.tf.reshape(e, shape);
+  };
+
+  /** Shards' rows put back together in order: parts[k] holds the rows of the k-th non-empty shard. */
+  concatRows = (parts: TensorInfo[]): TensorInfo => {
+    if (parts.length === 1) return parts[0];
+    const rows = parts.reduce((n, p) => n + p.shape[0], 0);
+    const out = this.alloc([rows, ...parts[0].shape.slice(1)]);
+    let at = this.ptr(out);
+    for (const p of parts) {
+      const bytes = 4 * size(p.shape);
+      this.backend().wasm.HEAPU8.copyWithin(at, this.ptr(p), this.ptr(p) + bytes);
+      at += bytes;
+    }
+    return out;
   };
 
   applyTfjs = (f: (x: tfjs.Tensor) => tfjs.Tensor, x: TensorInfo): TensorInfo => {

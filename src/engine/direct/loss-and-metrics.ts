@@ -15,8 +15,7 @@ import { softmaxCrossEntropy } from './softmax-loss';
  * data-parallel replicas' do.
  */
 export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numClasses: number; scope: CallScope }) {
-  const { tf, scope } = o;
-  const { asTensor, fromTensor, heapF32 } = scope;
+  const { tf } = o;
   const metricTypes = o.experiment.training.metrics;
   /**
    * Metrics other than accuracy (counted with the loss, in JS) by their own tfjs definitions on
@@ -58,6 +57,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     shards: Shard[],
     grad?: Float32Array,
     predicted?: Int32Array,
+    penalty = 0,
   ) => {
     const k = o.numClasses;
     let loss = 0;
@@ -73,27 +73,48 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
         grad && rows(grad),
         predicted?.subarray(at, at + n),
       );
-      loss += r.loss;
+      // A shard's sum as its replica's: its loss, plus the weights' penalty once per row.
+      loss += r.loss + penalty * n;
       correct += r.correct;
     }
     return { loss, correct };
   };
 
+  const tfjsLossOverShards = tfjsLoss(o, lossOverShards);
+  return { otherSums, sumsOf, lossOverShards, tfjsLossOverShards };
+}
+
+type JsLoss = (
+  logits: Float32Array,
+  labels: Uint8Array,
+  shards: Shard[],
+  grad?: Float32Array,
+  predicted?: Int32Array,
+  penalty?: number,
+) => { loss: number; correct: number };
+
+/**
+ * Any loss but softmax cross-entropy (computed in JS by `counting`): tfjs's own definition, and its
+ * gradient over the outputs, shard by shard (each shard's gradient of its own mean loss, as
+ * a replica's). The accuracy count and predictions come from the outputs as for logits.
+ */
+function tfjsLoss(
+  o: { tf: TF; experiment: ResolvedExperiment; numClasses: number; scope: CallScope },
+  counting: JsLoss,
+) {
+  const { tf } = o;
+  const { asTensor, fromTensor, heapF32 } = o.scope;
   const lossEntry = LOSSES.require(o.experiment.training.loss);
-  /**
-   * Any loss but softmax cross-entropy (computed in JS above): tfjs's own definition, and its
-   * gradient over the outputs, shard by shard (each shard's gradient of its own mean loss, as
-   * a replica's). The accuracy count and predictions come from the outputs as for logits.
-   */
-  const tfjsLossOverShards = (
+  return (
     logits: TensorInfo,
     labels: Uint8Array,
     shards: Shard[],
     withGrad: boolean,
     predicted?: Int32Array,
+    penalty = 0,
   ) => {
     const k = o.numClasses;
-    const counted = lossOverShards(heapF32(logits).slice(), labels, shards, undefined, predicted);
+    const counted = counting(heapF32(logits).slice(), labels, shards, undefined, predicted);
     const outputs = asTensor(logits);
     let loss = 0;
     const grads: tfjs.Tensor[] = [];
@@ -105,7 +126,7 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
         const f = (out: tfjs.Tensor) => lossEntry.compute(tf, y, out);
         return withGrad ? tf.valueAndGrad(f)(rows) : { value: f(rows), grad: undefined };
       });
-      loss += r.value.dataSync()[0] * n;
+      loss += r.value.dataSync()[0] * n + penalty * n;
       r.value.dispose();
       if (r.grad) grads.push(r.grad);
     }
@@ -113,6 +134,4 @@ export function lossAndMetrics(o: { tf: TF; experiment: ResolvedExperiment; numC
     if (grads.length > 1) tf.dispose(grads);
     return { loss, correct: counted.correct, dLogits };
   };
-
-  return { otherSums, sumsOf, lossOverShards, tfjsLossOverShards };
 }

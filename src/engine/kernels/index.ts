@@ -8,12 +8,14 @@ import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
 import { makeCastKernel } from './cast';
+import { makeDepthwiseBackpropFilterKernel, makeDepthwiseBackpropInputKernel } from './depthwise-backprop';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { makeMeanKernel } from './mean';
 import { makeMultiplyKernel } from './multiply';
+import { makeOptimizerUpdateKernel } from './optimizer-update';
 import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
@@ -81,9 +83,24 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     make: () => makeCastKernel(),
   },
   {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    why: 'missing in tfjs-backend-wasm 4.22 (depthwise and separable conv gradients threw); one wasm pass on the heap',
+    make: makeDepthwiseBackpropFilterKernel,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    why: 'missing in tfjs-backend-wasm 4.22 (depthwise and separable conv gradients threw); one wasm pass on the heap',
+    make: makeDepthwiseBackpropInputKernel,
+  },
+  {
     kernelName: 'PipelineAdamUpdate',
     why: 'new: one fused Adam step per variable, used by createAdam() (bit-identical to tf.train.adam)',
     make: () => makeAdamUpdateKernel(),
+  },
+  {
+    kernelName: 'PipelineOptimizerUpdate',
+    why: 'new: one fused SGD, Momentum, RMSProp, Adagrad, Adadelta or Adamax step per variable, used by fuse() (bit-identical to the stock optimizers)',
+    make: () => makeOptimizerUpdateKernel(),
   },
   {
     kernelName: 'MaxPoolGrad',

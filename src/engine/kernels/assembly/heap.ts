@@ -1,5 +1,6 @@
 // Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
 // the kernels read and write tensors in place at their heap offsets, no copies in or out.
+export { clampedRelu, clampedReluGrad } from './activations';
 export { averageTwo } from './average';
 export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
 export {
@@ -7,5 +8,7 @@ export {
   gemm4x1, gemm4x2, gemm4x4, gemmW2, gemmW3, gemmW4,
 } from './gemm';
 export { col2im, convBaseTable, im2colT } from './im2col';
+export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
+export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from './optimizer-rules';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';

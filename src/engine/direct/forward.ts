@@ -1,0 +1,124 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TensorInfo } from '../kernels/wasm-internals';
+import type { TF } from '../types';
+import { size, view, type CallScope } from './call-scope';
+import { dropoutMask, type StepPosition } from './dropout-mask';
+import type { Activation, DirectOp } from './plan';
+
+/** The relu loops of assembly/activations.ts in the heap module. */
+export const reluLoops = (scope: CallScope) =>
+  scope.loops() as unknown as {
+    clampedRelu(x: number, y: number, n: number, cap: number): void;
+    clampedReluGrad(dy: number, x: number, dx: number, n: number, cap: number): void;
+  };
+
+/** One node's forward pass, kept for its backward pass. */
+export interface NodeRecord {
+  /** The node's inputs and output in the current pass. */
+  xs: TensorInfo[];
+  y: TensorInfo;
+  /** conv2d/depthwise/dense with a tfjs activation: the output before it. */
+  z?: TensorInfo;
+  /** Dropout while training: the multiplier applied (0 or 1 / keep probability per element). */
+  mask?: TensorInfo;
+}
+
+type Conv = Extract<DirectOp, { kind: 'conv2d' | 'depthwise' }>;
+type Dense = Extract<DirectOp, { kind: 'dense' }>;
+
+/** A tfjs activation after our kernel's linear or relu output: [before it, after it]. */
+function activate(scope: CallScope, a: Activation, y: TensorInfo): { y: TensorInfo; z?: TensorInfo } {
+  return typeof a === 'string' ? { y } : { y: scope.applyTfjs(a.apply, y), z: y };
+}
+
+/** Convolution + bias + relu in one fused kernel (FusedConv2D, FusedDepthwiseConv2D). */
+function convForward(scope: CallScope, op: Conv, x: TensorInfo) {
+  const y = scope.run(
+    op.kind === 'conv2d' ? 'FusedConv2D' : 'FusedDepthwiseConv2D',
+    { x, filter: scope.read(op.kernel), bias: op.bias ? scope.read(op.bias) : undefined },
+    {
+      strides: op.strides,
+      pad: op.pad,
+      dataFormat: 'NHWC',
+      dilations: op.dilations,
+      dimRoundingMode: undefined,
+      activation: typeof op.activation === 'string' ? op.activation : 'linear',
+      leakyreluAlpha: undefined,
+    },
+  );
+  return activate(scope, op.activation, y);
+}
+
+/**
+ * Our BatchMatMul (no XNNPACK weight packing, which _FusedMatMul redoes every step as the
+ * weights change), then bias and relu in place.
+ */
+function denseForward(scope: CallScope, op: Dense, x: TensorInfo) {
+  const { run, read, loops, ptr } = scope;
+  const kernel = read(op.kernel);
+  const [inner, units] = kernel.shape;
+  const n = x.shape[0];
+  const y = view(
+    run(
+      'BatchMatMul',
+      { a: view(x, [1, n, inner]), b: view(kernel, [1, inner, units]) },
+      { transposeA: false, transposeB: false },
+    ),
+    [n, units],
+  );
+  if (op.bias) loops().addRowVector(ptr(y), ptr(read(op.bias)), ptr(y), n, units);
+  if (op.activation === 'relu') loops().reluBackward(ptr(y), ptr(y), ptr(y), n * units);
+  return activate(scope, op.activation, y);
+}
+
+/** A layer applied by tfjs: one input or a list (merge layers). */
+export const applyLayer = (layer: tfjs.layers.Layer, training: boolean) => (xs: tfjs.Tensor[]) =>
+  layer.apply(xs.length === 1 ? xs[0] : xs, { training }) as tfjs.Tensor;
+
+/** The forward pass of one node; `training` (a step's position) turns dropout and batch statistics on. */
+export function forwardOp(
+  tf: TF,
+  scope: CallScope,
+  op: DirectOp,
+  xs: TensorInfo[],
+  training?: StepPosition,
+): NodeRecord {
+  const x = xs[0];
+  switch (op.kind) {
+    case 'conv2d':
+    case 'depthwise':
+      return { xs, ...convForward(scope, op, x) };
+    case 'dense':
+      return { xs, ...denseForward(scope, op, x) };
+    case 'tfjs': {
+      const ts = xs.map((t) => scope.asTensor(t));
+      return { xs, y: scope.fromTensor(tf.tidy(() => applyLayer(op.layer, training !== undefined)(ts))) };
+    }
+    case 'batchNorm':
+      // The layer itself, so that in training its moving statistics are updated exactly as tfjs does.
+      return {
+        xs,
+        y: scope.applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x),
+      };
+    case 'maxPool': {
+      const attrs = { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined };
+      return { xs, y: scope.run('MaxPool', { x }, attrs) };
+    }
+    case 'flatten':
+      return { xs, y: view(x, [x.shape[0], size(x.shape.slice(1))]) };
+    case 'dropout': {
+      // Like tfjs's layer: identity outside training and for rates outside (0, 1).
+      if (!training || op.rate <= 0 || op.rate >= 1) return { xs, y: x };
+      const mask = dropoutMask(tf, scope, op, x.shape, training);
+      return { xs, y: scope.run('Multiply', { a: x, b: mask }, {}), mask };
+    }
+    case 'relu': {
+      const y = scope.alloc(x.shape);
+      reluLoops(scope).clampedRelu(scope.ptr(x), scope.ptr(y), size(x.shape), op.cap);
+      return { xs, y };
+    }
+    case 'add':
+      // tfjs' Add layer: ((x0 + x1) + x2) + ...
+      return { xs, y: xs.slice(1).reduce((sum, t) => scope.run('Add', { a: sum, b: t }, {}), x) };
+  }
+}
