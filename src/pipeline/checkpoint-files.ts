@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import type { DirFiles } from './atomic-dir';
 import { captureOptimizerState, type NamedTensor } from '../engine';
-import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from './run-files';
+import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from '../run-format/check';
+import { OPTIMIZER_BIN, OPTIMIZER_JSON, STATE_JSON } from '../run-format/names';
+import type { DirFiles } from '../util/atomic-dir';
 import { checkModelDir, modelFiles, readWeights, toArrayBuffer } from './snapshot';
 import type { LoopPosition, TF } from './types';
 
@@ -11,10 +12,6 @@ import type { LoopPosition, TF } from './types';
  * format, the optimizer's state, and state.json with the loop position and each
  * callback's state. Together they continue a run bit-for-bit (same backend).
  */
-
-export const OPTIMIZER_JSON = 'optimizer.json';
-export const OPTIMIZER_BIN = 'optimizer.bin';
-export const STATE_JSON = 'state.json';
 
 export interface CheckpointState {
   format: 1;

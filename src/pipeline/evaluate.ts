@@ -5,10 +5,12 @@ import { formatPath } from '../config/paths';
 import { batches, loadDataset, type LoadedDataset } from '../data';
 import type { DatasetConfig, NormalizeConfig } from '../data/types';
 import { RunError, UsageError } from '../errors';
-import { resolveAtomicDir } from './atomic-dir';
-import { fixed, thousands } from './format';
+import { loadRunExperiment } from '../run-format/experiment';
+import { MODEL_DIR } from '../run-format/names';
+import { readMeta } from '../run-format/read';
 import { Run } from '../runs/read';
-import { loadRunExperiment, MODEL_DIR, readMeta } from './run-dir';
+import { resolveAtomicDir } from '../util/atomic-dir';
+import { fixed, thousands } from './format';
 import { loadModelDir } from './snapshot';
 import { createStepRunner } from '../engine';
 

@@ -13,43 +13,37 @@ import type { DatasetConfig } from '../data/types';
 import { DataError, InterruptedError, RunError, UsageError } from '../errors';
 import { describeOsError } from '../os-errors';
 import { writeRunCurves } from '../runs/plot';
-import { parseJsonLines, resolveRunsRoot } from '../runs/read';
+import { resolveRunsRoot } from '../runs/read';
 import { processLiveness } from '../runs/liveness';
-import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
-import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
-import { datasetBatchSource, trainBatchCount } from './batch-source';
+import { recoverAtomicDirs, resolveAtomicDir } from '../util/atomic-dir';
+import { loadRunExperiment } from '../run-format/experiment';
+import { selectionMetric, summarize } from '../run-format/metrics';
 import {
-  checkCheckpoint,
-  readCheckpoint,
-  readCheckpointState,
+  CHECKPOINTS_DIR,
+  LAST_CHECKPOINT,
+  CURVES_SVG,
+  LOG_JSONL,
+  META_JSON,
+  MODEL_DIR,
   STATE_JSON,
-  type LoadedCheckpoint,
-} from './checkpoint-files';
-import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
+} from '../run-format/names';
+import { readMeta, readMetricsRows } from '../run-format/read';
+import { FORMAT_VERSION, type RunMeta } from '../run-format/types';
+import { MetaFile, truncateMetrics, writeRunInputs } from '../run-format/write';
+import { datasetBatchSource, trainBatchCount } from './batch-source';
+import { checkCheckpoint, readCheckpoint, readCheckpointState, type LoadedCheckpoint } from './checkpoint-files';
+import { CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
-import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './callbacks/metrics-file';
+import { MetricsFileCallback } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { selectionMetric } from './metric-names';
 import { buildOptimizer, createStepRunner, restoreOptimizerState } from '../engine';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
-import {
-  claimRunDir,
-  gitState,
-  hostInfo,
-  LOG_JSONL,
-  META_JSON,
-  MetaFile,
-  loadRunExperiment,
-  MODEL_DIR,
-  readMeta,
-  writeRunInputs,
-  type RunMeta,
-} from './run-dir';
+import { claimRunDir, gitState, hostInfo } from './run-dir';
 import { installStopSignals, type StopSignal } from './signals';
 import { assignWeights, saveModelDir } from './snapshot';
 import { createTerminal, type Terminal } from './terminal';
@@ -156,6 +150,7 @@ function freshMeta(
 ): RunMeta {
   const e = loaded.experiment;
   return {
+    formatVersion: FORMAT_VERSION,
     name: e.name,
     version,
     runDir: dir,
@@ -229,7 +224,7 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   const extendTo = epochsOverride(req.overrides ?? []);
   const runDir = path.resolve(req.resume!);
   if (!fs.existsSync(path.join(runDir, META_JSON)))
-    throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
+    throw new UsageError(`cannot resume ${runDir}: it has no readable ${META_JSON} (is it a run folder?)`);
   const meta = readMeta(runDir);
   const id = `${meta.name}/${meta.version}`;
   if (meta.status === 'completed' && extendTo === undefined) {
@@ -253,7 +248,7 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   const checkpoints = path.join(runDir, CHECKPOINTS_DIR);
   recoverAtomicDirs(checkpoints);
   recoverAtomicDirs(runDir);
-  const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
+  const checkpoint = resolveAtomicDir(path.join(checkpoints, LAST_CHECKPOINT));
   // Every file checked now, so a damaged checkpoint leaves the run as it was (not extended, not failed).
   const position = checkpoint ? checkCheckpoint(checkpoint).position : undefined;
   const extension =
@@ -266,11 +261,8 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   }
 
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
-  const metricsFile = path.join(runDir, METRICS_JSONL);
-  const rows = fs.existsSync(metricsFile) ? parseJsonLines<EpochRow>(fs.readFileSync(metricsFile, 'utf8')) : [];
-  const previousRows = rows.filter((r) => typeof r.epoch === 'number' && r.epoch <= (position?.epoch ?? 0));
-  writeFileAtomic(metricsFile, previousRows.map((r) => JSON.stringify(r) + '\n').join(''));
-  if (previousRows.length === 0) fs.rmSync(path.join(runDir, SUMMARY_JSON), { force: true });
+  const previousRows = readMetricsRows(runDir).filter((r) => r.epoch <= (position?.epoch ?? 0));
+  truncateMetrics(runDir, previousRows);
 
   const now = new Date().toISOString();
   const file = new MetaFile(runDir, {
@@ -459,7 +451,7 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     if (result.status === 'completed') {
       // The curves are a convenience: a rendering problem is logged, it does not fail a trained run.
       await writeRunCurves(runDir).catch((err: unknown) =>
-        logger.warn({ err: String(err) }, `could not draw curves.svg: ${String(err)}`),
+        logger.warn({ err: String(err) }, `could not draw ${CURVES_SVG}: ${String(err)}`),
       );
       logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
     }
@@ -536,7 +528,7 @@ function recordEnd(meta: MetaFile, changes: Partial<RunMeta>, runDir: string): s
     meta.update(changes);
     return undefined;
   } catch (err) {
-    return `meta.json could not be updated either (${describeOsError(err, { relativeTo: runDir }) ?? String(err)})`;
+    return `${META_JSON} could not be updated either (${describeOsError(err, { relativeTo: runDir }) ?? String(err)})`;
   }
 }
 

@@ -1,6 +1,6 @@
 import { learningRateAt } from '../builders/schedules';
 import { setLearningRate, type TrainSteps } from '../engine';
-import { splitKey } from './metric-names';
+import { splitKey } from '../run-format/metrics';
 import type {
   Batch,
   BatchInfo,

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { applyDefaults } from '../config/defaults';
 import { inferShapes } from '../config/semantic';
 import { ExperimentSchema, type Experiment } from '../schema/experiment';
+import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
 import { readJsonIfExists, type Run } from './read';
 
 /**
@@ -25,7 +26,7 @@ export function parameterCount(run: Run): number | undefined {
     }
   }
   const model = readJsonIfExists<{ weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }>(
-    path.join(run.dir, 'model', 'model.json'),
+    path.join(run.dir, MODEL_DIR, MODEL_JSON),
   );
   const weights = model?.weightsManifest?.flatMap((g) => g.weights ?? []);
   if (!weights?.length) return undefined;

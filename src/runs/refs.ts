@@ -2,8 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { didYouMean } from '../util/suggest';
-import { resolveAtomicDir } from '../pipeline/atomic-dir';
-import { CHECKPOINTS_DIR, epochCheckpointName } from '../pipeline/checkpoint-names';
+import {
+  BEST_CHECKPOINT,
+  CHECKPOINTS_DIR,
+  epochCheckpointName,
+  LAST_CHECKPOINT,
+  MODEL_JSON,
+} from '../run-format/names';
+import { resolveAtomicDir } from '../util/atomic-dir';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
@@ -53,7 +59,7 @@ export function resolveRunRef(ref: string, root: string): RunRef {
   if (split.checkpoint === undefined) return { run, label: run.id };
   const name = checkpointFolder(split.checkpoint);
   const dir = resolveAtomicDir(path.join(run.dir, CHECKPOINTS_DIR, name));
-  if (!dir || !fs.existsSync(path.join(dir, 'model.json'))) {
+  if (!dir || !fs.existsSync(path.join(dir, MODEL_JSON))) {
     const have = checkpointNames(run.dir);
     const list = have.length ? `; it has ${have.map((n) => `@${n}`).join(', ')}` : '; it has none yet';
     throw new UsageError(`${run.id} has no checkpoint "${split.checkpoint}"${list}`);
@@ -72,7 +78,7 @@ function splitCheckpoint(ref: string): { run: string; checkpoint?: string } {
     const name = trimmed.slice(at + 1);
     if (!CHECKPOINT_NAME.test(name)) {
       throw new UsageError(
-        `"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`,
+        `"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, [BEST_CHECKPOINT, LAST_CHECKPOINT])}`,
       );
     }
     return { run: trimmed.slice(0, at), checkpoint: name };
@@ -100,7 +106,7 @@ export function checkpointNames(runDir: string): string[] {
   } catch {
     return [];
   }
-  const order = (n: string) => (n === 'best' ? -2 : n === 'last' ? -1 : Number(n.slice(6)));
+  const order = (n: string) => (n === BEST_CHECKPOINT ? -2 : n === LAST_CHECKPOINT ? -1 : Number(n.slice(6)));
   return names
     .filter((n) => CHECKPOINT_NAME.test(n))
     .map((n) => n.replace(/^epoch-0*(?=[0-9])/, 'epoch-'))

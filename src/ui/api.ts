@@ -6,7 +6,7 @@ import { listTable } from '../runs/ls';
 import { overlayPoints, runCurvePoints, type CurvePoint } from '../runs/plot';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../runs/read';
 import { metricColumns, showReport, type ShowReport } from '../runs/show';
-import { EVALUATION_FILE } from '../runs/types';
+import { CONFIG_YAML, EVALUATION_JSON } from '../run-format/names';
 import { listedRunDamage, runDamage } from './damage';
 import { listRunFiles, type RunFile } from './files';
 import { NotFound } from './http-errors';
@@ -86,7 +86,7 @@ export function runPayload(root: string, name: string, version: string): RunPayl
   const report = showReport(run);
   let configYaml: string | null = null;
   try {
-    configYaml = fs.readFileSync(path.join(run.dir, 'config.yaml'), 'utf8');
+    configYaml = fs.readFileSync(path.join(run.dir, CONFIG_YAML), 'utf8');
   } catch {
     // absent: a run claimed but never filled
   }
@@ -99,7 +99,7 @@ export function runPayload(root: string, name: string, version: string): RunPayl
     metricNames: metricColumns(report.metrics).filter((k) => k !== 'epoch'),
     curves: runCurvePoints(report.metrics),
     files: listRunFiles(root, run.dir),
-    evaluation: readJsonIfExists(path.join(run.dir, EVALUATION_FILE)) ?? null,
+    evaluation: readJsonIfExists(path.join(run.dir, EVALUATION_JSON)) ?? null,
   };
 }
 

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Run } from '../runs/read';
-import type { RunStatus } from '../runs/types';
+import { META_JSON, METRICS_JSONL, SUMMARY_JSON } from '../run-format/names';
+import { DamagedRunFile, readMetaIfExists, readSummaryIfExists } from '../run-format/read';
+import type { RunStatus } from '../run-format/types';
 
 /**
  * What is wrong with a run folder that the readers silently step over: they treat a
@@ -12,8 +14,10 @@ import type { RunStatus } from '../runs/types';
  */
 export function runDamage(run: Run): string[] {
   const problems = listedRunDamage(run.dir, run.status());
-  if (run.summary() === undefined && fs.existsSync(path.join(run.dir, 'summary.json')))
-    problems.push('summary.json is not valid JSON');
+  if (run.summary() === undefined) {
+    const why = damageOf(SUMMARY_JSON, () => readSummaryIfExists(run.dir));
+    if (why) problems.push(why);
+  }
   return problems;
 }
 
@@ -23,13 +27,23 @@ export function runDamage(run: Run): string[] {
  */
 export function listedRunDamage(dir: string, status: RunStatus): string[] {
   const problems: string[] = [];
-  if (status === 'unknown')
-    problems.push(fs.existsSync(path.join(dir, 'meta.json')) ? 'meta.json is not valid JSON' : 'no meta.json');
+  if (status === 'unknown') problems.push(damageOf(META_JSON, () => readMetaIfExists(dir)) ?? `no ${META_JSON}`);
   // A line is appended whole, newline included; a tail without one is a cut write. While the
   // run is going that is a write in progress, not damage.
-  if (status !== 'running' && !endsWithNewline(path.join(dir, 'metrics.jsonl')))
-    problems.push('metrics.jsonl ends in a partial line');
+  if (status !== 'running' && !endsWithNewline(path.join(dir, METRICS_JSONL)))
+    problems.push(`${METRICS_JSONL} ends in a partial line`);
   return problems;
+}
+
+/** Why a file the readers took as absent is not: undefined when it really is absent (or reads fine). */
+function damageOf(name: string, read: () => unknown): string | undefined {
+  try {
+    read();
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof DamagedRunFile)) throw err;
+    return err.notJson ? `${name} is not valid JSON` : `${name}: ${err.detail}`;
+  }
 }
 
 /** True for a missing or empty file too: only a non-empty file cut mid-line is damage. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveAtomicDir } from '../pipeline/atomic-dir';
+import { MODEL_DIR } from '../run-format/names';
+import { resolveAtomicDir } from '../util/atomic-dir';
 import { Forbidden, NotFound } from './http-errors';
 
 /**
@@ -72,7 +73,7 @@ export function listRunFiles(root: string, runDir: string): RunFile[] {
   const rel = path.relative(root, runDir).split(path.sep).join('/');
   add(runDir, rel);
   // model/ is swapped in whole; mid-swap the complete copy is the hidden `.model.old-*`, not served.
-  const model = resolveAtomicDir(path.join(runDir, 'model'));
-  if (model === path.join(runDir, 'model')) add(model, `${rel}/model`);
+  const model = resolveAtomicDir(path.join(runDir, MODEL_DIR));
+  if (model === path.join(runDir, MODEL_DIR)) add(model, `${rel}/${MODEL_DIR}`);
   return out;
 }

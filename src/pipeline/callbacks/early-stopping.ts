@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { resolveAtomicDir } from '../atomic-dir';
-import { improves, metricGoal } from '../metric-names';
+import { CHECKPOINTS_DIR } from '../../run-format/names';
+import { improves, metricGoal } from '../../run-format/metrics';
+import { resolveAtomicDir } from '../../util/atomic-dir';
 import { assignWeights, readWeights, saveModelDir } from '../snapshot';
 import type { Callback, EpochRow, TF, TrainResult } from '../types';
-import { CHECKPOINTS_DIR } from './checkpoint';
 
 export const EARLY_STOPPING_DIR = 'early-stopping-best';
 

@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InterruptedError } from '../../errors';
 import { writeAll } from '../../util/atomic';
-import { loadRunExperiment } from '../../pipeline/run-dir';
-import { listVersions, parseJsonLines, Run } from '../read';
-import type { MetricsRow } from '../types';
-import { bestUpTo } from './median';
+import { readMetricCurve } from '../../run-format/read';
+import type { MetricsRow } from '../../run-format/types';
+import { listVersions, Run } from '../read';
+import { lastJsonLine, resumable, trialError, trialStatus, trialValues } from './outcome';
 import { judgeTrial, stopReason } from './search/early-stop';
 import { proposeTrial } from './search/propose';
 import { DONE, saveSweep, trialRuns, type SweepState, type TrialState, type TrialStatus } from './state';
@@ -31,14 +31,6 @@ export interface RunnerOptions {
   pollMs?: number;
   /** Extra environment for trial processes. */
   env?: NodeJS.ProcessEnv;
-}
-
-/** The run's last stdout line with --json. */
-interface RunResult {
-  runDir?: string;
-  status?: string;
-  metrics?: MetricsRow;
-  best?: MetricsRow;
 }
 
 interface Active {
@@ -205,13 +197,13 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
     const runDir = result?.runDir ?? t.runDir ?? findTrialRun(state, t, knownVersions);
     if (runDir) setRun(t, runDir);
     readResults(state, t, runDir, result?.metrics);
-    let status: TrialStatus = toTrialStatus(result?.status, code);
+    let status: TrialStatus = trialStatus(result?.status, code);
     if (status === 'interrupted' && a.pruneRequested) {
       status = 'pruned';
       t.pruned = a.pruneRequested;
     }
     t.status = status;
-    t.error = status === 'completed' || status === 'pruned' ? null : errorOf(result, a, code, signal, runDir);
+    t.error = status === 'completed' || status === 'pruned' ? null : trialError(runDir, a.stderrTail, code, signal);
     const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
     const where = t.run ? ` (${t.run})` : '';
     const why =
@@ -303,16 +295,10 @@ function chooseParams(state: SweepState, t: TrialState, log: (line: string) => v
 
 /** A trial's final metrics, its sweep metric and that metric's best over epochs, from its run folder. */
 function readResults(state: SweepState, t: TrialState, runDir: string | undefined, reported?: MetricsRow): void {
-  const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
-  const final = reported ?? rows.at(-1) ?? null;
-  t.final = final;
-  t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
-  t.bestValue =
-    bestUpTo(
-      rows.map((r) => r[state.spec.metric]),
-      rows.length,
-      state.spec.goal,
-    ) ?? t.value;
+  const v = trialValues(runDir, state.spec.metric, state.spec.goal, reported);
+  t.final = v.final;
+  t.value = v.value;
+  t.bestValue = v.bestValue;
 }
 
 /**
@@ -332,22 +318,8 @@ function previousRun(
 ): { dir: string; status: string | undefined; resumable: boolean } | undefined {
   const dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : trialRuns(state, t.index)[0]?.dir;
   if (!dir) return undefined;
-  const meta = Run.fromDir(dir).meta();
-  const status = meta?.status;
-  const stoppedPartWay =
-    status === 'interrupted' || status === 'running' || (status === 'failed' && !meta?.resumes?.length);
-  const resumable =
-    stoppedPartWay && !(t.exitCode === 2 && t.runDir === dir) && resolvesAsRecorded(dir, meta?.configHash);
-  return { dir, status, resumable };
-}
-
-/** Whether a run's recorded experiment still resolves to the hash it ran with (what `run --resume` checks). */
-function resolvesAsRecorded(dir: string, configHash: string | undefined): boolean {
-  try {
-    return loadRunExperiment(dir).hash === configHash;
-  } catch {
-    return false;
-  }
+  const run = Run.fromDir(dir);
+  return { dir, status: run.meta()?.status, resumable: !(t.exitCode === 2 && t.runDir === dir) && resumable(run) };
 }
 
 function resetTrial(t: TrialState): void {
@@ -381,62 +353,6 @@ function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {
   return os.constants.signals[signal];
-}
-
-export function lastJsonLine(stdout: string): RunResult | undefined {
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 3; i--) {
-    try {
-      const v = JSON.parse(lines[i]);
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v as RunResult;
-    } catch {
-      // not the result line
-    }
-  }
-  return undefined;
-}
-
-function toTrialStatus(status: string | undefined, code: number | null): TrialStatus {
-  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
-  if (code === 130) return 'interrupted';
-  return code === 0 ? 'completed' : 'failed';
-}
-
-/** `[12:00:01] INFO: ...` (pino-pretty below ERROR) and `epoch 3/10  loss ...` (the plain progress line). */
-const ROUTINE_OUTPUT = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
-
-function errorOf(
-  _result: RunResult | undefined,
-  a: Active,
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  runDir: string | undefined | null,
-): string {
-  const metaError = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
-  if (metaError) return metaError;
-  // The trial's stderr is mostly its own progress (pino-pretty info lines, one line per epoch):
-  // those say what it was doing, not why it stopped, so a killed trial is not blamed on them.
-  const lastErr = a.stderrTail
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('{') && !ROUTINE_OUTPUT.test(l))
-    .at(-1);
-  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-  return lastErr ? `${lastErr} (${how})` : how;
-}
-
-/** Per-epoch values of one metric from a run's metrics.jsonl (index 0 = epoch 1). */
-function readMetricCurve(runDir: string, metric: string): Array<number | undefined> {
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
-  } catch {
-    return [];
-  }
-  const curve: Array<number | undefined> = [];
-  for (const r of parseJsonLines<MetricsRow>(text))
-    if (typeof r.epoch === 'number' && r.epoch >= 1) curve[r.epoch - 1] = r[metric];
-  return curve;
 }
 
 /** The run folder a trial's process claimed: a new version whose meta.json carries this sweep's tags. */

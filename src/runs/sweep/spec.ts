@@ -1,8 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../errors';
 import { parsePath } from '../../config/paths';
-import { goalOf } from '../types';
-import { selectionMetric, type SelectionInput } from '../../pipeline/metric-names';
+import { metricGoal, selectionMetric, type SelectionInput } from '../../run-format/metrics';
 
 /**
  * What a sweep varies and how it ranks trials: from the experiment file's
@@ -173,7 +172,7 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
   // The metric: the command line, else what the file wrote, else the experiment's main metric.
   const fallback = defaultMetric(experiment);
   const metric = flags.metric ?? section?.metric ?? fallback.metric;
-  const goalRaw = flags.goal ?? section?.goal ?? (metric === fallback.metric ? fallback.goal : goalOf(metric));
+  const goalRaw = flags.goal ?? section?.goal ?? (metric === fallback.metric ? fallback.goal : metricGoal(metric));
   if (goalRaw !== 'max' && goalRaw !== 'min') throw new UsageError(`--goal must be max or min, got "${goalRaw}"`);
 
   let earlyStopping: EarlyStopSpec | undefined;

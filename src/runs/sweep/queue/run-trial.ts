@@ -6,12 +6,11 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../../../errors';
 import { describeOsError } from '../../../os-errors';
 import { formatDiagnostics } from '../../../config/diagnostics';
-import { loadRunExperiment } from '../../../pipeline/run-dir';
+import { readMetricsRows, readTextIfExists } from '../../../run-format/read';
+import type { MetricsRow } from '../../../run-format/types';
 import { writeFileAtomic } from '../../../util/atomic';
-import { parseJsonLines, Run } from '../../read';
-import type { MetricsRow } from '../../types';
-import { bestUpTo } from '../median';
-import { lastJsonLine } from '../runner';
+import { Run } from '../../read';
+import { lastJsonLine, resumable, trialError, trialStatus, trialValues } from '../outcome';
 import { judgeTrial, stopReason } from '../search/early-stop';
 import { SWEEPS_DIR, trialRuns, type TrialStatus } from '../state';
 import { validateTrials } from '../validate';
@@ -60,7 +59,7 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   };
   try {
     fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
-    if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
+    if (readTextIfExists(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
   } catch (err) {
     // A runs folder this worker cannot write: a failed attempt with the reason (logged, recorded
     // in the sweep, retried elsewhere), not an exception the queue would swallow.
@@ -163,11 +162,11 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
   const reported = lastJsonLine(proc.stdout());
   const runDir = reported?.runDir ?? watch.runDir ?? null;
   if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch(() => {});
-  let status = toStatus(reported?.status, code);
+  let status: TrialStatus = trialStatus(reported?.status, code);
   if (status === 'interrupted' && watch.pruned) status = 'pruned';
   // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
   else if (s.handBack() && status !== 'completed') return { handBack: true };
-  const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, proc.stderr(), code, signal);
+  const error = status === 'completed' || status === 'pruned' ? null : trialError(runDir, proc.stderr(), code, signal);
   return {
     handBack: false,
     refused: false,
@@ -245,7 +244,7 @@ async function follow(
     });
     w.marked = true;
   }
-  const rows = readRows(w.runDir);
+  const rows = readMetricsRows(w.runDir);
   if (rows.length <= w.epochs) return;
   for (const row of rows.slice(w.epochs)) await saveEpoch(ctx.redis, job.sweep, job.trial, row);
   const since = w.epochs;
@@ -283,21 +282,8 @@ function runOutcome(
   runDir: string,
   reported?: MetricsRow,
 ): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
-  const rows = Run.fromDir(runDir).refreshMetrics();
-  const metrics = reported ?? rows.at(-1) ?? null;
-  const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
-  return {
-    run: Run.fromDir(runDir).id,
-    runDir,
-    metrics,
-    value,
-    bestValue:
-      bestUpTo(
-        rows.map((r) => r[job.metric]),
-        rows.length,
-        job.goal,
-      ) ?? value,
-  };
+  const v = trialValues(runDir, job.metric, job.goal, reported);
+  return { run: Run.fromDir(runDir).id, runDir, metrics: v.final, value: v.value, bestValue: v.bestValue };
 }
 
 function trialArgs(job: TrialJob, ctx: TrialContext): string[] {
@@ -334,15 +320,8 @@ async function stoppedRun(run: Run | undefined): Promise<string | undefined> {
   if (!run) return undefined;
   for (let waited = 0; Run.fromDir(run.dir).status() === 'running' && waited < 120_000; waited += 200) await sleep(200);
   run = Run.fromDir(run.dir);
-  const meta = run.meta();
-  const status = run.status();
-  const partWay = status === 'interrupted' || status === 'crashed' || (status === 'failed' && !meta?.resumes?.length);
-  if (!partWay) return undefined;
-  try {
-    return loadRunExperiment(run.dir).hash === meta?.configHash ? run.dir : undefined;
-  } catch {
-    return undefined;
-  }
+  // Still running after the wait: not this worker's to take over.
+  return run.status() !== 'running' && resumable(run) ? run.dir : undefined;
 }
 
 function result(
@@ -365,40 +344,6 @@ function result(
     pruned: null,
     recordedAt: now,
   };
-}
-
-function toStatus(status: string | undefined, code: number | null): TrialStatus {
-  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
-  if (code === 130) return 'interrupted';
-  return code === 0 ? 'completed' : 'failed';
-}
-
-const ROUTINE = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
-
-function errorOf(runDir: string | null, stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
-  const fromMeta = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
-  if (fromMeta) return fromMeta;
-  const last = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('{') && !ROUTINE.test(l))
-    .at(-1);
-  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-  return last ? `${last} (${how})` : how;
-}
-
-function readRows(runDir: string): MetricsRow[] {
-  return parseJsonLines<MetricsRow>(readOr(path.join(runDir, 'metrics.jsonl')) ?? '').filter(
-    (r) => typeof r.epoch === 'number',
-  );
-}
-
-function readOr(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { namingTarget, writeFileSynced } from '../util/atomic';
+import { namingTarget, writeFileSynced } from './atomic';
 
 /**
  * Directories whose files must change together (model.json with its weights.bin, a

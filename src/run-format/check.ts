@@ -17,6 +17,7 @@ import { RunError } from '../errors';
 const Count = Type.Integer({ minimum: 0 });
 
 export const MetaSchema = Type.Object({
+  formatVersion: Type.Optional(Type.Integer({ minimum: 1 })),
   name: Type.String({ minLength: 1 }),
   version: Type.Integer({ minimum: 1 }),
   status: Type.Union([
@@ -37,6 +38,20 @@ export const MetaSchema = Type.Object({
 });
 
 export const OverridesSchema = Type.Array(Type.String());
+
+const Row = Type.Object({ epoch: Type.Number() });
+
+/** summary.json: every key optional (a run before its first epoch has none; older runs lack bestGoal). */
+export const SummarySchema = Type.Object({
+  final: Type.Optional(Row),
+  best: Type.Optional(Row),
+  bestBy: Type.Optional(Type.String()),
+  bestGoal: Type.Optional(Type.Union([Type.Literal('max'), Type.Literal('min')])),
+  epochs: Type.Optional(Count),
+});
+
+/** resolved.json: an experiment as a mapping (its own schema is the experiment's). */
+export const ResolvedSchema = Type.Object({});
 
 export const CheckpointStateSchema = Type.Object({
   format: Type.Literal(1),
