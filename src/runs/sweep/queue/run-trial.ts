@@ -45,54 +45,32 @@ export interface TrialContext {
 
 export type TrialOutcome = { handBack: true } | { handBack: false; result: TrialResult; refused: boolean };
 
+type Base = { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+
 export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext): Promise<TrialOutcome> {
-  const startedAt = new Date();
   const cpuAtStart = process.cpuUsage();
   const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
   const file = path.join(sweepDir, job.experiment.fileName);
-  const base = {
+  const base: Base = {
     trial: job.trial,
     attempt,
     host: os.hostname(),
     worker: ctx.worker,
-    startedAt: startedAt.toISOString(),
+    startedAt: new Date().toISOString(),
   };
-  try {
-    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
-    if (readTextIfExists(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
-  } catch (err) {
-    // A runs folder this worker cannot write: a failed attempt with the reason (logged, recorded
-    // in the sweep, retried elsewhere), not an exception the queue would swallow.
-    const why = describeOsError(err);
-    if (!why) throw err;
-    return {
-      handBack: false,
-      refused: false,
-      result: result(base, {
-        status: 'failed',
-        error: `cannot prepare the trial on ${base.host}: ${why}`,
-        takeover: null,
-      }),
-    };
-  }
+  const unwritable = writeTrialFile(job, sweepDir, file, base);
+  if (unwritable) return unwritable;
   // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
   const claimed = countClaim(ctx.redis, job.sweep, job.trial);
+  // Deliberate: a failed count is reported where it is awaited below, not as an unhandled rejection meanwhile.
   claimed.catch(() => {});
+  const invalid = validateHere(job, file, base);
+  if (invalid) return invalid;
 
-  try {
-    validateTrials(file, job.experiment.text, job.baseOverrides, [
-      { index: job.trial, params: job.params, overrides: job.overrides },
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
-    return { handBack: false, refused: true, result: result(base, { status: 'failed', error, takeover: null }) };
-  }
-
-  const state = { runsDir: ctx.runsDir, name: job.name, id: job.sweep };
   const claims = await claimed;
   // Taken for the first time, the trial has no run anywhere yet: no need to read every run's meta.json here.
-  const latest = claims > 1 ? trialRuns(state, job.trial)[0] : undefined;
+  const latest =
+    claims > 1 ? trialRuns({ runsDir: ctx.runsDir, name: job.name, id: job.sweep }, job.trial)[0] : undefined;
   const prior = await stoppedRun(latest);
   if (!prior && latest && Run.fromDir(latest.dir).status() === 'completed') {
     // Its process finished the trial after its worker died: take the result it wrote.
@@ -114,9 +92,8 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   await Promise.resolve();
   if (handBack) return { handBack: true };
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
-  ctx.log(
-    `[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`,
-  );
+  const how = prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started';
+  ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${how}: ${job.overrides.join(' ')}`);
   return supervise(job, ctx, {
     args,
     logFile: path.join(sweepDir, 'trials', `${job.trial}.log`),
@@ -128,12 +105,44 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   });
 }
 
+/**
+ * The sweep's experiment file in this runs folder. One this worker cannot write is a failed
+ * attempt with the reason (logged, recorded in the sweep, retried elsewhere), not an exception
+ * the queue would swallow.
+ */
+function writeTrialFile(job: TrialJob, sweepDir: string, file: string, base: Base): TrialOutcome | undefined {
+  try {
+    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
+    if (readTextIfExists(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
+    return undefined;
+  } catch (err) {
+    const why = describeOsError(err);
+    if (!why) throw err;
+    const error = `cannot prepare the trial on ${base.host}: ${why}`;
+    return { handBack: false, refused: false, result: result(base, { status: 'failed', error, takeover: null }) };
+  }
+}
+
+/** The trial's experiment validated on this machine (its data, its dataset paths); refused when it does not. */
+function validateHere(job: TrialJob, file: string, base: Base): TrialOutcome | undefined {
+  try {
+    validateTrials(file, job.experiment.text, job.baseOverrides, [
+      { index: job.trial, params: job.params, overrides: job.overrides },
+    ]);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
+    return { handBack: false, refused: true, result: result(base, { status: 'failed', error, takeover: null }) };
+  }
+}
+
 interface Supervision {
   args: string[];
   logFile: string;
   prior: string | undefined;
   takeover: Takeover;
-  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+  base: Base;
   cpuAtStart: NodeJS.CpuUsage;
   handBack: () => boolean;
 }
@@ -324,10 +333,7 @@ async function stoppedRun(run: Run | undefined): Promise<string | undefined> {
   return run.status() !== 'running' && resumable(run) ? run.dir : undefined;
 }
 
-function result(
-  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string },
-  r: { status: TrialStatus; error: string | null; takeover: Takeover },
-): TrialResult {
+function result(base: Base, r: { status: TrialStatus; error: string | null; takeover: Takeover }): TrialResult {
   const now = Date.now();
   return {
     ...base,
