@@ -39,6 +39,7 @@ export function gitState(cwd = process.cwd()): { commit: string; dirty: boolean 
     const dirty = git(['status', '--porcelain']).trim() !== '';
     return { commit, dirty };
   } catch {
+    // Deliberate: no git, or not a work tree; meta.json records null either way.
     return null;
   }
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { RunError } from '../errors';
+import { isNotFound } from '../util/not-found';
 import { checkRunFile, MetaSchema, OverridesSchema, ResolvedSchema, SummarySchema } from './check';
 import { META_JSON, METRICS_JSONL, OVERRIDES_JSON, RESOLVED_JSON, SUMMARY_JSON } from './names';
 import { FORMAT_VERSION, type MetricsRow, type RunMeta, type RunSummary, type StoredMeta } from './types';
@@ -46,8 +47,7 @@ export function readTextIfExists(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

@@ -22,7 +22,7 @@ export function parameterCount(run: Run): number | undefined {
       const report = inferShapes(config as unknown as Experiment, undefined, []);
       if (Array.isArray(layers) && report.layers.length === layers.length) return report.totalParams;
     } catch {
-      // A config another version wrote, or shapes that do not infer: try the saved model.
+      // Deliberate: a config another version wrote, or shapes that do not infer; the saved model still says.
     }
   }
   const model = readJsonIfExists<{ weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }>(

@@ -10,6 +10,7 @@ import {
   MODEL_JSON,
 } from '../run-format/names';
 import { resolveAtomicDir } from '../util/atomic-dir';
+import { isNotFound } from '../util/not-found';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
@@ -103,8 +104,9 @@ export function checkpointNames(runDir: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(path.join(runDir, CHECKPOINTS_DIR));
-  } catch {
-    return [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
   }
   const order = (n: string) => (n === BEST_CHECKPOINT ? -2 : n === LAST_CHECKPOINT ? -1 : Number(n.slice(6)));
   return names
@@ -254,7 +256,8 @@ export function formatRanges(ns: number[]): string {
 function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }

@@ -4,6 +4,7 @@ import type { Run } from '../runs/read';
 import { META_JSON, METRICS_JSONL, SUMMARY_JSON } from '../run-format/names';
 import { DamagedRunFile, readMetaIfExists, readSummaryIfExists } from '../run-format/read';
 import type { RunStatus } from '../run-format/types';
+import { isNotFound } from '../util/not-found';
 
 /**
  * What is wrong with a run folder that the readers silently step over: they treat a
@@ -56,8 +57,9 @@ function endsWithNewline(file: string): boolean {
     const last = Buffer.alloc(1);
     fs.readSync(fd, last, 0, 1, size - 1);
     return last[0] === 0x0a;
-  } catch {
-    return true;
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    throw err;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }

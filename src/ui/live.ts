@@ -29,6 +29,7 @@ function signature(files: string[]): string {
         const st = fs.statSync(f);
         return `${st.size}:${st.mtimeMs}`;
       } catch {
+        // Deliberate: a timer must not throw; a file gone or unreadable is a change, read when the page asks.
         return '-';
       }
     })

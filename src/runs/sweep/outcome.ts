@@ -1,5 +1,6 @@
 import { PipelineError } from '../../errors';
 import { loadRunExperiment } from '../../run-format/experiment';
+import { isNotFound } from '../../util/not-found';
 import { bestValue } from '../../run-format/metrics';
 import type { MetricsRow } from '../../run-format/types';
 import { Run } from '../read';
@@ -112,9 +113,7 @@ function resolvesAsRecorded(dir: string, configHash: string | undefined): boolea
     return loadRunExperiment(dir).hash === configHash;
   } catch (err) {
     // A recorded experiment that no longer loads (or files gone) is one `run --resume` refuses.
-    if (err instanceof PipelineError || isMissing(err)) return false;
+    if (err instanceof PipelineError || isNotFound(err)) return false;
     throw err;
   }
 }
-
-const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '');

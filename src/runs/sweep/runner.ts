@@ -400,7 +400,7 @@ function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     child.kill(signal);
   } catch {
-    // already gone
+    // Deliberate: the child has already exited; there is nothing left to signal.
   }
 }
 

@@ -170,7 +170,10 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
   const exitedAt = Date.now();
   const reported = lastJsonLine(proc.stdout());
   const runDir = reported?.runDir ?? watch.runDir ?? null;
-  if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch(() => {});
+  if (runDir)
+    await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch((err: unknown) =>
+      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its last epochs in Redis (${(err as Error).message})`),
+    );
   let status: TrialStatus = trialStatus(reported?.status, code);
   if (status === 'interrupted' && watch.pruned) status = 'pruned';
   // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
@@ -281,7 +284,7 @@ function lowerPriority(pid: number | undefined): void {
   try {
     os.setPriority(pid, Math.min(19, os.getPriority() + 5));
   } catch {
-    // not permitted here: the trial keeps the worker's priority
+    // Deliberate: not permitted here (or the child is gone already): the trial keeps the worker's priority.
   }
 }
 
