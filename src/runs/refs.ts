@@ -11,6 +11,7 @@ import {
 } from '../run-format/names';
 import { resolveAtomicDir } from '../util/atomic-dir';
 import { isNotFound } from '../util/not-found';
+import { improves } from '../run-format/metrics';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
@@ -223,16 +224,16 @@ function select(p: Parsed, selector: number | 'latest' | 'best', ref: string): R
 
 /**
  * The run with the best main-metric value at its best epoch. The main metric is
- * the latest run's (an edited file may change it); runs without a value are skipped.
+ * the latest run's (an edited file may change it); runs without a finite value are skipped,
+ * and the first of equals wins (run-format/metrics.ts's rule for epochs, applied to runs).
  */
 export function bestRun(runs: Run[], ref = ''): Run {
   const metric = runs[runs.length - 1].mainMetric();
   let best: Run | undefined;
-  let bestValue = NaN;
+  let bestValue: number | undefined;
   for (const r of runs) {
     const v = r.bestMetrics()?.[metric.name];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
-    if (best === undefined || (metric.goal === 'max' ? v > bestValue : v < bestValue)) {
+    if (typeof v === 'number' && improves(v, bestValue, metric.goal)) {
       best = r;
       bestValue = v;
     }

@@ -10,8 +10,8 @@ import { isNotFound } from '../util/not-found';
  * What is wrong with a run folder that the readers silently step over: they treat a
  * file that does not parse as absent (so `ls` keeps working), but a person looking at
  * the dashboard should see that the folder is damaged rather than merely sparse.
- * Cheap on purpose (an existence check and the last byte of metrics.jsonl), since the
- * runs table asks this of every run.
+ * Cheap on purpose (the last byte of metrics.jsonl; a file read again only for a run the
+ * listing could not read), since the runs table asks this of every run.
  */
 export function runDamage(run: Run): string[] {
   const problems = listedRunDamage(run.dir, run.status());

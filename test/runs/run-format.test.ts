@@ -10,6 +10,8 @@ import { bestEpoch, bestValue, metricGoal, runMainMetric, summarize } from '../.
 import { DamagedRunFile, readMetricCurve, readMetricsRows, readSummaryIfExists } from '../../src/run-format/read';
 import type { MetricsRow } from '../../src/run-format/types';
 import { truncateMetrics } from '../../src/run-format/write';
+import { Run } from '../../src/runs/read';
+import { runDamage } from '../../src/ui/damage';
 import { tempRoot, writeRun } from './fixture';
 
 test('metricGoal: losses down, registry metrics their way, other names by what they measure', () => {
@@ -105,4 +107,17 @@ test('summary.json: damaged is a DamagedRunFile naming the file and field; absen
   );
   fs.rmSync(file);
   assert.equal(readSummaryIfExists(dir), undefined);
+});
+
+test('meta.json with a wrong field: listings show the run as unknown, the dashboard names the field', () => {
+  const root = tempRoot('pipeline-run-format-');
+  const dir = writeRun(root);
+  const file = path.join(dir, 'meta.json');
+  const meta = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...meta, status: 'paused', pid: -1 }));
+  const run = Run.fromDir(dir);
+  assert.equal(run.status(), 'unknown');
+  assert.deepEqual(runDamage(run), [
+    'meta.json: status: expected "running" or "completed" or "failed" or "interrupted" or "diverged", found "paused"; pid: expected an integer >= 0, found -1',
+  ]);
 });
