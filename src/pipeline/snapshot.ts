@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { ModelJsonSchema, readRunFile, readWeightsFile } from '../run-format/check';
+import { readRunFile, readWeightsFile } from '../run-format/check';
 import { MODEL_JSON, WEIGHTS_BIN } from '../run-format/names';
 import { writeDirAtomic, type DirFiles } from '../util/atomic-dir';
 import { RunError } from '../errors';
@@ -53,7 +53,7 @@ export async function saveModelDir(tf: TF, model: tfjs.LayersModel, dir: string)
 /** model.json, checked, and weights.bin, checked to hold exactly the bytes the manifest describes. */
 function readModelDir(dir: string): { json: ModelJson; specs: tfjs.io.WeightsManifestEntry[]; weights: ArrayBuffer } {
   const jsonFile = path.join(dir, MODEL_JSON);
-  const json = readRunFile<ModelJson>(jsonFile, ModelJsonSchema);
+  const json = readRunFile<ModelJson>(jsonFile, 'modelJson');
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   return { json, specs, weights: toArrayBuffer(readWeightsFile(path.join(dir, WEIGHTS_BIN), jsonFile, specs)) };
 }

@@ -6,7 +6,7 @@ import type { PathSeg } from '../config/paths';
 import { ConfigError, PipelineError, type Diagnostic } from '../errors';
 import { resolveRunRef } from '../runs/refs';
 import { didYouMean } from '../util/suggest';
-import { ModelJsonSchema, readRunFile } from '../run-format/check';
+import { readRunFile } from '../run-format/check';
 import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
 import { resolveAtomicDir } from '../util/atomic-dir';
 import { readWeights } from './snapshot';
@@ -33,7 +33,7 @@ interface WeightSpec {
 function sourceSpecs(dir: string): WeightSpec[] {
   const json = readRunFile<{ weightsManifest: Array<{ weights: WeightSpec[] }> }>(
     path.join(dir, MODEL_JSON),
-    ModelJsonSchema,
+    'modelJson',
   );
   return json.weightsManifest.flatMap((g) => g.weights);
 }

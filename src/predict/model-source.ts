@@ -7,7 +7,7 @@ import { resolveDataHome } from '../data/paths';
 import type { DatasetConfig } from '../data/types';
 import { DataError, UsageError } from '../errors';
 import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
-import { ModelJsonSchema, readRunFile } from '../run-format/check';
+import { readRunFile } from '../run-format/check';
 import { readMeta, readResolved } from '../run-format/read';
 import type { RunMeta } from '../run-format/types';
 import { resolveAtomicDir } from '../util/atomic-dir';
@@ -110,7 +110,7 @@ export function modelInputShape(modelDir: string): [number, number, number] {
     model_config?: Topology;
     config?: { layers?: Array<{ config?: { batch_input_shape?: Array<number | null> } }> };
   };
-  const json = readRunFile<{ modelTopology: Topology }>(file, ModelJsonSchema);
+  const json = readRunFile<{ modelTopology: Topology }>(file, 'modelJson');
   const topology = json.modelTopology.model_config ?? json.modelTopology;
   const shape = topology.config?.layers?.[0]?.config?.batch_input_shape;
   if (shape?.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {

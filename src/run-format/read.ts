@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TSchema } from '@sinclair/typebox';
 import { RunError } from '../errors';
 import { isNotFound } from '../util/not-found';
-import { checkRunFile, MetaSchema, OverridesSchema, ResolvedSchema, SummarySchema } from './check';
+import { checkRunFile } from './check';
+import type { RunFileSchema } from './validators';
 import { META_JSON, METRICS_JSONL, OVERRIDES_JSON, RESOLVED_JSON, SUMMARY_JSON } from './names';
 import { FORMAT_VERSION, type MetricsRow, type RunMeta, type RunSummary, type StoredMeta } from './types';
 
@@ -62,13 +62,13 @@ export function parseRunJson(file: string, text: string): unknown {
 }
 
 /** A run file checked against its schema; undefined when absent (the policy above). */
-export function readRunJsonIfExists<T>(file: string, schema: TSchema): T | undefined {
+export function readRunJsonIfExists<T>(file: string, schema: RunFileSchema): T | undefined {
   const text = readTextIfExists(file);
   if (text === undefined) return undefined;
   return checkedJson<T>(file, parseRunJson(file, text), schema);
 }
 
-function checkedJson<T>(file: string, value: unknown, schema: TSchema): T {
+function checkedJson<T>(file: string, value: unknown, schema: RunFileSchema): T {
   try {
     return checkRunFile<T>(file, schema, value);
   } catch (err) {
@@ -105,31 +105,31 @@ export function readMeta(runDir: string): RunMeta {
 function metaFrom(runDir: string, file: string, text: string): StoredMeta {
   const value = parseRunJson(file, text);
   checkFormatVersion(runDir, value);
-  return checkedJson<StoredMeta>(file, value, MetaSchema);
+  return checkedJson<StoredMeta>(file, value, 'meta');
 }
 
 export function readSummaryIfExists(runDir: string): RunSummary | undefined {
-  return readRunJsonIfExists<RunSummary>(path.join(runDir, SUMMARY_JSON), SummarySchema);
+  return readRunJsonIfExists<RunSummary>(path.join(runDir, SUMMARY_JSON), 'summary');
 }
 
 /** resolved.json for commands that need it (predict, serve, export); a missing one throws ENOENT. */
 export function readResolved(runDir: string): Record<string, unknown> {
   const file = path.join(runDir, RESOLVED_JSON);
-  return checkedJson(file, parseRunJson(file, fs.readFileSync(file, 'utf8')), ResolvedSchema);
+  return checkedJson(file, parseRunJson(file, fs.readFileSync(file, 'utf8')), 'resolved');
 }
 
 export function readResolvedIfExists(runDir: string): Record<string, unknown> | undefined {
-  return readRunJsonIfExists<Record<string, unknown>>(path.join(runDir, RESOLVED_JSON), ResolvedSchema);
+  return readRunJsonIfExists<Record<string, unknown>>(path.join(runDir, RESOLVED_JSON), 'resolved');
 }
 
 /** overrides.json; a missing one throws ENOENT (every run has one from its start). */
 export function readOverrides(runDir: string): string[] {
   const file = path.join(runDir, OVERRIDES_JSON);
-  return checkedJson<string[]>(file, parseRunJson(file, fs.readFileSync(file, 'utf8')), OverridesSchema);
+  return checkedJson<string[]>(file, parseRunJson(file, fs.readFileSync(file, 'utf8')), 'overrides');
 }
 
 export function readOverridesIfExists(runDir: string): string[] | undefined {
-  return readRunJsonIfExists<string[]>(path.join(runDir, OVERRIDES_JSON), OverridesSchema);
+  return readRunJsonIfExists<string[]>(path.join(runDir, OVERRIDES_JSON), 'overrides');
 }
 
 /** Rows of an append-only JSON-lines text; a line that does not parse (a cut last line) is skipped. */
