@@ -15,7 +15,8 @@ import { runFileValidator, type RunFileSchema } from './validators';
 
 /** One ajv error as `field: expected ..., found ...` (the wording the experiment's errors use, loaded when needed). */
 function describeProblem(e: ErrorObject): string {
-  const { describeSchema, describeValue } = require('../config/schema-errors') as typeof import('../config/schema-errors');
+  const { describeSchema, describeValue } =
+    require('../config/schema-errors') as typeof import('../config/schema-errors');
   const at = formatPath(fromPointer(e.instancePath));
   const where = at ? `${at}: ` : '';
   if (e.keyword === 'required')

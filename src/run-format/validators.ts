@@ -22,7 +22,7 @@ const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false } as const;
 let validators: Record<RunFileSchema, ValidateFunction> | undefined;
 
 export function runFileValidator(name: RunFileSchema): ValidateFunction {
-  validators ??= loadGenerated() ?? compileAll();
+  validators ??= loadGenerated() ?? compileRunFileValidators();
   return validators[name];
 }
 
@@ -35,7 +35,8 @@ function schemas(): Record<RunFileSchema, object> {
   return (require('./schemas') as typeof import('./schemas')).RUN_FILE_SCHEMAS;
 }
 
-function compileAll(): Record<RunFileSchema, ValidateFunction> {
+/** The validators compiled now (what a checkout without the generated module uses). */
+export function compileRunFileValidators(): Record<RunFileSchema, ValidateFunction> {
   const Ajv = (require('ajv') as typeof import('ajv')).default;
   const ajv = new Ajv(AJV_OPTIONS);
   const all = schemas();

@@ -9,6 +9,11 @@ import * as path from 'node:path';
 import { bestEpoch, bestValue, metricGoal, runMainMetric, summarize } from '../../src/run-format/metrics';
 import { DamagedRunFile, readMetricCurve, readMetricsRows, readSummaryIfExists } from '../../src/run-format/read';
 import type { MetricsRow } from '../../src/run-format/types';
+import {
+  compileRunFileValidators,
+  GENERATED_RUN_FILE_VALIDATORS,
+  type RunFileSchema,
+} from '../../src/run-format/validators';
 import { truncateMetrics } from '../../src/run-format/write';
 import { Run } from '../../src/runs/read';
 import { runDamage } from '../../src/ui/damage';
@@ -120,4 +125,26 @@ test('meta.json with a wrong field: listings show the run as unknown, the dashbo
   assert.deepEqual(runDamage(run), [
     'meta.json: status: expected "running" or "completed" or "failed" or "interrupted" or "diverged", found "paused"; pid: expected an integer >= 0, found -1',
   ]);
+});
+
+test('the build-time validators and the ones compiled at run time agree', () => {
+  const generated = require(GENERATED_RUN_FILE_VALIDATORS) as Record<string, (v: unknown) => boolean>;
+  const fresh = compileRunFileValidators();
+  const cases: Array<[RunFileSchema, unknown]> = [
+    [
+      'meta',
+      { name: 'x', version: 1, status: 'completed', pid: 1, host: 'h', startedAt: 't', backend: 'b', configHash: 'c' },
+    ],
+    ['meta', { name: 'x', version: 0, status: 'paused' }],
+    ['summary', { bestGoal: 'max', epochs: 2 }],
+    ['summary', { bestGoal: 'up' }],
+    ['overrides', ['a=1']],
+    ['overrides', { a: 1 }],
+  ];
+  for (const [name, value] of cases)
+    assert.equal(generated[name](value), fresh[name](value), `${name} ${JSON.stringify(value)}`);
+  assert.deepEqual(
+    cases.map(([name, value]) => fresh[name](value)),
+    [true, false, true, false, true, false],
+  );
 });
