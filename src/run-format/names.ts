@@ -34,6 +34,8 @@ export const WEIGHTS_BIN = 'weights.bin';
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const LAST_CHECKPOINT = 'last';
 export const BEST_CHECKPOINT = 'best';
+/** Early stopping's best weights so far (restoreBestWeights), kept across a resume; no run reference names it. */
+export const EARLY_STOPPING_CHECKPOINT = 'early-stopping-best';
 export const epochCheckpointName = (epoch: number) => `epoch-${String(epoch).padStart(4, '0')}`;
 /** A checkpoint folder's files besides the model's. */
 export const OPTIMIZER_JSON = 'optimizer.json';
