@@ -1,6 +1,6 @@
 import { batchCount, batches, type LoadedDataset } from '../data';
 import type { ResolvedExperiment } from '../config/load';
-import type { AugmentConfig, NormalizeConfig } from '../data/types';
+import type { AugmentConfig } from '../data/types';
 import type { BatchSource } from './types';
 
 /**
@@ -11,7 +11,7 @@ import type { BatchSource } from './types';
 export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedExperiment): BatchSource {
   const { seed } = experiment;
   const { batchSize, evalBatchSize } = experiment.training;
-  const normalize = experiment.dataset.normalize as NormalizeConfig;
+  const normalize = experiment.dataset.normalize;
   const augment = experiment.dataset.augment as AugmentConfig;
   return {
     counts: { train: dataset.train.n, validation: dataset.validation?.n, test: dataset.test.n },

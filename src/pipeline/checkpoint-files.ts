@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import type { DirFiles } from './atomic-dir';
 import { captureOptimizerState, type NamedTensor } from '../engine';
-import { CheckpointStateSchema, OptimizerJsonSchema, readRunFile, readWeightsFile } from './run-files';
+import { readRunFile, readWeightsFile } from '../run-format/check';
+import { OPTIMIZER_BIN, OPTIMIZER_JSON, STATE_JSON } from '../run-format/names';
+import type { DirFiles } from '../util/atomic-dir';
 import { checkModelDir, modelFiles, readWeights, toArrayBuffer } from './snapshot';
 import type { LoopPosition, TF } from './types';
 
@@ -11,10 +12,6 @@ import type { LoopPosition, TF } from './types';
  * format, the optimizer's state, and state.json with the loop position and each
  * callback's state. Together they continue a run bit-for-bit (same backend).
  */
-
-export const OPTIMIZER_JSON = 'optimizer.json';
-export const OPTIMIZER_BIN = 'optimizer.bin';
-export const STATE_JSON = 'state.json';
 
 export interface CheckpointState {
   format: 1;
@@ -80,7 +77,7 @@ export interface LoadedCheckpoint {
 export function checkCheckpoint(dir: string): CheckpointState {
   checkModelDir(dir);
   const optFile = path.join(dir, OPTIMIZER_JSON);
-  const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
+  const opt = readRunFile<OptimizerJson>(optFile, 'optimizerJson');
   readWeightsFile(
     path.join(dir, OPTIMIZER_BIN),
     optFile,
@@ -90,12 +87,12 @@ export function checkCheckpoint(dir: string): CheckpointState {
 }
 
 export function readCheckpointState(dir: string): CheckpointState {
-  return readRunFile<CheckpointState>(path.join(dir, STATE_JSON), CheckpointStateSchema);
+  return readRunFile<CheckpointState>(path.join(dir, STATE_JSON), 'checkpointState');
 }
 
 export function readCheckpoint(tf: TF, dir: string): LoadedCheckpoint {
   const optFile = path.join(dir, OPTIMIZER_JSON);
-  const opt = readRunFile<OptimizerJson>(optFile, OptimizerJsonSchema);
+  const opt = readRunFile<OptimizerJson>(optFile, 'optimizerJson');
   const specs = opt.weightsManifest.flatMap((g) => g.weights);
   const decoded = tf.io.decodeWeights(
     toArrayBuffer(readWeightsFile(path.join(dir, OPTIMIZER_BIN), optFile, specs)),

@@ -13,48 +13,43 @@ import type { DatasetConfig } from '../data/types';
 import { DataError, InterruptedError, RunError, UsageError } from '../errors';
 import { describeOsError } from '../os-errors';
 import { writeRunCurves } from '../runs/plot';
-import { parseJsonLines, resolveRunsRoot } from '../runs/read';
+import { resolveRunsRoot } from '../runs/read';
 import { processLiveness } from '../runs/liveness';
-import { writeFileAtomic } from '../util/atomic';
 import { PIPELINE_VERSION } from '../util/version';
-import { recoverAtomicDirs, resolveAtomicDir } from './atomic-dir';
-import { datasetBatchSource, trainBatchCount } from './batch-source';
+import { recoverAtomicDirs, resolveAtomicDir } from '../util/atomic-dir';
+import { loadRunExperiment } from '../run-format/experiment';
+import { selectionMetric, summarize } from '../run-format/metrics';
 import {
-  checkCheckpoint,
-  readCheckpoint,
-  readCheckpointState,
+  CHECKPOINTS_DIR,
+  LAST_CHECKPOINT,
+  CURVES_SVG,
+  LOG_JSONL,
+  META_JSON,
+  MODEL_DIR,
   STATE_JSON,
-  type LoadedCheckpoint,
-} from './checkpoint-files';
-import { CHECKPOINTS_DIR, CheckpointCallback } from './callbacks/checkpoint';
+} from '../run-format/names';
+import { readMeta, readMetricsRows } from '../run-format/read';
+import { FORMAT_VERSION, type RunMeta } from '../run-format/types';
+import { MetaFile, truncateMetrics, writeRunInputs } from '../run-format/write';
+import { datasetBatchSource, trainBatchCount } from './batch-source';
+import { checkCheckpoint, readCheckpoint, readCheckpointState, type LoadedCheckpoint } from './checkpoint-files';
+import { CheckpointCallback } from './callbacks/checkpoint';
 import { EarlyStoppingCallback } from './callbacks/early-stopping';
 import { LogCallback } from './callbacks/log';
-import { METRICS_JSONL, MetricsFileCallback, SUMMARY_JSON, summarize } from './callbacks/metrics-file';
+import { MetricsFileCallback } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { selectionMetric } from './metric-names';
-import { buildOptimizer, createStepRunner, restoreOptimizerState } from '../engine';
+import { restoreOptimizerState } from '../engine';
+import { assembleTrainee } from './assemble';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
-import {
-  claimRunDir,
-  gitState,
-  hostInfo,
-  LOG_JSONL,
-  META_JSON,
-  MetaFile,
-  loadRunExperiment,
-  MODEL_DIR,
-  readMeta,
-  writeRunInputs,
-  type RunMeta,
-} from './run-dir';
+import { claimRunDir, gitState, hostInfo } from './run-dir';
 import { installStopSignals, type StopSignal } from './signals';
 import { assignWeights, saveModelDir } from './snapshot';
 import { createTerminal, type Terminal } from './terminal';
 import { train } from './train';
-import type { Callback, EpochRow, LoopPosition, TF, TrainingSetup } from './types';
+import type { Callback, EpochRow, LoopPosition, TF, TrainingSetup, TrainResult } from './types';
 
 /**
  * `pipeline run`: experiment file -> trained, versioned run folder. Everything that can be
@@ -156,6 +151,7 @@ function freshMeta(
 ): RunMeta {
   const e = loaded.experiment;
   return {
+    formatVersion: FORMAT_VERSION,
     name: e.name,
     version,
     runDir: dir,
@@ -227,35 +223,9 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   if (req.file)
     throw new UsageError('--resume continues a run with its own config; do not pass an experiment file with it');
   const extendTo = epochsOverride(req.overrides ?? []);
-  const runDir = path.resolve(req.resume!);
-  if (!fs.existsSync(path.join(runDir, META_JSON)))
-    throw new UsageError(`cannot resume ${runDir}: it has no readable meta.json (is it a run folder?)`);
-  const meta = readMeta(runDir);
-  const id = `${meta.name}/${meta.version}`;
-  if (meta.status === 'completed' && extendTo === undefined) {
-    throw new UsageError(
-      `cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`,
-    );
-  }
-  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed')
-    throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
-  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
-    throw new UsageError(`cannot resume ${id}: it is still running (pid ${meta.pid} on ${meta.host})`);
-  }
-  const recorded = loadRunExperiment(runDir);
-  if (recorded.hash !== meta.configHash) {
-    throw new UsageError(
-      `cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`,
-    );
-  }
+  const { runDir, id, meta, recorded } = resumeTarget(req, extendTo);
   const backend = await selectBackend(req.backend ?? (meta.backend as BackendRequest));
-
-  const checkpoints = path.join(runDir, CHECKPOINTS_DIR);
-  recoverAtomicDirs(checkpoints);
-  recoverAtomicDirs(runDir);
-  const checkpoint = resolveAtomicDir(path.join(checkpoints, 'last'));
-  // Every file checked now, so a damaged checkpoint leaves the run as it was (not extended, not failed).
-  const position = checkpoint ? checkCheckpoint(checkpoint).position : undefined;
+  const { checkpoint, position } = lastCheckpoint(runDir);
   const extension =
     extendTo === undefined ? undefined : extendRun(runDir, id, meta, recorded, extendTo, position?.epoch ?? 0);
   const loaded = extension?.loaded ?? recorded;
@@ -264,14 +234,9 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
       `${path.join(checkpoint!, STATE_JSON)}: position.epoch: ${position.epoch} is more than the run's training.epochs (${loaded.experiment.training.epochs}); the checkpoint is damaged`,
     );
   }
-
   // Epochs after the checkpoint (a crash between the metrics line and the checkpoint) are trained again.
-  const metricsFile = path.join(runDir, METRICS_JSONL);
-  const rows = fs.existsSync(metricsFile) ? parseJsonLines<EpochRow>(fs.readFileSync(metricsFile, 'utf8')) : [];
-  const previousRows = rows.filter((r) => typeof r.epoch === 'number' && r.epoch <= (position?.epoch ?? 0));
-  writeFileAtomic(metricsFile, previousRows.map((r) => JSON.stringify(r) + '\n').join(''));
-  if (previousRows.length === 0) fs.rmSync(path.join(runDir, SUMMARY_JSON), { force: true });
-
+  const previousRows = readMetricsRows(runDir).filter((r) => r.epoch <= (position?.epoch ?? 0));
+  truncateMetrics(runDir, previousRows);
   const now = new Date().toISOString();
   const file = new MetaFile(runDir, {
     ...meta,
@@ -312,12 +277,68 @@ async function prepareResume(req: RunRequest): Promise<Prepared> {
   };
 }
 
+/** The run --resume names, refused (before anything changes) unless it can continue as the same run. */
+function resumeTarget(req: RunRequest, extendTo: number | undefined) {
+  const runDir = path.resolve(req.resume!);
+  if (!fs.existsSync(path.join(runDir, META_JSON)))
+    throw new UsageError(`cannot resume ${runDir}: it has no readable ${META_JSON} (is it a run folder?)`);
+  const meta = readMeta(runDir);
+  const id = `${meta.name}/${meta.version}`;
+  if (meta.status === 'completed' && extendTo === undefined) {
+    throw new UsageError(
+      `cannot resume ${id}: it is completed; to train it further, give it more epochs: pipeline run --resume ${id} --set training.epochs=N`,
+    );
+  }
+  if (!RESUMABLE.has(meta.status) && meta.status !== 'completed')
+    throw new UsageError(`cannot resume ${id}: it is ${meta.status}`);
+  if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) !== 'dead') {
+    throw new UsageError(`cannot resume ${id}: it is still running (pid ${meta.pid} on ${meta.host})`);
+  }
+  const recorded = loadRunExperiment(runDir);
+  if (recorded.hash !== meta.configHash) {
+    throw new UsageError(
+      `cannot resume ${id}: its experiment now resolves differently (pipeline's defaults changed?), so it would not continue the same run`,
+    );
+  }
+  return { runDir, id, meta, recorded };
+}
+
+/**
+ * The run's last checkpoint after tidying what a crash left, every file of it checked now, so a
+ * damaged checkpoint leaves the run as it was (not extended, not failed).
+ */
+function lastCheckpoint(runDir: string): { checkpoint?: string; position?: LoopPosition } {
+  const checkpoints = path.join(runDir, CHECKPOINTS_DIR);
+  recoverAtomicDirs(checkpoints);
+  recoverAtomicDirs(runDir);
+  const checkpoint = resolveAtomicDir(path.join(checkpoints, LAST_CHECKPOINT));
+  return { checkpoint, position: checkpoint ? checkCheckpoint(checkpoint).position : undefined };
+}
+
+/** What a run holds while it trains: released in one place (execute's finally) whatever happens. */
+interface Held {
+  model?: tfjs.LayersModel;
+  optimizer?: tfjs.Optimizer;
+  metrics?: MetricsFileCallback;
+  spawned?: SpawnedWorkers;
+  group?: ReplicaGroup;
+}
+
+/** A prepared run while it executes. */
+interface Execution {
+  req: RunRequest;
+  p: Prepared;
+  terminal: Terminal;
+  logger: Logger;
+  stop: StopSignal;
+  /** Seconds worked on the run, over its resumes. */
+  elapsed: () => number;
+  held: Held;
+}
+
 async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
-  const { loaded, backend, runDir, meta } = p;
-  const e = loaded.experiment;
-  const tf = backend.tf;
   const terminal = req.terminal ?? createTerminal();
-  const { logger, close } = createRunLogger({ terminal, file: path.join(runDir, LOG_JSONL) });
+  const { logger, close } = createRunLogger({ terminal, file: path.join(p.runDir, LOG_JSONL) });
   const ownStop = !req.stop;
   const stop =
     req.stop ??
@@ -326,173 +347,210 @@ async function execute(req: RunRequest, p: Prepared): Promise<RunOutcome> {
     );
   const started = Date.now();
   const elapsed = () => p.priorSeconds + (Date.now() - started) / 1000;
-  let model: tfjs.LayersModel | undefined;
-  let optimizer: tfjs.Optimizer | undefined;
-  let metricsCb: MetricsFileCallback | undefined;
-  let spawned: SpawnedWorkers | undefined;
-  let group: ReplicaGroup | undefined;
-
-  logger.info(
-    { runDir, backend: backend.name, reason: backend.reason },
-    `run ${e.name}/${meta.value.version} in ${runDir}`,
-  );
-  logger.info(`backend ${backend.name}: ${backend.reason}`);
-  const selection = selectionMetric(e);
-  if (selection.warning) logger.warn(selection.warning);
-  else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
+  const x: Execution = { req, p, terminal, logger, stop, elapsed, held: {} };
+  logStart(x);
   try {
-    const dataset = req.dataset ?? (await loadRunData(req, e.dataset, e.seed, stop, logger, terminal));
-    checkLoadedData(req, p, dataset, logger);
-    const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
-    if (dataset.validation) counts.validation = dataset.validation.n;
-    meta.update({
-      dataset: {
-        name: dataset.name,
-        source: dataset.source,
-        fingerprint: dataset.fingerprint,
-        counts,
-        classes: dataset.classes,
-      },
-    });
-    logger.info(
-      { counts, fingerprint: dataset.fingerprint, cache: dataset.cache },
-      `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`,
-    );
-    if (stop.requested) {
-      // Loading can take minutes the first time; a signal during it ends the run before any training.
-      meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: elapsed() });
-      const summary = summarize(p.previousRows, selectionOf(e));
-      return {
-        runDir,
-        status: 'interrupted',
-        metrics: summary?.final ?? null,
-        best: summary?.best ?? null,
-        message: LOADING_INTERRUPTED(stop.signal),
-      };
-    }
-
-    const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
-    const plan = planWorkers({
-      requested: p.workersRequested,
-      backend: backend.name,
-      experiment: e,
-      samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch),
-    });
-    if (plan.warning) logger.warn(plan.warning);
-    const why = p.workersRecorded ? 'as the run was started with' : plan.reason;
-    logger.info({ workers: plan.count, reason: why }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${why})`);
-    meta.update({ workers: plan.count });
-    // Threads load their backend while the main thread builds its model.
-    if (plan.count > 1)
-      spawned = new SpawnedWorkers({ replicas: plan.count, backend: backend.name, script: req.workerScript });
-
-    const inputShape = dataset.shape;
-    model = buildModel(tf, e, inputShape, dataset.classes.length);
-    if (!p.checkpoint) warmStart(p, model, logger);
-    optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-    const steps = createStepRunner({
-      tf,
-      model,
-      optimizer,
-      experiment: e,
-      numClasses: dataset.classes.length,
-      inputShape,
-      gradientShards: gradientShardsFor(plan.count),
-    });
-    const impl = steps.implementation;
-    logger.info(
-      { directStep: impl.direct },
-      impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`,
-    );
-    const source = new PrefetchingSource(datasetBatchSource(dataset, e));
-    if (spawned) {
-      group = await ReplicaGroup.start(spawned, {
-        tf,
-        experiment: e,
-        model,
-        optimizer,
-        steps,
-        numClasses: dataset.classes.length,
-        inputShape,
-        idle: () => source.prefetch(),
-      });
-    }
-    const main = selectionOf(e);
-    const setup: TrainingSetup = {
-      tf,
-      experiment: e,
-      model,
-      optimizer,
-      numClasses: dataset.classes.length,
-      inputShape,
-      batchesPerEpoch: trainBatchCount(dataset, e),
-      mainMetric: main,
-    };
-    const callbacks = buildCallbacks(req, p, setup, terminal, logger);
-    metricsCb = callbacks.find((c): c is MetricsFileCallback => c instanceof MetricsFileCallback);
-
-    const start = p.checkpoint
-      ? await restoreCheckpoint(setup, callbacks, readCheckpoint(tf, p.checkpoint), logger)
-      : undefined;
-    // Every replica starts from the main model (and, resumed, its optimizer state).
-    await group?.syncState(p.checkpoint !== undefined);
-    const result = await train({ setup, steps: group ?? steps, source, callbacks, stop, start });
-
-    const summary = metricsCb?.summary();
-    const outcome: RunOutcome = {
-      runDir,
-      status: result.status,
-      metrics: summary?.final ?? null,
-      best: summary?.best ?? null,
-      message: result.reason,
-    };
-    if (result.status === 'completed') {
-      await saveModelDir(tf, model, path.join(runDir, MODEL_DIR));
-    }
-    meta.update({
-      status: result.status,
-      endedAt: new Date().toISOString(),
-      durationSeconds: elapsed(),
-      ...(result.status === 'diverged' ? { error: result.reason } : {}),
-      ...(result.status === 'completed' && result.reason ? { stopReason: result.reason } : {}),
-    });
-    if (result.status === 'completed') {
-      // The curves are a convenience: a rendering problem is logged, it does not fail a trained run.
-      await writeRunCurves(runDir).catch((err: unknown) =>
-        logger.warn({ err: String(err) }, `could not draw curves.svg: ${String(err)}`),
-      );
-      logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
-    }
-    return outcome;
+    return await trainRun(x);
   } catch (caught) {
-    const err = asRunError(caught, runDir);
-    const status = err instanceof InterruptedError ? 'interrupted' : 'failed';
-    let message = err instanceof Error ? err.message : String(err);
-    const recorded = recordEnd(
-      meta,
-      {
-        status,
-        endedAt: new Date().toISOString(),
-        durationSeconds: elapsed(),
-        ...(status === 'failed' ? { error: message } : {}),
-      },
-      runDir,
-    );
-    if (recorded) message += `; ${recorded}`;
-    logger.error({ err: message }, `run ${status}: ${message}`);
-    const summary = metricsCb?.summary() ?? summarize(p.previousRows, selectionOf(e));
-    const error = recorded && status === 'failed' ? new RunError(message) : err;
-    return { runDir, status, metrics: summary?.final ?? null, best: summary?.best ?? null, message, error };
+    return failedRun(x, caught);
   } finally {
     // Worker threads end before the run returns, whatever happened (no thread outlives its run).
-    if (group) await group.close();
-    else await spawned?.terminate();
+    if (x.held.group) await x.held.group.close();
+    else await x.held.spawned?.terminate();
     if (ownStop) stop.dispose();
     terminal.clearStatus();
-    optimizer?.dispose();
-    model?.dispose();
+    x.held.optimizer?.dispose();
+    x.held.model?.dispose();
     close();
   }
+}
+
+function logStart({ p, logger }: Execution): void {
+  const { backend, runDir, meta } = p;
+  logger.info(
+    { runDir, backend: backend.name, reason: backend.reason },
+    `run ${p.loaded.experiment.name}/${meta.value.version} in ${runDir}`,
+  );
+  logger.info(`backend ${backend.name}: ${backend.reason}`);
+  const selection = selectionMetric(p.loaded.experiment);
+  if (selection.warning) logger.warn(selection.warning);
+  else logger.info({ selectBy: selection }, `best epoch selected by ${selection.name} (${selection.goal})`);
+}
+
+/** Data, workers, model, then the training loop; the outcome recorded in meta.json. */
+async function trainRun(x: Execution): Promise<RunOutcome> {
+  const { req, p, stop } = x;
+  const e = p.loaded.experiment;
+  const dataset = req.dataset ?? (await loadRunData(req, e.dataset, e.seed, stop, x.logger, x.terminal));
+  recordDataset(x, dataset);
+  if (stop.requested) return interruptedWhileLoading(x);
+  const workers = startWorkers(x, dataset);
+  const { setup, steps, source } = await assemble(x, dataset, workers);
+  const callbacks = buildCallbacks(req, p, setup, x.terminal, x.logger);
+  x.held.metrics = callbacks.find((c): c is MetricsFileCallback => c instanceof MetricsFileCallback);
+  const start = p.checkpoint
+    ? await restoreCheckpoint(setup, callbacks, readCheckpoint(setup.tf, p.checkpoint), x.logger)
+    : undefined;
+  // Every replica starts from the main model (and, resumed, its optimizer state).
+  await x.held.group?.syncState(p.checkpoint !== undefined);
+  const result = await train({ setup, steps: x.held.group ?? steps, source, callbacks, stop, start });
+  return finishRun(x, setup, result);
+}
+
+/** The loaded data checked, and named in meta.json (source, fingerprint, counts, classes). */
+function recordDataset(x: Execution, dataset: LoadedDataset): void {
+  checkLoadedData(x.req, x.p, dataset, x.logger);
+  const counts: Record<string, number> = { train: dataset.train.n, test: dataset.test.n };
+  if (dataset.validation) counts.validation = dataset.validation.n;
+  x.p.meta.update({
+    dataset: {
+      name: dataset.name,
+      source: dataset.source,
+      fingerprint: dataset.fingerprint,
+      counts,
+      classes: dataset.classes,
+    },
+  });
+  x.logger.info(
+    { counts, fingerprint: dataset.fingerprint, cache: dataset.cache },
+    `dataset ${dataset.name}: ${counts.train} train, ${counts.validation ?? 0} validation, ${counts.test} test examples`,
+  );
+}
+
+/** Loading can take minutes the first time; a signal during it ends the run before any training. */
+function interruptedWhileLoading(x: Execution): RunOutcome {
+  const { p } = x;
+  p.meta.update({ status: 'interrupted', endedAt: new Date().toISOString(), durationSeconds: x.elapsed() });
+  const summary = summarize(p.previousRows, selectionOf(p.loaded.experiment));
+  return {
+    runDir: p.runDir,
+    status: 'interrupted',
+    metrics: summary?.final ?? null,
+    best: summary?.best ?? null,
+    message: LOADING_INTERRUPTED(x.stop.signal),
+  };
+}
+
+/** How many data-parallel workers, recorded in meta.json; their threads start loading their backend now. */
+function startWorkers(x: Execution, dataset: LoadedDataset): number {
+  const { p, req } = x;
+  const e = p.loaded.experiment;
+  const startEpoch = p.checkpoint ? readCheckpointState(p.checkpoint).position.epoch : 0;
+  const plan = planWorkers({
+    requested: p.workersRequested,
+    backend: p.backend.name,
+    experiment: e,
+    samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch),
+  });
+  if (plan.warning) x.logger.warn(plan.warning);
+  const why = p.workersRecorded ? 'as the run was started with' : plan.reason;
+  x.logger.info({ workers: plan.count, reason: why }, `${plan.count} worker${plan.count === 1 ? '' : 's'} (${why})`);
+  p.meta.update({ workers: plan.count });
+  // Threads load their backend while the main thread builds its model.
+  if (plan.count > 1)
+    x.held.spawned = new SpawnedWorkers({ replicas: plan.count, backend: p.backend.name, script: req.workerScript });
+  return plan.count;
+}
+
+/** The model (warm-started when the experiment says so), optimizer and step; the replica group around them. */
+async function assemble(x: Execution, dataset: LoadedDataset, workers: number) {
+  const { p } = x;
+  const e = p.loaded.experiment;
+  const tf = p.backend.tf;
+  const inputShape = dataset.shape;
+  const numClasses = dataset.classes.length;
+  const { model, optimizer, steps } = assembleTrainee({
+    tf,
+    experiment: e,
+    inputShape,
+    numClasses,
+    gradientShards: gradientShardsFor(workers),
+    initialize: (m) => {
+      if (!p.checkpoint) warmStart(p, m, x.logger);
+    },
+  });
+  Object.assign(x.held, { model, optimizer });
+  const impl = steps.implementation;
+  x.logger.info(
+    { directStep: impl.direct },
+    impl.direct ? 'training step: direct wasm kernels' : `training step: tfjs autograd: ${impl.reason}`,
+  );
+  const source = new PrefetchingSource(datasetBatchSource(dataset, e));
+  if (x.held.spawned) {
+    x.held.group = await ReplicaGroup.start(x.held.spawned, {
+      tf,
+      experiment: e,
+      model,
+      optimizer,
+      steps,
+      numClasses,
+      inputShape,
+      idle: () => source.prefetch(),
+    });
+  }
+  const setup: TrainingSetup = {
+    tf,
+    experiment: e,
+    model,
+    optimizer,
+    numClasses,
+    inputShape,
+    batchesPerEpoch: trainBatchCount(dataset, e),
+    mainMetric: selectionOf(e),
+  };
+  return { setup, steps, source };
+}
+
+/** The loop's end in the run folder: the final model when completed, meta.json, the curves. */
+async function finishRun(x: Execution, setup: TrainingSetup, result: TrainResult): Promise<RunOutcome> {
+  const { runDir, meta } = x.p;
+  const summary = x.held.metrics?.summary();
+  const outcome: RunOutcome = {
+    runDir,
+    status: result.status,
+    metrics: summary?.final ?? null,
+    best: summary?.best ?? null,
+    message: result.reason,
+  };
+  if (result.status === 'completed') await saveModelDir(setup.tf, setup.model, path.join(runDir, MODEL_DIR));
+  meta.update({
+    status: result.status,
+    endedAt: new Date().toISOString(),
+    durationSeconds: x.elapsed(),
+    ...(result.status === 'diverged' ? { error: result.reason } : {}),
+    ...(result.status === 'completed' && result.reason ? { stopReason: result.reason } : {}),
+  });
+  if (result.status === 'completed') {
+    // The curves are a convenience: a rendering problem is logged, it does not fail a trained run.
+    await writeRunCurves(runDir).catch((err: unknown) =>
+      x.logger.warn({ err: String(err) }, `could not draw ${CURVES_SVG}: ${String(err)}`),
+    );
+    x.logger.info({ runDir, final: outcome.metrics }, `run completed: ${runDir}`);
+  }
+  return outcome;
+}
+
+/** A run that failed or was interrupted: recorded in meta.json (when the disk still lets us), and returned as such. */
+function failedRun(x: Execution, caught: unknown): RunOutcome {
+  const { runDir, meta } = x.p;
+  const err = asRunError(caught, runDir);
+  const status = err instanceof InterruptedError ? 'interrupted' : 'failed';
+  let message = err instanceof Error ? err.message : String(err);
+  const recorded = recordEnd(
+    meta,
+    {
+      status,
+      endedAt: new Date().toISOString(),
+      durationSeconds: x.elapsed(),
+      ...(status === 'failed' ? { error: message } : {}),
+    },
+    runDir,
+  );
+  if (recorded) message += `; ${recorded}`;
+  x.logger.error({ err: message }, `run ${status}: ${message}`);
+  const summary = x.held.metrics?.summary() ?? summarize(x.p.previousRows, selectionOf(x.p.loaded.experiment));
+  const error = recorded && status === 'failed' ? new RunError(message) : err;
+  return { runDir, status, metrics: summary?.final ?? null, best: summary?.best ?? null, message, error };
 }
 
 /** The run's dataset; a signal while it loads (a download, decoding) stops it at once, with one message however far it got. */
@@ -536,7 +594,7 @@ function recordEnd(meta: MetaFile, changes: Partial<RunMeta>, runDir: string): s
     meta.update(changes);
     return undefined;
   } catch (err) {
-    return `meta.json could not be updated either (${describeOsError(err, { relativeTo: runDir }) ?? String(err)})`;
+    return `${META_JSON} could not be updated either (${describeOsError(err, { relativeTo: runDir }) ?? String(err)})`;
   }
 }
 

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { writeDirAtomic, type DirFiles } from './atomic-dir';
-import { ModelJsonSchema, readRunFile, readWeightsFile } from './run-files';
+import { readRunFile, readWeightsFile } from '../run-format/check';
+import { MODEL_JSON, WEIGHTS_BIN } from '../run-format/names';
+import { writeDirAtomic, type DirFiles } from '../util/atomic-dir';
 import { RunError } from '../errors';
 import type { TF } from './types';
 
@@ -11,9 +12,6 @@ import type { TF } from './types';
  * tf.loadLayersModel reads. Written through tf.io.withSaveHandler so the bytes land
  * in our atomic directory writer instead of tfjs' own (non-atomic) file handler.
  */
-
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
 
 interface ModelJson {
   modelTopology: unknown;
@@ -55,7 +53,7 @@ export async function saveModelDir(tf: TF, model: tfjs.LayersModel, dir: string)
 /** model.json, checked, and weights.bin, checked to hold exactly the bytes the manifest describes. */
 function readModelDir(dir: string): { json: ModelJson; specs: tfjs.io.WeightsManifestEntry[]; weights: ArrayBuffer } {
   const jsonFile = path.join(dir, MODEL_JSON);
-  const json = readRunFile<ModelJson>(jsonFile, ModelJsonSchema);
+  const json = readRunFile<ModelJson>(jsonFile, 'modelJson');
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   return { json, specs, weights: toArrayBuffer(readWeightsFile(path.join(dir, WEIGHTS_BIN), jsonFile, specs)) };
 }

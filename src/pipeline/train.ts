@@ -1,6 +1,6 @@
 import { learningRateAt } from '../builders/schedules';
 import { setLearningRate, type TrainSteps } from '../engine';
-import { splitKey } from './metric-names';
+import { splitKey } from '../run-format/metrics';
 import type {
   Batch,
   BatchInfo,
@@ -60,10 +60,9 @@ async function each<T>(callbacks: readonly Callback[], fn: (cb: Callback) => T |
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  const { setup, steps, source, callbacks } = o;
-  const { experiment } = setup;
-  const { epochs, schedule } = experiment.training;
-  const baseRate = experiment.training.optimizer.learningRate;
+  const { setup, steps, callbacks } = o;
+  const { epochs, schedule } = setup.experiment.training;
+  const baseRate = setup.experiment.training.optimizer.learningRate;
   const keys = steps.keys;
   const position: LoopPosition = o.start ? structuredClone(o.start) : freshPosition(keys.length);
   const rows: EpochRow[] = [];
@@ -88,57 +87,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     setLearningRate(setup.optimizer, learningRate);
     await each(callbacks, (cb) => cb.onEpochBegin?.(epoch + 1, learningRate));
 
-    const skip = position.batch; // batches this epoch already did before a resume
-    let index = 0;
-    let phaseStart = seconds();
-    const trainBefore = position.trainSeconds;
-    for await (const batch of source.train(epoch)) {
-      if (index < skip) {
-        index++;
-        phaseStart = seconds();
-        continue;
-      }
-      const sums = await steps.train(batch, epoch, index);
-      index++;
-      if (!Number.isFinite(sums[0])) {
-        const what = Number.isNaN(sums[0]) ? 'NaN' : 'infinite';
-        return finish({
-          status: 'diverged',
-          reason: `loss became ${what} at epoch ${epoch + 1}, batch ${index} of ${setup.batchesPerEpoch}`,
-        });
-      }
-      sums.forEach((v, i) => (position.sums[i] += v));
-      position.seen += batch.size;
-      position.batch = index;
-      position.trainSeconds = trainBefore + (seconds() - phaseStart);
-      const info: BatchInfo = {
-        epoch: epoch + 1,
-        batch: index,
-        batches: setup.batchesPerEpoch,
-        size: batch.size,
-        loss: position.sums[0] / position.seen,
-        metrics: Object.fromEntries(keys.slice(1).map((k, i) => [k, position.sums[i + 1] / position.seen])),
-        samplesPerSecond: position.seen / Math.max(position.trainSeconds, 1e-9),
-      };
-      await each(callbacks, (cb) => cb.onBatchEnd?.(info));
-      await yieldToEventLoop();
-      if (o.stop.requested && index < setup.batchesPerEpoch) return interrupt();
-    }
+    const stopped = await trainEpoch(o, position);
+    if (stopped === 'interrupted') return interrupt();
+    if (stopped) return finish({ status: 'diverged', reason: stopped.diverged });
 
-    const evalStart = seconds();
-    const row: EpochRow = { epoch: epoch + 1 };
-    keys.forEach((k, i) => (row[k] = position.sums[i] / position.seen));
-    if (source.counts.validation) {
-      const v = await evaluateSplit(steps, source.evaluate('validation'));
-      for (const k of keys) row[splitKey('validation', k)] = v[k];
-    }
-    const t = await evaluateSplit(steps, source.evaluate('test'));
-    for (const k of keys) row[splitKey('test', k)] = t[k];
-    row.learningRate = learningRate;
-    row.seconds = position.trainSeconds + (seconds() - evalStart);
-    row.samplesPerSecond = position.seen / Math.max(position.trainSeconds, 1e-9);
+    const row = await epochRow(o, position, learningRate);
     rows.push(row);
-
     Object.assign(position, freshPosition(keys.length), { epoch: epoch + 1 });
     const decisions = await each(callbacks, (cb) => cb.onEpochEnd?.(row, structuredClone(position)));
     const stopper = decisions.indexOf('stop');
@@ -150,4 +104,70 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (o.stop.requested && position.epoch < epochs) return interrupt();
   }
   return finish({ status: 'completed' });
+}
+
+/**
+ * The training batches of `position`'s epoch, from the batch it is at (a resume skips those
+ * done before): undefined when the epoch is done, `interrupted` when a signal stopped it
+ * between two batches, `{diverged}` when the loss stopped being finite.
+ */
+async function trainEpoch(
+  o: TrainOptions,
+  position: LoopPosition,
+): Promise<undefined | 'interrupted' | { diverged: string }> {
+  const { setup, steps, source, callbacks } = o;
+  const epoch = position.epoch;
+  const skip = position.batch; // batches this epoch already did before a resume
+  let index = 0;
+  let phaseStart = seconds();
+  const trainBefore = position.trainSeconds;
+  for await (const batch of source.train(epoch)) {
+    if (index < skip) {
+      index++;
+      phaseStart = seconds();
+      continue;
+    }
+    const sums = await steps.train(batch, epoch, index);
+    index++;
+    if (!Number.isFinite(sums[0])) {
+      const what = Number.isNaN(sums[0]) ? 'NaN' : 'infinite';
+      return { diverged: `loss became ${what} at epoch ${epoch + 1}, batch ${index} of ${setup.batchesPerEpoch}` };
+    }
+    sums.forEach((v, i) => (position.sums[i] += v));
+    position.seen += batch.size;
+    position.batch = index;
+    position.trainSeconds = trainBefore + (seconds() - phaseStart);
+    const info: BatchInfo = {
+      epoch: epoch + 1,
+      batch: index,
+      batches: setup.batchesPerEpoch,
+      size: batch.size,
+      loss: position.sums[0] / position.seen,
+      metrics: Object.fromEntries(steps.keys.slice(1).map((k, i) => [k, position.sums[i + 1] / position.seen])),
+      samplesPerSecond: position.seen / Math.max(position.trainSeconds, 1e-9),
+    };
+    await each(callbacks, (cb) => cb.onBatchEnd?.(info));
+    await yieldToEventLoop();
+    if (o.stop.requested && index < setup.batchesPerEpoch) return 'interrupted';
+  }
+  return undefined;
+}
+
+/** The epoch's metrics.jsonl row: the training means, then the validation and test splits evaluated. */
+async function epochRow(o: TrainOptions, position: LoopPosition, learningRate: number): Promise<EpochRow> {
+  const { steps, source } = o;
+  const keys = steps.keys;
+  const evalStart = seconds();
+  const row: EpochRow = { epoch: position.epoch + 1 };
+  keys.forEach((k, i) => (row[k] = position.sums[i] / position.seen));
+  if (source.counts.validation) {
+    const v = await evaluateSplit(steps, source.evaluate('validation'));
+    for (const k of keys) row[splitKey('validation', k)] = v[k];
+  }
+  const t = await evaluateSplit(steps, source.evaluate('test'));
+  for (const k of keys) row[splitKey('test', k)] = t[k];
+  row.learningRate = learningRate;
+  row.seconds = position.trainSeconds + (seconds() - evalStart);
+  row.samplesPerSecond = position.seen / Math.max(position.trainSeconds, 1e-9);
+  return row;
 }

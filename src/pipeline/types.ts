@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedExperiment } from '../config/load';
 
 import type { Batch, TF } from '../engine/types';
+import type { MetricsRow } from '../run-format/types';
 
 export type { Batch, TF };
 
@@ -19,10 +20,8 @@ export interface BatchSource {
   evaluate(split: EvalSplit): Iterable<Batch> | AsyncIterable<Batch>;
 }
 
-/** One line of metrics.jsonl (names fixed by docs/run-folder.md). */
-export type EpochRow = { epoch: number } & Record<string, number>;
-
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
+/** One line of metrics.jsonl, as the loop makes it (run-format/types.ts). */
+export type EpochRow = MetricsRow;
 
 /**
  * Where the loop is, exactly enough to continue: `epoch` epochs are complete and `batch`

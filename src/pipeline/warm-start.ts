@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LoadedExperiment } from '../config/load';
@@ -7,9 +6,10 @@ import type { PathSeg } from '../config/paths';
 import { ConfigError, PipelineError, type Diagnostic } from '../errors';
 import { resolveRunRef } from '../runs/refs';
 import { didYouMean } from '../util/suggest';
-import { resolveAtomicDir } from './atomic-dir';
-import { MODEL_DIR } from './run-dir';
-import { MODEL_JSON, readWeights } from './snapshot';
+import { readRunFile } from '../run-format/check';
+import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
+import { resolveAtomicDir } from '../util/atomic-dir';
+import { readWeights } from './snapshot';
 import type { TF } from './types';
 
 /**
@@ -31,9 +31,10 @@ interface WeightSpec {
 
 /** The source's weights, by saved name, read from its model.json (no tensors). */
 function sourceSpecs(dir: string): WeightSpec[] {
-  const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), 'utf8')) as {
-    weightsManifest: Array<{ weights: WeightSpec[] }>;
-  };
+  const json = readRunFile<{ weightsManifest: Array<{ weights: WeightSpec[] }> }>(
+    path.join(dir, MODEL_JSON),
+    'modelJson',
+  );
   return json.weightsManifest.flatMap((g) => g.weights);
 }
 

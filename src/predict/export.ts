@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
-import { writeDirAtomic } from '../pipeline/atomic-dir';
-import { MODEL_JSON, WEIGHTS_BIN } from '../pipeline/snapshot';
+import { MODEL_JSON, WEIGHTS_BIN } from '../run-format/names';
+import { writeDirAtomic } from '../util/atomic-dir';
 import { MANIFEST_FILE } from './manifest';
 import type { ModelSource } from './model-source';
 

@@ -40,7 +40,7 @@ function* expandPath(p: string, events: InputEvents): Generator<string> {
   try {
     isDir = fs.statSync(p).isDirectory();
   } catch {
-    // Missing or unreadable: reported when it is read.
+    // Deliberate: missing or unreadable, it is reported (by name, with the others) when it is read.
   }
   if (!isDir) {
     yield p;
@@ -70,6 +70,7 @@ function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {
+    // Deliberate: a link to nothing (or to what cannot be read) is no folder; it is reported when read as an input.
     return false;
   }
 }

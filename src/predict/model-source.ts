@@ -4,11 +4,12 @@ import type { ResolvedExperiment } from '../config/load';
 import { datasetInfo } from '../data';
 import { scanImageFolder } from '../data/image-folder';
 import { resolveDataHome } from '../data/paths';
-import type { DatasetConfig } from '../data/types';
 import { DataError, UsageError } from '../errors';
-import { resolveAtomicDir } from '../pipeline/atomic-dir';
-import { MODEL_DIR, readMeta, RESOLVED_JSON, type RunMeta } from '../pipeline/run-dir';
-import { MODEL_JSON } from '../pipeline/snapshot';
+import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
+import { readRunFile } from '../run-format/check';
+import { readMeta, readResolved } from '../run-format/read';
+import type { RunMeta } from '../run-format/types';
+import { resolveAtomicDir } from '../util/atomic-dir';
 import { resolveRunRef } from '../runs/refs';
 import { Run } from '../runs/read';
 import { PIPELINE_VERSION } from '../util/version';
@@ -64,7 +65,7 @@ export function describeRun(runDir: string, checkpoint?: { name: string; dir: st
       status === 'completed' || status === 'diverged' ? '' : `; continue it with: pipeline run --resume ${ref}`;
     throw new UsageError(`${ref} has no saved model (it is ${status}); only completed runs have model/${resume}`);
   }
-  const experiment = JSON.parse(fs.readFileSync(path.join(runDir, RESOLVED_JSON), 'utf8')) as ResolvedExperiment;
+  const experiment = readResolved(runDir) as unknown as ResolvedExperiment;
   const inputShape = modelInputShape(modelDir);
   const run = Run.fromDir(runDir);
   const manifest: ModelManifest = {
@@ -108,7 +109,7 @@ export function modelInputShape(modelDir: string): [number, number, number] {
     model_config?: Topology;
     config?: { layers?: Array<{ config?: { batch_input_shape?: Array<number | null> } }> };
   };
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: Topology };
+  const json = readRunFile<{ modelTopology: Topology }>(file, 'modelJson');
   const topology = json.modelTopology.model_config ?? json.modelTopology;
   const shape = topology.config?.layers?.[0]?.config?.batch_input_shape;
   if (shape?.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
@@ -124,7 +125,7 @@ export function modelInputShape(modelDir: string): [number, number, number] {
  */
 function runClasses(meta: RunMeta, e: ResolvedExperiment): string[] {
   if (meta.dataset?.classes) return meta.dataset.classes;
-  const cfg = e.dataset as DatasetConfig;
+  const cfg = e.dataset;
   const fixed = datasetInfo(cfg).classes;
   if (fixed) return fixed;
   const home = resolveDataHome(cfg, {}).home;

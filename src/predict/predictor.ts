@@ -1,6 +1,5 @@
 import { selectBackend, type BackendRequest } from '../backend';
 import { batches } from '../data';
-import type { NormalizeConfig } from '../data/types';
 import { RunError } from '../errors';
 import { loadModelDir } from '../pipeline/snapshot';
 import { createStepRunner } from '../engine';
@@ -55,7 +54,7 @@ export async function createPredictor(
     );
   }
   const steps = createStepRunner({ tf, model, experiment: m.experiment, numClasses: k, inputShape: m.inputShape });
-  const normalize = m.experiment.dataset.normalize as NormalizeConfig;
+  const normalize = m.experiment.dataset.normalize;
   const batchSize = opts.batchSize ?? DEFAULT_PREDICT_BATCH;
   const softmax = m.output === 'logits';
   return {

@@ -7,7 +7,7 @@ import { listVersions, Run } from './read';
 import { metricColumns, formatMetricCell } from './show';
 import { mean, variance, welch, type Welch } from './stats';
 import { renderMarkdown, renderText, type Table } from './table';
-import type { MetricsRow, RunStatus } from './types';
+import type { MetricsRow, RunStatus } from '../run-format/types';
 
 /**
  * `pipeline diff A B`: what changed between two runs (config, typed), what it

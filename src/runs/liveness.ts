@@ -39,6 +39,7 @@ function linuxBootTimeMs(): number | undefined {
     const m = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
     bootTimeMs = m ? Number(m[1]) * 1000 : undefined;
   } catch {
+    // Deliberate: no /proc/stat (not Linux, or hidden): liveness cannot check pid reuse, nothing more.
     bootTimeMs = undefined;
   }
   return bootTimeMs;
@@ -55,6 +56,7 @@ function linuxProcessStartMs(pid: number): number | undefined {
     if (!Number.isFinite(startTicks)) return undefined;
     return boot + (startTicks / clockTicks) * 1000;
   } catch {
+    // Deliberate: the process ended meanwhile, or /proc hides it: its start time is unknown.
     return undefined;
   }
 }

@@ -8,7 +8,7 @@ import { cellText, fitWidth, type FitColumn } from './ls-fit';
 import { listRuns, type Run } from './read';
 import { resolveRuns } from './refs';
 import type { Column, Table } from './table';
-import type { MetricsRow, RunStatus } from './types';
+import type { MetricsRow, RunStatus } from '../run-format/types';
 
 /**
  * `pipeline ls`: one row per run with its status, timing, main metric, and the

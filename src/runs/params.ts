@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { applyDefaults } from '../config/defaults';
 import { inferShapes } from '../config/semantic';
 import { ExperimentSchema, type Experiment } from '../schema/experiment';
+import { MODEL_DIR, MODEL_JSON } from '../run-format/names';
 import { readJsonIfExists, type Run } from './read';
 
 /**
@@ -21,11 +22,11 @@ export function parameterCount(run: Run): number | undefined {
       const report = inferShapes(config as unknown as Experiment, undefined, []);
       if (Array.isArray(layers) && report.layers.length === layers.length) return report.totalParams;
     } catch {
-      // A config another version wrote, or shapes that do not infer: try the saved model.
+      // Deliberate: a config another version wrote, or shapes that do not infer; the saved model still says.
     }
   }
   const model = readJsonIfExists<{ weightsManifest?: Array<{ weights?: Array<{ shape?: number[] }> }> }>(
-    path.join(run.dir, 'model', 'model.json'),
+    path.join(run.dir, MODEL_DIR, MODEL_JSON),
   );
   const weights = model?.weightsManifest?.flatMap((g) => g.weights ?? []);
   if (!weights?.length) return undefined;

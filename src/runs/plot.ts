@@ -8,7 +8,8 @@ import { htmlPage } from './plot-html';
 import { seriesStyle, type LeftOut } from './plot-style';
 import { Run } from './read';
 import { renderSvg } from './vega';
-import type { MetricsRow } from './types';
+import { CURVES_SVG } from '../run-format/names';
+import type { MetricsRow } from '../run-format/types';
 
 /**
  * Learning curves drawn with vega-lite and rendered to SVG in Node. One point
@@ -182,7 +183,7 @@ export async function writeRunCurves(runDir: string): Promise<string | undefined
       panelOrder: panels,
     }),
   );
-  const file = path.join(run.dir, 'curves.svg');
+  const file = path.join(run.dir, CURVES_SVG);
   writeFileAtomic(file, svg);
   return file;
 }

@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processLiveness } from './liveness';
+import { bestEpoch, runMainMetric } from '../run-format/metrics';
 import {
-  DEFAULT_MAIN_METRIC,
-  goalOf,
-  type MainMetric,
-  type MetricsRow,
-  type RunMeta,
-  type RunStatus,
-  type RunSummary,
-} from './types';
-
+  DamagedRunFile,
+  readMetaIfExists,
+  readMetricsRows,
+  readOverridesIfExists,
+  readResolvedIfExists,
+  readSummaryIfExists,
+} from '../run-format/read';
+import type { MainMetric, MetricsRow, RunStatus, RunSummary, StoredMeta } from '../run-format/types';
+import { processLiveness } from './liveness';
 /**
  * Reading run folders. Listing thousands of runs must stay fast, so a Run reads
  * nothing until asked, and each file at most once; `ls` touches only meta.json,
@@ -71,33 +71,21 @@ export function readJsonIfExists<T>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch {
-    // Written by something other than `pipeline run` (or by hand): treat as absent rather than fail a listing.
+    // Deliberate: a file written by another tool (or by hand) reads as absent rather than failing a listing.
     return undefined;
   }
-}
-
-/**
- * Parse an append-only JSON-lines file. A last line that does not parse is a
- * write in progress (or cut by a crash) and is ignored, as docs/run-folder.md says.
- */
-export function parseJsonLines<T>(text: string): T[] {
-  const rows: T[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      rows.push(JSON.parse(line) as T);
-    } catch {
-      // skip: partial line
-    }
-  }
-  return rows;
 }
 
 const UNSET = Symbol('unset');
 type Lazy<T> = T | typeof UNSET;
 
+/**
+ * One run folder, read through run-format/read.ts. A damaged file reads as absent here, so a
+ * listing keeps going (the dashboard shows the damage); a folder of a newer format fails every
+ * reader (NewerRunFormat).
+ */
 export class Run {
-  private _meta: Lazy<RunMeta | undefined> = UNSET;
+  private _meta: Lazy<StoredMeta | undefined> = UNSET;
   private _summary: Lazy<RunSummary | undefined> = UNSET;
   private _resolved: Lazy<Record<string, unknown> | undefined> = UNSET;
   private _metrics: Lazy<MetricsRow[]> = UNSET;
@@ -120,37 +108,33 @@ export class Run {
     return `${this.name}/${this.version}`;
   }
 
-  meta(): RunMeta | undefined {
-    if (this._meta === UNSET) this._meta = readJsonIfExists<RunMeta>(path.join(this.dir, 'meta.json'));
+  /** meta.json; undefined when absent or damaged. Read first by every other file's reader, for its format version. */
+  meta(): StoredMeta | undefined {
+    if (this._meta === UNSET) this._meta = unlessDamaged(() => readMetaIfExists(this.dir));
     return this._meta;
   }
 
   summary(): RunSummary | undefined {
-    if (this._summary === UNSET) this._summary = readJsonIfExists<RunSummary>(path.join(this.dir, 'summary.json'));
+    this.meta();
+    if (this._summary === UNSET) this._summary = unlessDamaged(() => readSummaryIfExists(this.dir));
     return this._summary;
   }
 
   resolved(): Record<string, unknown> | undefined {
-    if (this._resolved === UNSET)
-      this._resolved = readJsonIfExists<Record<string, unknown>>(path.join(this.dir, 'resolved.json'));
+    this.meta();
+    if (this._resolved === UNSET) this._resolved = unlessDamaged(() => readResolvedIfExists(this.dir));
     return this._resolved;
   }
 
   overrides(): string[] {
-    return readJsonIfExists<string[]>(path.join(this.dir, 'overrides.json')) ?? [];
+    this.meta();
+    return unlessDamaged(() => readOverridesIfExists(this.dir)) ?? [];
   }
 
   /** Per-epoch rows from metrics.jsonl (read once). */
   metrics(): MetricsRow[] {
-    if (this._metrics === UNSET) {
-      let text = '';
-      try {
-        text = fs.readFileSync(path.join(this.dir, 'metrics.jsonl'), 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-      this._metrics = parseJsonLines<MetricsRow>(text).filter((r) => typeof r?.epoch === 'number');
-    }
+    this.meta();
+    if (this._metrics === UNSET) this._metrics = readMetricsRows(this.dir);
     return this._metrics;
   }
 
@@ -164,7 +148,7 @@ export class Run {
   status(): RunStatus {
     if (this._status === UNSET) {
       const meta = this.meta();
-      if (!meta || typeof meta.status !== 'string') this._status = 'unknown';
+      if (!meta) this._status = 'unknown';
       else if (meta.status === 'running' && processLiveness(meta.pid, meta.host, meta.startedAt) === 'dead')
         this._status = 'crashed';
       else this._status = meta.status;
@@ -172,15 +156,9 @@ export class Run {
     return this._status;
   }
 
-  /**
-   * The metric that selected the run's best epoch: summary.json's bestBy (its one owner), else what
-   * meta.json recorded at the start (a run before its first epoch), else the old default.
-   */
+  /** The metric that selected the run's best epoch (run-format/metrics.ts decides). */
   mainMetric(): MainMetric {
-    const s = this.summary();
-    if (typeof s?.bestBy === 'string')
-      return { name: s.bestBy, goal: s.bestGoal ?? this.meta()?.mainMetric?.goal ?? goalOf(s.bestBy) };
-    return this.meta()?.mainMetric ?? DEFAULT_MAIN_METRIC;
+    return runMainMetric(this.summary(), this.meta());
   }
 
   /** Final metrics: summary.final, else the last metrics row (a run still going or killed). */
@@ -188,23 +166,22 @@ export class Run {
     return this.summary()?.final ?? this.metrics().at(-1);
   }
 
-  /** The best epoch's row by the main metric: summary.best, else computed from metrics.jsonl. */
+  /** The best epoch's row by the main metric: summary.best, else chosen from metrics.jsonl. */
   bestMetrics(): MetricsRow | undefined {
     const s = this.summary();
     if (s?.best) return s.best;
-    return bestRow(this.metrics(), this.mainMetric());
+    return bestEpoch(this.metrics(), this.mainMetric());
   }
 }
 
-/** The row with the best value of `metric`; ties go to the earlier epoch. */
-export function bestRow(rows: MetricsRow[], metric: MainMetric): MetricsRow | undefined {
-  let best: MetricsRow | undefined;
-  for (const r of rows) {
-    const v = r[metric.name];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
-    if (!best || (metric.goal === 'max' ? v > best[metric.name] : v < best[metric.name])) best = r;
+/** A listing's reading: a damaged file is as good as absent; anything else (a newer format, EACCES) is thrown. */
+function unlessDamaged<T>(read: () => T | undefined): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof DamagedRunFile) return undefined;
+    throw err;
   }
-  return best;
 }
 
 /** Every run of the given experiments (all experiments when omitted), by name then version. */

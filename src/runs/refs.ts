@@ -2,8 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { didYouMean } from '../util/suggest';
-import { resolveAtomicDir } from '../pipeline/atomic-dir';
-import { CHECKPOINTS_DIR, epochCheckpointName } from '../pipeline/checkpoint-names';
+import {
+  BEST_CHECKPOINT,
+  CHECKPOINTS_DIR,
+  epochCheckpointName,
+  LAST_CHECKPOINT,
+  MODEL_JSON,
+} from '../run-format/names';
+import { resolveAtomicDir } from '../util/atomic-dir';
+import { isNotFound } from '../util/not-found';
+import { improves } from '../run-format/metrics';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from './read';
 
 /**
@@ -53,7 +61,7 @@ export function resolveRunRef(ref: string, root: string): RunRef {
   if (split.checkpoint === undefined) return { run, label: run.id };
   const name = checkpointFolder(split.checkpoint);
   const dir = resolveAtomicDir(path.join(run.dir, CHECKPOINTS_DIR, name));
-  if (!dir || !fs.existsSync(path.join(dir, 'model.json'))) {
+  if (!dir || !fs.existsSync(path.join(dir, MODEL_JSON))) {
     const have = checkpointNames(run.dir);
     const list = have.length ? `; it has ${have.map((n) => `@${n}`).join(', ')}` : '; it has none yet';
     throw new UsageError(`${run.id} has no checkpoint "${split.checkpoint}"${list}`);
@@ -72,7 +80,7 @@ function splitCheckpoint(ref: string): { run: string; checkpoint?: string } {
     const name = trimmed.slice(at + 1);
     if (!CHECKPOINT_NAME.test(name)) {
       throw new UsageError(
-        `"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, ['best', 'last'])}`,
+        `"@${name}" in "${ref}" is not a checkpoint: use @best, @last or @epoch-N${didYouMean(name, [BEST_CHECKPOINT, LAST_CHECKPOINT])}`,
       );
     }
     return { run: trimmed.slice(0, at), checkpoint: name };
@@ -97,10 +105,11 @@ export function checkpointNames(runDir: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(path.join(runDir, CHECKPOINTS_DIR));
-  } catch {
-    return [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
   }
-  const order = (n: string) => (n === 'best' ? -2 : n === 'last' ? -1 : Number(n.slice(6)));
+  const order = (n: string) => (n === BEST_CHECKPOINT ? -2 : n === LAST_CHECKPOINT ? -1 : Number(n.slice(6)));
   return names
     .filter((n) => CHECKPOINT_NAME.test(n))
     .map((n) => n.replace(/^epoch-0*(?=[0-9])/, 'epoch-'))
@@ -215,16 +224,16 @@ function select(p: Parsed, selector: number | 'latest' | 'best', ref: string): R
 
 /**
  * The run with the best main-metric value at its best epoch. The main metric is
- * the latest run's (an edited file may change it); runs without a value are skipped.
+ * the latest run's (an edited file may change it); runs without a finite value are skipped,
+ * and the first of equals wins (run-format/metrics.ts's rule for epochs, applied to runs).
  */
 export function bestRun(runs: Run[], ref = ''): Run {
   const metric = runs[runs.length - 1].mainMetric();
   let best: Run | undefined;
-  let bestValue = NaN;
+  let bestValue: number | undefined;
   for (const r of runs) {
     const v = r.bestMetrics()?.[metric.name];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
-    if (best === undefined || (metric.goal === 'max' ? v > bestValue : v < bestValue)) {
+    if (typeof v === 'number' && improves(v, bestValue, metric.goal)) {
       best = r;
       bestValue = v;
     }
@@ -248,7 +257,8 @@ export function formatRanges(ns: number[]): string {
 function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }

@@ -3,7 +3,8 @@ import { formatNumber, mergeKeyOrder } from './flatten';
 import { formatDuration, formatMetric, formatStarted } from './format';
 import type { Run } from './read';
 import { renderText, type Table } from './table';
-import type { MetricsRow, RunMeta, RunStatus } from './types';
+import { META_JSON, RESOLVED_JSON } from '../run-format/names';
+import type { MetricsRow, RunStatus, StoredMeta } from '../run-format/types';
 
 /** `pipeline show RUN`: everything about one run, for a person (text) or a program (--json). */
 
@@ -11,7 +12,7 @@ export interface ShowReport {
   run: string;
   dir: string;
   status: RunStatus;
-  meta: RunMeta | null;
+  meta: StoredMeta | null;
   overrides: string[];
   resolved: Record<string, unknown> | null;
   metrics: MetricsRow[];
@@ -99,7 +100,7 @@ export function formatShow(r: ShowReport): string {
   field('run', `${r.run}  (${r.dir})`);
   field(
     'status',
-    r.status === 'crashed' ? `crashed (meta.json says running, but process ${m?.pid} is gone)` : r.status,
+    r.status === 'crashed' ? `crashed (${META_JSON} says running, but process ${m?.pid} is gone)` : r.status,
   );
   if (m?.error) field('error', m.error);
   field(
@@ -154,7 +155,7 @@ export function formatShow(r: ShowReport): string {
   );
 
   lines.push('', 'config (resolved):');
-  lines.push(r.resolved ? indent(configYaml(r.resolved).trimEnd()) : '  (no resolved.json)');
+  lines.push(r.resolved ? indent(configYaml(r.resolved).trimEnd()) : `  (no ${RESOLVED_JSON})`);
 
   lines.push('', `metrics (${r.metrics.length} epoch${r.metrics.length === 1 ? '' : 's'}):`);
   lines.push(r.metrics.length ? indent(renderText(metricsTable(r.metrics))) : '  (none recorded)');

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { diffRuns, seedSentence, type DiffReport } from '../runs/diff';
@@ -6,7 +5,8 @@ import { listTable } from '../runs/ls';
 import { overlayPoints, runCurvePoints, type CurvePoint } from '../runs/plot';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../runs/read';
 import { metricColumns, showReport, type ShowReport } from '../runs/show';
-import { EVALUATION_FILE } from '../runs/types';
+import { CONFIG_YAML, EVALUATION_JSON } from '../run-format/names';
+import { readTextIfExists } from '../run-format/read';
 import { listedRunDamage, runDamage } from './damage';
 import { listRunFiles, type RunFile } from './files';
 import { NotFound } from './http-errors';
@@ -84,12 +84,8 @@ export interface RunPayload extends ShowReport {
 export function runPayload(root: string, name: string, version: string): RunPayload {
   const run = findRun(root, name, version);
   const report = showReport(run);
-  let configYaml: string | null = null;
-  try {
-    configYaml = fs.readFileSync(path.join(run.dir, 'config.yaml'), 'utf8');
-  } catch {
-    // absent: a run claimed but never filled
-  }
+  // Absent in a run claimed but never filled.
+  const configYaml = readTextIfExists(path.join(run.dir, CONFIG_YAML)) ?? null;
   return {
     ...report,
     dir: path.relative(root, run.dir),
@@ -99,7 +95,7 @@ export function runPayload(root: string, name: string, version: string): RunPayl
     metricNames: metricColumns(report.metrics).filter((k) => k !== 'epoch'),
     curves: runCurvePoints(report.metrics),
     files: listRunFiles(root, run.dir),
-    evaluation: readJsonIfExists(path.join(run.dir, EVALUATION_FILE)) ?? null,
+    evaluation: readJsonIfExists(path.join(run.dir, EVALUATION_JSON)) ?? null,
   };
 }
 

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveAtomicDir } from '../pipeline/atomic-dir';
+import { MODEL_DIR } from '../run-format/names';
+import { isNotFound } from '../util/not-found';
+import { resolveAtomicDir } from '../util/atomic-dir';
 import { Forbidden, NotFound } from './http-errors';
 
 /**
@@ -24,6 +26,7 @@ export function fileSegments(rawPath: string): string[] {
     try {
       seg = decodeURIComponent(raw);
     } catch {
+      // Deliberate: decodeURIComponent throws only for a malformed escape.
       throw new Forbidden(`bad percent-encoding in "${raw}"`);
     }
     if (seg === '' || seg === '.' || seg === '..') throw new Forbidden(`path segment "${seg}" is not allowed`);
@@ -46,6 +49,7 @@ export function resolveServedFile(root: string, rawPath: string): { realRoot: st
     realRoot = fs.realpathSync(root);
     real = fs.realpathSync(path.join(realRoot, ...segments));
   } catch {
+    // Deliberate: whatever stops it resolving (missing, a loop, no permission), the dashboard does not say which.
     throw new NotFound(`no file ${segments.join('/')} in the runs folder`);
   }
   if (!real.startsWith(realRoot + path.sep)) throw new Forbidden(`${segments.join('/')} leads outside the runs folder`);
@@ -60,8 +64,9 @@ export function listRunFiles(root: string, runDir: string): RunFile[] {
     let names: string[];
     try {
       names = fs.readdirSync(dir).sort();
-    } catch {
-      return;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
     }
     for (const n of names) {
       if (n.startsWith('.')) continue;
@@ -72,7 +77,7 @@ export function listRunFiles(root: string, runDir: string): RunFile[] {
   const rel = path.relative(root, runDir).split(path.sep).join('/');
   add(runDir, rel);
   // model/ is swapped in whole; mid-swap the complete copy is the hidden `.model.old-*`, not served.
-  const model = resolveAtomicDir(path.join(runDir, 'model'));
-  if (model === path.join(runDir, 'model')) add(model, `${rel}/model`);
+  const model = resolveAtomicDir(path.join(runDir, MODEL_DIR));
+  if (model === path.join(runDir, MODEL_DIR)) add(model, `${rel}/${MODEL_DIR}`);
   return out;
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { META_JSON, METRICS_JSONL, SUMMARY_JSON } from '../run-format/names';
 import { listExperimentNames, listVersions, readJsonIfExists } from '../runs/read';
 import { sweepIds } from './sweeps';
 
@@ -17,7 +18,8 @@ export interface Changes {
   sweeps: string[];
 }
 
-const RUN_FILES = ['meta.json', 'metrics.jsonl', 'summary.json'];
+/** meta.json first: its status decides whether the run is active. */
+const RUN_FILES = [META_JSON, METRICS_JSONL, SUMMARY_JSON];
 const ACTIVE_FOR_MS = 60_000;
 
 function signature(files: string[]): string {
@@ -27,6 +29,7 @@ function signature(files: string[]): string {
         const st = fs.statSync(f);
         return `${st.size}:${st.mtimeMs}`;
       } catch {
+        // Deliberate: a timer must not throw; a file gone or unreadable is a change, read when the page asks.
         return '-';
       }
     })

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PipelineError } from '../errors';
 import { listExperimentNames } from '../runs/read';
+import { isNotFound } from '../util/not-found';
 import { leaderboard, type LeaderboardRow } from '../runs/sweep/leaderboard';
 import { resolveSweep, SWEEPS_DIR, type SweepState } from '../runs/sweep/state';
 import { NotFound } from './http-errors';
@@ -28,8 +30,9 @@ export function sweepIds(root: string): string[] {
     let entries: string[];
     try {
       entries = fs.readdirSync(path.join(root, name, SWEEPS_DIR));
-    } catch {
-      continue;
+    } catch (err) {
+      if (isNotFound(err)) continue; // an experiment without sweeps
+      throw err;
     }
     for (const n of entries
       .filter((e) => /^[1-9][0-9]*$/.test(e))
@@ -44,8 +47,10 @@ function readSweep(root: string, id: string): SweepState | undefined {
   try {
     const state = resolveSweep(id, root);
     return Array.isArray(state.trials) && state.spec ? state : undefined;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // sweep.json missing or not valid: shown as the sweep's damage.
+    if (err instanceof PipelineError) return undefined;
+    throw err;
   }
 }
 

@@ -14,13 +14,6 @@ import { parseProject } from './typescript-sources';
 
 const REPO = path.resolve(__dirname, '../../..');
 
-/**
- * Cycles tolerated for now, each as its folders in cycle order. pipeline <-> runs
- * goes away when the run-folder format gets a module of its own below both;
- * then delete the entry (the test fails while an entry matches no cycle).
- */
-const ALLOWED: readonly string[][] = [['pipeline', 'runs', 'pipeline']];
-
 async function cyclesIn(root: string): Promise<string[]> {
   const { ast, files } = await parseProject(root);
   const graph = folderGraph(ast, files);
@@ -80,10 +73,6 @@ describe('folder import cycles', () => {
 
   it('src/ has no folder import cycle', async () => {
     const found = await cyclesIn(REPO);
-    const allowed = ALLOWED.map((c) => `folder import cycle: ${c.join(' -> ')} (`);
-    const unexpected = found.filter((m) => !allowed.some((a) => m.startsWith(a)));
-    assert.deepEqual(unexpected, [], `\n${unexpected.join('\n')}`);
-    const stale = allowed.filter((a) => !found.some((m) => m.startsWith(a)));
-    assert.deepEqual(stale, [], 'an allowed cycle no longer exists: delete its entry in ALLOWED');
+    assert.deepEqual(found, [], `\n${found.join('\n')}`);
   });
 });

@@ -15,22 +15,6 @@ const MAX_LINES = 80;
  */
 const NOT_CHECKED = ['src/engine/'];
 
-/**
- * Long functions of src/pipeline and src/runs, which are being reorganised around
- * a run-folder format module: each entry (file and function name) is tolerated
- * until its function is split; then delete it (the test fails while an entry
- * names no long function).
- */
-const TOLERATED = [
-  'src/pipeline/evaluate.ts evaluateRun',
-  'src/pipeline/run.ts execute',
-  'src/pipeline/run.ts prepareResume',
-  'src/pipeline/train.ts train',
-  'src/runs/sweep/queue/run-trial.ts runTrial',
-  'src/runs/sweep/queue/worker.ts runWorker',
-  'src/runs/sweep/runner.ts runSweep',
-  'src/runs/sweep/spec.ts buildSpec',
-];
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -72,11 +56,9 @@ describe('function length', () => {
     const checked = files.filter((f) => !NOT_CHECKED.some((dir) => f.file.startsWith(dir)));
     assert.ok(checked.length > 100, `only ${checked.length} files parsed`);
     const long = functionSpans(ast, checked).filter((f) => f.lines > MAX_LINES);
-    const untolerated = long
-      .filter((f) => !TOLERATED.includes(`${f.file} ${f.name}`))
-      .map((f) => `${f.file}:${f.line}: ${f.name} is ${f.lines} lines (at most ${MAX_LINES}): split it by job`);
-    assert.deepEqual(untolerated, [], `\n${untolerated.join('\n')}`);
-    const stale = TOLERATED.filter((t) => !long.some((f) => `${f.file} ${f.name}` === t));
-    assert.deepEqual(stale, [], 'no longer long: delete these entries of TOLERATED');
+    const messages = long.map(
+      (f) => `${f.file}:${f.line}: ${f.name} is ${f.lines} lines (at most ${MAX_LINES}): split it by job`,
+    );
+    assert.deepEqual(messages, [], `\n${messages.join('\n')}`);
   });
 });

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildArgs } from './child-run';
-import { resolveAtomicDir } from '../../src/pipeline/atomic-dir';
+import { resolveAtomicDir } from '../../src/util/atomic-dir';
 import { metricsWithoutTimings, readJson, tempDir, tinyExperiment, writeExperiment } from './helpers';
 
 const CHILD = path.join(__dirname, 'child-run.js');

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { runExperiment, type RunRequest } from '../../src/pipeline/run';
 import { silentTerminal } from '../../src/pipeline/terminal';
+import { FORMAT_VERSION } from '../../src/run-format/types';
 import { PIPELINE_VERSION } from '../../src/util/version';
 import { hashExperiment, loadExperimentText } from '../../src/config/load';
 import type { Callback } from '../../src/pipeline/types';
@@ -88,6 +89,7 @@ test('a tiny run writes every file of the run folder contract', async () => {
     'dataset',
     'durationSeconds',
     'endedAt',
+    'formatVersion',
     'git',
     'host',
     'mainMetric',
@@ -104,6 +106,8 @@ test('a tiny run writes every file of the run folder contract', async () => {
   assert.equal(meta.status, 'completed');
   assert.equal(meta.name, 'tiny');
   assert.equal(meta.version, 1);
+  assert.equal(meta.formatVersion, FORMAT_VERSION);
+  assert.equal(Object.keys(meta)[0], 'formatVersion', 'the format version comes first');
   assert.equal(meta.runDir, r.runDir);
   assert.equal(meta.pid, process.pid);
   assert.equal(meta.backend, BACKEND);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { selectBackend } from '../../src/backend';
 import { batches, loadDataset } from '../../src/data';
 import type { DatasetConfig, NormalizeConfig } from '../../src/data/types';
-import { loadRunExperiment } from '../../src/pipeline/run-dir';
+import { loadRunExperiment } from '../../src/run-format/experiment';
 import { loadModelDir } from '../../src/pipeline/snapshot';
 import { createStepRunner } from '../../src/engine';
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../data/fixtures';
 import { readJson, tinyExperiment, writeExperiment, writePngDataset } from '../pipeline/helpers';
-import { writeDirAtomic } from '../../src/pipeline/atomic-dir';
+import { writeDirAtomic } from '../../src/util/atomic-dir';
 import { writeFileAtomic } from '../../src/util/atomic';
 import { describeOsError } from '../../src/os-errors';
 import { assertClean, cli, errorLines, fillUntil, mountTmpfs } from './harness';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { MetricsRow, RunMeta, RunSummary, WrittenStatus } from '../../src/runs/types';
+import type { MetricsRow, RunMeta, RunSummary, WrittenStatus } from '../../src/run-format/types';
 
 /**
  * Writes run folders exactly as docs/run-folder.md describes them, so ls/show/diff/plot

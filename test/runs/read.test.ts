@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { listExperimentNames, listRuns, listVersions, parseJsonLines, resolveRunsRoot, Run } from '../../src/runs/read';
+import { parseJsonLines } from '../../src/run-format/read';
+import { listExperimentNames, listRuns, listVersions, resolveRunsRoot, Run } from '../../src/runs/read';
 import { curve, tempRoot, writeRun } from './fixture';
 
 test('status: crashed for a dead running run, running for a live one, unknown without meta', () => {

@@ -8,7 +8,7 @@ import { evaluateRun, formatEvalReport } from '../../pipeline/evaluate';
 import { installStopSignals } from '../../pipeline/signals';
 import { resolveRunRef } from '../../runs/refs';
 import { resolveRunsRoot } from '../../runs/read';
-import { EVALUATION_FILE } from '../../runs/types';
+import { EVALUATION_JSON } from '../../run-format/names';
 import { writeFileAtomic } from '../../util/atomic';
 
 interface EvalFlags {
@@ -40,7 +40,7 @@ export function registerEval(program: Command): void {
     .option('--data-dir <dir>', 'where datasets live (default: $PIPELINE_DATA_DIR, else the cache)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default: auto)')
     .option('--json', 'print the report as JSON')
-    .option('--save', `also write the report into the run folder (${EVALUATION_FILE}), where pipeline ui shows it`)
+    .option('--save', `also write the report into the run folder (${EVALUATION_JSON}), where pipeline ui shows it`)
     .action(async (ref: string, opts: EvalFlags) => {
       // Ctrl-C or SIGTERM stops a download or decode of the data at once, leaving nothing behind.
       const stop = installStopSignals();
@@ -63,7 +63,7 @@ export function registerEval(program: Command): void {
           signal: stop.abort,
         });
         if (stop.requested) throw new InterruptedError(`interrupted (${stop.signal})`);
-        if (opts.save) writeFileAtomic(path.join(run.dir, EVALUATION_FILE), JSON.stringify(report, null, 2) + '\n');
+        if (opts.save) writeFileAtomic(path.join(run.dir, EVALUATION_JSON), JSON.stringify(report, null, 2) + '\n');
         process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalReport(report));
       }).finally(() => stop.dispose());
     });

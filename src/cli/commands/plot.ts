@@ -3,6 +3,7 @@ import { withBoundary } from '../boundary';
 import { resolveRunsRoot, type Run } from '../../runs/read';
 import { resolveRuns } from '../../runs/refs';
 import { leftOutNote, plotRuns } from '../../runs/plot';
+import { CURVES_SVG } from '../../run-format/names';
 
 export function registerPlot(program: Command): void {
   program
@@ -10,11 +11,7 @@ export function registerPlot(program: Command): void {
     .description('learning curves of several runs overlaid, as SVG or a self-contained HTML page')
     .argument('<runs...>', 'runs or experiments (cifar-lenet/3, cifar-lenet/best, cifar-lenet: all its runs)')
     .option('--metric <names>', 'metric(s) to plot, comma-separated: one panel each', 'testAccuracy')
-    .option(
-      '--out <file>',
-      'output file: .svg, or .html (interactive: hover, hide runs, fits the window)',
-      'curves.svg',
-    )
+    .option('--out <file>', 'output file: .svg, or .html (interactive: hover, hide runs, fits the window)', CURVES_SVG)
     .option('--runs-dir <dir>', 'runs root (default: $PIPELINE_RUNS_DIR or ./runs)')
     .action(async (refs: string[], opts: { metric: string; out: string; runsDir?: string }) => {
       process.exitCode = await withBoundary(async () => {

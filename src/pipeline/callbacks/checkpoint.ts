@@ -1,13 +1,10 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { writeDirAtomic } from '../atomic-dir';
+import { improves } from '../../run-format/metrics';
+import { BEST_CHECKPOINT, CHECKPOINTS_DIR, epochCheckpointName, LAST_CHECKPOINT } from '../../run-format/names';
+import { writeDirAtomic } from '../../util/atomic-dir';
 import { checkpointFiles, type CheckpointState } from '../checkpoint-files';
-import { improves } from '../metric-names';
 import type { Callback, EpochRow, LoopPosition, TF } from '../types';
-
-import { CHECKPOINTS_DIR, epochCheckpointName } from '../checkpoint-names';
-
-export { CHECKPOINTS_DIR, epochCheckpointName };
 
 export interface CheckpointOptions {
   tf: TF;
@@ -42,18 +39,18 @@ export class CheckpointCallback implements Callback {
   }
 
   async onEpochEnd(row: EpochRow, position: LoopPosition): Promise<void> {
-    const targets = ['last'];
+    const targets = [LAST_CHECKPOINT];
     if (improves(row[this.o.by.name], this.best, this.o.by.goal)) {
       this.best = row[this.o.by.name];
       this.bestEpoch = row.epoch;
-      targets.push('best');
+      targets.push(BEST_CHECKPOINT);
     }
     if (this.o.every > 0 && row.epoch % this.o.every === 0) targets.push(epochCheckpointName(row.epoch));
     await this.write(position, targets);
   }
 
   async onInterrupt(position: LoopPosition): Promise<void> {
-    await this.write(position, ['last']);
+    await this.write(position, [LAST_CHECKPOINT]);
   }
 
   state(): unknown {

@@ -1,12 +1,10 @@
 import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { resolveAtomicDir } from '../atomic-dir';
-import { improves, metricGoal } from '../metric-names';
+import { CHECKPOINTS_DIR, EARLY_STOPPING_CHECKPOINT } from '../../run-format/names';
+import { improves, metricGoal } from '../../run-format/metrics';
+import { resolveAtomicDir } from '../../util/atomic-dir';
 import { assignWeights, readWeights, saveModelDir } from '../snapshot';
 import type { Callback, EpochRow, TF, TrainResult } from '../types';
-import { CHECKPOINTS_DIR } from './checkpoint';
-
-export const EARLY_STOPPING_DIR = 'early-stopping-best';
 
 export interface EarlyStoppingConfig {
   monitor: string;
@@ -43,7 +41,7 @@ export class EarlyStoppingCallback implements Callback {
   }
 
   private get dir(): string {
-    return path.join(this.o.runDir, CHECKPOINTS_DIR, EARLY_STOPPING_DIR);
+    return path.join(this.o.runDir, CHECKPOINTS_DIR, EARLY_STOPPING_CHECKPOINT);
   }
 
   async onEpochEnd(row: EpochRow): Promise<'stop' | void> {

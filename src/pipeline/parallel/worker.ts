@@ -11,15 +11,8 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend } from '../../backend';
-import { buildModel } from '../../builders/model';
-import {
-  buildOptimizer,
-  createStepRunner,
-  restoreOptimizerState,
-  setLearningRate,
-  type NamedTensor,
-  type StepRunner,
-} from '../../engine';
+import { restoreOptimizerState, setLearningRate, type NamedTensor, type StepRunner } from '../../engine';
+import { assembleTrainee } from '../assemble';
 import type { TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';
@@ -195,16 +188,9 @@ async function main(): Promise<void> {
     const setup = await nextMessage<SetupMessage>(port);
     views = new SharedViews(setup.geometry, setup.buffers);
     const e = setup.experiment;
-    model = buildModel(tf, e, setup.inputShape, setup.numClasses);
-    optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-    const steps = createStepRunner({
-      tf,
-      model,
-      optimizer,
-      experiment: e,
-      numClasses: setup.numClasses,
-      inputShape: setup.inputShape,
-    });
+    const trainee = assembleTrainee({ tf, experiment: e, inputShape: setup.inputShape, numClasses: setup.numClasses });
+    ({ model, optimizer } = trainee);
+    const steps = trainee.steps;
     const params = exchangeSizes(model);
     if (params.join() !== setup.geometry.params.join()) {
       throw new Error(

@@ -1,3 +1,5 @@
+import { bestValue } from '../../run-format/metrics';
+
 /**
  * The median stopping rule (Google Vizier, Golovin et al. 2017; Optuna's
  * MedianPruner): at epoch e, stop a trial whose best value so far is worse
@@ -15,15 +17,9 @@ export interface MedianDecision {
   others: number;
 }
 
-/** Best of the first `epoch` values by goal (NaN and missing values ignored). */
+/** Best of the first `epoch` values by goal (missing and non-finite values ignored). */
 export function bestUpTo(values: Array<number | undefined>, epoch: number, goal: 'max' | 'min'): number | undefined {
-  let best: number | undefined;
-  for (let i = 0; i < Math.min(epoch, values.length); i++) {
-    const v = values[i];
-    if (typeof v !== 'number' || Number.isNaN(v)) continue;
-    if (best === undefined || (goal === 'max' ? v > best : v < best)) best = v;
-  }
-  return best;
+  return bestValue(values.slice(0, epoch), goal);
 }
 
 export function median(xs: number[]): number {

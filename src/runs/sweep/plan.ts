@@ -93,7 +93,7 @@ export function yamlValue(v: unknown): string {
     try {
       if (v !== '' && parseYaml(v, { schema: 'core' }) === v && !/[,[\]{}#]/.test(v)) return v;
     } catch {
-      // fall through to quoting
+      // Deliberate: a string that is no YAML scalar on its own (parseYaml throws only for that) is quoted.
     }
     return JSON.stringify(v);
   }

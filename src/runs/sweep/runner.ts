@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InterruptedError } from '../../errors';
 import { writeAll } from '../../util/atomic';
-import { loadRunExperiment } from '../../pipeline/run-dir';
-import { listVersions, parseJsonLines, Run } from '../read';
-import type { MetricsRow } from '../types';
-import { bestUpTo } from './median';
+import { readMetricCurve } from '../../run-format/read';
+import type { MetricsRow } from '../../run-format/types';
+import { listVersions, Run } from '../read';
+import { lastJsonLine, resumable, trialError, trialStatus, trialValues } from './outcome';
 import { judgeTrial, stopReason } from './search/early-stop';
 import { proposeTrial } from './search/propose';
 import { DONE, saveSweep, trialRuns, type SweepState, type TrialState, type TrialStatus } from './state';
@@ -31,14 +31,6 @@ export interface RunnerOptions {
   pollMs?: number;
   /** Extra environment for trial processes. */
   env?: NodeJS.ProcessEnv;
-}
-
-/** The run's last stdout line with --json. */
-interface RunResult {
-  runDir?: string;
-  status?: string;
-  metrics?: MetricsRow;
-  best?: MetricsRow;
 }
 
 interface Active {
@@ -87,58 +79,127 @@ export function trialArgs(state: SweepState, trial: TrialState, cpus = os.cpus()
 }
 
 export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<SweepState> {
-  const total = state.trials.length;
+  return new SweepRunner(state, opts).run();
+}
+
+/** One run of a sweep's remaining trials: each method does one job (resume, spawn, signals, poll, prune, record). */
+class SweepRunner {
+  private readonly total: number;
   /** Trial index -> the run folder it continues. */
-  const resumes = new Map<number, string>();
-  for (const t of state.trials.filter((t) => !DONE.includes(t.status))) {
-    const prior = previousRun(state, t);
-    resetTrial(t);
-    if (prior?.status === 'completed') {
-      // The sweep died, its trial did not: take the result it wrote.
-      setRun(t, prior.dir);
-      readResults(state, t, prior.dir);
-      t.status = 'completed';
-      opts.log(
-        `[trial ${t.index}/${total}] completed after the sweep stopped (${t.run})${t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`}`,
-      );
-    } else if (prior?.resumable) {
-      resumes.set(t.index, prior.dir);
-      setRun(t, prior.dir);
+  private readonly resumes = new Map<number, string>();
+  private readonly active = new Map<number, Active>();
+  /** Versions that existed before this sweep (re)started cannot be its trials' runs. */
+  private knownVersions = new Set<number>();
+  private interrupted = false;
+  private wake: () => void = () => {};
+
+  constructor(
+    private readonly state: SweepState,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.total = state.trials.length;
+  }
+
+  async run(): Promise<SweepState> {
+    const { state } = this;
+    this.reconcile();
+    const queue = state.trials.filter((t) => !DONE.includes(t.status));
+    state.status = 'running';
+    state.pid = process.pid;
+    saveSweep(state);
+    this.knownVersions = new Set(listVersions(state.runsDir, state.name));
+    const onSignal = (signal: NodeJS.Signals) => this.stopAll(signal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await this.drain(queue);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (this.interrupted) {
+      for (const t of state.trials) if (t.status === 'running') t.status = 'interrupted';
+      state.status = 'interrupted';
+      saveSweep(state);
+      throw new InterruptedError(`sweep ${state.id} interrupted; resume with: pipeline sweep --resume ${state.id}`);
+    }
+    state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
+    saveSweep(state);
+    return state;
+  }
+
+  /**
+   * Trials a previous sweep process left unfinished: one whose run completed after the sweep
+   * died takes that result; one whose run stopped part-way continues it; the others start over.
+   */
+  private reconcile(): void {
+    const { state } = this;
+    for (const t of state.trials.filter((t) => !DONE.includes(t.status))) {
+      const prior = previousRun(state, t);
+      resetTrial(t);
+      if (prior?.status === 'completed') {
+        setRun(t, prior.dir);
+        readResults(state, t, prior.dir);
+        t.status = 'completed';
+        const value = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
+        this.opts.log(`[trial ${t.index}/${this.total}] completed after the sweep stopped (${t.run})${value}`);
+      } else if (prior?.resumable) {
+        this.resumes.set(t.index, prior.dir);
+        setRun(t, prior.dir);
+      }
     }
   }
-  const queue = state.trials.filter((t) => !DONE.includes(t.status));
-  state.status = 'running';
-  state.pid = process.pid;
-  saveSweep(state);
 
-  const active = new Map<number, Active>();
-  // Versions that existed before this sweep (re)started cannot be its trials' runs.
-  const knownVersions = new Set(listVersions(state.runsDir, state.name));
-  let interrupted = false;
-  let wake: () => void = () => {};
+  /** Starts trials up to `parallel` at a time until none is left (or a signal came), then waits for the running ones. */
+  private async drain(queue: TrialState[]): Promise<void> {
+    while (!this.interrupted && (queue.length > 0 || this.active.size > 0)) {
+      while (!this.interrupted && this.active.size < this.state.spec.parallel && queue.length > 0) {
+        const trial = queue.shift()!;
+        this.start(trial);
+        // Trial numbers and run versions go up together: the next trial starts once this one has its folder.
+        if (!this.resumes.has(trial.index)) await this.claimed(trial);
+      }
+      if (this.active.size === 0) break;
+      await this.nextWake();
+      this.judge();
+    }
+    // After an interrupt: let the running trials checkpoint and exit.
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    opts.log(
-      `sweep ${state.id}: ${signal}: stopping ${active.size} running trial${active.size === 1 ? '' : 's'} (they checkpoint and exit); resume with: pipeline sweep --resume ${state.id}`,
+  /** Resolves when a trial ends (its close handler calls wake) or, with early stopping, when it is time to look at the curves. */
+  private nextWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.state.spec.earlyStopping ? setTimeout(resolve, this.opts.pollMs ?? 1000) : undefined;
+      this.wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** SIGINT/SIGTERM: every running trial gets one SIGINT (it checkpoints and exits); no new trial starts. */
+  private stopAll(signal: NodeJS.Signals): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    const n = this.active.size;
+    this.opts.log(
+      `sweep ${this.state.id}: ${signal}: stopping ${n} running trial${n === 1 ? '' : 's'} (they checkpoint and exit); resume with: pipeline sweep --resume ${this.state.id}`,
     );
-    for (const a of active.values()) signalChild(a.child, 'SIGINT');
-    wake();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    for (const a of this.active.values()) signalChild(a.child, 'SIGINT');
+    this.wake();
+  }
 
-  const start = (trial: TrialState) => {
+  /** Spawns the trial's `pipeline run` (its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT). */
+  private start(trial: TrialState): void {
+    const { state, opts } = this;
     trial.status = 'running';
     trial.attempts += 1;
     trial.startedAt = new Date().toISOString();
-    const logDir = path.join(state.dir, 'trials');
-    fs.mkdirSync(logDir, { recursive: true });
-    const logPath = path.join(logDir, `${trial.index}.log`);
+    const logPath = path.join(state.dir, 'trials', `${trial.index}.log`);
+    fs.mkdirSync(path.dirname(logPath), { recursive: true });
     const logFile = fs.openSync(logPath, 'a');
-    // Its own process group: Ctrl-C reaches the sweep, which forwards exactly one SIGINT.
-    const resume = resumes.get(trial.index);
+    const resume = this.resumes.get(trial.index);
     if (!resume && trial.attempts === 1) chooseParams(state, trial, opts.log);
     const child = spawn(process.execPath, [opts.script, ...trialArgs(state, trial, undefined, resume)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -155,85 +216,79 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       lastJudgedEpoch: 0,
       done: Promise.resolve(),
     };
-    child.stdout!.on('data', (b: Buffer) => {
+    a.done = this.follow(a, logFile, logPath);
+    this.active.set(trial.index, a);
+    const how = resume ? `continues its run (${trial.run})` : 'started';
+    opts.log(`[trial ${trial.index}/${this.total}] ${how}: ${trial.overrides.join(' ')}`);
+    saveSweep(state);
+  }
+
+  /** The trial's output into its log (the tails kept for its result and error); resolves when it has ended and been recorded. */
+  private follow(a: Active, logFile: number, logPath: string): Promise<void> {
+    a.child.stdout!.on('data', (b: Buffer) => {
       writeAll(logFile, b, logPath);
       a.stdoutTail = (a.stdoutTail + b.toString('utf8')).slice(-TAIL);
     });
-    child.stderr!.on('data', (b: Buffer) => {
+    a.child.stderr!.on('data', (b: Buffer) => {
       writeAll(logFile, b, logPath);
       a.stderrTail = (a.stderrTail + b.toString('utf8')).slice(-TAIL);
     });
-    a.done = new Promise<void>((resolve) => {
-      child.on('error', (err) => {
+    return new Promise<void>((resolve) => {
+      a.child.on('error', (err) => {
         a.stderrTail += `\n${err.message}`;
       });
-      child.on('close', (code, signal) => {
+      a.child.on('close', (code, signal) => {
         fs.closeSync(logFile);
-        finish(a, code, signal);
-        active.delete(trial.index);
-        saveSweep(state);
+        this.finish(a, code, signal);
+        this.active.delete(a.trial.index);
+        saveSweep(this.state);
         resolve();
-        wake();
+        this.wake();
       });
     });
-    active.set(trial.index, a);
-    opts.log(
-      `[trial ${trial.index}/${total}] ${resume ? `continues its run (${trial.run})` : 'started'}: ${trial.overrides.join(' ')}`,
-    );
-    saveSweep(state);
-  };
+  }
 
   /** Resolves when a started trial has claimed its run folder (or exited, or the sweep is interrupted). */
-  const claimed = async (trial: TrialState) => {
+  private async claimed(trial: TrialState): Promise<void> {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     while (
-      !interrupted &&
-      active.has(trial.index) &&
+      !this.interrupted &&
+      this.active.has(trial.index) &&
       Date.now() < deadline &&
-      !findTrialRun(state, trial, knownVersions)
+      !findTrialRun(this.state, trial, this.knownVersions)
     ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  };
+  }
 
-  const finish = (a: Active, code: number | null, signal: NodeJS.Signals | null) => {
+  /** Records how a trial's process ended: its run, results, status and error. */
+  private finish(a: Active, code: number | null, signal: NodeJS.Signals | null): void {
+    const { state } = this;
     const t = a.trial;
     t.endedAt = new Date().toISOString();
     t.durationSeconds = (Date.now() - a.started) / 1000;
     t.exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null);
     const result = lastJsonLine(a.stdoutTail);
-    const runDir = result?.runDir ?? t.runDir ?? findTrialRun(state, t, knownVersions);
+    const runDir = result?.runDir ?? t.runDir ?? findTrialRun(state, t, this.knownVersions);
     if (runDir) setRun(t, runDir);
     readResults(state, t, runDir, result?.metrics);
-    let status: TrialStatus = toTrialStatus(result?.status, code);
+    let status: TrialStatus = trialStatus(result?.status, code);
     if (status === 'interrupted' && a.pruneRequested) {
       status = 'pruned';
       t.pruned = a.pruneRequested;
     }
     t.status = status;
-    t.error = status === 'completed' || status === 'pruned' ? null : errorOf(result, a, code, signal, runDir);
-    const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
-    const where = t.run ? ` (${t.run})` : '';
-    const why =
-      status === 'pruned' && t.pruned
-        ? ` at epoch ${t.pruned.epoch}: ${t.pruned.value.toFixed(4)} vs median ${t.pruned.median.toFixed(4)} of ${t.pruned.others} trials`
-        : t.error
-          ? ` — ${t.error}`
-          : '';
-    opts.log(`[trial ${t.index}/${total}] ${status} in ${t.durationSeconds.toFixed(1)}s${what}${where}${why}`);
-  };
+    t.error = status === 'completed' || status === 'pruned' ? null : trialError(runDir, a.stderrTail, code, signal);
+    this.opts.log(`[trial ${t.index}/${this.total}] ${status} in ${t.durationSeconds.toFixed(1)}s${endNote(state, t)}`);
+  }
 
-  const judge = () => {
+  /** Early stopping: each running trial with a new epoch is judged against the others' curves, and stopped when the rule says so. */
+  private judge(): void {
+    const { state } = this;
     const es = state.spec.earlyStopping;
     if (!es) return;
-    const curves = new Map<number, Array<number | undefined>>();
-    for (const t of state.trials) {
-      const dir = t.runDir ?? (active.has(t.index) ? findTrialRun(state, t, knownVersions) : null);
-      if (!dir) continue;
-      if (!t.runDir) setRun(t, dir);
-      curves.set(t.index, readMetricCurve(dir, state.spec.metric));
-    }
-    for (const a of active.values()) {
+    const curves = this.curves();
+    for (const a of this.active.values()) {
       if (a.pruneRequested) continue;
       const mine = curves.get(a.trial.index);
       if (!mine || mine.length <= a.lastJudgedEpoch) continue;
@@ -244,47 +299,37 @@ export async function runSweep(state: SweepState, opts: RunnerOptions): Promise<
       const d = judgeTrial(es, mine, others, epoch, state.spec.goal, since);
       if (d?.stop) {
         a.pruneRequested = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
-        opts.log(`[trial ${a.trial.index}/${total}] stopping early: ${stopReason(es, state.spec.metric, d)}`);
+        this.opts.log(`[trial ${a.trial.index}/${this.total}] stopping early: ${stopReason(es, state.spec.metric, d)}`);
         signalChild(a.child, 'SIGINT');
       }
     }
-  };
+  }
 
-  try {
-    while (!interrupted && (queue.length > 0 || active.size > 0)) {
-      while (!interrupted && active.size < state.spec.parallel && queue.length > 0) {
-        const trial = queue.shift()!;
-        start(trial);
-        // Trial numbers and run versions go up together: the next trial starts once this one has its folder.
-        if (!resumes.has(trial.index)) await claimed(trial);
-      }
-      if (active.size === 0) break;
-      // Wake when a trial ends (its close handler calls wake) or, with early stopping, to look at the curves.
-      await new Promise<void>((resolve) => {
-        const timer = state.spec.earlyStopping ? setTimeout(resolve, opts.pollMs ?? 1000) : undefined;
-        wake = () => {
-          if (timer) clearTimeout(timer);
-          resolve();
-        };
-      });
-      judge();
+  /** Every trial's curve of the sweep metric so far, by trial index (running trials' runs found as they claim them). */
+  private curves(): Map<number, Array<number | undefined>> {
+    const { state } = this;
+    const curves = new Map<number, Array<number | undefined>>();
+    for (const t of state.trials) {
+      const dir = t.runDir ?? (this.active.has(t.index) ? findTrialRun(state, t, this.knownVersions) : null);
+      if (!dir) continue;
+      if (!t.runDir) setRun(t, dir);
+      curves.set(t.index, readMetricCurve(dir, state.spec.metric));
     }
-    // After an interrupt: let the running trials checkpoint and exit.
-    await Promise.all([...active.values()].map((a) => a.done));
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    return curves;
   }
+}
 
-  if (interrupted) {
-    for (const t of state.trials) if (t.status === 'running') t.status = 'interrupted';
-    state.status = 'interrupted';
-    saveSweep(state);
-    throw new InterruptedError(`sweep ${state.id} interrupted; resume with: pipeline sweep --resume ${state.id}`);
-  }
-  state.status = state.trials.every((t) => DONE.includes(t.status)) ? 'completed' : 'failed';
-  saveSweep(state);
-  return state;
+/** `: metric 0.8123 (tiny/4)` and why it stopped, for the trial's end line. */
+function endNote(state: SweepState, t: TrialState): string {
+  const what = t.value === null ? '' : `: ${state.spec.metric} ${t.value.toFixed(4)}`;
+  const where = t.run ? ` (${t.run})` : '';
+  const why =
+    t.status === 'pruned' && t.pruned
+      ? ` at epoch ${t.pruned.epoch}: ${t.pruned.value.toFixed(4)} vs median ${t.pruned.median.toFixed(4)} of ${t.pruned.others} trials`
+      : t.error
+        ? ` — ${t.error}`
+        : '';
+  return `${what}${where}${why}`;
 }
 
 /** --method tpe: the trial's parameters from the trials finished so far (search/propose.ts). */
@@ -303,16 +348,10 @@ function chooseParams(state: SweepState, t: TrialState, log: (line: string) => v
 
 /** A trial's final metrics, its sweep metric and that metric's best over epochs, from its run folder. */
 function readResults(state: SweepState, t: TrialState, runDir: string | undefined, reported?: MetricsRow): void {
-  const rows = runDir ? Run.fromDir(runDir).refreshMetrics() : [];
-  const final = reported ?? rows.at(-1) ?? null;
-  t.final = final;
-  t.value = typeof final?.[state.spec.metric] === 'number' ? final[state.spec.metric] : null;
-  t.bestValue =
-    bestUpTo(
-      rows.map((r) => r[state.spec.metric]),
-      rows.length,
-      state.spec.goal,
-    ) ?? t.value;
+  const v = trialValues(runDir, state.spec.metric, state.spec.goal, reported);
+  t.final = v.final;
+  t.value = v.value;
+  t.bestValue = v.bestValue;
 }
 
 /**
@@ -332,22 +371,8 @@ function previousRun(
 ): { dir: string; status: string | undefined; resumable: boolean } | undefined {
   const dir = t.runDir && fs.existsSync(t.runDir) ? t.runDir : trialRuns(state, t.index)[0]?.dir;
   if (!dir) return undefined;
-  const meta = Run.fromDir(dir).meta();
-  const status = meta?.status;
-  const stoppedPartWay =
-    status === 'interrupted' || status === 'running' || (status === 'failed' && !meta?.resumes?.length);
-  const resumable =
-    stoppedPartWay && !(t.exitCode === 2 && t.runDir === dir) && resolvesAsRecorded(dir, meta?.configHash);
-  return { dir, status, resumable };
-}
-
-/** Whether a run's recorded experiment still resolves to the hash it ran with (what `run --resume` checks). */
-function resolvesAsRecorded(dir: string, configHash: string | undefined): boolean {
-  try {
-    return loadRunExperiment(dir).hash === configHash;
-  } catch {
-    return false;
-  }
+  const run = Run.fromDir(dir);
+  return { dir, status: run.meta()?.status, resumable: !(t.exitCode === 2 && t.runDir === dir) && resumable(run) };
 }
 
 function resetTrial(t: TrialState): void {
@@ -375,68 +400,12 @@ function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     child.kill(signal);
   } catch {
-    // already gone
+    // Deliberate: the child has already exited; there is nothing left to signal.
   }
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {
   return os.constants.signals[signal];
-}
-
-export function lastJsonLine(stdout: string): RunResult | undefined {
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 3; i--) {
-    try {
-      const v = JSON.parse(lines[i]);
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v as RunResult;
-    } catch {
-      // not the result line
-    }
-  }
-  return undefined;
-}
-
-function toTrialStatus(status: string | undefined, code: number | null): TrialStatus {
-  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
-  if (code === 130) return 'interrupted';
-  return code === 0 ? 'completed' : 'failed';
-}
-
-/** `[12:00:01] INFO: ...` (pino-pretty below ERROR) and `epoch 3/10  loss ...` (the plain progress line). */
-const ROUTINE_OUTPUT = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
-
-function errorOf(
-  _result: RunResult | undefined,
-  a: Active,
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  runDir: string | undefined | null,
-): string {
-  const metaError = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
-  if (metaError) return metaError;
-  // The trial's stderr is mostly its own progress (pino-pretty info lines, one line per epoch):
-  // those say what it was doing, not why it stopped, so a killed trial is not blamed on them.
-  const lastErr = a.stderrTail
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('{') && !ROUTINE_OUTPUT.test(l))
-    .at(-1);
-  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-  return lastErr ? `${lastErr} (${how})` : how;
-}
-
-/** Per-epoch values of one metric from a run's metrics.jsonl (index 0 = epoch 1). */
-function readMetricCurve(runDir: string, metric: string): Array<number | undefined> {
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
-  } catch {
-    return [];
-  }
-  const curve: Array<number | undefined> = [];
-  for (const r of parseJsonLines<MetricsRow>(text))
-    if (typeof r.epoch === 'number' && r.epoch >= 1) curve[r.epoch - 1] = r[metric];
-  return curve;
 }
 
 /** The run folder a trial's process claimed: a new version whose meta.json carries this sweep's tags. */

@@ -1,8 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../errors';
 import { parsePath } from '../../config/paths';
-import { goalOf } from '../types';
-import { selectionMetric, type SelectionInput } from '../../pipeline/metric-names';
+import { metricGoal, selectionMetric, type SelectionInput } from '../../run-format/metrics';
 
 /**
  * What a sweep varies and how it ranks trials: from the experiment file's
@@ -122,19 +121,37 @@ export function defaultMetric(experiment: SelectionInput): { metric: string; goa
   return { metric: s.name, goal: s.goal };
 }
 
+/** The resolved `sweep:` section, as far as this file reads it (the schema has checked it). */
+interface SweepSection {
+  method?: string;
+  parameters?: Record<string, unknown>;
+  trials?: number;
+  metric?: string;
+  goal?: string;
+  parallel?: number;
+  earlyStopping?: { type: 'median' | 'asha'; minEpochs?: number; minTrials?: number; reductionFactor?: number };
+}
+
 /** The sweep settings: the command line's flags over the resolved `sweep:` section (schema defaults filled). */
 export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flags: SweepFlags): SweepSpec {
-  const section = (experiment.sweep ?? undefined) as
-    | {
-        method?: string;
-        parameters?: Record<string, unknown>;
-        trials?: number;
-        metric?: string;
-        goal?: string;
-        parallel?: number;
-        earlyStopping?: { type: 'median' | 'asha'; minEpochs?: number; minTrials?: number; reductionFactor?: number };
-      }
-    | undefined;
+  const section = (experiment.sweep ?? undefined) as SweepSection | undefined;
+  const parameters = sweepParameters(section, flags);
+  const method = sweepMethod(section, flags, parameters);
+  const { metric, goal } = sweepMetric(experiment, section, flags);
+  const earlyStopping = sweepEarlyStopping(section, flags);
+  return {
+    method,
+    parameters,
+    trials: positiveInt('trials', flags.trials) ?? section?.trials,
+    metric,
+    goal,
+    parallel: positiveInt('parallel', flags.parallel) ?? section?.parallel ?? 1,
+    ...(earlyStopping ? { earlyStopping } : {}),
+  };
+}
+
+/** The file's parameters, then each --param (replacing one of the same key, in the command line's order). */
+function sweepParameters(section: SweepSection | undefined, flags: SweepFlags): Record<string, ParamSpec> {
   const parameters: Record<string, ParamSpec> = {};
   for (const [k, v] of Object.entries(section?.parameters ?? {})) {
     if (Array.isArray(v)) parameters[k] = v;
@@ -158,7 +175,14 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
   if (Object.keys(parameters).length === 0) {
     throw new UsageError('nothing to sweep: add a `sweep:` section with parameters to the file, or --param key=a,b');
   }
+  return parameters;
+}
 
+function sweepMethod(
+  section: SweepSection | undefined,
+  flags: SweepFlags,
+  parameters: Record<string, ParamSpec>,
+): SweepSpec['method'] {
   const method = (flags.method ?? section?.method ?? 'grid') as string;
   if (method !== 'grid' && method !== 'random' && method !== 'tpe')
     throw new UsageError(`--method must be grid, random or tpe, got "${method}"`);
@@ -169,43 +193,40 @@ export function buildSpec(experiment: SelectionInput & { sweep?: unknown }, flag
         `grid search needs a list of values for ${ranges.map(([k]) => k).join(', ')}; a {min, max} range is for --method random or tpe`,
       );
   }
+  return method;
+}
 
-  // The metric: the command line, else what the file wrote, else the experiment's main metric.
+/** The metric: the command line, else what the file wrote, else the experiment's main metric; its goal likewise. */
+function sweepMetric(
+  experiment: SelectionInput,
+  section: SweepSection | undefined,
+  flags: SweepFlags,
+): { metric: string; goal: 'max' | 'min' } {
   const fallback = defaultMetric(experiment);
   const metric = flags.metric ?? section?.metric ?? fallback.metric;
-  const goalRaw = flags.goal ?? section?.goal ?? (metric === fallback.metric ? fallback.goal : goalOf(metric));
-  if (goalRaw !== 'max' && goalRaw !== 'min') throw new UsageError(`--goal must be max or min, got "${goalRaw}"`);
+  const goal = flags.goal ?? section?.goal ?? (metric === fallback.metric ? fallback.goal : metricGoal(metric));
+  if (goal !== 'max' && goal !== 'min') throw new UsageError(`--goal must be max or min, got "${goal}"`);
+  return { metric, goal };
+}
 
-  let earlyStopping: EarlyStopSpec | undefined;
+/** --early-stop (median or asha, with defaults), else the file's earlyStopping, else none. */
+function sweepEarlyStopping(section: SweepSection | undefined, flags: SweepFlags): EarlyStopSpec | undefined {
   const es = flags.earlyStop;
-  if (es === true || es === 'median')
-    earlyStopping = { type: 'median', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS };
-  else if (es === 'asha')
-    earlyStopping = {
+  if (es === true || es === 'median') return { type: 'median', minEpochs: 1, minTrials: DEFAULT_MEDIAN_MIN_TRIALS };
+  if (es === 'asha')
+    return {
       type: 'asha',
       minEpochs: 1,
       minTrials: DEFAULT_MEDIAN_MIN_TRIALS,
       reductionFactor: DEFAULT_ASHA_REDUCTION,
     };
-  else if (es !== undefined && es !== false)
-    throw new UsageError(`--early-stop supports "median" or "asha", got "${es}"`);
-  else if (section?.earlyStopping) {
-    const type = section.earlyStopping.type;
-    earlyStopping = {
-      type,
-      ...(type === 'asha' ? { reductionFactor: section.earlyStopping.reductionFactor ?? DEFAULT_ASHA_REDUCTION } : {}),
-      minEpochs: section.earlyStopping.minEpochs ?? 1,
-      minTrials: section.earlyStopping.minTrials ?? DEFAULT_MEDIAN_MIN_TRIALS,
-    };
-  }
-
+  if (es !== undefined && es !== false) throw new UsageError(`--early-stop supports "median" or "asha", got "${es}"`);
+  const file = section?.earlyStopping;
+  if (!file) return undefined;
   return {
-    method,
-    parameters,
-    trials: positiveInt('trials', flags.trials) ?? section?.trials,
-    metric,
-    goal: goalRaw,
-    parallel: positiveInt('parallel', flags.parallel) ?? section?.parallel ?? 1,
-    ...(earlyStopping ? { earlyStopping } : {}),
+    type: file.type,
+    ...(file.type === 'asha' ? { reductionFactor: file.reductionFactor ?? DEFAULT_ASHA_REDUCTION } : {}),
+    minEpochs: file.minEpochs ?? 1,
+    minTrials: file.minTrials ?? DEFAULT_MEDIAN_MIN_TRIALS,
   };
 }

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors';
 import { writeFileAtomic } from '../../util/atomic';
 import { didYouMean } from '../../util/suggest';
 import { listExperimentNames, listVersions, readJsonIfExists, Run } from '../read';
-import type { MetricsRow } from '../types';
+import type { MetricsRow } from '../../run-format/types';
 import type { SweepSpec } from './spec';
 
 /**

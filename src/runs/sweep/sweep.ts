@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
+import { ConfigError, UsageError } from '../../errors';
 import { loadExperimentText, type LoadedExperiment } from '../../config/load';
 import { readSource } from '../../config/parse';
 import { processLiveness } from '../liveness';
@@ -114,7 +114,9 @@ export async function resumeSweep(
   let text: string;
   try {
     text = readSource(state.file);
-  } catch {
+  } catch (err) {
+    // readSource words every problem as a ConfigError; only a file that is not there any more is "gone".
+    if (!(err instanceof ConfigError) || fs.existsSync(state.file)) throw err;
     throw new UsageError(
       `sweep ${state.id}: its experiment file ${state.file} is gone; a copy is in ${path.join(state.dir, 'experiment.yaml')}`,
     );

@@ -105,7 +105,9 @@ function locateSweepParameters(
   let parsed: ReturnType<typeof parseExperimentText>;
   try {
     parsed = parseExperimentText(file, text);
-  } catch {
+  } catch (err) {
+    // A file that does not parse has no lines to point at; its own error is reported by validation.
+    if (!(err instanceof ConfigError)) throw err;
     return () => undefined;
   }
   const parameters = ((parsed.data as { sweep?: { parameters?: Record<string, unknown> } })?.sweep?.parameters ??

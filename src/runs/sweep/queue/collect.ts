@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../../errors';
-import { writeFileAtomic } from '../../../util/atomic';
+import { META_JSON, ORIGIN_JSON } from '../../../run-format/names';
+import { readMeta } from '../../../run-format/read';
+import { writeJson, writeMetaJson } from '../../../run-format/write';
 import { listExperimentNames, listRuns, listVersions, readJsonIfExists, type Run } from '../../read';
 import { SWEEPS_DIR, sweepFile, saveSweep, type SweepState } from '../state';
 
@@ -40,7 +42,7 @@ export function collectRuns(sources: string[], root: string): CollectReport {
   const report: CollectReport = { copied: [], skipped: [], sweepsUpdated: [] };
   const known = new Map<string, string>();
   for (const run of listRuns(root)) {
-    const o = readJsonIfExists<Origin>(path.join(run.dir, 'origin.json'));
+    const o = readJsonIfExists<Origin>(path.join(run.dir, ORIGIN_JSON));
     if (o) known.set(originKey(o), run.dir);
   }
   for (const src of sources) {
@@ -50,7 +52,7 @@ export function collectRuns(sources: string[], root: string): CollectReport {
     for (const run of listRuns(from)) {
       const meta = run.meta();
       if (!meta) {
-        report.skipped.push({ from: run.dir, why: 'no meta.json' });
+        report.skipped.push({ from: run.dir, why: `no ${META_JSON}` });
         continue;
       }
       const origin: Origin = {
@@ -94,12 +96,8 @@ function copyRun(run: Run, root: string, origin: Origin): string {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw err;
       }
-      const meta = readJsonIfExists<Record<string, unknown>>(path.join(tmp, 'meta.json'))!;
-      writeFileAtomic(
-        path.join(tmp, 'meta.json'),
-        JSON.stringify({ ...meta, version: v, runDir: dest }, null, 2) + '\n',
-      );
-      writeFileAtomic(path.join(tmp, 'origin.json'), JSON.stringify(origin, null, 2) + '\n');
+      writeMetaJson(tmp, { ...readMeta(tmp), version: v, runDir: dest });
+      writeJson(path.join(tmp, ORIGIN_JSON), origin);
       fs.renameSync(tmp, dest); // replaces the empty folder that claimed the version
       return dest;
     }
@@ -113,7 +111,7 @@ function copyRun(run: Run, root: string, origin: Origin): string {
 function repointSweeps(root: string): string[] {
   const byOrigin = new Map<string, Run>();
   for (const run of listRuns(root)) {
-    const o = readJsonIfExists<Origin>(path.join(run.dir, 'origin.json'));
+    const o = readJsonIfExists<Origin>(path.join(run.dir, ORIGIN_JSON));
     if (o) byOrigin.set(`${o.host ?? ''}\u0000${o.dir}`, run);
   }
   const updated: string[] = [];

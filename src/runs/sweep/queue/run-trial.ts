@@ -6,12 +6,11 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../../../errors';
 import { describeOsError } from '../../../os-errors';
 import { formatDiagnostics } from '../../../config/diagnostics';
-import { loadRunExperiment } from '../../../pipeline/run-dir';
+import { readMetricsRows, readTextIfExists } from '../../../run-format/read';
+import type { MetricsRow } from '../../../run-format/types';
 import { writeFileAtomic } from '../../../util/atomic';
-import { parseJsonLines, Run } from '../../read';
-import type { MetricsRow } from '../../types';
-import { bestUpTo } from '../median';
-import { lastJsonLine } from '../runner';
+import { Run } from '../../read';
+import { lastJsonLine, resumable, trialError, trialStatus, trialValues } from '../outcome';
 import { judgeTrial, stopReason } from '../search/early-stop';
 import { SWEEPS_DIR, trialRuns, type TrialStatus } from '../state';
 import { validateTrials } from '../validate';
@@ -46,54 +45,32 @@ export interface TrialContext {
 
 export type TrialOutcome = { handBack: true } | { handBack: false; result: TrialResult; refused: boolean };
 
+type Base = { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+
 export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext): Promise<TrialOutcome> {
-  const startedAt = new Date();
   const cpuAtStart = process.cpuUsage();
   const sweepDir = path.join(ctx.runsDir, job.name, SWEEPS_DIR, job.sweep.split('/').at(-1)!);
   const file = path.join(sweepDir, job.experiment.fileName);
-  const base = {
+  const base: Base = {
     trial: job.trial,
     attempt,
     host: os.hostname(),
     worker: ctx.worker,
-    startedAt: startedAt.toISOString(),
+    startedAt: new Date().toISOString(),
   };
-  try {
-    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
-    if (readOr(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
-  } catch (err) {
-    // A runs folder this worker cannot write: a failed attempt with the reason (logged, recorded
-    // in the sweep, retried elsewhere), not an exception the queue would swallow.
-    const why = describeOsError(err);
-    if (!why) throw err;
-    return {
-      handBack: false,
-      refused: false,
-      result: result(base, {
-        status: 'failed',
-        error: `cannot prepare the trial on ${base.host}: ${why}`,
-        takeover: null,
-      }),
-    };
-  }
+  const unwritable = writeTrialFile(job, sweepDir, file, base);
+  if (unwritable) return unwritable;
   // Counted while the trial validates (a round trip to Redis saved); a refused trial counts as taken too.
   const claimed = countClaim(ctx.redis, job.sweep, job.trial);
+  // Deliberate: a failed count is reported where it is awaited below, not as an unhandled rejection meanwhile.
   claimed.catch(() => {});
+  const invalid = validateHere(job, file, base);
+  if (invalid) return invalid;
 
-  try {
-    validateTrials(file, job.experiment.text, job.baseOverrides, [
-      { index: job.trial, params: job.params, overrides: job.overrides },
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
-    return { handBack: false, refused: true, result: result(base, { status: 'failed', error, takeover: null }) };
-  }
-
-  const state = { runsDir: ctx.runsDir, name: job.name, id: job.sweep };
   const claims = await claimed;
   // Taken for the first time, the trial has no run anywhere yet: no need to read every run's meta.json here.
-  const latest = claims > 1 ? trialRuns(state, job.trial)[0] : undefined;
+  const latest =
+    claims > 1 ? trialRuns({ runsDir: ctx.runsDir, name: job.name, id: job.sweep }, job.trial)[0] : undefined;
   const prior = await stoppedRun(latest);
   if (!prior && latest && Run.fromDir(latest.dir).status() === 'completed') {
     // Its process finished the trial after its worker died: take the result it wrote.
@@ -115,9 +92,8 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   await Promise.resolve();
   if (handBack) return { handBack: true };
   const args = prior ? ['run', '--resume', prior, '--json', ...dataArgs(ctx), ...job.runArgs] : trialArgs(job, ctx);
-  ctx.log(
-    `[${job.sweep} trial ${job.trial}/${job.total}] ${prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started'}: ${job.overrides.join(' ')}`,
-  );
+  const how = prior ? `continues ${Run.fromDir(prior).id} from its checkpoint` : 'started';
+  ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] ${how}: ${job.overrides.join(' ')}`);
   return supervise(job, ctx, {
     args,
     logFile: path.join(sweepDir, 'trials', `${job.trial}.log`),
@@ -129,12 +105,44 @@ export async function runTrial(job: TrialJob, attempt: number, ctx: TrialContext
   });
 }
 
+/**
+ * The sweep's experiment file in this runs folder. One this worker cannot write is a failed
+ * attempt with the reason (logged, recorded in the sweep, retried elsewhere), not an exception
+ * the queue would swallow.
+ */
+function writeTrialFile(job: TrialJob, sweepDir: string, file: string, base: Base): TrialOutcome | undefined {
+  try {
+    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
+    if (readTextIfExists(file) !== job.experiment.text) writeFileAtomic(file, job.experiment.text);
+    return undefined;
+  } catch (err) {
+    const why = describeOsError(err);
+    if (!why) throw err;
+    const error = `cannot prepare the trial on ${base.host}: ${why}`;
+    return { handBack: false, refused: false, result: result(base, { status: 'failed', error, takeover: null }) };
+  }
+}
+
+/** The trial's experiment validated on this machine (its data, its dataset paths); refused when it does not. */
+function validateHere(job: TrialJob, file: string, base: Base): TrialOutcome | undefined {
+  try {
+    validateTrials(file, job.experiment.text, job.baseOverrides, [
+      { index: job.trial, params: job.params, overrides: job.overrides },
+    ]);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const error = `the trial does not validate on ${base.host}: ${formatDiagnostics(err.diagnostics).trim()}`;
+    return { handBack: false, refused: true, result: result(base, { status: 'failed', error, takeover: null }) };
+  }
+}
+
 interface Supervision {
   args: string[];
   logFile: string;
   prior: string | undefined;
   takeover: Takeover;
-  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string };
+  base: Base;
   cpuAtStart: NodeJS.CpuUsage;
   handBack: () => boolean;
 }
@@ -162,12 +170,15 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
   const exitedAt = Date.now();
   const reported = lastJsonLine(proc.stdout());
   const runDir = reported?.runDir ?? watch.runDir ?? null;
-  if (runDir) await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch(() => {});
-  let status = toStatus(reported?.status, code);
+  if (runDir)
+    await follow(job, ctx, undefined, { ...watch, runDir }, s.takeover, () => {}).catch((err: unknown) =>
+      ctx.log(`[${job.sweep} trial ${job.trial}] cannot record its last epochs in Redis (${(err as Error).message})`),
+    );
+  let status: TrialStatus = trialStatus(reported?.status, code);
   if (status === 'interrupted' && watch.pruned) status = 'pruned';
   // Stopped by its worker (whether it got to checkpoint or not): back on the queue, not a failed attempt.
   else if (s.handBack() && status !== 'completed') return { handBack: true };
-  const error = status === 'completed' || status === 'pruned' ? null : errorOf(runDir, proc.stderr(), code, signal);
+  const error = status === 'completed' || status === 'pruned' ? null : trialError(runDir, proc.stderr(), code, signal);
   return {
     handBack: false,
     refused: false,
@@ -245,7 +256,7 @@ async function follow(
     });
     w.marked = true;
   }
-  const rows = readRows(w.runDir);
+  const rows = readMetricsRows(w.runDir);
   if (rows.length <= w.epochs) return;
   for (const row of rows.slice(w.epochs)) await saveEpoch(ctx.redis, job.sweep, job.trial, row);
   const since = w.epochs;
@@ -273,7 +284,7 @@ function lowerPriority(pid: number | undefined): void {
   try {
     os.setPriority(pid, Math.min(19, os.getPriority() + 5));
   } catch {
-    // not permitted here: the trial keeps the worker's priority
+    // Deliberate: not permitted here (or the child is gone already): the trial keeps the worker's priority.
   }
 }
 
@@ -283,21 +294,8 @@ function runOutcome(
   runDir: string,
   reported?: MetricsRow,
 ): Pick<TrialResult, 'run' | 'runDir' | 'metrics' | 'value' | 'bestValue'> {
-  const rows = Run.fromDir(runDir).refreshMetrics();
-  const metrics = reported ?? rows.at(-1) ?? null;
-  const value = typeof metrics?.[job.metric] === 'number' ? (metrics[job.metric] as number) : null;
-  return {
-    run: Run.fromDir(runDir).id,
-    runDir,
-    metrics,
-    value,
-    bestValue:
-      bestUpTo(
-        rows.map((r) => r[job.metric]),
-        rows.length,
-        job.goal,
-      ) ?? value,
-  };
+  const v = trialValues(runDir, job.metric, job.goal, reported);
+  return { run: Run.fromDir(runDir).id, runDir, metrics: v.final, value: v.value, bestValue: v.bestValue };
 }
 
 function trialArgs(job: TrialJob, ctx: TrialContext): string[] {
@@ -334,21 +332,11 @@ async function stoppedRun(run: Run | undefined): Promise<string | undefined> {
   if (!run) return undefined;
   for (let waited = 0; Run.fromDir(run.dir).status() === 'running' && waited < 120_000; waited += 200) await sleep(200);
   run = Run.fromDir(run.dir);
-  const meta = run.meta();
-  const status = run.status();
-  const partWay = status === 'interrupted' || status === 'crashed' || (status === 'failed' && !meta?.resumes?.length);
-  if (!partWay) return undefined;
-  try {
-    return loadRunExperiment(run.dir).hash === meta?.configHash ? run.dir : undefined;
-  } catch {
-    return undefined;
-  }
+  // Still running after the wait: not this worker's to take over.
+  return run.status() !== 'running' && resumable(run) ? run.dir : undefined;
 }
 
-function result(
-  base: { trial: number; attempt: number; host: string; worker: string; startedAt: string },
-  r: { status: TrialStatus; error: string | null; takeover: Takeover },
-): TrialResult {
+function result(base: Base, r: { status: TrialStatus; error: string | null; takeover: Takeover }): TrialResult {
   const now = Date.now();
   return {
     ...base,
@@ -365,40 +353,6 @@ function result(
     pruned: null,
     recordedAt: now,
   };
-}
-
-function toStatus(status: string | undefined, code: number | null): TrialStatus {
-  if (status === 'completed' || status === 'failed' || status === 'diverged' || status === 'interrupted') return status;
-  if (code === 130) return 'interrupted';
-  return code === 0 ? 'completed' : 'failed';
-}
-
-const ROUTINE = /^(\[[^\]]*\] (TRACE|DEBUG|INFO|WARN):|epoch \d+\/\d+\s)/;
-
-function errorOf(runDir: string | null, stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
-  const fromMeta = runDir ? Run.fromDir(runDir).meta()?.error : undefined;
-  if (fromMeta) return fromMeta;
-  const last = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('{') && !ROUTINE.test(l))
-    .at(-1);
-  const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-  return last ? `${last} (${how})` : how;
-}
-
-function readRows(runDir: string): MetricsRow[] {
-  return parseJsonLines<MetricsRow>(readOr(path.join(runDir, 'metrics.jsonl')) ?? '').filter(
-    (r) => typeof r.epoch === 'number',
-  );
-}
-
-function readOr(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { MetricsRow } from '../../types';
+import type { MetricsRow } from '../../../run-format/types';
 import type { TrialStatus } from '../state';
 
 /**

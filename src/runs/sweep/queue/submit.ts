@@ -58,6 +58,7 @@ export async function connect(address: QueueAddress, waitMs = 10_000): Promise<C
     blocking,
     queue,
     close: async () => {
+      // Deliberate: closing is best effort (Redis may be gone already); the connections are dropped next anyway.
       await queue.close().catch(() => {});
       redis.disconnect();
       blocking.disconnect();

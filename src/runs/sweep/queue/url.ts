@@ -21,6 +21,7 @@ export function parseQueueUrl(raw: string, where = '--queue'): QueueAddress {
   try {
     url = new URL(raw);
   } catch {
+    // Deliberate: new URL throws only for text that is no URL, which is what this says.
     throw new UsageError(
       `${where}: "${redactUrl(raw)}" is not a URL; expected redis://[user:password@]host:port[/db] or rediss://...`,
     );
@@ -82,6 +83,6 @@ export function hideQueueFromPs(argv: readonly string[] = process.argv): void {
   try {
     process.title = ['pipeline', ...args.map(redactUrl)].join(' ');
   } catch {
-    // not supported here: nothing to hide with
+    // Deliberate: a platform that cannot set the title has no ps line to hide the password from.
   }
 }

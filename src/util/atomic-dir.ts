@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { namingTarget, writeFileSynced } from '../util/atomic';
+import { namingTarget, writeFileSynced } from './atomic';
+import { isNotFound } from './not-found';
 
 /**
  * Directories whose files must change together (model.json with its weights.bin, a
@@ -26,7 +27,7 @@ function fsyncDir(dir: string): void {
     fd = fs.openSync(dir, 'r');
     fs.fsyncSync(fd);
   } catch {
-    // Some filesystems refuse fsync on directories; the renames are still atomic.
+    // Deliberate: some filesystems refuse fsync on directories; the renames are still atomic.
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
@@ -74,8 +75,9 @@ export function resolveAtomicDir(dir: string): string | undefined {
   let names: string[];
   try {
     names = fs.readdirSync(parent).filter((n) => n.startsWith(prefix));
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
   const newest = names
     .map((n) => ({ p: path.join(parent, n), t: fs.statSync(path.join(parent, n)).mtimeMs }))
@@ -91,8 +93,9 @@ export function recoverAtomicDirs(parent: string): void {
   let names: string[];
   try {
     names = fs.readdirSync(parent);
-  } catch {
-    return;
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
   }
   for (const n of names) {
     const m = /^\.(.+)\.old-[^/]+$/.exec(n);
