@@ -1,11 +1,11 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { LOSSES, type LossEntry } from '../builders/losses';
 import { METRICS, type MetricEntry } from '../builders/metrics';
-import { dropoutLayers, dropoutSeed } from '../builders/model';
 import type { ResolvedExperiment } from '../config/load';
 import { createDirectStep } from './direct/direct-step';
-import { withDropoutRowOffset } from './dropout-rows';
+import { createAutogradStep, type StepCore } from './autograd-step';
 import { engineStatus } from './start';
+import { gradientApplier } from './weight-decay';
 import type { Batch, TF } from './types';
 
 /**
@@ -67,111 +67,21 @@ export interface StepOptions {
 }
 
 export function createStepRunner(o: StepOptions): StepRunner {
-  const { tf, model, numClasses } = o;
-  const [h, w, c] = o.inputShape;
+  const { tf, model } = o;
   const loss: LossEntry = LOSSES.require(o.experiment.training.loss);
   const metrics: MetricEntry[] = o.experiment.training.metrics.map((m) => METRICS.require(m));
-  const dropouts = dropoutLayers(model);
-  const variables = () => model.trainableWeights.map((v) => v.read() as tfjs.Variable);
-
-  const inputs = (batch: Batch) => {
-    const x = tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32');
-    const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), numClasses).cast('float32');
-    return { x, labels };
-  };
-
-  const sumsOf = (labels: tfjs.Tensor, outputs: tfjs.Tensor, meanLoss: tfjs.Scalar, size: number) =>
-    tf.stack([tf.mul(meanLoss, size), ...metrics.map((m) => m.sum(tf, labels, outputs))]);
-
-  const read = (t: tfjs.Tensor): number[] => {
-    const values = Array.from(t.dataSync());
-    t.dispose();
-    return values;
-  };
-
-  function computeGradients(batch: Batch, epoch: number, batchIndex: number, rowOffset = 0) {
-    for (const d of dropouts) d.layer.seed = dropoutSeed(d.baseSeed, epoch, batchIndex);
-    // Outputs are produced inside variableGrads' own scope, which disposes everything it
-    // does not return; keep them for the metric sums and dispose them ourselves.
-    let outputs: tfjs.Tensor | undefined;
-    try {
-      const { grads, sums } = tf.tidy(() => {
-        const { x, labels } = inputs(batch);
-        const { value, grads } = withDropoutRowOffset(tf, dropouts, rowOffset, () =>
-          tf.variableGrads(() => {
-            outputs = tf.keep(model.apply(x, { training: true }) as tfjs.Tensor);
-            // Kernel and bias regularizers' penalties (layer `kernelRegularizer`, ...) are part of what is minimized.
-            const penalties = model.calculateLosses();
-            const value = loss.compute(tf, labels, outputs);
-            return penalties.length ? (tf.addN([value, ...penalties]) as tfjs.Scalar) : value;
-          }, variables()),
-        );
-        return { grads, sums: sumsOf(labels, outputs!, value, batch.size) };
-      });
-      return { grads, sums: read(sums) };
-    } finally {
-      outputs?.dispose();
-      // Back to the seeds the layers were built with, so a saved model.json does not depend on the last step.
-      for (const d of dropouts) d.layer.seed = d.baseSeed;
-    }
-  }
-
   const weightDecay = (o.experiment.training.optimizer as { weightDecay?: number }).weightDecay ?? 0;
-  let byName: Map<string, tfjs.Variable> | undefined;
-  function applyGradients(grads: tfjs.NamedTensorMap): void {
-    if (!o.optimizer) throw new Error('applyGradients: this step runner has no optimizer (evaluation only)');
-    if (weightDecay === 0) {
-      o.optimizer.applyGradients(grads);
-      return;
-    }
-    // training.optimizer.weightDecay: g + weightDecay * w for every weight, as torch.optim applies weight_decay.
-    byName ??= new Map(variables().map((v) => [v.name, v]));
-    const decayed = tf.tidy(() => {
-      const out: tfjs.NamedTensorMap = {};
-      for (const [name, g] of Object.entries(grads)) {
-        const w = byName!.get(name);
-        if (!w) throw new Error(`weightDecay: gradient for unknown variable ${name}`);
-        out[name] = tf.add(g, tf.mul(w, weightDecay));
-      }
-      return out;
-    });
-    try {
-      o.optimizer.applyGradients(decayed);
-    } finally {
-      tf.dispose(decayed);
-    }
-  }
-
-  // Models on wasm take the direct step (direct/direct-step.ts) when its plan takes every layer: the
-  // same gradients (and dropout masks) without tfjs's per-op bookkeeping.
-  const engine = engineStatus();
-  const direct =
-    o.direct === false
-      ? { unsupported: 'disabled' }
-      : tf.getBackend() === 'wasm' && !engine.fast
-        ? { unsupported: engine.reason }
-        : createDirectStep({
-            tf,
-            model,
-            experiment: o.experiment,
-            inputShape: o.inputShape,
-            numClasses,
-            gradientShards: o.gradientShards,
-          });
-  const fast = 'unsupported' in direct ? undefined : direct;
-  const gradients: StepRunner['computeGradients'] = fast
-    ? (batch, epoch, batchIndex, rowOffset = 0) => fast.computeGradients(batch, { epoch, batchIndex, rowOffset })
-    : computeGradients;
-
+  const applyGradients = gradientApplier(tf, o.optimizer, weightDecay, () =>
+    model.trainableWeights.map((v) => v.read() as tfjs.Variable),
+  );
+  const { core, implementation } = chooseStep(o, loss, metrics);
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],
-    implementation: fast
-      ? { direct: true }
-      : { direct: false, reason: (direct as { unsupported: string }).unsupported },
-    computeGradients: gradients,
+    implementation,
+    computeGradients: core.computeGradients,
     applyGradients,
     train(batch, epoch, batchIndex) {
-      const { grads, sums } = gradients(batch, epoch, batchIndex);
+      const { grads, sums } = core.computeGradients(batch, epoch, batchIndex);
       try {
         applyGradients(grads);
       } finally {
@@ -179,26 +89,47 @@ export function createStepRunner(o: StepOptions): StepRunner {
       }
       return sums;
     },
-    evaluate(batch, predictions = false) {
-      if (fast) return fast.evaluate(batch, predictions);
-      const out = tf.tidy(() => {
-        const { x, labels } = inputs(batch);
-        const outputs = model.apply(x, { training: false }) as tfjs.Tensor;
-        const sums = sumsOf(labels, outputs, loss.compute(tf, labels, outputs), batch.size);
-        return predictions ? { sums, predicted: outputs.argMax(-1) } : { sums };
-      });
-      const predicted = out.predicted ? Int32Array.from(out.predicted.dataSync()) : undefined;
-      out.predicted?.dispose();
-      return { sums: read(out.sums), predicted };
+    evaluate: core.evaluate,
+    outputs: core.outputs,
+  };
+}
+
+/**
+ * Models on wasm take the direct step (direct/direct-step.ts) when its plan takes every layer: the
+ * same gradients (and dropout masks) without tfjs's per-op bookkeeping; otherwise tfjs's autograd.
+ */
+function chooseStep(
+  o: StepOptions,
+  loss: LossEntry,
+  metrics: MetricEntry[],
+): { core: StepCore; implementation: StepRunner['implementation'] } {
+  const engine = engineStatus();
+  const direct =
+    o.direct === false
+      ? { unsupported: 'disabled' }
+      : o.tf.getBackend() === 'wasm' && !engine.fast
+        ? { unsupported: engine.reason }
+        : createDirectStep({
+            tf: o.tf,
+            model: o.model,
+            experiment: o.experiment,
+            inputShape: o.inputShape,
+            numClasses: o.numClasses,
+            gradientShards: o.gradientShards,
+          });
+  if ('unsupported' in direct) {
+    return {
+      core: createAutogradStep(o, loss, metrics),
+      implementation: { direct: false, reason: direct.unsupported },
+    };
+  }
+  return {
+    core: {
+      computeGradients: (batch, epoch, batchIndex, rowOffset = 0) =>
+        direct.computeGradients(batch, { epoch, batchIndex, rowOffset }),
+      evaluate: (batch, predictions = false) => direct.evaluate(batch, predictions),
+      outputs: (batch) => direct.outputs(batch),
     },
-    outputs(batch) {
-      if (fast) return fast.outputs(batch);
-      const out = tf.tidy(
-        () => model.apply(tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32'), { training: false }) as tfjs.Tensor,
-      );
-      const values = out.dataSync() as Float32Array;
-      out.dispose();
-      return values;
-    },
+    implementation: { direct: true },
   };
 }
