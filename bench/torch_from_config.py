@@ -42,7 +42,8 @@ def same_pad(size, k, s, d=1):
 
 
 def init_(w, name, fan_in, fan_out):
-    """TensorFlow.js initializers by name (VarianceScaling's normal is truncated, as tfjs draws it)."""
+    """TensorFlow.js initializers by name, with tfjs's fans: fan_in/fan_out are the kernel's input/output
+    channels times its receptive field (a depthwise kernel [kh, kw, c, m]: c * kh * kw in, m * kh * kw out)."""
     if name == 'zeros':
         return nn.init.zeros_(w)
     if name == 'ones':
@@ -58,7 +59,10 @@ def init_(w, name, fan_in, fan_out):
     if dist == 'uniform':
         limit = math.sqrt(3 * scale / n)
         return nn.init.uniform_(w, -limit, limit)
-    std = math.sqrt(scale / n) / 0.87962566103423978
+    # tfjs 4.22 draws truncatedNormal(0, sqrt(scale / n)), cut at 2 standard deviations and NOT rescaled
+    # (Keras/TF 2 divide by 0.8796 so that the cut distribution's deviation is sqrt(scale / n)): the
+    # weights' deviation is 0.88 * sqrt(scale / n). Drawn the same way here.
+    std = math.sqrt(scale / n)
     return nn.init.trunc_normal_(w, 0, std, -2 * std, 2 * std)
 
 
@@ -75,7 +79,7 @@ class Conv(nn.Module):
         self.conv = nn.Conv2d(c, out, self.k, self.s, dilation=self.d, groups=c if depthwise else 1, bias=cfg['useBias'])
         kh, kw = self.k
         if depthwise:
-            init_(self.conv.weight, cfg['depthwiseInitializer'], kh * kw, kh * kw * cfg['depthMultiplier'])
+            init_(self.conv.weight, cfg['depthwiseInitializer'], kh * kw * c, kh * kw * cfg['depthMultiplier'])
         else:
             init_(self.conv.weight, cfg['kernelInitializer'], kh * kw * c, kh * kw * out)
         if self.conv.bias is not None:
@@ -267,12 +271,111 @@ def optimizer_for(model, opt):
     raise SystemExit(f"optimizer {opt['type']} is not mapped")
 
 
+def tf_to_torch(t, shape, module):
+    """A tfjs weight (layout `shape`) as the PyTorch parameter of `module` it maps to."""
+    a = torch.from_numpy(np.asarray(t, dtype=np.float32).reshape(shape))
+    if isinstance(module, nn.Conv2d) and len(shape) == 4:
+        if module.groups > 1:  # depthwise [kh, kw, c, mult] -> [c * mult, 1, kh, kw]
+            return a.permute(2, 3, 0, 1).reshape(-1, 1, shape[0], shape[1]).contiguous()
+        return a.permute(3, 2, 0, 1).contiguous()
+    if isinstance(module, nn.Linear) and len(shape) == 2:
+        return a.t().contiguous()
+    return a
+
+
+def torch_module(mod):
+    """The nn.Module of a layer that holds its weights (conv, linear or batch norm)."""
+    if isinstance(mod, Conv):
+        return mod.conv
+    if isinstance(mod, nn.Sequential):
+        return mod[0]
+    return mod
+
+
+BN_NAMES = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
+
+
+def tensor_of(model, layer, name):
+    m = torch_module(model.mods[layer])
+    short = name.split('/')[-1]
+    attr = BN_NAMES.get(short) or {'kernel': 'weight', 'depthwise_kernel': 'weight', 'bias': 'bias'}[short]
+    return m, getattr(m, attr)
+
+
+def check(dump, model, e, shape):
+    """Loads the pipeline's initial weights, replays its first steps on the same batches, and compares."""
+    d = os.path.join(dump, 'check')
+    w = np.fromfile(os.path.join(d, 'weights.f32'), dtype=np.float32)
+    s = np.fromfile(os.path.join(d, 'steps.f32'), dtype=np.float32)
+    meta, steps = json.load(open(os.path.join(d, 'weights.json'))), json.load(open(os.path.join(d, 'steps.json')))
+    at = lambda buf, r: buf[r['offset']:r['offset'] + r['length']]
+    init_ratio = []
+    with torch.no_grad():
+        for L in meta['layers']:
+            for r in L['weights']:
+                m, t = tensor_of(model, L['layer'], r['name'])
+                theirs = at(w, r)
+                if theirs.size > 100 and theirs.std() > 0:  # the initializers: same distribution, other draws
+                    init_ratio.append((r['name'], float(t.std() / theirs.std())))
+                t.copy_(tf_to_torch(theirs, r['shape'], m))
+    lo, hi = min(init_ratio, key=lambda r: r[1]), max(init_ratio, key=lambda r: r[1])
+    print(json.dumps({'initialStdRatio': {'min': lo, 'max': hi}, 'tensors': len(init_ratio)}))
+    opt = optimizer_for(model, e['training']['optimizer'])
+    for g in opt.param_groups:
+        g['lr'] = meta['learningRate']
+    hw = shape
+    rows = []
+
+    def compare(what, ours, theirs):
+        ours, theirs = np.asarray(ours, dtype=np.float64).ravel(), np.asarray(theirs, dtype=np.float64).ravel()
+        # Relative to the larger of the values' scale and 1e-6: a conv bias before batch norm has a gradient of
+        # 0 in exact arithmetic, rounding noise (~1e-9) on both sides.
+        scale = max(np.abs(theirs).max(), 1e-6)
+        err = float(np.abs(ours - theirs).max() / scale)
+        rows.append((what, err, float(np.abs(theirs).max()), float(np.abs(ours).max())))
+        return err
+
+    to_nchw = lambda flat, n: torch.from_numpy(flat.reshape(n, *hw).copy()).permute(0, 3, 1, 2).contiguous()
+    for k, st in enumerate(steps['steps']):
+        x, y = to_nchw(at(s, st['x']), st['size']), torch.tensor(st['y'], dtype=torch.int64)
+        model.eval()
+        with torch.no_grad():
+            compare(f'step {k + 1}: inference logits before', model(x).numpy(), at(s, st['inferenceLogitsBefore']))
+        model.train()
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad()
+        loss.backward()
+        compare(f'step {k + 1}: loss', loss.item(), st['loss'])
+        if st.get('gradients'):
+            for var, r in st['gradients'].items():
+                v = steps['varToLayer'][var]
+                layer = next(L for L in meta['layers'] if L['layer'] == v['layer'])
+                spec = layer['weights'][v['index']]
+                m, t = tensor_of(model, v['layer'], spec['name'])
+                compare(f"step {k + 1}: gradient {spec['name']}", t.grad.numpy(), tf_to_torch(at(s, r), spec['shape'], m).numpy())
+        opt.step()
+    for L in steps['after']:
+        for r in L['weights']:
+            m, t = tensor_of(model, L['layer'], r['name'])
+            compare(f"after: {r['name']}", t.detach().numpy(), tf_to_torch(at(s, r), r['shape'], m).numpy())
+    model.eval()
+    with torch.no_grad():
+        tx = to_nchw(at(s, steps['test']['x']), steps['test']['size'])
+        compare('after: test inference logits', model(tx).numpy(), at(s, steps['test']['logits']))
+    worst = max(rows, key=lambda r: r[1])
+    for what, err, a, b in sorted(rows, key=lambda r: -r[1])[:int(os.environ.get('CHECK_ROWS', 15))]:
+        print(json.dumps({'check': what, 'maxRelativeError': err, 'pipelineMaxAbs': a, 'referenceMaxAbs': b}))
+    print(json.dumps({'checked': len(rows), 'worst': worst[0], 'maxRelativeError': worst[1], 'backend': meta['backend']}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('dump', help='folder written by dist/bench/dump-experiment.js')
     ap.add_argument('--epochs', type=int)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--check', action='store_true', help="compare with the pipeline's first steps (dump-experiment --check)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -283,6 +386,8 @@ def main():
     model = GraphNet(e['model']['layers'], e['model'].get('outputs'), shape, shapes)
     params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for n, b in model.named_buffers() if n.endswith(('running_mean', 'running_var')))
     print(json.dumps({'parameters': params, 'pipelineParameters': meta['totalParams']}), flush=True)
+    if args.check:
+        return check(args.dump, model, e, shape)
     tr_x, tr_y = load(args.dump, 'train', shape)
     te_x, te_y = normalize(*[load(args.dump, 'test', shape)[0]], e['dataset']['normalize']), load(args.dump, 'test', shape)[1]
     t = e['training']
