@@ -263,162 +263,110 @@ def augment(x, aug, gen):
 
 
 def optimizer_for(model, opt):
-    wd = opt.get('weightDecay', 0) or 0
-    if opt['type'] == 'sgd':
-        return torch.optim.SGD(model.parameters(), lr=opt['learningRate'], momentum=opt['momentum'], nesterov=opt['nesterov'], weight_decay=wd)
-    if opt['type'] == 'adam':
-        return torch.optim.Adam(model.parameters(), lr=opt['learningRate'], betas=(opt['beta1'], opt['beta2']), eps=opt['epsilon'], weight_decay=wd)
-    raise SystemExit(f"optimizer {opt['type']} is not mapped")
+    """The file's optimizer; weightDecay as torch.optim's weight_decay, which is what the pipeline applies."""
+    t, lr, wd = opt['type'], opt['learningRate'], opt.get('weightDecay', 0) or 0
+    params = model.parameters()
+    if t == 'sgd':
+        return torch.optim.SGD(params, lr=lr, momentum=opt['momentum'], nesterov=opt['nesterov'], weight_decay=wd)
+    if t == 'adam':
+        return torch.optim.Adam(params, lr=lr, betas=(opt['beta1'], opt['beta2']), eps=opt['epsilon'], weight_decay=wd)
+    if t == 'rmsprop':
+        return torch.optim.RMSprop(params, lr=lr, alpha=opt['rho'], momentum=opt['momentum'], eps=opt['epsilon'], weight_decay=wd)
+    if t == 'adagrad':
+        return torch.optim.Adagrad(params, lr=lr, initial_accumulator_value=opt['initialAccumulatorValue'], weight_decay=wd)
+    raise SystemExit(f'optimizer {t} is not mapped in the PyTorch reference')
 
 
-def tf_to_torch(t, shape, module):
-    """A tfjs weight (layout `shape`) as the PyTorch parameter of `module` it maps to."""
-    a = torch.from_numpy(np.asarray(t, dtype=np.float32).reshape(shape))
-    if isinstance(module, nn.Conv2d) and len(shape) == 4:
-        if module.groups > 1:  # depthwise [kh, kw, c, mult] -> [c * mult, 1, kh, kw]
-            return a.permute(2, 3, 0, 1).reshape(-1, 1, shape[0], shape[1]).contiguous()
-        return a.permute(3, 2, 0, 1).contiguous()
-    if isinstance(module, nn.Linear) and len(shape) == 2:
-        return a.t().contiguous()
-    return a
+def loss_for(name):
+    """The file's loss as a function of (outputs, labels), the batch mean as src/builders/losses.ts computes it."""
+    if name == 'softmaxCrossEntropy':
+        return F.cross_entropy
+    if name == 'categoricalCrossentropy':  # on probabilities, clipped as tfjs clips them
+        return lambda p, y: F.nll_loss(torch.log(p.clamp(1e-7, 1 - 1e-7)), y)
+    raise SystemExit(f'loss {name} is not mapped in the PyTorch reference')
 
 
-def torch_module(mod):
-    """The nn.Module of a layer that holds its weights (conv, linear or batch norm)."""
-    if isinstance(mod, Conv):
-        return mod.conv
-    if isinstance(mod, nn.Sequential):
-        return mod[0]
-    return mod
+def check_supported(e):
+    for i, cfg in enumerate(e['model']['layers']):
+        if cfg.get('kernelRegularizer') or cfg.get('biasRegularizer'):
+            raise SystemExit(f'layer {i}: regularizers are not mapped in the PyTorch reference')
 
 
-BN_NAMES = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
-
-
-def tensor_of(model, layer, name):
-    m = torch_module(model.mods[layer])
-    short = name.split('/')[-1]
-    attr = BN_NAMES.get(short) or {'kernel': 'weight', 'depthwise_kernel': 'weight', 'bias': 'bias'}[short]
-    return m, getattr(m, attr)
-
-
-def check(dump, model, e, shape):
-    """Loads the pipeline's initial weights, replays its first steps on the same batches, and compares."""
-    d = os.path.join(dump, 'check')
-    w = np.fromfile(os.path.join(d, 'weights.f32'), dtype=np.float32)
-    s = np.fromfile(os.path.join(d, 'steps.f32'), dtype=np.float32)
-    meta, steps = json.load(open(os.path.join(d, 'weights.json'))), json.load(open(os.path.join(d, 'steps.json')))
-    at = lambda buf, r: buf[r['offset']:r['offset'] + r['length']]
-    init_ratio = []
-    with torch.no_grad():
-        for L in meta['layers']:
-            for r in L['weights']:
-                m, t = tensor_of(model, L['layer'], r['name'])
-                theirs = at(w, r)
-                if theirs.size > 100 and theirs.std() > 0:  # the initializers: same distribution, other draws
-                    init_ratio.append((r['name'], float(t.std() / theirs.std())))
-                t.copy_(tf_to_torch(theirs, r['shape'], m))
-    lo, hi = min(init_ratio, key=lambda r: r[1]), max(init_ratio, key=lambda r: r[1])
-    print(json.dumps({'initialStdRatio': {'min': lo, 'max': hi}, 'tensors': len(init_ratio)}))
-    opt = optimizer_for(model, e['training']['optimizer'])
-    for g in opt.param_groups:
-        g['lr'] = meta['learningRate']
-    hw = shape
-    rows = []
-
-    def compare(what, ours, theirs):
-        ours, theirs = np.asarray(ours, dtype=np.float64).ravel(), np.asarray(theirs, dtype=np.float64).ravel()
-        # Relative to the larger of the values' scale and 1e-6: a conv bias before batch norm has a gradient of
-        # 0 in exact arithmetic, rounding noise (~1e-9) on both sides.
-        scale = max(np.abs(theirs).max(), 1e-6)
-        err = float(np.abs(ours - theirs).max() / scale)
-        rows.append((what, err, float(np.abs(theirs).max()), float(np.abs(ours).max())))
-        return err
-
-    to_nchw = lambda flat, n: torch.from_numpy(flat.reshape(n, *hw).copy()).permute(0, 3, 1, 2).contiguous()
-    for k, st in enumerate(steps['steps']):
-        x, y = to_nchw(at(s, st['x']), st['size']), torch.tensor(st['y'], dtype=torch.int64)
-        model.eval()
-        with torch.no_grad():
-            compare(f'step {k + 1}: inference logits before', model(x).numpy(), at(s, st['inferenceLogitsBefore']))
-        model.train()
+def train_epoch(model, opt, loss_fn, data, e, bs, gen):
+    """One epoch; returns (loss, accuracy, seconds). The seconds are the training loop's, batch preparation
+    (normalization, augmentation) included, as the pipeline's samplesPerSecond counts them."""
+    x_all, y_all = data
+    ds = e['dataset']
+    perm = torch.randperm(len(y_all), generator=gen) if ds['shuffle'] else torch.arange(len(y_all))
+    model.train()
+    loss_sum, correct, t0 = 0.0, 0, time.perf_counter()
+    for b in range(0, len(perm), bs):
+        idx = perm[b:b + bs]
+        x = normalize(augment(x_all[idx], ds.get('augment') or {}, gen), ds['normalize'])
         out = model(x)
-        loss = F.cross_entropy(out, y)
+        loss = loss_fn(out, y_all[idx])
         opt.zero_grad()
         loss.backward()
-        compare(f'step {k + 1}: loss', loss.item(), st['loss'])
-        if st.get('gradients'):
-            for var, r in st['gradients'].items():
-                v = steps['varToLayer'][var]
-                layer = next(L for L in meta['layers'] if L['layer'] == v['layer'])
-                spec = layer['weights'][v['index']]
-                m, t = tensor_of(model, v['layer'], spec['name'])
-                compare(f"step {k + 1}: gradient {spec['name']}", t.grad.numpy(), tf_to_torch(at(s, r), spec['shape'], m).numpy())
         opt.step()
-    for L in steps['after']:
-        for r in L['weights']:
-            m, t = tensor_of(model, L['layer'], r['name'])
-            compare(f"after: {r['name']}", t.detach().numpy(), tf_to_torch(at(s, r), r['shape'], m).numpy())
+        loss_sum += loss.item() * len(idx)
+        correct += (out.argmax(1) == y_all[idx]).sum().item()
+    return loss_sum / len(perm), correct / len(perm), time.perf_counter() - t0
+
+
+def test_accuracy(model, x, y):
     model.eval()
     with torch.no_grad():
-        tx = to_nchw(at(s, steps['test']['x']), steps['test']['size'])
-        compare('after: test inference logits', model(tx).numpy(), at(s, steps['test']['logits']))
-    worst = max(rows, key=lambda r: r[1])
-    for what, err, a, b in sorted(rows, key=lambda r: -r[1])[:int(os.environ.get('CHECK_ROWS', 15))]:
-        print(json.dumps({'check': what, 'maxRelativeError': err, 'pipelineMaxAbs': a, 'referenceMaxAbs': b}))
-    print(json.dumps({'checked': len(rows), 'worst': worst[0], 'maxRelativeError': worst[1], 'backend': meta['backend']}))
+        return sum((model(x[i:i + 500]).argmax(1) == y[i:i + 500]).sum().item() for i in range(0, len(y), 500)) / len(y)
+
+
+def arguments():
+    ap = argparse.ArgumentParser(description='The PyTorch reference: an experiment file\'s network, trained as pipeline run trains it.')
+    ap.add_argument('dump', help='folder written by dist/bench/dump-experiment.js')
+    ap.add_argument('--epochs', type=int, help="epochs to train (default: the file's; the schedule spans these)")
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--seed', type=int, default=0, help='initial weights, shuffling and augmentation draws')
+    ap.add_argument('--batch-size', type=int, help="default: the file's training.batchSize")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument('--speed', action='store_true', help='time training alone: no test evaluation')
+    mode.add_argument('--check', action='store_true', help="compare with the pipeline's first steps (dump-experiment --check)")
+    return ap.parse_args()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('dump', help='folder written by dist/bench/dump-experiment.js')
-    ap.add_argument('--epochs', type=int)
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--check', action='store_true', help="compare with the pipeline's first steps (dump-experiment --check)")
-    args = ap.parse_args()
+    args = arguments()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     meta = json.load(open(os.path.join(args.dump, 'experiment.json')))
     e, shape = meta['experiment'], meta['shape']
+    check_supported(e)
     # Output shapes by layer name, from the pipeline's own inference, give each module its input size.
     shapes = {row['name']: row['outputShape'] for row in meta['layers']}
     model = GraphNet(e['model']['layers'], e['model'].get('outputs'), shape, shapes)
     params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for n, b in model.named_buffers() if n.endswith(('running_mean', 'running_var')))
     print(json.dumps({'parameters': params, 'pipelineParameters': meta['totalParams']}), flush=True)
-    if args.check:
-        return check(args.dump, model, e, shape)
-    tr_x, tr_y = load(args.dump, 'train', shape)
-    te_x, te_y = normalize(*[load(args.dump, 'test', shape)[0]], e['dataset']['normalize']), load(args.dump, 'test', shape)[1]
     t = e['training']
+    if args.check:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_check import check
+        return check(args.dump, model, shape, optimizer_for(model, t['optimizer']), loss_for(t['loss']))
+    train = load(args.dump, 'train', shape)
+    te_x, te_y = load(args.dump, 'test', shape)
+    te_x = normalize(te_x, e['dataset']['normalize'])
     epochs = args.epochs or t['epochs']
     opt = optimizer_for(model, t['optimizer'])
+    loss_fn = loss_for(t['loss'])
     gen = torch.Generator().manual_seed(args.seed)
-    bs = t['batchSize']
+    sched = t.get('schedule') or {'type': 'constant'}
     for epoch in range(epochs):
-        lr = learning_rate(t['optimizer']['learningRate'], t['schedule'], epoch, t['epochs'] if args.epochs is None else epochs)
+        lr = learning_rate(t['optimizer']['learningRate'], sched, epoch, epochs)
         for g in opt.param_groups:
             g['lr'] = lr
-        model.train()
-        t0 = time.time()
-        perm = torch.randperm(len(tr_y), generator=gen) if e['dataset']['shuffle'] else torch.arange(len(tr_y))
-        loss_sum, correct = 0.0, 0
-        for b in range(0, len(perm), bs):
-            idx = perm[b:b + bs]
-            x = normalize(augment(tr_x[idx], e['dataset']['augment'], gen), e['dataset']['normalize'])
-            out = model(x)
-            loss = F.cross_entropy(out, tr_y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == tr_y[idx]).sum().item()
-        seconds = time.time() - t0
-        model.eval()
-        with torch.no_grad():
-            hits = sum((model(te_x[i:i + 500]).argmax(1) == te_y[i:i + 500]).sum().item() for i in range(0, len(te_y), 500))
-        print(json.dumps({'epoch': epoch + 1, 'loss': loss_sum / len(perm), 'accuracy': correct / len(perm), 'testAccuracy': hits / len(te_y),
-                          'learningRate': lr, 'seconds': round(seconds, 1), 'samplesPerSecond': round(len(perm) / seconds, 1)}), flush=True)
+        loss, acc, seconds = train_epoch(model, opt, loss_fn, train, e, args.batch_size or t['batchSize'], gen)
+        row = {'epoch': epoch + 1, 'loss': loss, 'accuracy': acc}
+        if not args.speed:
+            row['testAccuracy'] = test_accuracy(model, te_x, te_y)
+        row.update({'learningRate': lr, 'seconds': round(seconds, 2), 'samplesPerSecond': round(len(train[1]) / seconds, 1)})
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == '__main__':
