@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""The project's PyTorch reference for graph experiments.
+"""The project's PyTorch reference: the network of any pipeline experiment file, built in PyTorch.
 
-Builds the network of a pipeline experiment -- stacks and graphs alike: named
-layers, `inputs`, merge layers, blocks already expanded -- in PyTorch, and trains
-it as `pipeline run` would (optimizer, weight decay, learning-rate schedule,
-batch size, random crop and flip, softmax cross-entropy), on exactly the examples
-`pipeline run` uses. Both come from bench/dump-experiment.ts:
+Stacks and graphs alike (named layers, `inputs`, merge layers, blocks already expanded), initialized as
+tfjs initializes them (the file's initializers, tfjs's fans and its truncated normal), trained as
+`pipeline run` trains (optimizer, weight decay, learning-rate schedule per epoch, batch size, random crop
+and flip, loss), on exactly the examples `pipeline run` uses. bench/dump-experiment.ts writes both the
+resolved experiment and those examples:
 
     node dist/bench/dump-experiment.js configs/cifar-resnet.yaml /tmp/resnet \\
-        --set dataset.limit.train=5000 --set dataset.limit.test=2000
-    /usr/bin/python3 bench/torch_from_config.py /tmp/resnet --epochs 3 --threads 1
+        --set dataset.limit.train=5000 --set dataset.limit.test=2000 [--check 3]
+    /usr/bin/python3 bench/torch_from_config.py /tmp/resnet [--epochs 3] [--seed 0] [--threads 1]
 
-Needs Debian's python3-torch (apt-get install -y python3-torch). Prints one JSON
-line per epoch (loss, accuracy, testAccuracy, learningRate, seconds) and the
-parameter count, which must equal `pipeline inspect`'s total.
+Modes:
+  (default)  accuracy: one JSON line per epoch (loss, accuracy, testAccuracy, learningRate, seconds,
+             samplesPerSecond), after a first line with the parameter count, which must equal
+             `pipeline inspect`'s total (batch-norm moving statistics included, as tfjs counts them).
+  --speed    the same training without the test evaluation (npm run bench and bench/families.ts);
+             seconds and samplesPerSecond are the training loop's, batch preparation included.
+  --check    same weights in, same numbers out: loads the pipeline's initial weights and replays its
+             first steps (dump-experiment --check STEPS), comparing every tensor (bench/torch_check.py).
+             Models with dropout differ there by design (other masks).
 
-Layout: PyTorch runs NCHW; TensorFlow.js NHWC. Channel axes are mapped, and a
-flatten permutes to NHWC first, so a dense layer after it sees the same order.
-Padding 'same' pads as TensorFlow does (the extra row/column at the bottom/right).
+Needs Debian's python3-torch (apt-get install -y python3-torch), which brings numpy.
+
+Layout: PyTorch runs NCHW; TensorFlow.js NHWC. Channel axes are mapped, and a flatten permutes to NHWC
+first, so a dense layer after it sees the same order. Padding 'same' pads as TensorFlow does (the extra
+row/column at the bottom/right, which matters for stride 2).
 """
 import argparse, json, math, os, re, sys, time
 
