@@ -64,7 +64,14 @@ export async function writeCheck(
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
   const rate = learningRateAt(e.training.optimizer.learningRate, e.training.schedule as never, 0, e.training.epochs);
   setLearningRate(optimizer, rate);
-  const runner = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: data.classes.length, inputShape: data.shape });
+  const runner = createStepRunner({
+    tf,
+    model,
+    optimizer,
+    experiment: e,
+    numClasses: data.classes.length,
+    inputShape: data.shape,
+  });
   const dir = path.join(out, 'check');
   fs.mkdirSync(dir, { recursive: true });
   const blob = new Blob();
@@ -72,29 +79,64 @@ export async function writeCheck(
   blob.write(path.join(dir, 'weights.f32'));
 
   const stepBlob = new Blob();
-  const opts = { batchSize: e.training.batchSize, epoch: 0, seed: e.seed, shuffle: e.dataset.shuffle, normalize: e.dataset.normalize, augment: e.dataset.augment };
+  const opts = {
+    batchSize: e.training.batchSize,
+    epoch: 0,
+    seed: e.seed,
+    shuffle: e.dataset.shuffle,
+    normalize: e.dataset.normalize,
+    augment: e.dataset.augment,
+  };
   const rows = [];
   let index = 0;
   for (const batch of batches(data.train, data.shape, opts as never)) {
     if (index === steps) break;
-    const logits = stepBlob.add(tf.tidy(() => (model.apply(tf.tensor4d(batch.x, [batch.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync()));
+    const logits = stepBlob.add(
+      tf.tidy(() =>
+        (model.apply(tf.tensor4d(batch.x, [batch.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync(),
+      ),
+    );
     const { grads, sums } = runner.computeGradients(batch, 0, index);
     const gradients =
-      index === 0 ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, stepBlob.add(g.dataSync())])) : undefined;
+      index === 0
+        ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, stepBlob.add(g.dataSync())]))
+        : undefined;
     runner.applyGradients(grads);
     tf.dispose(grads);
-    rows.push({ x: stepBlob.add(batch.x), y: Array.from(batch.y), size: batch.size, loss: sums[0] / batch.size, inferenceLogitsBefore: logits, gradients });
+    rows.push({
+      x: stepBlob.add(batch.x),
+      y: Array.from(batch.y),
+      size: batch.size,
+      loss: sums[0] / batch.size,
+      inferenceLogitsBefore: logits,
+      gradients,
+    });
     index++;
   }
   const test = batches(data.test, data.shape, { ...opts, shuffle: false, augment: undefined } as never).next().value!;
   const testX = stepBlob.add(test.x);
-  const testLogits = stepBlob.add(tf.tidy(() => (model.apply(tf.tensor4d(test.x, [test.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync()));
+  const testLogits = stepBlob.add(
+    tf.tidy(() =>
+      (model.apply(tf.tensor4d(test.x, [test.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync(),
+    ),
+  );
   const after = layerWeights(model, stepBlob);
   stepBlob.write(path.join(dir, 'steps.f32'));
-  const varToLayer = Object.fromEntries(model.layers.flatMap((l) => l.trainableWeights.map((w, i) => [w.name, { layer: l.name, index: l.weights.indexOf(w), i }])));
-  fs.writeFileSync(path.join(dir, 'weights.json'), JSON.stringify({ backend: name, learningRate: rate, layers: initial }, null, 1));
+  const varToLayer = Object.fromEntries(
+    model.layers.flatMap((l) =>
+      l.trainableWeights.map((w) => [w.name, { layer: l.name, index: l.weights.indexOf(w) }]),
+    ),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'weights.json'),
+    JSON.stringify({ backend: name, learningRate: rate, layers: initial }, null, 1),
+  );
   fs.writeFileSync(
     path.join(dir, 'steps.json'),
-    JSON.stringify({ steps: rows, test: { x: testX, size: test.size, logits: testLogits }, after, varToLayer }, null, 1),
+    JSON.stringify(
+      { steps: rows, test: { x: testX, size: test.size, logits: testLogits }, after, varToLayer },
+      null,
+      1,
+    ),
   );
 }
