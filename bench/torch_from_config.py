@@ -108,7 +108,12 @@ def activation(name, max_value=None):
         return nn.Hardtanh(0, max_value) if max_value else nn.ReLU()
     if name == 'relu6':
         return nn.ReLU6()
-    table = {'elu': nn.ELU, 'selu': nn.SELU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid, 'softplus': nn.Softplus, 'softsign': nn.Softsign}
+    if name == 'hardSigmoid':  # tfjs: clip(0.2 x + 0.5, 0, 1), not PyTorch's x / 6 + 0.5
+        return Lambda(lambda x: torch.clamp(0.2 * x + 0.5, 0, 1))
+    if name == 'softmax':
+        return nn.Softmax(dim=1)
+    table = {'elu': nn.ELU, 'selu': nn.SELU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid, 'softplus': nn.Softplus,
+             'softsign': nn.Softsign, 'swish': nn.SiLU, 'mish': nn.Mish}
     if name not in table:
         raise SystemExit(f'activation {name} is not mapped in the PyTorch reference')
     return table[name]()
