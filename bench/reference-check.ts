@@ -18,7 +18,7 @@ import { learningRateAt } from '../src/builders/schedules';
 import type { LoadedExperiment } from '../src/config/load';
 import type { LoadedDataset } from '../src/data';
 import { batches } from '../src/data/batches';
-import { buildOptimizer, createStepRunner, setLearningRate } from '../src/engine';
+import { buildOptimizer, createStepRunner, setLearningRate, type Batch, type StepRunner, type TF } from '../src/engine';
 
 /** Appends float32 arrays to one buffer and records where each went. */
 class Blob {
@@ -51,6 +51,45 @@ function layerWeights(model: tfjs.LayersModel, blob: Blob) {
     }));
 }
 
+/** The model's inference-mode outputs for one batch. */
+function inferenceLogits(
+  tf: TF,
+  model: tfjs.LayersModel,
+  batch: Batch,
+  shape: readonly [number, number, number],
+): Float32Array {
+  return tf.tidy(() =>
+    (model.apply(tf.tensor4d(batch.x, [batch.size, ...shape]), { training: false }) as tfjs.Tensor).dataSync(),
+  ) as Float32Array;
+}
+
+/** The pipeline's own training step on the first `steps` batches of epoch 0, recorded into `blob`. */
+function replaySteps(
+  tf: TF,
+  model: tfjs.LayersModel,
+  runner: StepRunner,
+  batchList: Iterable<Batch>,
+  shape: readonly [number, number, number],
+  steps: number,
+  blob: Blob,
+) {
+  const rows = [];
+  let index = 0;
+  for (const batch of batchList) {
+    if (index === steps) break;
+    const before = blob.add(inferenceLogits(tf, model, batch, shape));
+    const { grads, sums } = runner.computeGradients(batch, 0, index);
+    const gradients =
+      index === 0 ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, blob.add(g.dataSync())])) : undefined;
+    runner.applyGradients(grads);
+    tf.dispose(grads);
+    const row = { x: blob.add(batch.x), y: Array.from(batch.y), size: batch.size, loss: sums[0] / batch.size };
+    rows.push({ ...row, inferenceLogitsBefore: before, gradients });
+    index++;
+  }
+  return rows;
+}
+
 export async function writeCheck(
   out: string,
   loaded: LoadedExperiment,
@@ -64,14 +103,8 @@ export async function writeCheck(
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
   const rate = learningRateAt(e.training.optimizer.learningRate, e.training.schedule as never, 0, e.training.epochs);
   setLearningRate(optimizer, rate);
-  const runner = createStepRunner({
-    tf,
-    model,
-    optimizer,
-    experiment: e,
-    numClasses: data.classes.length,
-    inputShape: data.shape,
-  });
+  const numClasses = data.classes.length;
+  const runner = createStepRunner({ tf, model, optimizer, experiment: e, numClasses, inputShape: data.shape });
   const dir = path.join(out, 'check');
   fs.mkdirSync(dir, { recursive: true });
   const blob = new Blob();
@@ -79,47 +112,13 @@ export async function writeCheck(
   blob.write(path.join(dir, 'weights.f32'));
 
   const stepBlob = new Blob();
-  const opts = {
-    batchSize: e.training.batchSize,
-    epoch: 0,
-    seed: e.seed,
-    shuffle: e.dataset.shuffle,
-    normalize: e.dataset.normalize,
-    augment: e.dataset.augment,
-  };
-  const rows = [];
-  let index = 0;
-  for (const batch of batches(data.train, data.shape, opts as never)) {
-    if (index === steps) break;
-    const logits = stepBlob.add(
-      tf.tidy(() =>
-        (model.apply(tf.tensor4d(batch.x, [batch.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync(),
-      ),
-    );
-    const { grads, sums } = runner.computeGradients(batch, 0, index);
-    const gradients =
-      index === 0
-        ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, stepBlob.add(g.dataSync())]))
-        : undefined;
-    runner.applyGradients(grads);
-    tf.dispose(grads);
-    rows.push({
-      x: stepBlob.add(batch.x),
-      y: Array.from(batch.y),
-      size: batch.size,
-      loss: sums[0] / batch.size,
-      inferenceLogitsBefore: logits,
-      gradients,
-    });
-    index++;
-  }
-  const test = batches(data.test, data.shape, { ...opts, shuffle: false, augment: undefined } as never).next().value!;
+  const { batchSize } = e.training;
+  const opts = { batchSize, epoch: 0, seed: e.seed, shuffle: e.dataset.shuffle, normalize: e.dataset.normalize };
+  const train = batches(data.train, data.shape, { ...opts, augment: e.dataset.augment } as never);
+  const rows = replaySteps(tf, model, runner, train, data.shape, steps, stepBlob);
+  const test = batches(data.test, data.shape, { ...opts, shuffle: false } as never).next().value!;
   const testX = stepBlob.add(test.x);
-  const testLogits = stepBlob.add(
-    tf.tidy(() =>
-      (model.apply(tf.tensor4d(test.x, [test.size, ...data.shape]), { training: false }) as tfjs.Tensor).dataSync(),
-    ),
-  );
+  const testLogits = stepBlob.add(inferenceLogits(tf, model, test, data.shape));
   const after = layerWeights(model, stepBlob);
   stepBlob.write(path.join(dir, 'steps.f32'));
   const varToLayer = Object.fromEntries(
@@ -127,16 +126,7 @@ export async function writeCheck(
       l.trainableWeights.map((w) => [w.name, { layer: l.name, index: l.weights.indexOf(w) }]),
     ),
   );
-  fs.writeFileSync(
-    path.join(dir, 'weights.json'),
-    JSON.stringify({ backend: name, learningRate: rate, layers: initial }, null, 1),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'steps.json'),
-    JSON.stringify(
-      { steps: rows, test: { x: testX, size: test.size, logits: testLogits }, after, varToLayer },
-      null,
-      1,
-    ),
-  );
+  const json = (file: string, v: unknown) => fs.writeFileSync(path.join(dir, file), JSON.stringify(v, null, 1));
+  json('weights.json', { backend: name, learningRate: rate, layers: initial });
+  json('steps.json', { steps: rows, test: { x: testX, size: test.size, logits: testLogits }, after, varToLayer });
 }
