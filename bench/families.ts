@@ -1,7 +1,8 @@
 /**
  * The model-family suite: each family's experiment file (the seed's LeNet and bench/families/*.yaml,
  * or the files given) trained through the real CLI and, back to back, the same network in PyTorch
- * (bench/torch_speed_from_config.py builds it from the same file), on the same number of CIFAR-10 images.
+ * (bench/torch_from_config.py --speed builds it from the same file), on the same CIFAR-10 examples
+ * (bench/dump-experiment.js writes the examples the run uses).
  * Figures are training samples/s (training time only for both), the median over the epochs of one
  * process; the ratio is against the better PyTorch figure over the thread counts. The load average
  * is printed before each measurement: on a shared machine it is part of the figure.
@@ -15,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { load1, median, PYTHON, repo } from './run-measure';
+import { dumpExperiment, load1, median, repo, torchRows } from './run-measure';
 
 const args = process.argv.slice(2);
 const valued = new Set(['--limit', '--epochs', '--workers', '--threads', '--build', '--data-dir', '--json']);
@@ -52,9 +53,11 @@ interface Ours {
   load: number;
 }
 
+/** The same `--set`s for the run and for the examples PyTorch trains on. */
+const sets = [`training.epochs=${epochs}`, `dataset.limit.train=${limit}`, 'dataset.limit.test=1000'];
+
 function ours(file: string, runsDir: string): Ours {
   const load = load1();
-  const sets = [`training.epochs=${epochs}`, `dataset.limit.train=${limit}`, 'dataset.limit.test=1000'];
   const out = run(
     process.execPath,
     [
@@ -87,25 +90,11 @@ function ours(file: string, runsDir: string): Ours {
   return { samplesPerSecond: median(rows.map((r) => r.samplesPerSecond)), step, load };
 }
 
-function torch(file: string, t: number): { samplesPerSecond: number; load: number } {
+/** The same network in PyTorch, `threads` threads, on the examples in `dump` (made once per family). */
+function torch(dump: string, t: number): { samplesPerSecond: number; load: number } {
   const load = load1();
-  const out = run(PYTHON, [
-    path.join(repo, 'bench/torch_speed_from_config.py'),
-    file,
-    path.join(dataDir, 'cifar10'),
-    '--limit',
-    String(limit),
-    '--epochs',
-    String(epochs),
-    '--threads',
-    String(t),
-    '--json',
-  ]);
-  const rows = out
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { samples_per_second: number });
-  return { samplesPerSecond: median(rows.map((r) => r.samples_per_second)), load };
+  const rows = torchRows(dump, ['--speed', '--epochs', String(epochs), '--threads', String(t)]);
+  return { samplesPerSecond: median(rows.map((r) => r.samplesPerSecond)), load };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -120,7 +109,8 @@ function main(): void {
     '| family | training step | pipeline | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|\n',
   );
   for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
-    const t = threads.map((n) => ({ n, ...torch(file, n) }));
+    const dump = dumpExperiment(file, sets, dataDir);
+    const t = threads.map((n) => ({ n, ...torch(dump, n) }));
     const o = ours(file, runsDir);
     const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
     const name = path.basename(file, '.yaml');

@@ -2,7 +2,7 @@
  * The measurements `npm run bench` (bench/run.ts) makes, each in a child process so that every
  * figure is what a user gets from the command line: `pipeline run` (training and test-split
  * evaluation throughput per epoch, peak RSS), `pipeline eval`, `pipeline validate`, and the
- * PyTorch reference script on the same data.
+ * project's PyTorch reference (bench/torch_from_config.py) on the same network and data.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -125,40 +125,66 @@ export interface TorchResult {
   load: number;
 }
 
-export const TORCH_SCRIPT = path.resolve(repo, '../shared/reference/seed_lenet_torch.py');
+/** The project's PyTorch reference: builds any experiment file's network (stack or graph) in PyTorch. */
+export const TORCH_SCRIPT = path.join(repo, 'bench/torch_from_config.py');
 export const PYTHON = '/usr/bin/python3';
+const DUMP_SCRIPT = path.join(repo, 'dist/bench/dump-experiment.js');
 
 /** Why the PyTorch reference cannot run here, or null when it can. */
 export function torchUnavailable(): string | null {
-  if (!fs.existsSync(TORCH_SCRIPT)) return `no reference script at ${TORCH_SCRIPT}`;
-  const r = spawnSync(PYTHON, ['-c', 'import torch, PIL'], { encoding: 'utf8' });
-  return r.status === 0 ? null : `${PYTHON} cannot import torch and PIL (apt-get install -y python3-torch python3-pil)`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  return r.status === 0 ? null : `${PYTHON} cannot import torch and numpy (apt-get install -y python3-torch)`;
 }
 
-/** The seed article's PyTorch code (../shared/reference/seed_lenet_torch.py), one figure per epoch. */
+/**
+ * `dump-experiment.js FILE` into a fresh temporary folder (removed when the process exits): the resolved
+ * experiment and the exact examples `pipeline run FILE` with the same `--set`s trains and tests on.
+ */
+export function dumpExperiment(file: string, sets: string[], dataDir: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-torch-data-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  timed(process.execPath, [DUMP_SCRIPT, file, dir, ...sets.flatMap((s) => ['--set', s])], {
+    ...process.env,
+    PIPELINE_DATA_DIR: dataDir,
+  });
+  return dir;
+}
+
+interface TorchRow {
+  samplesPerSecond: number;
+  testAccuracy?: number;
+}
+
+/** torch_from_config.py on a dump: its per-epoch rows (the first line, the parameter count, left out). */
+export function torchRows(dump: string, args: string[]): TorchRow[] {
+  const r = timed(PYTHON, [TORCH_SCRIPT, dump, ...args]);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TorchRow & { epoch?: number })
+    .filter((row) => row.epoch !== undefined);
+}
+
+const lenetDumps = new Map<string, string>();
+
+/** The same network as configs/cifar-lenet.yaml in PyTorch (torch_from_config.py), on the same data, one figure per epoch. */
 export function runTorch(o: { threads: number; batch: number; epochs: number; dataDir: string }): TorchResult {
+  if (!lenetDumps.has(o.dataDir)) lenetDumps.set(o.dataDir, dumpExperiment(experiment, [], o.dataDir));
   const load = load1();
-  const r = timed(PYTHON, [
-    TORCH_SCRIPT,
-    path.join(o.dataDir, 'cifar10'),
+  const rows = torchRows(lenetDumps.get(o.dataDir)!, [
     '--epochs',
     String(o.epochs),
     '--threads',
     String(o.threads),
     '--batch-size',
     String(o.batch),
-    '--json',
   ]);
-  const rows = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { samples_per_second: number; test_acc: number });
   return {
     label: `PyTorch, ${o.threads} thread${o.threads === 1 ? '' : 's'}`,
     threads: o.threads,
     batch: o.batch,
-    epochs: rows.map((row) => ({ train: row.samples_per_second })),
-    testAccuracy: rows[rows.length - 1].test_acc,
+    epochs: rows.map((row) => ({ train: row.samplesPerSecond })),
+    testAccuracy: rows[rows.length - 1].testAccuracy ?? NaN,
     load,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: training speed of the seed's model (configs/cifar-lenet.yaml) on the CIFAR-10
- * copy, against the seed article's PyTorch code on the same data, in the same session.
+ * copy, against the same network in PyTorch (the project's reference, bench/torch_from_config.py,
+ * built from the same file) on the same examples, in the same session.
  *
  * For each batch size, back to back: PyTorch with 1 thread, `pipeline run` on wasm with each
  * worker count, PyTorch with 2 threads. Each is one process training `--epochs` epochs; the
@@ -12,7 +13,7 @@
  *
  * `families` (default on): the model-family suite, bench/families.ts (seed LeNet, LeNet with batch
  * normalization, all-convolutional, classic tanh/average-pooling LeNet, VGG-style, each against
- * the same network in PyTorch built by bench/torch_speed_from_config.py).
+ * the same network in PyTorch built by bench/torch_from_config.py --speed).
  *
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
@@ -25,8 +26,8 @@
  *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
  *
  *   D holds cifar10/{train,test}/ (default: $PIPELINE_DATA_DIR, else ./data as the README's first command makes it).
- * The default (everything) takes about 10 minutes on 2 cores, most of it PyTorch decoding
- * 60,000 JPEGs per process; `--parts ours` alone takes about 3.
+ * PyTorch trains on the examples `bench/dump-experiment.js` writes once per process (the pipeline's
+ * own decoding of the 60,000 JPEGs); `--parts ours` alone takes about 3 minutes.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""The project's PyTorch reference for graph experiments.
+"""The project's PyTorch reference: the network of any pipeline experiment file, built in PyTorch.
 
-Builds the network of a pipeline experiment -- stacks and graphs alike: named
-layers, `inputs`, merge layers, blocks already expanded -- in PyTorch, and trains
-it as `pipeline run` would (optimizer, weight decay, learning-rate schedule,
-batch size, random crop and flip, softmax cross-entropy), on exactly the examples
-`pipeline run` uses. Both come from bench/dump-experiment.ts:
+Stacks and graphs alike (named layers, `inputs`, merge layers, blocks already expanded), initialized as
+tfjs initializes them (the file's initializers, tfjs's fans and its truncated normal), trained as
+`pipeline run` trains (optimizer, weight decay, learning-rate schedule per epoch, batch size, random crop
+and flip, loss), on exactly the examples `pipeline run` uses. bench/dump-experiment.ts writes both the
+resolved experiment and those examples:
 
     node dist/bench/dump-experiment.js configs/cifar-resnet.yaml /tmp/resnet \\
-        --set dataset.limit.train=5000 --set dataset.limit.test=2000
-    /usr/bin/python3 bench/torch_from_config.py /tmp/resnet --epochs 3 --threads 1
+        --set dataset.limit.train=5000 --set dataset.limit.test=2000 [--check 3]
+    /usr/bin/python3 bench/torch_from_config.py /tmp/resnet [--epochs 3] [--seed 0] [--threads 1]
 
-Needs Debian's python3-torch (apt-get install -y python3-torch). Prints one JSON
-line per epoch (loss, accuracy, testAccuracy, learningRate, seconds) and the
-parameter count, which must equal `pipeline inspect`'s total.
+Modes:
+  (default)  accuracy: one JSON line per epoch (loss, accuracy, testAccuracy, learningRate, seconds,
+             samplesPerSecond), after a first line with the parameter count, which must equal
+             `pipeline inspect`'s total (batch-norm moving statistics included, as tfjs counts them).
+  --speed    the same training without the test evaluation (npm run bench and bench/families.ts);
+             seconds and samplesPerSecond are the training loop's, batch preparation included.
+  --check    same weights in, same numbers out: loads the pipeline's initial weights and replays its
+             first steps (dump-experiment --check STEPS), comparing every tensor (bench/torch_check.py).
+             Models with dropout differ there by design (other masks).
 
-Layout: PyTorch runs NCHW; TensorFlow.js NHWC. Channel axes are mapped, and a
-flatten permutes to NHWC first, so a dense layer after it sees the same order.
-Padding 'same' pads as TensorFlow does (the extra row/column at the bottom/right).
+Needs Debian's python3-torch (apt-get install -y python3-torch), which brings numpy.
+
+Layout: PyTorch runs NCHW; TensorFlow.js NHWC. Channel axes are mapped, and a flatten permutes to NHWC
+first, so a dense layer after it sees the same order. Padding 'same' pads as TensorFlow does (the extra
+row/column at the bottom/right, which matters for stride 2).
 """
 import argparse, json, math, os, re, sys, time
 
@@ -42,7 +50,8 @@ def same_pad(size, k, s, d=1):
 
 
 def init_(w, name, fan_in, fan_out):
-    """TensorFlow.js initializers by name (VarianceScaling's normal is truncated, as tfjs draws it)."""
+    """TensorFlow.js initializers by name, with tfjs's fans: fan_in/fan_out are the kernel's input/output
+    channels times its receptive field (a depthwise kernel [kh, kw, c, m]: c * kh * kw in, m * kh * kw out)."""
     if name == 'zeros':
         return nn.init.zeros_(w)
     if name == 'ones':
@@ -58,7 +67,10 @@ def init_(w, name, fan_in, fan_out):
     if dist == 'uniform':
         limit = math.sqrt(3 * scale / n)
         return nn.init.uniform_(w, -limit, limit)
-    std = math.sqrt(scale / n) / 0.87962566103423978
+    # tfjs 4.22 draws truncatedNormal(0, sqrt(scale / n)), cut at 2 standard deviations and NOT rescaled
+    # (Keras/TF 2 divide by 0.8796 so that the cut distribution's deviation is sqrt(scale / n)): the
+    # weights' deviation is 0.88 * sqrt(scale / n). Drawn the same way here.
+    std = math.sqrt(scale / n)
     return nn.init.trunc_normal_(w, 0, std, -2 * std, 2 * std)
 
 
@@ -75,7 +87,7 @@ class Conv(nn.Module):
         self.conv = nn.Conv2d(c, out, self.k, self.s, dilation=self.d, groups=c if depthwise else 1, bias=cfg['useBias'])
         kh, kw = self.k
         if depthwise:
-            init_(self.conv.weight, cfg['depthwiseInitializer'], kh * kw, kh * kw * cfg['depthMultiplier'])
+            init_(self.conv.weight, cfg['depthwiseInitializer'], kh * kw * c, kh * kw * cfg['depthMultiplier'])
         else:
             init_(self.conv.weight, cfg['kernelInitializer'], kh * kw * c, kh * kw * out)
         if self.conv.bias is not None:
@@ -96,7 +108,12 @@ def activation(name, max_value=None):
         return nn.Hardtanh(0, max_value) if max_value else nn.ReLU()
     if name == 'relu6':
         return nn.ReLU6()
-    table = {'elu': nn.ELU, 'selu': nn.SELU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid, 'softplus': nn.Softplus, 'softsign': nn.Softsign}
+    if name == 'hardSigmoid':  # tfjs: clip(0.2 x + 0.5, 0, 1), not PyTorch's x / 6 + 0.5
+        return Lambda(lambda x: torch.clamp(0.2 * x + 0.5, 0, 1))
+    if name == 'softmax':
+        return nn.Softmax(dim=1)
+    table = {'elu': nn.ELU, 'selu': nn.SELU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid, 'softplus': nn.Softplus,
+             'softsign': nn.Softsign, 'swish': nn.SiLU, 'mish': nn.Mish}
     if name not in table:
         raise SystemExit(f'activation {name} is not mapped in the PyTorch reference')
     return table[name]()
@@ -259,61 +276,110 @@ def augment(x, aug, gen):
 
 
 def optimizer_for(model, opt):
-    wd = opt.get('weightDecay', 0) or 0
-    if opt['type'] == 'sgd':
-        return torch.optim.SGD(model.parameters(), lr=opt['learningRate'], momentum=opt['momentum'], nesterov=opt['nesterov'], weight_decay=wd)
-    if opt['type'] == 'adam':
-        return torch.optim.Adam(model.parameters(), lr=opt['learningRate'], betas=(opt['beta1'], opt['beta2']), eps=opt['epsilon'], weight_decay=wd)
-    raise SystemExit(f"optimizer {opt['type']} is not mapped")
+    """The file's optimizer; weightDecay as torch.optim's weight_decay, which is what the pipeline applies."""
+    t, lr, wd = opt['type'], opt['learningRate'], opt.get('weightDecay', 0) or 0
+    params = model.parameters()
+    if t == 'sgd':
+        return torch.optim.SGD(params, lr=lr, momentum=opt['momentum'], nesterov=opt['nesterov'], weight_decay=wd)
+    if t == 'adam':
+        return torch.optim.Adam(params, lr=lr, betas=(opt['beta1'], opt['beta2']), eps=opt['epsilon'], weight_decay=wd)
+    if t == 'rmsprop':
+        return torch.optim.RMSprop(params, lr=lr, alpha=opt['rho'], momentum=opt['momentum'], eps=opt['epsilon'], weight_decay=wd)
+    if t == 'adagrad':
+        return torch.optim.Adagrad(params, lr=lr, initial_accumulator_value=opt['initialAccumulatorValue'], weight_decay=wd)
+    raise SystemExit(f'optimizer {t} is not mapped in the PyTorch reference')
+
+
+def loss_for(name):
+    """The file's loss as a function of (outputs, labels), the batch mean as src/builders/losses.ts computes it."""
+    if name == 'softmaxCrossEntropy':
+        return F.cross_entropy
+    if name == 'categoricalCrossentropy':  # on probabilities, clipped as tfjs clips them
+        return lambda p, y: F.nll_loss(torch.log(p.clamp(1e-7, 1 - 1e-7)), y)
+    raise SystemExit(f'loss {name} is not mapped in the PyTorch reference')
+
+
+def check_supported(e):
+    for i, cfg in enumerate(e['model']['layers']):
+        if cfg.get('kernelRegularizer') or cfg.get('biasRegularizer'):
+            raise SystemExit(f'layer {i}: regularizers are not mapped in the PyTorch reference')
+
+
+def train_epoch(model, opt, loss_fn, data, e, bs, gen):
+    """One epoch; returns (loss, accuracy, seconds). The seconds are the training loop's, batch preparation
+    (normalization, augmentation) included, as the pipeline's samplesPerSecond counts them."""
+    x_all, y_all = data
+    ds = e['dataset']
+    perm = torch.randperm(len(y_all), generator=gen) if ds['shuffle'] else torch.arange(len(y_all))
+    model.train()
+    loss_sum, correct, t0 = 0.0, 0, time.perf_counter()
+    for b in range(0, len(perm), bs):
+        idx = perm[b:b + bs]
+        x = normalize(augment(x_all[idx], ds.get('augment') or {}, gen), ds['normalize'])
+        out = model(x)
+        loss = loss_fn(out, y_all[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item() * len(idx)
+        correct += (out.argmax(1) == y_all[idx]).sum().item()
+    return loss_sum / len(perm), correct / len(perm), time.perf_counter() - t0
+
+
+def test_accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x[i:i + 500]).argmax(1) == y[i:i + 500]).sum().item() for i in range(0, len(y), 500)) / len(y)
+
+
+def arguments():
+    ap = argparse.ArgumentParser(description='The PyTorch reference: an experiment file\'s network, trained as pipeline run trains it.')
+    ap.add_argument('dump', help='folder written by dist/bench/dump-experiment.js')
+    ap.add_argument('--epochs', type=int, help="epochs to train (default: the file's; the schedule spans these)")
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--seed', type=int, default=0, help='initial weights, shuffling and augmentation draws')
+    ap.add_argument('--batch-size', type=int, help="default: the file's training.batchSize")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument('--speed', action='store_true', help='time training alone: no test evaluation')
+    mode.add_argument('--check', action='store_true', help="compare with the pipeline's first steps (dump-experiment --check)")
+    return ap.parse_args()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('dump', help='folder written by dist/bench/dump-experiment.js')
-    ap.add_argument('--epochs', type=int)
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--seed', type=int, default=0)
-    args = ap.parse_args()
+    args = arguments()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     meta = json.load(open(os.path.join(args.dump, 'experiment.json')))
     e, shape = meta['experiment'], meta['shape']
+    check_supported(e)
     # Output shapes by layer name, from the pipeline's own inference, give each module its input size.
     shapes = {row['name']: row['outputShape'] for row in meta['layers']}
     model = GraphNet(e['model']['layers'], e['model'].get('outputs'), shape, shapes)
     params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for n, b in model.named_buffers() if n.endswith(('running_mean', 'running_var')))
     print(json.dumps({'parameters': params, 'pipelineParameters': meta['totalParams']}), flush=True)
-    tr_x, tr_y = load(args.dump, 'train', shape)
-    te_x, te_y = normalize(*[load(args.dump, 'test', shape)[0]], e['dataset']['normalize']), load(args.dump, 'test', shape)[1]
     t = e['training']
+    if args.check:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_check import check
+        return check(args.dump, model, shape, optimizer_for(model, t['optimizer']), loss_for(t['loss']))
+    train = load(args.dump, 'train', shape)
+    te_x, te_y = load(args.dump, 'test', shape)
+    te_x = normalize(te_x, e['dataset']['normalize'])
     epochs = args.epochs or t['epochs']
     opt = optimizer_for(model, t['optimizer'])
+    loss_fn = loss_for(t['loss'])
     gen = torch.Generator().manual_seed(args.seed)
-    bs = t['batchSize']
+    sched = t.get('schedule') or {'type': 'constant'}
     for epoch in range(epochs):
-        lr = learning_rate(t['optimizer']['learningRate'], t['schedule'], epoch, t['epochs'] if args.epochs is None else epochs)
+        lr = learning_rate(t['optimizer']['learningRate'], sched, epoch, epochs)
         for g in opt.param_groups:
             g['lr'] = lr
-        model.train()
-        t0 = time.time()
-        perm = torch.randperm(len(tr_y), generator=gen) if e['dataset']['shuffle'] else torch.arange(len(tr_y))
-        loss_sum, correct = 0.0, 0
-        for b in range(0, len(perm), bs):
-            idx = perm[b:b + bs]
-            x = normalize(augment(tr_x[idx], e['dataset']['augment'], gen), e['dataset']['normalize'])
-            out = model(x)
-            loss = F.cross_entropy(out, tr_y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == tr_y[idx]).sum().item()
-        seconds = time.time() - t0
-        model.eval()
-        with torch.no_grad():
-            hits = sum((model(te_x[i:i + 500]).argmax(1) == te_y[i:i + 500]).sum().item() for i in range(0, len(te_y), 500))
-        print(json.dumps({'epoch': epoch + 1, 'loss': loss_sum / len(perm), 'accuracy': correct / len(perm), 'testAccuracy': hits / len(te_y),
-                          'learningRate': lr, 'seconds': round(seconds, 1), 'samplesPerSecond': round(len(perm) / seconds, 1)}), flush=True)
+        loss, acc, seconds = train_epoch(model, opt, loss_fn, train, e, args.batch_size or t['batchSize'], gen)
+        row = {'epoch': epoch + 1, 'loss': loss, 'accuracy': acc}
+        if not args.speed:
+            row['testAccuracy'] = test_accuracy(model, te_x, te_y)
+        row.update({'learningRate': lr, 'seconds': round(seconds, 2), 'samplesPerSecond': round(len(train[1]) / seconds, 1)})
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == '__main__':
