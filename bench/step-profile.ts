@@ -7,6 +7,9 @@
  * processes on a shared machine inflate it less); "engine + JS" is the best step minus the
  * sum of those per-kernel minimums.
  * Usage: node dist/bench/step-profile.js [--batch 32] [--steps 60] [--top 25] [--generic] [--shards 1]
+ *   [--by-shape] [FILE.yaml]
+ *   FILE.yaml: the experiment whose model to step (default configs/cifar-lenet.yaml).
+ *   --by-shape: one row per kernel and input shapes.
  *   --generic: tfjs's autograd even where the direct step (src/engine/direct/) applies.
  *   --shards: the direct step's gradient shards (a 1-worker run uses 2, each of 2 workers 1).
  */
@@ -25,16 +28,19 @@ const opt = (name: string, dflt: number) => {
 
 type PerStep = Map<string, number[]>;
 
-function wrapKernels(current: Map<string, { ms: number; calls: number }>): void {
+function wrapKernels(current: Map<string, { ms: number; calls: number }>, byShape: boolean): void {
   for (const config of tf.getKernelsForBackend('wasm')) {
     const inner = config.kernelFunc;
     const kernelFunc: tf.KernelFunc = (a) => {
       const t0 = performance.now();
       const out = inner(a);
-      const e = current.get(config.kernelName) ?? { ms: 0, calls: 0 };
+      const key = byShape
+        ? `${config.kernelName} ${JSON.stringify(Object.values(a.inputs).map((t) => (t as tf.TensorInfo | undefined)?.shape))}`
+        : config.kernelName;
+      const e = current.get(key) ?? { ms: 0, calls: 0 };
       e.ms += performance.now() - t0;
       e.calls++;
-      current.set(config.kernelName, e);
+      current.set(key, e);
       return out;
     };
     tf.unregisterKernel(config.kernelName, 'wasm');
@@ -47,7 +53,9 @@ async function main(): Promise<void> {
   const reps = opt('--steps', 60);
   const top = opt('--top', 25);
   await selectBackend('wasm');
-  const e = loadExperimentFile(path.resolve(__dirname, '../../configs/cifar-lenet.yaml')).experiment;
+  const file = args.find((a, i) => a.endsWith('.yaml') && !args[i - 1]?.startsWith('--batch'));
+  const configPath = file ? path.resolve(file) : path.resolve(__dirname, '../../configs/cifar-lenet.yaml');
+  const e = loadExperimentFile(configPath).experiment;
   const shape: [number, number, number] = [32, 32, 3];
   const model = buildModel(tf, e, shape, 10);
   const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
@@ -66,7 +74,7 @@ async function main(): Promise<void> {
   const b = { x, y, size: batch };
   for (let i = 0; i < 10; i++) steps.train(b, 0, i);
   const current = new Map<string, { ms: number; calls: number }>();
-  wrapKernels(current);
+  wrapKernels(current, args.includes('--by-shape'));
   const perStep: PerStep = new Map();
   const walls: number[] = [];
   let calls = 0;
@@ -89,7 +97,7 @@ async function main(): Promise<void> {
   const best = walls[0];
   const how = steps.implementation.direct ? 'direct step' : 'tfjs autograd';
   console.log(
-    `pipeline step (${how}), cifar-lenet, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
+    `pipeline step (${how}), ${path.basename(configPath, '.yaml')}, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
       `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`,
   );
   for (const r of rows.slice(0, top))
