@@ -51,7 +51,7 @@ const pool = (x: number[], filterSize: number, strides: number, pad: 'valid' | '
     attrs: { filterSize, strides, pad },
   };
 };
-const dw = (x: number[], filterShape: number[], strides: number, pad: 'valid' | 'same'): Case => {
+const dw = (x: number[], filterShape: number[], strides: number | [number, number], pad: 'valid' | 'same'): Case => {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -203,8 +203,8 @@ const cases: Case[] = [
   pool([2, 7, 7, 6], 2, 2, 'valid'),
   pool([1, 8, 8, 5], 2, 3, 'valid'),
   pool([1, 5, 5, 4], 2, 2, 'same'),
-  // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4; tiles 4x4, full width 5..16,
-  // 4x16 beyond; padding) and the im2col fallback.
+  // Conv filter gradient: the earlier implicit GEMM (Cout 4..7, or filter rows under 4 floats;
+  // tiles 4x4, full width 5..16, 4x16 beyond; padding) and the im2col fallback.
   dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
   dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'),
   dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
@@ -213,6 +213,18 @@ const cases: Case[] = [
   dw([2, 7, 7, 6], [3, 3, 6, 16], 2, 'valid'),
   dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'),
   dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  // The blocked 4x8 kernel (Cout >= 8, a filter row of >= 4 floats): rows of 4..7 floats (one
+  // tile whose vectors overlap), 8 and longer (last tile shifted back), channel counts not a
+  // multiple of 4 (last 4 shifted back), more than one block of 128 pixels, strides, padding,
+  // kernel sizes 1 to 5, and the earlier loop for 1-wide rows over few channels.
+  dw([2, 9, 9, 2], [3, 2, 2, 8], 1, 'valid'),
+  dw([2, 9, 9, 3], [3, 3, 3, 10], 1, 'same'),
+  dw([3, 9, 9, 4], [3, 3, 4, 9], 1, 'valid'),
+  dw([2, 11, 10, 5], [5, 5, 5, 12], 2, 'same'),
+  dw([1, 12, 12, 16], [3, 3, 16, 33], 2, 'same'),
+  dw([2, 6, 6, 8], [1, 1, 8, 10], 1, 'valid'),
+  dw([1, 10, 9, 7], [2, 4, 7, 8], [2, 3], 'same'),
+  dw([2, 8, 8, 3], [3, 1, 3, 8], 1, 'same'),
   // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
   // than the filter as GEMM + col2im; below one tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),

@@ -4,8 +4,9 @@ export { averageTwo } from './average';
 export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
 export {
   convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
-  gemm4x1, gemm4x2, gemm4x4, gemmW2, gemmW3, gemmW4,
+  gemm4x1, gemm4x2, gemmW2, gemmW3, gemmW4,
 } from './gemm';
+export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad';
 export { col2im, convBaseTable, im2colT } from './im2col';
 export { adamUpdate } from './optimizers';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
