@@ -44,6 +44,7 @@ const HEAP_EXPORTS = [
   'adamUpdate',
   'addRowVector',
   'averageTwo',
+  'avgPoolGrad',
   'col2im',
   'columnSum',
   'convBaseTable',
@@ -65,6 +66,9 @@ const HEAP_EXPORTS = [
   'maxPoolGradSimd',
   'mulRowVector',
   'reluBackward',
+  'sigmoidMap',
+  'subRowVector',
+  'tanhMap',
 ];
 
 const table: Array<[string, string[], boolean]> = [

@@ -51,6 +51,17 @@ const pool = (x: number[], filterSize: number, strides: number, pad: 'valid' | '
     attrs: { filterSize, strides, pad },
   };
 };
+const avgPool = (x: number[], filterSize: number, strides: number, pad: 'valid' | 'same'): Case => {
+  const info = tf.backend_util.computePool2DInfo(x as [number, number, number, number], filterSize, strides, 1, pad);
+  return {
+    name: `AvgPoolGrad x${JSON.stringify(x)} f${filterSize} s${strides} ${pad}`,
+    kernel: 'AvgPoolGrad',
+    // One window per cell: the same single product as cpu.
+    exact: strides >= filterSize && pad === 'valid',
+    inputs: { input: { shape: x }, dy: { shape: info.outShape } },
+    attrs: { filterSize, strides, pad },
+  };
+};
 const dw = (x: number[], filterShape: number[], strides: number | [number, number], pad: 'valid' | 'same'): Case => {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
@@ -191,6 +202,46 @@ const cases: Case[] = [
     exact: true,
     inputs: { a: { shape: [3, 1] }, b: { shape: [4] } },
   },
+  // Centring by a per-channel vector: x - [C] and x - [1,1,1,C]; vector - x and equal shapes stock.
+  {
+    name: 'Sub [2,3,4,6] - [6]',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } },
+  },
+  {
+    name: 'Sub [2,3,4,5] - [1,1,1,5]',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 5] }, b: { shape: [1, 1, 1, 5] } },
+  },
+  { name: 'Sub [5] - [3,5] (stock)', kernel: 'Sub', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } } },
+  {
+    name: 'Sub [3,5] - [3,5] (stock)',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } },
+  },
+  // Activations: the polynomial branch (|x| < 0.625), the exponential one, saturation, a tail of 1-3.
+  { name: 'Tanh [7,9] in [-1,1]', kernel: 'Tanh', inputs: { x: { shape: [7, 9] } } },
+  { name: 'Tanh [5,7] in [-30,30]', kernel: 'Tanh', inputs: { x: { shape: [5, 7], lo: -30, hi: 30 } } },
+  {
+    name: 'Tanh edges',
+    kernel: 'Tanh',
+    inputs: { x: { shape: [9], values: [0, -0, 0.6249, 0.6251, -0.6251, 1e-8, 9, -100, 1e30] } },
+  },
+  { name: 'Sigmoid [7,9] in [-6,6]', kernel: 'Sigmoid', inputs: { x: { shape: [7, 9], lo: -6, hi: 6 } } },
+  {
+    name: 'Sigmoid edges',
+    kernel: 'Sigmoid',
+    inputs: { x: { shape: [7], values: [0, -0, 87, -87, 100, -100, 1e-8] } },
+  },
+  // Average-pool gradient: windows that tile, overlap, are cut by 'same' padding; channels 1..6.
+  avgPool([2, 6, 6, 4], 2, 2, 'valid'),
+  avgPool([2, 7, 7, 5], 3, 2, 'same'),
+  avgPool([1, 6, 5, 6], 2, 1, 'valid'),
+  avgPool([1, 5, 5, 1], 3, 2, 'same'),
+  avgPool([2, 28, 28, 6], 2, 2, 'valid'),
   // Max-pool gradient: SIMD paths (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
   pool([2, 6, 6, 4], 2, 2, 'valid'),
   pool([2, 7, 7, 5], 3, 2, 'same'),

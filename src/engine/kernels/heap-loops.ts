@@ -210,6 +210,29 @@ export interface HeapLoops {
   addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
   mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** out[r*cols + c] = x[r*cols + c] - b[c]  (centring by a per-channel mean). */
+  subRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** out[i] = tanh(x[i]), out[i] = 1 / (1 + e^-x[i]) for i < n (assembly/activations.ts). */
+  tanhMap(x: number, out: number, n: number): void;
+  sigmoidMap(x: number, out: number, n: number): void;
+  /** See assembly/avg-pool-grad.ts. */
+  avgPoolGrad(
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    filterH: number,
+    filterW: number,
+    padTop: number,
+    padLeft: number,
+    mult: number,
+  ): void;
   /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
   reluBackward(dy: number, y: number, dx: number, n: number): void;
 }

@@ -4,8 +4,10 @@
  * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
  * registered, which importing @tensorflow/tfjs-backend-wasm does).
  */
+import { makeActivationKernel } from './activation-map';
 import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
+import { makeAvgPoolGradKernel } from './avg-pool-grad';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
 import { makeCastKernel } from './cast';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
@@ -15,6 +17,7 @@ import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { makeMeanKernel } from './mean';
 import { makeMultiplyKernel } from './multiply';
 import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
+import { makeSubKernel } from './subtract';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
@@ -69,6 +72,26 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'Multiply',
     why: 'speed: a per-channel scale [..., C] * [C] no longer takes the generic broadcast path',
     make: () => makeMultiplyKernel(),
+  },
+  {
+    kernelName: 'Sub',
+    why: 'speed: centring [..., C] by a per-channel mean (batch normalization) no longer takes the generic broadcast path',
+    make: () => makeSubKernel(),
+  },
+  {
+    kernelName: 'Tanh',
+    why: 'speed: stock kernel calls libm per element; now a SIMD polynomial (Cephes tanhf)',
+    make: () => makeActivationKernel('Tanh', 'tanhMap'),
+  },
+  {
+    kernelName: 'Sigmoid',
+    why: 'speed: stock kernel calls libm per element; now a SIMD polynomial (Cephes expf)',
+    make: () => makeActivationKernel('Sigmoid', 'sigmoidMap'),
+  },
+  {
+    kernelName: 'AvgPoolGrad',
+    why: 'speed: stock kernel divides per input cell and tap; now window sums scattered 4 channels at a time',
+    make: makeAvgPoolGradKernel,
   },
   {
     kernelName: 'Identity',

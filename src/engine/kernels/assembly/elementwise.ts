@@ -79,3 +79,26 @@ export function mulRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): vo
     }
   }
 }
+
+// subRowVector(x, b, out, rows, cols): out[r*cols + c] = x[r*cols + c] - b[c] (centring by a
+// per-channel mean).
+export function subRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): void {
+  const vecCols = cols & -4;
+  let p = x;
+  let o = out;
+  for (let r = 0; r < rows; r++) {
+    let q = b;
+    for (let c = 0; c < vecCols; c += 4) {
+      stv(o, f32x4.sub(ldv(p), ldv(q)));
+      p += 16;
+      q += 16;
+      o += 16;
+    }
+    for (let c = vecCols; c < cols; c++) {
+      stf(o, ldf(p) - ldf(q));
+      p += 4;
+      q += 4;
+      o += 4;
+    }
+  }
+}

@@ -1,7 +1,9 @@
 // Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
 // the kernels read and write tensors in place at their heap offsets, no copies in or out.
+export { sigmoidMap, tanhMap } from './activations';
 export { averageTwo } from './average';
-export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
+export { avgPoolGrad } from './avg-pool-grad';
+export { addRowVector, columnSum, mulRowVector, reluBackward, subRowVector } from './elementwise';
 export {
   convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
   gemm4x1, gemm4x2, gemmW2, gemmW3, gemmW4,
