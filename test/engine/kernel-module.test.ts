@@ -69,6 +69,7 @@ const HEAP_EXPORTS = [
   'sigmoidMap',
   'subRowVector',
   'tanhMap',
+  'transpose2d',
 ];
 
 const table: Array<[string, string[], boolean]> = [

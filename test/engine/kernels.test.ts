@@ -110,6 +110,10 @@ const cases: Case[] = [
   mm([12, 10], [10, 16]),
   mm([10, 6], [11, 10], true, true),
   mm([1, 11, 9], [1, 11, 6], true),
+  // B transposed and the larger copy: Cᵀ = B·op(A)ᵀ, then transposed (m not a multiple of 4, A transposed).
+  mm([6, 40], [50, 40], false, true),
+  mm([20, 5], [30, 20], true, true),
+  mm([32, 256], [1030, 256], false, true),
   mm([3, 5, 7], [3, 7, 6]),
   mm([2, 5, 7], [2, 6, 7], false, true),
   // Sum over leading axes (fast) and others (stock).

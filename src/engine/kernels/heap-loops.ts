@@ -233,6 +233,8 @@ export interface HeapLoops {
     padLeft: number,
     mult: number,
   ): void;
+  /** dst[c*rows + r] = src[r*cols + c] (assembly/transpose.ts). */
+  transpose2d(src: number, dst: number, rows: number, cols: number): void;
   /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
   reluBackward(dy: number, y: number, dx: number, n: number): void;
 }

@@ -12,3 +12,4 @@ export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad
 export { col2im, convBaseTable, im2colT } from './im2col';
 export { adamUpdate } from './optimizers';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
+export { transpose2d } from './transpose';
