@@ -14,8 +14,8 @@
  *
  * Usage: node dist/bench/families.js [--limit 10000] [--epochs 2] [--workers auto] [--threads 1,2]
  *   [--build DIR] [--data-dir D] [--json FILE] [FILE.yaml ...]
- *   --build: another checkout's root (with bin/ and dist/) to measure instead of this one, e.g. an
- *   older build for a before/after table.
+ *   --build: checkout roots (with bin/ and dist/), comma-separated, to measure instead of this one,
+ *   each right after the same PyTorch runs (e.g. OLD,NEW for a before/after table: one row per build).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -36,7 +36,7 @@ const workers = opt('--workers') ?? 'auto';
 /** Per-epoch figures after the first (all of them for a 1-epoch run). */
 const steady = <T>(rows: T[]): T[] => (rows.length > 1 ? rows.slice(1) : rows);
 const threads = (opt('--threads') ?? '1,2').split(',').map(Number);
-const build = path.resolve(opt('--build') ?? repo);
+const builds = (opt('--build') ?? repo).split(',').map((b) => path.resolve(b));
 const dataDir = path.resolve(opt('--data-dir') ?? process.env.PIPELINE_DATA_DIR ?? 'data');
 const FAMILIES = [
   path.join(repo, 'configs/cifar-lenet.yaml'),
@@ -62,7 +62,7 @@ interface Ours {
   load: number;
 }
 
-function ours(file: string, runsDir: string): Ours {
+function ours(build: string, file: string, runsDir: string): Ours {
   const load = load1();
   const sets = [`training.epochs=${epochs}`, `dataset.limit.train=${limit}`, 'dataset.limit.test=1000'];
   const out = run(
@@ -125,29 +125,32 @@ function main(): void {
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-families-'));
   const results: Array<Record<string, unknown>> = [];
   process.stdout.write(
-    `families: ${limit} images, ${epochs} epoch(s), batch 32, workers ${workers}, build ${build}\n\n`,
+    `families: ${limit} images, ${epochs} epoch(s), batch 32, workers ${workers}, builds ${builds.join(', ')}\n\n`,
   );
   process.stdout.write(
-    '| family | training step | pipeline (workers) | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|\n',
+    '| family | build | training step | pipeline (workers) | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|---|\n',
   );
   for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
     const t = threads.map((n) => ({ n, ...torch(file, n) }));
-    const o = ours(file, runsDir);
     const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
     const name = path.basename(file, '.yaml');
-    const ratio = o.samplesPerSecond / best.samplesPerSecond;
-    results.push({
-      family: name,
-      step: o.step,
-      ours: o.samplesPerSecond,
-      workers: o.workers,
-      torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])),
-      ratio,
-      load: { ours: o.load, torch: t.map((x) => x.load) },
-    });
-    process.stdout.write(
-      `| ${name} | ${o.step} | ${fmt(o.samplesPerSecond)} (${o.workers}) | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`,
-    );
+    for (const build of builds) {
+      const o = ours(build, file, runsDir);
+      const ratio = o.samplesPerSecond / best.samplesPerSecond;
+      results.push({
+        family: name,
+        build,
+        step: o.step,
+        ours: o.samplesPerSecond,
+        workers: o.workers,
+        torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])),
+        ratio,
+        load: { ours: o.load, torch: t.map((x) => x.load) },
+      });
+      process.stdout.write(
+        `| ${name} | ${path.basename(build)} | ${o.step} | ${fmt(o.samplesPerSecond)} (${o.workers}) | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`,
+      );
+    }
   }
   fs.rmSync(runsDir, { recursive: true, force: true });
   const json = opt('--json');
