@@ -43,6 +43,7 @@ function sectionIds(bytes: Uint8Array): number[] {
 const HEAP_EXPORTS = [
   'adamUpdate',
   'addRowVector',
+  'affineRowVector',
   'averageTwo',
   'avgPoolGrad',
   'col2im',

@@ -62,6 +62,17 @@ const avgPool = (x: number[], filterSize: number, strides: number, pad: 'valid' 
     attrs: { filterSize, strides, pad },
   };
 };
+const bn = (x: number[], stat: number[], affine: boolean): Case => ({
+  name: `FusedBatchNorm x${JSON.stringify(x)} statistics ${JSON.stringify(stat)}${affine ? ' scale, offset' : ''}`,
+  kernel: 'FusedBatchNorm',
+  inputs: {
+    x: { shape: x, lo: -3, hi: 3 },
+    mean: { shape: stat },
+    variance: { shape: stat, lo: 0.01, hi: 2 },
+    ...(affine ? { scale: { shape: stat, lo: 0.5, hi: 2 }, offset: { shape: stat } } : {}),
+  },
+  attrs: { varianceEpsilon: 0.001 },
+});
 const dw = (x: number[], filterShape: number[], strides: number | [number, number], pad: 'valid' | 'same'): Case => {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
@@ -225,6 +236,17 @@ const cases: Case[] = [
     kernel: 'Sub',
     exact: true,
     inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } },
+  },
+  // Batch normalization's forward map: per-channel statistics (flat or keepDims), with and without
+  // scale and offset; statistics of another length go stock.
+  bn([2, 5, 5, 6], [6], true),
+  bn([3, 4, 5], [1, 1, 5], false),
+  bn([4, 7], [7], true),
+  {
+    name: 'FusedBatchNorm [2,3,4] with scalar statistics (stock)',
+    kernel: 'FusedBatchNorm',
+    inputs: { x: { shape: [2, 3, 4] }, mean: { shape: [1] }, variance: { shape: [1], lo: 0.1, hi: 2 } },
+    attrs: { varianceEpsilon: 0.001 },
   },
   // Activations: the polynomial branch (|x| < 0.625), the exponential one, saturation, a tail of 1-3.
   { name: 'Tanh [7,9] in [-1,1]', kernel: 'Tanh', inputs: { x: { shape: [7, 9] } } },

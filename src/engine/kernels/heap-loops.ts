@@ -210,6 +210,8 @@ export interface HeapLoops {
   addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
   mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /** out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]  (batch normalization's affine map). */
+  affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] - b[c]  (centring by a per-channel mean). */
   subRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /** out[i] = tanh(x[i]), out[i] = 1 / (1 + e^-x[i]) for i < n (assembly/activations.ts). */

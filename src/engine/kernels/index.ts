@@ -9,6 +9,7 @@ import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
 import { makeAvgPoolGradKernel } from './avg-pool-grad';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
+import { makeBatchNormKernel } from './batch-norm';
 import { makeCastKernel } from './cast';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
@@ -92,6 +93,11 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'AvgPoolGrad',
     why: 'speed: stock kernel divides per input cell and tap; now window sums scattered 4 channels at a time',
     make: makeAvgPoolGradKernel,
+  },
+  {
+    kernelName: 'FusedBatchNorm',
+    why: 'speed: per-channel factors computed once, then one SIMD pass (stock divides by a square root per element)',
+    make: () => makeBatchNormKernel(),
   },
   {
     kernelName: 'Identity',

@@ -102,3 +102,25 @@ export function subRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): vo
     }
   }
 }
+
+// affineRowVector(x, m, a, b, out, rows, cols): out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]
+// (batch normalization with per-channel mean m, scale a = gamma / sqrt(var + eps), offset b).
+export function affineRowVector(x: i32, m: i32, a: i32, b: i32, out: i32, rows: i32, cols: i32): void {
+  const vecCols = cols & -4;
+  let p = x;
+  let o = out;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < vecCols; c += 4) {
+      const k = c << 2;
+      stv(o, f32x4.add(f32x4.mul(f32x4.sub(ldv(p), ldv(m + k)), ldv(a + k)), ldv(b + k)));
+      p += 16;
+      o += 16;
+    }
+    for (let c = vecCols; c < cols; c++) {
+      const k = c << 2;
+      stf(o, (ldf(p) - ldf(m + k)) * ldf(a + k) + ldf(b + k));
+      p += 4;
+      o += 4;
+    }
+  }
+}

@@ -3,7 +3,7 @@
 export { sigmoidMap, tanhMap } from './activations';
 export { averageTwo } from './average';
 export { avgPoolGrad } from './avg-pool-grad';
-export { addRowVector, columnSum, mulRowVector, reluBackward, subRowVector } from './elementwise';
+export { addRowVector, affineRowVector, columnSum, mulRowVector, reluBackward, subRowVector } from './elementwise';
 export {
   convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
   gemm4x1, gemm4x2, gemmW2, gemmW3, gemmW4,
