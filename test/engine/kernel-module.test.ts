@@ -46,6 +46,7 @@ const HEAP_EXPORTS = [
   'affineRowVector',
   'averageTwo',
   'avgPoolGrad',
+  'batchNormGrad',
   'col2im',
   'columnSum',
   'convBaseTable',

@@ -188,10 +188,10 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   /**
    * Batch normalization's gradients in closed form, for tfjs-layers' training arithmetic
    * (normalizeBatchInTraining: y = gamma * (x - mean) / sqrt(var + eps) + beta, with the batch's
-   * mean and biased variance over every axis but the last):
-   *   dbeta = sum dy;  dgamma = sum dy * xhat;  dx = gamma / sqrt(var + eps) * (dy - (dbeta + xhat * dgamma) / m)
-   * (sums over the m = rows * height * width positions). As tfjs ops, but without tfjs's own
-   * batchNorm gradient, which tiles the statistics to the input's shape (most of the step's time).
+   * mean and biased variance over every axis but the last), in one wasm kernel
+   * (kernels/assembly/batch-norm-grad.ts, which states the formulas): tfjs's own batchNorm
+   * gradient tiled the statistics to the input's shape, and the same formulas as tfjs ops took
+   * ~12 kernel calls with as many full-size temporaries.
    */
   function batchNormBackward(
     op: Extract<DirectOp, { kind: 'batchNorm' }>,
@@ -199,24 +199,17 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
     dy: TensorInfo,
     grads: tfjs.NamedTensorMap,
   ): TensorInfo {
-    const [xt, dyt] = [asTensor(x), asTensor(dy)];
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const m = size(x.shape.slice(0, -1));
-    const [dx, dgamma, dbeta] = tf.tidy(() => {
-      const { mean, variance } = tf.moments(xt, axes);
-      const invStd = tf.rsqrt(tf.add(variance, op.epsilon));
-      const xhat = tf.mul(tf.sub(xt, mean), invStd);
-      const sumDy = tf.sum(dyt, axes);
-      const sumDyXhat = tf.sum(tf.mul(dyt, xhat), axes);
-      const scale = op.gamma ? tf.mul(op.gamma.read(), invStd) : invStd;
-      const centred = tf.sub(dyt, tf.div(tf.add(sumDy, tf.mul(xhat, sumDyXhat)), m));
-      return [tf.mul(centred, scale), sumDyXhat, sumDy];
-    });
-    if (op.gamma) grads[(op.gamma.read() as tfjs.Variable).name] = dgamma;
-    else dgamma.dispose();
-    if (op.beta) grads[(op.beta.read() as tfjs.Variable).name] = dbeta;
-    else dbeta.dispose();
-    return fromTensor(dx);
+    const cols = x.shape[x.shape.length - 1];
+    const dx = alloc(x.shape);
+    const stats = alloc([6 * cols]);
+    const gamma = op.gamma ? ptr(read(op.gamma)) : 0;
+    loops().batchNormGrad(ptr(x), ptr(dy), gamma, ptr(dx), ptr(stats), size(x.shape) / cols, cols, op.epsilon);
+    // [mean | invStd | dbeta | dgamma | ...]: copies out of the heap before tfjs allocates.
+    const part = (k: number) => heapF32(stats).slice(k * cols, (k + 1) * cols);
+    const [dbeta, dgamma] = [part(2), part(3)];
+    if (op.gamma) grads[(op.gamma.read() as tfjs.Variable).name] = tf.tensor1d(dgamma);
+    if (op.beta) grads[(op.beta.read() as tfjs.Variable).name] = tf.tensor1d(dbeta);
+    return dx;
   }
 
   /** Fills `grads` (variable name -> gradient of the batch's mean loss), from the last layer back, reducing over `shards`. */

@@ -210,6 +210,20 @@ export interface HeapLoops {
   addRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
   mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
+  /**
+   * Batch normalization's training gradients over [rows, cols] (assembly/batch-norm-grad.ts): dx, and
+   * in stats (6*cols floats) [mean | invStd | dbeta | dgamma | ...]; gamma 0 for no scale.
+   */
+  batchNormGrad(
+    x: number,
+    dy: number,
+    gamma: number,
+    dx: number,
+    stats: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
   /** out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]  (batch normalization's affine map). */
   affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;
   /** out[r*cols + c] = x[r*cols + c] - b[c]  (centring by a per-channel mean). */
