@@ -85,7 +85,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   const gradientShards = ops.some(mixesRows) ? 1 : (o.gradientShards ?? 1);
 
   const scope = new CallScope(tf);
-  const { backend, loops, ptr, run, alloc, read, asTensor, fromTensor, vjp, applyTfjs, heapF32, rowsOf, free } = scope;
+  const { backend, loops, ptr, run, alloc, read, fromTensor, vjp, applyTfjs, heapF32, rowsOf, free } = scope;
   const layerFn = (layer: tfjs.layers.Layer) => (x: tfjs.Tensor) => layer.apply(x) as tfjs.Tensor;
   const input = (batch: Batch): TensorInfo => {
     const shape = [batch.size, h, w, c];
