@@ -312,6 +312,10 @@ const cases: Case[] = [
   dx([2, 8, 7, 6], [3, 3, 6, 16], 2, 'valid'),
   dx([1, 5, 5, 2], [2, 2, 2, 4], 1, 3),
   dx([2, 5, 5, 1], [1, 1, 1, 3], 2, 'valid'),
+  // Stride 1 as GEMM + col2im where that is faster (>= 16 output channels, more than the input's or >= 64).
+  dx([2, 7, 7, 6], [3, 3, 6, 16], 1, 'valid'),
+  dx([1, 6, 5, 8], [5, 5, 8, 17], 1, 'same'),
+  dx([1, 5, 5, 64], [3, 3, 64, 64], 1, 'same'),
   // Cast: to bool is x != 0; same dtype shares data.
   {
     name: 'Cast float32 -> bool',
