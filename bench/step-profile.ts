@@ -78,6 +78,9 @@ async function main(): Promise<void> {
   const perStep: PerStep = new Map();
   const walls: number[] = [];
   let calls = 0;
+  // CPU time of this process over the timed steps: on a shared machine wall time measures the
+  // queue for the cores as much as the step; CPU time does not (1 worker: one thread computes).
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) {
     current.clear();
     const t0 = performance.now();
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
       calls += v.calls;
     }
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / reps;
   const rows = [...perStep.entries()]
     .map(([k, ms]) => ({ k, ms: Math.min(...ms), calls: current.get(k)?.calls ?? 0 }))
     .sort((a, b) => b.ms - a.ms);
@@ -98,7 +103,8 @@ async function main(): Promise<void> {
   const how = steps.implementation.direct ? 'direct step' : 'tfjs autograd';
   console.log(
     `pipeline step (${how}), ${path.basename(configPath, '.yaml')}, batch ${batch}: best ${best.toFixed(2)} ms, median ${walls[reps >> 1].toFixed(2)} ms over ${reps} steps; ` +
-      `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms`,
+      `kernels ${kernelMs.toFixed(2)} ms in ${calls} calls, engine + JS ~${(best - kernelMs).toFixed(2)} ms; ` +
+      `CPU ${cpuMs.toFixed(2)} ms per step (${Math.round((batch * 1000) / cpuMs)} samples per CPU-second)`,
   );
   for (const r of rows.slice(0, top))
     console.log(`${r.ms.toFixed(3).padStart(8)} ms ${String(r.calls).padStart(4)} calls  ${r.k}`);

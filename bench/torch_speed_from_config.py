@@ -14,7 +14,8 @@ Needs Debian's python3-torch, python3-pil, python3-yaml:
 Usage:
     python3 bench/torch_speed_from_config.py EXPERIMENT.yaml DATA_DIR/cifar10 [--epochs N]
         [--limit N] [--batch-size B] [--threads T] [--json]
-Prints one line per epoch: epoch, loss, seconds, samples_per_second (JSON with --json).
+Prints one line per epoch: epoch, loss, seconds, samples_per_second, cpu_seconds, samples_per_cpu_second
+(JSON with --json).
 """
 import argparse, json, math, os, time
 
@@ -157,7 +158,7 @@ def main():
     for epoch in range(1, a.epochs + 1):
         model.train()
         order = torch.randperm(len(y))
-        total, start = 0.0, time.perf_counter()
+        total, start, cpu = 0.0, time.perf_counter(), time.process_time()
         for i in range(0, len(y), batch):
             idx = order[i:i + batch]
             opt.zero_grad()
@@ -166,7 +167,11 @@ def main():
             opt.step()
             total += loss.item() * len(idx)
         seconds = time.perf_counter() - start
-        row = {'epoch': epoch, 'loss': total / len(y), 'seconds': seconds, 'samples_per_second': len(y) / seconds}
+        # CPU seconds of this process (all its threads): on a shared machine, with 1 thread, the work
+        # itself, where wall time also counts the wait for a core.
+        cpu = time.process_time() - cpu
+        row = {'epoch': epoch, 'loss': total / len(y), 'seconds': seconds, 'samples_per_second': len(y) / seconds,
+               'cpu_seconds': cpu, 'samples_per_cpu_second': len(y) / cpu}
         print(json.dumps(row) if a.json else f"epoch {epoch}  loss {row['loss']:.4f}  {row['samples_per_second']:,.0f} samples/s")
 
 
