@@ -374,11 +374,16 @@ def main():
         lr = learning_rate(t['optimizer']['learningRate'], sched, epoch, epochs)
         for g in opt.param_groups:
             g['lr'] = lr
+        # CPU seconds of this process (all its threads) beside wall time: on a shared machine, with 1 thread,
+        # the work itself, where wall time also counts the wait for a core.
+        cpu = time.process_time()
         loss, acc, seconds = train_epoch(model, opt, loss_fn, train, e, args.batch_size or t['batchSize'], gen)
+        cpu = time.process_time() - cpu
         row = {'epoch': epoch + 1, 'loss': loss, 'accuracy': acc}
         if not args.speed:
             row['testAccuracy'] = test_accuracy(model, te_x, te_y)
-        row.update({'learningRate': lr, 'seconds': round(seconds, 2), 'samplesPerSecond': round(len(train[1]) / seconds, 1)})
+        row.update({'learningRate': lr, 'seconds': round(seconds, 2), 'samplesPerSecond': round(len(train[1]) / seconds, 1),
+                    'cpuSeconds': round(cpu, 2)})
         print(json.dumps(row), flush=True)
 
 

@@ -46,7 +46,10 @@ const HEAP_EXPORTS = [
   'adamUpdate',
   'adamaxUpdate',
   'addRowVector',
+  'affineRowVector',
   'averageTwo',
+  'avgPoolGrad',
+  'batchNormGrad',
   'clampedRelu',
   'clampedReluGrad',
   'col2im',
@@ -55,6 +58,8 @@ const HEAP_EXPORTS = [
   'convFilterGrad4x1',
   'convFilterGrad4x2',
   'convFilterGrad4x4',
+  'convFilterGradBlocked',
+  'convFilterGradScratch',
   'convFilterGradW2',
   'convFilterGradW3',
   'convFilterGradW4',
@@ -62,7 +67,6 @@ const HEAP_EXPORTS = [
   'depthwiseInputGrad',
   'gemm4x1',
   'gemm4x2',
-  'gemm4x4',
   'gemmW2',
   'gemmW3',
   'gemmW4',
@@ -74,6 +78,10 @@ const HEAP_EXPORTS = [
   'reluBackward',
   'rmspropUpdate',
   'sgdUpdate',
+  'sigmoidMap',
+  'subRowVector',
+  'tanhMap',
+  'transpose2d',
 ];
 
 const table: Array<[string, string[], boolean]> = [

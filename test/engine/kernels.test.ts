@@ -51,7 +51,29 @@ const pool = (x: number[], filterSize: number, strides: number, pad: 'valid' | '
     attrs: { filterSize, strides, pad },
   };
 };
-const dw = (x: number[], filterShape: number[], strides: number, pad: 'valid' | 'same'): Case => {
+const avgPool = (x: number[], filterSize: number, strides: number, pad: 'valid' | 'same'): Case => {
+  const info = tf.backend_util.computePool2DInfo(x as [number, number, number, number], filterSize, strides, 1, pad);
+  return {
+    name: `AvgPoolGrad x${JSON.stringify(x)} f${filterSize} s${strides} ${pad}`,
+    kernel: 'AvgPoolGrad',
+    // One window per cell: the same single product as cpu.
+    exact: strides >= filterSize && pad === 'valid',
+    inputs: { input: { shape: x }, dy: { shape: info.outShape } },
+    attrs: { filterSize, strides, pad },
+  };
+};
+const bn = (x: number[], stat: number[], affine: boolean): Case => ({
+  name: `FusedBatchNorm x${JSON.stringify(x)} statistics ${JSON.stringify(stat)}${affine ? ' scale, offset' : ''}`,
+  kernel: 'FusedBatchNorm',
+  inputs: {
+    x: { shape: x, lo: -3, hi: 3 },
+    mean: { shape: stat },
+    variance: { shape: stat, lo: 0.01, hi: 2 },
+    ...(affine ? { scale: { shape: stat, lo: 0.5, hi: 2 }, offset: { shape: stat } } : {}),
+  },
+  attrs: { varianceEpsilon: 0.001 },
+});
+const dw = (x: number[], filterShape: number[], strides: number | [number, number], pad: 'valid' | 'same'): Case => {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -99,6 +121,10 @@ const cases: Case[] = [
   mm([12, 10], [10, 16]),
   mm([10, 6], [11, 10], true, true),
   mm([1, 11, 9], [1, 11, 6], true),
+  // B transposed and the larger copy: Cᵀ = B·op(A)ᵀ, then transposed (m not a multiple of 4, A transposed).
+  mm([6, 40], [50, 40], false, true),
+  mm([20, 5], [30, 20], true, true),
+  mm([32, 256], [1030, 256], false, true),
   mm([3, 5, 7], [3, 7, 6]),
   mm([2, 5, 7], [2, 6, 7], false, true),
   // Sum over leading axes (fast) and others (stock).
@@ -191,6 +217,57 @@ const cases: Case[] = [
     exact: true,
     inputs: { a: { shape: [3, 1] }, b: { shape: [4] } },
   },
+  // Centring by a per-channel vector: x - [C] and x - [1,1,1,C]; vector - x and equal shapes stock.
+  {
+    name: 'Sub [2,3,4,6] - [6]',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 6] }, b: { shape: [6] } },
+  },
+  {
+    name: 'Sub [2,3,4,5] - [1,1,1,5]',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [2, 3, 4, 5] }, b: { shape: [1, 1, 1, 5] } },
+  },
+  { name: 'Sub [5] - [3,5] (stock)', kernel: 'Sub', exact: true, inputs: { a: { shape: [5] }, b: { shape: [3, 5] } } },
+  {
+    name: 'Sub [3,5] - [3,5] (stock)',
+    kernel: 'Sub',
+    exact: true,
+    inputs: { a: { shape: [3, 5] }, b: { shape: [3, 5] } },
+  },
+  // Batch normalization's forward map: per-channel statistics (flat or keepDims), with and without
+  // scale and offset; statistics of another length go stock.
+  bn([2, 5, 5, 6], [6], true),
+  bn([3, 4, 5], [1, 1, 5], false),
+  bn([4, 7], [7], true),
+  {
+    name: 'FusedBatchNorm [2,3,4] with scalar statistics (stock)',
+    kernel: 'FusedBatchNorm',
+    inputs: { x: { shape: [2, 3, 4] }, mean: { shape: [1] }, variance: { shape: [1], lo: 0.1, hi: 2 } },
+    attrs: { varianceEpsilon: 0.001 },
+  },
+  // Activations: the polynomial branch (|x| < 0.625), the exponential one, saturation, a tail of 1-3.
+  { name: 'Tanh [7,9] in [-1,1]', kernel: 'Tanh', inputs: { x: { shape: [7, 9] } } },
+  { name: 'Tanh [5,7] in [-30,30]', kernel: 'Tanh', inputs: { x: { shape: [5, 7], lo: -30, hi: 30 } } },
+  {
+    name: 'Tanh edges',
+    kernel: 'Tanh',
+    inputs: { x: { shape: [9], values: [0, -0, 0.6249, 0.6251, -0.6251, 1e-8, 9, -100, 1e30] } },
+  },
+  { name: 'Sigmoid [7,9] in [-6,6]', kernel: 'Sigmoid', inputs: { x: { shape: [7, 9], lo: -6, hi: 6 } } },
+  {
+    name: 'Sigmoid edges',
+    kernel: 'Sigmoid',
+    inputs: { x: { shape: [7], values: [0, -0, 87, -87, 100, -100, 1e-8] } },
+  },
+  // Average-pool gradient: windows that tile, overlap, are cut by 'same' padding; channels 1..6.
+  avgPool([2, 6, 6, 4], 2, 2, 'valid'),
+  avgPool([2, 7, 7, 5], 3, 2, 'same'),
+  avgPool([1, 6, 5, 6], 2, 1, 'valid'),
+  avgPool([1, 5, 5, 1], 3, 2, 'same'),
+  avgPool([2, 28, 28, 6], 2, 2, 'valid'),
   // Max-pool gradient: SIMD paths (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
   pool([2, 6, 6, 4], 2, 2, 'valid'),
   pool([2, 7, 7, 5], 3, 2, 'same'),
@@ -203,8 +280,8 @@ const cases: Case[] = [
   pool([2, 7, 7, 6], 2, 2, 'valid'),
   pool([1, 8, 8, 5], 2, 3, 'valid'),
   pool([1, 5, 5, 4], 2, 2, 'same'),
-  // Conv filter gradient: implicit GEMM (Cout >= 4 and K >= 4; tiles 4x4, full width 5..16,
-  // 4x16 beyond; padding) and the im2col fallback.
+  // Conv filter gradient: the earlier implicit GEMM (Cout 4..7, or filter rows under 4 floats;
+  // tiles 4x4, full width 5..16, 4x16 beyond; padding) and the im2col fallback.
   dw([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
   dw([2, 7, 6, 3], [3, 3, 3, 8], 2, 'same'),
   dw([1, 9, 9, 6], [3, 3, 6, 17], 1, 'same'),
@@ -213,6 +290,18 @@ const cases: Case[] = [
   dw([2, 7, 7, 6], [3, 3, 6, 16], 2, 'valid'),
   dw([2, 6, 6, 2], [1, 1, 2, 5], 2, 'valid'),
   dw([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  // The blocked 4x8 kernel (Cout >= 8, a filter row of >= 4 floats): rows of 4..7 floats (one
+  // tile whose vectors overlap), 8 and longer (last tile shifted back), channel counts not a
+  // multiple of 4 (last 4 shifted back), more than one block of 128 pixels, strides, padding,
+  // kernel sizes 1 to 5, and the earlier loop for 1-wide rows over few channels.
+  dw([2, 9, 9, 2], [3, 2, 2, 8], 1, 'valid'),
+  dw([2, 9, 9, 3], [3, 3, 3, 10], 1, 'same'),
+  dw([3, 9, 9, 4], [3, 3, 4, 9], 1, 'valid'),
+  dw([2, 11, 10, 5], [5, 5, 5, 12], 2, 'same'),
+  dw([1, 12, 12, 16], [3, 3, 16, 33], 2, 'same'),
+  dw([2, 6, 6, 8], [1, 1, 8, 10], 1, 'valid'),
+  dw([1, 10, 9, 7], [2, 4, 7, 8], [2, 3], 'same'),
+  dw([2, 8, 8, 3], [3, 1, 3, 8], 1, 'same'),
   // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
   // than the filter as GEMM + col2im; below one tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
@@ -223,6 +312,10 @@ const cases: Case[] = [
   dx([2, 8, 7, 6], [3, 3, 6, 16], 2, 'valid'),
   dx([1, 5, 5, 2], [2, 2, 2, 4], 1, 3),
   dx([2, 5, 5, 1], [1, 1, 1, 3], 2, 'valid'),
+  // Stride 1 as GEMM + col2im where that is faster (>= 16 output channels, more than the input's or >= 64).
+  dx([2, 7, 7, 6], [3, 3, 6, 16], 1, 'valid'),
+  dx([1, 6, 5, 8], [5, 5, 8, 17], 1, 'same'),
+  dx([1, 5, 5, 64], [3, 3, 64, 64], 1, 'same'),
   // Cast: to bool is x != 0; same dtype shares data.
   {
     name: 'Cast float32 -> bool',

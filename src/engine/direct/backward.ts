@@ -138,7 +138,7 @@ export function backwardOp(c: BackwardContext, node: PlanNode, rec: NodeRecord, 
     case 'tfjs':
       return tfjsBackward(c, node, op.layer, op.weights, rec, dy);
     case 'batchNorm':
-      return [batchNormBackward(c.tf, scope, op, rec.xs[0], dy, c.w)];
+      return [batchNormBackward(scope, op, rec.xs[0], dy, c.w)];
     case 'dropout':
       return [rec.mask ? scope.run('Multiply', { a: dy, b: rec.mask }, {}) : dy];
     case 'add':

@@ -10,7 +10,11 @@
  *
  * Why this is right: for batch 1, C = op(A)·op(B) is computed by the register-tiled SIMD loop
  * in assembly/gemm.ts, which reads A in place through strides (so Aᵀ costs nothing) and B's rows
- * in place; a transposed B is first materialized by the stock Transpose kernel. Batched
+ * in place. A transposed B must be materialized, which for a dense layer's input gradient
+ * (dy·Wᵀ, W [inputs, units]) means moving the whole weight matrix every step; when that is the
+ * larger copy, the kernel computes Cᵀ = B·op(A)ᵀ instead (B read in place as the strided
+ * operand, op(A)ᵀ small) and transposes Cᵀ: C[i,j] = sum_t A(i,t)·B(j,t) either way, in the same
+ * order of t, so the bits are the same. Transposes are a blocked wasm loop (assembly/transpose.ts). Batched
  * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
  * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).
  */
@@ -62,9 +66,11 @@ export function makeBatchMatMulKernel(): WasmKernel {
       if (transposeB) backend.disposeData(b2.dataId);
       return withShape(out, outShape);
     }
-    const b2 = transposeB ? flip(b) : b;
-    const out = backend.makeOutput(outShape, 'float32');
     const loops = heapLoops(backend.wasm.asm.memory);
+    if (transposeB && n * k > (transposeA ? 0 : m * k) + m * n)
+      return viaTransposedC(backend, a, b, transposeA, m, n, k, outShape);
+    const b2 = transposeB ? transpose(backend, as2d(b)) : b;
+    const out = backend.makeOutput(outShape, 'float32');
     const tile = gemmFor(loops, n);
     // A(i, t): row-major [m, k] -> (k*4, 4) bytes; stored transposed [k, m] -> (4, m*4).
     const [sAi, sAt] = transposeA ? [4, m * 4] : [k * 4, 4];
@@ -73,4 +79,37 @@ export function makeBatchMatMulKernel(): WasmKernel {
     return out;
   }) as unknown as KernelFunc;
   return { kernelName: 'BatchMatMul', kernelFunc };
+}
+
+/** A row-major [rows, cols] float32 matrix transposed into a new tensor (assembly/transpose.ts). */
+function transpose(backend: WasmBackendInternals, t: TensorInfo): TensorInfo {
+  const [rows, cols] = t.shape;
+  const out = backend.makeOutput([cols, rows], 'float32');
+  heapLoops(backend.wasm.asm.memory).transpose2d(ptr(backend, t), ptr(backend, out), rows, cols);
+  return out;
+}
+
+/**
+ * C = op(A)·Bᵀ as the transpose of Cᵀ = B·op(A)ᵀ: B [n, k] is the gemm's strided left operand
+ * read in place; op(A)ᵀ is A's storage itself when A is transposed, else A transposed ([k, m]).
+ */
+function viaTransposedC(
+  backend: WasmBackendInternals,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  m: number,
+  n: number,
+  k: number,
+  outShape: number[],
+): TensorInfo {
+  const aT = transposeA ? a : transpose(backend, withShape(a, [m, k]));
+  const cT = backend.makeOutput([n, m], 'float32');
+  const out = backend.makeOutput(outShape, 'float32');
+  const loops = heapLoops(backend.wasm.asm.memory);
+  gemmFor(loops, m)(ptr(backend, b), k * 4, 4, ptr(backend, aT), m * 4, ptr(backend, cT), n, m, k);
+  loops.transpose2d(ptr(backend, cT), ptr(backend, out), n, m);
+  if (!transposeA) backend.disposeData(aT.dataId);
+  backend.disposeData(cT.dataId);
+  return out;
 }

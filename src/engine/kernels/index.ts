@@ -4,9 +4,12 @@
  * Call after `tf.setBackend('wasm')` + `tf.ready()` (the stock kernels we build on must be
  * registered, which importing @tensorflow/tfjs-backend-wasm does).
  */
+import { makeActivationKernel } from './activation-map';
 import { makeAdamUpdateKernel } from './adam-update';
 import { makeAddKernel } from './add';
+import { makeAvgPoolGradKernel } from './avg-pool-grad';
 import { makeBatchMatMulKernel } from './batch-mat-mul';
+import { makeBatchNormKernel } from './batch-norm';
 import { makeCastKernel } from './cast';
 import { makeDepthwiseBackpropFilterKernel, makeDepthwiseBackpropInputKernel } from './depthwise-backprop';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
@@ -17,6 +20,7 @@ import { makeMeanKernel } from './mean';
 import { makeMultiplyKernel } from './multiply';
 import { makeOptimizerUpdateKernel } from './optimizer-update';
 import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
+import { makeSubKernel } from './subtract';
 import { makeSumKernel } from './sum';
 import type { Tf, WasmKernel } from './wasm-internals';
 
@@ -71,6 +75,31 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'Multiply',
     why: 'speed: a per-channel scale [..., C] * [C] no longer takes the generic broadcast path',
     make: () => makeMultiplyKernel(),
+  },
+  {
+    kernelName: 'Sub',
+    why: 'speed: centring [..., C] by a per-channel mean (batch normalization) no longer takes the generic broadcast path',
+    make: () => makeSubKernel(),
+  },
+  {
+    kernelName: 'Tanh',
+    why: 'speed: stock kernel calls libm per element; now a SIMD polynomial (Cephes tanhf)',
+    make: () => makeActivationKernel('Tanh', 'tanhMap'),
+  },
+  {
+    kernelName: 'Sigmoid',
+    why: 'speed: stock kernel calls libm per element; now a SIMD polynomial (Cephes expf)',
+    make: () => makeActivationKernel('Sigmoid', 'sigmoidMap'),
+  },
+  {
+    kernelName: 'AvgPoolGrad',
+    why: 'speed: stock kernel divides per input cell and tap; now window sums scattered 4 channels at a time',
+    make: makeAvgPoolGradKernel,
+  },
+  {
+    kernelName: 'FusedBatchNorm',
+    why: 'speed: per-channel factors computed once, then one SIMD pass (stock divides by a square root per element)',
+    make: () => makeBatchNormKernel(),
   },
   {
     kernelName: 'Identity',

@@ -79,3 +79,48 @@ export function mulRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): vo
     }
   }
 }
+
+// subRowVector(x, b, out, rows, cols): out[r*cols + c] = x[r*cols + c] - b[c] (centring by a
+// per-channel mean).
+export function subRowVector(x: i32, b: i32, out: i32, rows: i32, cols: i32): void {
+  const vecCols = cols & -4;
+  let p = x;
+  let o = out;
+  for (let r = 0; r < rows; r++) {
+    let q = b;
+    for (let c = 0; c < vecCols; c += 4) {
+      stv(o, f32x4.sub(ldv(p), ldv(q)));
+      p += 16;
+      q += 16;
+      o += 16;
+    }
+    for (let c = vecCols; c < cols; c++) {
+      stf(o, ldf(p) - ldf(q));
+      p += 4;
+      q += 4;
+      o += 4;
+    }
+  }
+}
+
+// affineRowVector(x, m, a, b, out, rows, cols): out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]
+// (batch normalization with per-channel mean m, scale a = gamma / sqrt(var + eps), offset b).
+export function affineRowVector(x: i32, m: i32, a: i32, b: i32, out: i32, rows: i32, cols: i32): void {
+  const vecCols = cols & -4;
+  let p = x;
+  let o = out;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < vecCols; c += 4) {
+      const k = c << 2;
+      stv(o, f32x4.add(f32x4.mul(f32x4.sub(ldv(p), ldv(m + k)), ldv(a + k)), ldv(b + k)));
+      p += 16;
+      o += 16;
+    }
+    for (let c = vecCols; c < cols; c++) {
+      const k = c << 2;
+      stf(o, (ldf(p) - ldf(m + k)) * ldf(a + k) + ldf(b + k));
+      p += 4;
+      o += 4;
+    }
+  }
+}

@@ -130,9 +130,6 @@ export function gemm4x1(a: i32, sAi: i32, sAt: i32, b: i32, sBt: i32, c: i32, M:
 export function gemm4x2(a: i32, sAi: i32, sAt: i32, b: i32, sBt: i32, c: i32, M: i32, N: i32, K: i32): void {
   tile(false, 2, false, a, sAi, sAt, 0, 0, b, sBt, c, M, N, K);
 }
-export function gemm4x4(a: i32, sAi: i32, sAt: i32, b: i32, sBt: i32, c: i32, M: i32, N: i32, K: i32): void {
-  tile(false, 4, false, a, sAi, sAt, 0, 0, b, sBt, c, M, N, K);
-}
 export function gemmW2(a: i32, sAi: i32, sAt: i32, b: i32, sBt: i32, c: i32, M: i32, N: i32, K: i32): void {
   tile(false, 2, true, a, sAi, sAt, 0, 0, b, sBt, c, M, N, K);
 }

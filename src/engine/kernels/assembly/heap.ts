@@ -1,14 +1,18 @@
 // Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
 // the kernels read and write tensors in place at their heap offsets, no copies in or out.
-export { clampedRelu, clampedReluGrad } from './activations';
+export { clampedRelu, clampedReluGrad, sigmoidMap, tanhMap } from './activations';
 export { averageTwo } from './average';
-export { addRowVector, columnSum, mulRowVector, reluBackward } from './elementwise';
+export { avgPoolGrad } from './avg-pool-grad';
+export { batchNormGrad } from './batch-norm-grad';
+export { addRowVector, affineRowVector, columnSum, mulRowVector, reluBackward, subRowVector } from './elementwise';
 export {
   convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
-  gemm4x1, gemm4x2, gemm4x4, gemmW2, gemmW3, gemmW4,
+  gemm4x1, gemm4x2, gemmW2, gemmW3, gemmW4,
 } from './gemm';
+export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad';
 export { col2im, convBaseTable, im2colT } from './im2col';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
 export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from './optimizer-rules';
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
+export { transpose2d } from './transpose';
