@@ -42,6 +42,7 @@ function wasmVersion(): string | undefined {
   try {
     return (require('@tensorflow/tfjs-backend-wasm') as { version_wasm?: string }).version_wasm;
   } catch {
+    // Not installed or not loadable: an unknown version, which versionMismatch reports as a difference.
     return undefined;
   }
 }
