@@ -12,7 +12,7 @@
  */
 import { loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { ptr, type TensorInfo, type Tf, type tfTypes, type WasmKernel, wasmKernel } from './wasm-internals';
+import { ptr, type TensorInfo, type Tf, type tfTypes, type WasmKernel, wasmKernel, windowArgs } from './wasm-internals';
 
 export function makeAvgPoolGradKernel(tf: Tf): WasmKernel {
   return wasmKernel<{ dy: TensorInfo; input: TensorInfo }>('AvgPoolGrad', (inputs, backend, attrs) => {
@@ -31,18 +31,7 @@ export function makeAvgPoolGradKernel(tf: Tf): WasmKernel {
     loopsOf(backend).avgPoolGrad(
       ptr(backend, dy),
       ptr(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.padInfo.top,
-      info.padInfo.left,
+      ...windowArgs(info),
       1 / (info.filterHeight * info.filterWidth),
     );
     return dx;

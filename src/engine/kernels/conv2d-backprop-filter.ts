@@ -37,6 +37,7 @@ import {
   type WasmBackendInternals,
   type WasmKernel,
   wasmKernel,
+  windowArgs,
   withShape,
 } from './wasm-internals';
 
@@ -148,22 +149,7 @@ function patchesTimesDy(backend: WasmBackendInternals, x: TensorInfo, dy: Tensor
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const patchesT = backend.makeOutput([K, M], 'float32');
-  loopsOf(backend).im2colT(
-    ptr(backend, x),
-    ptr(backend, patchesT),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  loopsOf(backend).im2colT(ptr(backend, x), ptr(backend, patchesT), ...windowArgs(info));
   const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend, {
     transposeA: false,
     transposeB: false,

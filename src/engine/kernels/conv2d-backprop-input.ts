@@ -31,6 +31,7 @@ import {
   type WasmBackendInternals,
   type WasmKernel,
   wasmKernel,
+  windowArgs,
   withShape,
 } from './wasm-internals';
 
@@ -106,22 +107,7 @@ function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: Tenso
   const loops = loopsOf(backend);
   const tile = gemmFor(loops, K);
   tile(ptr(backend, dy), cout * 4, 4, ptr(backend, wT), K * 4, ptr(backend, patches), M, K, cout);
-  loops.col2im(
-    ptr(backend, patches),
-    ptr(backend, dx),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    cin,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    kh,
-    kw,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  loops.col2im(ptr(backend, patches), ptr(backend, dx), ...windowArgs(info));
   backend.disposeData(wT.dataId);
   backend.disposeData(patches.dataId);
   return dx;

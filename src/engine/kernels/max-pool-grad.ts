@@ -30,6 +30,7 @@ import {
   type tfTypes,
   type WasmKernel,
   wasmKernel,
+  windowArgs,
 } from './wasm-internals';
 
 export function makeMaxPoolGradKernel(tf: Tf): WasmKernel {
@@ -55,38 +56,11 @@ export function makeMaxPoolGradKernel(tf: Tf): WasmKernel {
           ptr(backend, output),
           ptr(backend, dy),
           ptr(backend, dx),
-          info.batchSize,
-          info.inHeight,
-          info.inWidth,
-          info.inChannels,
-          info.outHeight,
-          info.outWidth,
-          info.strideHeight,
-          info.strideWidth,
-          info.effectiveFilterHeight,
-          info.effectiveFilterWidth,
-          info.padInfo.top,
-          info.padInfo.left,
+          ...windowArgs(info),
         );
         return dx;
       }
-      loops.maxPoolGrad(
-        ptr(backend, input),
-        ptr(backend, dy),
-        ptr(backend, dx),
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-        info.outHeight,
-        info.outWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.effectiveFilterHeight,
-        info.effectiveFilterWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      );
+      loops.maxPoolGrad(ptr(backend, input), ptr(backend, dy), ptr(backend, dx), ...windowArgs(info));
       return dx;
     },
   );

@@ -92,3 +92,41 @@ export function assertSameSize(kernel: string, like: TensorInfo, ...infos: Tenso
     if (sizeOf(info) !== n) throw new Error(`${kernel}: shape ${info.shape} does not match ${like.shape}`);
   }
 }
+
+/** (n, h, w, c, oh, ow, strideH, strideW, filterH, filterW, padTop, padLeft), as the window loops take them. */
+export type WindowArgs = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/**
+ * An undilated convolution's or pooling's shape as the window loops (pooling gradients, im2colT,
+ * col2im) take it. Only for dilation 1, where the filter is the window (filterHeight equals
+ * effectiveFilterHeight).
+ */
+export function windowArgs(info: tfTypes.backend_util.Conv2DInfo): WindowArgs {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
