@@ -93,20 +93,20 @@ export function assertSameSize(kernel: string, like: TensorInfo, ...infos: Tenso
   }
 }
 
-/** (n, h, w, c, oh, ow, strideH, strideW, filterH, filterW, padTop, padLeft), as the window loops take them. */
+/** The shape arguments of the window loops, in their order. */
 export type WindowArgs = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+  strideH: number,
+  strideW: number,
+  filterH: number,
+  filterW: number,
+  padTop: number,
+  padLeft: number,
 ];
 
 /**
