@@ -9,26 +9,17 @@
  * lanes at a time (relative error ~2e-7 against the cpu backend's Math.tanh / 1 / (1 + e^-x),
  * checked in test/engine/kernels.test.ts). Non-float32 inputs keep the stock kernel.
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import {
-  type KernelArgs,
-  type KernelFunc,
-  ptr,
-  type TensorInfo,
-  type WasmBackendInternals,
-  type WasmKernel,
-} from './wasm-internals';
+import { ptr, type TensorInfo, type WasmKernel, wasmKernel } from './wasm-internals';
 
 export function makeActivationKernel(kernelName: 'Tanh' | 'Sigmoid', loop: 'tanhMap' | 'sigmoidMap'): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo }>) => {
-    const { x } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    if (x.dtype !== 'float32') return runStock(kernelName, { x }, backend, args.attrs);
+  return wasmKernel<{ x: TensorInfo }>(kernelName, (inputs, backend, attrs) => {
+    const { x } = inputs;
+    if (x.dtype !== 'float32') return runStock(kernelName, { x }, backend, attrs);
     const out = backend.makeOutput(x.shape, 'float32');
     const n = x.shape.reduce((a, b) => a * b, 1);
-    heapLoops(backend.wasm.asm.memory)[loop](ptr(backend, x), ptr(backend, out), n);
+    loopsOf(backend)[loop](ptr(backend, x), ptr(backend, out), n);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName, kernelFunc };
+  });
 }

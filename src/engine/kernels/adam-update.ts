@@ -12,15 +12,15 @@
  * c2 = 1 - beta2^t as the optimizer's float32 accumulators give them), so the results are
  * bit-identical (tested against tf.train.adam on wasm).
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import {
   assertFloat32,
-  type KernelArgs,
-  type KernelFunc,
+  assertSameSize,
   ptr,
+  sizeOf,
   type TensorInfo,
-  type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
 } from './wasm-internals';
 
 export const ADAM_UPDATE_KERNEL = 'PipelineAdamUpdate';
@@ -36,38 +36,36 @@ export interface AdamUpdateAttrs {
 }
 
 export function makeAdamUpdateKernel(): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo }>) => {
-    const { x, m, v, g } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    const a = args.attrs as unknown as AdamUpdateAttrs;
-    assertFloat32(ADAM_UPDATE_KERNEL, x, m, v, g);
-    const n = x.shape.reduce((p, d) => p * d, 1);
-    for (const t of [m, v, g]) {
-      if (t.shape.reduce((p, d) => p * d, 1) !== n)
-        throw new Error(`${ADAM_UPDATE_KERNEL}: shape ${t.shape} does not match ${x.shape}`);
-    }
-    const xo = backend.makeOutput(x.shape, 'float32');
-    const mo = backend.makeOutput(x.shape, 'float32');
-    const vo = backend.makeOutput(x.shape, 'float32');
-    heapLoops(backend.wasm.asm.memory).adamUpdate(
-      ptr(backend, x),
-      ptr(backend, m),
-      ptr(backend, v),
-      ptr(backend, g),
-      ptr(backend, xo),
-      ptr(backend, mo),
-      ptr(backend, vo),
-      n,
-      a.beta1,
-      1 - a.beta1,
-      a.beta2,
-      1 - a.beta2,
-      a.c1,
-      a.c2,
-      a.epsilon,
-      -a.learningRate,
-    );
-    return [xo, mo, vo];
-  }) as unknown as KernelFunc;
-  return { kernelName: ADAM_UPDATE_KERNEL, kernelFunc };
+  return wasmKernel<{ x: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo }>(
+    ADAM_UPDATE_KERNEL,
+    (inputs, backend, attrs) => {
+      const { x, m, v, g } = inputs;
+      const a = attrs as unknown as AdamUpdateAttrs;
+      assertFloat32(ADAM_UPDATE_KERNEL, x, m, v, g);
+      assertSameSize(ADAM_UPDATE_KERNEL, x, m, v, g);
+      const n = sizeOf(x);
+      const xo = backend.makeOutput(x.shape, 'float32');
+      const mo = backend.makeOutput(x.shape, 'float32');
+      const vo = backend.makeOutput(x.shape, 'float32');
+      loopsOf(backend).adamUpdate(
+        ptr(backend, x),
+        ptr(backend, m),
+        ptr(backend, v),
+        ptr(backend, g),
+        ptr(backend, xo),
+        ptr(backend, mo),
+        ptr(backend, vo),
+        n,
+        a.beta1,
+        1 - a.beta1,
+        a.beta2,
+        1 - a.beta2,
+        a.c1,
+        a.c2,
+        a.epsilon,
+        -a.learningRate,
+      );
+      return [xo, mo, vo];
+    },
+  );
 }

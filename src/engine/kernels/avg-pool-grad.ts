@@ -10,24 +10,14 @@
  * (assembly/avg-pool-grad.ts) adds each window's dy into its in-bounds cells, channels 4 at a
  * time, then scales once. Dilated pooling and non-float32 keep the stock kernel.
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import {
-  type KernelArgs,
-  type KernelFunc,
-  ptr,
-  type Tf,
-  type TensorInfo,
-  type tfTypes,
-  type WasmBackendInternals,
-  type WasmKernel,
-} from './wasm-internals';
+import { ptr, type TensorInfo, type Tf, type tfTypes, type WasmKernel, wasmKernel, windowArgs } from './wasm-internals';
 
 export function makeAvgPoolGradKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ dy: TensorInfo; input: TensorInfo }>) => {
-    const { dy, input } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    const { filterSize, strides, pad } = args.attrs as unknown as tfTypes.AvgPoolGradAttrs;
+  return wasmKernel<{ dy: TensorInfo; input: TensorInfo }>('AvgPoolGrad', (inputs, backend, attrs) => {
+    const { dy, input } = inputs;
+    const { filterSize, strides, pad } = attrs as unknown as tfTypes.AvgPoolGradAttrs;
     const info = tf.backend_util.computePool2DInfo(
       input.shape as [number, number, number, number],
       filterSize,
@@ -36,26 +26,14 @@ export function makeAvgPoolGradKernel(tf: Tf): WasmKernel {
       pad,
     );
     if (dy.dtype !== 'float32' || input.dtype !== 'float32' || info.dilationHeight !== 1 || info.dilationWidth !== 1)
-      return runStock('AvgPoolGrad', { dy, input }, backend, args.attrs);
+      return runStock('AvgPoolGrad', { dy, input }, backend, attrs);
     const dx = backend.makeOutput(input.shape, 'float32');
-    heapLoops(backend.wasm.asm.memory).avgPoolGrad(
+    loopsOf(backend).avgPoolGrad(
       ptr(backend, dy),
       ptr(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.padInfo.top,
-      info.padInfo.left,
+      ...windowArgs(info),
       1 / (info.filterHeight * info.filterWidth),
     );
     return dx;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'AvgPoolGrad', kernelFunc };
+  });
 }

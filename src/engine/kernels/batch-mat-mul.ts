@@ -18,28 +18,26 @@
  * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
  * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).
  */
-import { gemmFor, heapLoops } from './heap-loops';
+import { gemmFor, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
-  type KernelArgs,
-  type KernelFunc,
   ptr,
   type TensorInfo,
   type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
   withShape,
 } from './wasm-internals';
 
 export function makeBatchMatMulKernel(): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => {
-    const { a, b } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    const transposeA = Boolean(args.attrs.transposeA);
-    const transposeB = Boolean(args.attrs.transposeB);
+  return wasmKernel<{ a: TensorInfo; b: TensorInfo }>('BatchMatMul', (inputs, backend, attrs) => {
+    const { a, b } = inputs;
+    const transposeA = Boolean(attrs.transposeA);
+    const transposeB = Boolean(attrs.transposeB);
     const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
     const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
     if (batchA !== 1 || batchB !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
-      return runStock('BatchMatMul', { a, b }, backend, args.attrs);
+      return runStock('BatchMatMul', { a, b }, backend, attrs);
     }
     const [ar, ac] = a.shape.slice(-2);
     const [br, bc] = b.shape.slice(-2);
@@ -66,7 +64,7 @@ export function makeBatchMatMulKernel(): WasmKernel {
       if (transposeB) backend.disposeData(b2.dataId);
       return withShape(out, outShape);
     }
-    const loops = heapLoops(backend.wasm.asm.memory);
+    const loops = loopsOf(backend);
     if (transposeB && n * k > (transposeA ? 0 : m * k) + m * n)
       return viaTransposedC(backend, a, b, transposeA, m, n, k, outShape);
     const b2 = transposeB ? transpose(backend, as2d(b)) : b;
@@ -77,15 +75,14 @@ export function makeBatchMatMulKernel(): WasmKernel {
     tile(ptr(backend, a), sAi, sAt, ptr(backend, b2), n * 4, ptr(backend, out), m, n, k);
     if (transposeB) backend.disposeData(b2.dataId);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'BatchMatMul', kernelFunc };
+  });
 }
 
 /** A row-major [rows, cols] float32 matrix transposed into a new tensor (assembly/transpose.ts). */
 function transpose(backend: WasmBackendInternals, t: TensorInfo): TensorInfo {
   const [rows, cols] = t.shape;
   const out = backend.makeOutput([cols, rows], 'float32');
-  heapLoops(backend.wasm.asm.memory).transpose2d(ptr(backend, t), ptr(backend, out), rows, cols);
+  loopsOf(backend).transpose2d(ptr(backend, t), ptr(backend, out), rows, cols);
   return out;
 }
 
@@ -106,7 +103,7 @@ function viaTransposedC(
   const aT = transposeA ? a : transpose(backend, withShape(a, [m, k]));
   const cT = backend.makeOutput([n, m], 'float32');
   const out = backend.makeOutput(outShape, 'float32');
-  const loops = heapLoops(backend.wasm.asm.memory);
+  const loops = loopsOf(backend);
   gemmFor(loops, m)(ptr(backend, b), k * 4, 4, ptr(backend, aT), m * 4, ptr(backend, cT), n, m, k);
   loops.transpose2d(ptr(backend, cT), ptr(backend, out), n, m);
   if (!transposeA) backend.disposeData(aT.dataId);

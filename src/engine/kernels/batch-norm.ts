@@ -12,17 +12,9 @@
  * affineRowVector): float32 rounding in another order, within the cpu reference's 1e-6. Other
  * shapes and dtypes keep the stock kernel.
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import {
-  f32,
-  type KernelArgs,
-  type KernelFunc,
-  ptr,
-  type TensorInfo,
-  type WasmBackendInternals,
-  type WasmKernel,
-} from './wasm-internals';
+import { f32, ptr, sizeOf, type TensorInfo, type WasmKernel, wasmKernel } from './wasm-internals';
 
 interface Inputs {
   x: TensorInfo;
@@ -32,19 +24,16 @@ interface Inputs {
   offset?: TensorInfo;
 }
 
-const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
-
 export function makeBatchNormKernel(): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<Inputs>) => {
-    const { x, mean, variance, scale, offset } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
+  return wasmKernel<Inputs>('FusedBatchNorm', (inputs, backend, attrs) => {
+    const { x, mean, variance, scale, offset } = inputs;
     const cols = x.shape[x.shape.length - 1] ?? 0;
     const perChannel = [mean, variance, scale, offset].every(
-      (t) => t == null || (t.dtype === 'float32' && size(t) === cols),
+      (t) => t == null || (t.dtype === 'float32' && sizeOf(t) === cols),
     );
     if (x.dtype !== 'float32' || x.shape.length < 2 || cols === 0 || !perChannel)
-      return runStock('FusedBatchNorm', args.inputs as unknown as Record<string, TensorInfo>, backend, args.attrs);
-    const epsilon = Number(args.attrs.varianceEpsilon ?? 0.001);
+      return runStock('FusedBatchNorm', inputs as unknown as Record<string, TensorInfo>, backend, attrs);
+    const epsilon = Number(attrs.varianceEpsilon ?? 0.001);
     const out = backend.makeOutput(x.shape, 'float32');
     const ab = backend.makeOutput([2 * cols], 'float32');
     // Views after the last allocation.
@@ -59,8 +48,8 @@ export function makeBatchNormKernel(): WasmKernel {
       factors[cols + c] = o ? o[c] : 0;
     }
     const p = ptr(backend, ab);
-    const rows = size(x) / cols;
-    heapLoops(backend.wasm.asm.memory).affineRowVector(
+    const rows = sizeOf(x) / cols;
+    loopsOf(backend).affineRowVector(
       ptr(backend, x),
       ptr(backend, mean),
       p,
@@ -71,6 +60,5 @@ export function makeBatchNormKernel(): WasmKernel {
     );
     backend.disposeData(ab.dataId);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'FusedBatchNorm', kernelFunc };
+  });
 }

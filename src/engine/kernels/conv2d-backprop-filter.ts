@@ -26,33 +26,32 @@
  * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
  * Conv2D is NHWC-only anyway).
  */
-import { convFilterGradFor, heapLoops } from './heap-loops';
+import { convFilterGradFor, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
   assertFloat32,
-  type KernelArgs,
-  type KernelFunc,
   ptr,
-  type Tf,
   type TensorInfo,
+  type Tf,
   type tfTypes,
   type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
+  windowArgs,
   withShape,
 } from './wasm-internals';
 
 type ConvInfo = tfTypes.backend_util.Conv2DInfo;
 
 export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
-    const backend = args.backend as WasmBackendInternals;
+  return wasmKernel<{ x: TensorInfo; dy: TensorInfo }>('Conv2DBackpropFilter', (inputs, backend, attrs) => {
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-      args.attrs as unknown as tfTypes.Conv2DBackpropFilterAttrs;
-    assertFloat32('Conv2DBackpropFilter', args.inputs.x, args.inputs.dy);
+      attrs as unknown as tfTypes.Conv2DBackpropFilterAttrs;
+    assertFloat32('Conv2DBackpropFilter', inputs.x, inputs.dy);
     const channelsFirst = tf.backend_util.convertConv2DDataFormat(dataFormat) === 'channelsFirst';
     const toNhwc = (t: TensorInfo) => runStock('Transpose', { x: t }, backend, { perm: [0, 2, 3, 1] });
-    const x = channelsFirst ? toNhwc(args.inputs.x) : args.inputs.x;
-    const dy = channelsFirst ? toNhwc(args.inputs.dy) : args.inputs.dy;
+    const x = channelsFirst ? toNhwc(inputs.x) : inputs.x;
+    const dy = channelsFirst ? toNhwc(inputs.dy) : inputs.dy;
 
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
@@ -72,8 +71,7 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
       backend.disposeData(dy.dataId);
     }
     return dw;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Conv2DBackpropFilter', kernelFunc };
+  });
 }
 
 function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
@@ -97,7 +95,7 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
   const base = backend.makeOutput([M], 'int32');
   const kOff = backend.makeOutput([K], 'int32');
   const dw = backend.makeOutput(info.filterShape, 'float32');
-  const loops = heapLoops(backend.wasm.asm.memory);
+  const loops = loopsOf(backend);
   const rowFloats = info.filterWidth * cin;
   const scratch =
     // Below 8 output channels the 4-channel tiles overlap too much (6 channels: 8 computed) and
@@ -151,22 +149,7 @@ function patchesTimesDy(backend: WasmBackendInternals, x: TensorInfo, dy: Tensor
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const patchesT = backend.makeOutput([K, M], 'float32');
-  heapLoops(backend.wasm.asm.memory).im2colT(
-    ptr(backend, x),
-    ptr(backend, patchesT),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  loopsOf(backend).im2colT(ptr(backend, x), ptr(backend, patchesT), ...windowArgs(info));
   const dw = runStock('BatchMatMul', { a: patchesT, b: withShape(dy, [M, info.outChannels]) }, backend, {
     transposeA: false,
     transposeB: false,

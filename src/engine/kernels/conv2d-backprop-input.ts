@@ -20,29 +20,28 @@
  * i.e. the transpose of the forward im2col, which is what the input gradient is.
  * NCHW and shapes below one GEMM tile keep the stock kernel.
  */
-import { gemmFor, heapLoops } from './heap-loops';
+import { gemmFor, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
   f32,
-  type KernelArgs,
-  type KernelFunc,
   ptr,
-  type Tf,
   type TensorInfo,
+  type Tf,
   type tfTypes,
   type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
+  windowArgs,
   withShape,
 } from './wasm-internals';
 
 type ConvInfo = tfTypes.backend_util.Conv2DInfo;
 
 export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
-    const { dy, filter } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
+  return wasmKernel<{ dy: TensorInfo; filter: TensorInfo }>('Conv2DBackpropInput', (inputs, backend, attrs) => {
+    const { dy, filter } = inputs;
     const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-      args.attrs as unknown as tfTypes.Conv2DBackpropInputAttrs;
+      attrs as unknown as tfTypes.Conv2DBackpropInputAttrs;
     const info = tf.backend_util.computeConv2DInfo(
       inputShape,
       filter.shape as [number, number, number, number],
@@ -68,7 +67,7 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     // 20.1 -> 18.1 ms; from 6 channels, or 32 -> 32, XNNPACK stays faster).
     const gemmWins = cout >= 16 && (cout > cin || cout >= 64);
     if (floats && (!stride1 || gemmWins) && M >= 4 && kh * kw * cin >= 4) return gemmCol2im(backend, dy, filter, info);
-    if (!floats || !stride1) return runStock('Conv2DBackpropInput', { dy, filter }, backend, args.attrs);
+    if (!floats || !stride1) return runStock('Conv2DBackpropInput', { dy, filter }, backend, attrs);
 
     const rotated = backend.makeOutput([kh, kw, cout, cin], 'float32');
     const w = f32(backend, filter);
@@ -95,8 +94,7 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     });
     backend.disposeData(rotated.dataId);
     return dx;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Conv2DBackpropInput', kernelFunc };
+  });
 }
 
 function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
@@ -106,25 +104,10 @@ function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: Tenso
   const wT = runStock('Transpose', { x: withShape(filter, [K, cout]) }, backend, { perm: [1, 0] });
   const patches = backend.makeOutput([M, K], 'float32');
   const dx = backend.makeOutput(info.inShape, 'float32');
-  const loops = heapLoops(backend.wasm.asm.memory);
+  const loops = loopsOf(backend);
   const tile = gemmFor(loops, K);
   tile(ptr(backend, dy), cout * 4, 4, ptr(backend, wT), K * 4, ptr(backend, patches), M, K, cout);
-  loops.col2im(
-    ptr(backend, patches),
-    ptr(backend, dx),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    cin,
-    info.outHeight,
-    info.outWidth,
-    info.strideHeight,
-    info.strideWidth,
-    kh,
-    kw,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  loops.col2im(ptr(backend, patches), ptr(backend, dx), ...windowArgs(info));
   backend.disposeData(wT.dataId);
   backend.disposeData(patches.dataId);
   return dx;

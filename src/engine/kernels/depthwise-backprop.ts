@@ -13,17 +13,16 @@
  * taps outside the input skipped (zero padding). One pass each in wasm straight on the heap
  * (assembly/depthwise.ts), 4 channels at a time when M = 1 (MobileNet's case).
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import {
   assertFloat32,
-  type KernelArgs,
-  type KernelFunc,
   ptr,
-  type Tf,
   type TensorInfo,
+  type Tf,
   type tfTypes,
   type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
 } from './wasm-internals';
 
 /** (a, b, out, n, h, w, c, oh, ow, mult, sh, sw, fh, fw, dh, dw, pt, pl): byte offsets, then the shape (shapeArgs). */
@@ -75,32 +74,44 @@ function depthwiseInfo(
   );
 }
 
-const loopsOf = (backend: WasmBackendInternals) => heapLoops(backend.wasm.asm.memory) as unknown as DepthwiseLoops;
+const depthwiseLoops = (backend: WasmBackendInternals) => loopsOf(backend) as unknown as DepthwiseLoops;
 
 export function makeDepthwiseBackpropFilterKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; dy: TensorInfo }>) => {
-    const backend = args.backend as WasmBackendInternals;
-    const a = args.attrs as unknown as tfTypes.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const { x, dy } = args.inputs;
-    assertFloat32('DepthwiseConv2dNativeBackpropFilter', x, dy);
-    const info = depthwiseInfo(tf, x.shape, a.filterShape, a);
-    const df = backend.makeOutput(info.filterShape, 'float32');
-    loopsOf(backend).depthwiseFilterGrad(ptr(backend, x), ptr(backend, dy), ptr(backend, df), ...shapeArgs(info));
-    return df;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc };
+  return wasmKernel<{ x: TensorInfo; dy: TensorInfo }>(
+    'DepthwiseConv2dNativeBackpropFilter',
+    (inputs, backend, attrs) => {
+      const a = attrs as unknown as tfTypes.DepthwiseConv2dNativeBackpropFilterAttrs;
+      const { x, dy } = inputs;
+      assertFloat32('DepthwiseConv2dNativeBackpropFilter', x, dy);
+      const info = depthwiseInfo(tf, x.shape, a.filterShape, a);
+      const df = backend.makeOutput(info.filterShape, 'float32');
+      depthwiseLoops(backend).depthwiseFilterGrad(
+        ptr(backend, x),
+        ptr(backend, dy),
+        ptr(backend, df),
+        ...shapeArgs(info),
+      );
+      return df;
+    },
+  );
 }
 
 export function makeDepthwiseBackpropInputKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ dy: TensorInfo; filter: TensorInfo }>) => {
-    const backend = args.backend as WasmBackendInternals;
-    const a = args.attrs as unknown as tfTypes.DepthwiseConv2dNativeBackpropInputAttrs;
-    const { dy, filter } = args.inputs;
-    assertFloat32('DepthwiseConv2dNativeBackpropInput', dy, filter);
-    const info = depthwiseInfo(tf, a.inputShape, filter.shape, { ...a, filterShape: filter.shape as never });
-    const dx = backend.makeOutput(info.inShape, 'float32');
-    loopsOf(backend).depthwiseInputGrad(ptr(backend, dy), ptr(backend, filter), ptr(backend, dx), ...shapeArgs(info));
-    return dx;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'DepthwiseConv2dNativeBackpropInput', kernelFunc };
+  return wasmKernel<{ dy: TensorInfo; filter: TensorInfo }>(
+    'DepthwiseConv2dNativeBackpropInput',
+    (inputs, backend, attrs) => {
+      const a = attrs as unknown as tfTypes.DepthwiseConv2dNativeBackpropInputAttrs;
+      const { dy, filter } = inputs;
+      assertFloat32('DepthwiseConv2dNativeBackpropInput', dy, filter);
+      const info = depthwiseInfo(tf, a.inputShape, filter.shape, { ...a, filterShape: filter.shape as never });
+      const dx = backend.makeOutput(info.inShape, 'float32');
+      depthwiseLoops(backend).depthwiseInputGrad(
+        ptr(backend, dy),
+        ptr(backend, filter),
+        ptr(backend, dx),
+        ...shapeArgs(info),
+      );
+      return dx;
+    },
+  );
 }

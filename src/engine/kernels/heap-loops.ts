@@ -299,6 +299,11 @@ export function moduleBytes(): Uint8Array {
   return fs.readFileSync(path.join(__dirname, 'heap.wasm'));
 }
 
+/** The loops bound to a tfjs wasm backend (its module's memory). */
+export function loopsOf(backend: { wasm: { asm: { memory: WasmMemory } } }): HeapLoops {
+  return heapLoops(backend.wasm.asm.memory);
+}
+
 /** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */
 export function heapLoops(mem: WasmMemory): HeapLoops {
   let loops = instances.get(mem);

@@ -21,74 +21,47 @@
  * (A window containing NaN: the max-pool output is NaN, equal to nothing, so no gradient;
  * the cpu backend instead routes to the largest non-NaN element.)
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import {
   assertFloat32,
-  type KernelArgs,
-  type KernelFunc,
   ptr,
-  type Tf,
   type TensorInfo,
+  type Tf,
   type tfTypes,
-  type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
+  windowArgs,
 } from './wasm-internals';
 
 export function makeMaxPoolGradKernel(tf: Tf): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }>) => {
-    const { dy, input, output } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tfTypes.MaxPoolGradAttrs;
-    assertFloat32('MaxPoolGrad', dy, input);
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
-    const dx = backend.makeOutput(input.shape, 'float32');
-    const loops = heapLoops(backend.wasm.asm.memory);
-    if (info.inChannels >= 4 && output && output.dtype === 'float32') {
-      loops.maxPoolGradSimd(
-        ptr(backend, input),
-        ptr(backend, output),
-        ptr(backend, dy),
-        ptr(backend, dx),
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-        info.outHeight,
-        info.outWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.effectiveFilterHeight,
-        info.effectiveFilterWidth,
-        info.padInfo.top,
-        info.padInfo.left,
+  return wasmKernel<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }>(
+    'MaxPoolGrad',
+    (inputs, backend, attrs) => {
+      const { dy, input, output } = inputs;
+      const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tfTypes.MaxPoolGradAttrs;
+      assertFloat32('MaxPoolGrad', dy, input);
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        filterSize,
+        strides,
+        1,
+        pad,
+        dimRoundingMode,
       );
+      const dx = backend.makeOutput(input.shape, 'float32');
+      const loops = loopsOf(backend);
+      if (info.inChannels >= 4 && output && output.dtype === 'float32') {
+        loops.maxPoolGradSimd(
+          ptr(backend, input),
+          ptr(backend, output),
+          ptr(backend, dy),
+          ptr(backend, dx),
+          ...windowArgs(info),
+        );
+        return dx;
+      }
+      loops.maxPoolGrad(ptr(backend, input), ptr(backend, dy), ptr(backend, dx), ...windowArgs(info));
       return dx;
-    }
-    loops.maxPoolGrad(
-      ptr(backend, input),
-      ptr(backend, dy),
-      ptr(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.effectiveFilterHeight,
-      info.effectiveFilterWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    );
-    return dx;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'MaxPoolGrad', kernelFunc };
+    },
+  );
 }

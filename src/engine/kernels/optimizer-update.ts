@@ -10,15 +10,15 @@
  * optimizer's float32 operations in the same order on the same float32 constants, so the
  * results are bit-identical (tested against the stock optimizers on wasm).
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import {
   assertFloat32,
-  type KernelArgs,
-  type KernelFunc,
+  assertSameSize,
   ptr,
+  sizeOf,
   type TensorInfo,
-  type WasmBackendInternals,
   type WasmKernel,
+  wasmKernel,
 } from './wasm-internals';
 
 export const OPTIMIZER_UPDATE_KERNEL = 'PipelineOptimizerUpdate';
@@ -44,25 +44,23 @@ export interface OptimizerUpdateAttrs {
 type Loop = (...args: number[]) => void;
 
 export function makeOptimizerUpdateKernel(): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ x: TensorInfo; g: TensorInfo; s0?: TensorInfo; s1?: TensorInfo }>) => {
-    const { x, g, s0, s1 } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
-    const a = args.attrs as unknown as OptimizerUpdateAttrs;
-    const rule = RULES[a.rule];
-    const slots = [s0, s1].slice(0, rule.slots);
-    if (slots.some((s) => s === undefined))
-      throw new Error(`${OPTIMIZER_UPDATE_KERNEL}: ${a.rule} needs ${rule.slots} slots`);
-    const inputs = [x, g, ...(slots as TensorInfo[])];
-    assertFloat32(OPTIMIZER_UPDATE_KERNEL, ...inputs);
-    const n = x.shape.reduce((p, d) => p * d, 1);
-    for (const t of inputs) {
-      if (t.shape.reduce((p, d) => p * d, 1) !== n)
-        throw new Error(`${OPTIMIZER_UPDATE_KERNEL}: shape ${t.shape} does not match ${x.shape}`);
-    }
-    const outputs = [x, ...slots].map(() => backend.makeOutput(x.shape, 'float32'));
-    const loop = (heapLoops(backend.wasm.asm.memory) as unknown as Record<string, Loop>)[rule.loop];
-    loop(...inputs.map((t) => ptr(backend, t)), ...outputs.map((t) => ptr(backend, t)), n, ...a.scalars);
-    return outputs;
-  }) as unknown as KernelFunc;
-  return { kernelName: OPTIMIZER_UPDATE_KERNEL, kernelFunc };
+  return wasmKernel<{ x: TensorInfo; g: TensorInfo; s0?: TensorInfo; s1?: TensorInfo }>(
+    OPTIMIZER_UPDATE_KERNEL,
+    (inputs, backend, attrs) => {
+      const { x, g, s0, s1 } = inputs;
+      const a = attrs as unknown as OptimizerUpdateAttrs;
+      const rule = RULES[a.rule];
+      const slots = [s0, s1].slice(0, rule.slots);
+      if (slots.some((s) => s === undefined))
+        throw new Error(`${OPTIMIZER_UPDATE_KERNEL}: ${a.rule} needs ${rule.slots} slots`);
+      const operands = [x, g, ...(slots as TensorInfo[])];
+      assertFloat32(OPTIMIZER_UPDATE_KERNEL, ...operands);
+      assertSameSize(OPTIMIZER_UPDATE_KERNEL, x, ...operands);
+      const n = sizeOf(x);
+      const outputs = [x, ...slots].map(() => backend.makeOutput(x.shape, 'float32'));
+      const loop = (loopsOf(backend) as unknown as Record<string, Loop>)[rule.loop];
+      loop(...operands.map((t) => ptr(backend, t)), ...outputs.map((t) => ptr(backend, t)), n, ...a.scalars);
+      return outputs;
+    },
+  );
 }

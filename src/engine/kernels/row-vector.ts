@@ -5,16 +5,9 @@
  * [C] op [..., C] is the same loop; Sub takes only tensor - vector. Every other shape or dtype
  * pair keeps the stock kernel, so results stay bit-identical to it.
  */
-import { heapLoops } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import {
-  type KernelArgs,
-  type KernelFunc,
-  ptr,
-  type TensorInfo,
-  type WasmBackendInternals,
-  type WasmKernel,
-} from './wasm-internals';
+import { ptr, type TensorInfo, type WasmKernel, wasmKernel } from './wasm-internals';
 
 type RowVectorLoop = 'addRowVector' | 'mulRowVector' | 'subRowVector';
 
@@ -30,18 +23,16 @@ function isRowVectorOf(v: TensorInfo, x: TensorInfo): boolean {
 }
 
 export function makeRowVectorKernel(kernelName: 'Add' | 'Multiply' | 'Sub', loop: RowVectorLoop): WasmKernel {
-  const kernelFunc = ((args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>) => {
-    const { a, b } = args.inputs;
-    const backend = args.backend as WasmBackendInternals;
+  return wasmKernel<{ a: TensorInfo; b: TensorInfo }>(kernelName, (inputs, backend, attrs) => {
+    const { a, b } = inputs;
     const floats = a.dtype === 'float32' && b.dtype === 'float32';
     const commutes = kernelName !== 'Sub';
     const [x, v] = isRowVectorOf(b, a) ? [a, b] : commutes && isRowVectorOf(a, b) ? [b, a] : [null, null];
-    if (!floats || !x || !v) return runStock(kernelName, { a, b }, backend, args.attrs);
+    if (!floats || !x || !v) return runStock(kernelName, { a, b }, backend, attrs);
     const cols = v.shape[v.shape.length - 1];
     const rows = x.shape.slice(0, -1).reduce((p, d) => p * d, 1);
     const out = backend.makeOutput(x.shape, 'float32');
-    heapLoops(backend.wasm.asm.memory)[loop](ptr(backend, x), ptr(backend, v), ptr(backend, out), rows, cols);
+    loopsOf(backend)[loop](ptr(backend, x), ptr(backend, v), ptr(backend, out), rows, cols);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName, kernelFunc };
+  });
 }
