@@ -16,11 +16,19 @@
 // RN / FULL / CONV, and the optimizer drops the branches and registers a variant does not use.
 import { ldi, ldv, stv } from './mem';
 
+// One row of a tile's accumulators to C at byte offset cp (vector v at cp + vo_v; vo0 is 0).
+@inline
+function storeRow(RN: i32, cp: i32, vo1: i32, vo2: i32, vo3: i32, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  stv(cp, r0);
+  if (RN > 1) stv(cp + vo1, r1);
+  if (RN > 2) stv(cp + vo2, r2);
+  if (RN > 3) stv(cp + vo3, r3);
+}
+
 @inline
 function tile(CONV: bool, RN: i32, FULL: bool, a: i32, sAi: i32, sAt: i32, kOff: i32, base: i32,
   b: i32, sBt: i32, c: i32, rows: i32, cols: i32, red: i32): void {
-  // Byte offset of column vector v inside the tile: 16v, or min(16v, (N-4)*4) at full width.
-  const vo0 = 0;
+  // Byte offset of column vector v (v > 0) inside the tile: 16v, or min(16v, (N-4)*4) at full width.
   const vo1 = FULL ? min(16, (cols - 4) << 2) : 16;
   const vo2 = FULL ? min(32, (cols - 4) << 2) : 32;
   const vo3 = FULL ? min(48, (cols - 4) << 2) : 48;
@@ -29,22 +37,10 @@ function tile(CONV: bool, RN: i32, FULL: bool, a: i32, sAi: i32, sAt: i32, kOff:
     const ii = min(i0, rows - 4);
     for (let j0 = 0; j0 < cols; j0 += colStep) {
       const jj = FULL ? 0 : min(j0, cols - 4 * RN);
-      let acc0_0 = f32x4.splat(0);
-      let acc0_1 = f32x4.splat(0);
-      let acc0_2 = f32x4.splat(0);
-      let acc0_3 = f32x4.splat(0);
-      let acc1_0 = f32x4.splat(0);
-      let acc1_1 = f32x4.splat(0);
-      let acc1_2 = f32x4.splat(0);
-      let acc1_3 = f32x4.splat(0);
-      let acc2_0 = f32x4.splat(0);
-      let acc2_1 = f32x4.splat(0);
-      let acc2_2 = f32x4.splat(0);
-      let acc2_3 = f32x4.splat(0);
-      let acc3_0 = f32x4.splat(0);
-      let acc3_1 = f32x4.splat(0);
-      let acc3_2 = f32x4.splat(0);
-      let acc3_3 = f32x4.splat(0);
+      let acc0_0 = f32x4.splat(0), acc0_1 = f32x4.splat(0), acc0_2 = f32x4.splat(0), acc0_3 = f32x4.splat(0);
+      let acc1_0 = f32x4.splat(0), acc1_1 = f32x4.splat(0), acc1_2 = f32x4.splat(0), acc1_3 = f32x4.splat(0);
+      let acc2_0 = f32x4.splat(0), acc2_1 = f32x4.splat(0), acc2_2 = f32x4.splat(0), acc2_3 = f32x4.splat(0);
+      let acc3_0 = f32x4.splat(0), acc3_1 = f32x4.splat(0), acc3_2 = f32x4.splat(0), acc3_3 = f32x4.splat(0);
       // Row r of A at this step: gemm, a_r advancing by sAt; conv, the tap offset a_r plus the
       // window base of output pixel t (from the base table).
       let a0 = CONV ? a + ldi(kOff + ((ii + 0) << 2)) : a + (ii + 0) * sAi;
@@ -53,10 +49,7 @@ function tile(CONV: bool, RN: i32, FULL: bool, a: i32, sAi: i32, sAt: i32, kOff:
       let a3 = CONV ? a + ldi(kOff + ((ii + 3) << 2)) : a + (ii + 3) * sAi;
       let tp = base;
       let bp = b + (jj << 2);
-      let bv0 = f32x4.splat(0);
-      let bv1 = f32x4.splat(0);
-      let bv2 = f32x4.splat(0);
-      let bv3 = f32x4.splat(0);
+      let bv0 = f32x4.splat(0), bv1 = f32x4.splat(0), bv2 = f32x4.splat(0), bv3 = f32x4.splat(0);
       let av = f32x4.splat(0);
       for (let t = 0; t < red; t++) {
         let bs = 0;
@@ -96,27 +89,10 @@ function tile(CONV: bool, RN: i32, FULL: bool, a: i32, sAi: i32, sAt: i32, kOff:
         }
         bp += sBt;
       }
-      let cp = 0;
-      cp = c + (((ii + 0) * cols + jj) << 2);
-      stv(cp + vo0, acc0_0);
-      if (RN > 1) stv(cp + vo1, acc0_1);
-      if (RN > 2) stv(cp + vo2, acc0_2);
-      if (RN > 3) stv(cp + vo3, acc0_3);
-      cp = c + (((ii + 1) * cols + jj) << 2);
-      stv(cp + vo0, acc1_0);
-      if (RN > 1) stv(cp + vo1, acc1_1);
-      if (RN > 2) stv(cp + vo2, acc1_2);
-      if (RN > 3) stv(cp + vo3, acc1_3);
-      cp = c + (((ii + 2) * cols + jj) << 2);
-      stv(cp + vo0, acc2_0);
-      if (RN > 1) stv(cp + vo1, acc2_1);
-      if (RN > 2) stv(cp + vo2, acc2_2);
-      if (RN > 3) stv(cp + vo3, acc2_3);
-      cp = c + (((ii + 3) * cols + jj) << 2);
-      stv(cp + vo0, acc3_0);
-      if (RN > 1) stv(cp + vo1, acc3_1);
-      if (RN > 2) stv(cp + vo2, acc3_2);
-      if (RN > 3) stv(cp + vo3, acc3_3);
+      storeRow(RN, c + (((ii + 0) * cols + jj) << 2), vo1, vo2, vo3, acc0_0, acc0_1, acc0_2, acc0_3);
+      storeRow(RN, c + (((ii + 1) * cols + jj) << 2), vo1, vo2, vo3, acc1_0, acc1_1, acc1_2, acc1_3);
+      storeRow(RN, c + (((ii + 2) * cols + jj) << 2), vo1, vo2, vo3, acc2_0, acc2_1, acc2_2, acc2_3);
+      storeRow(RN, c + (((ii + 3) * cols + jj) << 2), vo1, vo2, vo3, acc3_0, acc3_1, acc3_2, acc3_3);
     }
   }
 }
