@@ -10,73 +10,26 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { WindowArgs } from './wasm-internals';
 
 export interface HeapLoops {
   /**
    * dx = 0; for every output cell (n,oh,ow,ch): dx[first max of its window] += dy[cell].
    * "First" = row-major, strictly greater, starting from -Infinity (cpu backend's rule).
    */
-  maxPoolGrad(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    strideH: number,
-    strideW: number,
-    filterH: number,
-    filterW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  maxPoolGrad(x: number, dy: number, dx: number, ...window: WindowArgs): void;
   /**
    * Transposed patches for a conv filter gradient:
    * pt[((kh*fw + kw)*C + ci) * M + (n*OH + oh)*OW + ow] = x[n, oh*sh+kh-pt, ow*sw+kw-pl, ci] or 0,
    * with M = N*OH*OW.
    */
-  im2colT(
-    x: number,
-    pt: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    strideH: number,
-    strideW: number,
-    filterH: number,
-    filterW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  im2colT(x: number, pt: number, ...window: WindowArgs): void;
   /**
    * Same result as maxPoolGrad given y = the forward max-pool output, for C >= 4: per output
    * cell, 4 channels at a time (SIMD), the gradient goes to the first window element equal
    * to y (which is the first maximum, ties and signed zeros included).
    */
-  maxPoolGradSimd(
-    x: number,
-    y: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    strideH: number,
-    strideW: number,
-    filterH: number,
-    filterW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  maxPoolGradSimd(x: number, y: number, dy: number, dx: number, ...window: WindowArgs): void;
   /** See assembly/gemm.ts. */
   gemm4x1(
     a: number,
@@ -186,22 +139,7 @@ export interface HeapLoops {
    * dx = 0; for each output pixel m = (n,oh,ow) and tap (kh,kw) inside the input:
    * dx[n, oh*sh+kh-pt, ow*sw+kw-pl, :] += dp[m, (kh*fw + kw)*C : ... + C]   (col2im)
    */
-  col2im(
-    dp: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    strideH: number,
-    strideW: number,
-    filterH: number,
-    filterW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  col2im(dp: number, dx: number, ...window: WindowArgs): void;
   /** out[i] = float32(wa * a[i] + wb * b[i]) in float64, n even (assembly/average.ts). */
   averageTwo(out: number, a: number, b: number, n: number, wa: number, wb: number): void;
   /** out[c] = sum over r of x[r*cols + c]  (reduce all leading axes of a [rows, cols] tensor). */
@@ -232,23 +170,7 @@ export interface HeapLoops {
   tanhMap(x: number, out: number, n: number): void;
   sigmoidMap(x: number, out: number, n: number): void;
   /** See assembly/avg-pool-grad.ts. */
-  avgPoolGrad(
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    strideH: number,
-    strideW: number,
-    filterH: number,
-    filterW: number,
-    padTop: number,
-    padLeft: number,
-    mult: number,
-  ): void;
+  avgPoolGrad(dy: number, dx: number, ...args: [...window: WindowArgs, mult: number]): void;
   /** dst[c*rows + r] = src[r*cols + c] (assembly/transpose.ts). */
   transpose2d(src: number, dst: number, rows: number, cols: number): void;
   /** dx[i] = y[i] > 0 ? dy[i] : 0 for i < n: the ReLU gradient from its output y (dx may be dy: in place). */
