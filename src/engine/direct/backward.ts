@@ -4,7 +4,8 @@ import type { TF } from '../types';
 import { size, view, type CallScope } from './call-scope';
 import { batchNormBackward } from './batch-norm';
 import { gatherTaps, spreadFilter } from './dilation';
-import { applyLayer, reluLoops, type NodeRecord } from './forward';
+import { activationBackward } from './activations';
+import { applyLayer, poolAttrs, poolLoops, reluLoops, type NodeRecord } from './forward';
 import type { Activation, DirectOp, PlanNode } from './plan';
 import type { WeightGrads } from './weight-grads';
 
@@ -21,14 +22,37 @@ type InputGrads = Array<TensorInfo | undefined>;
 type Conv = Extract<DirectOp, { kind: 'conv2d' | 'depthwise' }>;
 type Dense = Extract<DirectOp, { kind: 'dense' }>;
 
-/** dy through the activation after our kernel: relu's mask (into a new tensor: dy may be shared), or tfjs's gradient. */
+/** dy through the activation after our kernel (into a new tensor: dy may be shared). */
 function activationGrad(scope: CallScope, a: Activation, rec: NodeRecord, dy: TensorInfo): TensorInfo {
   if (a === 'relu') {
     const out = scope.alloc(dy.shape);
     scope.loops().reluBackward(scope.ptr(dy), scope.ptr(rec.y), scope.ptr(out), size(dy.shape));
     return out;
   }
-  return typeof a === 'string' ? dy : scope.vjp(a.apply, rec.z!, dy);
+  return activationBackward(scope, a, dy, rec.z, rec.y);
+}
+
+/** The input gradient of the layers without weights that are not in backwardOp's own cases. */
+function shapeOpBackward(scope: CallScope, op: DirectOp, rec: NodeRecord, dy: TensorInfo): TensorInfo {
+  const x = rec.xs[0];
+  switch (op.kind) {
+    case 'maxPool':
+      return scope.run('MaxPoolGrad', { dy, input: x, output: rec.y }, poolAttrs(op));
+    case 'avgPool':
+      return scope.run('AvgPoolGrad', { dy, input: x }, poolAttrs(op));
+    case 'globalAvgPool': {
+      const [n, h, w, c] = x.shape;
+      const dx = scope.alloc(x.shape);
+      poolLoops(scope).spatialMeanGrad(scope.ptr(dy), scope.ptr(dx), n, h * w, c);
+      return dx;
+    }
+    case 'zeroPad':
+      return scope.run('Slice', { x: dy }, { begin: [0, op.rows[0], op.cols[0], 0], size: x.shape });
+    case 'activation':
+      return activationBackward(scope, op.fn, dy, x, rec.y);
+    default:
+      throw new Error(`direct step: no input gradient for ${op.kind}`);
+  }
 }
 
 function denseBackward(c: BackwardContext, node: PlanNode, op: Dense, rec: NodeRecord, dyIn: TensorInfo) {
@@ -149,10 +173,11 @@ export function backwardOp(c: BackwardContext, node: PlanNode, rec: NodeRecord, 
       reluLoops(scope).clampedReluGrad(scope.ptr(dy), scope.ptr(rec.xs[0]), scope.ptr(dx), size(dy.shape), op.cap);
       return [dx];
     }
-    case 'maxPool': {
-      if (!node.needsInputGrad) return [];
-      const attrs = { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined };
-      return [scope.run('MaxPoolGrad', { dy, input: rec.xs[0], output: rec.y }, attrs)];
-    }
+    case 'maxPool':
+    case 'avgPool':
+    case 'globalAvgPool':
+    case 'zeroPad':
+    case 'activation':
+      return node.needsInputGrad ? [shapeOpBackward(scope, op, rec, dy)] : [];
   }
 }

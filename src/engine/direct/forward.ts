@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernels/wasm-internals';
 import type { TF } from '../types';
+import { activationForward, gradNeedsInput } from './activations';
 import { size, view, type CallScope } from './call-scope';
 import { dropoutMask, type StepPosition } from './dropout-mask';
 import type { Activation, DirectOp } from './plan';
@@ -17,7 +18,7 @@ export interface NodeRecord {
   /** The node's inputs and output in the current pass. */
   xs: TensorInfo[];
   y: TensorInfo;
-  /** conv2d/depthwise/dense with a tfjs activation: the output before it. */
+  /** conv2d/depthwise/dense whose activation's gradient is taken at its input (activations.ts): that input. */
   z?: TensorInfo;
   /** Dropout while training: the multiplier applied (0 or 1 / keep probability per element). */
   mask?: TensorInfo;
@@ -25,10 +26,32 @@ export interface NodeRecord {
 
 type Conv = Extract<DirectOp, { kind: 'conv2d' | 'depthwise' }>;
 type Dense = Extract<DirectOp, { kind: 'dense' }>;
+type Pool = Extract<DirectOp, { kind: 'maxPool' | 'avgPool' }>;
 
-/** A tfjs activation after our kernel's linear or relu output: [before it, after it]. */
-function activate(scope: CallScope, a: Activation, y: TensorInfo): { y: TensorInfo; z?: TensorInfo } {
-  return typeof a === 'string' ? { y } : { y: scope.applyTfjs(a.apply, y), z: y };
+/** The attributes of MaxPool, AvgPool and their gradients. */
+export const poolAttrs = (op: Pool) => ({
+  filterSize: op.filterSize,
+  strides: op.strides,
+  pad: op.pad,
+  dimRoundingMode: undefined,
+});
+
+/** Global average pooling's loops (assembly/spatial-mean.ts): [N, P, C] with P = height * width. */
+export const poolLoops = (scope: CallScope) =>
+  scope.loops() as unknown as {
+    spatialMean(x: number, out: number, n: number, p: number, c: number): void;
+    spatialMeanGrad(dy: number, dx: number, n: number, p: number, c: number): void;
+  };
+
+/**
+ * The activation after our kernel's linear (or fused relu) output z: in place when its gradient
+ * is taken at the output, else into a new tensor, z kept for the gradient.
+ */
+function activate(scope: CallScope, a: Activation, z: TensorInfo): { y: TensorInfo; z?: TensorInfo } {
+  if (a === 'relu' || a === 'linear') return { y: z };
+  const keep = gradNeedsInput(a);
+  const y = activationForward(scope, a, z, !keep);
+  return keep ? { y, z } : { y };
 }
 
 /** Convolution + bias + relu in one fused kernel (FusedConv2D, FusedDepthwiseConv2D). */
@@ -42,7 +65,7 @@ function convForward(scope: CallScope, op: Conv, x: TensorInfo) {
       dataFormat: 'NHWC',
       dilations: op.dilations,
       dimRoundingMode: undefined,
-      activation: typeof op.activation === 'string' ? op.activation : 'linear',
+      activation: op.activation === 'relu' ? 'relu' : 'linear',
       leakyreluAlpha: undefined,
     },
   );
@@ -100,10 +123,21 @@ export function forwardOp(
         xs,
         y: scope.applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x),
       };
-    case 'maxPool': {
-      const attrs = { filterSize: op.filterSize, strides: op.strides, pad: op.pad, dimRoundingMode: undefined };
-      return { xs, y: scope.run('MaxPool', { x }, attrs) };
+    case 'maxPool':
+    case 'avgPool':
+      return { xs, y: scope.run(op.kind === 'maxPool' ? 'MaxPool' : 'AvgPool', { x }, poolAttrs(op)) };
+    case 'globalAvgPool': {
+      const [n, h, w, c] = x.shape;
+      const y = scope.alloc([n, c]);
+      poolLoops(scope).spatialMean(scope.ptr(x), scope.ptr(y), n, h * w, c);
+      return { xs, y };
     }
+    case 'zeroPad': {
+      const paddings = [[0, 0], op.rows, op.cols, [0, 0]];
+      return { xs, y: scope.run('PadV2', { x }, { paddings, constantValue: 0 }) };
+    }
+    case 'activation':
+      return { xs, y: activationForward(scope, op.fn, x, false) };
     case 'flatten':
       return { xs, y: view(x, [x.shape[0], size(x.shape.slice(1))]) };
     case 'dropout': {

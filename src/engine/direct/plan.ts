@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedExperiment } from '../../config/load';
 import type { TF } from '../types';
+import { type ActivationName, isDirectActivation } from './activations';
 import { penaltiesOf, type Penalty } from './penalties';
 
 /**
@@ -11,8 +12,10 @@ import { penaltiesOf, type Penalty } from './penalties';
  * reverse and adds up the gradients of a tensor that several nodes read (a residual block's
  * input, a branch).
  *
- * Convolutions (plain and depthwise), max pooling, dropout (plain and spatial), dense layers,
- * relu layers (capped or not) and `add` are direct kernel calls; relu is fused; batch normalization has its closed-form
+ * Convolutions (plain and depthwise), max and average pooling, global average pooling, zero
+ * padding, dropout (plain and spatial), dense layers, relu layers (capped or not), activation
+ * layers and `add` are direct kernel calls; relu is fused into the convolution, every other
+ * activation is one loop on its output (activations.ts); batch normalization has its closed-form
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
  * own forward pass of that one layer and tfjs's gradient over that one layer (its inputs and
  * its weights), so its mathematics is tfjs's exactly. What remains for whole-model tfjs
@@ -20,8 +23,8 @@ import { penaltiesOf, type Penalty } from './penalties';
  * `{unsupported}` naming the layer and why, for the log.
  */
 
-/** relu and linear are handled by our loops; any other activation by its tfjs function. */
-export type Activation = 'relu' | 'linear' | { tfjs: string; apply: (x: tfjs.Tensor) => tfjs.Tensor };
+/** A convolution's or dense layer's activation (activations.ts). */
+export type Activation = ActivationName;
 type Pair = [number, number];
 type Padding = 'valid' | 'same';
 
@@ -36,7 +39,13 @@ export type DirectOp =
       dilations: Pair;
       activation: Activation;
     }
-  | { kind: 'maxPool'; filterSize: Pair; strides: Pair; pad: Padding }
+  | { kind: 'maxPool' | 'avgPool'; filterSize: Pair; strides: Pair; pad: Padding }
+  /** The mean over height and width of an NHWC tensor (GlobalAveragePooling2D). */
+  | { kind: 'globalAvgPool' }
+  /** Zeros around height and width: [top, bottom] rows, [left, right] columns (ZeroPadding2D). */
+  | { kind: 'zeroPad'; rows: Pair; cols: Pair }
+  /** An activation layer (other than relu and relu6: `relu`). */
+  | { kind: 'activation'; fn: ActivationName }
   | { kind: 'flatten' }
   /**
    * tfjs' dropout with the layer's built seed as the base of each step's seed (builders/model.ts
@@ -107,13 +116,6 @@ const UNSUPPORTED = [
   'pointwiseConstraint',
 ];
 
-function activationOf(layer: tfjs.layers.Layer, cfg: LayerConfig): Activation {
-  const a = cfg.activation ?? 'linear';
-  if (a === 'relu' || a === 'linear') return a;
-  const fn = (layer as unknown as { activation: { apply(x: tfjs.Tensor): tfjs.Tensor } }).activation;
-  return { tfjs: a, apply: (x) => fn.apply(x) };
-}
-
 type OpOrWhy = DirectOp | { unsupported: string };
 
 /** A convolution or dense layer on our kernels, or why not. */
@@ -125,7 +127,9 @@ function weightedOp(layer: tfjs.layers.Layer, cls: string, cfg: LayerConfig, nam
   };
   const kernel = cls === 'DepthwiseConv2D' ? w.depthwiseKernel : w.kernel;
   if (!kernel) return { unsupported: `${name} has no kernel` };
-  const common = { kernel, bias: w.bias ?? null, activation: activationOf(layer, cfg) };
+  const activation = cfg.activation ?? 'linear';
+  if (!isDirectActivation(activation)) return { unsupported: `${name} has activation ${activation}` };
+  const common = { kernel, bias: w.bias ?? null, activation };
   if (cls === 'Dense') {
     const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
     return rank === 2 ? { kind: 'dense', ...common } : { kind: 'tfjs', layer, weights: layer.trainableWeights };
@@ -187,10 +191,18 @@ export function layerOp(layer: tfjs.layers.Layer): OpOrWhy {
     case 'DepthwiseConv2D':
     case 'Dense':
       return weightedOp(layer, cls, cfg, name);
-    case 'MaxPooling2D': {
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
       const filterSize = pair(cfg.poolSize ?? 2);
       const pad = cfg.padding === 'same' ? 'same' : 'valid';
-      return { kind: 'maxPool', filterSize, strides: pair(cfg.strides ?? filterSize), pad };
+      const kind = cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool';
+      return { kind, filterSize, strides: pair(cfg.strides ?? filterSize), pad };
+    }
+    case 'GlobalAveragePooling2D':
+      return { kind: 'globalAvgPool' };
+    case 'ZeroPadding2D': {
+      const [rows, cols] = (layer as unknown as { padding: [Pair, Pair] }).padding;
+      return { kind: 'zeroPad', rows: pair(rows), cols: pair(cols) };
     }
     case 'Flatten':
       return { kind: 'flatten' };
@@ -203,6 +215,7 @@ export function layerOp(layer: tfjs.layers.Layer): OpOrWhy {
     case 'Activation':
       if (cfg.activation === 'relu' || cfg.activation === 'relu6')
         return { kind: 'relu', cap: cfg.activation === 'relu' ? Infinity : 6 };
+      if (cfg.activation && isDirectActivation(cfg.activation)) return { kind: 'activation', fn: cfg.activation };
       return { kind: 'tfjs', layer, weights: [] };
     case 'ReLU':
       return { kind: 'relu', cap: (layer as unknown as { maxValue?: number | null }).maxValue ?? Infinity };

@@ -8,7 +8,7 @@ import { ldf, ldv, stf, stv } from './mem';
 // e^x for x in [-88, 88] (callers clamp): x = n*ln2 + r, |r| <= ln2/2, e^r by a degree-6
 // polynomial, 2^n by building the float's exponent bits.
 @inline
-function exp4(x: v128): v128 {
+export function exp4(x: v128): v128 {
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -27,7 +27,7 @@ function exp4(x: v128): v128 {
 // tanh: |x| < 0.625: x + x^3 * P(x^2); else sign(x) * (1 - 2 / (e^(2|x|) + 1)), 2|x| clamped to 88
 // (tanh is 1 in float32 long before).
 @inline
-function tanh4(x: v128): v128 {
+export function tanh4(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let p = f32x4.splat(-5.70498872745e-3);
@@ -45,7 +45,7 @@ function tanh4(x: v128): v128 {
 
 // sigmoid(x) = 1 / (1 + e^-x), -x clamped to [-88, 88] (sigmoid is 0 or 1 in float32 beyond).
 @inline
-function sigmoid4(x: v128): v128 {
+export function sigmoid4(x: v128): v128 {
   const e = exp4(f32x4.max(f32x4.min(f32x4.neg(x), f32x4.splat(88)), f32x4.splat(-88)));
   return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
 }

@@ -1,0 +1,89 @@
+import type { TensorInfo } from '../kernels/wasm-internals';
+import { size, type CallScope } from './call-scope';
+
+/**
+ * Every activation tfjs-layers 4.22 has, as one wasm loop forward and one fused loop backward
+ * (kernels/assembly/activation-kinds.ts), for the direct step: after a convolution or dense
+ * layer (in place on its output where the gradient needs only the output) and as an activation
+ * layer. The forward formulas are tfjs's own (its constants), so a model trained here computes
+ * what stock tfjs computes when it loads the saved model.
+ *
+ * The codes are assembly/activation-kinds.ts's.
+ */
+const CODES = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  selu: 4,
+  tanh: 5,
+  sigmoid: 6,
+  hardSigmoid: 7,
+  softplus: 8,
+  softsign: 9,
+  swish: 10,
+  mish: 11,
+  gelu: 12,
+  gelu_new: 13,
+} as const;
+
+/** An activation of the direct step: the element-wise ones and softmax over the last axis. */
+export type ActivationName = keyof typeof CODES | 'softmax';
+
+export const isDirectActivation = (name: string): name is ActivationName => name === 'softmax' || name in CODES;
+
+/** The activations whose gradient is taken at the input (the others' at the output, so they may run in place). */
+const FROM_INPUT: ReadonlySet<ActivationName> = new Set([
+  'hardSigmoid',
+  'softplus',
+  'softsign',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
+]);
+export const gradNeedsInput = (a: ActivationName): boolean => FROM_INPUT.has(a);
+
+interface ActivationLoops {
+  activate(kind: number, x: number, y: number, n: number): void;
+  activationGrad(kind: number, dy: number, x: number, y: number, dx: number, n: number): void;
+  softmaxRows(x: number, y: number, rows: number, cols: number): void;
+  softmaxRowsGrad(dy: number, y: number, dx: number, rows: number, cols: number): void;
+}
+const loopsOf = (scope: CallScope) => scope.loops() as unknown as ActivationLoops;
+
+/** [rows, last axis] of a tensor, for softmax. */
+const rowsCols = (t: TensorInfo): [number, number] => {
+  const cols = t.shape[t.shape.length - 1];
+  return [size(t.shape) / cols, cols];
+};
+
+/** a(x): into x itself when `inPlace` (x must be this call's and read by nothing else), else into a new tensor. */
+export function activationForward(scope: CallScope, a: ActivationName, x: TensorInfo, inPlace: boolean): TensorInfo {
+  if (a === 'linear') return x;
+  const y = inPlace ? x : scope.alloc(x.shape);
+  const { ptr } = scope;
+  if (a === 'softmax') loopsOf(scope).softmaxRows(ptr(x), ptr(y), ...rowsCols(x));
+  else loopsOf(scope).activate(CODES[a], ptr(x), ptr(y), size(x.shape));
+  return y;
+}
+
+/**
+ * dy * a'(x) into a new tensor (dy may be read by other nodes); `x` (the input) is needed where
+ * gradNeedsInput(a), `y` (the output) otherwise.
+ */
+export function activationBackward(
+  scope: CallScope,
+  a: ActivationName,
+  dy: TensorInfo,
+  x: TensorInfo | undefined,
+  y: TensorInfo,
+): TensorInfo {
+  if (a === 'linear') return dy;
+  if (gradNeedsInput(a) && !x) throw new Error(`direct step: the ${a} gradient needs the activation's input`);
+  const dx = scope.alloc(dy.shape);
+  const { ptr } = scope;
+  if (a === 'softmax') loopsOf(scope).softmaxRowsGrad(ptr(dy), ptr(y), ptr(dx), ...rowsCols(dy));
+  else loopsOf(scope).activationGrad(CODES[a], ptr(dy), ptr(x ?? y), ptr(y), ptr(dx), size(dy.shape));
+  return dx;
+}
