@@ -8,29 +8,29 @@ import { size, type CallScope } from './call-scope';
  * layer. The forward formulas are tfjs's own (its constants), so a model trained here computes
  * what stock tfjs computes when it loads the saved model.
  *
- * The codes are assembly/activation-kinds.ts's.
  */
-const CODES = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-  elu: 3,
-  selu: 4,
-  tanh: 5,
-  sigmoid: 6,
-  hardSigmoid: 7,
-  softplus: 8,
-  softsign: 9,
-  swish: 10,
-  mish: 11,
-  gelu: 12,
-  gelu_new: 13,
+/** Each element-wise activation's pair of loops: `${loop}Forward` and `${loop}Grad` (linear needs none). */
+const LOOPS = {
+  linear: '',
+  relu: 'relu',
+  relu6: 'relu6',
+  elu: 'elu',
+  selu: 'selu',
+  tanh: 'tanh',
+  sigmoid: 'sigmoid',
+  hardSigmoid: 'hardSigmoid',
+  softplus: 'softplus',
+  softsign: 'softsign',
+  swish: 'swish',
+  mish: 'mish',
+  gelu: 'gelu',
+  gelu_new: 'geluNew',
 } as const;
 
 /** An activation of the direct step: the element-wise ones and softmax over the last axis. */
-export type ActivationName = keyof typeof CODES | 'softmax';
+export type ActivationName = keyof typeof LOOPS | 'softmax';
 
-export const isDirectActivation = (name: string): name is ActivationName => name === 'softmax' || name in CODES;
+export const isDirectActivation = (name: string): name is ActivationName => name === 'softmax' || name in LOOPS;
 
 /** The activations whose gradient is taken at the input (the others' at the output, so they may run in place). */
 const FROM_INPUT: ReadonlySet<ActivationName> = new Set([
@@ -44,13 +44,8 @@ const FROM_INPUT: ReadonlySet<ActivationName> = new Set([
 ]);
 export const gradNeedsInput = (a: ActivationName): boolean => FROM_INPUT.has(a);
 
-interface ActivationLoops {
-  activate(kind: number, x: number, y: number, n: number): void;
-  activationGrad(kind: number, dy: number, x: number, y: number, dx: number, n: number): void;
-  softmaxRows(x: number, y: number, rows: number, cols: number): void;
-  softmaxRowsGrad(dy: number, y: number, dx: number, rows: number, cols: number): void;
-}
-const loopsOf = (scope: CallScope) => scope.loops() as unknown as ActivationLoops;
+type Loops = Record<string, (...args: number[]) => void>;
+const loopsOf = (scope: CallScope) => scope.loops() as unknown as Loops;
 
 /** [rows, last axis] of a tensor, for softmax. */
 const rowsCols = (t: TensorInfo): [number, number] => {
@@ -64,7 +59,7 @@ export function activationForward(scope: CallScope, a: ActivationName, x: Tensor
   const y = inPlace ? x : scope.alloc(x.shape);
   const { ptr } = scope;
   if (a === 'softmax') loopsOf(scope).softmaxRows(ptr(x), ptr(y), ...rowsCols(x));
-  else loopsOf(scope).activate(CODES[a], ptr(x), ptr(y), size(x.shape));
+  else loopsOf(scope)[`${LOOPS[a]}Forward`](ptr(x), ptr(y), size(x.shape));
   return y;
 }
 
@@ -84,6 +79,6 @@ export function activationBackward(
   const dx = scope.alloc(dy.shape);
   const { ptr } = scope;
   if (a === 'softmax') loopsOf(scope).softmaxRowsGrad(ptr(dy), ptr(y), ptr(dx), ...rowsCols(dy));
-  else loopsOf(scope).activationGrad(CODES[a], ptr(dy), ptr(x ?? y), ptr(y), ptr(dx), size(dy.shape));
+  else loopsOf(scope)[`${LOOPS[a]}Grad`](ptr(dy), ptr(x ?? y), ptr(y), ptr(dx), size(dy.shape));
   return dx;
 }

@@ -2,26 +2,26 @@ import { exp4, sigmoid4, tanh4 } from './activations';
 import { ldf, ldv, stf, stv } from './mem';
 
 // Every activation tfjs-layers 4.22 has, forward and gradient, over float32 tensors 4 lanes at a
-// time, for the direct training step (src/engine/direct/activations.ts, which holds the same codes).
+// time, for the direct training step (src/engine/direct/activations.ts calls them by name).
 // The forward formulas are tfjs's own (tfjs-layers activations.js and the cpu backend's kernels:
 // its selu and erf constants, hardSigmoid's 0.2x + 0.5, softplus' cut-offs); the gradients are
 // the ones tfjs's tape gives, written in closed form:
 //   from the output y: relu, relu6, elu, selu, tanh, sigmoid (so the forward may run in place);
 //   from the input x:  hardSigmoid, softplus, softsign, swish, mish, gelu, gelu_new.
-export const LINEAR = 0;
-export const RELU = 1;
-export const RELU6 = 2;
-export const ELU = 3;
-export const SELU = 4;
-export const TANH = 5;
-export const SIGMOID = 6;
-export const HARD_SIGMOID = 7;
-export const SOFTPLUS = 8;
-export const SOFTSIGN = 9;
-export const SWISH = 10;
-export const MISH = 11;
-export const GELU = 12;
-export const GELU_NEW = 13;
+const LINEAR = 0;
+const RELU = 1;
+const RELU6 = 2;
+const ELU = 3;
+const SELU = 4;
+const TANH = 5;
+const SIGMOID = 6;
+const HARD_SIGMOID = 7;
+const SOFTPLUS = 8;
+const SOFTSIGN = 9;
+const SWISH = 10;
+const MISH = 11;
+const GELU = 12;
+const GELU_NEW = 13;
 
 const SELU_SCALE: f32 = 1.0507009873554804934193349852946;
 const SELU_SCALE_ALPHA: f32 = 1.7580993408473768599402175208123;
@@ -206,46 +206,36 @@ function backwardAll(K: i32, dy: i32, x: i32, y: i32, dx: i32, n: i32): void {
   }
 }
 
-// y = activation(x) for n elements (y may be x: in place).
-export function activate(kind: i32, x: i32, y: i32, n: i32): void {
-  switch (kind) {
-    case RELU: forwardAll(RELU, x, y, n); break;
-    case RELU6: forwardAll(RELU6, x, y, n); break;
-    case ELU: forwardAll(ELU, x, y, n); break;
-    case SELU: forwardAll(SELU, x, y, n); break;
-    case TANH: forwardAll(TANH, x, y, n); break;
-    case SIGMOID: forwardAll(SIGMOID, x, y, n); break;
-    case HARD_SIGMOID: forwardAll(HARD_SIGMOID, x, y, n); break;
-    case SOFTPLUS: forwardAll(SOFTPLUS, x, y, n); break;
-    case SOFTSIGN: forwardAll(SOFTSIGN, x, y, n); break;
-    case SWISH: forwardAll(SWISH, x, y, n); break;
-    case MISH: forwardAll(MISH, x, y, n); break;
-    case GELU: forwardAll(GELU, x, y, n); break;
-    case GELU_NEW: forwardAll(GELU_NEW, x, y, n); break;
-    default: forwardAll(LINEAR, x, y, n);
-  }
-}
-
-// dx = dy * activation'(x), from the input x or the output y as the kind needs (x is not read by
-// the kinds that take y, and the reverse); dx may be dy.
-export function activationGrad(kind: i32, dy: i32, x: i32, y: i32, dx: i32, n: i32): void {
-  switch (kind) {
-    case RELU: backwardAll(RELU, dy, x, y, dx, n); break;
-    case RELU6: backwardAll(RELU6, dy, x, y, dx, n); break;
-    case ELU: backwardAll(ELU, dy, x, y, dx, n); break;
-    case SELU: backwardAll(SELU, dy, x, y, dx, n); break;
-    case TANH: backwardAll(TANH, dy, x, y, dx, n); break;
-    case SIGMOID: backwardAll(SIGMOID, dy, x, y, dx, n); break;
-    case HARD_SIGMOID: backwardAll(HARD_SIGMOID, dy, x, y, dx, n); break;
-    case SOFTPLUS: backwardAll(SOFTPLUS, dy, x, y, dx, n); break;
-    case SOFTSIGN: backwardAll(SOFTSIGN, dy, x, y, dx, n); break;
-    case SWISH: backwardAll(SWISH, dy, x, y, dx, n); break;
-    case MISH: backwardAll(MISH, dy, x, y, dx, n); break;
-    case GELU: backwardAll(GELU, dy, x, y, dx, n); break;
-    case GELU_NEW: backwardAll(GELU_NEW, dy, x, y, dx, n); break;
-    default: backwardAll(LINEAR, dy, x, y, dx, n);
-  }
-}
+// One exported pair per activation, the kind a constant in each (one function switching over the kinds
+// would let the optimizer fold the 13 inlined loops into one that tests the kind per element):
+//   <name>Forward(x, y, n):            y = activation(x) (y may be x: in place)
+//   <name>Grad(dy, x, y, dx, n):       dx = dy * activation'(x), from x or y as the kind needs (dx may be dy)
+export function reluForward(x: i32, y: i32, n: i32): void { forwardAll(RELU, x, y, n); }
+export function reluGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(RELU, dy, x, y, dx, n); }
+export function relu6Forward(x: i32, y: i32, n: i32): void { forwardAll(RELU6, x, y, n); }
+export function relu6Grad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(RELU6, dy, x, y, dx, n); }
+export function eluForward(x: i32, y: i32, n: i32): void { forwardAll(ELU, x, y, n); }
+export function eluGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(ELU, dy, x, y, dx, n); }
+export function seluForward(x: i32, y: i32, n: i32): void { forwardAll(SELU, x, y, n); }
+export function seluGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(SELU, dy, x, y, dx, n); }
+export function tanhForward(x: i32, y: i32, n: i32): void { forwardAll(TANH, x, y, n); }
+export function tanhGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(TANH, dy, x, y, dx, n); }
+export function sigmoidForward(x: i32, y: i32, n: i32): void { forwardAll(SIGMOID, x, y, n); }
+export function sigmoidGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(SIGMOID, dy, x, y, dx, n); }
+export function hardSigmoidForward(x: i32, y: i32, n: i32): void { forwardAll(HARD_SIGMOID, x, y, n); }
+export function hardSigmoidGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(HARD_SIGMOID, dy, x, y, dx, n); }
+export function softplusForward(x: i32, y: i32, n: i32): void { forwardAll(SOFTPLUS, x, y, n); }
+export function softplusGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(SOFTPLUS, dy, x, y, dx, n); }
+export function softsignForward(x: i32, y: i32, n: i32): void { forwardAll(SOFTSIGN, x, y, n); }
+export function softsignGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(SOFTSIGN, dy, x, y, dx, n); }
+export function swishForward(x: i32, y: i32, n: i32): void { forwardAll(SWISH, x, y, n); }
+export function swishGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(SWISH, dy, x, y, dx, n); }
+export function mishForward(x: i32, y: i32, n: i32): void { forwardAll(MISH, x, y, n); }
+export function mishGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(MISH, dy, x, y, dx, n); }
+export function geluForward(x: i32, y: i32, n: i32): void { forwardAll(GELU, x, y, n); }
+export function geluGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(GELU, dy, x, y, dx, n); }
+export function geluNewForward(x: i32, y: i32, n: i32): void { forwardAll(GELU_NEW, x, y, n); }
+export function geluNewGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(GELU_NEW, dy, x, y, dx, n); }
 
 // softmax over the last axis of [rows, cols] (tfjs: e^(x - row max) / row sum), and its gradient
 // as tfjs writes it: dx = dy*y - (sum over the row of dy*y) * y.

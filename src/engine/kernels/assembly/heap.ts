@@ -1,7 +1,7 @@
 // Entry of the module instantiated on the tfjs wasm backend's own memory (src/engine/kernels/heap-loops.ts):
 // the kernels read and write tensors in place at their heap offsets, no copies in or out.
 export { clampedRelu, clampedReluGrad, sigmoidMap, tanhMap } from './activations';
-export { activate, activationGrad, softmaxRows, softmaxRowsGrad } from './activation-kinds';
+export * from './activation-kinds';
 export { averageTwo } from './average';
 export { avgPoolGrad } from './avg-pool-grad';
 export { batchNormGrad } from './batch-norm-grad';
