@@ -6,7 +6,8 @@
  *   - a model per activation and per op trained one step on the direct step (wasm) and by tfjs
  *     autograd on cpu from the same weights and batch: loss and every weight's gradient agree to
  *     relative error < 1e-4 (gradcheck.ts), and its plan has no `tfjs` node;
- *   - the classic LeNet and all-convolutional bench families' plans have no `tfjs` node.
+ *   - the plans of the seed's model and of every bench family have no `tfjs` node (classic LeNet's
+ *     tanh layers and average pooling and all-conv's global average pooling included).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -214,13 +215,39 @@ for (const [name, layers] of CASES) {
 }
 
 const REPO = path.resolve(__dirname, '../../..');
-for (const [family, kinds] of [
-  ['classic-lenet', ['conv2d', 'avgPool', 'conv2d', 'avgPool', 'flatten', 'dense', 'dense', 'dense']],
-  ['all-conv', ['conv2d', 'conv2d', 'conv2d', 'conv2d', 'conv2d', 'globalAvgPool']],
-] as const) {
-  test(`the ${family} bench family's plan has no tfjs node`, async () => {
+const BENCHED: Array<[string, string[]]> = [
+  ['configs/cifar-lenet.yaml', ['conv2d', 'maxPool', 'conv2d', 'maxPool', 'flatten', 'dense', 'dense', 'dense']],
+  [
+    'bench/families/classic-lenet.yaml',
+    ['conv2d', 'avgPool', 'conv2d', 'avgPool', 'flatten', 'dense', 'dense', 'dense'],
+  ],
+  ['bench/families/all-conv.yaml', ['conv2d', 'conv2d', 'conv2d', 'conv2d', 'conv2d', 'globalAvgPool']],
+  [
+    'bench/families/lenet-bn.yaml',
+    ['conv2d', 'batchNorm', 'maxPool', 'conv2d', 'batchNorm', 'maxPool', 'flatten', 'dense', 'dense', 'dense'],
+  ],
+  [
+    'bench/families/vgg-style.yaml',
+    [
+      'conv2d',
+      'conv2d',
+      'maxPool',
+      'dropout',
+      'conv2d',
+      'conv2d',
+      'maxPool',
+      'dropout',
+      'flatten',
+      'dense',
+      'dropout',
+      'dense',
+    ],
+  ],
+];
+for (const [file, kinds] of BENCHED) {
+  test(`${file}: the plan of the benchmarked model has no tfjs node`, async () => {
     await selectBackend('wasm');
-    const e = loadExperimentFile(path.join(REPO, 'bench', 'families', `${family}.yaml`)).experiment;
+    const e = loadExperimentFile(path.join(REPO, file)).experiment;
     const model = buildModel(tf, e, [32, 32, 3], 10);
     try {
       assert.deepEqual(planKinds(model, e), kinds);
