@@ -237,7 +237,7 @@ export function geluGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backw
 export function geluNewForward(x: i32, y: i32, n: i32): void { forwardAll(GELU_NEW, x, y, n); }
 export function geluNewGrad(dy: i32, x: i32, y: i32, dx: i32, n: i32): void { backwardAll(GELU_NEW, dy, x, y, dx, n); }
 
-// softmax over the last axis of [rows, cols] (tfjs: e^(x - row max) / row sum), and its gradient
+// softmax over the last axis of [rows, cols] (tfjs: e^(x - row max) / row sum, e^ below -88 taken at -88), and its gradient
 // as tfjs writes it: dx = dy*y - (sum over the row of dy*y) * y.
 export function softmaxRows(x: i32, y: i32, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -247,7 +247,8 @@ export function softmaxRows(x: i32, y: i32, rows: i32, cols: i32): void {
     for (let c = 1; c < cols; c++) m = max(m, ldf(xr + (c << 2)));
     let s: f32 = 0;
     for (let c = 0; c < cols; c++) {
-      const e = Mathf.exp(ldf(xr + (c << 2)) - m);
+      // exp4, not Mathf.exp: AssemblyScript's exp carries a table, a data segment, which would land in the tfjs heap.
+      const e = f32x4.extract_lane(exp4(f32x4.splat(max(ldf(xr + (c << 2)) - m, -88))), 0);
       stf(yr + (c << 2), e);
       s += e;
     }
