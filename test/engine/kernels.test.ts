@@ -268,6 +268,10 @@ const cases: Case[] = [
   avgPool([1, 6, 5, 6], 2, 1, 'valid'),
   avgPool([1, 5, 5, 1], 3, 2, 'same'),
   avgPool([2, 28, 28, 6], 2, 2, 'valid'),
+  // Disjoint windows with cells no window covers: an odd size, a stride above the window.
+  avgPool([1, 7, 7, 6], 2, 2, 'valid'),
+  avgPool([1, 8, 7, 3], 2, 3, 'valid'),
+  avgPool([1, 7, 5, 5], 2, 2, 'same'),
   // Max-pool gradient: SIMD paths (C >= 4, shifted last channel group for C % 4 != 0) and scalar (C < 4).
   pool([2, 6, 6, 4], 2, 2, 'valid'),
   pool([2, 7, 7, 5], 3, 2, 'same'),
