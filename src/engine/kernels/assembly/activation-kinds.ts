@@ -46,7 +46,7 @@ function expm14(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, x), sp(0.5));
   p = f32x4.add(f32x4.mul(p, x), sp(1));
   const small = f32x4.mul(p, x);
-  const big = f32x4.sub(exp4(f32x4.max(f32x4.min(x, sp(88)), sp(-88))), sp(1));
+  const big = f32x4.sub(exp4(f32x4.pmax(f32x4.pmin(x, sp(88)), sp(-88))), sp(1));
   return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), sp(0.5)));
 }
 
@@ -81,11 +81,11 @@ function log4(x: v128): v128 {
 // same values to the last bit or so.
 @inline
 function softplus4(x: v128): v128 {
-  const u = exp4(f32x4.max(f32x4.neg(f32x4.abs(x)), sp(-88)));
+  const u = exp4(f32x4.pmax(f32x4.neg(f32x4.abs(x)), sp(-88)));
   const w = f32x4.add(sp(1), u);
   const d = f32x4.sub(w, sp(1));
   const l = v128.bitselect(u, f32x4.div(f32x4.mul(log4(w), u), d), f32x4.eq(d, sp(0)));
-  return f32x4.add(f32x4.max(x, sp(0)), l);
+  return f32x4.add(f32x4.pmax(x, sp(0)), l);
 }
 
 // erf by tfjs's formula (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), the sign of x put back.
@@ -99,7 +99,7 @@ function erf4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, t), sp(-0.284496736));
   p = f32x4.add(f32x4.mul(p, t), sp(0.254829592));
   p = f32x4.mul(p, t);
-  const e = exp4(f32x4.max(f32x4.neg(f32x4.mul(ax, ax)), sp(-88)));
+  const e = exp4(f32x4.pmax(f32x4.neg(f32x4.mul(ax, ax)), sp(-88)));
   const r = f32x4.sub(sp(1), f32x4.mul(p, e));
   return v128.or(r, v128.and(x, sp(-0.0)));
 }
@@ -116,16 +116,16 @@ function forward4(K: i32, x: v128): v128 {
   const zero = sp(0);
   if (K == RELU) return f32x4.max(x, zero);
   if (K == RELU6) return f32x4.min(f32x4.max(x, zero), sp(6));
-  if (K == ELU) return v128.bitselect(x, expm14(f32x4.min(x, zero)), f32x4.ge(x, zero));
+  if (K == ELU) return v128.bitselect(x, expm14(f32x4.pmin(x, zero)), f32x4.ge(x, zero));
   if (K == SELU)
     return v128.bitselect(
       f32x4.mul(x, sp(SELU_SCALE)),
-      f32x4.mul(expm14(f32x4.min(x, zero)), sp(SELU_SCALE_ALPHA)),
+      f32x4.mul(expm14(f32x4.pmin(x, zero)), sp(SELU_SCALE_ALPHA)),
       f32x4.ge(x, zero),
     );
   if (K == TANH) return tanh4(x);
   if (K == SIGMOID) return sigmoid4(x);
-  if (K == HARD_SIGMOID) return f32x4.min(f32x4.max(f32x4.add(f32x4.mul(x, sp(0.2)), sp(0.5)), zero), sp(1));
+  if (K == HARD_SIGMOID) return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(x, sp(0.2)), sp(0.5)), zero), sp(1));
   if (K == SOFTPLUS) return softplus4(x);
   if (K == SOFTSIGN) return f32x4.div(x, f32x4.add(f32x4.abs(x), sp(1)));
   if (K == SWISH) return f32x4.mul(sigmoid4(x), x);
@@ -171,7 +171,7 @@ function backward4(K: i32, dy: v128, x: v128, y: v128): v128 {
   }
   if (K == GELU) {
     const cdf = f32x4.mul(sp(0.5), f32x4.add(one, erf4(f32x4.div(x, sp(SQRT2)))));
-    const pdf = f32x4.mul(sp(INV_SQRT_2PI), exp4(f32x4.max(f32x4.mul(f32x4.mul(x, x), sp(-0.5)), sp(-88))));
+    const pdf = f32x4.mul(sp(INV_SQRT_2PI), exp4(f32x4.pmax(f32x4.mul(f32x4.mul(x, x), sp(-0.5)), sp(-88))));
     return f32x4.mul(dy, f32x4.add(cdf, f32x4.mul(x, pdf)));
   }
   if (K == GELU_NEW) {
