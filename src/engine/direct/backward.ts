@@ -5,7 +5,7 @@ import { size, view, type CallScope } from './call-scope';
 import { batchNormBackward } from './batch-norm';
 import { gatherTaps, spreadFilter } from './dilation';
 import { activationBackward } from './activations';
-import { applyLayer, poolAttrs, poolLoops, reluLoops, type NodeRecord } from './forward';
+import { applyLayer, asImage, poolAttrs, poolLoops, reluLoops, type NodeRecord } from './forward';
 import type { Activation, DirectOp, PlanNode } from './plan';
 import type { WeightGrads } from './weight-grads';
 
@@ -36,14 +36,16 @@ function activationGrad(scope: CallScope, a: Activation, rec: NodeRecord, dy: Te
 function shapeOpBackward(scope: CallScope, op: DirectOp, rec: NodeRecord, dy: TensorInfo): TensorInfo {
   const x = rec.xs[0];
   switch (op.kind) {
-    case 'maxPool':
-      return scope.run('MaxPoolGrad', { dy, input: x, output: rec.y }, poolAttrs(op));
+    case 'maxPool': {
+      const [g, input, output] = [asImage(dy), asImage(x), asImage(rec.y)];
+      return view(scope.run('MaxPoolGrad', { dy: g, input, output }, poolAttrs(op)), x.shape);
+    }
     case 'avgPool':
-      return scope.run('AvgPoolGrad', { dy, input: x }, poolAttrs(op));
+      return view(scope.run('AvgPoolGrad', { dy: asImage(dy), input: asImage(x) }, poolAttrs(op)), x.shape);
     case 'globalAvgPool': {
-      const [n, h, w, c] = x.shape;
+      const [n, c] = [x.shape[0], x.shape[x.shape.length - 1]];
       const dx = scope.alloc(x.shape);
-      poolLoops(scope).spatialMeanGrad(scope.ptr(dy), scope.ptr(dx), n, h * w, c);
+      poolLoops(scope).spatialMeanGrad(scope.ptr(dy), scope.ptr(dx), n, size(x.shape) / (n * c), c);
       return dx;
     }
     case 'zeroPad':

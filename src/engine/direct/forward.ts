@@ -36,7 +36,11 @@ export const poolAttrs = (op: Pool) => ({
   dimRoundingMode: undefined,
 });
 
-/** Global average pooling's loops (assembly/spatial-mean.ts): [N, P, C] with P = height * width. */
+/** A 1-D pooling's [N, steps, C] tensor as the [N, steps, 1, C] image the pooling kernels take (others as they are). */
+export const asImage = (t: TensorInfo): TensorInfo =>
+  t.shape.length === 3 ? view(t, [t.shape[0], t.shape[1], 1, t.shape[2]]) : t;
+
+/** Global average pooling's loops (assembly/spatial-mean.ts): [N, P, C], P the positions (height * width, or steps). */
 export const poolLoops = (scope: CallScope) =>
   scope.loops() as unknown as {
     spatialMean(x: number, out: number, n: number, p: number, c: number): void;
@@ -124,12 +128,14 @@ export function forwardOp(
         y: scope.applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x),
       };
     case 'maxPool':
-    case 'avgPool':
-      return { xs, y: scope.run(op.kind === 'maxPool' ? 'MaxPool' : 'AvgPool', { x }, poolAttrs(op)) };
+    case 'avgPool': {
+      const y = scope.run(op.kind === 'maxPool' ? 'MaxPool' : 'AvgPool', { x: asImage(x) }, poolAttrs(op));
+      return { xs, y: x.shape.length === 3 ? view(y, [y.shape[0], y.shape[1], y.shape[3]]) : y };
+    }
     case 'globalAvgPool': {
-      const [n, h, w, c] = x.shape;
+      const [n, c] = [x.shape[0], x.shape[x.shape.length - 1]];
       const y = scope.alloc([n, c]);
-      poolLoops(scope).spatialMean(scope.ptr(x), scope.ptr(y), n, h * w, c);
+      poolLoops(scope).spatialMean(scope.ptr(x), scope.ptr(y), n, size(x.shape) / (n * c), c);
       return { xs, y };
     }
     case 'zeroPad': {

@@ -39,8 +39,9 @@ export type DirectOp =
       dilations: Pair;
       activation: Activation;
     }
+  /** 2-D pooling; 1-D pooling as 2-D over [N, steps, 1, C] (as tfjs-layers does), a [p, 1] window. */
   | { kind: 'maxPool' | 'avgPool'; filterSize: Pair; strides: Pair; pad: Padding }
-  /** The mean over height and width of an NHWC tensor (GlobalAveragePooling2D). */
+  /** The mean over every axis between the batch and the channels (GlobalAveragePooling2D and 1D). */
   | { kind: 'globalAvgPool' }
   /** Zeros around height and width: [top, bottom] rows, [left, right] columns (ZeroPadding2D). */
   | { kind: 'zeroPad'; rows: Pair; cols: Pair }
@@ -198,8 +199,21 @@ export function layerOp(layer: tfjs.layers.Layer): OpOrWhy {
       const kind = cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool';
       return { kind, filterSize, strides: pair(cfg.strides ?? filterSize), pad };
     }
+    case 'MaxPooling1D':
+    case 'AveragePooling1D': {
+      const [p, s] = [pair(cfg.poolSize ?? 2)[0], pair(cfg.strides ?? cfg.poolSize ?? 2)[0]];
+      const pad = cfg.padding === 'same' ? 'same' : 'valid';
+      return { kind: cls === 'MaxPooling1D' ? 'maxPool' : 'avgPool', filterSize: [p, 1], strides: [s, 1], pad };
+    }
     case 'GlobalAveragePooling2D':
+    case 'GlobalAveragePooling1D':
       return { kind: 'globalAvgPool' };
+    case 'Softmax': {
+      const axis = (layer as unknown as { axis: number | number[] }).axis;
+      const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
+      const last = axis === -1 || axis === rank - 1;
+      return last ? { kind: 'activation', fn: 'softmax' } : { kind: 'tfjs', layer, weights: [] };
+    }
     case 'ZeroPadding2D': {
       const [rows, cols] = (layer as unknown as { padding: [Pair, Pair] }).padding;
       return { kind: 'zeroPad', rows: pair(rows), cols: pair(cols) };
