@@ -12,9 +12,9 @@ import { penaltiesOf, type Penalty } from './penalties';
  * reverse and adds up the gradients of a tensor that several nodes read (a residual block's
  * input, a branch).
  *
- * Convolutions (plain and depthwise), max and average pooling, global average pooling, zero
- * padding, dropout (plain and spatial), dense layers, relu layers (capped or not), activation
- * layers and `add` are direct kernel calls; relu is fused into the convolution, every other
+ * Convolutions (plain and depthwise), max and average pooling and global average pooling (2-D
+ * and 1-D), zero padding, dropout (plain and spatial), dense layers, relu layers (capped or
+ * not), activation and softmax layers and `add` are direct kernel calls; relu is fused into the convolution, every other
  * activation is one loop on its output (activations.ts); batch normalization has its closed-form
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
  * own forward pass of that one layer and tfjs's gradient over that one layer (its inputs and
