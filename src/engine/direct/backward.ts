@@ -63,22 +63,27 @@ function denseBackward(c: BackwardContext, node: PlanNode, op: Dense, rec: NodeR
   const [inner, units] = kernel.shape;
   const x = rec.xs[0];
   const dy = activationGrad(c.scope, op.activation, rec, dyIn);
+  // A shard's rows: its examples, times the steps of a sequence.
+  const perRow = size(x.shape.slice(1, -1));
   c.w.weightGrad(op.kernel, (s) =>
     run(
       'BatchMatMul',
-      { a: view(rowsOf(x, s), [1, s.size, inner]), b: view(rowsOf(dy, s), [1, s.size, units]) },
+      {
+        a: view(rowsOf(x, s), [1, s.size * perRow, inner]),
+        b: view(rowsOf(dy, s), [1, s.size * perRow, units]),
+      },
       { transposeA: true, transposeB: false },
     ),
   );
   if (op.bias) c.w.biasGrad(op.bias, dy, units);
   if (!node.needsInputGrad) return [];
-  const n = dy.shape[0];
+  const n = size(dy.shape) / units;
   const dx = run(
     'BatchMatMul',
     { a: view(dy, [1, n, units]), b: view(kernel, [1, inner, units]) },
     { transposeA: false, transposeB: true },
   );
-  return [view(dx, [n, inner])];
+  return [view(dx, x.shape)];
 }
 
 /** Plain and depthwise convolutions: filter gradient per shard, input gradient whole (it is per row). */

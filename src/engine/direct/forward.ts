@@ -84,14 +84,15 @@ function denseForward(scope: CallScope, op: Dense, x: TensorInfo) {
   const { run, read, loops, ptr } = scope;
   const kernel = read(op.kernel);
   const [inner, units] = kernel.shape;
-  const n = x.shape[0];
+  // Over a sequence ([N, steps, inner]) every step is a row, as tfjs's dense layer reshapes it.
+  const n = size(x.shape) / inner;
   const y = view(
     run(
       'BatchMatMul',
       { a: view(x, [1, n, inner]), b: view(kernel, [1, inner, units]) },
       { transposeA: false, transposeB: false },
     ),
-    [n, units],
+    [...x.shape.slice(0, -1), units],
   );
   if (op.bias) loops().addRowVector(ptr(y), ptr(read(op.bias)), ptr(y), n, units);
   if (op.activation === 'relu') loops().reluBackward(ptr(y), ptr(y), ptr(y), n * units);

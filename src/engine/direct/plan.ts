@@ -13,7 +13,7 @@ import { penaltiesOf, type Penalty } from './penalties';
  * input, a branch).
  *
  * Convolutions (plain and depthwise), max and average pooling and global average pooling (2-D
- * and 1-D), zero padding, dropout (plain and spatial), dense layers, relu layers (capped or
+ * and 1-D), zero padding, dropout (plain and spatial), dense layers (over sequences too), relu layers (capped or
  * not), activation and softmax layers and `add` are direct kernel calls; relu is fused into the convolution, every other
  * activation is one loop on its output (activations.ts); batch normalization has its closed-form
  * gradient (`batchNorm`). Every other layer, with or without weights, runs as `tfjs`: tfjs's
@@ -131,10 +131,7 @@ function weightedOp(layer: tfjs.layers.Layer, cls: string, cfg: LayerConfig, nam
   const activation = cfg.activation ?? 'linear';
   if (!isDirectActivation(activation)) return { unsupported: `${name} has activation ${activation}` };
   const common = { kernel, bias: w.bias ?? null, activation };
-  if (cls === 'Dense') {
-    const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
-    return rank === 2 ? { kind: 'dense', ...common } : { kind: 'tfjs', layer, weights: layer.trainableWeights };
-  }
+  if (cls === 'Dense') return { kind: 'dense', ...common };
   const dilations = pair(cfg.dilationRate ?? 1);
   if (cls !== 'Conv2D' && (dilations[0] !== 1 || dilations[1] !== 1)) return { unsupported: `${name} is dilated` };
   return {
