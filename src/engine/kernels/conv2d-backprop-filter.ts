@@ -7,7 +7,7 @@
  * Why this is right: dW[kh,kw,ci,co] = sum over n,oh,ow of
  *   x[n, oh*sh + kh - padTop, ow*sw + kw - padLeft, ci] * dy[n, oh, ow, co]
  * (out-of-bounds x read as 0), the definition the cpu backend loops over. With x zero-padded
- * explicitly (stock PadV2) nothing is out of bounds, and the x element is at
+ * explicitly (assembly/im2col.ts padNhwc) nothing is out of bounds, and the x element is at
  *   base[m] + kOff[k],  m = (n,oh,ow), k = (kh,kw,ci)
  * (base: top-left of pixel m's window, kOff: tap k inside a window), so
  *   dW[k, co] = sum_m x[base[m] + kOff[k]] * dy[m, co]
@@ -26,6 +26,7 @@
  * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
  * Conv2D is NHWC-only anyway).
  */
+import { padSpatial } from './conv2d-forward';
 import { convFilterGradFor, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
 import {
@@ -76,18 +77,7 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
 
 function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
-  const padded = top > 0 || bottom > 0 || left > 0 || right > 0;
-  const xp = padded
-    ? runStock('PadV2', { x }, backend, {
-        paddings: [
-          [0, 0],
-          [top, bottom],
-          [left, right],
-          [0, 0],
-        ],
-        constantValue: 0,
-      })
-    : x;
+  const xp = padSpatial(backend, x, [top, bottom, left, right]);
   const [, hp, wp, cin] = xp.shape;
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * cin;
@@ -141,7 +131,7 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
   }
   backend.disposeData(base.dataId);
   backend.disposeData(kOff.dataId);
-  if (padded) backend.disposeData(xp.dataId);
+  if (xp !== x) backend.disposeData(xp.dataId);
   return dw;
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The implicit-GEMM convolution (kernels/conv2d-forward.ts): FusedConv2D called as a kernel, and
+ * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
+ * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
+ * (valid, same, explicit), stride (1, 2, [2, 1]), filter size (1x1, 3x3, 5x5, 2x4), channel
+ * counts on every tile (4, full width 5-8, 8-wide tiles with a shifted-back last one) and the
+ * fallbacks (3 output channels, activations other than relu, fewer than 4 pixels).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+
+type Pad = 'valid' | 'same' | number;
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+  activation: 'linear' | 'relu' | 'elu';
+  bias: boolean;
+}
+
+const c = (
+  x: Case['x'],
+  filter: Case['filter'],
+  strides: Case['strides'],
+  pad: Pad,
+  activation: Case['activation'] = 'relu',
+  bias = true,
+): Case => ({ x, filter, strides, pad, activation, bias });
+
+const cases: Case[] = [
+  c([2, 9, 9, 3], [3, 3, 3, 6], 1, 'valid'),
+  c([2, 9, 9, 3], [3, 3, 3, 6], 1, 'same', 'linear', false),
+  c([2, 12, 12, 3], [5, 5, 3, 6], 1, 'valid'),
+  c([2, 8, 8, 6], [5, 5, 6, 16], 1, 'valid', 'linear'),
+  c([2, 8, 8, 6], [5, 5, 6, 16], 1, 'same'),
+  c([2, 9, 9, 8], [3, 3, 8, 8], 1, 'same'),
+  c([2, 8, 8, 16], [3, 3, 16, 32], 2, 'same'),
+  c([2, 9, 9, 16], [3, 3, 16, 12], 2, 'same', 'linear'),
+  c([2, 7, 7, 12], [3, 3, 12, 17], 1, 'same'),
+  c([1, 7, 6, 9], [3, 3, 9, 4], 1, 1, 'linear'),
+  c([2, 7, 6, 5], [2, 4, 5, 10], [2, 1], 'same'),
+  c([2, 6, 6, 10], [1, 1, 10, 10], 1, 'valid'),
+  c([2, 6, 6, 8], [3, 3, 8, 9], 2, 'valid', 'linear', false),
+  c([1, 7, 7, 4], [3, 3, 4, 5], 1, 2),
+  // Fallbacks to the stock kernel: 3 output channels, elu, a single output pixel.
+  c([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  c([2, 6, 6, 4], [3, 3, 4, 8], 1, 'same', 'elu'),
+  c([1, 3, 3, 4], [3, 3, 4, 8], 1, 'valid'),
+];
+
+const name = (k: Case) =>
+  `x${JSON.stringify(k.x)} f${JSON.stringify(k.filter)} s${k.strides} ${k.pad} ${k.activation}${k.bias ? ' bias' : ''}`;
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The convolution's output and the gradients of sum(y * r) with respect to x, the filter and the bias. */
+async function convAndGrads(backend: Backend, k: Case): Promise<Float32Array[]> {
+  await useBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor(uniform(size(k.x), 1), k.x);
+    const w = tf.tensor(uniform(size(k.filter), 2), k.filter);
+    const b = tf.tensor(uniform(k.filter[3], 3), [k.filter[3]]);
+    const f = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) =>
+      tf.fused.conv2d({
+        x,
+        filter: w,
+        strides: k.strides,
+        pad: k.pad,
+        bias: k.bias ? b : undefined,
+        activation: k.activation,
+      });
+    const y = f(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D);
+    const r = tf.tensor(uniform(size(y.shape), 4), y.shape);
+    const loss = (x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor = b) =>
+      tf.sum(tf.mul(f(x as tf.Tensor4D, w as tf.Tensor4D, bb as tf.Tensor1D), r));
+    const grads = tf.grads(loss)(k.bias ? [x, w, b] : [x, w]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+for (const k of cases) {
+  test(`FusedConv2D and its gradients, wasm against cpu: ${name(k)}`, async (t) => {
+    const ref = await convAndGrads('cpu', k);
+    const tensorsBefore = (await useBackend('wasm'), tf.memory().numTensors);
+    const dataIdsBefore = tf.engine().backend.numDataIds();
+    const got = await convAndGrads('wasm', k);
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind');
+    assert.equal(tf.engine().backend.numDataIds(), dataIdsBefore, 'no wasm heap data left behind');
+    for (const [i, what] of ['y', 'dx', 'dw', 'dbias'].slice(0, ref.length).entries()) {
+      const err = relErr(got[i], ref[i]);
+      t.diagnostic(`${what}: relative error ${err.toExponential(2)}`);
+      assert.ok(err < TOLERANCE, `${what}: relative error ${err}`);
+    }
+  });
+}
