@@ -1,5 +1,5 @@
 /**
- * The implicit-GEMM convolution (kernels/conv2d-forward.ts): FusedConv2D called as a kernel, and
+ * The implicit-GEMM and Winograd convolutions (kernels/conv2d-forward.ts, winograd-conv.ts): FusedConv2D, and
  * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
  * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
  * (valid, same, explicit), stride (1, 2, [2, 1]), filter size (1x1, 3x3, 5x5, 2x4), channel
@@ -45,6 +45,12 @@ const cases: Case[] = [
   c([2, 6, 6, 10], [1, 1, 10, 10], 1, 'valid'),
   c([2, 6, 6, 8], [3, 3, 8, 9], 2, 'valid', 'linear', false),
   c([1, 7, 7, 4], [3, 3, 4, 5], 1, 2),
+  // Winograd F(2x2, 3x3) (3x3, stride 1, 8+ channels in and out): odd output sizes, explicit padding, and
+  // one 2x2 tile only (below its 4-tile minimum: the implicit GEMM).
+  c([2, 8, 7, 8], [3, 3, 8, 12], 1, 'valid'),
+  c([1, 5, 6, 16], [3, 3, 16, 8], 1, 1, 'linear'),
+  c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
+  c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   // Fallbacks to the stock kernel: 3 output channels, elu, a single output pixel.
   c([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
   c([2, 6, 6, 4], [3, 3, 4, 8], 1, 'same', 'elu'),

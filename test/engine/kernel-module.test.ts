@@ -91,6 +91,9 @@ const HEAP_EXPORTS = [
   'subRowVector',
   'tanhMap',
   'transpose2d',
+  'winogradFilter',
+  'winogradInput',
+  'winogradOutput',
 ];
 
 const table: Array<[string, string[], boolean]> = [

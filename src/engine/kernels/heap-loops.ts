@@ -133,6 +133,32 @@ export interface HeapLoops {
     left: number,
     right: number,
   ): void;
+  /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts). */
+  winogradInput(
+    xp: number,
+    v: number,
+    plane: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    th: number,
+    tw: number,
+  ): void;
+  winogradFilter(g: number, u: number, cin: number, cout: number): void;
+  winogradOutput(
+    m: number,
+    plane: number,
+    y: number,
+    bias: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    relu: number,
+  ): void;
   /** Bytes of scratch convFilterGradBlocked needs. */
   convFilterGradScratch(cout: number, fh: number, rowFloats: number): number;
   convBaseTable(
