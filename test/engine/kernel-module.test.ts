@@ -92,6 +92,8 @@ const HEAP_EXPORTS = [
   'tanhMap',
   'transpose2d',
   'winogradFilter',
+  'winogradFilterGrad',
+  'winogradGradInput',
   'winogradInput',
   'winogradOutput',
 ];

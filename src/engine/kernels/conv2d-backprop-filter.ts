@@ -21,6 +21,9 @@
  * table). Both sum over the pixels in order in float32, so they
  * give the same bits. The [K, Cout] result is already the filter layout [kh,kw,Cin,Cout].
  *
+ * 3x3 stride-1 convolutions from 8 channels to 8 take Winograd F(2x2, 3x3) instead (winograd-conv.ts:
+ * 2.25x fewer multiply-adds, the same sum in another order).
+ *
  * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
  * transposed patches written by a wasm loop (assembly/im2col.ts im2colT) times dy through the
  * stock BatchMatMul (XNNPACK). NCHW inputs are transposed to NHWC first (the wasm forward
@@ -28,6 +31,7 @@
  */
 import { padSpatial } from './conv2d-forward';
 import { convFilterGradFor, loopsOf } from './heap-loops';
+import { winogradFilterGradient } from './winograd-conv';
 import { runStock } from './stock-kernels';
 import {
   assertFloat32,
@@ -75,8 +79,31 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
   });
 }
 
+/**
+ * Winograd F(2x2, 3x3) (winograd-conv.ts) for 3x3 stride 1 from 8 channels to 8, with at least 4 tiles
+ * of 2x2 outputs: measured faster than the blocked implicit GEMM on every such family shape (interleaved calls,
+ * relaxed SIMD, batch 32, load 5-7): [32,16,16,32] 32 -> 32 3.10 against 3.93 ms, 16 -> 32 1.23 against 1.65,
+ * 8 -> 32 0.64 against 0.90, [32,16,16,64] 64 -> 64 11.7 against 16.0.
+ */
+function winogradFits(info: ConvInfo): boolean {
+  const tiles = info.batchSize * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.inChannels >= 8 &&
+    info.outChannels >= 8 &&
+    tiles >= 4
+  );
+}
+
 function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
+  if (winogradFits(info)) {
+    const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
+    return winogradFilterGradient(backend, x, dy, [top, bottom, left, right], info.filterShape, pad);
+  }
   const xp = padSpatial(backend, x, [top, bottom, left, right]);
   const [, hp, wp, cin] = xp.shape;
   const M = info.batchSize * info.outHeight * info.outWidth;

@@ -146,6 +146,8 @@ export interface HeapLoops {
     tw: number,
   ): void;
   winogradFilter(g: number, u: number, cin: number, cout: number): void;
+  winogradGradInput: HeapLoops['winogradInput'];
+  winogradFilterGrad(du: number, dw: number, cin: number, cout: number): void;
   winogradOutput(
     m: number,
     plane: number,

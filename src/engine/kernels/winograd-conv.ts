@@ -25,9 +25,7 @@ export function winogradConv(
   // Odd output sizes: one more zero row / column so that every tile's 4x4 window is inside.
   const xp = pad(x, [pads[0], pads[1] + (oh & 1), pads[2], pads[3] + (ow & 1)]);
   const t = n * th * tw;
-  // Planes a multiple of 4 KiB plus 64 bytes apart: 16 streams in 16 cache sets, not one.
-  const vPlane = (Math.ceil((t * cin) / 1024) * 1024 + 16) * 4;
-  const mPlane = (Math.ceil((t * cout) / 1024) * 1024 + 16) * 4;
+  const [vPlane, mPlane] = [planeBytes(t * cin), planeBytes(t * cout)];
   const v = backend.makeOutput([(16 * vPlane) / 4], 'float32');
   const u = backend.makeOutput([16, cin, cout], 'float32');
   const m = backend.makeOutput([(16 * mPlane) / 4], 'float32');
@@ -45,4 +43,48 @@ export function winogradConv(
   for (const tmp of [v, u, m]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   return y;
+}
+
+/** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16 streams in 16 cache sets, not one. */
+function planeBytes(floats: number): number {
+  return (Math.ceil(floats / 1024) * 1024 + 16) * 4;
+}
+
+/**
+ * The filter gradient of the same stride-1 3x3 convolution (x [N, H, W, Cin], dy [N, OH, OW, Cout]):
+ * dw = Gᵀ [Σ over tiles of V ⊙ (A dy Aᵀ)] G, the sum a matrix product over the tiles per ξ.
+ */
+export function winogradFilterGradient(
+  backend: WasmBackendInternals,
+  x: TensorInfo,
+  dy: TensorInfo,
+  pads: number[],
+  filterShape: [number, number, number, number],
+  pad: (x: TensorInfo, pads: number[]) => TensorInfo,
+): TensorInfo {
+  const [n, oh, ow, cout] = dy.shape;
+  const cin = x.shape[3];
+  const [th, tw] = [Math.ceil(oh / 2), Math.ceil(ow / 2)];
+  const xp = pad(x, [pads[0], pads[1] + (oh & 1), pads[2], pads[3] + (ow & 1)]);
+  const dyp = pad(dy, [0, oh & 1, 0, ow & 1]);
+  const t = n * th * tw;
+  const [vPlane, ePlane] = [planeBytes(t * cin), planeBytes(t * cout)];
+  const v = backend.makeOutput([(16 * vPlane) / 4], 'float32');
+  const e = backend.makeOutput([(16 * ePlane) / 4], 'float32');
+  const du = backend.makeOutput([16, cin, cout], 'float32');
+  const dw = backend.makeOutput(filterShape, 'float32');
+  const loops = loopsOf(backend);
+  const [vp, ep, dup] = [ptr(backend, v), ptr(backend, e), ptr(backend, du)];
+  loops.winogradInput(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
+  loops.winogradGradInput(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
+  const gemm = gemmFor(loops, cout);
+  for (let xi = 0; xi < 16; xi++) {
+    // dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ]: A(ci, t) at V[ξ] + 4ci + t*Cin*4.
+    gemm(vp + xi * vPlane, 4, cin * 4, ep + xi * ePlane, cout * 4, dup + xi * cin * cout * 4, cin, cout, t);
+  }
+  loops.winogradFilterGrad(dup, ptr(backend, dw), cin, cout);
+  for (const tmp of [v, e, du]) backend.disposeData(tmp.dataId);
+  if (xp !== x) backend.disposeData(xp.dataId);
+  if (dyp !== dy) backend.disposeData(dyp.dataId);
+  return dw;
 }

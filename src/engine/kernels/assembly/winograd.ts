@@ -138,3 +138,85 @@ function a0(p: i32, plane: i32): v128 {
 function a1(p: i32, plane: i32): v128 {
   return f32x4.sub(f32x4.sub(ldv(p + 4 * plane), ldv(p + 8 * plane)), ldv(p + 12 * plane));
 }
+
+// The filter gradient of the same convolution is the adjoint of Y = Aᵀ[(G g Gᵀ) ⊙ V]A in g:
+//   dg = Gᵀ [ Σ_t V_t ⊙ (A dY_t Aᵀ) ] G
+// i.e. 16 matrix products over the tiles, dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], E = A dY Aᵀ per tile.
+
+// A applied to the 2 values of a dy row or column: A = [1 0; 1 1; 1 -1; 0 -1].
+@inline
+function gradRow(q: i32, plane: i32, e0: v128, e1: v128): void {
+  stv(q, e0);
+  stv(q + plane, f32x4.add(e0, e1));
+  stv(q + 2 * plane, f32x4.sub(e0, e1));
+  stv(q + 3 * plane, f32x4.neg(e1));
+}
+
+// winogradGradInput(dy, e, plane, N, OHp, OWp, C, TH, TW): E [16, T, C] (E[ξ] at e + ξ*plane bytes)
+// from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the caller).
+export function winogradGradInput(dy: i32, e: i32, plane: i32, N: i32, OHp: i32, OWp: i32, C: i32, TH: i32,
+  TW: i32): void {
+  const row = (OWp * C) << 2;
+  const px = C << 2;
+  for (let n = 0; n < N; n++) {
+    for (let th = 0; th < TH; th++) {
+      for (let tw = 0; tw < TW; tw++) {
+        const t = (n * TH + th) * TW + tw;
+        for (let c0 = 0; c0 < C; c0 += 4) {
+          const c = min(c0, C - 4);
+          const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
+          const q = e + ((t * C + c) << 2);
+          const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
+          gradRow(q, plane, d00, d01);
+          gradRow(q + 4 * plane, plane, f32x4.add(d00, d10), f32x4.add(d01, d11));
+          gradRow(q + 8 * plane, plane, f32x4.sub(d00, d10), f32x4.sub(d01, d11));
+          gradRow(q + 12 * plane, plane, f32x4.neg(d10), f32x4.neg(d11));
+        }
+      }
+    }
+  }
+}
+
+// Gᵀ applied to 4 values: Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
+@inline function g0(u0: v128, u1: v128, u2: v128, half: v128): v128 { return f32x4.add(u0, f32x4.mul(half, f32x4.add(u1, u2))); }
+@inline function g1(u1: v128, u2: v128, half: v128): v128 { return f32x4.mul(half, f32x4.sub(u1, u2)); }
+@inline function g2(u1: v128, u2: v128, u3: v128, half: v128): v128 { return f32x4.add(f32x4.mul(half, f32x4.add(u1, u2)), u3); }
+
+// winogradFilterGrad(du, dw, Cin, Cout): dw [3, 3, Cin, Cout] = Gᵀ dU G from dU [16, Cin, Cout]; Cout >= 4.
+export function winogradFilterGrad(du: i32, dw: i32, Cin: i32, Cout: i32): void {
+  const half = f32x4.splat(0.5);
+  const tap = (Cin * Cout) << 2;
+  for (let ci = 0; ci < Cin; ci++) {
+    for (let c0 = 0; c0 < Cout; c0 += 4) {
+      const co = min(c0, Cout - 4);
+      const off = (ci * Cout + co) << 2;
+      // dU is read only (overlapping channel groups recompute from it): Gᵀ dU column by column, then
+      // each of its 3 rows times G into the taps (kh, 0..2).
+      const p = du + off;
+      const r00 = col(p, tap, 0, 0, half), r01 = col(p, tap, 1, 0, half), r02 = col(p, tap, 2, 0, half), r03 = col(p, tap, 3, 0, half);
+      const r10 = col(p, tap, 0, 1, half), r11 = col(p, tap, 1, 1, half), r12 = col(p, tap, 2, 1, half), r13 = col(p, tap, 3, 1, half);
+      const r20 = col(p, tap, 0, 2, half), r21 = col(p, tap, 1, 2, half), r22 = col(p, tap, 2, 2, half), r23 = col(p, tap, 3, 2, half);
+      tapsRow(dw + off, tap, r00, r01, r02, r03, half);
+      tapsRow(dw + off + 3 * tap, tap, r10, r11, r12, r13, half);
+      tapsRow(dw + off + 6 * tap, tap, r20, r21, r22, r23, half);
+    }
+  }
+}
+
+// Row kh of Gᵀ dU at column j (dU[ξ] at p + ξ*tap).
+@inline
+function col(p: i32, tap: i32, j: i32, kh: i32, half: v128): v128 {
+  const u1 = ldv(p + (4 + j) * tap);
+  const u2 = ldv(p + (8 + j) * tap);
+  if (kh === 0) return g0(ldv(p + j * tap), u1, u2, half);
+  if (kh === 1) return g1(u1, u2, half);
+  return g2(u1, u2, ldv(p + (12 + j) * tap), half);
+}
+
+// One row of Gᵀ dU times G: taps (kh, 0..2) at out, out + tap, out + 2*tap.
+@inline
+function tapsRow(out: i32, tap: i32, u0: v128, u1: v128, u2: v128, u3: v128, half: v128): void {
+  stv(out, g0(u0, u1, u2, half));
+  stv(out + tap, g1(u1, u2, half));
+  stv(out + 2 * tap, g2(u1, u2, u3, half));
+}
