@@ -45,6 +45,9 @@ const cases: Case[] = [
   c([2, 6, 6, 10], [1, 1, 10, 10], 1, 'valid'),
   c([2, 6, 6, 8], [3, 3, 8, 9], 2, 'valid', 'linear', false),
   c([1, 7, 7, 4], [3, 3, 4, 5], 1, 2),
+  // Input gradients into 6 and 4 channels through the implicit GEMM (dx at most 1.5x dy's pixels).
+  c([2, 15, 15, 6], [3, 3, 6, 16], 1, 'valid'),
+  c([1, 12, 12, 4], [3, 3, 4, 8], 1, 'valid', 'linear'),
   // Winograd F(2x2, 3x3) (3x3, stride 1, 8+ channels in and out): odd output sizes, explicit padding, and
   // one 2x2 tile only (below its 4-tile minimum: the implicit GEMM).
   c([2, 8, 7, 8], [3, 3, 8, 12], 1, 'valid'),

@@ -67,10 +67,14 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     // Stride 1 also takes the GEMM when XNNPACK's convolution would produce few channels from many
     // (measured: [32,13,13,16] -> 6 channels 0.65 -> 0.50 ms, 5x5 16 -> 6 1.40 -> 0.79 ms, 64 -> 64
     // 20.1 -> 18.1 ms; from 6 channels, or 32 -> 32, XNNPACK stays faster).
-    // From 8 input channels the implicit-GEMM convolution below beats both (measured, relaxed SIMD:
-    // [32,16,16,32] 3x3 32 -> 32 3.4 ms against GEMM 4.7 and XNNPACK 5.3; 64 -> 32 6.4 against 7.4;
-    // 32 -> 8 0.89 against 1.06); to 6 channels its 8-wide tiles waste a quarter and XNNPACK wins.
-    const implicit = cin >= 8 && info.batchSize * info.inHeight * info.inWidth >= 4;
+    // The implicit-GEMM convolution below (with Winograd for 3x3) beats both from 8 input channels
+    // (measured, relaxed SIMD, batch 32: [32,16,16,32] 3x3 32 -> 32 3.4 ms against GEMM 4.7 and XNNPACK 5.3;
+    // 64 -> 32 6.4 against 7.4; 32 -> 8 0.89 against 1.06), and from 4 where the padded border it multiplies
+    // by zero is small: dx at most 1.5x dy's pixels ([32,13,13,16] -> [32,15,15,6] 3x3 0.39 against GEMM
+    // 0.45, [32,24,24,16] -> [32,28,28,6] 5x5 3.5 against 4.5; [32,10,10,16] -> [32,14,14,6] 5x5, 1.96x the
+    // pixels: 0.86 against GEMM 0.70).
+    const dxPixels = info.batchSize * info.inHeight * info.inWidth;
+    const implicit = cin >= 4 && dxPixels >= 4 && (cin >= 8 || dxPixels <= 1.5 * M);
     const gemmWins = !implicit && cout >= 16 && (cout > cin || cout >= 64);
     if (floats && (!stride1 || gemmWins) && M >= 4 && kh * kw * cin >= 4) return gemmCol2im(backend, dy, filter, info);
     if (!floats || !stride1) return runStock('Conv2DBackpropInput', { dy, filter }, backend, attrs);

@@ -78,9 +78,10 @@ export function implicitConv(
     n * Math.ceil(oh / 2) * Math.ceil(ow / 2) >= 4;
   if (winograd)
     return winogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, (t, p) => padSpatial(backend, t, p));
+  const m = n * oh * ow;
+  if (cout < 4 || m < 4) throw new Error(`implicitConv: needs 4+ output channels and pixels, got ${c.outShape}`);
   const xp = padSpatial(backend, x, c.pads);
   const [, hp, wp, cin] = xp.shape;
-  const m = n * oh * ow;
   const base = backend.makeOutput([m], 'int32');
   const y = backend.makeOutput(c.outShape, 'float32');
   const loops = loopsOf(backend);
