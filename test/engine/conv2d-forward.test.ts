@@ -104,3 +104,82 @@ for (const k of cases) {
     }
   });
 }
+
+/**
+ * A sample's outputs never depend on the batch it comes in (1 worker's whole batch against 2 workers'
+ * halves, predict against serve's batches): each kernel on the first 1, 2 and 3 samples gives, bit for bit,
+ * the first rows of its result on 6 samples. (Batch-dependent choices between kernels that round
+ * differently, e.g. the fused multiply-adds of the relaxed-SIMD GEMM against XNNPACK, would break this.)
+ */
+interface RowCase {
+  name: string;
+  kernel: string;
+  /** Inputs with the batch first (sliced), then the rest (whole). */
+  batched: Record<string, number[]>;
+  fixed?: Record<string, number[]>;
+  attrs: (n: number) => Record<string, unknown>;
+}
+const conv = (x: number[], f: number[], strides: number, pad: 'valid' | 'same'): RowCase[] => {
+  const info = tf.backend_util.computeConv2DInfo([6, ...x] as Case['x'], f as Case['filter'], strides, 1, pad);
+  const name = `x[n,${x}] f[${f}] s${strides} ${pad}`;
+  return [
+    {
+      name: `FusedConv2D ${name}`,
+      kernel: 'FusedConv2D',
+      batched: { x },
+      fixed: { filter: f, bias: [f[3]] },
+      attrs: () => ({ strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' }),
+    },
+    {
+      name: `Conv2DBackpropInput ${name}`,
+      kernel: 'Conv2DBackpropInput',
+      batched: { dy: info.outShape.slice(1) },
+      fixed: { filter: f },
+      attrs: (n) => ({ strides, pad, dataFormat: 'NHWC', inputShape: [n, ...x] }),
+    },
+  ];
+};
+const rowCases: RowCase[] = [
+  ...conv([6, 6, 3], [3, 3, 3, 6], 1, 'valid'),
+  ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
+  ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
+  ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
+  ...conv([7, 7, 6], [5, 5, 6, 16], 1, 'valid'),
+  {
+    name: 'BatchMatMul [n,40] x [40,12]',
+    kernel: 'BatchMatMul',
+    batched: { a: [40] },
+    fixed: { b: [40, 12] },
+    attrs: () => ({}),
+  },
+  {
+    name: 'BatchMatMul [n,12] x [40,12]ᵀ',
+    kernel: 'BatchMatMul',
+    batched: { a: [12] },
+    fixed: { b: [40, 12] },
+    attrs: () => ({ transposeB: true }),
+  },
+];
+
+async function runRows(c: RowCase, n: number): Promise<Float32Array> {
+  await useBackend('wasm');
+  return tf.tidy(() => {
+    const inputs: Record<string, tf.Tensor> = {};
+    let seed = 10;
+    for (const [k, s] of Object.entries(c.batched))
+      inputs[k] = tf.tensor(uniform(6 * size(s), seed++), [6, ...s]).slice(0, n);
+    for (const [k, s] of Object.entries(c.fixed ?? {})) inputs[k] = tf.tensor(uniform(size(s), seed++), s);
+    const out = tf.engine().runKernel(c.kernel, inputs, c.attrs(n) as tf.NamedAttrMap) as tf.Tensor;
+    return out.dataSync() as Float32Array;
+  });
+}
+
+for (const c of rowCases) {
+  test(`a sample's outputs do not depend on its batch: ${c.name}`, async () => {
+    const whole = await runRows(c, 6);
+    for (const n of [1, 2, 3]) {
+      const part = await runRows(c, n);
+      assert.deepEqual(part, whole.subarray(0, part.length), `first ${n} of 6`);
+    }
+  });
+}

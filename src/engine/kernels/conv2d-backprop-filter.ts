@@ -86,7 +86,7 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
  * 8 -> 32 0.64 against 0.90, [32,16,16,64] 64 -> 64 11.7 against 16.0.
  */
 function winogradFits(info: ConvInfo): boolean {
-  const tiles = info.batchSize * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+  const tiles = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2); // per image, as the forward pass
   return (
     info.filterHeight === 3 &&
     info.filterWidth === 3 &&

@@ -63,7 +63,6 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     ];
     const floats = dy.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast';
     const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && pads.every((p) => p >= 0);
-    const M = info.batchSize * info.outHeight * info.outWidth;
     // Stride 1 also takes the GEMM when XNNPACK's convolution would produce few channels from many
     // (measured: [32,13,13,16] -> 6 channels 0.65 -> 0.50 ms, 5x5 16 -> 6 1.40 -> 0.79 ms, 64 -> 64
     // 20.1 -> 18.1 ms; from 6 channels, or 32 -> 32, XNNPACK stays faster).
@@ -73,10 +72,12 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     // by zero is small: dx at most 1.5x dy's pixels ([32,13,13,16] -> [32,15,15,6] 3x3 0.39 against GEMM
     // 0.45, [32,24,24,16] -> [32,28,28,6] 5x5 3.5 against 4.5; [32,10,10,16] -> [32,14,14,6] 5x5, 1.96x the
     // pixels: 0.86 against GEMM 0.70).
-    const dxPixels = info.batchSize * info.inHeight * info.inWidth;
-    const implicit = cin >= 4 && dxPixels >= 4 && (cin >= 8 || dxPixels <= 1.5 * M);
+    // Per image, never per batch (see conv2d-forward.ts): an image's dx must not depend on its batch.
+    const [dxPixels, dyPixels] = [info.inHeight * info.inWidth, info.outHeight * info.outWidth];
+    const implicit = cin >= 4 && dxPixels >= 4 && (cin >= 8 || dxPixels <= 1.5 * dyPixels);
     const gemmWins = !implicit && cout >= 16 && (cout > cin || cout >= 64);
-    if (floats && (!stride1 || gemmWins) && M >= 4 && kh * kw * cin >= 4) return gemmCol2im(backend, dy, filter, info);
+    if (floats && (!stride1 || gemmWins) && dyPixels >= 4 && kh * kw * cin >= 4)
+      return gemmCol2im(backend, dy, filter, info);
     if (!floats || !stride1) return runStock('Conv2DBackpropInput', { dy, filter }, backend, attrs);
 
     const rotated = backend.makeOutput([kh, kw, cout, cin], 'float32');

@@ -56,7 +56,7 @@ export interface ImplicitConv {
   relu: boolean;
 }
 
-/** y = conv(x, w) (+ bias) (then relu), NHWC, dilation 1; needs N*OH*OW >= 4 and Cout >= 4. */
+/** y = conv(x, w) (+ bias) (then relu), NHWC, dilation 1; needs OH*OW >= 4 and Cout >= 4. */
 export function implicitConv(
   backend: WasmBackendInternals,
   x: TensorInfo,
@@ -66,7 +66,9 @@ export function implicitConv(
 ): TensorInfo {
   // Winograd where it measured faster (interleaved calls, relaxed SIMD, batch 32, load 7-9): 3x3 stride 1
   // from 8 channels to 8, e.g. [32,16,16,32] 32 -> 32 2.18 against 3.33 ms, 64 -> 64 7.4 against 13.0,
-  // 8 -> 32 0.82 against 0.85; its matrix products need at least 4 tiles of 2x2 outputs.
+  // 8 -> 32 0.82 against 0.85; its matrix products need at least 4 tiles of 2x2 outputs, asked of each
+  // image (every choice here is per image, never per batch: an image's bits must not depend on the batch
+  // it comes in, e.g. 1 worker's whole batch against 2 workers' halves, or predict against serve).
   const [n, oh, ow, cout] = c.outShape;
   const winograd =
     c.filterHeight === 3 &&
@@ -75,11 +77,11 @@ export function implicitConv(
     c.strides[1] === 1 &&
     x.shape[3] >= 8 &&
     cout >= 8 &&
-    n * Math.ceil(oh / 2) * Math.ceil(ow / 2) >= 4;
+    Math.ceil(oh / 2) * Math.ceil(ow / 2) >= 4;
   if (winograd)
     return winogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, (t, p) => padSpatial(backend, t, p));
   const m = n * oh * ow;
-  if (cout < 4 || m < 4) throw new Error(`implicitConv: needs 4+ output channels and pixels, got ${c.outShape}`);
+  if (cout < 4 || oh * ow < 4) throw new Error(`implicitConv: needs 4+ output channels and pixels, got ${c.outShape}`);
   const xp = padSpatial(backend, x, c.pads);
   const [, hp, wp, cin] = xp.shape;
   const base = backend.makeOutput([m], 'int32');
@@ -133,7 +135,7 @@ function oursRuns(inputs: ConvInputs, info: ConvInfo, activation: string): boole
     info.dilationWidth === 1 &&
     (!bias || bias.shape.reduce((p, q) => p * q, 1) === info.outChannels) &&
     info.outChannels >= 4 &&
-    info.batchSize * info.outHeight * info.outWidth >= 4 &&
+    info.outHeight * info.outWidth >= 4 &&
     windowsInside(info)
   );
 }
