@@ -54,6 +54,7 @@ const cases: Case[] = [
   c([1, 5, 6, 16], [3, 3, 16, 8], 1, 1, 'linear'),
   c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
+  c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
   // Fallbacks to the stock kernel: 3 output channels, elu, a single output pixel.
   c([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
   c([2, 6, 6, 4], [3, 3, 4, 8], 1, 'same', 'elu'),
