@@ -66,7 +66,14 @@ export function col2im(dp: i32, dx: i32, N: i32, H: i32, W: i32, C: i32, OH: i32
                 dst += 16;
                 src += 16;
               }
-              for (let c = c4; c < C; c++) {
+              if (C - c4 >= 2) {
+                // Two more channels (6 = 4 + 2, LeNet's) as one 64-bit lane pair, not two scalar adds.
+                const sum = f32x4.add(v128.load64_zero(<usize>dst), v128.load64_zero(<usize>src));
+                v128.store64_lane(<usize>dst, sum, 0);
+                dst += 8;
+                src += 8;
+              }
+              if (C - c4 === 3 || C - c4 === 1) {
                 stf(dst, ldf(dst) + ldf(src));
                 dst += 4;
                 src += 4;
