@@ -4,7 +4,7 @@
  * tf.engine().runKernel on seeded random data, best of --reps calls, with a hash of the output so
  * that two builds can be compared for identical bits as well as speed. CPU time
  * (process.cpuUsage), because on a shared machine wall time also measures the wait for a core.
- * Usage: node dist/bench/kernel-calls.js [--batch 32] [--reps 12]
+ * Usage: node dist/bench/kernel-calls.js [--batch 32] [--reps 12] [--only TEXT (rows whose name contains it)]
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +17,7 @@ const opt = (name: string, dflt: number) => {
 };
 const batch = opt('--batch', 32);
 const reps = opt('--reps', 12);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 
 type Shape4 = [number, number, number, number];
 /** x (without the batch), filter, stride, padding: the families' layers. */
@@ -25,12 +26,14 @@ const CONVS: Array<[number[], Shape4, number, 'valid' | 'same']> = [
   [[15, 15, 6], [3, 3, 6, 16], 1, 'valid'],
   [[32, 32, 3], [5, 5, 3, 6], 1, 'valid'],
   [[14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
+  [[32, 32, 3], [3, 3, 3, 16], 1, 'same'],
   [[32, 32, 3], [3, 3, 3, 32], 1, 'same'],
+  [[32, 32, 16], [3, 3, 16, 32], 2, 'same'],
+  [[16, 16, 32], [3, 3, 32, 32], 1, 'same'],
   [[32, 32, 32], [3, 3, 32, 32], 1, 'same'],
   [[16, 16, 32], [3, 3, 32, 64], 1, 'same'],
-  [[16, 16, 64], [3, 3, 64, 64], 1, 'same'],
-  [[32, 32, 16], [3, 3, 16, 32], 2, 'same'],
   [[16, 16, 32], [3, 3, 32, 64], 2, 'same'],
+  [[16, 16, 64], [3, 3, 64, 64], 1, 'same'],
   [[8, 8, 64], [1, 1, 64, 10], 1, 'same'],
 ];
 /** a, b (without the batch of 1), transposeA, transposeB: dense layers and their gradients. */
@@ -66,8 +69,11 @@ function time(call: () => tf.Tensor): { ms: number; hash: string } {
   return { ms, hash };
 }
 
-const row = (name: string, r: { ms: number; hash: string }, flops: number) =>
+function row(name: string, call: () => tf.Tensor, flops: number): void {
+  if (!name.includes(only)) return;
+  const r = time(call);
   console.log(`| ${name} | ${r.ms.toFixed(3)} | ${((flops / r.ms) * 1e-6).toFixed(1)} | ${r.hash} |`);
+}
 
 async function main(): Promise<void> {
   await selectBackend('wasm');
@@ -81,15 +87,11 @@ async function main(): Promise<void> {
     const name = `x${JSON.stringify(xShape)} f${JSON.stringify(fs)} s${stride} ${pad}`;
     const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: object) => () =>
       tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-    row(`FusedConv2D ${name}`, time(run('FusedConv2D', { x, filter: f }, { ...conv, activation: 'linear' })), flops);
-    row(
-      `Conv2DBackpropFilter ${name}`,
-      time(run('Conv2DBackpropFilter', { x, dy }, { ...conv, filterShape: fs })),
-      flops,
-    );
+    row(`FusedConv2D ${name}`, run('FusedConv2D', { x, filter: f }, { ...conv, activation: 'linear' }), flops);
+    row(`Conv2DBackpropFilter ${name}`, run('Conv2DBackpropFilter', { x, dy }, { ...conv, filterShape: fs }), flops);
     row(
       `Conv2DBackpropInput ${name}`,
-      time(run('Conv2DBackpropInput', { dy, filter: f }, { ...conv, inputShape: xShape })),
+      run('Conv2DBackpropInput', { dy, filter: f }, { ...conv, inputShape: xShape }),
       flops,
     );
     tf.dispose([x, f, dy]);
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
     const name = `BatchMatMul ${JSON.stringify(as)}${transposeA ? 'ᵀ' : ''} x ${JSON.stringify(bs)}${transposeB ? 'ᵀ' : ''}`;
     row(
       name,
-      time(() => tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor),
+      () => tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor,
       2 * m * n * k,
     );
     tf.dispose([a, b]);

@@ -14,8 +14,8 @@
  * (dy·Wᵀ, W [inputs, units]) means moving the whole weight matrix every step; when that is the
  * larger copy, the kernel computes Cᵀ = B·op(A)ᵀ instead (B read in place as the strided
  * operand, op(A)ᵀ small) and transposes Cᵀ: C[i,j] = sum_t A(i,t)·B(j,t) either way, in the same
- * order of t, so the bits are the same. Transposes are a blocked wasm loop (assembly/transpose.ts). Batched
- * products, non-float32, and matrices smaller than one tile (fewer than 4 rows or columns)
+ * order of t, so the bits are the same. Transposes are a blocked wasm loop (assembly/transpose.ts). Fewer than
+ * 4 rows run the same loop on rows padded to 4. Batched products, non-float32, and fewer than 4 columns
  * go to the stock kernel (with explicit transposes, which keeps them on XNNPACK when possible).
  */
 import { gemmFor, loopsOf } from './heap-loops';
@@ -56,6 +56,10 @@ export function makeBatchMatMulKernel(): WasmKernel {
     const as2d = (t: TensorInfo) => withShape(t, t.shape.slice(-2));
     const flip = (t: TensorInfo) => runStock('Transpose', { x: as2d(t) }, backend, { perm: [1, 0] });
 
+    // Fewer than 4 rows (a batch of 1-3 through a dense layer): the same GEMM on rows padded to 4, so a row's
+    // bits never depend on how many rows come with it (the relaxed-SIMD GEMM fuses its multiply-adds,
+    // XNNPACK does not: 1 and 2 workers, or predict and serve's batches, would otherwise round differently).
+    if (m < 4 && n >= 4) return paddedRows(backend, a, b, transposeA, transposeB, m, n, k, outShape);
     if (m < 4 || n < 4) {
       const a2 = transposeA ? flip(a) : as2d(a);
       const b2 = transposeB ? flip(b) : as2d(b);
@@ -108,5 +112,35 @@ function viaTransposedC(
   loops.transpose2d(ptr(backend, cT), ptr(backend, out), n, m);
   if (!transposeA) backend.disposeData(aT.dataId);
   backend.disposeData(cT.dataId);
+  return out;
+}
+
+/** C = op(A)·op(B) for m < 4 rows: op(A) copied into 4 zero-padded rows, the 4-row product, its first m rows. */
+function paddedRows(
+  backend: WasmBackendInternals,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  outShape: number[],
+): TensorInfo {
+  const a4 = backend.makeOutput([4, k], 'float32');
+  const b2 = transposeB ? transpose(backend, withShape(b, b.shape.slice(-2))) : b;
+  const c4 = backend.makeOutput([4, n], 'float32');
+  const out = backend.makeOutput(outShape, 'float32');
+  const heap = backend.wasm.HEAPF32;
+  const [ap, a4p] = [ptr(backend, a) >> 2, ptr(backend, a4) >> 2];
+  heap.fill(0, a4p, a4p + 4 * k);
+  for (let i = 0; i < m; i++) {
+    for (let t = 0; t < k; t++) heap[a4p + i * k + t] = heap[ap + (transposeA ? t * m + i : i * k + t)];
+  }
+  gemmFor(loopsOf(backend), n)(a4p * 4, k * 4, 4, ptr(backend, b2), n * 4, ptr(backend, c4), 4, n, k);
+  heap.copyWithin(ptr(backend, out) >> 2, ptr(backend, c4) >> 2, (ptr(backend, c4) >> 2) + m * n);
+  if (transposeB) backend.disposeData(b2.dataId);
+  backend.disposeData(a4.dataId);
+  backend.disposeData(c4.dataId);
   return out;
 }

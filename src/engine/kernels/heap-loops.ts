@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import type { WindowArgs } from './wasm-internals';
 
 export interface HeapLoops {
@@ -102,6 +103,63 @@ export interface HeapLoops {
     fh: number,
     rowFloats: number,
     rowBytes: number,
+  ): void;
+  /** See assembly/conv-forward.ts (bias 0 for none, relu 0 or 1). */
+  convForward4x2(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    base: number,
+    m: number,
+    cout: number,
+    fh: number,
+    rowFloats: number,
+    rowBytes: number,
+    relu: number,
+  ): void;
+  convForward4x1: HeapLoops['convForward4x2'];
+  convForwardW2: HeapLoops['convForward4x2'];
+  /** y = x zero-padded by top/bottom rows and left/right columns (NHWC; assembly/im2col.ts). */
+  padNhwc(
+    x: number,
+    y: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void;
+  /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts). */
+  winogradInput(
+    xp: number,
+    v: number,
+    plane: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    th: number,
+    tw: number,
+  ): void;
+  winogradFilter(g: number, u: number, cin: number, cout: number): void;
+  winogradGradInput: HeapLoops['winogradInput'];
+  winogradFilterGrad(du: number, dw: number, cin: number, cout: number): void;
+  winogradOutput(
+    m: number,
+    plane: number,
+    y: number,
+    bias: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    relu: number,
   ): void;
   /** Bytes of scratch convFilterGradBlocked needs. */
   convFilterGradScratch(cout: number, fh: number, rowFloats: number): number;
@@ -207,6 +265,7 @@ export function convFilterGradFor(loops: HeapLoops, cout: number): ConvFilterGra
 interface WasmJsApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmJsApi }).WebAssembly;
 
@@ -216,9 +275,38 @@ export type WasmMemory = object;
 let compiled: object | null = null;
 const instances = new WeakMap<WasmMemory, HeapLoops>();
 
-/** The compiled module's bytes (built by `npm run build:kernels`). */
+/**
+ * The two builds of the loops (`npm run build:kernels`, from the same sources): `simd`, and
+ * `relaxed-simd`, whose multiply-adds are f32x4.relaxed_madd (fused on x86 with FMA3: one rounding
+ * instead of two, so its results differ from the plain build's in the last bits). Node 20's V8 has
+ * relaxed SIMD behind --experimental-wasm-relaxed-simd, so the flag is set before the first
+ * compile; where the module still does not validate, the plain build runs. The flag is
+ * process-wide and every thread makes the same choice, so the main thread and the training
+ * workers run the same module and get the same bits. PIPELINE_WASM_SIMD=plain forces the plain build.
+ */
+export type KernelBuild = 'simd' | 'relaxed-simd';
+let chosen: { build: KernelBuild; bytes: Uint8Array } | null = null;
+
+function chooseBuild(): { build: KernelBuild; bytes: Uint8Array } {
+  const read = (file: string) => fs.readFileSync(path.join(__dirname, file));
+  if (process.env.PIPELINE_WASM_SIMD !== 'plain') {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const relaxed = read('heap-relaxed.wasm');
+    if (WA.validate(relaxed)) return { build: 'relaxed-simd', bytes: relaxed };
+  }
+  return { build: 'simd', bytes: read('heap.wasm') };
+}
+
+/** Which build this process runs (chosen once, on first use). */
+export function kernelBuild(): KernelBuild {
+  chosen ??= chooseBuild();
+  return chosen.build;
+}
+
+/** The chosen build's bytes. */
 export function moduleBytes(): Uint8Array {
-  return fs.readFileSync(path.join(__dirname, 'heap.wasm'));
+  chosen ??= chooseBuild();
+  return chosen.bytes;
 }
 
 /** The loops bound to a tfjs wasm backend (its module's memory). */

@@ -14,6 +14,7 @@ import { makeCastKernel } from './cast';
 import { makeDepthwiseBackpropFilterKernel, makeDepthwiseBackpropInputKernel } from './depthwise-backprop';
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
+import { makeConv2DKernel } from './conv2d-forward';
 import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { makeMeanKernel } from './mean';
@@ -45,6 +46,16 @@ export const WASM_KERNEL_FIXES: ReadonlyArray<{ kernelName: string; why: string;
     kernelName: 'Conv2DBackpropFilter',
     why: 'missing in tfjs-backend-wasm 4.22 (conv2d gradients threw); implicit GEMM in wasm SIMD',
     make: makeConv2DBackpropFilterKernel,
+  },
+  {
+    kernelName: 'FusedConv2D',
+    why: 'speed: XNNPACK runs small conv nets at 14-31 GFLOP/s; now an implicit GEMM in wasm SIMD (fused multiply-add where relaxed SIMD validates)',
+    make: (tf) => makeConv2DKernel(tf, 'FusedConv2D'),
+  },
+  {
+    kernelName: 'Conv2D',
+    why: 'same sums as FusedConv2D, so tfjs autograd (Conv2D, Add, Relu) and the direct step (FusedConv2D) agree to the bit',
+    make: (tf) => makeConv2DKernel(tf, 'Conv2D'),
   },
   {
     kernelName: 'Conv2DBackpropInput',

@@ -1,4 +1,4 @@
-import { ldf, ldi, ldv, stf, stv } from './mem';
+import { ldf, ldi, ldv, madd, stf, stv } from './mem';
 
 // The conv2d filter gradient as a register-tiled, cache-blocked GEMM over the output pixels:
 //   dWt[co, k] = sum over m of dy[m, co] * x[base[m] + kh*rowBytes + 4j],   k = kh*L + j
@@ -56,17 +56,17 @@ function tile(x: i32, dy: i32, base: i32, m0: i32, m1: i32, cout4: i32, colOff: 
     const v0 = ldv(xp);
     const v1 = ldv(xp + vo1);
     let s = v128.load32_splat(<usize>dp);
-    a0 = f32x4.add(a0, f32x4.mul(s, v0));
-    a1 = f32x4.add(a1, f32x4.mul(s, v1));
+    a0 = madd(a0, s, v0);
+    a1 = madd(a1, s, v1);
     s = v128.load32_splat(<usize>(dp + 4));
-    b0 = f32x4.add(b0, f32x4.mul(s, v0));
-    b1 = f32x4.add(b1, f32x4.mul(s, v1));
+    b0 = madd(b0, s, v0);
+    b1 = madd(b1, s, v1);
     s = v128.load32_splat(<usize>(dp + 8));
-    c0 = f32x4.add(c0, f32x4.mul(s, v0));
-    c1 = f32x4.add(c1, f32x4.mul(s, v1));
+    c0 = madd(c0, s, v0);
+    c1 = madd(c1, s, v1);
     s = v128.load32_splat(<usize>(dp + 12));
-    d0 = f32x4.add(d0, f32x4.mul(s, v0));
-    d1 = f32x4.add(d1, f32x4.mul(s, v1));
+    d0 = madd(d0, s, v0);
+    d1 = madd(d1, s, v1);
     bp += 4;
     dp += cout4;
   }

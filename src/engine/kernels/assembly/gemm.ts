@@ -14,7 +14,7 @@
 //
 // One source for every variant: `tile` is inlined into each exported function with constant
 // RN / FULL / CONV, and the optimizer drops the branches and registers a variant does not use.
-import { ldi, ldv, stv } from './mem';
+import { ldi, ldv, madd, stv } from './mem';
 
 // One row of a tile's accumulators to C at byte offset cp (vector v at cp + vo_v; vo0 is 0).
 @inline
@@ -62,25 +62,25 @@ function tile(CONV: bool, RN: i32, FULL: bool, a: i32, sAi: i32, sAt: i32, kOff:
         if (RN > 2) bv2 = ldv(bp + vo2);
         if (RN > 3) bv3 = ldv(bp + vo3);
         av = v128.load32_splat(<usize>(CONV ? a0 + bs : a0));
-        acc0_0 = f32x4.add(acc0_0, f32x4.mul(av, bv0));
-        if (RN > 1) acc0_1 = f32x4.add(acc0_1, f32x4.mul(av, bv1));
-        if (RN > 2) acc0_2 = f32x4.add(acc0_2, f32x4.mul(av, bv2));
-        if (RN > 3) acc0_3 = f32x4.add(acc0_3, f32x4.mul(av, bv3));
+        acc0_0 = madd(acc0_0, av, bv0);
+        if (RN > 1) acc0_1 = madd(acc0_1, av, bv1);
+        if (RN > 2) acc0_2 = madd(acc0_2, av, bv2);
+        if (RN > 3) acc0_3 = madd(acc0_3, av, bv3);
         av = v128.load32_splat(<usize>(CONV ? a1 + bs : a1));
-        acc1_0 = f32x4.add(acc1_0, f32x4.mul(av, bv0));
-        if (RN > 1) acc1_1 = f32x4.add(acc1_1, f32x4.mul(av, bv1));
-        if (RN > 2) acc1_2 = f32x4.add(acc1_2, f32x4.mul(av, bv2));
-        if (RN > 3) acc1_3 = f32x4.add(acc1_3, f32x4.mul(av, bv3));
+        acc1_0 = madd(acc1_0, av, bv0);
+        if (RN > 1) acc1_1 = madd(acc1_1, av, bv1);
+        if (RN > 2) acc1_2 = madd(acc1_2, av, bv2);
+        if (RN > 3) acc1_3 = madd(acc1_3, av, bv3);
         av = v128.load32_splat(<usize>(CONV ? a2 + bs : a2));
-        acc2_0 = f32x4.add(acc2_0, f32x4.mul(av, bv0));
-        if (RN > 1) acc2_1 = f32x4.add(acc2_1, f32x4.mul(av, bv1));
-        if (RN > 2) acc2_2 = f32x4.add(acc2_2, f32x4.mul(av, bv2));
-        if (RN > 3) acc2_3 = f32x4.add(acc2_3, f32x4.mul(av, bv3));
+        acc2_0 = madd(acc2_0, av, bv0);
+        if (RN > 1) acc2_1 = madd(acc2_1, av, bv1);
+        if (RN > 2) acc2_2 = madd(acc2_2, av, bv2);
+        if (RN > 3) acc2_3 = madd(acc2_3, av, bv3);
         av = v128.load32_splat(<usize>(CONV ? a3 + bs : a3));
-        acc3_0 = f32x4.add(acc3_0, f32x4.mul(av, bv0));
-        if (RN > 1) acc3_1 = f32x4.add(acc3_1, f32x4.mul(av, bv1));
-        if (RN > 2) acc3_2 = f32x4.add(acc3_2, f32x4.mul(av, bv2));
-        if (RN > 3) acc3_3 = f32x4.add(acc3_3, f32x4.mul(av, bv3));
+        acc3_0 = madd(acc3_0, av, bv0);
+        if (RN > 1) acc3_1 = madd(acc3_1, av, bv1);
+        if (RN > 2) acc3_2 = madd(acc3_2, av, bv2);
+        if (RN > 3) acc3_3 = madd(acc3_3, av, bv3);
         if (!CONV) {
           a0 += sAt;
           a1 += sAt;

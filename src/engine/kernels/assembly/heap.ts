@@ -11,7 +11,9 @@ export {
   gemm4x1, gemm4x2, gemmW2, gemmW3, gemmW4,
 } from './gemm';
 export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad';
-export { col2im, convBaseTable, im2colT } from './im2col';
+export { convForward4x1, convForward4x2, convForwardW2 } from './conv-forward';
+export { col2im, convBaseTable, im2colT, padNhwc } from './im2col';
+export { winogradFilter, winogradFilterGrad, winogradGradInput, winogradInput, winogradOutput } from './winograd';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
 export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from './optimizer-rules';

@@ -66,7 +66,14 @@ export function col2im(dp: i32, dx: i32, N: i32, H: i32, W: i32, C: i32, OH: i32
                 dst += 16;
                 src += 16;
               }
-              for (let c = c4; c < C; c++) {
+              if (C - c4 >= 2) {
+                // Two more channels (6 = 4 + 2, LeNet's) as one 64-bit lane pair, not two scalar adds.
+                const sum = f32x4.add(v128.load64_zero(<usize>dst), v128.load64_zero(<usize>src));
+                v128.store64_lane(<usize>dst, sum, 0);
+                dst += 8;
+                src += 8;
+              }
+              if (C - c4 === 3 || C - c4 === 1) {
                 stf(dst, ldf(dst) + ldf(src));
                 dst += 4;
                 src += 4;
@@ -95,5 +102,31 @@ export function convBaseTable(table: i32, N: i32, OH: i32, OW: i32, Hp: i32, Wp:
         v += step;
       }
     }
+  }
+}
+
+// padNhwc(x, y, N, H, W, C, top, bottom, left, right): y [N, top+H+bottom, left+W+right, C] = x
+// with zero rows above and below and zero columns left and right of every image: row copies and
+// fills (the stock PadV2 moves one element at a time: 0.9 ms for a [32,32,32,3] input).
+export function padNhwc(x: i32, y: i32, N: i32, H: i32, W: i32, C: i32, top: i32, bottom: i32, left: i32,
+  right: i32): void {
+  const rowIn = (W * C) << 2;
+  const rowOut = ((left + W + right) * C) << 2;
+  const leftBytes = (left * C) << 2;
+  const rightBytes = (right * C) << 2;
+  let src = x;
+  let dst = y;
+  for (let n = 0; n < N; n++) {
+    fill0(dst, top * rowOut);
+    dst += top * rowOut;
+    for (let h = 0; h < H; h++) {
+      fill0(dst, leftBytes);
+      memory.copy(<usize>(dst + leftBytes), <usize>src, <usize>rowIn);
+      fill0(dst + leftBytes + rowIn, rightBytes);
+      src += rowIn;
+      dst += rowOut;
+    }
+    fill0(dst, bottom * rowOut);
+    dst += bottom * rowOut;
   }
 }

@@ -1,0 +1,186 @@
+/**
+ * The implicit-GEMM and Winograd convolutions (kernels/conv2d-forward.ts, winograd-conv.ts): FusedConv2D, and
+ * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
+ * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
+ * (valid, same, explicit), stride (1, 2, [2, 1]), filter size (1x1, 3x3, 5x5, 2x4), channel
+ * counts on every tile (4, full width 5-8, 8-wide tiles with a shifted-back last one) and the
+ * fallbacks (3 output channels, activations other than relu, fewer than 4 pixels).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
+
+type Pad = 'valid' | 'same' | number;
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+  activation: 'linear' | 'relu' | 'elu';
+  bias: boolean;
+}
+
+const c = (
+  x: Case['x'],
+  filter: Case['filter'],
+  strides: Case['strides'],
+  pad: Pad,
+  activation: Case['activation'] = 'relu',
+  bias = true,
+): Case => ({ x, filter, strides, pad, activation, bias });
+
+const cases: Case[] = [
+  c([2, 9, 9, 3], [3, 3, 3, 6], 1, 'valid'),
+  c([2, 9, 9, 3], [3, 3, 3, 6], 1, 'same', 'linear', false),
+  c([2, 12, 12, 3], [5, 5, 3, 6], 1, 'valid'),
+  c([2, 8, 8, 6], [5, 5, 6, 16], 1, 'valid', 'linear'),
+  c([2, 8, 8, 6], [5, 5, 6, 16], 1, 'same'),
+  c([2, 9, 9, 8], [3, 3, 8, 8], 1, 'same'),
+  c([2, 8, 8, 16], [3, 3, 16, 32], 2, 'same'),
+  c([2, 9, 9, 16], [3, 3, 16, 12], 2, 'same', 'linear'),
+  c([2, 7, 7, 12], [3, 3, 12, 17], 1, 'same'),
+  c([1, 7, 6, 9], [3, 3, 9, 4], 1, 1, 'linear'),
+  c([2, 7, 6, 5], [2, 4, 5, 10], [2, 1], 'same'),
+  c([2, 6, 6, 10], [1, 1, 10, 10], 1, 'valid'),
+  c([2, 6, 6, 8], [3, 3, 8, 9], 2, 'valid', 'linear', false),
+  c([1, 7, 7, 4], [3, 3, 4, 5], 1, 2),
+  // Input gradients into 6 and 4 channels through the implicit GEMM (dx at most 1.5x dy's pixels).
+  c([2, 15, 15, 6], [3, 3, 6, 16], 1, 'valid'),
+  c([1, 12, 12, 4], [3, 3, 4, 8], 1, 'valid', 'linear'),
+  // Winograd F(2x2, 3x3) (3x3, stride 1, 8+ channels in and out): odd output sizes, explicit padding, and
+  // one 2x2 tile only (below its 4-tile minimum: the implicit GEMM).
+  c([2, 8, 7, 8], [3, 3, 8, 12], 1, 'valid'),
+  c([1, 5, 6, 16], [3, 3, 16, 8], 1, 1, 'linear'),
+  c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
+  c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
+  c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
+  // Fallbacks to the stock kernel: 3 output channels, elu, a single output pixel.
+  c([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
+  c([2, 6, 6, 4], [3, 3, 4, 8], 1, 'same', 'elu'),
+  c([1, 3, 3, 4], [3, 3, 4, 8], 1, 'valid'),
+];
+
+const name = (k: Case) =>
+  `x${JSON.stringify(k.x)} f${JSON.stringify(k.filter)} s${k.strides} ${k.pad} ${k.activation}${k.bias ? ' bias' : ''}`;
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The convolution's output and the gradients of sum(y * r) with respect to x, the filter and the bias. */
+async function convAndGrads(backend: Backend, k: Case): Promise<Float32Array[]> {
+  await useBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor(uniform(size(k.x), 1), k.x);
+    const w = tf.tensor(uniform(size(k.filter), 2), k.filter);
+    const b = tf.tensor(uniform(k.filter[3], 3), [k.filter[3]]);
+    const f = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) =>
+      tf.fused.conv2d({
+        x,
+        filter: w,
+        strides: k.strides,
+        pad: k.pad,
+        bias: k.bias ? b : undefined,
+        activation: k.activation,
+      });
+    const y = f(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D);
+    const r = tf.tensor(uniform(size(y.shape), 4), y.shape);
+    const loss = (x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor = b) =>
+      tf.sum(tf.mul(f(x as tf.Tensor4D, w as tf.Tensor4D, bb as tf.Tensor1D), r));
+    const grads = tf.grads(loss)(k.bias ? [x, w, b] : [x, w]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+for (const k of cases) {
+  test(`FusedConv2D and its gradients, wasm against cpu: ${name(k)}`, async (t) => {
+    const ref = await convAndGrads('cpu', k);
+    const tensorsBefore = (await useBackend('wasm'), tf.memory().numTensors);
+    const dataIdsBefore = tf.engine().backend.numDataIds();
+    const got = await convAndGrads('wasm', k);
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind');
+    assert.equal(tf.engine().backend.numDataIds(), dataIdsBefore, 'no wasm heap data left behind');
+    for (const [i, what] of ['y', 'dx', 'dw', 'dbias'].slice(0, ref.length).entries()) {
+      const err = relErr(got[i], ref[i]);
+      t.diagnostic(`${what}: relative error ${err.toExponential(2)}`);
+      assert.ok(err < TOLERANCE, `${what}: relative error ${err}`);
+    }
+  });
+}
+
+/**
+ * A sample's outputs never depend on the batch it comes in (1 worker's whole batch against 2 workers'
+ * halves, predict against serve's batches): each kernel on the first 1, 2 and 3 samples gives, bit for bit,
+ * the first rows of its result on 6 samples. (Batch-dependent choices between kernels that round
+ * differently, e.g. the fused multiply-adds of the relaxed-SIMD GEMM against XNNPACK, would break this.)
+ */
+interface RowCase {
+  name: string;
+  kernel: string;
+  /** Inputs with the batch first (sliced), then the rest (whole). */
+  batched: Record<string, number[]>;
+  fixed?: Record<string, number[]>;
+  attrs: (n: number) => Record<string, unknown>;
+}
+const conv = (x: number[], f: number[], strides: number, pad: 'valid' | 'same'): RowCase[] => {
+  const info = tf.backend_util.computeConv2DInfo([6, ...x] as Case['x'], f as Case['filter'], strides, 1, pad);
+  const name = `x[n,${x}] f[${f}] s${strides} ${pad}`;
+  return [
+    {
+      name: `FusedConv2D ${name}`,
+      kernel: 'FusedConv2D',
+      batched: { x },
+      fixed: { filter: f, bias: [f[3]] },
+      attrs: () => ({ strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' }),
+    },
+    {
+      name: `Conv2DBackpropInput ${name}`,
+      kernel: 'Conv2DBackpropInput',
+      batched: { dy: info.outShape.slice(1) },
+      fixed: { filter: f },
+      attrs: (n) => ({ strides, pad, dataFormat: 'NHWC', inputShape: [n, ...x] }),
+    },
+  ];
+};
+const rowCases: RowCase[] = [
+  ...conv([6, 6, 3], [3, 3, 3, 6], 1, 'valid'),
+  ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
+  ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
+  ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
+  ...conv([7, 7, 6], [5, 5, 6, 16], 1, 'valid'),
+  {
+    name: 'BatchMatMul [n,40] x [40,12]',
+    kernel: 'BatchMatMul',
+    batched: { a: [40] },
+    fixed: { b: [40, 12] },
+    attrs: () => ({}),
+  },
+  {
+    name: 'BatchMatMul [n,12] x [40,12]ᵀ',
+    kernel: 'BatchMatMul',
+    batched: { a: [12] },
+    fixed: { b: [40, 12] },
+    attrs: () => ({ transposeB: true }),
+  },
+];
+
+async function runRows(c: RowCase, n: number): Promise<Float32Array> {
+  await useBackend('wasm');
+  return tf.tidy(() => {
+    const inputs: Record<string, tf.Tensor> = {};
+    let seed = 10;
+    for (const [k, s] of Object.entries(c.batched))
+      inputs[k] = tf.tensor(uniform(6 * size(s), seed++), [6, ...s]).slice(0, n);
+    for (const [k, s] of Object.entries(c.fixed ?? {})) inputs[k] = tf.tensor(uniform(size(s), seed++), s);
+    const out = tf.engine().runKernel(c.kernel, inputs, c.attrs(n) as tf.NamedAttrMap) as tf.Tensor;
+    return out.dataSync() as Float32Array;
+  });
+}
+
+for (const c of rowCases) {
+  test(`a sample's outputs do not depend on its batch: ${c.name}`, async () => {
+    const whole = await runRows(c, 6);
+    for (const n of [1, 2, 3]) {
+      const part = await runRows(c, n);
+      assert.deepEqual(part, whole.subarray(0, part.length), `first ${n} of 6`);
+    }
+  });
+}
