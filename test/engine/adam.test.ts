@@ -81,3 +81,61 @@ test('createAdam works with model.compile / trainOnBatch and serializes as Adam'
   assert.equal(opt.iterations, 1);
   model.dispose();
 });
+
+/**
+ * A conv net trained by trainOnBatch: its variables own their data, so the fused update writes
+ * over it in place (in-place.ts); the stock one assigns new tensors. The same weights after
+ * every step means the in-place path is the same arithmetic AND that the backend's XNNPACK
+ * convolution, which caches each filter packed under the filter's data, saw the new filter.
+ */
+async function trainConvNet(make: () => tf.Optimizer): Promise<number[][][]> {
+  await useBackend('wasm');
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  model.setWeights(
+    model.weights.map((w, i) => tf.tensor(uniform(w.shape.reduce((a, b) => a! * b!, 1)!, 50 + i), w.shape as number[])),
+  );
+  model.compile({ optimizer: make(), loss: 'meanSquaredError' });
+  const [x, y] = [tf.tensor(uniform(4 * 72, 60), [4, 6, 6, 2]), tf.tensor(uniform(8, 61), [4, 2])];
+  const after: number[][][] = [];
+  for (let step = 0; step < 4; step++) {
+    await model.trainOnBatch(x, y);
+    after.push(model.getWeights().map((w) => Array.from(w.dataSync())));
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  return after;
+}
+
+test('createAdam updates variables that own their data in place: a conv net trains bit-identically to tf.train.adam', async () => {
+  const stock = await trainConvNet(() => tf.train.adam(0.05));
+  const fused = await trainConvNet(() => createAdam(tf, 0.05));
+  assert.deepEqual(fused, stock);
+  assert.notDeepEqual(fused[3], fused[0], 'the weights moved');
+});
+
+test('createAdam in place leaves alone data something else shares: a clone of a weight keeps its values', async () => {
+  await useBackend('wasm');
+  const v = tf.variable(tf.tensor(uniform(8, 70), [8]));
+  const opt = createAdam(tf, 0.1);
+  const g = [{ name: v.name, tensor: tf.ones([8]) }];
+  opt.applyGradients(g);
+  const id = v.dataId;
+  opt.applyGradients(g);
+  assert.equal(v.dataId, id, 'a variable that owns its data is updated in place');
+  const snapshot = v.clone();
+  const shared = tf.reshape(v, [2, 4]);
+  const before = Array.from(snapshot.dataSync());
+  opt.applyGradients(g);
+  assert.notEqual(v.dataId, id, 'data shared by a reshape is not written over: the variable gets new data');
+  assert.deepEqual(Array.from(shared.dataSync()), before, 'the reshape still shows the old values');
+  assert.deepEqual(Array.from(snapshot.dataSync()), before);
+  assert.notDeepEqual(Array.from(v.dataSync()), before);
+  tf.dispose([v, snapshot, shared, g[0].tensor]);
+  opt.dispose();
+});
