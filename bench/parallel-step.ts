@@ -9,6 +9,7 @@
  * can do; the median what a shared machine let it do), then samples/s at the median.
  * Usage: node dist/bench/parallel-step.js [--steps 200] [--batch 32] [FILE.yaml]
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -35,11 +36,42 @@ interface Timing {
   best: number;
   median: number;
   cpu: number;
+  /** CPU ms per step of each thread that used any, by its name (Linux: /proc/self/task). */
+  threads: string;
+}
+
+/** CPU ms of every thread of this process by thread id, with its name; empty where /proc is absent. */
+function threadTimes(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  const dir = '/proc/self/task';
+  if (!fs.existsSync(dir)) return out;
+  const tick = 10; // USER_HZ is 100 on Linux
+  for (const tid of fs.readdirSync(dir)) {
+    try {
+      const stat = fs.readFileSync(`${dir}/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, ms: (Number(fields[11]) + Number(fields[12])) * tick });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function threadsLine(before: Map<string, { name: string; ms: number }>, steps: number): string {
+  const used: string[] = [];
+  for (const [tid, t] of threadTimes()) {
+    const ms = (t.ms - (before.get(tid)?.ms ?? 0)) / steps;
+    if (ms >= 0.05) used.push(`${t.name} ${ms.toFixed(2)}`);
+  }
+  return used.join(', ');
 }
 
 async function time(steps: number, step: (i: number) => unknown): Promise<Timing> {
   for (let i = 0; i < 20; i++) await step(i);
   const walls: number[] = [];
+  const threads0 = threadTimes();
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
@@ -48,12 +80,17 @@ async function time(steps: number, step: (i: number) => unknown): Promise<Timing
   }
   const cpu = process.cpuUsage(cpu0);
   walls.sort((a, b) => a - b);
-  return { best: walls[0], median: walls[steps >> 1], cpu: (cpu.user + cpu.system) / 1000 / steps };
+  return {
+    best: walls[0],
+    median: walls[steps >> 1],
+    cpu: (cpu.user + cpu.system) / 1000 / steps,
+    threads: threadsLine(threads0, steps),
+  };
 }
 
 function line(what: string, rows: number, t: Timing): string {
   const rate = Math.round((rows * 1000) / t.median);
-  return `${what}: best ${t.best.toFixed(2)} ms, median ${t.median.toFixed(2)} ms (${rate} samples/s), CPU ${t.cpu.toFixed(2)} ms per step`;
+  return `${what}: best ${t.best.toFixed(2)} ms, median ${t.median.toFixed(2)} ms (${rate} samples/s), CPU ${t.cpu.toFixed(2)} ms per step (by thread: ${t.threads})`;
 }
 
 async function main(): Promise<void> {

@@ -5,8 +5,9 @@ import type { BatchSource } from './types';
 
 /**
  * The training loop's view of a loaded dataset. Train batches are shuffled and augmented
- * from (experiment seed, epoch); evaluation batches are in order, unaugmented, at
- * training.evalBatchSize.
+ * from (experiment seed, epoch), in 3 arrays reused in turn (data/batches.ts `recycle`: a batch
+ * is only valid until the loop takes the one two after it); evaluation batches are in order,
+ * unaugmented, at training.evalBatchSize.
  */
 export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedExperiment): BatchSource {
   const { seed } = experiment;
@@ -23,6 +24,8 @@ export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedE
         shuffle: experiment.dataset.shuffle,
         normalize,
         augment,
+        // The loop lets go of a batch before it takes the one after next (it reads one ahead, prefetch.ts).
+        recycle: 3,
       }),
     evaluate(split) {
       const data = split === 'validation' ? dataset.validation : dataset.test;
