@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../../src/engine/fused-adam';
-import { type Backend, uniform, useBackend } from './gradcheck';
+import { type Backend, trainConvNet, uniform, useBackend } from './gradcheck';
 
 // Sizes: multiple of 4 (SIMD only), and not (scalar tail).
 const SHAPES = [[4, 5], [5], [3, 3, 3, 6], [1]];
@@ -81,36 +81,6 @@ test('createAdam works with model.compile / trainOnBatch and serializes as Adam'
   assert.equal(opt.iterations, 1);
   model.dispose();
 });
-
-/**
- * A conv net trained by trainOnBatch: its variables own their data, so the fused update writes
- * over it in place (in-place.ts); the stock one assigns new tensors. The same weights after
- * every step means the in-place path is the same arithmetic AND that the backend's XNNPACK
- * convolution, which caches each filter packed under the filter's data, saw the new filter.
- */
-async function trainConvNet(make: () => tf.Optimizer): Promise<number[][][]> {
-  await useBackend('wasm');
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu' }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 2 }),
-    ],
-  });
-  model.setWeights(
-    model.weights.map((w, i) => tf.tensor(uniform(w.shape.reduce((a, b) => a! * b!, 1)!, 50 + i), w.shape as number[])),
-  );
-  model.compile({ optimizer: make(), loss: 'meanSquaredError' });
-  const [x, y] = [tf.tensor(uniform(4 * 72, 60), [4, 6, 6, 2]), tf.tensor(uniform(8, 61), [4, 2])];
-  const after: number[][][] = [];
-  for (let step = 0; step < 4; step++) {
-    await model.trainOnBatch(x, y);
-    after.push(model.getWeights().map((w) => Array.from(w.dataSync())));
-  }
-  tf.dispose([x, y]);
-  model.dispose();
-  return after;
-}
 
 test('createAdam updates variables that own their data in place: a conv net trains bit-identically to tf.train.adam', async () => {
   const stock = await trainConvNet(() => tf.train.adam(0.05));
