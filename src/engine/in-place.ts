@@ -5,18 +5,19 @@ import { engineStatus } from './start';
 import type { TF } from './types';
 
 /**
- * Writing over a tensor's own data on the wasm heap instead of making a new tensor and
- * assigning it: how the fused optimizers update a variable and its slots, and how the
- * data-parallel exchange refills its gradient tensors, without the engine's per-op
- * bookkeeping (a new tensor, its registration, the assign, the old data's disposal: about as
- * long as the arithmetic itself on a small net's 10 variables).
+ * Writing over a tensor's own data on the wasm heap instead of making a new tensor and assigning
+ * it: how the fused optimizers update a variable and its slots, and how the data-parallel exchange
+ * refills its gradient tensors, without the engine's per-op bookkeeping (a new tensor, its
+ * registration, the assign, the old data's disposal: about as long as the arithmetic itself on a
+ * small net's 10 variables).
  *
  * Safe only where nothing else sees the data: `soleData` answers only for data whose backend
- * reference count is 1 (a clone or a reshape of a variable shares its data and raises the
- * count), so a caller falls back to the engine otherwise. And the backend must forget what it
- * derived from the old values: tfjs-backend-wasm's XNNPACK convolutions keep each filter packed
- * in a cache keyed by the filter's data, dropped only when that data is disposed, so data
- * written over is re-registered (`rewritten`), which drops those caches and keeps the memory.
+ * reference count is 1 (a reshape of a variable, or a tensor a variable was set from and that is
+ * still held, shares its data and raises the count), so a caller falls back to the engine
+ * otherwise. And the backend must forget what it derived from the old values: tfjs-backend-wasm's
+ * XNNPACK convolutions keep each filter packed in a cache keyed by the filter's data, dropped only
+ * when that data is disposed, so data written over is re-registered (`rewritten`), which drops
+ * those caches and keeps the memory.
  */
 export interface InPlaceHeap {
   backend: WasmBackendInternals;

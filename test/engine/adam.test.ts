@@ -89,7 +89,7 @@ test('createAdam updates variables that own their data in place: a conv net trai
   assert.notDeepEqual(fused[3], fused[0], 'the weights moved');
 });
 
-test('createAdam in place leaves alone data something else shares: a clone of a weight keeps its values', async () => {
+test('createAdam in place leaves alone data something else shares: a reshape of a weight keeps its values', async () => {
   await useBackend('wasm');
   const v = tf.variable(tf.tensor(uniform(8, 70), [8]));
   const opt = createAdam(tf, 0.1);
