@@ -5,9 +5,9 @@ import type { BatchSource } from './types';
 
 /**
  * The training loop's view of a loaded dataset. Train batches are shuffled and augmented
- * from (experiment seed, epoch), in 3 arrays reused in turn (data/batches.ts `recycle`: a batch
- * is only valid until the loop takes the one two after it); evaluation batches are in order,
- * unaugmented, at training.evalBatchSize.
+ * from (experiment seed, epoch); evaluation batches are in order, unaugmented, at
+ * training.evalBatchSize. Both come in 3 arrays reused in turn (data/batches.ts `recycle`): a
+ * batch is only valid until the loop takes the one two after it (it reads one ahead, prefetch.ts).
  */
 export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedExperiment): BatchSource {
   const { seed } = experiment;
@@ -24,13 +24,19 @@ export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedE
         shuffle: experiment.dataset.shuffle,
         normalize,
         augment,
-        // The loop lets go of a batch before it takes the one after next (it reads one ahead, prefetch.ts).
         recycle: 3,
       }),
     evaluate(split) {
       const data = split === 'validation' ? dataset.validation : dataset.test;
       if (!data) throw new Error(`evaluate: the dataset has no ${split} split`);
-      return batches(data, dataset.shape, { batchSize: evalBatchSize, epoch: 0, seed, shuffle: false, normalize });
+      return batches(data, dataset.shape, {
+        batchSize: evalBatchSize,
+        epoch: 0,
+        seed,
+        shuffle: false,
+        normalize,
+        recycle: 3,
+      });
     },
   };
 }
