@@ -15,9 +15,9 @@ import type { TF } from './types';
  * reference count is 1 (a reshape of a variable, or a tensor a variable was set from and that is
  * still held, shares its data and raises the count), so a caller falls back to the engine
  * otherwise. And the backend must forget what it derived from the old values: tfjs-backend-wasm's
- * XNNPACK convolutions keep each filter packed in a cache keyed by the filter's data, dropped only
- * when that data is disposed, so data written over is re-registered (`rewritten`), which drops
- * those caches and keeps the memory.
+ * XNNPACK operators (convolutions; the fully connected one its BatchMatMul uses) keep each weight
+ * packed in a cache keyed by the weight's data, dropped only when that data is disposed, so data
+ * written over is re-registered (`rewritten`), which drops those caches and keeps the memory.
  */
 export interface InPlaceHeap {
   backend: WasmBackendInternals;

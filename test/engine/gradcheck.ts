@@ -129,8 +129,10 @@ export async function compareLayerGrads(c: LayerCase): Promise<Array<{ name: str
  * The weights after each of 4 trainOnBatch steps of a small conv net on wasm. Its variables
  * own their data, so a fused update writes over it in place (src/engine/in-place.ts) where the
  * stock one assigns new tensors: the same weights after every step means the in-place path is
- * the same arithmetic AND that the backend's XNNPACK convolution, which caches each filter
- * packed under the filter's data, saw the new filter.
+ * the same arithmetic AND that the backend's XNNPACK operators, which cache each weight
+ * packed under the weight's data, saw the new weights: the convolution's filter, and the
+ * 2-unit dense layer's kernel (fewer than 4 columns: the stock BatchMatMul, XNNPACK's fully
+ * connected operator).
  */
 export async function trainConvNet(make: () => tf.Optimizer): Promise<number[][][]> {
   await useBackend('wasm');
