@@ -9,6 +9,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from './kernels/adam-update';
+import { inPlaceHeap, rewritten, scalarOf, setScalarInPlace, soleData, type InPlaceHeap } from './in-place';
 
 type Tf = typeof tfTypes;
 /** tfjs-core's NamedTensor and NamedVariableMap (not re-exported by @tensorflow/tfjs). */
@@ -48,51 +49,108 @@ function fusedAdamClass(tf: Tf): AdamClass {
         return;
       }
       const state = this as unknown as AdamState;
-      tf.tidy(() => {
-        // float32(1 - accBeta), as tfjs's sub(1, accBeta) computes it.
-        const c1 = Math.fround(1 - state.accBeta1.dataSync()[0]);
-        const c2 = Math.fround(1 - state.accBeta2.dataSync()[0]);
-        names.forEach((name, i) => {
-          const value = tf.engine().registeredVariables[name];
-          state.accumulatedFirstMoment[i] ??= {
-            originalName: `${name}/m`,
-            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-          };
-          state.accumulatedSecondMoment[i] ??= {
-            originalName: `${name}/v`,
-            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-          };
-          const gradient = gradientOf(name, i);
-          if (gradient == null) return;
-          const m = state.accumulatedFirstMoment[i]!.variable;
-          const v = state.accumulatedSecondMoment[i]!.variable;
-          const attrs: AdamUpdateAttrs = {
-            beta1: this.beta1,
-            beta2: this.beta2,
-            epsilon: this.epsilon,
-            learningRate: this.learningRate,
-            c1,
-            c2,
-          };
-          const [x2, m2, v2] = tf
-            .engine()
-            .runKernel(
-              ADAM_UPDATE_KERNEL,
-              { x: value, m, v, g: gradient },
-              attrs as unknown as tfTypes.NamedAttrMap,
-            ) as tfTypes.Tensor[];
-          m.assign(m2);
-          v.assign(v2);
-          value.assign(x2);
-        });
-        state.accBeta1.assign(tf.mul(state.accBeta1, this.beta1));
-        state.accBeta2.assign(tf.mul(state.accBeta2, this.beta2));
+      const heap = inPlaceHeap(tf);
+      // float32(1 - accBeta), as tfjs's sub(1, accBeta) computes it.
+      const c1 = Math.fround(1 - scalarOf(heap, state.accBeta1));
+      const c2 = Math.fround(1 - scalarOf(heap, state.accBeta2));
+      const attrs: AdamUpdateAttrs = {
+        beta1: this.beta1,
+        beta2: this.beta2,
+        epsilon: this.epsilon,
+        learningRate: this.learningRate,
+        c1,
+        c2,
+      };
+      names.forEach((name, i) => {
+        const value = tf.engine().registeredVariables[name];
+        state.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        state.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        const gradient = gradientOf(name, i);
+        if (gradient == null) return;
+        const m = state.accumulatedFirstMoment[i]!.variable;
+        const v = state.accumulatedSecondMoment[i]!.variable;
+        if (!updateInPlace(heap, attrs, value, m, v, gradient)) updateByKernel(tf, attrs, value, m, v, gradient);
       });
+      // accBeta *= beta in float32, as tfjs's mul(accBeta, beta) computes it.
+      for (const [acc, beta] of [
+        [state.accBeta1, this.beta1],
+        [state.accBeta2, this.beta2],
+      ] as const) {
+        if (!setScalarInPlace(heap, acc, Math.fround(scalarOf(heap, acc) * Math.fround(beta))))
+          tf.tidy(() => acc.assign(tf.mul(acc, beta)));
+      }
       this.incrementIterations();
     }
   }
   classes.set(tf, FusedAdam);
   return FusedAdam;
+}
+
+/**
+ * One variable's update written over its own data and its slots' (x, m, v each the sole owner
+ * of its data, see in-place.ts): the same loop as the kernel, no new tensors, no engine call.
+ */
+function updateInPlace(
+  heap: InPlaceHeap | undefined,
+  a: AdamUpdateAttrs,
+  x: tfTypes.Variable,
+  m: tfTypes.Variable,
+  v: tfTypes.Variable,
+  g: tfTypes.Tensor,
+): boolean {
+  if (!heap || g.dtype !== 'float32' || g.size !== x.size) return false;
+  const [px, pm, pv] = [x, m, v].map((t) => soleData(heap, t));
+  const pg = heap.backend.dataIdMap.get(g.dataId)?.memoryOffset;
+  if (px === undefined || pm === undefined || pv === undefined || pg == null) return false;
+  heap.loops.adamUpdate(
+    px,
+    pm,
+    pv,
+    pg,
+    px,
+    pm,
+    pv,
+    x.size,
+    a.beta1,
+    1 - a.beta1,
+    a.beta2,
+    1 - a.beta2,
+    a.c1,
+    a.c2,
+    a.epsilon,
+    -a.learningRate,
+  );
+  for (const t of [x, m, v]) rewritten(heap, t);
+  return true;
+}
+
+/** The update through the engine: the kernel makes x', m', v', assigned to the variables. */
+function updateByKernel(
+  tf: Tf,
+  attrs: AdamUpdateAttrs,
+  value: tfTypes.Variable,
+  m: tfTypes.Variable,
+  v: tfTypes.Variable,
+  gradient: tfTypes.Tensor,
+): void {
+  tf.tidy(() => {
+    const [x2, m2, v2] = tf
+      .engine()
+      .runKernel(
+        ADAM_UPDATE_KERNEL,
+        { x: value, m, v, g: gradient },
+        attrs as unknown as tfTypes.NamedAttrMap,
+      ) as tfTypes.Tensor[];
+    m.assign(m2);
+    v.assign(v2);
+    value.assign(x2);
+  });
 }
 
 /** Like tf.train.adam(learningRate, beta1, beta2, epsilon), with the fused update on wasm. */

@@ -11,7 +11,8 @@
  * backend, or without our kernel registered, the subclass runs the stock update.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { OPTIMIZER_UPDATE_KERNEL, type OptimizerUpdateAttrs, type Rule } from './kernels/optimizer-update';
+import { inPlaceHeap, rewritten, soleData, type InPlaceHeap } from './in-place';
+import { OPTIMIZER_UPDATE_KERNEL, RULES, type OptimizerUpdateAttrs, type Rule } from './kernels/optimizer-update';
 
 type Tf = typeof tfTypes;
 type Variable = tfTypes.Variable;
@@ -114,6 +115,7 @@ function applyFused(tf: Tf, opt: tfTypes.Optimizer, spec: Spec, gradients: Gradi
     names.every((name, i) => (gradientOf(name, i)?.dtype ?? 'float32') === 'float32');
   if (!fused) return false;
   const o = opt as unknown as Fields;
+  const heap = inPlaceHeap(tf);
   tf.tidy(() => {
     const attrs: OptimizerUpdateAttrs = { rule: spec.rule, scalars: spec.scalars(tf, o) };
     names.forEach((name, i) => {
@@ -121,6 +123,7 @@ function applyFused(tf: Tf, opt: tfTypes.Optimizer, spec: Spec, gradients: Gradi
       const slots = slotsOf(tf, o, spec, name, i, value);
       const g = gradientOf(name, i);
       if (g == null) return;
+      if (heap && updateInPlace(heap, attrs, value, slots, g)) return;
       const inputs = { x: value, g, ...Object.fromEntries(slots.map((s, k) => [`s${k}`, s])) };
       const [x2, ...slots2] = tf
         .engine()
@@ -131,6 +134,31 @@ function applyFused(tf: Tf, opt: tfTypes.Optimizer, spec: Spec, gradients: Gradi
     spec.after?.(tf, o);
   });
   (opt as unknown as { incrementIterations(): void }).incrementIterations();
+  return true;
+}
+
+/** (x, g, slots..., xOut, slotsOut..., n, scalars...): byte offsets, the length, the constants. */
+type Loop = (...args: number[]) => void;
+
+/**
+ * The kernel's loop written over the variable's and its slots' own data where each owns it
+ * (in-place.ts; fused-adam.ts does the same): no new tensors, assigns or disposals.
+ */
+function updateInPlace(
+  heap: InPlaceHeap,
+  attrs: OptimizerUpdateAttrs,
+  x: Variable,
+  slots: Variable[],
+  g: tfTypes.Tensor,
+): boolean {
+  if (g.dtype !== 'float32' || g.size !== x.size) return false;
+  const owned = [x, ...slots].map((t) => soleData(heap, t));
+  const pg = heap.backend.dataIdMap.get(g.dataId)?.memoryOffset;
+  if (owned.some((at) => at === undefined) || pg == null) return false;
+  const [px, ...ps] = owned as number[];
+  const loop = (heap.loops as unknown as Record<string, Loop>)[RULES[attrs.rule].loop];
+  loop(px, pg, ...ps, px, ...ps, x.size, ...attrs.scalars);
+  for (const t of [x, ...slots]) rewritten(heap, t);
   return true;
 }
 

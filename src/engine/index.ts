@@ -22,6 +22,7 @@ export {
   type OptimizerState,
 } from './optimizer-state';
 export { float32Values } from './heap';
+export { inPlaceHeap, rewritten, soleData, type InPlaceHeap } from './in-place';
 export { averageTwoOn, createSharedMemory, type AverageTwo, type SharedMemory } from './average-wasm';
 export { shardRows, maxShardRows, type Shard } from './shards';
 export { shardWeights, weightedSumInto, type ShardPart } from './shard-average';

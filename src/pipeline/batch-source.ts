@@ -6,7 +6,8 @@ import type { BatchSource } from './types';
 /**
  * The training loop's view of a loaded dataset. Train batches are shuffled and augmented
  * from (experiment seed, epoch); evaluation batches are in order, unaugmented, at
- * training.evalBatchSize.
+ * training.evalBatchSize. Both come in 3 arrays reused in turn (data/batches.ts `recycle`): a
+ * batch is only valid until the loop takes the one two after it (it reads one ahead, prefetch.ts).
  */
 export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedExperiment): BatchSource {
   const { seed } = experiment;
@@ -23,11 +24,19 @@ export function datasetBatchSource(dataset: LoadedDataset, experiment: ResolvedE
         shuffle: experiment.dataset.shuffle,
         normalize,
         augment,
+        recycle: 3,
       }),
     evaluate(split) {
       const data = split === 'validation' ? dataset.validation : dataset.test;
       if (!data) throw new Error(`evaluate: the dataset has no ${split} split`);
-      return batches(data, dataset.shape, { batchSize: evalBatchSize, epoch: 0, seed, shuffle: false, normalize });
+      return batches(data, dataset.shape, {
+        batchSize: evalBatchSize,
+        epoch: 0,
+        seed,
+        shuffle: false,
+        normalize,
+        recycle: 3,
+      });
     },
   };
 }

@@ -93,6 +93,24 @@ describe('batches', () => {
     assert.equal(lut[0], -2);
   });
 
+  it('recycle: the same batches as fresh arrays, in `recycle` arrays reused in turn (the short last one a view)', () => {
+    for (const augment of [undefined, { randomCrop: { padding: 1 }, horizontalFlip: true }]) {
+      const fresh = all(split, shape, opts({ augment, batchSize: 3 })).map((b) => [Array.from(b.x), Array.from(b.y)]);
+      const arrays: Float32Array[] = [];
+      const got: number[][][] = [];
+      // Each batch read as it comes (it is valid until the batcher has made `recycle` more).
+      for (const b of batches(split, shape, opts({ augment, batchSize: 3, recycle: 2 }))) {
+        arrays.push(b.x);
+        got.push([Array.from(b.x), Array.from(b.y)]);
+      }
+      assert.deepEqual(got, fresh);
+      assert.equal(arrays[2].buffer, arrays[0].buffer, 'batch 2 reuses batch 0 array');
+      assert.equal(arrays[3].buffer, arrays[1].buffer);
+      assert.notEqual(arrays[1].buffer, arrays[0].buffer);
+      assert.equal(arrays[3].length, 18, 'the last batch (1 example) is a view of its first values');
+    }
+  });
+
   it('rejects mean/std that do not match the channels', () => {
     assert.throws(
       () => all(split, shape, opts({ normalize: { type: 'standardize', mean: [0.1, 0.2, 0.3], std: [1, 1] } })),

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../../src/engine/fused-adam';
-import { type Backend, uniform, useBackend } from './gradcheck';
+import { type Backend, trainConvNet, uniform, useBackend } from './gradcheck';
 
 // Sizes: multiple of 4 (SIMD only), and not (scalar tail).
 const SHAPES = [[4, 5], [5], [3, 3, 3, 6], [1]];
@@ -80,4 +80,32 @@ test('createAdam works with model.compile / trainOnBatch and serializes as Adam'
   assert.equal(opt.getClassName(), 'Adam');
   assert.equal(opt.iterations, 1);
   model.dispose();
+});
+
+test('createAdam updates variables that own their data in place: a conv net trains bit-identically to tf.train.adam', async () => {
+  const stock = await trainConvNet(() => tf.train.adam(0.05));
+  const fused = await trainConvNet(() => createAdam(tf, 0.05));
+  assert.deepEqual(fused, stock);
+  assert.notDeepEqual(fused[3], fused[0], 'the weights moved');
+});
+
+test('createAdam in place leaves alone data something else shares: a reshape of a weight keeps its values', async () => {
+  await useBackend('wasm');
+  const v = tf.variable(tf.tensor(uniform(8, 70), [8]));
+  const opt = createAdam(tf, 0.1);
+  const g = [{ name: v.name, tensor: tf.ones([8]) }];
+  opt.applyGradients(g);
+  const id = v.dataId;
+  opt.applyGradients(g);
+  assert.equal(v.dataId, id, 'a variable that owns its data is updated in place');
+  const snapshot = v.clone();
+  const shared = tf.reshape(v, [2, 4]);
+  const before = Array.from(snapshot.dataSync());
+  opt.applyGradients(g);
+  assert.notEqual(v.dataId, id, 'data shared by a reshape is not written over: the variable gets new data');
+  assert.deepEqual(Array.from(shared.dataSync()), before, 'the reshape still shows the old values');
+  assert.deepEqual(Array.from(snapshot.dataSync()), before);
+  assert.notDeepEqual(Array.from(v.dataSync()), before);
+  tf.dispose([v, snapshot, shared, g[0].tensor]);
+  opt.dispose();
 });

@@ -124,3 +124,36 @@ export async function compareLayerGrads(c: LayerCase): Promise<Array<{ name: str
     ...ref.grads.map((g, i) => ({ name: `d/d ${g.name}`, err: relErr(got.grads[i].values, g.values) })),
   ];
 }
+
+/**
+ * The weights after each of 4 trainOnBatch steps of a small conv net on wasm. Its variables
+ * own their data, so a fused update writes over it in place (src/engine/in-place.ts) where the
+ * stock one assigns new tensors: the same weights after every step means the in-place path is
+ * the same arithmetic AND that the backend's XNNPACK operators, which cache each weight
+ * packed under the weight's data, saw the new weights: the convolution's filter, and the
+ * 2-unit dense layer's kernel (fewer than 4 columns: the stock BatchMatMul, XNNPACK's fully
+ * connected operator).
+ */
+export async function trainConvNet(make: () => tf.Optimizer): Promise<number[][][]> {
+  await useBackend('wasm');
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  model.setWeights(
+    model.weights.map((w, i) => tf.tensor(uniform(w.shape.reduce((a, b) => a! * b!, 1)!, 50 + i), w.shape as number[])),
+  );
+  model.compile({ optimizer: make(), loss: 'meanSquaredError' });
+  const [x, y] = [tf.tensor(uniform(4 * 72, 60), [4, 6, 6, 2]), tf.tensor(uniform(8, 61), [4, 2])];
+  const after: number[][][] = [];
+  for (let step = 0; step < 4; step++) {
+    await model.trainOnBatch(x, y);
+    after.push(model.getWeights().map((w) => Array.from(w.dataSync())));
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  return after;
+}

@@ -385,7 +385,11 @@ test('tensors do not accumulate in the main thread or the workers', async () => 
       [first, first],
       `tensors after epochs: ${JSON.stringify([first, second, third])}`,
     );
-    assert.equal(first.main, before + 8, 'the main thread holds only the Adam slots it made: m and v of the 4 weights');
+    assert.equal(
+      first.main,
+      before + 12,
+      'the main thread holds only the Adam slots it made (m and v of the 4 weights) and the 4 averaged gradients the exchange refills',
+    );
   } finally {
     await group.close();
     optimizer.dispose();

@@ -8,6 +8,12 @@ type Backend = WasmBackendInternals & {
   write(values: Float32Array | null, shape: number[], dtype: 'float32'): object;
 };
 
+interface CallLookups {
+  backend: Backend;
+  loops?: HeapLoops;
+  kernels: Map<string, tfjs.KernelFunc>;
+}
+
 export const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -25,12 +31,23 @@ export class CallScope {
   private readonly engineTemps: tfjs.Tensor[] = [];
   /** The engine tensor that owns each data id handed to tfjs ops. */
   private readonly engineOf = new Map<object, tfjs.Tensor>();
+  /**
+   * Looked up once per call, not per use (each lookup walks the tf namespace's getters and the
+   * kernel registry's string keys: ~60 of them a step); forgotten by `free`, so a backend or
+   * kernel registered between two calls is seen.
+   */
+  private current: CallLookups | undefined;
 
   constructor(private readonly tf: TF) {}
 
-  backend = (): Backend => this.tf.backend() as unknown as Backend;
-  loops = (): HeapLoops => heapLoops(this.backend().wasm.asm.memory);
-  ptr = (t: TensorInfo): number => this.backend().dataIdMap.get(t.dataId).memoryOffset;
+  private now = (): CallLookups =>
+    (this.current ??= { backend: this.tf.backend() as unknown as Backend, kernels: new Map() });
+  backend = (): Backend => this.now().backend;
+  loops = (): HeapLoops => {
+    const c = this.now();
+    return (c.loops ??= heapLoops(c.backend.wasm.asm.memory));
+  };
+  ptr = (t: TensorInfo): number => this.now().backend.dataIdMap.get(t.dataId).memoryOffset;
   read = (v: tfjs.LayerVariable): TensorInfo => v.read();
 
   free = (): void => {
@@ -38,7 +55,20 @@ export class CallScope {
     for (const t of this.temps.splice(0)) b.disposeData(t.dataId);
     this.tf.dispose(this.engineTemps.splice(0));
     this.engineOf.clear();
+    this.current = undefined;
   };
+
+  private kernel(kernelName: string): tfjs.KernelFunc {
+    const { kernels } = this.now();
+    let f = kernels.get(kernelName);
+    if (!f) {
+      const kernel = this.tf.getKernel(kernelName, 'wasm');
+      if (!kernel) throw new Error(`direct step: kernel ${kernelName} is not registered for wasm`);
+      f = kernel.kernelFunc;
+      kernels.set(kernelName, f);
+    }
+    return f;
+  }
 
   /** A registered wasm kernel, called without the engine; its output belongs to this call. */
   run = (
@@ -46,9 +76,7 @@ export class CallScope {
     inputs: Record<string, TensorInfo | undefined>,
     attrs: Record<string, unknown>,
   ): TensorInfo => {
-    const kernel = this.tf.getKernel(kernelName, 'wasm');
-    if (!kernel) throw new Error(`direct step: kernel ${kernelName} is not registered for wasm`);
-    const out = kernel.kernelFunc({
+    const out = this.kernel(kernelName)({
       inputs: inputs as tfjs.NamedTensorInfoMap,
       backend: this.backend() as never,
       attrs: attrs as tfjs.NamedAttrMap,

@@ -37,7 +37,16 @@ export interface WasmTensorData {
 
 export interface WasmBackendInternals {
   /** `asm.memory` is the module's exported WebAssembly.Memory (what heap-loops.ts imports). */
-  wasm: { HEAPF32: Float32Array; HEAPU8: Uint8Array; asm: { memory: object } };
+  wasm: {
+    HEAPF32: Float32Array;
+    HEAPU8: Uint8Array;
+    asm: { memory: object };
+    /** The C++ side's tensor registry (XNNPACK's caches are dropped with a tensor's registration). */
+    tfjs: {
+      registerTensor(id: number, size: number, memoryOffset: number): void;
+      disposeData(id: number): void;
+    };
+  };
   dataIdMap: { get(dataId: object): WasmTensorData };
   makeOutput(shape: number[], dtype: tfTypes.DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;

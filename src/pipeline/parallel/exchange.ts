@@ -2,7 +2,11 @@ import type * as tfjs from '@tensorflow/tfjs';
 import {
   averageTwoOn,
   float32Values,
+  inPlaceHeap,
+  rewritten,
   shardWeights,
+  soleData,
+  type InPlaceHeap,
   weightedSumInto,
   type AverageTwo,
   type StepRunner,
@@ -25,7 +29,9 @@ import type { SharedViews } from './shared-memory';
  *
  * Speed: the average of two shards is a wasm SIMD loop on the shared exchange memory
  * (src/engine/average-wasm.ts); on wasm the own gradients are read straight from the tfjs heap (no
- * dataSync copy) and the averages go back into it with one copy per parameter.
+ * dataSync copy) and the averages go back into it with one copy per parameter, into gradient
+ * tensors the exchange keeps from step to step (no tensor made or disposed per step; the fused
+ * optimizers then update the variables in place, src/engine/in-place.ts).
  */
 
 /** What a replica exchanges: its model's trainable variables (gradient map keys) and non-trainable weights, in slot order. */
@@ -54,7 +60,11 @@ export class Exchange {
   private readonly averageTwo: AverageTwo;
   /** This replica's average, in the exchange memory. */
   private readonly averaged: Float32Array;
-  private readonly reuse: boolean;
+  /** The wasm heap where the engine runs its kernels (kept gradients written in place), else undefined. */
+  private readonly heap: InPlaceHeap | undefined;
+  private kept: tfjs.NamedTensorMap | undefined;
+  /** Whether a new tensor copies its values (wasm copies them into its heap at once; cpu keeps the array itself). */
+  private readonly copies: boolean;
 
   constructor(
     private readonly tf: TF,
@@ -66,8 +76,8 @@ export class Exchange {
     this.averageTwo = averageTwoOn(views.buffers.exchange);
     const at = views.outputStart(replica);
     this.averaged = views.slots.subarray(at, at + views.slotSize);
-    // wasm copies a new tensor's values into its heap at once; cpu keeps the array itself.
-    this.reuse = tf.getBackend() === 'wasm';
+    this.heap = inPlaceHeap(tf);
+    this.copies = tf.getBackend() === 'wasm';
   }
 
   /** Step 2: the own gradients, then the non-trainable weights, into the own slot. */
@@ -86,23 +96,61 @@ export class Exchange {
   applyAverage(steps: StepRunner, parity: number, sizes: readonly number[]): void {
     const { tf, targets } = this;
     this.average(parity, sizes);
-    const value = (i: number, shape: number[]) => {
-      const part = this.averaged.subarray(this.views.offsets[i], this.views.offsets[i] + this.views.geometry.params[i]);
-      return tf.tensor(this.reuse ? part : part.slice(), shape, 'float32');
-    };
-    const grads: tfjs.NamedTensorMap = {};
-    targets.variables.forEach((v, i) => (grads[v.name] = value(i, v.shape)));
-    try {
-      steps.applyGradients(grads);
-    } finally {
-      tf.dispose(grads);
+    const kept = this.keptGradients();
+    if (kept) {
+      steps.applyGradients(kept);
+    } else {
+      const grads: tfjs.NamedTensorMap = {};
+      targets.variables.forEach((v, i) => (grads[v.name] = this.tensorOf(i, v.shape)));
+      try {
+        steps.applyGradients(grads);
+      } finally {
+        tf.dispose(grads);
+      }
     }
     const n = targets.variables.length;
     targets.nonTrainable.forEach((w, j) => {
-      const t = value(n + j, w.shape as number[]);
+      const t = this.tensorOf(n + j, w.shape as number[]);
       w.write(t);
       t.dispose();
     });
+  }
+
+  /** The gradient tensors kept across steps (disposeKept frees them: the group's or worker's end). */
+  disposeKept(): void {
+    if (this.kept) this.tf.dispose(this.kept);
+    this.kept = undefined;
+  }
+
+  /** Parameter i's average, in its own area of the exchange memory. */
+  private part(i: number): Float32Array {
+    const at = this.views.offsets[i];
+    return this.averaged.subarray(at, at + this.views.geometry.params[i]);
+  }
+
+  /** A new tensor of parameter i's average (wasm copies it into its heap; cpu keeps the array, hence a copy there). */
+  private tensorOf(i: number, shape: number[]): tfjs.Tensor {
+    return this.tf.tensor(this.copies ? this.part(i) : this.part(i).slice(), shape, 'float32');
+  }
+
+  /**
+   * On wasm with the engine's kernels: the averaged gradients copied into tensors kept from
+   * step to step (made at the first step), or undefined where those cannot be written in
+   * place (another backend; data that something else came to share).
+   */
+  private keptGradients(): tfjs.NamedTensorMap | undefined {
+    const { heap } = this;
+    if (!heap) return undefined;
+    const vars = this.targets.variables;
+    this.kept ??= Object.fromEntries(vars.map((v, i) => [v.name, this.tensorOf(i, v.shape)]));
+    const offsets = vars.map((v) => soleData(heap, this.kept![v.name]));
+    if (offsets.some((at) => at === undefined)) return undefined;
+    const heapF32 = heap.backend.wasm.HEAPF32;
+    vars.forEach((v, i) => {
+      heapF32.set(this.part(i), offsets[i]! >> 2);
+      rewritten(heap, this.kept![v.name]);
+    });
+    return this.kept;
   }
 
   /** Step 3: the shards' weighted average (shard-average.ts), over whole slots. */
@@ -129,6 +177,10 @@ export class Exchange {
 
   /** A tensor's float32 values without a copy where the backend allows (wasm heap view; cpu's dataSync is its storage). */
   private read(t: tfjs.Tensor): Float32Array {
+    const data = this.heap?.backend.dataIdMap.get(t.dataId);
+    // The heap known at construction: no backend lookup per tensor (10 of them per step on a LeNet).
+    if (data && t.dtype === 'float32')
+      return new Float32Array(this.heap!.backend.wasm.HEAPF32.buffer, data.memoryOffset, t.size);
     return float32Values(this.tf, t);
   }
 }

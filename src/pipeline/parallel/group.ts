@@ -275,6 +275,7 @@ export class ReplicaGroup {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.exchange.disposeKept();
     const { ctrl } = this.views;
     Atomics.store(ctrl, CTRL.ABORT, 1);
     this.issue(Command.Stop, 0, 0, 0);

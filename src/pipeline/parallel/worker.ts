@@ -183,6 +183,7 @@ async function main(): Promise<void> {
   let views: SharedViews | undefined;
   let model: tfjs.LayersModel | undefined;
   let optimizer: tfjs.Optimizer | undefined;
+  let exchange: Exchange | undefined;
   try {
     const { tf } = await selectBackend(init.backend);
     const setup = await nextMessage<SetupMessage>(port);
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
       model,
       optimizer,
       steps,
-      exchange: new Exchange(tf, views, exchangeTargets(model), init.replica),
+      exchange: (exchange = new Exchange(tf, views, exchangeTargets(model), init.replica)),
       learningRate: e.training.optimizer.learningRate,
     };
     post(port, { type: 'ready', params });
@@ -220,6 +221,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    exchange?.disposeKept();
     optimizer?.dispose();
     model?.dispose();
     port.close();
