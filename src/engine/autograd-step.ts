@@ -7,7 +7,7 @@ import type { StepOptions, StepRunner } from './step-runner';
 import type { Batch } from './types';
 
 /** The steps the direct step and tfjs's autograd both provide; step-runner.ts picks one. */
-export type StepCore = Pick<StepRunner, 'computeGradients' | 'evaluate' | 'outputs'>;
+export type StepCore = Pick<StepRunner, 'computeGradients' | 'evaluate' | 'outputs' | 'setGradientShards'>;
 
 /**
  * Stock tfjs autograd over the whole model: what runs when the direct step does not (another

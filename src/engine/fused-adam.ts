@@ -104,7 +104,8 @@ function updateInPlace(
   v: tfTypes.Variable,
   g: tfTypes.Tensor,
 ): boolean {
-  if (!heap || g.dtype !== 'float32' || g.size !== x.size) return false;
+  // A slot of another size is another variable's (a gradient map in another order): never write past it.
+  if (!heap || g.dtype !== 'float32' || g.size !== x.size || m.size !== x.size || v.size !== x.size) return false;
   const [px, pm, pv] = [x, m, v].map((t) => soleData(heap, t));
   const pg = heap.backend.dataIdMap.get(g.dataId)?.memoryOffset;
   if (px === undefined || pm === undefined || pv === undefined || pg == null) return false;

@@ -151,7 +151,8 @@ function updateInPlace(
   slots: Variable[],
   g: tfTypes.Tensor,
 ): boolean {
-  if (g.dtype !== 'float32' || g.size !== x.size) return false;
+  // A slot of another size is another variable's (a gradient map in another order): never write past it.
+  if (g.dtype !== 'float32' || g.size !== x.size || slots.some((t) => t.size !== x.size)) return false;
   const owned = [x, ...slots].map((t) => soleData(heap, t));
   const pg = heap.backend.dataIdMap.get(g.dataId)?.memoryOffset;
   if (owned.some((at) => at === undefined) || pg == null) return false;

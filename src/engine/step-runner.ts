@@ -44,6 +44,13 @@ export interface StepRunner {
    * (batch.size rows of numClasses values; labels unused), for predicting unlabelled inputs.
    */
   outputs(batch: Batch): Float32Array;
+  /**
+   * The direct step only: from the next call on, reduce each batch's gradient in this many
+   * shards (parallel/plan.ts gradientShardsFor), as a run switching between 1 and 2 replicas
+   * does (pipeline/parallel/adaptive.ts); absent where the count changes the bits (tfjs's
+   * autograd; batch normalization).
+   */
+  setGradientShards?(shards: number): void;
 }
 
 /** What the training loop needs of a step runner; the data-parallel one (parallel/) answers asynchronously. */
@@ -91,6 +98,7 @@ export function createStepRunner(o: StepOptions): StepRunner {
     },
     evaluate: core.evaluate,
     outputs: core.outputs,
+    ...(core.setGradientShards ? { setGradientShards: core.setGradientShards } : {}),
   };
 }
 
@@ -129,6 +137,7 @@ function chooseStep(
         direct.computeGradients(batch, { epoch, batchIndex, rowOffset }),
       evaluate: (batch, predictions = false) => direct.evaluate(batch, predictions),
       outputs: (batch) => direct.outputs(batch),
+      ...(direct.setGradientShards ? { setGradientShards: direct.setGradientShards } : {}),
     },
     implementation: { direct: true },
   };

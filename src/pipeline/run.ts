@@ -39,8 +39,9 @@ import { LogCallback } from './callbacks/log';
 import { MetricsFileCallback } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { restoreOptimizerState } from '../engine';
+import { restoreOptimizerState, type StepRunner, type TrainSteps } from '../engine';
 import { assembleTrainee } from './assemble';
+import { AdaptiveReplicas, ReplicaSchedule } from './parallel/adaptive';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
@@ -393,8 +394,26 @@ async function trainRun(x: Execution): Promise<RunOutcome> {
     : undefined;
   // Every replica starts from the main model (and, resumed, its optimizer state).
   await x.held.group?.syncState(p.checkpoint !== undefined);
-  const result = await train({ setup, steps: x.held.group ?? steps, source, callbacks, stop, start });
+  const result = await train({ setup, steps: loopSteps(x, steps), source, callbacks, stop, start });
   return finishRun(x, setup, result);
+}
+
+/**
+ * What the loop steps with: the main runner, the replica group, or (workers auto, 2 replicas,
+ * a step whose bits do not depend on the count) whichever of the two is faster at the moment.
+ */
+function loopSteps(x: Execution, steps: StepRunner): TrainSteps {
+  const { group } = x.held;
+  if (!group) return steps;
+  const auto = (x.req.workers ?? x.p.loaded.experiment.training.workers) === 'auto';
+  if (!auto || group.replicas !== 2 || !steps.setGradientShards) return group;
+  const solo = steps as StepRunner & Required<Pick<StepRunner, 'setGradientShards'>>;
+  return new AdaptiveReplicas(group, solo, new ReplicaSchedule(), (to, rates) =>
+    x.logger.debug(
+      { replicas: to === 'group' ? 2 : 1, samplesPerSecond: rates },
+      `training on ${to === 'group' ? '2 replicas' : 'the main thread alone'}: measured ${Math.round(rates.group)} samples/s on 2, ${Math.round(rates.solo)} on 1`,
+    ),
+  );
 }
 
 /** The loaded data checked, and named in meta.json (source, fingerprint, counts, classes). */

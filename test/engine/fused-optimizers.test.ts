@@ -9,7 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { captureOptimizerState, restoreOptimizerState, setLearningRate } from '../../src/engine';
+import { createAdam } from '../../src/engine/fused-adam';
 import { fuse } from '../../src/engine/fused-optimizers';
+import { gradientApplier } from '../../src/engine/weight-decay';
 import { trainConvNet, uniform, useBackend } from './gradcheck';
 
 const SHAPES = [[4, 5], [5], [3, 3, 3, 6], [1]];
@@ -24,9 +26,9 @@ const OPTIMIZERS: Array<[string, () => tf.Optimizer]> = [
   ['Adamax', () => tf.train.adamax(0.02, 0.8, 0.95, 1e-6, 0)],
 ];
 
-function problem() {
+function problem(nameOf?: (i: number) => string) {
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(uniform(size(s), 30 + i), s)));
+  const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(uniform(size(s), 30 + i), s), true, nameOf?.(i)));
   const targets = SHAPES.map((s, i) => tf.tensor(uniform(size(s), 40 + i), s));
   const loss = () => tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(tf.mul(v, v), targets[i]))))) as tf.Scalar;
   return { vars, targets, loss };
@@ -93,5 +95,33 @@ test('fused optimizers update a conv net written over in place bit-identically t
     const fused = await trainConvNet(() => fuse(tf, make()));
     assert.deepEqual(fused, stock, name);
     assert.notDeepEqual(fused[3], fused[0], `${name}: the weights moved`);
+  }
+});
+
+test('every fused optimizer pairs each gradient with its own slots whatever the order of the gradient map (reversed every other step, as when the direct step and the exchange alternate)', async () => {
+  await useBackend('wasm');
+  const ALL: Array<[string, () => tf.Optimizer]> = [
+    ...OPTIMIZERS,
+    ['Adam', () => createAdam(tf, 0.01, 0.9, 0.999, 1e-7)],
+  ];
+  for (const [name, make] of ALL) {
+    const run = (reverseEveryOther: boolean) => {
+      // Named variables: a map keeps the insertion order of names that are not integers (tfjs's default names are).
+      const p = problem((i) => `order-${name}-${reverseEveryOther}-${i}`);
+      const opt = name === 'Adam' ? make() : fuse(tf, make());
+      const apply = gradientApplier(tf, opt, 0, () => p.vars);
+      for (let step = 0; step < 4; step++) {
+        const { grads } = tf.variableGrads(p.loss, p.vars);
+        const names = Object.keys(grads);
+        const order = reverseEveryOther && step % 2 === 1 ? names.reverse() : names;
+        apply(Object.fromEntries(order.map((n) => [n, grads[n]])));
+        tf.dispose(grads);
+      }
+      const values = p.vars.map((v) => Array.from(v.dataSync()));
+      opt.dispose();
+      tf.dispose([...p.vars, ...p.targets]);
+      return values;
+    };
+    assert.deepEqual(run(true), run(false), name);
   }
 });

@@ -45,6 +45,12 @@ export interface DirectStep {
   evaluate(batch: Batch, predictions: boolean): { sums: number[]; predicted?: Int32Array };
   /** The inference-mode forward pass alone: the model's outputs, batch.size * numClasses values (labels unused). */
   outputs(batch: Batch): Float32Array;
+  /**
+   * From the next call on, reduce in this many shards (a run switching between 1 and 2
+   * replicas: pipeline/parallel/adaptive.ts). Absent where the count changes what is computed
+   * (a layer that mixes rows).
+   */
+  setGradientShards?(shards: number): void;
 }
 
 export interface DirectStepOptions {
@@ -106,7 +112,9 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   const [h, w, c] = o.inputShape;
   // A layer that mixes rows (batch normalization) has no per-shard gradient: such a model takes
   // its batch's gradient whole (its replicas differ from one worker anyway: each normalizes its own shard).
-  const gradientShards = plan.nodes.some((n) => mixesRows(n.op)) ? 1 : (o.gradientShards ?? 1);
+  const mixes = plan.nodes.some((n) => mixesRows(n.op));
+  let gradientShards = mixes ? 1 : (o.gradientShards ?? 1);
+  const reshard = mixes ? {} : { setGradientShards: (shards: number) => void (gradientShards = shards) };
   const scope = new CallScope(tf);
   const { alloc, heapF32, free } = scope;
   const input = (batch: Batch): TensorInfo => {
@@ -173,5 +181,6 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         free();
       }
     },
+    ...reshard,
   };
 }
