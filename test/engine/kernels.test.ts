@@ -306,8 +306,9 @@ const cases: Case[] = [
   dw([2, 6, 6, 8], [1, 1, 8, 10], 1, 'valid'),
   dw([1, 10, 9, 7], [2, 4, 7, 8], [2, 3], 'same'),
   dw([2, 8, 8, 3], [3, 1, 3, 8], 1, 'same'),
-  // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
-  // than the filter as GEMM + col2im; below one tile (K < 4) stock.
+  // Conv input gradient: stride 1 as an XNNPACK convolution; other strides by output phase (4+ input
+  // channels, conv2d-forward.test.ts) or as GEMM + col2im, as paddings wider than the filter; below one
+  // tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
   dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'),
   dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),

@@ -117,6 +117,8 @@ export interface HeapLoops {
     rowFloats: number,
     rowBytes: number,
     relu: number,
+    /** 0: pixel m's outputs at y + m*cout*4; else a table of their byte offsets from y. */
+    ytab: number,
   ): void;
   convForward4x1: HeapLoops['convForward4x2'];
   convForwardW2: HeapLoops['convForward4x2'];
