@@ -135,6 +135,18 @@ export interface HeapLoops {
     left: number,
     right: number,
   ): void;
+  /** y[n, oh, w, kh*c + ci] = x[n, oh*sh + kh, w, ci] (padded NHWC x; y needs 3 floats of room; assembly/im2col.ts). */
+  stackRows(
+    x: number,
+    y: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    fh: number,
+    oh: number,
+    sh: number,
+  ): void;
   /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts). */
   winogradInput(
     xp: number,
