@@ -2,13 +2,14 @@
  * The implicit-GEMM and Winograd convolutions (kernels/conv2d-forward.ts, winograd-conv.ts): FusedConv2D, and
  * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
  * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
- * (valid, same, explicit), stride (1, 2, [2, 1]), filter size (1x1, 3x3, 5x5, 2x4), channel
+ * (valid, same, explicit), stride (1, 2, 3, [2, 1], [1, 2]), filter size (1x1, 3x3, 5x5, 2x4), channel
  * counts on every tile (4, full width 5-8, 8-wide tiles with a shifted-back last one) and the
  * fallbacks (3 output channels, activations other than relu, fewer than 4 pixels).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { phasesOf } from '../../src/engine/kernels/phase-input-grad';
 import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 
 type Pad = 'valid' | 'same' | number;
@@ -55,6 +56,18 @@ const cases: Case[] = [
   c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
+  // Strided input gradients by output phase (stride-1 convolutions of sub-filters, 4+ input channels):
+  // 3x3 stride 3 (one tap a phase), 5x5 stride 2 with odd sizes, 2x2 stride 2, explicit padding,
+  // stride [1, 2]; a 1x1 stride-2 filter leaves phases without taps, [1,3,3,8] stride 2 a phase below
+  // 4 pixels an image (both GEMM + col2im).
+  c([2, 9, 9, 8], [3, 3, 8, 8], 3, 'same'),
+  c([2, 11, 10, 4], [5, 5, 4, 8], 2, 'valid', 'linear'),
+  c([1, 8, 9, 6], [5, 5, 6, 12], 2, 'same'),
+  c([2, 8, 8, 7], [2, 2, 7, 8], 2, 'valid'),
+  c([1, 9, 8, 8], [3, 3, 8, 16], 2, 1, 'linear'),
+  c([2, 6, 7, 9], [3, 2, 9, 8], [1, 2], 'same'),
+  c([2, 6, 6, 8], [1, 1, 8, 8], 2, 'valid'),
+  c([1, 3, 3, 8], [3, 3, 8, 8], 2, 'same'),
   // Fallbacks to the stock kernel: 3 output channels, elu, a single output pixel.
   c([2, 6, 6, 4], [3, 3, 4, 3], 1, 'same'),
   c([2, 6, 6, 4], [3, 3, 4, 8], 1, 'same', 'elu'),
@@ -145,6 +158,7 @@ const rowCases: RowCase[] = [
   ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
   ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
+  ...conv([7, 9, 6], [5, 5, 6, 8], 2, 'valid'),
   ...conv([7, 7, 6], [5, 5, 6, 16], 1, 'valid'),
   {
     name: 'BatchMatMul [n,40] x [40,12]',
@@ -184,3 +198,102 @@ for (const c of rowCases) {
     }
   });
 }
+
+/**
+ * Which strided input gradients go by output phase (kernels/phase-input-grad.ts), and each axis's phases as
+ * [phase r, first tap i0, taps, dx positions, first dy row in the padded dy] with dy's padding [before, after]:
+ * null where a phase has no tap (filter below the stride) or fewer than 4 pixels an image.
+ */
+test('strided input gradients: the output phases along each axis', () => {
+  const table: Array<[number[], number[], number, 'same' | 'valid', unknown]> = [
+    // dx[2a] = dy[a] W[0] + dy[a-1] W[2]: sub-filter [W2, W0] from dy row a-1 (one zero row above).
+    [
+      [32, 32, 16],
+      [3, 3, 16, 32],
+      2,
+      'same',
+      {
+        rows: {
+          before: 1,
+          after: 0,
+          phases: [
+            [0, 0, 2, 16, 0],
+            [1, 1, 1, 16, 1],
+          ],
+        },
+        cols: {
+          before: 1,
+          after: 0,
+          phases: [
+            [0, 0, 2, 16, 0],
+            [1, 1, 1, 16, 1],
+          ],
+        },
+      },
+    ],
+    [
+      [9, 9, 8],
+      [3, 3, 8, 8],
+      3,
+      'same',
+      {
+        rows: {
+          before: 0,
+          after: 0,
+          phases: [
+            [0, 0, 1, 3, 0],
+            [1, 1, 1, 3, 0],
+            [2, 2, 1, 3, 0],
+          ],
+        },
+        cols: {
+          before: 0,
+          after: 0,
+          phases: [
+            [0, 0, 1, 3, 0],
+            [1, 1, 1, 3, 0],
+            [2, 2, 1, 3, 0],
+          ],
+        },
+      },
+    ],
+    // 'valid', 11 rows from 4 (10 columns from 3): dx[2a] = sum_t dy[a - t] W[2t] (two zero rows above, two below).
+    [
+      [11, 10, 4],
+      [5, 5, 4, 8],
+      2,
+      'valid',
+      {
+        rows: {
+          before: 2,
+          after: 2,
+          phases: [
+            [0, 0, 3, 6, 0],
+            [1, 1, 2, 5, 1],
+          ],
+        },
+        cols: {
+          before: 2,
+          after: 2,
+          phases: [
+            [0, 0, 3, 5, 0],
+            [1, 1, 2, 5, 1],
+          ],
+        },
+      },
+    ],
+    [[6, 6, 8], [1, 1, 8, 8], 2, 'valid', null],
+    [[3, 3, 8], [3, 3, 8, 8], 2, 'same', null],
+  ];
+  type Phase = { r: number; i0: number; taps: number; count: number; start: number };
+  const arrays = (axis: { before: number; after: number; phases: Phase[] }) => ({
+    before: axis.before,
+    after: axis.after,
+    phases: axis.phases.map((p) => [p.r, p.i0, p.taps, p.count, p.start]),
+  });
+  for (const [x, f, strides, pad, expected] of table) {
+    const info = tf.backend_util.computeConv2DInfo([1, ...x] as Case['x'], f as Case['filter'], strides, 1, pad);
+    const got = phasesOf(info);
+    assert.deepEqual(got && { rows: arrays(got.rows), cols: arrays(got.cols) }, expected, `x${x} f${f} s${strides}`);
+  }
+});

@@ -114,6 +114,7 @@ const HEAP_EXPORTS = [
   'softsignGrad',
   'spatialMean',
   'spatialMeanGrad',
+  'stackRows',
   'subRowVector',
   'swishForward',
   'swishGrad',
@@ -164,7 +165,7 @@ function convOn(file: string): { got: Float32Array; want: Float64Array } {
   for (let i = 0; i < co; i++) f[B + i] = 0.1 * i - 0.4;
   loops.padNhwc(X * 4, XP * 4, n, h, w, ci, 1, 1, 1, 1);
   loops.convBaseTable(BASE * 4, n, oh, ow, h + 2, w + 2, ci, 2, 2);
-  loops.convForward4x2(XP * 4, W * 4, B * 4, Y * 4, BASE * 4, n * oh * ow, co, 3, 3 * ci, (w + 2) * ci * 4, 1);
+  loops.convForward4x2(XP * 4, W * 4, B * 4, Y * 4, BASE * 4, n * oh * ow, co, 3, 3 * ci, (w + 2) * ci * 4, 1, 0);
   const want = new Float64Array(n * oh * ow * co);
   for (let m = 0; m < n * oh * ow; m++) {
     const [b, y, x] = [Math.floor(m / (oh * ow)), Math.floor(m / ow) % oh, m % ow];

@@ -73,7 +73,12 @@ const bn = (x: number[], stat: number[], affine: boolean): Case => ({
   },
   attrs: { varianceEpsilon: 0.001 },
 });
-const dw = (x: number[], filterShape: number[], strides: number | [number, number], pad: 'valid' | 'same'): Case => {
+const dw = (
+  x: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: 'valid' | 'same' | number,
+): Case => {
   const info = tf.backend_util.computeConv2DInfo(
     x as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -306,8 +311,13 @@ const cases: Case[] = [
   dw([2, 6, 6, 8], [1, 1, 8, 10], 1, 'valid'),
   dw([1, 10, 9, 7], [2, 4, 7, 8], [2, 3], 'same'),
   dw([2, 8, 8, 3], [3, 1, 3, 8], 1, 'same'),
-  // Conv input gradient: stride 1 as an XNNPACK convolution; other strides and paddings wider
-  // than the filter as GEMM + col2im; below one tile (K < 4) stock.
+  // Short filter rows from 8 channels with the rows side by side (stackRows): strides, explicit padding.
+  dw([2, 11, 10, 3], [3, 3, 3, 8], 2, 'same'),
+  dw([1, 9, 8, 1], [3, 3, 1, 12], [2, 1], 'valid'),
+  dw([2, 7, 7, 3], [3, 3, 3, 16], 1, 1),
+  // Conv input gradient: stride 1 as an XNNPACK convolution; other strides by output phase (4+ input
+  // channels, conv2d-forward.test.ts) or as GEMM + col2im, as paddings wider than the filter; below one
+  // tile (K < 4) stock.
   dx([2, 8, 8, 3], [3, 3, 3, 6], 1, 'valid'),
   dx([2, 7, 6, 3], [2, 2, 3, 5], 1, 'same'),
   dx([1, 7, 7, 2], [3, 3, 2, 4], 1, 1),

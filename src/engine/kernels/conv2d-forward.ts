@@ -40,7 +40,7 @@ export function padSpatial(backend: WasmBackendInternals, x: TensorInfo, pads: n
 }
 
 /** The tile for Cout >= 4 output channels: 4, one full-width tile up to 8, else 4x8 tiles. */
-function tileFor(loops: HeapLoops, cout: number): ConvForward {
+export function tileFor(loops: HeapLoops, cout: number): ConvForward {
   if (cout === 4) return loops.convForward4x1;
   return cout <= 8 ? loops.convForwardW2 : loops.convForward4x2;
 }
@@ -100,6 +100,7 @@ export function implicitConv(
     c.filterWidth * cin,
     wp * cin * 4,
     c.relu ? 1 : 0,
+    0,
   );
   backend.disposeData(base.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);

@@ -117,6 +117,8 @@ export interface HeapLoops {
     rowFloats: number,
     rowBytes: number,
     relu: number,
+    /** 0: pixel m's outputs at y + m*cout*4; else a table of their byte offsets from y. */
+    ytab: number,
   ): void;
   convForward4x1: HeapLoops['convForward4x2'];
   convForwardW2: HeapLoops['convForward4x2'];
@@ -132,6 +134,18 @@ export interface HeapLoops {
     bottom: number,
     left: number,
     right: number,
+  ): void;
+  /** y[n, oh, w, kh*c + ci] = x[n, oh*sh + kh, w, ci] (padded NHWC x; y needs 3 floats of room; assembly/im2col.ts). */
+  stackRows(
+    x: number,
+    y: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    fh: number,
+    oh: number,
+    sh: number,
   ): void;
   /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts). */
   winogradInput(

@@ -37,7 +37,7 @@ function biasAt(bias: i32, j: i32): v128 {
 
 @inline
 function convTile(RN: i32, FULL: bool, x: i32, w: i32, bias: i32, y: i32, base: i32, M: i32, Cout: i32,
-  fh: i32, L: i32, rowBytes: i32, relu: bool): void {
+  fh: i32, L: i32, rowBytes: i32, relu: bool, ytab: i32): void {
   const vo1 = FULL ? min(16, (Cout - 4) << 2) : 16;
   const colStep = FULL ? Cout : 4 * RN;
   const wRow = Cout << 2;
@@ -71,30 +71,36 @@ function convTile(RN: i32, FULL: bool, x: i32, w: i32, bias: i32, y: i32, base: 
           wp += wRow;
         }
       }
-      const yp = y + ((ii * Cout + jj) << 2);
       const b0 = biasAt(bias, jj);
       const b1 = RN > 1 ? biasAt(bias, jj + (vo1 >> 2)) : b0;
-      storeRow(RN, yp, vo1, bias !== 0, relu, a00, a01, b0, b1);
-      storeRow(RN, yp + wRow, vo1, bias !== 0, relu, a10, a11, b0, b1);
-      storeRow(RN, yp + 2 * wRow, vo1, bias !== 0, relu, a20, a21, b0, b1);
-      storeRow(RN, yp + 3 * wRow, vo1, bias !== 0, relu, a30, a31, b0, b1);
+      const yp = y + ((ii * Cout + jj) << 2);
+      const tp = ytab + (ii << 2);
+      const q0 = ytab === 0 ? yp : y + ldi(tp) + (jj << 2);
+      const q1 = ytab === 0 ? yp + wRow : y + ldi(tp + 4) + (jj << 2);
+      const q2 = ytab === 0 ? yp + 2 * wRow : y + ldi(tp + 8) + (jj << 2);
+      const q3 = ytab === 0 ? yp + 3 * wRow : y + ldi(tp + 12) + (jj << 2);
+      storeRow(RN, q0, vo1, bias !== 0, relu, a00, a01, b0, b1);
+      storeRow(RN, q1, vo1, bias !== 0, relu, a10, a11, b0, b1);
+      storeRow(RN, q2, vo1, bias !== 0, relu, a20, a21, b0, b1);
+      storeRow(RN, q3, vo1, bias !== 0, relu, a30, a31, b0, b1);
     }
   }
 }
 
-// convForward{4x1 | 4x2 | W2}(x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu): see above; bias 0
-// for none, relu 0 or 1; M >= 4. 4x1: tiles of 4 channels; 4x2: of 8 (Cout >= 8); W2: one tile
+// convForward{4x1 | 4x2 | W2}(x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu, ytab): see above; bias 0
+// for none, relu 0 or 1; M >= 4. ytab 0: pixel m's outputs at y + m*Cout*4; else at y + ytab[m] (bytes):
+// the phases of a strided input gradient write every s-th pixel of dx. 4x1: tiles of 4 channels; 4x2: of 8 (Cout >= 8); W2: one tile
 // of two vectors covering 4 < Cout <= 8. (6 or 5 pixel rows, 12 or 10 accumulators, measured 1.6-2x
 // slower: V8 spills them.)
 export function convForward4x1(x: i32, w: i32, bias: i32, y: i32, base: i32, M: i32, Cout: i32, fh: i32, L: i32,
-  rowBytes: i32, relu: i32): void {
-  convTile(1, false, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0);
+  rowBytes: i32, relu: i32, ytab: i32): void {
+  convTile(1, false, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0, ytab);
 }
 export function convForward4x2(x: i32, w: i32, bias: i32, y: i32, base: i32, M: i32, Cout: i32, fh: i32, L: i32,
-  rowBytes: i32, relu: i32): void {
-  convTile(2, false, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0);
+  rowBytes: i32, relu: i32, ytab: i32): void {
+  convTile(2, false, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0, ytab);
 }
 export function convForwardW2(x: i32, w: i32, bias: i32, y: i32, base: i32, M: i32, Cout: i32, fh: i32, L: i32,
-  rowBytes: i32, relu: i32): void {
-  convTile(2, true, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0);
+  rowBytes: i32, relu: i32, ytab: i32): void {
+  convTile(2, true, x, w, bias, y, base, M, Cout, fh, L, rowBytes, relu !== 0, ytab);
 }

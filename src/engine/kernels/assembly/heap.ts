@@ -12,7 +12,7 @@ export {
 } from './gemm';
 export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad';
 export { convForward4x1, convForward4x2, convForwardW2 } from './conv-forward';
-export { col2im, convBaseTable, im2colT, padNhwc } from './im2col';
+export { col2im, convBaseTable, im2colT, padNhwc, stackRows } from './im2col';
 export { winogradFilter, winogradFilterGrad, winogradGradInput, winogradInput, winogradOutput } from './winograd';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';

@@ -130,3 +130,27 @@ export function padNhwc(x: i32, y: i32, N: i32, H: i32, W: i32, C: i32, top: i32
     dst += bottom * rowOut;
   }
 }
+
+// stackRows(x, y, N, Hp, Wp, C, fh, OH, sh): y[n, oh, w, kh*C + c] = x[n, oh*sh + kh, w, c] for the padded
+// NHWC x (Hp x Wp): each output row's fh input rows side by side, so that a window's taps (kw, kh, c) are one
+// contiguous run of fw*fh*C floats (a filter gradient's 8-tap tiles then waste little on 3-channel inputs).
+export function stackRows(x: i32, y: i32, N: i32, Hp: i32, Wp: i32, C: i32, fh: i32, OH: i32, sh: i32): void {
+  const cBytes = C << 2;
+  const rowBytes = Wp * cBytes;
+  const pixel = fh * cBytes;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const out = y + (n * OH + oh) * Wp * pixel;
+      for (let kh = 0; kh < fh; kh++) {
+        let src = x + (n * Hp + oh * sh + kh) * rowBytes;
+        let dst = out + kh * cBytes;
+        const end = src + rowBytes;
+        while (src < end) {
+          for (let b = 0; b < cBytes; b += 4) stf(dst + b, ldf(src + b));
+          src += cBytes;
+          dst += pixel;
+        }
+      }
+    }
+  }
+}
