@@ -130,12 +130,6 @@ export class CallScope {
     return { dataId: e.dataId, shape: e.shape, dtype: 'float32' };
   };
 
-  /** d(output)/d(input) of a tfjs function at `x`, times dy: tfjs's own gradient, over this one function. */
-  vjp = (f: (x: tfjs.Tensor) => tfjs.Tensor, x: TensorInfo, dy: TensorInfo): TensorInfo => {
-    const [xt, dyt] = [this.asTensor(x), this.asTensor(dy)];
-    return this.fromTensor(this.tf.tidy(() => this.tf.grad(f)(xt, dyt)));
-  };
-
   /**
    * tfjs's gradient of `f` at `xs` (and of the weights it reads) times dy, over this one
    * function: d/dxs (undefined where no path leads) and d/dweights. An input given twice is
