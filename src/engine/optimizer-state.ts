@@ -89,12 +89,21 @@ export async function captureOptimizerState(tf: TF, optimizer: tfjs.Optimizer): 
 }
 
 /** Restores state captured by captureOptimizerState into a freshly built optimizer of the same type. */
-export async function restoreOptimizerState(_tf: TF, optimizer: tfjs.Optimizer, tensors: NamedTensor[]): Promise<void> {
+export async function restoreOptimizerState(
+  _tf: TF,
+  optimizer: tfjs.Optimizer,
+  tensors: NamedTensor[],
+  /** The model's trainable variables' names, in its order (see inVariableOrder). */
+  variableNames?: readonly string[],
+): Promise<void> {
   const o = optimizer as unknown as Record<string, unknown>;
+  // setWeights replaces the slot variables without disposing them: a replica restored again and again would leak them.
+  const replaced = slotVariables(o);
   const extras = new Map(
     tensors.filter((t) => t.name.startsWith(EXTRA_PREFIX)).map((t) => [t.name.slice(EXTRA_PREFIX.length), t.tensor]),
   );
-  const slots = tensors.filter((t) => !t.name.startsWith(EXTRA_PREFIX));
+  const saved = tensors.filter((t) => !t.name.startsWith(EXTRA_PREFIX));
+  const slots = variableNames ? inVariableOrder(saved, variableNames) : saved;
   if (isAdamax(optimizer)) {
     const a = o as unknown as AdamaxInternals;
     const [iter, ...rest] = slots;
@@ -116,4 +125,43 @@ export async function restoreOptimizerState(_tf: TF, optimizer: tfjs.Optimizer, 
     const saved = extras.get(key);
     if (v && saved) v.assign(saved);
   }
+  const kept = new Set(slotVariables(o));
+  for (const v of replaced) if (!kept.has(v) && !v.isDisposed) v.dispose();
+}
+
+/**
+ * Slots in the model's variable order, where their names say which variable each is for.
+ * The optimizer pairs slots with gradients by position and the update lists gradients in the
+ * model's order (weight-decay.ts); a checkpoint written before that kept the order its run
+ * first applied, which for one worker was the direct step's, from the output back. When every
+ * group of slots (Adam's m, then v, ...) names exactly the model's variables, each group is
+ * put in the model's order; otherwise (names from another process's layer counters) the saved
+ * order is kept, which is the model's for every checkpoint written since.
+ */
+function inVariableOrder(slots: NamedTensor[], names: readonly string[]): NamedTensor[] {
+  const n = names.length;
+  const lead = slots.length % n === 0 ? 0 : 1; // 'iter', first where the optimizer has one
+  const body = slots.slice(lead);
+  if (n === 0 || body.length % n !== 0) return slots;
+  const base = (t: NamedTensor) => t.name.slice(0, t.name.lastIndexOf('/'));
+  const groups: NamedTensor[][] = [];
+  for (let at = 0; at < body.length; at += n) {
+    const byVariable = new Map(body.slice(at, at + n).map((t) => [base(t), t]));
+    if (byVariable.size !== n || names.some((v) => !byVariable.has(v))) return slots;
+    groups.push(names.map((v) => byVariable.get(v)!));
+  }
+  return [...slots.slice(0, lead), ...groups.flat()];
+}
+
+/** Every per-variable slot variable an optimizer holds (its fields that are arrays of { originalName, variable }). */
+function slotVariables(o: Record<string, unknown>): tfjs.Variable[] {
+  return Object.values(o).flatMap((field) =>
+    Array.isArray(field)
+      ? field
+          .filter(
+            (s): s is OptimizerVariable => s != null && typeof s === 'object' && 'variable' in s && 'originalName' in s,
+          )
+          .map((s) => s.variable)
+      : [],
+  );
 }

@@ -12,9 +12,11 @@ export function gradientApplier(
   variables: () => tfjs.Variable[],
 ): (grads: tfjs.NamedTensorMap) => void {
   let byName: Map<string, tfjs.Variable> | undefined;
+  let order: string[] | undefined;
   return (unordered) => {
     if (!optimizer) throw new Error('applyGradients: this step runner has no optimizer (evaluation only)');
-    const grads = inSlotOrder(optimizer, unordered);
+    order ??= variables().map((v) => v.name);
+    const grads = inModelOrder(order, unordered);
     if (weightDecay === 0) {
       optimizer.applyGradients(grads);
       return;
@@ -37,24 +39,19 @@ export function gradientApplier(
   };
 }
 
-/** Per-variable slot arrays of tfjs's optimizers (and ours, fused-adam.ts, fused-optimizers.ts), each entry named `<variable>/<slot>`. */
-const SLOT_FIELDS = ['accumulatedFirstMoment', 'accumulations', 'accumulatedMeanSquares', 'accumulatedGrads'];
-
 /**
- * The gradients in the order of the optimizer's slots. tfjs's optimizers pair the i-th
- * gradient with the i-th slot, whatever its name, so one optimizer fed maps in two orders
- * (the direct step lists its gradients from the output back, the data-parallel exchange in
- * the model's order, a resumed run its checkpoint's) would update one variable with another's
- * moments. Slots carry their variable's name: the map is put in their order, new names last.
+ * The gradients in the model's order. tfjs's optimizers pair the i-th gradient of a map with
+ * the i-th slot, whatever its name, and make the slots in the order of the first map; the
+ * direct step lists its gradients from the output back, the data-parallel exchange in the
+ * model's order. One optimizer fed both (a run switching between 1 and 2 replicas, a
+ * checkpoint resumed with the other count) would update one variable with another's moments,
+ * so every map goes in one order: the model's, which checkpoints keep (optimizer-state.ts).
  */
-function inSlotOrder(optimizer: tfjs.Optimizer, grads: tfjs.NamedTensorMap): tfjs.NamedTensorMap {
-  const fields = optimizer as unknown as Record<string, Array<{ originalName: string } | undefined> | undefined>;
-  const slots = SLOT_FIELDS.map((f) => fields[f]).find((s) => Array.isArray(s) && s.length > 0);
-  if (!slots) return grads;
-  const names = slots.map((s) => s?.originalName.slice(0, s.originalName.lastIndexOf('/')));
-  if (names.every((n, i) => n === Object.keys(grads)[i])) return grads;
+function inModelOrder(order: readonly string[], grads: tfjs.NamedTensorMap): tfjs.NamedTensorMap {
+  const given = Object.keys(grads);
+  if (given.every((n, i) => n === order[i])) return grads;
   const ordered: tfjs.NamedTensorMap = {};
-  for (const n of names) if (n !== undefined && n in grads) ordered[n] = grads[n];
-  for (const [n, g] of Object.entries(grads)) if (!(n in ordered)) ordered[n] = g;
+  for (const n of order) if (n in grads) ordered[n] = grads[n];
+  for (const n of given) if (!(n in ordered)) ordered[n] = grads[n];
   return ordered;
 }

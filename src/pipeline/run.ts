@@ -398,6 +398,10 @@ async function trainRun(x: Execution): Promise<RunOutcome> {
   return finishRun(x, setup, result);
 }
 
+/** The model's trainable variables' names, in its order (how the optimizer's slots are kept: engine/optimizer-state.ts). */
+const variableNames = (model: tfjs.LayersModel): string[] =>
+  model.trainableWeights.map((w) => (w.read() as tfjs.Variable).name);
+
 /**
  * What the loop steps with: the main runner, the replica group, or (workers auto, 2 replicas,
  * a step whose bits do not depend on the count) whichever of the two is faster at the moment.
@@ -726,7 +730,7 @@ async function restoreCheckpoint(
   }
   try {
     assignWeights(setup.model, ckpt.weights);
-    await restoreOptimizerState(tf, setup.optimizer, ckpt.optimizer);
+    await restoreOptimizerState(tf, setup.optimizer, ckpt.optimizer, variableNames(setup.model));
   } finally {
     tf.dispose(Object.values(ckpt.weights));
     tf.dispose(ckpt.optimizer.map((t) => t.tensor));

@@ -96,10 +96,15 @@ test('a run switching between 2 replicas and the main thread alone trains to the
     // A margin of 0: alone is always "faster", so every probe switches to 2 replicas and back.
     const schedule = new ReplicaSchedule({ warmup: 1, window: 1, period: 2, maxPeriod: 2, margin: 0 });
     const solo = two.steps as StepRunner & Required<Pick<StepRunner, 'setGradientShards'>>;
-    const got = await train(new AdaptiveReplicas(group, solo, schedule, (to) => switches.push(to)));
+    const adaptive = new AdaptiveReplicas(group, solo, schedule, (to) => switches.push(to));
+    const got = await train(adaptive);
     assert.ok(switches.filter((m) => m === 'group').length >= 5, `switches: ${switches.join(' ')}`);
     assert.deepEqual(got, expected, 'the same loss and metric sums, step by step and in evaluation');
     assert.deepEqual(weights(two.model), weights(one.model), 'bit-identical weights');
+    // Each return to 2 replicas restores the worker's optimizer state: its old slots must not pile up.
+    const counts = await group.workerTensorCounts();
+    await train(adaptive);
+    assert.deepEqual(await group.workerTensorCounts(), counts, 'worker tensors after 3 more epochs of switching');
   } finally {
     await group.close();
     for (const r of [one, two]) {

@@ -133,7 +133,12 @@ async function syncState(r: Replica, seq: number): Promise<void> {
       tensor: r.tf.tensor(t.values, t.shape, t.dtype),
     }));
     try {
-      await restoreOptimizerState(r.tf, r.optimizer, named);
+      await restoreOptimizerState(
+        r.tf,
+        r.optimizer,
+        named,
+        r.model.trainableWeights.map((w) => (w.read() as tfjs.Variable).name),
+      );
     } finally {
       r.tf.dispose(named.map((t) => t.tensor));
     }
