@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
+import { ACTIVATION_LOOPS } from '../src/engine/direct/activations';
 import { CallScope } from '../src/engine/direct/call-scope';
 
 const args = process.argv.slice(2);
@@ -21,21 +22,7 @@ const opt = (name: string): string | undefined => {
 const reps = Number(opt('--reps') ?? 300);
 const shape = (opt('--shape') ?? '32,28,28,6').split(',').map(Number);
 const against = opt('--against');
-const LOOPS = [
-  'relu',
-  'relu6',
-  'elu',
-  'selu',
-  'tanh',
-  'sigmoid',
-  'hardSigmoid',
-  'softplus',
-  'softsign',
-  'swish',
-  'mish',
-  'gelu',
-  'geluNew',
-];
+const LOOPS = ACTIVATION_LOOPS;
 
 type Loops = Record<string, (...a: number[]) => void>;
 interface WasmApi {

@@ -5,6 +5,7 @@ import { dropoutLayers, dropoutSeed } from '../builders/model';
 import { withDropoutRowOffset } from './dropout-rows';
 import type { StepOptions, StepRunner } from './step-runner';
 import type { Batch } from './types';
+import { trainableVariables } from './variables';
 
 /** The steps the direct step and tfjs's autograd both provide; step-runner.ts picks one. */
 export type StepCore = Pick<StepRunner, 'computeGradients' | 'evaluate' | 'outputs' | 'setGradientShards'>;
@@ -17,7 +18,7 @@ export function createAutogradStep(o: StepOptions, loss: LossEntry, metrics: Met
   const { tf, model, numClasses } = o;
   const [h, w, c] = o.inputShape;
   const dropouts = dropoutLayers(model);
-  const variables = () => model.trainableWeights.map((v) => v.read() as tfjs.Variable);
+  const variables = () => trainableVariables(model);
 
   const inputs = (batch: Batch) => {
     const x = tf.tensor4d(batch.x, [batch.size, h, w, c], 'float32');

@@ -8,7 +8,7 @@
  * the updated values are bit-identical to tf.train.adam's on wasm.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from './kernels/adam-update';
+import { ADAM_UPDATE_KERNEL, adamScalars, type AdamUpdateAttrs } from './kernels/adam-update';
 import { inPlaceHeap, rewritten, scalarOf, setScalarInPlace, soleData, type InPlaceHeap } from './in-place';
 
 type Tf = typeof tfTypes;
@@ -109,24 +109,7 @@ function updateInPlace(
   const [px, pm, pv] = [x, m, v].map((t) => soleData(heap, t));
   const pg = heap.backend.dataIdMap.get(g.dataId)?.memoryOffset;
   if (px === undefined || pm === undefined || pv === undefined || pg == null) return false;
-  heap.loops.adamUpdate(
-    px,
-    pm,
-    pv,
-    pg,
-    px,
-    pm,
-    pv,
-    x.size,
-    a.beta1,
-    1 - a.beta1,
-    a.beta2,
-    1 - a.beta2,
-    a.c1,
-    a.c2,
-    a.epsilon,
-    -a.learningRate,
-  );
+  heap.loops.adamUpdate(px, pm, pv, pg, px, pm, pv, x.size, ...adamScalars(a));
   for (const t of [x, m, v]) rewritten(heap, t);
   return true;
 }

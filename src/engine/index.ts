@@ -21,6 +21,7 @@ export {
   type NamedTensor,
   type OptimizerState,
 } from './optimizer-state';
+export { trainableVariables, trainableVariableNames } from './variables';
 export { float32Values } from './heap';
 export { inPlaceHeap, rewritten, soleData, type InPlaceHeap } from './in-place';
 export { averageTwoOn, createSharedMemory, type AverageTwo, type SharedMemory } from './average-wasm';

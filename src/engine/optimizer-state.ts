@@ -140,9 +140,10 @@ export async function restoreOptimizerState(
  */
 function inVariableOrder(slots: NamedTensor[], names: readonly string[]): NamedTensor[] {
   const n = names.length;
+  if (n === 0) return slots;
   const lead = slots.length % n === 0 ? 0 : 1; // 'iter', first where the optimizer has one
   const body = slots.slice(lead);
-  if (n === 0 || body.length % n !== 0) return slots;
+  if (body.length % n !== 0) return slots;
   const base = (t: NamedTensor) => t.name.slice(0, t.name.lastIndexOf('/'));
   const groups: NamedTensor[][] = [];
   for (let at = 0; at < body.length; at += n) {

@@ -7,6 +7,7 @@ import { createAutogradStep, type StepCore } from './autograd-step';
 import { engineStatus } from './start';
 import { gradientApplier } from './weight-decay';
 import type { Batch, TF } from './types';
+import { trainableVariables } from './variables';
 
 /**
  * All per-step tensor code lives here, so the single-process loop (train.ts) and a
@@ -78,9 +79,7 @@ export function createStepRunner(o: StepOptions): StepRunner {
   const loss: LossEntry = LOSSES.require(o.experiment.training.loss);
   const metrics: MetricEntry[] = o.experiment.training.metrics.map((m) => METRICS.require(m));
   const weightDecay = (o.experiment.training.optimizer as { weightDecay?: number }).weightDecay ?? 0;
-  const applyGradients = gradientApplier(tf, o.optimizer, weightDecay, () =>
-    model.trainableWeights.map((v) => v.read() as tfjs.Variable),
-  );
+  const applyGradients = gradientApplier(tf, o.optimizer, weightDecay, () => trainableVariables(model));
   const { core, implementation } = chooseStep(o, loss, metrics);
   return {
     keys: ['loss', ...metrics.map((m) => m.type)],

@@ -11,17 +11,20 @@ export function gradientApplier(
   weightDecay: number,
   variables: () => tfjs.Variable[],
 ): (grads: tfjs.NamedTensorMap) => void {
+  // The model's variables by name, and their names in the model's order: built together at the first update.
   let byName: Map<string, tfjs.Variable> | undefined;
-  let order: string[] | undefined;
+  let order: string[] = [];
   return (unordered) => {
     if (!optimizer) throw new Error('applyGradients: this step runner has no optimizer (evaluation only)');
-    order ??= variables().map((v) => v.name);
+    if (!byName) {
+      byName = new Map(variables().map((v) => [v.name, v]));
+      order = [...byName.keys()];
+    }
     const grads = inModelOrder(order, unordered);
     if (weightDecay === 0) {
       optimizer.applyGradients(grads);
       return;
     }
-    byName ??= new Map(variables().map((v) => [v.name, v]));
     const decayed = tf.tidy(() => {
       const out: tfjs.NamedTensorMap = {};
       for (const [name, g] of Object.entries(grads)) {

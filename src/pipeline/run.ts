@@ -39,9 +39,9 @@ import { LogCallback } from './callbacks/log';
 import { MetricsFileCallback } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { restoreOptimizerState, type StepRunner, type TrainSteps } from '../engine';
+import { restoreOptimizerState, trainableVariableNames, type StepRunner, type TrainSteps } from '../engine';
 import { assembleTrainee } from './assemble';
-import { AdaptiveReplicas, ReplicaSchedule } from './parallel/adaptive';
+import { AdaptiveReplicas, ReplicaSchedule, reshardable } from './parallel/adaptive';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
 import { gradientShardsFor, planWorkers } from './parallel/plan';
 import { PrefetchingSource } from './parallel/prefetch';
@@ -398,10 +398,6 @@ async function trainRun(x: Execution): Promise<RunOutcome> {
   return finishRun(x, setup, result);
 }
 
-/** The model's trainable variables' names, in its order (how the optimizer's slots are kept: engine/optimizer-state.ts). */
-const variableNames = (model: tfjs.LayersModel): string[] =>
-  model.trainableWeights.map((w) => (w.read() as tfjs.Variable).name);
-
 /**
  * What the loop steps with: the main runner, the replica group, or (workers auto, 2 replicas,
  * a step whose bits do not depend on the count) whichever of the two is faster at the moment.
@@ -410,8 +406,8 @@ function loopSteps(x: Execution, steps: StepRunner): TrainSteps {
   const { group } = x.held;
   if (!group) return steps;
   const auto = (x.req.workers ?? x.p.loaded.experiment.training.workers) === 'auto';
-  if (!auto || group.replicas !== 2 || !steps.setGradientShards) return group;
-  const solo = steps as StepRunner & Required<Pick<StepRunner, 'setGradientShards'>>;
+  const solo = reshardable(steps);
+  if (!auto || group.replicas !== 2 || !solo) return group;
   return new AdaptiveReplicas(group, solo, new ReplicaSchedule(), (to, rates) =>
     x.logger.debug(
       { replicas: to === 'group' ? 2 : 1, samplesPerSecond: rates },
@@ -730,7 +726,7 @@ async function restoreCheckpoint(
   }
   try {
     assignWeights(setup.model, ckpt.weights);
-    await restoreOptimizerState(tf, setup.optimizer, ckpt.optimizer, variableNames(setup.model));
+    await restoreOptimizerState(tf, setup.optimizer, ckpt.optimizer, trainableVariableNames(setup.model));
   } finally {
     tf.dispose(Object.values(ckpt.weights));
     tf.dispose(ckpt.optimizer.map((t) => t.tensor));

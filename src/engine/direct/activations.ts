@@ -27,6 +27,9 @@ const LOOPS = {
   gelu_new: 'geluNew',
 } as const;
 
+/** The element-wise activations' loop names (without linear), for benchmarks that call the loops themselves. */
+export const ACTIVATION_LOOPS: readonly string[] = Object.values(LOOPS).filter((loop) => loop !== '');
+
 /** An activation of the direct step: the element-wise ones and softmax over the last axis. */
 export type ActivationName = keyof typeof LOOPS | 'softmax';
 

@@ -35,6 +35,11 @@ export interface AdamUpdateAttrs {
   c2: number;
 }
 
+/** The adamUpdate loop's arguments after the element count (assembly/optimizers.ts), from the kernel's attrs. */
+export function adamScalars(a: AdamUpdateAttrs): [number, number, number, number, number, number, number, number] {
+  return [a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, -a.learningRate];
+}
+
 export function makeAdamUpdateKernel(): WasmKernel {
   return wasmKernel<{ x: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo }>(
     ADAM_UPDATE_KERNEL,
@@ -47,24 +52,8 @@ export function makeAdamUpdateKernel(): WasmKernel {
       const xo = backend.makeOutput(x.shape, 'float32');
       const mo = backend.makeOutput(x.shape, 'float32');
       const vo = backend.makeOutput(x.shape, 'float32');
-      loopsOf(backend).adamUpdate(
-        ptr(backend, x),
-        ptr(backend, m),
-        ptr(backend, v),
-        ptr(backend, g),
-        ptr(backend, xo),
-        ptr(backend, mo),
-        ptr(backend, vo),
-        n,
-        a.beta1,
-        1 - a.beta1,
-        a.beta2,
-        1 - a.beta2,
-        a.c1,
-        a.c2,
-        a.epsilon,
-        -a.learningRate,
-      );
+      const [px, pm, pv, pg, pxo, pmo, pvo] = [x, m, v, g, xo, mo, vo].map((t) => ptr(backend, t));
+      loopsOf(backend).adamUpdate(px, pm, pv, pg, pxo, pmo, pvo, n, ...adamScalars(a));
       return [xo, mo, vo];
     },
   );

@@ -96,6 +96,13 @@ export class ReplicaSchedule {
   }
 }
 
+/** A step runner whose gradient reduction can change between calls (the direct step, rows independent). */
+export type ReshardableRunner = StepRunner & Required<Pick<StepRunner, 'setGradientShards'>>;
+
+/** The runner as a ReshardableRunner, or undefined where the shard count would change its numbers. */
+export const reshardable = (steps: StepRunner): ReshardableRunner | undefined =>
+  steps.setGradientShards ? (steps as ReshardableRunner) : undefined;
+
 /** Called when the mode changes: the rates of the probe that decided it. */
 export type OnSwitch = (to: Mode, rates: Record<Mode, number>) => void;
 
@@ -105,7 +112,7 @@ export class AdaptiveReplicas implements TrainSteps {
 
   constructor(
     private readonly group: ReplicaGroup,
-    private readonly solo: StepRunner & Required<Pick<StepRunner, 'setGradientShards'>>,
+    private readonly solo: ReshardableRunner,
     private readonly schedule = new ReplicaSchedule(),
     private readonly onSwitch?: OnSwitch,
   ) {}

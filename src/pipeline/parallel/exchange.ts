@@ -6,6 +6,7 @@ import {
   rewritten,
   shardWeights,
   soleData,
+  trainableVariables,
   type InPlaceHeap,
   weightedSumInto,
   type AverageTwo,
@@ -42,7 +43,7 @@ export interface ExchangeTargets {
 
 export function exchangeTargets(model: tfjs.LayersModel): ExchangeTargets {
   return {
-    variables: model.trainableWeights.map((w) => w.read() as tfjs.Variable),
+    variables: trainableVariables(model),
     nonTrainable: model.nonTrainableWeights as unknown as ExchangeTargets['nonTrainable'],
   };
 }

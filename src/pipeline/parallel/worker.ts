@@ -11,7 +11,13 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type * as tfjs from '@tensorflow/tfjs';
 import { selectBackend } from '../../backend';
-import { restoreOptimizerState, setLearningRate, type NamedTensor, type StepRunner } from '../../engine';
+import {
+  restoreOptimizerState,
+  setLearningRate,
+  trainableVariableNames,
+  type NamedTensor,
+  type StepRunner,
+} from '../../engine';
 import { assembleTrainee } from '../assemble';
 import type { TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
@@ -133,12 +139,7 @@ async function syncState(r: Replica, seq: number): Promise<void> {
       tensor: r.tf.tensor(t.values, t.shape, t.dtype),
     }));
     try {
-      await restoreOptimizerState(
-        r.tf,
-        r.optimizer,
-        named,
-        r.model.trainableWeights.map((w) => (w.read() as tfjs.Variable).name),
-      );
+      await restoreOptimizerState(r.tf, r.optimizer, named, trainableVariableNames(r.model));
     } finally {
       r.tf.dispose(named.map((t) => t.tensor));
     }
