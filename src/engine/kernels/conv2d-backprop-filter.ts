@@ -35,6 +35,7 @@
 import { padSpatial } from './conv2d-forward';
 import { convFilterGradFor, loopsOf } from './heap-loops';
 import { winogradFilterGradient } from './winograd-conv';
+import { strideTwoWinogradFilterGradient, strideTwoWinogradFits } from './winograd-s2';
 import { runStock } from './stock-kernels';
 import {
   assertFloat32,
@@ -108,7 +109,24 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
     const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
     return winogradFilterGradient(backend, x, dy, [top, bottom, left, right], info.filterShape, pad);
   }
+  const strides: [number, number] = [info.strideHeight, info.strideWidth];
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  if (strideTwoWinogradFits(fh, fw, strides, ci, co, oh, ow)) {
+    const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
+    return strideTwoWinogradFilterGradient(backend, x, dy, [top, bottom, left, right], info.filterShape, pad);
+  }
+  return directFilterGradient(backend, x, dy, info);
+}
+
+/** implicitGemm without Winograd: the blocked implicit GEMM (or its stacked-rows form). */
+export function directFilterGradient(
+  backend: WasmBackendInternals,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: ConvInfo,
+): TensorInfo {
   if (stackFits(info)) return stackedRows(backend, x, dy, info);
+  const { top, bottom, left, right } = info.padInfo;
   const xp = padSpatial(backend, x, [top, bottom, left, right]);
   const [, hp, wp, cin] = xp.shape;
   const M = info.batchSize * info.outHeight * info.outWidth;

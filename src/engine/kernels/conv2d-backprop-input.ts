@@ -28,10 +28,11 @@
  * i.e. the transpose of the forward im2col, which is what the input gradient is.
  * NCHW and shapes below one GEMM tile keep the stock kernel.
  */
-import { implicitConv } from './conv2d-forward';
+import { implicitConv, padSpatial } from './conv2d-forward';
 import { gemmFor, loopsOf } from './heap-loops';
 import { phaseInputGradient, phasesOf } from './phase-input-grad';
 import { runStock } from './stock-kernels';
+import { strideTwoWinogradInputFits, strideTwoWinogradInputGradient } from './winograd-s2';
 import {
   f32,
   ptr,
@@ -84,24 +85,15 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     const [dxPixels, dyPixels] = [info.inHeight * info.inWidth, info.outHeight * info.outWidth];
     const implicit = cin >= 4 && dxPixels >= 4 && (cin >= 8 || dxPixels <= 1.5 * dyPixels);
     const gemmWins = !implicit && cout >= 16 && (cout > cin || cout >= 64);
-    const strided = info.strideHeight > 1 || info.strideWidth > 1;
-    if (floats && strided && cin >= 4 && phasesOf(info)) return phaseInputGradient(backend, dy, filter, info);
+    if (floats && strideTwoWinogradInputFits(info))
+      return strideTwoWinogradInputGradient(backend, dy, filter, info, (t, p) => padSpatial(backend, t, p));
+    if (floats && info.strideHeight * info.strideWidth > 1 && cin >= 4 && phasesOf(info))
+      return phaseInputGradient(backend, dy, filter, info);
     if (floats && (!stride1 || gemmWins) && dyPixels >= 4 && kh * kw * cin >= 4)
       return gemmCol2im(backend, dy, filter, info);
     if (!floats || !stride1) return runStock('Conv2DBackpropInput', { dy, filter }, backend, attrs);
 
-    const rotated = backend.makeOutput([kh, kw, cout, cin], 'float32');
-    const w = f32(backend, filter);
-    const r = f32(backend, rotated);
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * cin * cout;
-        const dst = (i * kw + j) * cout * cin;
-        for (let ci = 0; ci < cin; ci++) {
-          for (let co = 0; co < cout; co++) r[dst + co * cin + ci] = w[src + ci * cout + co];
-        }
-      }
-    }
+    const rotated = rotatedFilter(backend, filter);
     const dx = implicit
       ? implicitConv(backend, dy, rotated, undefined, {
           pads,
@@ -125,6 +117,24 @@ export function makeConv2DBackpropInputKernel(tf: Tf): WasmKernel {
     backend.disposeData(rotated.dataId);
     return dx;
   });
+}
+
+/** W'[i', j', co, ci] = W[kh-1-i', kw-1-j', ci, co]: the filter rotated by 180 degrees, in and out channels swapped. */
+function rotatedFilter(backend: WasmBackendInternals, filter: TensorInfo): TensorInfo {
+  const [kh, kw, cin, cout] = filter.shape;
+  const rotated = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  const w = f32(backend, filter);
+  const r = f32(backend, rotated);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * cin * cout;
+      const dst = (i * kw + j) * cout * cin;
+      for (let ci = 0; ci < cin; ci++) {
+        for (let co = 0; co < cout; co++) r[dst + co * cin + ci] = w[src + ci * cout + co];
+      }
+    }
+  }
+  return rotated;
 }
 
 function gemmCol2im(backend: WasmBackendInternals, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {

@@ -16,6 +16,7 @@
 import { type HeapLoops, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
 import { winogradConv } from './winograd-conv';
+import { strideTwoWinogradConv, strideTwoWinogradFits } from './winograd-s2';
 import {
   ptr,
   type TensorInfo,
@@ -69,7 +70,7 @@ export function implicitConv(
   // 8 -> 32 0.82 against 0.85; its matrix products need at least 4 tiles of 2x2 outputs, asked of each
   // image (every choice here is per image, never per batch: an image's bits must not depend on the batch
   // it comes in, e.g. 1 worker's whole batch against 2 workers' halves, or predict against serve).
-  const [n, oh, ow, cout] = c.outShape;
+  const [, oh, ow, cout] = c.outShape;
   const winograd =
     c.filterHeight === 3 &&
     c.filterWidth === 3 &&
@@ -78,8 +79,22 @@ export function implicitConv(
     x.shape[3] >= 8 &&
     cout >= 8 &&
     Math.ceil(oh / 2) * Math.ceil(ow / 2) >= 4;
-  if (winograd)
-    return winogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, (t, p) => padSpatial(backend, t, p));
+  const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
+  if (winograd) return winogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, pad);
+  if (strideTwoWinogradFits(c.filterHeight, c.filterWidth, c.strides, x.shape[3], cout, oh, ow))
+    return strideTwoWinogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, pad);
+  return directConv(backend, x, w, bias, c);
+}
+
+/** implicitConv without Winograd: the implicit GEMM over output pixels (assembly/conv-forward.ts). */
+export function directConv(
+  backend: WasmBackendInternals,
+  x: TensorInfo,
+  w: TensorInfo,
+  bias: TensorInfo | undefined,
+  c: ImplicitConv,
+): TensorInfo {
+  const [n, oh, ow, cout] = c.outShape;
   const m = n * oh * ow;
   if (cout < 4 || oh * ow < 4) throw new Error(`implicitConv: needs 4+ output channels and pixels, got ${c.outShape}`);
   const xp = padSpatial(backend, x, c.pads);

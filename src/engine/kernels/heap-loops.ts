@@ -175,6 +175,60 @@ export interface HeapLoops {
     tw: number,
     relu: number,
   ): void;
+  /** Stride-2 3x3 convolutions by phases and Winograd F(2,2) (assembly/winograd-s2.ts, winograd-s2-grad.ts). */
+  s2Filter(g: number, u: number, cin: number, cout: number, flip: number, transpose: number): void;
+  s2Input(
+    xp: number,
+    v: number,
+    plane: number,
+    t0: number,
+    t1: number,
+    hp: number,
+    wp: number,
+    c: number,
+    th: number,
+    tw: number,
+  ): void;
+  s2Forward(
+    xp: number,
+    u: number,
+    bias: number,
+    y: number,
+    v: number,
+    m: number,
+    vPlane: number,
+    mPlane: number,
+    n: number,
+    hp: number,
+    wp: number,
+    cin: number,
+    oh: number,
+    ow: number,
+    cout: number,
+    block: number,
+    relu: number,
+  ): void;
+  s2InputGrad(
+    dyp: number,
+    u: number,
+    dx: number,
+    v: number,
+    m: number,
+    vPlane: number,
+    mPlane: number,
+    n: number,
+    hp: number,
+    wp: number,
+    cout: number,
+    h: number,
+    w: number,
+    cin: number,
+    padTop: number,
+    padLeft: number,
+    block: number,
+  ): void;
+  s2GradTiles: HeapLoops['winogradInput'];
+  s2FilterGrad(du: number, dw: number, cin: number, cout: number): void;
   /** Bytes of scratch convFilterGradBlocked needs. */
   convFilterGradScratch(cout: number, fh: number, rowFloats: number): number;
   convBaseTable(

@@ -20,3 +20,5 @@ export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpd
 export { maxPoolGrad, maxPoolGradSimd } from './pooling';
 export { spatialMean, spatialMeanGrad } from './spatial-mean';
 export { transpose2d } from './transpose';
+export { s2Filter, s2Forward, s2Input } from './winograd-s2';
+export { s2FilterGrad, s2GradTiles, s2InputGrad } from './winograd-s2-grad';
