@@ -8,16 +8,17 @@
  * sums over every tile, so it transforms the whole batch first (as winograd-conv.ts does).
  * Same result up to rounding; the cpu gradient checks hold it to the same tolerance as every kernel.
  */
-import { gemmFor, loopsOf } from './heap-loops';
+import { loopsOf } from './heap-loops';
 import type { TensorInfo, tfTypes, WasmBackendInternals } from './wasm-internals';
 import { ptr } from './wasm-internals';
 
 /**
  * Whether a convolution's forward pass and filter gradient take this path: 3x3, stride 2 on both axes, 8+
- * channels in and out, Cin*Cout >= 2048, and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4
+ * channels in and out, Cin*Cout >= 1024, and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4
  * rows; asked of each image, never of the batch: an image's bits must not depend on the batch it comes in).
- * Below 2048 the transforms cost about what the fewer products save (measured, see BENCHMARKS.md: [32,32,32,16]
- * 16 -> 32 forward and filter gradient slower, 24 -> 48 equal; 32 -> 64 faster).
+ * Below 1024 the transforms cost about what the fewer products save (measured, bench/stride-two.ts, see
+ * BENCHMARKS.md: [32,32,32,16] 16 -> 32 and [32,32,32,24] 24 -> 24 within noise of the direct kernels;
+ * [32,16,16,24] 24 -> 48 and [32,16,16,32] 32 -> 64 5-15% faster).
  */
 export function strideTwoWinogradFits(
   fh: number,
@@ -28,7 +29,7 @@ export function strideTwoWinogradFits(
   oh: number,
   ow: number,
 ): boolean {
-  return strideTwoShape(fh, fw, strides, cin, cout, oh, ow) && cin * cout >= 2048;
+  return strideTwoShape(fh, fw, strides, cin, cout, oh, ow) && cin * cout >= 1024;
 }
 
 function strideTwoShape(
@@ -70,7 +71,7 @@ export function strideTwoWinogradInputFits(info: tfTypes.backend_util.Conv2DInfo
 }
 
 /** Tiles (2x2 outputs, or 4x4 input-gradient pixels) per block of the forward pass and input gradient. */
-const BLOCK = 32;
+const BLOCK = 64;
 
 type Pad = (x: TensorInfo, pads: number[]) => TensorInfo;
 
@@ -211,22 +212,15 @@ export function strideTwoWinogradFilterGradient(
   loops.s2Input(ptr(backend, xp), vp, vPlane, 0, t, xp.shape[1], xp.shape[2], cin, th, tw);
   loops.s2GradTiles(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
   const ex = (xi: number) => ep + (eOf[Math.floor(xi / 5)] * 3 + eOf[xi % 5]) * ePlane;
-  // dU[ξ] = V[ξ]ᵀ · E[ξ]: by the register-tiled GEMM, or from Cin*Cout = 2048 by the cache-blocked filter-gradient
-  // kernel (one filter row of Cin taps, base[t] = t*Cin*4), as winograd-conv.ts chooses. Same sums, in order.
-  if (cin * cout < 2048) {
-    const gemm = gemmFor(loops, cout);
-    for (let xi = 0; xi < 25; xi++)
-      gemm(vp + xi * vPlane, 4, cin * 4, ex(xi), cout * 4, dup + xi * cin * cout * 4, cin, cout, t);
-  } else {
-    const table = backend.makeOutput([t], 'int32');
-    const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
-    const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
-    loops.convBaseTable(tp, 1, 1, t, 1, t, cin, 1, 1);
-    for (let xi = 0; xi < 25; xi++)
-      loops.convFilterGradBlocked(vp + xi * vPlane, ex(xi), dup + xi * cin * cout * 4, tp, sp, t, cout, 1, cin, 0);
-    backend.disposeData(table.dataId);
-    backend.disposeData(scratch.dataId);
-  }
+  // dU[ξ] = V[ξ]ᵀ · E[ξ] by the cache-blocked filter-gradient kernel (one filter row of Cin taps, base[t] =
+  // t*Cin*4): measured faster than the register-tiled GEMM on every family shape, 16 -> 32 channels too.
+  const table = backend.makeOutput([t], 'int32');
+  const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
+  const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
+  loops.convBaseTable(tp, 1, 1, t, 1, t, cin, 1, 1);
+  for (let xi = 0; xi < 25; xi++)
+    loops.convFilterGradBlocked(vp + xi * vPlane, ex(xi), dup + xi * cin * cout * 4, tp, sp, t, cout, 1, cin, 0);
+  for (const tmp of [table, scratch]) backend.disposeData(tmp.dataId);
   loops.s2FilterGrad(dup, ptr(backend, dw), cin, cout);
   for (const tmp of [v, e, du]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
