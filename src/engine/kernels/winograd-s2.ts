@@ -13,12 +13,12 @@ import type { TensorInfo, tfTypes, WasmBackendInternals } from './wasm-internals
 import { ptr } from './wasm-internals';
 
 /**
- * Whether a convolution's forward pass and filter gradient take this path: 3x3, stride 2 on both axes, 8+
+ * Whether a convolution's forward pass and gradients take this path: 3x3, stride 2 on both axes, 8+
  * channels in and out, Cin*Cout >= 1024, and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4
  * rows; asked of each image, never of the batch: an image's bits must not depend on the batch it comes in).
  * Below 1024 the transforms cost about what the fewer products save (measured, bench/stride-two.ts, see
- * BENCHMARKS.md: [32,32,32,16] 16 -> 32 and [32,32,32,24] 24 -> 24 within noise of the direct kernels;
- * [32,16,16,24] 24 -> 48 and [32,16,16,32] 32 -> 64 5-15% faster).
+ * BENCHMARKS.md: [32,32,32,16] 16 -> 32 within noise of the direct kernels, [32,32,32,24] 24 -> 24 too or slower
+ * (input gradient 2.16 against 2.07 ms); [32,16,16,24] 24 -> 48 and [32,16,16,32] 32 -> 64 5-20% faster).
  */
 export function strideTwoWinogradFits(
   fh: number,
@@ -52,11 +52,7 @@ function strideTwoShape(
   );
 }
 
-/**
- * The same for an input gradient, from 8 channels in and out (its products reduce over Cout and its inverse
- * transform writes 16 pixels a tile: measured faster than the phase kernel on [32,32,32,16] 16 -> 32 too),
- * with 4 tiles of 4x4 input pixels an image.
- */
+/** The same for an input gradient, which also needs 4 tiles of 4x4 input pixels an image. */
 export function strideTwoWinogradInputFits(info: tfTypes.backend_util.Conv2DInfo): boolean {
   const { filterHeight: fh, filterWidth: fw, inChannels: cin, outChannels: cout } = info;
   const tiles = Math.ceil((info.padInfo.top + info.inHeight) / 4) * Math.ceil((info.padInfo.left + info.inWidth) / 4);
@@ -65,7 +61,7 @@ export function strideTwoWinogradInputFits(info: tfTypes.backend_util.Conv2DInfo
     info.dataFormat === 'channelsLast' &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
-    strideTwoShape(fh, fw, strides, cin, cout, info.outHeight, info.outWidth) &&
+    strideTwoWinogradFits(fh, fw, strides, cin, cout, info.outHeight, info.outWidth) &&
     tiles >= 4
   );
 }
