@@ -7,7 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { strideTwoWinogradFits, strideTwoWinogradInputFits } from '../../src/engine/kernels/winograd-s2';
+import {
+  strideTwoWinogradFits,
+  strideTwoWinogradInputFits,
+  strideTwoWinogradShape,
+} from '../../src/engine/kernels/winograd-s2';
 import { relErr, TOLERANCE, uniform, useBackend, type Backend } from './gradcheck';
 
 type Shape4 = [number, number, number, number];
@@ -16,36 +20,45 @@ type Strides = number | [number, number];
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
- * [x, filter, strides, padding, forward and filter gradient by Winograd, input gradient by Winograd]: 3x3 stride
- * 2 from 8 channels in and out, Cin*Cout >= 1024, with 4+ tiles an image (2x2 outputs; 4x4 input pixels for the
- * input gradient).
+ * [x, filter, strides, padding, filter gradient, forward, input gradient by Winograd]: 3x3 stride 2 from 8 channels
+ * in and out with 4+ tiles an image (2x2 outputs; 4x4 input pixels for the input gradient); forward and input
+ * gradient also need Cin*Cout >= 1024.
  */
-const routes: Array<[Shape4, Shape4, Strides, Pad, boolean, boolean]> = [
-  [[2, 9, 9, 32], [3, 3, 32, 64], 2, 'same', true, true],
-  [[2, 10, 11, 37], [3, 3, 37, 57], 2, 'valid', true, true],
-  [[1, 8, 10, 40], [3, 3, 40, 52], 2, 1, true, true],
-  [[2, 12, 13, 9], [3, 3, 9, 10], 2, 'same', false, false],
-  [[1, 9, 8, 36], [3, 3, 36, 30], 2, 2, true, true],
-  [[1, 9, 7, 24], [3, 3, 24, 43], 2, 'same', true, true],
-  [[1, 9, 7, 24], [3, 3, 24, 42], 2, 'same', false, false],
-  [[1, 6, 5, 32], [3, 3, 32, 64], 2, 'same', true, true],
-  [[2, 9, 9, 32], [3, 3, 32, 64], [2, 1], 'same', false, false],
-  [[2, 9, 9, 32], [3, 3, 32, 64], [1, 2], 'valid', false, false],
-  [[1, 5, 5, 32], [3, 3, 32, 64], 2, 'valid', false, false],
-  [[2, 9, 9, 7], [3, 3, 7, 64], 2, 'same', false, false],
-  [[2, 9, 9, 32], [5, 5, 32, 64], 2, 'same', false, false],
+const routes: Array<[Shape4, Shape4, Strides, Pad, boolean, boolean, boolean]> = [
+  [[2, 9, 9, 32], [3, 3, 32, 64], 2, 'same', true, true, true],
+  [[2, 10, 11, 37], [3, 3, 37, 57], 2, 'valid', true, true, true],
+  [[1, 8, 10, 40], [3, 3, 40, 52], 2, 1, true, true, true],
+  [[2, 12, 13, 9], [3, 3, 9, 10], 2, 'same', true, false, false],
+  [[1, 9, 8, 36], [3, 3, 36, 30], 2, 2, true, true, true],
+  [[1, 9, 7, 24], [3, 3, 24, 43], 2, 'same', true, true, true],
+  [[1, 9, 7, 24], [3, 3, 24, 42], 2, 'same', true, false, false],
+  [[1, 6, 5, 32], [3, 3, 32, 64], 2, 'same', true, true, true],
+  [[2, 9, 9, 32], [3, 3, 32, 64], [2, 1], 'same', false, false, false],
+  [[2, 9, 9, 32], [3, 3, 32, 64], [1, 2], 'valid', false, false, false],
+  [[1, 5, 5, 32], [3, 3, 32, 64], 2, 'valid', false, false, false],
+  [[2, 9, 9, 7], [3, 3, 7, 64], 2, 'same', false, false, false],
+  [[2, 9, 9, 32], [5, 5, 32, 64], 2, 'same', false, false, false],
 ];
 
 const info = (x: Shape4, f: Shape4, strides: Strides, pad: Pad) =>
   tf.backend_util.computeConv2DInfo(x, f, strides, 1, pad);
 
 test('which convolutions take the stride-2 Winograd path', () => {
-  for (const [x, f, strides, pad, forward, inputGrad] of routes) {
+  for (const [x, f, strides, pad, filterGrad, forward, inputGrad] of routes) {
     const i = info(x, f, strides, pad);
-    const s: [number, number] = [i.strideHeight, i.strideWidth];
+    const shape: Parameters<typeof strideTwoWinogradFits> = [
+      f[0],
+      f[1],
+      [i.strideHeight, i.strideWidth],
+      f[2],
+      f[3],
+      i.outHeight,
+      i.outWidth,
+    ];
     const name = `x${x} f${f} s${strides} ${pad}`;
-    assert.equal(strideTwoWinogradFits(3, f[1], s, f[2], f[3], i.outHeight, i.outWidth) && f[0] === 3, forward, name);
-    assert.equal(strideTwoWinogradInputFits(i), inputGrad, name);
+    assert.equal(strideTwoWinogradShape(...shape), filterGrad, `filter gradient ${name}`);
+    assert.equal(strideTwoWinogradFits(...shape), forward, `forward ${name}`);
+    assert.equal(strideTwoWinogradInputFits(i), inputGrad, `input gradient ${name}`);
   }
 });
 

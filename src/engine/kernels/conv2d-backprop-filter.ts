@@ -35,7 +35,7 @@
 import { padSpatial } from './conv2d-forward';
 import { convFilterGradFor, loopsOf } from './heap-loops';
 import { winogradFilterGradient } from './winograd-conv';
-import { strideTwoWinogradFilterGradient, strideTwoWinogradFits } from './winograd-s2';
+import { strideTwoWinogradFilterGradient, strideTwoWinogradShape } from './winograd-s2';
 import { runStock } from './stock-kernels';
 import {
   assertFloat32,
@@ -111,7 +111,7 @@ function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorIn
   }
   const strides: [number, number] = [info.strideHeight, info.strideWidth];
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
-  if (strideTwoWinogradFits(fh, fw, strides, ci, co, oh, ow)) {
+  if (strideTwoWinogradShape(fh, fw, strides, ci, co, oh, ow)) {
     const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
     return strideTwoWinogradFilterGradient(backend, x, dy, [top, bottom, left, right], info.filterShape, pad);
   }

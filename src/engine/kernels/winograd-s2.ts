@@ -13,26 +13,13 @@ import type { TensorInfo, tfTypes, WasmBackendInternals } from './wasm-internals
 import { ptr } from './wasm-internals';
 
 /**
- * Whether a convolution's forward pass and gradients take this path: 3x3, stride 2 on both axes, 8+
- * channels in and out, Cin*Cout >= 1024, and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4
- * rows; asked of each image, never of the batch: an image's bits must not depend on the batch it comes in).
- * Below 1024 the transforms cost about what the fewer products save (measured, bench/stride-two.ts, see
- * BENCHMARKS.md: [32,32,32,16] 16 -> 32 within noise of the direct kernels, [32,32,32,24] 24 -> 24 too or slower
- * (input gradient 2.16 against 2.07 ms); [32,16,16,24] 24 -> 48 and [32,16,16,32] 32 -> 64 5-20% faster).
+ * Whether a convolution's filter gradient takes this path: 3x3, stride 2 on both axes, 8+ channels in and out,
+ * and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4 rows; asked of each image, never of the
+ * batch: an image's bits must not depend on the batch it comes in). Measured faster than the blocked implicit GEMM
+ * on every family shape (bench/stride-two.ts, best CPU time of 60 alternating calls, batch 32, load 7, see
+ * BENCHMARKS.md): [32,32,32,16] 16 -> 32 1.73-1.83 against 1.95-2.01 ms, 24 -> 24 1.91-2.01 against 2.17-2.24.
  */
-export function strideTwoWinogradFits(
-  fh: number,
-  fw: number,
-  strides: [number, number],
-  cin: number,
-  cout: number,
-  oh: number,
-  ow: number,
-): boolean {
-  return strideTwoShape(fh, fw, strides, cin, cout, oh, ow) && cin * cout >= 1024;
-}
-
-function strideTwoShape(
+export function strideTwoWinogradShape(
   fh: number,
   fw: number,
   strides: [number, number],
@@ -52,7 +39,25 @@ function strideTwoShape(
   );
 }
 
-/** The same for an input gradient, which also needs 4 tiles of 4x4 input pixels an image. */
+/**
+ * Whether its forward pass does: the same and Cin*Cout >= 1024. Below, the transforms cost what the fewer
+ * products save (same bench: [32,32,32,16] 16 -> 32 and [32,32,32,24] 24 -> 24 within noise of the direct kernel,
+ * input gradient of 24 -> 24 slower, 2.16 against 2.07 ms; [32,16,16,24] 24 -> 48 and [32,16,16,32] 32 -> 64
+ * 5-20% faster).
+ */
+export function strideTwoWinogradFits(
+  fh: number,
+  fw: number,
+  strides: [number, number],
+  cin: number,
+  cout: number,
+  oh: number,
+  ow: number,
+): boolean {
+  return strideTwoWinogradShape(fh, fw, strides, cin, cout, oh, ow) && cin * cout >= 1024;
+}
+
+/** Whether its input gradient does: as the forward pass, and 4 tiles of 4x4 input pixels an image. */
 export function strideTwoWinogradInputFits(info: tfTypes.backend_util.Conv2DInfo): boolean {
   const { filterHeight: fh, filterWidth: fw, inChannels: cin, outChannels: cout } = info;
   const tiles = Math.ceil((info.padInfo.top + info.inHeight) / 4) * Math.ceil((info.padInfo.left + info.inWidth) / 4);
