@@ -46,7 +46,7 @@ export function winogradConv(
 }
 
 /** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16 streams in 16 cache sets, not one. */
-function planeBytes(floats: number): number {
+export function planeBytes(floats: number): number {
   return (Math.ceil(floats / 1024) * 1024 + 16) * 4;
 }
 

@@ -9,6 +9,7 @@
  * Same result up to rounding; the cpu gradient checks hold it to the same tolerance as every kernel.
  */
 import { loopsOf } from './heap-loops';
+import { planeBytes } from './winograd-conv';
 import type { TensorInfo, tfTypes, WasmBackendInternals } from './wasm-internals';
 import { ptr } from './wasm-internals';
 
@@ -75,11 +76,6 @@ export function strideTwoWinogradInputFits(info: tfTypes.backend_util.Conv2DInfo
 const BLOCK = 64;
 
 type Pad = (x: TensorInfo, pads: number[]) => TensorInfo;
-
-/** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each (see winograd-conv.ts). */
-function planeBytes(floats: number): number {
-  return (Math.ceil(floats / 1024) * 1024 + 16) * 4;
-}
 
 /** x zero-padded by `pads` and then at the bottom and right to at least `rows` x `cols`. */
 function padTo(x: TensorInfo, pads: number[], rows: number, cols: number, pad: Pad): TensorInfo {
