@@ -1,5 +1,6 @@
 /**
- * The implicit-GEMM and Winograd convolutions (kernels/conv2d-forward.ts, winograd-conv.ts): FusedConv2D, and
+ * The implicit-GEMM and Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (kernels/conv2d-forward.ts,
+ * winograd-conv.ts): FusedConv2D, and
  * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
  * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
  * (valid, same, explicit), stride (1, 2, 3, [2, 1], [1, 2]), filter size (1x1, 3x3, 5x5, 2x4), channel
@@ -56,6 +57,14 @@ const cases: Case[] = [
   c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
+  // Winograd F(4x4, 3x3) (from 16 tiles of 4x4 outputs an image): sizes not a multiple of 4 ('valid', 'same',
+  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, and 32 -> 64 (the
+  // filter gradient's blocked sum over the tiles).
+  c([2, 16, 16, 8], [3, 3, 8, 8], 1, 'same'),
+  c([1, 19, 18, 10], [3, 3, 10, 9], 1, 'valid', 'linear'),
+  c([2, 17, 15, 9], [3, 3, 9, 13], 1, 'same', 'relu', false),
+  c([1, 14, 15, 12], [3, 3, 12, 8], 1, 2, 'linear', false),
+  c([1, 16, 16, 32], [3, 3, 32, 64], 1, 'same'),
   // Strided input gradients by output phase (stride-1 convolutions of sub-filters, 4+ input channels):
   // 3x3 stride 3 (one tap a phase), 5x5 stride 2 with odd sizes, 2x2 stride 2, explicit padding,
   // stride [1, 2]; a 1x1 stride-2 filter leaves phases without taps, [1,3,3,8] stride 2 a phase below
@@ -156,6 +165,8 @@ const conv = (x: number[], f: number[], strides: number, pad: 'valid' | 'same'):
 const rowCases: RowCase[] = [
   ...conv([6, 6, 3], [3, 3, 3, 6], 1, 'valid'),
   ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
+  ...conv([16, 16, 8], [3, 3, 8, 16], 1, 'same'),
+  ...conv([17, 18, 12], [3, 3, 12, 9], 1, 'valid'),
   ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
   ...conv([7, 9, 6], [5, 5, 6, 8], 2, 'valid'),

@@ -175,6 +175,12 @@ export interface HeapLoops {
     tw: number,
     relu: number,
   ): void;
+  /** Winograd F(4x4, 3x3) transforms (assembly/winograd4.ts): the same arguments, 6x6 windows, 36 planes. */
+  winograd4Input: HeapLoops['winogradInput'];
+  winograd4Filter: HeapLoops['winogradFilter'];
+  winograd4GradInput: HeapLoops['winogradInput'];
+  winograd4FilterGrad: HeapLoops['winogradFilterGrad'];
+  winograd4Output: HeapLoops['winogradOutput'];
   /** Bytes of scratch convFilterGradBlocked needs. */
   convFilterGradScratch(cout: number, fh: number, rowFloats: number): number;
   convBaseTable(

@@ -1,16 +1,76 @@
 /**
- * Stride-1 3x3 convolutions by Winograd F(2x2, 3x3) (assembly/winograd.ts): 2.25x fewer
- * multiply-adds than the implicit GEMM, paid for with three memory-bound transform passes and
- * buffers 4x the input and the output. Same result up to rounding (the transforms add and halve
- * in float32); the cpu gradient checks hold it to the same tolerance as every kernel.
+ * Stride-1 3x3 convolutions by Winograd F(2x2, 3x3) (assembly/winograd.ts) or F(4x4, 3x3)
+ * (assembly/winograd4.ts): 2.25x (4x) fewer multiply-adds than the implicit GEMM, paid for with three
+ * memory-bound transform passes and buffers 4x (2.25x) the input and the output. Same result up to
+ * rounding (the transforms add and scale in float32; F(4x4)'s larger constants round more); the cpu
+ * gradient checks hold both to the same tolerance as every kernel.
  */
-import { gemmFor, loopsOf } from './heap-loops';
+import { gemmFor, type HeapLoops, loopsOf } from './heap-loops';
 import type { TensorInfo, WasmBackendInternals } from './wasm-internals';
 import { ptr } from './wasm-internals';
+
+/** Output tile edge: F(2x2, 3x3) or F(4x4, 3x3). */
+export type WinogradTile = 2 | 4;
+
+/** One variant's transforms and sizes: (m + 2)² transformed planes for m x m output tiles. */
+interface Variant {
+  m: WinogradTile;
+  planes: number;
+  input: HeapLoops['winogradInput'];
+  filter: HeapLoops['winogradFilter'];
+  output: HeapLoops['winogradOutput'];
+  gradInput: HeapLoops['winogradGradInput'];
+  filterGrad: HeapLoops['winogradFilterGrad'];
+}
+
+function variantOf(loops: HeapLoops, m: WinogradTile): Variant {
+  if (m === 2) {
+    const { winogradInput, winogradFilter, winogradOutput, winogradGradInput, winogradFilterGrad } = loops;
+    return {
+      m,
+      planes: 16,
+      input: winogradInput,
+      filter: winogradFilter,
+      output: winogradOutput,
+      gradInput: winogradGradInput,
+      filterGrad: winogradFilterGrad,
+    };
+  }
+  const { winograd4Input, winograd4Filter, winograd4Output, winograd4GradInput, winograd4FilterGrad } = loops;
+  return {
+    m,
+    planes: 36,
+    input: winograd4Input,
+    filter: winograd4Filter,
+    output: winograd4Output,
+    gradInput: winograd4GradInput,
+    filterGrad: winograd4FilterGrad,
+  };
+}
+
+/** Tiles per image of an oh x ow output in m x m tiles. */
+export const tilesOf = (oh: number, ow: number, m: WinogradTile) => Math.ceil(oh / m) * Math.ceil(ow / m);
+
+/**
+ * The Winograd variant for a 3x3 stride-1 convolution from cin to cout channels with oh x ow outputs an image,
+ * or 0 for none (the implicit GEMM). Asked of each image, never of the batch: an image's bits must not depend on
+ * the batch it comes in (1 worker's whole batch against 2 workers' halves, predict against serve).
+ * F(2x2, 3x3) measured faster than the implicit GEMM from 8 channels to 8 with at least 4 tiles an image; its
+ * matrix products need 4 tiles. F(4x4, 3x3): see WINOGRAD4_MIN_TILES.
+ */
+export function winogradTileFor(oh: number, ow: number, cin: number, cout: number): WinogradTile | 0 {
+  if (cin < 8 || cout < 8) return 0;
+  if (tilesOf(oh, ow, 4) >= WINOGRAD4_MIN_TILES) return 4;
+  return tilesOf(oh, ow, 2) >= 4 ? 2 : 0;
+}
+
+/** F(4x4, 3x3) from this many 4x4 tiles an image (below, F(2x2, 3x3)). */
+const WINOGRAD4_MIN_TILES = 16;
 
 /** y = conv3x3(x, w, stride 1, pads [top, bottom, left, right]) (+ bias) (then relu); needs Cin, Cout >= 4. */
 export function winogradConv(
   backend: WasmBackendInternals,
+  m: WinogradTile,
   x: TensorInfo,
   w: TensorInfo,
   bias: TensorInfo | undefined,
@@ -21,31 +81,32 @@ export function winogradConv(
 ): TensorInfo {
   const [n, oh, ow, cout] = outShape;
   const cin = x.shape[3];
-  const [th, tw] = [Math.ceil(oh / 2), Math.ceil(ow / 2)];
-  // Odd output sizes: one more zero row / column so that every tile's 4x4 window is inside.
-  const xp = pad(x, [pads[0], pads[1] + (oh & 1), pads[2], pads[3] + (ow & 1)]);
+  const [th, tw] = [Math.ceil(oh / m), Math.ceil(ow / m)];
+  // Sizes not a multiple of m: zero rows / columns so that every tile's window is inside.
+  const xp = pad(x, [pads[0], pads[1] + th * m - oh, pads[2], pads[3] + tw * m - ow]);
   const t = n * th * tw;
-  const [vPlane, mPlane] = [planeBytes(t * cin), planeBytes(t * cout)];
-  const v = backend.makeOutput([(16 * vPlane) / 4], 'float32');
-  const u = backend.makeOutput([16, cin, cout], 'float32');
-  const m = backend.makeOutput([(16 * mPlane) / 4], 'float32');
-  const y = backend.makeOutput(outShape, 'float32');
   const loops = loopsOf(backend);
-  const [vp, up, mp] = [ptr(backend, v), ptr(backend, u), ptr(backend, m)];
-  loops.winogradInput(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
-  loops.winogradFilter(ptr(backend, w), up, cin, cout);
+  const f = variantOf(loops, m);
+  const [vPlane, mPlane] = [planeBytes(t * cin), planeBytes(t * cout)];
+  const v = backend.makeOutput([(f.planes * vPlane) / 4], 'float32');
+  const u = backend.makeOutput([f.planes, cin, cout], 'float32');
+  const mt = backend.makeOutput([(f.planes * mPlane) / 4], 'float32');
+  const y = backend.makeOutput(outShape, 'float32');
+  const [vp, up, mp] = [ptr(backend, v), ptr(backend, u), ptr(backend, mt)];
+  f.input(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
+  f.filter(ptr(backend, w), up, cin, cout);
   const gemm = gemmFor(loops, cout);
-  for (let xi = 0; xi < 16; xi++) {
+  for (let xi = 0; xi < f.planes; xi++) {
     gemm(vp + xi * vPlane, cin * 4, 4, up + xi * cin * cout * 4, cout * 4, mp + xi * mPlane, t, cout, cin);
   }
   const biasAt = bias ? ptr(backend, bias) : 0;
-  loops.winogradOutput(mp, mPlane, ptr(backend, y), biasAt, n, oh, ow, cout, th, tw, relu ? 1 : 0);
-  for (const tmp of [v, u, m]) backend.disposeData(tmp.dataId);
+  f.output(mp, mPlane, ptr(backend, y), biasAt, n, oh, ow, cout, th, tw, relu ? 1 : 0);
+  for (const tmp of [v, u, mt]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   return y;
 }
 
-/** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16 streams in 16 cache sets, not one. */
+/** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16-36 streams in as many cache sets, not one. */
 function planeBytes(floats: number): number {
   return (Math.ceil(floats / 1024) * 1024 + 16) * 4;
 }
@@ -56,6 +117,7 @@ function planeBytes(floats: number): number {
  */
 export function winogradFilterGradient(
   backend: WasmBackendInternals,
+  m: WinogradTile,
   x: TensorInfo,
   dy: TensorInfo,
   pads: number[],
@@ -64,43 +126,67 @@ export function winogradFilterGradient(
 ): TensorInfo {
   const [n, oh, ow, cout] = dy.shape;
   const cin = x.shape[3];
-  const [th, tw] = [Math.ceil(oh / 2), Math.ceil(ow / 2)];
-  const xp = pad(x, [pads[0], pads[1] + (oh & 1), pads[2], pads[3] + (ow & 1)]);
-  const dyp = pad(dy, [0, oh & 1, 0, ow & 1]);
+  const [th, tw] = [Math.ceil(oh / m), Math.ceil(ow / m)];
+  const xp = pad(x, [pads[0], pads[1] + th * m - oh, pads[2], pads[3] + tw * m - ow]);
+  const dyp = pad(dy, [0, th * m - oh, 0, tw * m - ow]);
   const t = n * th * tw;
-  const [vPlane, ePlane] = [planeBytes(t * cin), planeBytes(t * cout)];
-  const v = backend.makeOutput([(16 * vPlane) / 4], 'float32');
-  const e = backend.makeOutput([(16 * ePlane) / 4], 'float32');
-  const du = backend.makeOutput([16, cin, cout], 'float32');
-  const dw = backend.makeOutput(filterShape, 'float32');
   const loops = loopsOf(backend);
+  const f = variantOf(loops, m);
+  const [vPlane, ePlane] = [planeBytes(t * cin), planeBytes(t * cout)];
+  const v = backend.makeOutput([(f.planes * vPlane) / 4], 'float32');
+  const e = backend.makeOutput([(f.planes * ePlane) / 4], 'float32');
+  const du = backend.makeOutput([f.planes, cin, cout], 'float32');
+  const dw = backend.makeOutput(filterShape, 'float32');
   const [vp, ep, dup] = [ptr(backend, v), ptr(backend, e), ptr(backend, du)];
-  loops.winogradInput(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
-  loops.winogradGradInput(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
-  // dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], a sum over the tiles: as the register-tiled GEMM (A(ci, t) at V[ξ] + 4ci +
-  // t*Cin*4), or as the cache-blocked conv filter-gradient kernel (one filter row of Cin taps, base[t] = t*Cin*4),
-  // which measured faster from Cin*Cout = 2048 (interleaved calls, batch 32, load 7: [32,16,16,32] 32 -> 64
-  // 5.5 against 7.3 ms, 64 -> 64 10.2 against 12.2; 32 -> 32 equal, 8 -> 32 0.83 against 0.72). Same sums, in order.
-  if (cin * cout < 2048) {
-    const gemm = gemmFor(loops, cout);
-    for (let xi = 0; xi < 16; xi++) {
-      gemm(vp + xi * vPlane, 4, cin * 4, ep + xi * ePlane, cout * 4, dup + xi * cin * cout * 4, cin, cout, t);
-    }
-  } else {
-    const table = backend.makeOutput([t], 'int32');
-    const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
-    const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
-    loops.convBaseTable(tp, 1, 1, t, 1, t, cin, 1, 1);
-    for (let xi = 0; xi < 16; xi++) {
-      const [vx, ex, dux] = [vp + xi * vPlane, ep + xi * ePlane, dup + xi * cin * cout * 4];
-      loops.convFilterGradBlocked(vx, ex, dux, tp, sp, t, cout, 1, cin, 0);
-    }
-    backend.disposeData(table.dataId);
-    backend.disposeData(scratch.dataId);
-  }
-  loops.winogradFilterGrad(dup, ptr(backend, dw), cin, cout);
+  f.input(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
+  f.gradInput(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
+  const planes = { count: f.planes, vp, vPlane, ep, ePlane, dup };
+  sumOverTiles(backend, loops, planes, t, cin, cout);
+  f.filterGrad(dup, ptr(backend, dw), cin, cout);
   for (const tmp of [v, e, du]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   if (dyp !== dy) backend.disposeData(dyp.dataId);
   return dw;
+}
+
+interface GradPlanes {
+  count: number;
+  vp: number;
+  vPlane: number;
+  ep: number;
+  ePlane: number;
+  dup: number;
+}
+
+/**
+ * dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], a sum over the t tiles: as the register-tiled GEMM (A(ci, t) at V[ξ] + 4ci +
+ * t*Cin*4), or as the cache-blocked conv filter-gradient kernel (one filter row of Cin taps, base[t] = t*Cin*4),
+ * which measured faster from Cin*Cout = 2048 (interleaved calls, batch 32, load 7: [32,16,16,32] 32 -> 64
+ * 5.5 against 7.3 ms, 64 -> 64 10.2 against 12.2; 32 -> 32 equal, 8 -> 32 0.83 against 0.72). Same sums, in order.
+ */
+function sumOverTiles(
+  backend: WasmBackendInternals,
+  loops: HeapLoops,
+  p: GradPlanes,
+  t: number,
+  cin: number,
+  cout: number,
+): void {
+  if (cin * cout < 2048) {
+    const gemm = gemmFor(loops, cout);
+    for (let xi = 0; xi < p.count; xi++) {
+      gemm(p.vp + xi * p.vPlane, 4, cin * 4, p.ep + xi * p.ePlane, cout * 4, p.dup + xi * cin * cout * 4, cin, cout, t);
+    }
+    return;
+  }
+  const table = backend.makeOutput([t], 'int32');
+  const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
+  const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
+  loops.convBaseTable(tp, 1, 1, t, 1, t, cin, 1, 1);
+  for (let xi = 0; xi < p.count; xi++) {
+    const [vx, ex, dux] = [p.vp + xi * p.vPlane, p.ep + xi * p.ePlane, p.dup + xi * cin * cout * 4];
+    loops.convFilterGradBlocked(vx, ex, dux, tp, sp, t, cout, 1, cin, 0);
+  }
+  backend.disposeData(table.dataId);
+  backend.disposeData(scratch.dataId);
 }
