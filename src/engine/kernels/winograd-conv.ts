@@ -55,19 +55,24 @@ export const tilesOf = (oh: number, ow: number, m: WinogradTile) => Math.ceil(oh
  * The Winograd variant for a 3x3 stride-1 convolution from cin to cout channels with oh x ow outputs an image,
  * or 0 for none (the implicit GEMM). Asked of each image, never of the batch: an image's bits must not depend on
  * the batch it comes in (1 worker's whole batch against 2 workers' halves, predict against serve).
- * F(2x2, 3x3) measured faster than the implicit GEMM from 8 channels to 8 with at least 4 tiles an image; its
- * matrix products need 4 tiles. F(4x4, 3x3): see WINOGRAD4_MIN_TILES.
+ * F(2x2, 3x3) measured faster than the implicit GEMM from 8 channels to 8 with at least 4 tiles an image (its
+ * matrix products need 4 tiles). F(4x4, 3x3) where it needs fewer products than F(2x2) (36 a tile against 16,
+ * edge tiles counted whole: from 7x7 outputs, not at 5x5 or 6x6) with 4 tiles an image; measured faster on every
+ * family shape down to 8x8 (BENCHMARKS.md).
  */
 export function winogradTileFor(oh: number, ow: number, cin: number, cout: number): WinogradTile | 0 {
   if (cin < 8 || cout < 8) return 0;
-  if (tilesOf(oh, ow, 4) >= WINOGRAD4_MIN_TILES) return 4;
-  return tilesOf(oh, ow, 2) >= 4 ? 2 : 0;
+  const [tiles2, tiles4] = [tilesOf(oh, ow, 2), tilesOf(oh, ow, 4)];
+  if (tiles4 >= 4 && 36 * tiles4 < 16 * tiles2) return 4;
+  return tiles2 >= 4 ? 2 : 0;
 }
 
-/** F(4x4, 3x3) from this many 4x4 tiles an image (below, F(2x2, 3x3)). */
-const WINOGRAD4_MIN_TILES = 16;
-
-/** y = conv3x3(x, w, stride 1, pads [top, bottom, left, right]) (+ bias) (then relu); needs Cin, Cout >= 4. */
+/**
+ * y = conv3x3(x, w, stride 1, pads [top, bottom, left, right]) (+ bias) (then relu); needs Cin, Cout >= 4.
+ * The tiles go in blocks (tileBlocks): each block's transformed input and products stay in the L2 cache between
+ * the three passes instead of a round trip through memory of (m + 2)²/m² times the input and the output. A tile's
+ * outputs depend on its window alone (every matrix-product row sums over the channels in order), not on the block.
+ */
 export function winogradConv(
   backend: WasmBackendInternals,
   m: WinogradTile,
@@ -84,26 +89,44 @@ export function winogradConv(
   const [th, tw] = [Math.ceil(oh / m), Math.ceil(ow / m)];
   // Sizes not a multiple of m: zero rows / columns so that every tile's window is inside.
   const xp = pad(x, [pads[0], pads[1] + th * m - oh, pads[2], pads[3] + tw * m - ow]);
-  const t = n * th * tw;
   const loops = loopsOf(backend);
   const f = variantOf(loops, m);
-  const [vPlane, mPlane] = [planeBytes(t * cin), planeBytes(t * cout)];
+  const blocks = tileBlocks(n * th * tw, f.planes * (cin + cout));
+  const rows = blocks[1] - blocks[0];
+  const [vPlane, mPlane] = [planeBytes(rows * cin), planeBytes(rows * cout)];
   const v = backend.makeOutput([(f.planes * vPlane) / 4], 'float32');
   const u = backend.makeOutput([f.planes, cin, cout], 'float32');
   const mt = backend.makeOutput([(f.planes * mPlane) / 4], 'float32');
   const y = backend.makeOutput(outShape, 'float32');
-  const [vp, up, mp] = [ptr(backend, v), ptr(backend, u), ptr(backend, mt)];
-  f.input(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
+  const [vp, up, mp, xpp, yp] = [ptr(backend, v), ptr(backend, u), ptr(backend, mt), ptr(backend, xp), ptr(backend, y)];
+  const biasAt = bias ? ptr(backend, bias) : 0;
   f.filter(ptr(backend, w), up, cin, cout);
   const gemm = gemmFor(loops, cout);
-  for (let xi = 0; xi < f.planes; xi++) {
-    gemm(vp + xi * vPlane, cin * 4, 4, up + xi * cin * cout * 4, cout * 4, mp + xi * mPlane, t, cout, cin);
+  for (let b = 0; b + 1 < blocks.length; b++) {
+    const [t0, t1] = [blocks[b], blocks[b + 1]];
+    f.input(xpp, vp, vPlane, xp.shape[1], xp.shape[2], cin, th, tw, t0, t1);
+    for (let xi = 0; xi < f.planes; xi++) {
+      gemm(vp + xi * vPlane, cin * 4, 4, up + xi * cin * cout * 4, cout * 4, mp + xi * mPlane, t1 - t0, cout, cin);
+    }
+    f.output(mp, mPlane, yp, biasAt, oh, ow, cout, th, tw, t0, t1, relu ? 1 : 0);
   }
-  const biasAt = bias ? ptr(backend, bias) : 0;
-  f.output(mp, mPlane, ptr(backend, y), biasAt, n, oh, ow, cout, th, tw, relu ? 1 : 0);
   for (const tmp of [v, u, mt]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   return y;
+}
+
+/** Bytes of transformed input and products a block of tiles may take (of the L2 cache's 1 MiB on this kind of machine). */
+const BLOCK_BYTES = 384 * 1024;
+
+/**
+ * Block boundaries over t tiles (t >= 4) of `floatsPerTile` transformed floats each: as few blocks as keep a
+ * block within BLOCK_BYTES, of near-equal sizes (the first is the largest), each of at least 4 tiles (a matrix
+ * product needs 4 rows).
+ */
+export function tileBlocks(t: number, floatsPerTile: number): number[] {
+  const perBlock = Math.max(8, Math.floor(BLOCK_BYTES / (4 * floatsPerTile)));
+  const count = Math.ceil(t / perBlock);
+  return Array.from({ length: count + 1 }, (_, k) => t - Math.floor(((count - k) * t) / count));
 }
 
 /** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16-36 streams in as many cache sets, not one. */
@@ -138,7 +161,7 @@ export function winogradFilterGradient(
   const du = backend.makeOutput([f.planes, cin, cout], 'float32');
   const dw = backend.makeOutput(filterShape, 'float32');
   const [vp, ep, dup] = [ptr(backend, v), ptr(backend, e), ptr(backend, du)];
-  f.input(ptr(backend, xp), vp, vPlane, n, xp.shape[1], xp.shape[2], cin, th, tw);
+  f.input(ptr(backend, xp), vp, vPlane, xp.shape[1], xp.shape[2], cin, th, tw, 0, t);
   f.gradInput(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
   const planes = { count: f.planes, vp, vPlane, ep, ePlane, dup };
   sumOverTiles(backend, loops, planes, t, cin, cout);

@@ -49,29 +49,28 @@ function inputRow(i: i32, p: i32, row: i32, px: i32, q: i32, plane: i32): void {
   btStore(q + 6 * i * plane, plane, e0, e1, e2, e3, e4, e5);
 }
 
-// winograd4Input(xp, v, plane, N, Hp, Wp, C, TH, TW): V from the zero-padded input xp [N, Hp, Wp, C],
-// Hp >= 4*TH + 2 and Wp >= 4*TW + 2 (tile (th, tw) reads rows 4th..4th+5, columns 4tw..4tw+5).
-// V[ξ] starts at v + ξ*plane (bytes), plane skewed off a multiple of 4 KiB by the caller.
-export function winograd4Input(xp: i32, v: i32, plane: i32, N: i32, Hp: i32, Wp: i32, C: i32, TH: i32,
-  TW: i32): void {
+// winograd4Input(xp, v, plane, Hp, Wp, C, TH, TW, t0, t1): V of tiles t0..t1-1 from the zero-padded input
+// xp [N, Hp, Wp, C], Hp >= 4*TH + 2 and Wp >= 4*TW + 2 (tile (th, tw) reads rows 4th..4th+5, columns
+// 4tw..4tw+5); tile t's row is t - t0 of each plane. V[ξ] starts at v + ξ*plane (bytes), plane skewed off a
+// multiple of 4 KiB by the caller.
+export function winograd4Input(xp: i32, v: i32, plane: i32, Hp: i32, Wp: i32, C: i32, TH: i32, TW: i32, t0: i32,
+  t1: i32): void {
   const row = (Wp * C) << 2;
   const px = C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let th = 0; th < TH; th++) {
-      for (let tw = 0; tw < TW; tw++) {
-        const t = (n * TH + th) * TW + tw;
-        for (let c0 = 0; c0 < C; c0 += 4) {
-          const c = min(c0, C - 4);
-          const p = xp + ((((n * Hp + 4 * th) * Wp + 4 * tw) * C + c) << 2);
-          const q = v + ((t * C + c) << 2);
-          inputRow(0, p, row, px, q, plane);
-          inputRow(1, p, row, px, q, plane);
-          inputRow(2, p, row, px, q, plane);
-          inputRow(3, p, row, px, q, plane);
-          inputRow(4, p, row, px, q, plane);
-          inputRow(5, p, row, px, q, plane);
-        }
-      }
+  for (let t = t0; t < t1; t++) {
+    const tw = t % TW;
+    const th = (t / TW) % TH;
+    const n = t / (TW * TH);
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const c = min(c0, C - 4);
+      const p = xp + ((((n * Hp + 4 * th) * Wp + 4 * tw) * C + c) << 2);
+      const q = v + (((t - t0) * C + c) << 2);
+      inputRow(0, p, row, px, q, plane);
+      inputRow(1, p, row, px, q, plane);
+      inputRow(2, p, row, px, q, plane);
+      inputRow(3, p, row, px, q, plane);
+      inputRow(4, p, row, px, q, plane);
+      inputRow(5, p, row, px, q, plane);
     }
   }
 }
@@ -142,15 +141,14 @@ function outputRow(i: i32, q: i32, plane: i32, yp: i32, px: i32, cols: i32, bv: 
   if (cols > 3) store(yp + 3 * px, f32x4.add(madd(m12, m34, k(8)), s5), bv, bias, relu);
 }
 
-// winograd4Output(m, plane, y, bias, N, OH, OW, C, TH, TW, relu): y [N, OH, OW, C] = Aᵀ M A per tile
-// (M[ξ] at m + ξ*plane bytes), plus bias (0: none), then relu (0 or 1); outputs past OH or OW
-// (sizes not a multiple of 4) are not written.
-export function winograd4Output(m: i32, plane: i32, y: i32, bias: i32, N: i32, OH: i32, OW: i32, C: i32, TH: i32,
-  TW: i32, relu: i32): void {
-  const T = N * TH * TW;
+// winograd4Output(m, plane, y, bias, OH, OW, C, TH, TW, t0, t1, relu): y [N, OH, OW, C] = Aᵀ M A for tiles
+// t0..t1-1 (tile t at row t - t0 of M[ξ], at m + ξ*plane bytes), plus bias (0: none), then relu (0 or 1);
+// outputs past OH or OW (sizes not a multiple of 4) are not written.
+export function winograd4Output(m: i32, plane: i32, y: i32, bias: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32,
+  t0: i32, t1: i32, relu: i32): void {
   const px = C << 2;
   const rowBytes = (OW * C) << 2;
-  for (let t = 0; t < T; t++) {
+  for (let t = t0; t < t1; t++) {
     const tw = t % TW;
     const th = (t / TW) % TH;
     const n = t / (TW * TH);
@@ -160,7 +158,7 @@ export function winograd4Output(m: i32, plane: i32, y: i32, bias: i32, N: i32, O
     const cols = min(4, OW - ow);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const q = m + ((t * C + c) << 2);
+      const q = m + (((t - t0) * C + c) << 2);
       const bv = bias === 0 ? f32x4.splat(0) : ldv(bias + (c << 2));
       const yp = y + ((((n * OH + oh) * OW + ow) * C + c) << 2);
       outputRow(0, q, plane, yp, px, cols, bv, bias, relu);
