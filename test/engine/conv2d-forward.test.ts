@@ -59,13 +59,15 @@ const cases: Case[] = [
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
   // Winograd F(4x4, 3x3) (from 7x7 outputs an image, winogradTileFor): sizes not a multiple of 4 ('valid', 'same',
-  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, and 32 -> 64 (the
-  // filter gradient's blocked sum over the tiles).
-  c([2, 16, 16, 8], [3, 3, 8, 8], 1, 'same'),
+  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, 32 -> 64 (the filter
+  // gradient's cache-blocked sum over the tiles), more tiles than one block (tileBlocks: 192 and 32 tiles in 2
+  // blocks; F(2x2) 396 tiles in 2).
+  c([3, 30, 30, 8], [3, 3, 8, 8], 1, 'same'),
+  c([44, 6, 6, 8], [3, 3, 8, 8], 1, 'same', 'linear'),
   c([1, 19, 18, 10], [3, 3, 10, 9], 1, 'valid', 'linear'),
   c([2, 17, 15, 9], [3, 3, 9, 13], 1, 'same', 'relu', false),
   c([1, 14, 15, 12], [3, 3, 12, 8], 1, 2, 'linear', false),
-  c([1, 16, 16, 32], [3, 3, 32, 64], 1, 'same'),
+  c([2, 16, 16, 32], [3, 3, 32, 64], 1, 'same'),
   c([2, 8, 8, 8], [3, 3, 8, 8], 1, 'same', 'linear'),
   // Strided input gradients by output phase (stride-1 convolutions of sub-filters, 4+ input channels):
   // 3x3 stride 3 (one tap a phase), 5x5 stride 2 with odd sizes, 2x2 stride 2, explicit padding,

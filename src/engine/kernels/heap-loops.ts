@@ -161,17 +161,7 @@ export interface HeapLoops {
     t1: number,
   ): void;
   winogradFilter(g: number, u: number, cin: number, cout: number): void;
-  winogradGradInput(
-    dy: number,
-    e: number,
-    plane: number,
-    n: number,
-    ohp: number,
-    owp: number,
-    c: number,
-    th: number,
-    tw: number,
-  ): void;
+  winogradGradInput: HeapLoops['winogradInput'];
   winogradFilterGrad(du: number, dw: number, cin: number, cout: number): void;
   winogradOutput(
     m: number,
@@ -190,7 +180,7 @@ export interface HeapLoops {
   /** Winograd F(4x4, 3x3) transforms (assembly/winograd4.ts): the same arguments, 6x6 windows, 36 planes. */
   winograd4Input: HeapLoops['winogradInput'];
   winograd4Filter: HeapLoops['winogradFilter'];
-  winograd4GradInput: HeapLoops['winogradGradInput'];
+  winograd4GradInput: HeapLoops['winogradInput'];
   winograd4FilterGrad: HeapLoops['winogradFilterGrad'];
   winograd4Output: HeapLoops['winogradOutput'];
   /** Bytes of scratch convFilterGradBlocked needs. */

@@ -136,7 +136,8 @@ function planeBytes(floats: number): number {
 
 /**
  * The filter gradient of the same stride-1 3x3 convolution (x [N, H, W, Cin], dy [N, OH, OW, Cout]):
- * dw = Gᵀ [Σ over tiles of V ⊙ (A dy Aᵀ)] G, the sum a matrix product over the tiles per ξ.
+ * dw = Gᵀ [Σ over tiles of V ⊙ (A dy Aᵀ)] G, the sum a matrix product over the tiles per ξ. In blocks of tiles
+ * as the forward pass: each block's sums are added to the first block's (a fixed order for a given batch).
  */
 export function winogradFilterGradient(
   backend: WasmBackendInternals,
@@ -152,64 +153,62 @@ export function winogradFilterGradient(
   const [th, tw] = [Math.ceil(oh / m), Math.ceil(ow / m)];
   const xp = pad(x, [pads[0], pads[1] + th * m - oh, pads[2], pads[3] + tw * m - ow]);
   const dyp = pad(dy, [0, th * m - oh, 0, tw * m - ow]);
-  const t = n * th * tw;
   const loops = loopsOf(backend);
   const f = variantOf(loops, m);
-  const [vPlane, ePlane] = [planeBytes(t * cin), planeBytes(t * cout)];
+  const blocks = tileBlocks(n * th * tw, f.planes * (cin + cout));
+  const rows = blocks[1] - blocks[0];
+  const [vPlane, ePlane, duFloats] = [planeBytes(rows * cin), planeBytes(rows * cout), f.planes * cin * cout];
   const v = backend.makeOutput([(f.planes * vPlane) / 4], 'float32');
   const e = backend.makeOutput([(f.planes * ePlane) / 4], 'float32');
   const du = backend.makeOutput([f.planes, cin, cout], 'float32');
+  const part = blocks.length > 2 ? backend.makeOutput([duFloats], 'float32') : du;
   const dw = backend.makeOutput(filterShape, 'float32');
-  const [vp, ep, dup] = [ptr(backend, v), ptr(backend, e), ptr(backend, du)];
-  f.input(ptr(backend, xp), vp, vPlane, xp.shape[1], xp.shape[2], cin, th, tw, 0, t);
-  f.gradInput(ptr(backend, dyp), ep, ePlane, n, dyp.shape[1], dyp.shape[2], cout, th, tw);
-  const planes = { count: f.planes, vp, vPlane, ep, ePlane, dup };
-  sumOverTiles(backend, loops, planes, t, cin, cout);
+  const sum = tileSum(backend, loops, rows, cin, cout);
+  const [vp, ep, dup, partp] = [ptr(backend, v), ptr(backend, e), ptr(backend, du), ptr(backend, part)];
+  const [xpp, dypp] = [ptr(backend, xp), ptr(backend, dyp)];
+  for (let b = 0; b + 1 < blocks.length; b++) {
+    const [t0, t1] = [blocks[b], blocks[b + 1]];
+    f.input(xpp, vp, vPlane, xp.shape[1], xp.shape[2], cin, th, tw, t0, t1);
+    f.gradInput(dypp, ep, ePlane, dyp.shape[1], dyp.shape[2], cout, th, tw, t0, t1);
+    const out = b === 0 ? dup : partp;
+    for (let xi = 0; xi < f.planes; xi++) {
+      sum.run(vp + xi * vPlane, ep + xi * ePlane, out + xi * cin * cout * 4, t1 - t0);
+    }
+    if (b > 0) loops.addRowVector(dup, partp, dup, 1, duFloats);
+  }
   f.filterGrad(dup, ptr(backend, dw), cin, cout);
-  for (const tmp of [v, e, du]) backend.disposeData(tmp.dataId);
+  sum.dispose();
+  for (const tmp of [v, e, du, ...(part === du ? [] : [part])]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   if (dyp !== dy) backend.disposeData(dyp.dataId);
   return dw;
 }
 
-interface GradPlanes {
-  count: number;
-  vp: number;
-  vPlane: number;
-  ep: number;
-  ePlane: number;
-  dup: number;
-}
-
 /**
- * dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], a sum over the t tiles: as the register-tiled GEMM (A(ci, t) at V[ξ] + 4ci +
- * t*Cin*4), or as the cache-blocked conv filter-gradient kernel (one filter row of Cin taps, base[t] = t*Cin*4),
- * which measured faster from Cin*Cout = 2048 (interleaved calls, batch 32, load 7: [32,16,16,32] 32 -> 64
- * 5.5 against 7.3 ms, 64 -> 64 10.2 against 12.2; 32 -> 32 equal, 8 -> 32 0.83 against 0.72). Same sums, in order.
+ * dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], a sum over a block's tiles (at most `rows`): as the register-tiled GEMM
+ * (A(ci, t) at V[ξ] + 4ci + t*Cin*4), or as the cache-blocked conv filter-gradient kernel (one filter row of Cin
+ * taps, base[t] = t*Cin*4), which measured faster from Cin*Cout = 2048 (interleaved calls, batch 32, load 7,
+ * unblocked F(2x2): [32,16,16,32] 32 -> 64 5.5 against 7.3 ms, 64 -> 64 10.2 against 12.2; 32 -> 32 equal,
+ * 8 -> 32 0.83 against 0.72). Both sum over the tiles in order.
  */
-function sumOverTiles(
-  backend: WasmBackendInternals,
-  loops: HeapLoops,
-  p: GradPlanes,
-  t: number,
-  cin: number,
-  cout: number,
-): void {
+function tileSum(backend: WasmBackendInternals, loops: HeapLoops, rows: number, cin: number, cout: number) {
   if (cin * cout < 2048) {
     const gemm = gemmFor(loops, cout);
-    for (let xi = 0; xi < p.count; xi++) {
-      gemm(p.vp + xi * p.vPlane, 4, cin * 4, p.ep + xi * p.ePlane, cout * 4, p.dup + xi * cin * cout * 4, cin, cout, t);
-    }
-    return;
+    return {
+      run: (vx: number, ex: number, out: number, t: number) => gemm(vx, 4, cin * 4, ex, cout * 4, out, cin, cout, t),
+      dispose: () => {},
+    };
   }
-  const table = backend.makeOutput([t], 'int32');
+  const table = backend.makeOutput([rows], 'int32');
   const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
   const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
-  loops.convBaseTable(tp, 1, 1, t, 1, t, cin, 1, 1);
-  for (let xi = 0; xi < p.count; xi++) {
-    const [vx, ex, dux] = [p.vp + xi * p.vPlane, p.ep + xi * p.ePlane, p.dup + xi * cin * cout * 4];
-    loops.convFilterGradBlocked(vx, ex, dux, tp, sp, t, cout, 1, cin, 0);
-  }
-  backend.disposeData(table.dataId);
-  backend.disposeData(scratch.dataId);
+  loops.convBaseTable(tp, 1, 1, rows, 1, rows, cin, 1, 1);
+  return {
+    run: (vx: number, ex: number, out: number, t: number) =>
+      loops.convFilterGradBlocked(vx, ex, out, tp, sp, t, cout, 1, cin, 0),
+    dispose: () => {
+      backend.disposeData(table.dataId);
+      backend.disposeData(scratch.dataId);
+    },
+  };
 }

@@ -151,27 +151,25 @@ function gradRow(q: i32, plane: i32, e0: v128, e1: v128): void {
   stv(q + 3 * plane, f32x4.neg(e1));
 }
 
-// winogradGradInput(dy, e, plane, N, OHp, OWp, C, TH, TW): E [16, T, C] (E[ξ] at e + ξ*plane bytes)
-// from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the caller).
-export function winogradGradInput(dy: i32, e: i32, plane: i32, N: i32, OHp: i32, OWp: i32, C: i32, TH: i32,
-  TW: i32): void {
+// winogradGradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1): E [16, t1 - t0, C] of tiles t0..t1-1 (E[ξ] at
+// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the caller).
+export function winogradGradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32, t0: i32,
+  t1: i32): void {
   const row = (OWp * C) << 2;
   const px = C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let th = 0; th < TH; th++) {
-      for (let tw = 0; tw < TW; tw++) {
-        const t = (n * TH + th) * TW + tw;
-        for (let c0 = 0; c0 < C; c0 += 4) {
-          const c = min(c0, C - 4);
-          const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
-          const q = e + ((t * C + c) << 2);
-          const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
-          gradRow(q, plane, d00, d01);
-          gradRow(q + 4 * plane, plane, f32x4.add(d00, d10), f32x4.add(d01, d11));
-          gradRow(q + 8 * plane, plane, f32x4.sub(d00, d10), f32x4.sub(d01, d11));
-          gradRow(q + 12 * plane, plane, f32x4.neg(d10), f32x4.neg(d11));
-        }
-      }
+  for (let t = t0; t < t1; t++) {
+    const tw = t % TW;
+    const th = (t / TW) % TH;
+    const n = t / (TW * TH);
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const c = min(c0, C - 4);
+      const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
+      const q = e + (((t - t0) * C + c) << 2);
+      const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
+      gradRow(q, plane, d00, d01);
+      gradRow(q + 4 * plane, plane, f32x4.add(d00, d10), f32x4.add(d01, d11));
+      gradRow(q + 8 * plane, plane, f32x4.sub(d00, d10), f32x4.sub(d01, d11));
+      gradRow(q + 12 * plane, plane, f32x4.neg(d10), f32x4.neg(d11));
     }
   }
 }

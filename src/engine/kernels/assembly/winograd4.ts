@@ -206,28 +206,26 @@ function gradRow(i: i32, p: i32, row: i32, px: i32, q: i32, plane: i32): void {
   aStore(q + 6 * i * plane, plane, e0, e1, e2, e3);
 }
 
-// winograd4GradInput(dy, e, plane, N, OHp, OWp, C, TH, TW): E [36, T, C] (E[ξ] at e + ξ*plane bytes)
-// from dy [N, OHp, OWp, C], OHp >= 4*TH and OWp >= 4*TW (other sizes zero-padded by the caller).
-export function winograd4GradInput(dy: i32, e: i32, plane: i32, N: i32, OHp: i32, OWp: i32, C: i32, TH: i32,
-  TW: i32): void {
+// winograd4GradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1): E [36, t1 - t0, C] of tiles t0..t1-1 (E[ξ] at
+// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 4*TH and OWp >= 4*TW (other sizes zero-padded by the caller).
+export function winograd4GradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32, t0: i32,
+  t1: i32): void {
   const row = (OWp * C) << 2;
   const px = C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let th = 0; th < TH; th++) {
-      for (let tw = 0; tw < TW; tw++) {
-        const t = (n * TH + th) * TW + tw;
-        for (let c0 = 0; c0 < C; c0 += 4) {
-          const c = min(c0, C - 4);
-          const p = dy + ((((n * OHp + 4 * th) * OWp + 4 * tw) * C + c) << 2);
-          const q = e + ((t * C + c) << 2);
-          gradRow(0, p, row, px, q, plane);
-          gradRow(1, p, row, px, q, plane);
-          gradRow(2, p, row, px, q, plane);
-          gradRow(3, p, row, px, q, plane);
-          gradRow(4, p, row, px, q, plane);
-          gradRow(5, p, row, px, q, plane);
-        }
-      }
+  for (let t = t0; t < t1; t++) {
+    const tw = t % TW;
+    const th = (t / TW) % TH;
+    const n = t / (TW * TH);
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const c = min(c0, C - 4);
+      const p = dy + ((((n * OHp + 4 * th) * OWp + 4 * tw) * C + c) << 2);
+      const q = e + (((t - t0) * C + c) << 2);
+      gradRow(0, p, row, px, q, plane);
+      gradRow(1, p, row, px, q, plane);
+      gradRow(2, p, row, px, q, plane);
+      gradRow(3, p, row, px, q, plane);
+      gradRow(4, p, row, px, q, plane);
+      gradRow(5, p, row, px, q, plane);
     }
   }
 }
