@@ -5,7 +5,8 @@
  * Calls alternate between the two variants (which goes first alternates too), CPU time per call
  * (process.cpuUsage: on a shared machine wall time also measures the wait for a core); prints the minimum and
  * the median of --reps calls each, and the largest difference between the two variants' outputs.
- * Usage: node dist/bench/winograd-tiles.js [--batch 32] [--reps 20] [--only TEXT]
+ * --grad-blocks: also the F(4x4) filter gradient in one block of tiles against several (tileBlocks).
+ * Usage: node dist/bench/winograd-tiles.js [--batch 32] [--reps 20] [--only TEXT] [--grad-blocks]
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend';
@@ -19,6 +20,7 @@ const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.ind
 const batch = Number(opt('--batch', '32'));
 const reps = Number(opt('--reps', '20'));
 const only = opt('--only', '');
+const gradBlocks = args.includes('--grad-blocks');
 
 /** Image size, Cin, Cout ('same' padding). */
 const SHAPES: Array<[number, number, number]> = [
@@ -42,26 +44,25 @@ function cpuMs(call: () => void): number {
   return (u.user + u.system) / 1000;
 }
 
-type Pass = (m: WinogradTile) => TensorInfo;
+type Pass = () => TensorInfo;
 
-function compare(name: string, backend: WasmBackendInternals, pass: Pass): void {
+/** Interleaved calls of two ways to the same result: CPU ms min / median of each, and their largest difference. */
+function compare(name: string, backend: WasmBackendInternals, passes: [Pass, Pass]): void {
   if (!name.includes(only)) return;
-  const out = ([2, 4] as const).map((m) => {
-    const r = pass(m);
+  const out = passes.map((pass) => {
+    const r = pass();
     const values = f32(backend, r).slice();
     backend.disposeData(r.dataId);
     return values;
   });
   let diff = 0;
   for (let i = 0; i < out[0].length; i++) diff = Math.max(diff, Math.abs(out[0][i] - out[1][i]));
-  const times: Record<WinogradTile, number[]> = { 2: [], 4: [] };
+  const times: number[][] = [[], []];
   for (let r = 0; r < reps; r++) {
-    for (const m of (r % 2 === 0 ? [2, 4] : [4, 2]) as WinogradTile[]) {
-      times[m].push(cpuMs(() => backend.disposeData(pass(m).dataId)));
-    }
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) times[i].push(cpuMs(() => backend.disposeData(passes[i]().dataId)));
   }
-  const fmt = (m: WinogradTile) => `${Math.min(...times[m]).toFixed(2)} / ${median(times[m]).toFixed(2)}`;
-  console.log(`| ${name} | ${fmt(2)} | ${fmt(4)} | ${diff.toExponential(1)} |`);
+  const fmt = (i: number) => `${Math.min(...times[i]).toFixed(2)} / ${median(times[i]).toFixed(2)}`;
+  console.log(`| ${name} | ${fmt(0)} | ${fmt(1)} | ${diff.toExponential(1)} |`);
 }
 
 async function main(): Promise<void> {
@@ -69,19 +70,20 @@ async function main(): Promise<void> {
   const backend = tf.backend() as unknown as WasmBackendInternals;
   const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
   console.log(`batch ${batch}, ${reps} calls each; CPU ms min / median`);
-  console.log('| pass, x, Cin -> Cout | F(2x2,3x3) | F(4x4,3x3) | max abs diff |\n|---|---|---|---|');
+  console.log('| pass, x, Cin -> Cout (first / second) | first | second | max abs diff |\n|---|---|---|---|');
   for (const [s, cin, cout] of SHAPES) {
     const x = tf.randomUniform([batch, s, s, cin], -1, 1, 'float32', 1);
     const w = tf.randomUniform([3, 3, cin, cout], -1, 1, 'float32', 2);
     const dy = tf.randomUniform([batch, s, s, cout], -1, 1, 'float32', 3);
     const shape = `[${batch},${s},${s},${cin}] ${cin} -> ${cout}`;
     const outShape: [number, number, number, number] = [batch, s, s, cout];
-    compare(`forward ${shape}`, backend, (m) =>
-      winogradConv(backend, m, x, w, undefined, [1, 1, 1, 1], outShape, true, pad),
-    );
-    compare(`filter grad ${shape}`, backend, (m) =>
-      winogradFilterGradient(backend, m, x, dy, [1, 1, 1, 1], [3, 3, cin, cout], pad),
-    );
+    const conv = (m: WinogradTile) => () =>
+      winogradConv(backend, m, x, w, undefined, [1, 1, 1, 1], outShape, true, pad);
+    const grad = (m: WinogradTile, blockBytes?: number) => () =>
+      winogradFilterGradient(backend, m, x, dy, [1, 1, 1, 1], [3, 3, cin, cout], pad, blockBytes);
+    compare(`forward ${shape}, F(2x2) / F(4x4)`, backend, [conv(2), conv(4)]);
+    compare(`filter grad ${shape}, F(2x2) / F(4x4)`, backend, [grad(2), grad(4)]);
+    if (gradBlocks) compare(`filter grad F(4x4) ${shape}, one block / blocks`, backend, [grad(4, 2 ** 40), grad(4)]);
     tf.dispose([x, w, dy]);
   }
 }

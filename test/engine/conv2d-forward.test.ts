@@ -335,11 +335,14 @@ test('3x3 stride-1 convolutions: F(4x4, 3x3) where it needs fewer products than 
 
 /** Tile blocks: near-equal, at least 4 tiles each, covering 0..t. */
 test('Winograd tile blocks', () => {
-  const table: Array<[number, number, number[]]> = [
+  const table: Array<[number, number, number[], number?]> = [
     [4, 36 * 128, [0, 4]],
     [9, 36 * 1000, [0, 5, 9]],
     [100, 36 * 64, [0, 34, 67, 100]],
     [40, 16 * 64, [0, 40]],
+    [40, 16 * 64, [0, 40], Number.POSITIVE_INFINITY],
+    [40, 16 * 64, [0, 8, 16, 24, 32, 40], 1024], // blocks of at least 8 tiles
   ];
-  for (const [t, floats, expected] of table) assert.deepEqual(tileBlocks(t, floats), expected, `${t} tiles`);
+  for (const [t, floats, expected, bytes] of table)
+    assert.deepEqual(tileBlocks(t, floats, bytes), expected, `${t} tiles, ${bytes ?? 'default'} bytes`);
 });

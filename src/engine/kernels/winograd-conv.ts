@@ -123,9 +123,9 @@ const BLOCK_BYTES = 384 * 1024;
  * block within BLOCK_BYTES, of near-equal sizes (the first is the largest), each of at least 4 tiles (a matrix
  * product needs 4 rows).
  */
-export function tileBlocks(t: number, floatsPerTile: number): number[] {
-  const perBlock = Math.max(8, Math.floor(BLOCK_BYTES / (4 * floatsPerTile)));
-  const count = Math.ceil(t / perBlock);
+export function tileBlocks(t: number, floatsPerTile: number, blockBytes = BLOCK_BYTES): number[] {
+  const perBlock = Math.max(8, Math.floor(blockBytes / (4 * floatsPerTile)));
+  const count = Math.max(1, Math.ceil(t / perBlock));
   return Array.from({ length: count + 1 }, (_, k) => t - Math.floor(((count - k) * t) / count));
 }
 
@@ -147,6 +147,7 @@ export function winogradFilterGradient(
   pads: number[],
   filterShape: [number, number, number, number],
   pad: (x: TensorInfo, pads: number[]) => TensorInfo,
+  blockBytes = gradBlockBytes(x.shape[3], dy.shape[3]),
 ): TensorInfo {
   const [n, oh, ow, cout] = dy.shape;
   const cin = x.shape[3];
@@ -155,7 +156,7 @@ export function winogradFilterGradient(
   const dyp = pad(dy, [0, th * m - oh, 0, tw * m - ow]);
   const loops = loopsOf(backend);
   const f = variantOf(loops, m);
-  const blocks = tileBlocks(n * th * tw, f.planes * (cin + cout));
+  const blocks = tileBlocks(n * th * tw, f.planes * (cin + cout), blockBytes);
   const rows = blocks[1] - blocks[0];
   const [vPlane, ePlane, duFloats] = [planeBytes(rows * cin), planeBytes(rows * cout), f.planes * cin * cout];
   const v = backend.makeOutput([(f.planes * vPlane) / 4], 'float32');
@@ -182,6 +183,17 @@ export function winogradFilterGradient(
   if (xp !== x) backend.disposeData(xp.dataId);
   if (dyp !== dy) backend.disposeData(dyp.dataId);
   return dw;
+}
+
+/**
+ * The filter gradient's blocks: as the forward pass's where its sums go by the GEMM; one block for the
+ * cache-blocked kernel, whose tiles' set-up and write-out per call cost more than the blocks save. Measured
+ * (bench/winograd-tiles.ts --grad-blocks, F(4x4), batch 32, load 25, one block against blocks, CPU ms min):
+ * [32,32,32,32] 32 -> 32 13.2 against 8.6, [32,16,16,32] 2.4 against 2.1, [32,32,32,16] 3.9 against 3.0;
+ * 64 -> 64 6.8 against 11.0, [32,8,8,64] 64 -> 64 2.0 against 3.1, 32 -> 64 4.0 against 5.2.
+ */
+function gradBlockBytes(cin: number, cout: number): number {
+  return cin * cout < 2048 ? BLOCK_BYTES : Number.POSITIVE_INFINITY;
 }
 
 /**
