@@ -24,8 +24,8 @@
  * Where a filter row's taps are too few for the 8-tap tiles (3x3 over 3 channels: 9 taps in 16 lanes), each
  * output row's input rows are first copied side by side (stackedRows): one run of fh*fw*Cin taps per window.
  *
- * 3x3 stride-1 convolutions from 8 channels to 8 take Winograd F(2x2, 3x3) instead (winograd-conv.ts:
- * 2.25x fewer multiply-adds, the same sum in another order).
+ * 3x3 stride-1 convolutions from 8 channels to 8 take Winograd F(4x4, 3x3) or F(2x2, 3x3) instead
+ * (winograd-conv.ts: 4x or 2.25x fewer multiply-adds, the same sum in another order).
  *
  * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
  * transposed patches written by a wasm loop (assembly/im2col.ts im2colT) times dy through the

@@ -147,7 +147,7 @@ export function winogradFilterGradient(
   pads: number[],
   filterShape: [number, number, number, number],
   pad: (x: TensorInfo, pads: number[]) => TensorInfo,
-  blockBytes = gradBlockBytes(x.shape[3], dy.shape[3]),
+  blockBytes = BLOCK_BYTES,
 ): TensorInfo {
   const [n, oh, ow, cout] = dy.shape;
   const cin = x.shape[3];
@@ -164,7 +164,13 @@ export function winogradFilterGradient(
   const du = backend.makeOutput([f.planes, cin, cout], 'float32');
   const part = blocks.length > 2 ? backend.makeOutput([duFloats], 'float32') : du;
   const dw = backend.makeOutput(filterShape, 'float32');
-  const sum = tileSum(backend, loops, rows, cin, cout);
+  // dU[ξ] [Cin, Cout] = Σ over the tiles of V[ξ]ᵀ · E[ξ]: a block's sum by the register-tiled GEMM (A(ci, t) at
+  // V[ξ] + 4ci + t*Cin*4, in order over the tiles), then added to the earlier blocks'. Unblocked, the cache-blocked conv filter-gradient kernel (one
+  // filter row of Cin taps) was the faster from Cin*Cout = 2048; in blocks the GEMM is (interleaved calls, F(4x4),
+  // batch 32, load 6.7, CPU ms min / median): [32,16,16,32] 32 -> 64 2.83 / 3.26 against 3.40 / 3.83, 64 -> 32 2.87 /
+  // 3.46 against 3.31 / 4.36, 64 -> 64 5.72 / 6.13 against 6.55 / 7.44, [32,8,8,64] 64 -> 64 1.47 / 1.68 against 1.63 /
+  // 1.79, [32,32,32,32] 32 -> 64 11.2 / 12.2 against 13.3 / 15.6.
+  const gemm = gemmFor(loops, cout);
   const [vp, ep, dup, partp] = [ptr(backend, v), ptr(backend, e), ptr(backend, du), ptr(backend, part)];
   const [xpp, dypp] = [ptr(backend, xp), ptr(backend, dyp)];
   for (let b = 0; b + 1 < blocks.length; b++) {
@@ -173,54 +179,13 @@ export function winogradFilterGradient(
     f.gradInput(dypp, ep, ePlane, dyp.shape[1], dyp.shape[2], cout, th, tw, t0, t1);
     const out = b === 0 ? dup : partp;
     for (let xi = 0; xi < f.planes; xi++) {
-      sum.run(vp + xi * vPlane, ep + xi * ePlane, out + xi * cin * cout * 4, t1 - t0);
+      gemm(vp + xi * vPlane, 4, cin * 4, ep + xi * ePlane, cout * 4, out + xi * cin * cout * 4, cin, cout, t1 - t0);
     }
     if (b > 0) loops.addRowVector(dup, partp, dup, 1, duFloats);
   }
   f.filterGrad(dup, ptr(backend, dw), cin, cout);
-  sum.dispose();
   for (const tmp of [v, e, du, ...(part === du ? [] : [part])]) backend.disposeData(tmp.dataId);
   if (xp !== x) backend.disposeData(xp.dataId);
   if (dyp !== dy) backend.disposeData(dyp.dataId);
   return dw;
-}
-
-/**
- * The filter gradient's blocks: as the forward pass's where its sums go by the GEMM; one block for the
- * cache-blocked kernel, whose tiles' set-up and write-out per call cost more than the blocks save. Measured
- * (bench/winograd-tiles.ts --grad-blocks, F(4x4), batch 32, load 25, one block against blocks, CPU ms min):
- * [32,32,32,32] 32 -> 32 13.2 against 8.6, [32,16,16,32] 2.4 against 2.1, [32,32,32,16] 3.9 against 3.0;
- * 64 -> 64 6.8 against 11.0, [32,8,8,64] 64 -> 64 2.0 against 3.1, 32 -> 64 4.0 against 5.2.
- */
-function gradBlockBytes(cin: number, cout: number): number {
-  return cin * cout < 2048 ? BLOCK_BYTES : Number.POSITIVE_INFINITY;
-}
-
-/**
- * dU[ξ] [Cin, Cout] = V[ξ]ᵀ · E[ξ], a sum over a block's tiles (at most `rows`): as the register-tiled GEMM
- * (A(ci, t) at V[ξ] + 4ci + t*Cin*4), or as the cache-blocked conv filter-gradient kernel (one filter row of Cin
- * taps, base[t] = t*Cin*4), which measured faster from Cin*Cout = 2048 (interleaved calls, batch 32, load 7,
- * unblocked F(2x2): [32,16,16,32] 32 -> 64 5.5 against 7.3 ms, 64 -> 64 10.2 against 12.2; 32 -> 32 equal,
- * 8 -> 32 0.83 against 0.72). Both sum over the tiles in order.
- */
-function tileSum(backend: WasmBackendInternals, loops: HeapLoops, rows: number, cin: number, cout: number) {
-  if (cin * cout < 2048) {
-    const gemm = gemmFor(loops, cout);
-    return {
-      run: (vx: number, ex: number, out: number, t: number) => gemm(vx, 4, cin * 4, ex, cout * 4, out, cin, cout, t),
-      dispose: () => {},
-    };
-  }
-  const table = backend.makeOutput([rows], 'int32');
-  const scratch = backend.makeOutput([loops.convFilterGradScratch(cout, 1, cin) >> 2], 'float32');
-  const [tp, sp] = [ptr(backend, table), ptr(backend, scratch)];
-  loops.convBaseTable(tp, 1, 1, rows, 1, rows, cin, 1, 1);
-  return {
-    run: (vx: number, ex: number, out: number, t: number) =>
-      loops.convFilterGradBlocked(vx, ex, out, tp, sp, t, cout, 1, cin, 0),
-    dispose: () => {
-      backend.disposeData(table.dataId);
-      backend.disposeData(scratch.dataId);
-    },
-  };
 }
