@@ -59,8 +59,8 @@ const cases: Case[] = [
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
   // Winograd F(4x4, 3x3) (from 7x7 outputs an image, winogradTileFor): sizes not a multiple of 4 ('valid', 'same',
-  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, 32 -> 64, more tiles than one block (tileBlocks: 192 and 32 tiles in 2
-  // blocks; F(2x2) 396 tiles in 2).
+  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, 32 -> 64, more tiles
+  // than one block (tileBlocks: 192 and 32 tiles in 2 blocks; F(2x2) 396 tiles in 2).
   c([3, 30, 30, 8], [3, 3, 8, 8], 1, 'same'),
   c([44, 6, 6, 8], [3, 3, 8, 8], 1, 'same', 'linear'),
   c([1, 19, 18, 10], [3, 3, 10, 9], 1, 'valid', 'linear'),
