@@ -169,6 +169,8 @@ const rowCases: RowCase[] = [
   ...conv([6, 6, 3], [3, 3, 3, 6], 1, 'valid'),
   ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
   ...conv([16, 16, 8], [3, 3, 8, 16], 1, 'same'),
+  // Winograd blocks of at most 42 tiles: 6 images (96 tiles) in 3 blocks, 3 in 2, 1 and 2 in 1.
+  ...conv([16, 16, 32], [3, 3, 32, 32], 1, 'same'),
   ...conv([17, 18, 12], [3, 3, 12, 9], 1, 'valid'),
   ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
