@@ -33,6 +33,8 @@ const SHAPES: Array<[number, number, number]> = [
   [8, 64, 64], // ResNet-20 stage 3
   [8, 32, 32],
   [12, 32, 32],
+  [7, 32, 32], // the smallest F(4x4) takes (winogradTileFor)
+  [6, 32, 32], // the largest F(2x2) keeps
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

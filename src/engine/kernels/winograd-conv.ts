@@ -58,7 +58,7 @@ export const tilesOf = (oh: number, ow: number, m: WinogradTile) => Math.ceil(oh
  * F(2x2, 3x3) measured faster than the implicit GEMM from 8 channels to 8 with at least 4 tiles an image (its
  * matrix products need 4 tiles). F(4x4, 3x3) where it needs fewer products than F(2x2) (36 a tile against 16,
  * edge tiles counted whole: from 7x7 outputs, not at 5x5 or 6x6) with 4 tiles an image; measured faster on every
- * family shape down to 8x8 (BENCHMARKS.md).
+ * family shape down to 8x8 and at 7x7, slower at 6x6 ([32,6,6,32] 32 -> 32 forward 0.59 against 0.43 ms; BENCHMARKS.md).
  */
 export function winogradTileFor(oh: number, ow: number, cin: number, cout: number): WinogradTile | 0 {
   if (cin < 8 || cout < 8) return 0;
