@@ -58,7 +58,8 @@ export const tilesOf = (oh: number, ow: number, m: WinogradTile) => Math.ceil(oh
  * F(2x2, 3x3) measured faster than the implicit GEMM from 8 channels to 8 with at least 4 tiles an image (its
  * matrix products need 4 tiles). F(4x4, 3x3) where it needs fewer products than F(2x2) (36 a tile against 16,
  * edge tiles counted whole: from 7x7 outputs, not at 5x5 or 6x6) with 4 tiles an image; measured faster on every
- * family shape down to 8x8 and at 7x7, slower at 6x6 ([32,6,6,32] 32 -> 32 forward 0.59 against 0.43 ms; BENCHMARKS.md).
+ * family shape down to 8x8 and at 7x7, slower at 6x6 ([32,6,6,32] 32 -> 32 forward 0.59 against 0.43 ms;
+ * BENCHMARKS.md).
  */
 export function winogradTileFor(oh: number, ow: number, cin: number, cout: number): WinogradTile | 0 {
   if (cin < 8 || cout < 8) return 0;
@@ -115,7 +116,7 @@ export function winogradConv(
   return y;
 }
 
-/** Bytes of transformed input and products a block of tiles may take (of the L2 cache's 1 MiB on this kind of machine). */
+/** Bytes of transformed input and products a block of tiles may take (of the 1 MiB L2 cache of this kind of CPU). */
 const BLOCK_BYTES = 384 * 1024;
 
 /**
@@ -129,7 +130,10 @@ export function tileBlocks(t: number, floatsPerTile: number, blockBytes = BLOCK_
   return Array.from({ length: count + 1 }, (_, k) => t - Math.floor(((count - k) * t) / count));
 }
 
-/** Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16-36 streams in as many cache sets, not one. */
+/**
+ * Planes a multiple of 4 KiB plus 64 bytes apart (bytes), for `floats` floats each: 16-36 streams in as many cache
+ * sets, not one.
+ */
 function planeBytes(floats: number): number {
   return (Math.ceil(floats / 1024) * 1024 + 16) * 4;
 }
@@ -165,11 +169,11 @@ export function winogradFilterGradient(
   const part = blocks.length > 2 ? backend.makeOutput([duFloats], 'float32') : du;
   const dw = backend.makeOutput(filterShape, 'float32');
   // dU[ξ] [Cin, Cout] = Σ over the tiles of V[ξ]ᵀ · E[ξ]: a block's sum by the register-tiled GEMM (A(ci, t) at
-  // V[ξ] + 4ci + t*Cin*4, in order over the tiles), then added to the earlier blocks'. Unblocked, the cache-blocked conv filter-gradient kernel (one
-  // filter row of Cin taps) was the faster from Cin*Cout = 2048; in blocks the GEMM is (interleaved calls, F(4x4),
-  // batch 32, load 6.7, CPU ms min / median): [32,16,16,32] 32 -> 64 2.83 / 3.26 against 3.40 / 3.83, 64 -> 32 2.87 /
-  // 3.46 against 3.31 / 4.36, 64 -> 64 5.72 / 6.13 against 6.55 / 7.44, [32,8,8,64] 64 -> 64 1.47 / 1.68 against 1.63 /
-  // 1.79, [32,32,32,32] 32 -> 64 11.2 / 12.2 against 13.3 / 15.6.
+  // V[ξ] + 4ci + t*Cin*4, in order over the tiles), then added to the earlier blocks'. Unblocked, the cache-blocked
+  // conv filter-gradient kernel (one filter row of Cin taps) was the faster from Cin*Cout = 2048; in blocks the GEMM
+  // is (interleaved calls, F(4x4), batch 32, load 6.7, CPU ms min / median): [32,16,16,32] 32 -> 64 2.83 / 3.26
+  // against 3.40 / 3.83, 64 -> 32 2.87 / 3.46 against 3.31 / 4.36, 64 -> 64 5.72 / 6.13 against 6.55 / 7.44,
+  // [32,8,8,64] 64 -> 64 1.47 / 1.68 against 1.63 / 1.79, [32,32,32,32] 32 -> 64 11.2 / 12.2 against 13.3 / 15.6.
   const gemm = gemmFor(loops, cout);
   const [vp, ep, dup, partp] = [ptr(backend, v), ptr(backend, e), ptr(backend, du), ptr(backend, part)];
   const [xpp, dypp] = [ptr(backend, xp), ptr(backend, dyp)];

@@ -152,9 +152,10 @@ function gradRow(q: i32, plane: i32, e0: v128, e1: v128): void {
 }
 
 // winogradGradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1): E [16, t1 - t0, C] of tiles t0..t1-1 (E[ξ] at
-// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the caller).
-export function winogradGradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32, t0: i32,
-  t1: i32): void {
+// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the
+// caller).
+export function winogradGradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32,
+  t0: i32, t1: i32): void {
   const row = (OWp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {

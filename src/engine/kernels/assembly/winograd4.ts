@@ -207,9 +207,10 @@ function gradRow(i: i32, p: i32, row: i32, px: i32, q: i32, plane: i32): void {
 }
 
 // winograd4GradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1): E [36, t1 - t0, C] of tiles t0..t1-1 (E[ξ] at
-// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 4*TH and OWp >= 4*TW (other sizes zero-padded by the caller).
-export function winograd4GradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32, t0: i32,
-  t1: i32): void {
+// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 4*TH and OWp >= 4*TW (other sizes zero-padded by the
+// caller).
+export function winograd4GradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32,
+  t0: i32, t1: i32): void {
   const row = (OWp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
@@ -233,7 +234,9 @@ export function winograd4GradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i
 // Row i of Gᵀ = [¼ -⅙ -⅙ 1/24 1/24 0; 0 -⅙ ⅙ 1/12 -1/12 0; 0 -⅙ -⅙ ⅙ ⅙ 1] applied to u0..u5.
 @inline
 function gt(i: i32, u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, u5: v128): v128 {
-  if (i === 0) return madd(madd(f32x4.mul(u0, k(0.25)), f32x4.add(u1, u2), k(-1.0 / 6)), f32x4.add(u3, u4), k(1.0 / 24));
+  if (i === 0) {
+    return madd(madd(f32x4.mul(u0, k(0.25)), f32x4.add(u1, u2), k(-1.0 / 6)), f32x4.add(u3, u4), k(1.0 / 24));
+  }
   if (i === 1) return madd(f32x4.mul(f32x4.sub(u2, u1), k(1.0 / 6)), f32x4.sub(u3, u4), k(1.0 / 12));
   return f32x4.add(f32x4.mul(f32x4.sub(f32x4.add(u3, u4), f32x4.add(u1, u2)), k(1.0 / 6)), u5);
 }
