@@ -1,5 +1,6 @@
 /**
- * The implicit-GEMM and Winograd convolutions (kernels/conv2d-forward.ts, winograd-conv.ts): FusedConv2D, and
+ * The implicit-GEMM and Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (kernels/conv2d-forward.ts,
+ * winograd-conv.ts): FusedConv2D, and
  * its gradients (Conv2DBackpropInput, whose stride-1 path runs the same kernel on the rotated
  * filter, and Conv2DBackpropFilter) through tf.grad, against the cpu backend, for every padding
  * (valid, same, explicit), stride (1, 2, 3, [2, 1], [1, 2]), filter size (1x1, 3x3, 5x5, 2x4), channel
@@ -10,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { phasesOf } from '../../src/engine/kernels/phase-input-grad';
+import { tileBlocks, winogradTileFor } from '../../src/engine/kernels/winograd-conv';
 import { type Backend, relErr, TOLERANCE, uniform, useBackend } from './gradcheck';
 
 type Pad = 'valid' | 'same' | number;
@@ -56,6 +58,16 @@ const cases: Case[] = [
   c([2, 6, 6, 9], [3, 3, 9, 10], 1, 'same', 'relu', false),
   c([1, 4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   c([1, 6, 5, 32], [3, 3, 32, 64], 1, 'same', 'linear'),
+  // Winograd F(4x4, 3x3) (from 7x7 outputs an image, winogradTileFor): sizes not a multiple of 4 ('valid', 'same',
+  // explicit padding), channel counts not a multiple of 4, with and without bias and relu, 32 -> 64, more tiles
+  // than one block (tileBlocks: 192 and 32 tiles in 2 blocks; F(2x2) 396 tiles in 2).
+  c([3, 30, 30, 8], [3, 3, 8, 8], 1, 'same'),
+  c([44, 6, 6, 8], [3, 3, 8, 8], 1, 'same', 'linear'),
+  c([1, 19, 18, 10], [3, 3, 10, 9], 1, 'valid', 'linear'),
+  c([2, 17, 15, 9], [3, 3, 9, 13], 1, 'same', 'relu', false),
+  c([1, 14, 15, 12], [3, 3, 12, 8], 1, 2, 'linear', false),
+  c([2, 16, 16, 32], [3, 3, 32, 64], 1, 'same'),
+  c([2, 8, 8, 8], [3, 3, 8, 8], 1, 'same', 'linear'),
   // Strided input gradients by output phase (stride-1 convolutions of sub-filters, 4+ input channels):
   // 3x3 stride 3 (one tap a phase), 5x5 stride 2 with odd sizes, 2x2 stride 2, explicit padding,
   // stride [1, 2]; a 1x1 stride-2 filter leaves phases without taps, [1,3,3,8] stride 2 a phase below
@@ -156,6 +168,10 @@ const conv = (x: number[], f: number[], strides: number, pad: 'valid' | 'same'):
 const rowCases: RowCase[] = [
   ...conv([6, 6, 3], [3, 3, 3, 6], 1, 'valid'),
   ...conv([8, 8, 8], [3, 3, 8, 16], 1, 'same'),
+  ...conv([16, 16, 8], [3, 3, 8, 16], 1, 'same'),
+  // Winograd blocks of at most 42 tiles: 6 images (96 tiles) in 3 blocks, 3 in 2, 1 and 2 in 1.
+  ...conv([16, 16, 32], [3, 3, 32, 32], 1, 'same'),
+  ...conv([17, 18, 12], [3, 3, 12, 9], 1, 'valid'),
   ...conv([4, 4, 8], [3, 3, 8, 8], 1, 'valid'),
   ...conv([6, 6, 16], [3, 3, 16, 8], 2, 'same'),
   ...conv([7, 9, 6], [5, 5, 6, 8], 2, 'valid'),
@@ -296,4 +312,38 @@ test('strided input gradients: the output phases along each axis', () => {
     const got = phasesOf(info);
     assert.deepEqual(got && { rows: arrays(got.rows), cols: arrays(got.cols) }, expected, `x${x} f${f} s${strides}`);
   }
+});
+
+/** Which Winograd variant a 3x3 stride-1 convolution takes: [OH, OW, Cin, Cout, tile (0: the implicit GEMM)]. */
+test('3x3 stride-1 convolutions: F(4x4, 3x3) where it needs fewer products than F(2x2, 3x3), per image', () => {
+  const table: Array<[number, number, number, number, number]> = [
+    [16, 16, 32, 32, 4],
+    [32, 32, 16, 16, 4],
+    [8, 8, 64, 64, 4],
+    [7, 7, 8, 8, 4], // 4 tiles of 4x4: 144 products against 16 tiles of 2x2: 256
+    [6, 6, 8, 8, 2], // 144 against 144
+    [5, 8, 8, 8, 4], // 144 against 192
+    [9, 5, 12, 9, 4], // 6 tiles: 216 against 15 tiles: 240
+    [3, 5, 8, 8, 2], // 2 tiles of 4x4 (below 4), 6 of 2x2
+    [3, 3, 8, 8, 2],
+    [2, 3, 8, 8, 0], // 2 tiles of 2x2
+    [16, 16, 4, 32, 0],
+    [16, 16, 32, 7, 0],
+  ];
+  const got = table.map(([oh, ow, cin, cout]) => [oh, ow, cin, cout, winogradTileFor(oh, ow, cin, cout)]);
+  assert.deepEqual(got, table);
+});
+
+/** Tile blocks: near-equal, at least 4 tiles each, covering 0..t. */
+test('Winograd tile blocks', () => {
+  const table: Array<[number, number, number[], number?]> = [
+    [4, 36 * 128, [0, 4]],
+    [9, 36 * 1000, [0, 5, 9]],
+    [100, 36 * 64, [0, 34, 67, 100]],
+    [40, 16 * 64, [0, 40]],
+    [40, 16 * 64, [0, 40], Number.POSITIVE_INFINITY],
+    [40, 16 * 64, [0, 8, 16, 24, 32, 40], 1024], // blocks of at least 8 tiles
+  ];
+  for (const [t, floats, expected, bytes] of table)
+    assert.deepEqual(tileBlocks(t, floats, bytes), expected, `${t} tiles, ${bytes ?? 'default'} bytes`);
 });

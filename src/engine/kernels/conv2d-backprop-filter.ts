@@ -24,8 +24,8 @@
  * Where a filter row's taps are too few for the 8-tap tiles (3x3 over 3 channels: 9 taps in 16 lanes), each
  * output row's input rows are first copied side by side (stackedRows): one run of fh*fw*Cin taps per window.
  *
- * 3x3 stride-1 convolutions from 8 channels to 8 take Winograd F(2x2, 3x3) instead (winograd-conv.ts:
- * 2.25x fewer multiply-adds, the same sum in another order).
+ * 3x3 stride-1 convolutions from 8 channels to 8 take Winograd F(4x4, 3x3) or F(2x2, 3x3) instead
+ * (winograd-conv.ts: 4x or 2.25x fewer multiply-adds, the same sum in another order).
  *
  * Small shapes the tiles cannot cover (Cout < 4 or kh*kw*Cin < 4) take the first version:
  * transposed patches written by a wasm loop (assembly/im2col.ts im2colT) times dy through the
@@ -34,7 +34,7 @@
  */
 import { padSpatial } from './conv2d-forward';
 import { convFilterGradFor, loopsOf } from './heap-loops';
-import { winogradFilterGradient } from './winograd-conv';
+import { type WinogradTile, winogradFilterGradient, winogradTileFor } from './winograd-conv';
 import { strideTwoWinogradFilterGradient, strideTwoWinogradShape } from './winograd-s2';
 import { runStock } from './stock-kernels';
 import {
@@ -85,29 +85,23 @@ export function makeConv2DBackpropFilterKernel(tf: Tf): WasmKernel {
 }
 
 /**
- * Winograd F(2x2, 3x3) (winograd-conv.ts) for 3x3 stride 1 from 8 channels to 8, with at least 4 tiles
- * of 2x2 outputs: measured faster than the blocked implicit GEMM on every such family shape (interleaved calls,
- * relaxed SIMD, batch 32, load 5-7): [32,16,16,32] 32 -> 32 3.10 against 3.93 ms, 16 -> 32 1.23 against 1.65,
- * 8 -> 32 0.64 against 0.90, [32,16,16,64] 64 -> 64 11.7 against 16.0.
+ * Winograd (winograd-conv.ts, winogradTileFor: the forward pass's choice, per image) for 3x3 stride 1. F(2x2, 3x3)
+ * measured faster than the blocked implicit GEMM on every such family shape from 8 channels to 8 with 4 tiles an
+ * image (interleaved calls, relaxed SIMD, batch 32, load 5-7): [32,16,16,32] 32 -> 32 3.10 against 3.93 ms,
+ * 16 -> 32 1.23 against 1.65, 8 -> 32 0.64 against 0.90, [32,16,16,64] 64 -> 64 11.7 against 16.0.
  */
-function winogradFits(info: ConvInfo): boolean {
-  const tiles = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2); // per image, as the forward pass
-  return (
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.inChannels >= 8 &&
-    info.outChannels >= 8 &&
-    tiles >= 4
-  );
+function winogradTile(info: ConvInfo): WinogradTile | 0 {
+  const threeByThree =
+    info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1;
+  return threeByThree ? winogradTileFor(info.outHeight, info.outWidth, info.inChannels, info.outChannels) : 0;
 }
 
 function implicitGemm(backend: WasmBackendInternals, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
-  if (winogradFits(info)) {
+  const tile = winogradTile(info);
+  if (tile !== 0) {
     const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
-    return winogradFilterGradient(backend, x, dy, [top, bottom, left, right], info.filterShape, pad);
+    return winogradFilterGradient(backend, tile, x, dy, [top, bottom, left, right], info.filterShape, pad);
   }
   const strides: [number, number] = [info.strideHeight, info.strideWidth];
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;

@@ -15,7 +15,7 @@
  */
 import { type HeapLoops, loopsOf } from './heap-loops';
 import { runStock } from './stock-kernels';
-import { winogradConv } from './winograd-conv';
+import { winogradConv, winogradTileFor } from './winograd-conv';
 import { strideTwoWinogradConv, strideTwoWinogradFits } from './winograd-s2';
 import {
   ptr,
@@ -65,22 +65,16 @@ export function implicitConv(
   bias: TensorInfo | undefined,
   c: ImplicitConv,
 ): TensorInfo {
-  // Winograd where it measured faster (interleaved calls, relaxed SIMD, batch 32, load 7-9): 3x3 stride 1
-  // from 8 channels to 8, e.g. [32,16,16,32] 32 -> 32 2.18 against 3.33 ms, 64 -> 64 7.4 against 13.0,
-  // 8 -> 32 0.82 against 0.85; its matrix products need at least 4 tiles of 2x2 outputs, asked of each
-  // image (every choice here is per image, never per batch: an image's bits must not depend on the batch
-  // it comes in, e.g. 1 worker's whole batch against 2 workers' halves, or predict against serve).
+  // Winograd where it measured faster (winogradTileFor): 3x3 stride 1 from 8 channels to 8, e.g. F(2x2, 3x3) on
+  // [32,16,16,32] 32 -> 32 2.18 against 3.33 ms, 64 -> 64 7.4 against 13.0 (interleaved calls, relaxed SIMD,
+  // batch 32, load 7-9); 3x3 stride 2 by phases (winograd-s2.ts). Every choice here is per image, never per batch:
+  // an image's bits must not depend on the batch it comes in (1 worker's whole batch against 2 workers' halves,
+  // or predict against serve).
   const [, oh, ow, cout] = c.outShape;
-  const winograd =
-    c.filterHeight === 3 &&
-    c.filterWidth === 3 &&
-    c.strides[0] === 1 &&
-    c.strides[1] === 1 &&
-    x.shape[3] >= 8 &&
-    cout >= 8 &&
-    Math.ceil(oh / 2) * Math.ceil(ow / 2) >= 4;
+  const threeByThree = c.filterHeight === 3 && c.filterWidth === 3 && c.strides[0] === 1 && c.strides[1] === 1;
+  const tile = threeByThree ? winogradTileFor(oh, ow, x.shape[3], cout) : 0;
   const pad = (t: TensorInfo, p: number[]) => padSpatial(backend, t, p);
-  if (winograd) return winogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, pad);
+  if (tile !== 0) return winogradConv(backend, tile, x, w, bias, c.pads, c.outShape, c.relu, pad);
   if (strideTwoWinogradFits(c.filterHeight, c.filterWidth, c.strides, x.shape[3], cout, oh, ow))
     return strideTwoWinogradConv(backend, x, w, bias, c.pads, c.outShape, c.relu, pad);
   return directConv(backend, x, w, bias, c);

@@ -147,17 +147,18 @@ export interface HeapLoops {
     oh: number,
     sh: number,
   ): void;
-  /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts). */
+  /** Winograd F(2x2, 3x3) transforms (assembly/winograd.ts); the input and output ones for tiles t0..t1-1. */
   winogradInput(
     xp: number,
     v: number,
     plane: number,
-    n: number,
     hp: number,
     wp: number,
     c: number,
     th: number,
     tw: number,
+    t0: number,
+    t1: number,
   ): void;
   winogradFilter(g: number, u: number, cin: number, cout: number): void;
   winogradGradInput: HeapLoops['winogradInput'];
@@ -167,14 +168,21 @@ export interface HeapLoops {
     plane: number,
     y: number,
     bias: number,
-    n: number,
     oh: number,
     ow: number,
     c: number,
     th: number,
     tw: number,
+    t0: number,
+    t1: number,
     relu: number,
   ): void;
+  /** Winograd F(4x4, 3x3) transforms (assembly/winograd4.ts): the same arguments, 6x6 windows, 36 planes. */
+  winograd4Input: HeapLoops['winogradInput'];
+  winograd4Filter: HeapLoops['winogradFilter'];
+  winograd4GradInput: HeapLoops['winogradInput'];
+  winograd4FilterGrad: HeapLoops['winogradFilterGrad'];
+  winograd4Output: HeapLoops['winogradOutput'];
   /** Stride-2 3x3 convolutions by phases and Winograd F(2,2) (assembly/winograd-s2.ts, winograd-s2-grad.ts). */
   s2Filter(g: number, u: number, cin: number, cout: number, flip: number, transpose: number): void;
   s2Input(
@@ -227,7 +235,17 @@ export interface HeapLoops {
     padLeft: number,
     block: number,
   ): void;
-  s2GradTiles: HeapLoops['winogradInput'];
+  s2GradTiles(
+    dyp: number,
+    e: number,
+    plane: number,
+    n: number,
+    ohp: number,
+    owp: number,
+    c: number,
+    th: number,
+    tw: number,
+  ): void;
   s2FilterGrad(du: number, dw: number, cin: number, cout: number): void;
   /** Bytes of scratch convFilterGradBlocked needs. */
   convFilterGradScratch(cout: number, fh: number, rowFloats: number): number;

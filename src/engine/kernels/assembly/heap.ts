@@ -14,6 +14,7 @@ export { convFilterGradBlocked, convFilterGradScratch } from './conv-filter-grad
 export { convForward4x1, convForward4x2, convForwardW2 } from './conv-forward';
 export { col2im, convBaseTable, im2colT, padNhwc, stackRows } from './im2col';
 export { winogradFilter, winogradFilterGrad, winogradGradInput, winogradInput, winogradOutput } from './winograd';
+export { winograd4Filter, winograd4FilterGrad, winograd4GradInput, winograd4Input, winograd4Output } from './winograd4';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { adamUpdate } from './optimizers';
 export { adadeltaUpdate, adagradUpdate, adamaxUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from './optimizer-rules';

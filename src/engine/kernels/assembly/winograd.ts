@@ -26,34 +26,34 @@ function inputRow(q: i32, plane: i32, e0: v128, e1: v128, e2: v128, e3: v128): v
   stv(q + 3 * plane, b3(e1, e3));
 }
 
-// winogradInput(xp, v, plane, N, Hp, Wp, C, TH, TW): V from the zero-padded input xp [N, Hp, Wp, C],
-// Hp >= 2*TH + 2 and Wp >= 2*TW + 2 (tile (th, tw) reads rows 2th..2th+3, columns 2tw..2tw+3).
-// V[ξ] starts at v + ξ*plane (bytes): callers skew plane off a multiple of 4 KiB, else the 16
-// streams fall into one L1 set (measured: 2.8 ms against 0.5 for [32,18,18,32]).
-export function winogradInput(xp: i32, v: i32, plane: i32, N: i32, Hp: i32, Wp: i32, C: i32, TH: i32, TW: i32): void {
+// winogradInput(xp, v, plane, Hp, Wp, C, TH, TW, t0, t1): V of tiles t0..t1-1 from the zero-padded input
+// xp [N, Hp, Wp, C], Hp >= 2*TH + 2 and Wp >= 2*TW + 2 (tile (th, tw) reads rows 2th..2th+3, columns
+// 2tw..2tw+3); tile t's row is t - t0 of each plane. V[ξ] starts at v + ξ*plane (bytes): callers skew plane
+// off a multiple of 4 KiB, else the 16 streams fall into one L1 set (measured: 2.8 ms against 0.5 for
+// [32,18,18,32]).
+export function winogradInput(xp: i32, v: i32, plane: i32, Hp: i32, Wp: i32, C: i32, TH: i32, TW: i32, t0: i32,
+  t1: i32): void {
   const row = (Wp * C) << 2;
   const px = C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let th = 0; th < TH; th++) {
-      for (let tw = 0; tw < TW; tw++) {
-        const t = (n * TH + th) * TW + tw;
-        for (let c0 = 0; c0 < C; c0 += 4) {
-          const c = min(c0, C - 4);
-          const p = xp + ((((n * Hp + 2 * th) * Wp + 2 * tw) * C + c) << 2);
-          const q = v + ((t * C + c) << 2);
-          // Column j of the window: rows d0..d3; Bᵀ d mixes rows, column by column.
-          const d00 = ldv(p), d01 = ldv(p + px), d02 = ldv(p + 2 * px), d03 = ldv(p + 3 * px);
-          const d10 = ldv(p + row), d11 = ldv(p + row + px), d12 = ldv(p + row + 2 * px), d13 = ldv(p + row + 3 * px);
-          const p2 = p + 2 * row;
-          const d20 = ldv(p2), d21 = ldv(p2 + px), d22 = ldv(p2 + 2 * px), d23 = ldv(p2 + 3 * px);
-          const p3 = p + 3 * row;
-          const d30 = ldv(p3), d31 = ldv(p3 + px), d32 = ldv(p3 + 2 * px), d33 = ldv(p3 + 3 * px);
-          inputRow(q, plane, b0(d00, d20), b0(d01, d21), b0(d02, d22), b0(d03, d23));
-          inputRow(q + 4 * plane, plane, b1(d10, d20), b1(d11, d21), b1(d12, d22), b1(d13, d23));
-          inputRow(q + 8 * plane, plane, b2(d10, d20), b2(d11, d21), b2(d12, d22), b2(d13, d23));
-          inputRow(q + 12 * plane, plane, b3(d10, d30), b3(d11, d31), b3(d12, d32), b3(d13, d33));
-        }
-      }
+  for (let t = t0; t < t1; t++) {
+    const tw = t % TW;
+    const th = (t / TW) % TH;
+    const n = t / (TW * TH);
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const c = min(c0, C - 4);
+      const p = xp + ((((n * Hp + 2 * th) * Wp + 2 * tw) * C + c) << 2);
+      const q = v + (((t - t0) * C + c) << 2);
+      // Column j of the window: rows d0..d3; Bᵀ d mixes rows, column by column.
+      const d00 = ldv(p), d01 = ldv(p + px), d02 = ldv(p + 2 * px), d03 = ldv(p + 3 * px);
+      const d10 = ldv(p + row), d11 = ldv(p + row + px), d12 = ldv(p + row + 2 * px), d13 = ldv(p + row + 3 * px);
+      const p2 = p + 2 * row;
+      const d20 = ldv(p2), d21 = ldv(p2 + px), d22 = ldv(p2 + 2 * px), d23 = ldv(p2 + 3 * px);
+      const p3 = p + 3 * row;
+      const d30 = ldv(p3), d31 = ldv(p3 + px), d32 = ldv(p3 + 2 * px), d33 = ldv(p3 + 3 * px);
+      inputRow(q, plane, b0(d00, d20), b0(d01, d21), b0(d02, d22), b0(d03, d23));
+      inputRow(q + 4 * plane, plane, b1(d10, d20), b1(d11, d21), b1(d12, d22), b1(d13, d23));
+      inputRow(q + 8 * plane, plane, b2(d10, d20), b2(d11, d21), b2(d12, d22), b2(d13, d23));
+      inputRow(q + 12 * plane, plane, b3(d10, d30), b3(d11, d31), b3(d12, d32), b3(d13, d33));
     }
   }
 }
@@ -90,14 +90,13 @@ export function winogradFilter(g: i32, u: i32, Cin: i32, Cout: i32): void {
   }
 }
 
-// winogradOutput(m, plane, y, bias, N, OH, OW, C, TH, TW, relu): y [N, OH, OW, C] = Aᵀ M A per
-// tile (M[ξ] at m + ξ*plane bytes), plus bias (0: none), then relu (0 or 1); outputs past OH or OW
-// (odd sizes) are not written.
-export function winogradOutput(m: i32, plane: i32, y: i32, bias: i32, N: i32, OH: i32, OW: i32, C: i32, TH: i32,
-  TW: i32, relu: i32): void {
-  const T = N * TH * TW;
+// winogradOutput(m, plane, y, bias, OH, OW, C, TH, TW, t0, t1, relu): y [N, OH, OW, C] = Aᵀ M A for tiles
+// t0..t1-1 (tile t at row t - t0 of M[ξ], at m + ξ*plane bytes), plus bias (0: none), then relu (0 or 1);
+// outputs past OH or OW (odd sizes) are not written.
+export function winogradOutput(m: i32, plane: i32, y: i32, bias: i32, OH: i32, OW: i32, C: i32, TH: i32, TW: i32,
+  t0: i32, t1: i32, relu: i32): void {
   const zero = f32x4.splat(0);
-  for (let t = 0; t < T; t++) {
+  for (let t = t0; t < t1; t++) {
     const tw = t % TW;
     const th = (t / TW) % TH;
     const n = t / (TW * TH);
@@ -105,7 +104,7 @@ export function winogradOutput(m: i32, plane: i32, y: i32, bias: i32, N: i32, OH
     const ow = 2 * tw;
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const q = m + ((t * C + c) << 2);
+      const q = m + (((t - t0) * C + c) << 2);
       // s0 = row 0 of Aᵀ M (m0 + m1 + m2), s1 = row 1 (m1 - m2 - m3), column j by column.
       const s00 = a0(q, plane), s01 = a0(q + plane, plane), s02 = a0(q + 2 * plane, plane), s03 = a0(q + 3 * plane, plane);
       const s10 = a1(q, plane), s11 = a1(q + plane, plane), s12 = a1(q + 2 * plane, plane), s13 = a1(q + 3 * plane, plane);
@@ -152,27 +151,26 @@ function gradRow(q: i32, plane: i32, e0: v128, e1: v128): void {
   stv(q + 3 * plane, f32x4.neg(e1));
 }
 
-// winogradGradInput(dy, e, plane, N, OHp, OWp, C, TH, TW): E [16, T, C] (E[ξ] at e + ξ*plane bytes)
-// from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the caller).
-export function winogradGradInput(dy: i32, e: i32, plane: i32, N: i32, OHp: i32, OWp: i32, C: i32, TH: i32,
-  TW: i32): void {
+// winogradGradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1): E [16, t1 - t0, C] of tiles t0..t1-1 (E[ξ] at
+// e + ξ*plane bytes) from dy [N, OHp, OWp, C], OHp >= 2*TH and OWp >= 2*TW (odd sizes zero-padded by the
+// caller).
+export function winogradGradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i32, C: i32, TH: i32, TW: i32,
+  t0: i32, t1: i32): void {
   const row = (OWp * C) << 2;
   const px = C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let th = 0; th < TH; th++) {
-      for (let tw = 0; tw < TW; tw++) {
-        const t = (n * TH + th) * TW + tw;
-        for (let c0 = 0; c0 < C; c0 += 4) {
-          const c = min(c0, C - 4);
-          const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
-          const q = e + ((t * C + c) << 2);
-          const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
-          gradRow(q, plane, d00, d01);
-          gradRow(q + 4 * plane, plane, f32x4.add(d00, d10), f32x4.add(d01, d11));
-          gradRow(q + 8 * plane, plane, f32x4.sub(d00, d10), f32x4.sub(d01, d11));
-          gradRow(q + 12 * plane, plane, f32x4.neg(d10), f32x4.neg(d11));
-        }
-      }
+  for (let t = t0; t < t1; t++) {
+    const tw = t % TW;
+    const th = (t / TW) % TH;
+    const n = t / (TW * TH);
+    for (let c0 = 0; c0 < C; c0 += 4) {
+      const c = min(c0, C - 4);
+      const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
+      const q = e + (((t - t0) * C + c) << 2);
+      const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
+      gradRow(q, plane, d00, d01);
+      gradRow(q + 4 * plane, plane, f32x4.add(d00, d10), f32x4.add(d01, d11));
+      gradRow(q + 8 * plane, plane, f32x4.sub(d00, d10), f32x4.sub(d01, d11));
+      gradRow(q + 12 * plane, plane, f32x4.neg(d10), f32x4.neg(d11));
     }
   }
 }
