@@ -12,9 +12,18 @@ export const LIFELINE_FD_ENV = 'PIPELINE_LIFELINE_FD';
 /** The descriptor the trial receives its end on (stdio 0-2 are its input and output). */
 export const LIFELINE_FD = 3;
 
-/** Calls `gone` once when the other end of the lifeline on `fd` closes; does not keep the process alive. */
-export function onLifelineEnd(fd: number, gone: () => void): void {
-  const line = new net.Socket({ fd, readable: true, writable: false });
+/**
+ * Calls `gone` once when the other end of the lifeline on `fd` closes; does not keep the
+ * process alive. False when `fd` is no socket this process can read (nothing to watch).
+ */
+export function onLifelineEnd(fd: number, gone: () => void): boolean {
+  let line: net.Socket;
+  try {
+    line = new net.Socket({ fd, readable: true, writable: false });
+  } catch {
+    // Deliberate: the descriptor is closed or not a socket (the variable came from elsewhere).
+    return false;
+  }
   let called = false;
   const once = () => {
     if (called) return;
@@ -27,4 +36,5 @@ export function onLifelineEnd(fd: number, gone: () => void): void {
   line.on('error', once);
   line.resume();
   line.unref();
+  return true;
 }

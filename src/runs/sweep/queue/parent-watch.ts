@@ -9,7 +9,12 @@ import { LIFELINE_FD_ENV, onLifelineEnd } from './lifeline';
  * (finish the batch, write its checkpoint, exit 130), leaving a run that can be
  * continued; before its run has begun, the signal simply ends the process.
  */
-const fd = Number(process.env[LIFELINE_FD_ENV]);
+const given = process.env[LIFELINE_FD_ENV] ?? '';
+const fd = given === '' ? NaN : Number(given);
 // The trial's own child processes have no lifeline of their own.
 delete process.env[LIFELINE_FD_ENV];
-if (Number.isInteger(fd) && fd > 2) onLifelineEnd(fd, () => process.kill(process.pid, 'SIGINT'));
+if (!(Number.isInteger(fd) && fd > 2 && onLifelineEnd(fd, () => process.kill(process.pid, 'SIGINT')))) {
+  process.stderr.write(
+    `warning: no lifeline to the worker (${LIFELINE_FD_ENV}=${given}); this trial will not stop by itself if its worker dies\n`,
+  );
+}
