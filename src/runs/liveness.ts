@@ -22,8 +22,12 @@ export function processLiveness(
     // EPERM: the process exists but belongs to another user.
     return code === 'ESRCH' ? 'dead' : 'alive';
   }
+  const proc = linuxProcessStat(pid);
+  // A zombie has ended: only its exit status waits for a parent to collect it, which an
+  // orphan's new parent (init in a container, say) may never do.
+  if (proc?.zombie) return 'dead';
   const started = startedAt ? Date.parse(startedAt) : NaN;
-  const procStart = linuxProcessStartMs(pid);
+  const procStart = proc?.startMs;
   // The run records startedAt after its process started, so a process that began
   // clearly later (2 s of slack for clock granularity) reuses the pid.
   if (procStart !== undefined && Number.isFinite(started) && procStart > started + 2000) return 'dead';
@@ -45,18 +49,20 @@ function linuxBootTimeMs(): number | undefined {
   return bootTimeMs;
 }
 
-function linuxProcessStartMs(pid: number): number | undefined {
-  const boot = linuxBootTimeMs();
-  if (boot === undefined) return undefined;
+/** From /proc/PID/stat: whether the process has ended (zombie) and when it started. */
+function linuxProcessStat(pid: number): { zombie: boolean; startMs?: number } | undefined {
+  let stat: string;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may contain spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTicks = Number(rest[19]); // field 22 overall; rest starts at field 3
-    if (!Number.isFinite(startTicks)) return undefined;
-    return boot + (startTicks / clockTicks) * 1000;
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    // Deliberate: the process ended meanwhile, or /proc hides it: its start time is unknown.
+    // Deliberate: the process ended meanwhile, or /proc hides it (not Linux): nothing more is known.
     return undefined;
   }
+  // Field 2 (comm) may contain spaces and parentheses: split after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const zombie = rest[0] === 'Z' || rest[0] === 'X'; // field 3, the state
+  const boot = linuxBootTimeMs();
+  const startTicks = Number(rest[19]); // field 22 overall; rest starts at field 3
+  if (boot === undefined || !Number.isFinite(startTicks)) return { zombie };
+  return { zombie, startMs: boot + (startTicks / clockTicks) * 1000 };
 }

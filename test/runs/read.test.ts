@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { parseJsonLines } from '../../src/run-format/read';
 import { listExperimentNames, listRuns, listVersions, resolveRunsRoot, Run } from '../../src/runs/read';
 import { curve, tempRoot, writeRun } from './fixture';
@@ -33,6 +33,27 @@ test('status: a live pid that started after the run is pid reuse, so crashed', {
     startedAt: new Date(Date.now() - 3600_000 - process.uptime() * 1000).toISOString(),
   });
   assert.equal(listRuns(root)[0].status(), 'crashed');
+});
+
+test('status: a run whose process is a zombie (ended, its exit status never collected) is crashed', {
+  skip: process.platform !== 'linux',
+}, async () => {
+  const root = tempRoot();
+  // `sleep 0.1` runs under a shell that then becomes `sleep 30`, which never collects it: a zombie.
+  const startedAt = new Date().toISOString();
+  const holder = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const pid = Number(await new Promise<string>((resolve) => holder.stdout!.once('data', (b) => resolve(String(b)))));
+    const state = () => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+    for (const until = Date.now() + 10_000; state() !== 'Z'; ) {
+      if (Date.now() > until) throw new Error(`pid ${pid} did not become a zombie`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    writeRun(root, { status: 'running', pid, startedAt });
+    assert.equal(listRuns(root)[0].status(), 'crashed');
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
 
 test('metrics.jsonl: a half-written last line is ignored', () => {

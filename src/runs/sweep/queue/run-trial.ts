@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +15,7 @@ import { SWEEPS_DIR, trialRuns, type TrialStatus } from '../state';
 import { validateTrials } from '../validate';
 import type { TrialJob } from './payload';
 import { countClaim, markRunning, readCurves, saveEpoch, type Takeover, type TrialResult } from './store';
-import { childEnv } from './url';
+import { startTrialProcess } from './trial-process';
 
 /**
  * One trial on a worker: a normal `pipeline run` child process in the worker's
@@ -149,7 +148,7 @@ interface Supervision {
 
 /** Runs the trial's process, records its epochs as they come, and sums up how it ended. */
 async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Promise<TrialOutcome> {
-  const proc = startChild(ctx.script, s.args, s.logFile);
+  const proc = startTrialProcess(ctx.script, s.args, s.logFile);
   const spawnedAt = Date.now();
   const cpu = process.cpuUsage(s.cpuAtStart);
   void ctx.stopping.then(() => proc.child.kill('SIGINT'));
@@ -199,39 +198,6 @@ async function supervise(job: TrialJob, ctx: TrialContext, s: Supervision): Prom
   };
 }
 
-/**
- * `pipeline run` as a child: its own process group, its output appended to the trial's log
- * (the last 8 KB kept for the result line and the error), niced below the worker. The
- * watcher (parent-watch.ts) makes it stop, checkpointing, if this worker dies without stopping it.
- */
-function startChild(script: string, args: string[], logFile: string) {
-  const logFd = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'parent-watch.js'), script, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: childEnv(),
-  });
-  lowerPriority(child.pid);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => {
-    fs.writeSync(logFd, b);
-    stdout = (stdout + b.toString('utf8')).slice(-8192);
-  });
-  child.stderr!.on('data', (b: Buffer) => {
-    fs.writeSync(logFd, b);
-    stderr = (stderr + b.toString('utf8')).slice(-8192);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('error', (err) => (stderr += `\n${err.message}`));
-    child.on('close', (code, signal) => {
-      fs.closeSync(logFd);
-      resolve({ code, signal });
-    });
-  });
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
-}
-
 /** New epochs of the trial's run to Redis; then the early-stopping rule over every worker's curves. */
 async function follow(
   job: TrialJob,
@@ -271,20 +237,6 @@ async function follow(
     w.pruned = { epoch: d.epoch, value: d.value, median: d.median, others: d.others };
     ctx.log(`[${job.sweep} trial ${job.trial}/${job.total}] stopping early: ${stopReason(es, job.metric, d)}`);
     stop();
-  }
-}
-
-/**
- * Trials run at a lower priority than their worker (niceness +5): training takes every core
- * it gets, and the worker must still renew its locks and report results on time, or the
- * queue would think it dead and hand its trials to another worker.
- */
-function lowerPriority(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    os.setPriority(pid, Math.min(19, os.getPriority() + 5));
-  } catch {
-    // Deliberate: not permitted here (or the child is gone already): the trial keeps the worker's priority.
   }
 }
 
