@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { listRuns } from '../../../src/runs/read';
+import { processLiveness } from '../../../src/runs/liveness';
 
 export const BIN = path.resolve(__dirname, '../../../../bin/pipeline.js');
 export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/runs');
@@ -48,8 +49,10 @@ export function killAll(procs: Proc[], runsDirs: string[]): void {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
   for (const dir of runsDirs) {
     for (const r of listRuns(dir)) {
-      const pid = r.meta()?.pid;
-      if (r.meta()?.status === 'running' && pid) {
+      const meta = r.meta();
+      // Only the process that wrote the run: pids wrap quickly on a busy machine, and a reused pid is someone else's.
+      const pid = meta?.pid;
+      if (meta?.status === 'running' && pid && processLiveness(pid, meta.host, meta.startedAt) === 'alive') {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
