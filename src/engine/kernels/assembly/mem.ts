@@ -16,3 +16,12 @@
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
+
+// The first pixel (an index into [N, H, W]) of tile t's window, tiles numbered t = (n*TH + th)*TW + tw and
+// `step` pixels apart: what every Winograd transform reading windows computes per tile.
+@inline export function tileOrigin(t: i32, TH: i32, TW: i32, H: i32, W: i32, step: i32): i32 {
+  const tw = t % TW;
+  const th = (t / TW) % TH;
+  const n = t / (TW * TH);
+  return (n * H + step * th) * W + step * tw;
+}

@@ -1,4 +1,4 @@
-import { ldv, stv } from './mem';
+import { ldv, stv, tileOrigin } from './mem';
 import { blockEnd, products } from './winograd-s2';
 
 // The gradients of the stride-2 3x3 convolution of winograd-s2.ts (see there for the transforms).
@@ -31,12 +31,10 @@ export function s2GradInput(dyp: i32, v: i32, plane: i32, t0: i32, t1: i32, Hp: 
   const row = (Wp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, Hp, Wp, 2);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = dyp + ((((n * Hp + 2 * th) * Wp + 2 * tw) * C + c) << 2);
+      const p = dyp + ((origin * C + c) << 2);
       const q = v + (((t - t0) * C + c) << 2);
       igPoint(0, p, row, px, q, plane);
       igPoint(1, p, row, px, q, plane);
@@ -132,12 +130,10 @@ export function s2GradTiles(dyp: i32, e: i32, plane: i32, N: i32, OHp: i32, OWp:
   const px = C << 2;
   const T = N * TH * TW;
   for (let t = 0; t < T; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, OHp, OWp, 2);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = dyp + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
+      const p = dyp + ((origin * C + c) << 2);
       const q = e + ((t * C + c) << 2);
       const y00 = ldv(p), y01 = ldv(p + px), y10 = ldv(p + row), y11 = ldv(p + row + px);
       gradRow(q, plane, y00, y01);

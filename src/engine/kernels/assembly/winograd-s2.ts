@@ -1,5 +1,5 @@
 import { gemm4x1, gemm4x2, gemmW2, gemmW3 } from './gemm';
-import { ldf, ldv, stf, stv } from './mem';
+import { ldf, ldv, stf, stv, tileOrigin } from './mem';
 
 // Winograd-style transforms for 3x3 convolutions with stride 2 on both axes (NHWC). Along one axis a stride-2
 // 3-tap convolution is an even phase (taps 0 and 2 over the even inputs: a stride-1 2-tap convolution, which
@@ -51,12 +51,10 @@ export function s2Input(xp: i32, v: i32, plane: i32, t0: i32, t1: i32, Hp: i32, 
   const row = (Wp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, Hp, Wp, 4);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = xp + ((((n * Hp + 4 * th) * Wp + 4 * tw) * C + c) << 2);
+      const p = xp + ((origin * C + c) << 2);
       const q = v + (((t - t0) * C + c) << 2);
       fwdPoint(0, p, row, px, q, plane);
       fwdPoint(1, p, row, px, q, plane);

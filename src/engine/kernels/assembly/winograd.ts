@@ -1,4 +1,4 @@
-import { ldv, stv } from './mem';
+import { ldv, stv, tileOrigin } from './mem';
 
 // Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (NHWC): each 2x2 block of outputs ("tile")
 // comes from a 4x4 input window, and in the transformed domain the 9 taps per output become 16
@@ -36,12 +36,10 @@ export function winogradInput(xp: i32, v: i32, plane: i32, Hp: i32, Wp: i32, C: 
   const row = (Wp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, Hp, Wp, 2);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = xp + ((((n * Hp + 2 * th) * Wp + 2 * tw) * C + c) << 2);
+      const p = xp + ((origin * C + c) << 2);
       const q = v + (((t - t0) * C + c) << 2);
       // Column j of the window: rows d0..d3; Bᵀ d mixes rows, column by column.
       const d00 = ldv(p), d01 = ldv(p + px), d02 = ldv(p + 2 * px), d03 = ldv(p + 3 * px);
@@ -159,12 +157,10 @@ export function winogradGradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i3
   const row = (OWp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, OHp, OWp, 2);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = dy + ((((n * OHp + 2 * th) * OWp + 2 * tw) * C + c) << 2);
+      const p = dy + ((origin * C + c) << 2);
       const q = e + (((t - t0) * C + c) << 2);
       const d00 = ldv(p), d01 = ldv(p + px), d10 = ldv(p + row), d11 = ldv(p + row + px);
       gradRow(q, plane, d00, d01);

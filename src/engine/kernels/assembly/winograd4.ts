@@ -1,4 +1,4 @@
-import { ldv, madd, stv } from './mem';
+import { ldv, madd, stv, tileOrigin } from './mem';
 
 // Winograd F(4x4, 3x3) for stride-1 3x3 convolutions (NHWC): each 4x4 block of outputs ("tile") comes
 // from a 6x6 input window, and in the transformed domain the 9 taps per output become 36 products per
@@ -58,12 +58,10 @@ export function winograd4Input(xp: i32, v: i32, plane: i32, Hp: i32, Wp: i32, C:
   const row = (Wp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, Hp, Wp, 4);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = xp + ((((n * Hp + 4 * th) * Wp + 4 * tw) * C + c) << 2);
+      const p = xp + ((origin * C + c) << 2);
       const q = v + (((t - t0) * C + c) << 2);
       inputRow(0, p, row, px, q, plane);
       inputRow(1, p, row, px, q, plane);
@@ -214,12 +212,10 @@ export function winograd4GradInput(dy: i32, e: i32, plane: i32, OHp: i32, OWp: i
   const row = (OWp * C) << 2;
   const px = C << 2;
   for (let t = t0; t < t1; t++) {
-    const tw = t % TW;
-    const th = (t / TW) % TH;
-    const n = t / (TW * TH);
+    const origin = tileOrigin(t, TH, TW, OHp, OWp, 4);
     for (let c0 = 0; c0 < C; c0 += 4) {
       const c = min(c0, C - 4);
-      const p = dy + ((((n * OHp + 4 * th) * OWp + 4 * tw) * C + c) << 2);
+      const p = dy + ((origin * C + c) << 2);
       const q = e + (((t - t0) * C + c) << 2);
       gradRow(0, p, row, px, q, plane);
       gradRow(1, p, row, px, q, plane);
