@@ -1,5 +1,5 @@
-import { exp4, sigmoid4, tanh4 } from './activations';
-import { ldf, ldv, stf, stv } from './mem';
+import { exp4, expm14, sigmoid4, tanh4 } from './activations';
+import { ldf, ldv, madd, stf, stv } from './mem';
 
 // Every activation tfjs-layers 4.22 has, forward and gradient, over float32 tensors 4 lanes at a
 // time, for the direct training step (src/engine/direct/activations.ts calls them by name).
@@ -34,22 +34,6 @@ const GELU_K: f32 = 0.044715;
 
 @inline function sp(v: f32): v128 { return f32x4.splat(v); }
 
-// e^x - 1: a degree-8 Taylor polynomial for |x| < 0.5 (no cancellation near 0), else e^x - 1.
-@inline
-function expm14(x: v128): v128 {
-  let p = sp(1.0 / 40320.0);
-  p = f32x4.add(f32x4.mul(p, x), sp(1.0 / 5040.0));
-  p = f32x4.add(f32x4.mul(p, x), sp(1.0 / 720.0));
-  p = f32x4.add(f32x4.mul(p, x), sp(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, x), sp(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, x), sp(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, x), sp(0.5));
-  p = f32x4.add(f32x4.mul(p, x), sp(1));
-  const small = f32x4.mul(p, x);
-  const big = f32x4.sub(exp4(f32x4.pmax(f32x4.pmin(x, sp(88)), sp(-88))), sp(1));
-  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), sp(0.5)));
-}
-
 // ln x for positive normal x (Cephes logf): x = m * 2^e with m in [sqrt(1/2), sqrt(2)), ln(m) by
 // a degree-9 polynomial in m - 1.
 @inline
@@ -62,14 +46,14 @@ function log4(x: v128): v128 {
   const fe = f32x4.convert_i32x4_s(e);
   const z = f32x4.mul(m, m);
   let p = sp(7.0376836292e-2);
-  p = f32x4.add(f32x4.mul(p, m), sp(-1.151461031e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(1.167699874e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(-1.2420140846e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(1.4249322787e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(-1.6668057665e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(2.0000714765e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(-2.4999993993e-1));
-  p = f32x4.add(f32x4.mul(p, m), sp(3.3333331174e-1));
+  p = madd(sp(-1.151461031e-1), p, m);
+  p = madd(sp(1.167699874e-1), p, m);
+  p = madd(sp(-1.2420140846e-1), p, m);
+  p = madd(sp(1.4249322787e-1), p, m);
+  p = madd(sp(-1.6668057665e-1), p, m);
+  p = madd(sp(2.0000714765e-1), p, m);
+  p = madd(sp(-2.4999993993e-1), p, m);
+  p = madd(sp(3.3333331174e-1), p, m);
   let y = f32x4.mul(f32x4.mul(p, m), z);
   y = f32x4.add(y, f32x4.mul(fe, sp(-2.12194440e-4)));
   y = f32x4.sub(y, f32x4.mul(z, sp(0.5)));
@@ -88,16 +72,28 @@ function softplus4(x: v128): v128 {
   return f32x4.add(f32x4.pmax(x, sp(0)), l);
 }
 
+// tanh(softplus(x)) in closed form: with u = e^x, (1 + u)^2 = e^(2 softplus), so tanh = n / (n + 2),
+// n = u (u + 2): one exponential and one division where tanh of softplus takes three exponentials, a
+// logarithm and two divisions. x is clamped to 20 for u, where n / (n + 2) is already 1 in float32.
+const MISH_CLAMP: f32 = 20;
+
+@inline
+function tanhSoftplus4(x: v128): v128 {
+  const u = exp4(f32x4.pmax(f32x4.pmin(x, sp(MISH_CLAMP)), sp(-88)));
+  const n = f32x4.mul(u, f32x4.add(u, sp(2)));
+  return f32x4.div(n, f32x4.add(n, sp(2)));
+}
+
 // erf by tfjs's formula (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), the sign of x put back.
 @inline
 function erf4(x: v128): v128 {
   const ax = f32x4.abs(x);
   const t = f32x4.div(sp(1), f32x4.add(sp(1), f32x4.mul(sp(0.3275911), ax)));
   let p = sp(1.061405429);
-  p = f32x4.add(f32x4.mul(p, t), sp(-1.453152027));
-  p = f32x4.add(f32x4.mul(p, t), sp(1.421413741));
-  p = f32x4.add(f32x4.mul(p, t), sp(-0.284496736));
-  p = f32x4.add(f32x4.mul(p, t), sp(0.254829592));
+  p = madd(sp(-1.453152027), p, t);
+  p = madd(sp(1.421413741), p, t);
+  p = madd(sp(-0.284496736), p, t);
+  p = madd(sp(0.254829592), p, t);
   p = f32x4.mul(p, t);
   const e = exp4(f32x4.pmax(f32x4.neg(f32x4.mul(ax, ax)), sp(-88)));
   const r = f32x4.sub(sp(1), f32x4.mul(p, e));
@@ -129,7 +125,7 @@ function forward4(K: i32, x: v128): v128 {
   if (K == SOFTPLUS) return softplus4(x);
   if (K == SOFTSIGN) return f32x4.div(x, f32x4.add(f32x4.abs(x), sp(1)));
   if (K == SWISH) return f32x4.mul(sigmoid4(x), x);
-  if (K == MISH) return f32x4.mul(x, tanh4(softplus4(x)));
+  if (K == MISH) return f32x4.mul(x, tanhSoftplus4(x));
   if (K == GELU) return f32x4.mul(x, f32x4.mul(sp(0.5), f32x4.add(sp(1), erf4(f32x4.div(x, sp(SQRT2))))));
   if (K == GELU_NEW) return f32x4.mul(sp(0.5), f32x4.mul(x, f32x4.add(sp(1), tanh4(geluNewArg(x)))));
   return x;
@@ -165,9 +161,13 @@ function backward4(K: i32, dy: v128, x: v128, y: v128): v128 {
     return f32x4.mul(dy, f32x4.add(s, f32x4.mul(x, f32x4.mul(s, f32x4.sub(one, s)))));
   }
   if (K == MISH) {
-    const t = tanh4(softplus4(x));
-    const dt = f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), sigmoid4(x));
-    return f32x4.mul(dy, f32x4.add(t, f32x4.mul(x, dt)));
+    // 1 - t^2 = r (2 - r) with r = 1 - t = 2 / (n + 2): no cancellation where t is near 1.
+    const u = exp4(f32x4.pmax(f32x4.pmin(x, sp(MISH_CLAMP)), sp(-88)));
+    const n = f32x4.mul(u, f32x4.add(u, sp(2)));
+    const d = f32x4.div(one, f32x4.add(n, sp(2)));
+    const r = f32x4.add(d, d);
+    const dt = f32x4.mul(f32x4.mul(r, f32x4.sub(sp(2), r)), f32x4.div(u, f32x4.add(one, u)));
+    return f32x4.mul(dy, madd(f32x4.mul(n, d), x, dt));
   }
   if (K == GELU) {
     const cdf = f32x4.mul(sp(0.5), f32x4.add(one, erf4(f32x4.div(x, sp(SQRT2)))));
