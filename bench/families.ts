@@ -119,32 +119,41 @@ function main(): void {
   process.stdout.write(
     '| family | build | training step | pipeline (workers) | PyTorch (threads) | ratio | load (ours / torch) |\n|---|---|---|---|---|---|---|\n',
   );
-  for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
-    const dump = dumpExperiment(file, sets, dataDir);
-    const t = threads.map((n) => ({ n, ...torch(dump, n) }));
-    const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
-    const name = path.basename(file, '.yaml');
-    for (const build of builds) {
-      const o = ours(build, file, runsDir);
-      const ratio = o.samplesPerSecond / best.samplesPerSecond;
-      results.push({
-        family: name,
-        build,
-        step: o.step,
-        ours: o.samplesPerSecond,
-        workers: o.workers,
-        torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])),
-        ratio,
-        load: { ours: o.load, torch: t.map((x) => x.load) },
-      });
-      process.stdout.write(
-        `| ${name} | ${path.basename(build)} | ${o.step} | ${fmt(o.samplesPerSecond)} (${o.workers}) | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`,
-      );
+  try {
+    for (const file of files.length ? files.map((f) => path.resolve(f)) : FAMILIES) {
+      const dump = dumpExperiment(file, sets, dataDir);
+      const t = threads.map((n) => ({ n, ...torch(dump, n) }));
+      const best = t.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
+      const name = path.basename(file, '.yaml');
+      for (const build of builds) {
+        const o = ours(build, file, runsDir);
+        const ratio = o.samplesPerSecond / best.samplesPerSecond;
+        results.push({
+          family: name,
+          build,
+          step: o.step,
+          ours: o.samplesPerSecond,
+          workers: o.workers,
+          torch: Object.fromEntries(t.map((x) => [x.n, x.samplesPerSecond])),
+          ratio,
+          load: { ours: o.load, torch: t.map((x) => x.load) },
+        });
+        process.stdout.write(
+          `| ${name} | ${path.basename(build)} | ${o.step} | ${fmt(o.samplesPerSecond)} (${o.workers}) | ${t.map((x) => `${fmt(x.samplesPerSecond)} (${x.n})`).join(', ')} | ${ratio.toFixed(2)}x | ${o.load.toFixed(1)} / ${t.map((x) => x.load.toFixed(1)).join(', ')} |\n`,
+        );
+      }
     }
+  } finally {
+    fs.rmSync(runsDir, { recursive: true, force: true });
   }
-  fs.rmSync(runsDir, { recursive: true, force: true });
   const json = opt('--json');
   if (json) fs.writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
 }
 
-main();
+// A failed run or PyTorch reference (no data, a bad file) ends the suite with its own message, not a stack trace.
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`families: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -26,5 +26,6 @@ export { float32Values } from './heap';
 export { inPlaceHeap, rewritten, soleData, type InPlaceHeap } from './in-place';
 export { averageTwoOn, createSharedMemory, type AverageTwo, type SharedMemory } from './average-wasm';
 export { shardRows, maxShardRows, type Shard } from './shards';
+export type { RowGather, ShardVector } from './row-gather';
 export { shardWeights, weightedSumInto, type ShardPart } from './shard-average';
 export type { Batch, TF } from './types';

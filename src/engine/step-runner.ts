@@ -8,6 +8,7 @@ import { engineStatus } from './start';
 import { gradientApplier } from './weight-decay';
 import type { Batch, TF } from './types';
 import { trainableVariables } from './variables';
+import type { RowGather } from './row-gather';
 
 /**
  * All per-step tensor code lives here, so the single-process loop (train.ts) and a
@@ -48,10 +49,11 @@ export interface StepRunner {
   /**
    * The direct step only: from the next call on, reduce each batch's gradient in this many
    * shards (parallel/plan.ts gradientShardsFor), as a run switching between 1 and 2 replicas
-   * does (pipeline/parallel/adaptive.ts); absent where the count changes the bits (tfjs's
-   * autograd; batch normalization).
+   * does (pipeline/parallel/adaptive.ts); with `gather`, this runner is one replica of several
+   * and batch normalization takes its statistics over their shards too (row-gather.ts).
+   * Absent where the count changes the bits (tfjs's autograd).
    */
-  setGradientShards?(shards: number): void;
+  setGradientShards?(shards: number, gather?: RowGather): void;
 }
 
 /** What the training loop needs of a step runner; the data-parallel one (parallel/) answers asynchronously. */
@@ -136,7 +138,7 @@ function chooseStep(
         direct.computeGradients(batch, { epoch, batchIndex, rowOffset }),
       evaluate: (batch, predictions = false) => direct.evaluate(batch, predictions),
       outputs: (batch) => direct.outputs(batch),
-      ...(direct.setGradientShards ? { setGradientShards: direct.setGradientShards } : {}),
+      setGradientShards: direct.setGradientShards,
     },
     implementation: { direct: true },
   };

@@ -39,7 +39,13 @@ import { LogCallback } from './callbacks/log';
 import { MetricsFileCallback } from './callbacks/metrics-file';
 import { ProgressCallback } from './callbacks/progress';
 import { createRunLogger, type Logger } from './logger';
-import { restoreOptimizerState, trainableVariableNames, type StepRunner, type TrainSteps } from '../engine';
+import {
+  engineStatus,
+  restoreOptimizerState,
+  trainableVariableNames,
+  type StepRunner,
+  type TrainSteps,
+} from '../engine';
 import { assembleTrainee } from './assemble';
 import { AdaptiveReplicas, ReplicaSchedule, reshardable } from './parallel/adaptive';
 import { ReplicaGroup, SpawnedWorkers } from './parallel/group';
@@ -460,6 +466,7 @@ function startWorkers(x: Execution, dataset: LoadedDataset): number {
     backend: p.backend.name,
     experiment: e,
     samples: dataset.train.n * Math.max(0, e.training.epochs - startEpoch),
+    wholeBatchStatistics: p.backend.name === 'wasm' && engineStatus().fast,
   });
   if (plan.warning) x.logger.warn(plan.warning);
   const why = p.workersRecorded ? 'as the run was started with' : plan.reason;

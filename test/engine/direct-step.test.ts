@@ -11,7 +11,7 @@ import { selectBackend } from '../../src/backend';
 import { LAYERS } from '../../src/builders/layers';
 import { buildModel } from '../../src/builders/model';
 import { loadExperimentText } from '../../src/config/load';
-import { createStepRunner, shardRows, shardWeights, weightedSumInto } from '../../src/engine';
+import { createStepRunner, shardRows, shardWeights, trainableVariableNames, weightedSumInto } from '../../src/engine';
 import { createRng } from '../../src/util/random';
 
 const SHAPE: [number, number, number] = [9, 9, 3];
@@ -559,4 +559,68 @@ test('every layer type the schema allows is on the direct step (a case above com
     LAYERS.names().filter((t) => !covered.has(t)),
     [],
   );
+});
+
+test('batch normalization in 2 gradient shards: the whole batch statistics, gradients and moving statistics, as tfjs autograd computes them', async () => {
+  await selectBackend('wasm');
+  const e = experiment([
+    '{type: conv2d, filters: 4, kernelSize: 3, useBias: false}',
+    '{type: batchNormalization, momentum: 0.8}',
+    '{type: activation, activation: relu}',
+    '{type: flatten}',
+    // No bias before a normalization: its gradient is zero but for rounding, nothing to compare.
+    '{type: dense, units: 6, useBias: false}',
+    '{type: batchNormalization, epsilon: 0.01}',
+    '{type: dense, units: 5}',
+  ]);
+  // Two models from the same seed: the same initial weights, each with its own moving statistics.
+  const [a, b] = [buildModel(tf, e, SHAPE, CLASSES), buildModel(tf, e, SHAPE, CLASSES)];
+  try {
+    const sharded = createStepRunner({
+      tf,
+      model: a,
+      experiment: e,
+      numClasses: CLASSES,
+      inputShape: SHAPE,
+      gradientShards: 2,
+    });
+    const generic = createStepRunner({
+      tf,
+      model: b,
+      experiment: e,
+      numClasses: CLASSES,
+      inputShape: SHAPE,
+      direct: false,
+    });
+    assert.deepEqual(sharded.implementation, { direct: true });
+    for (const [n, seed] of [
+      [15, 7],
+      [1, 8],
+    ]) {
+      const x = batch(n, seed);
+      const d = sharded.computeGradients(x, 0, 0);
+      const g = generic.computeGradients(x, 0, 0);
+      assert.ok(Math.abs(d.sums[0] - g.sums[0]) <= 1e-5 * Math.abs(g.sums[0]), `loss sum ${d.sums[0]} vs ${g.sums[0]}`);
+      // The models' variables have different names: pair them by position.
+      const names = (m: tf.LayersModel) => trainableVariableNames(m);
+      for (const [k, key] of names(b).entries()) {
+        const [p, q] = [d.grads[names(a)[k]].dataSync(), g.grads[key].dataSync()];
+        const scale = Math.max(...Array.from(q, Math.abs));
+        const worst = Math.max(...Array.from(p, (v, i) => Math.abs(v - q[i])));
+        assert.ok(
+          worst <= 1e-5 * scale + 1e-8,
+          `${key}, batch ${n}: max difference ${worst} for gradients up to ${scale}`,
+        );
+      }
+      tf.dispose([d.grads, g.grads]);
+      a.nonTrainableWeights.forEach((w, i) => {
+        const [p, q] = [w.read().dataSync(), b.nonTrainableWeights[i].read().dataSync()];
+        const worst = Math.max(...Array.from(p, (v, j) => Math.abs(v - q[j]) / Math.max(1, Math.abs(q[j]))));
+        assert.ok(worst <= 1e-6, `${w.name}, batch ${n}: max difference ${worst}`);
+      });
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
 });

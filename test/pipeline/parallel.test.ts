@@ -129,8 +129,20 @@ test("planWorkers: 'auto' takes the cores when it pays, an explicit count is hon
       },
       {
         count: 1,
-        reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway',
+        reason:
+          'auto: batch normalization would see per-worker statistics without the direct step; set training.workers to split anyway',
       },
+    ],
+    [
+      {
+        requested: 'auto',
+        backend: 'wasm',
+        experiment: experiment(32, ['conv2d', 'batchNormalization']),
+        samples: big,
+        cores: 2,
+        wholeBatchStatistics: true,
+      },
+      { count: 2, reason: 'auto: 2 workers on 2 cores' },
     ],
     [
       { requested: 'auto', backend: 'tensorflow', experiment: experiment(32), samples: big, cores: 2 },
@@ -243,6 +255,29 @@ test('on the direct step, 1 and 2 workers train to the same bits, uneven shards 
   const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 250, layers });
   assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
   assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
+});
+
+test('batch normalization on the direct step: statistics over the whole batch, so 1 and 2 workers train to the same bits (batch 15 -> 8+7, last batch 1 -> 1+0), moving statistics included', async () => {
+  // 241 examples: 16 batches of 15 and a last batch of 1, which leaves worker 1 without rows (it sits out the gathers).
+  const layers = [
+    '{type: conv2d, filters: 4, kernelSize: 3}',
+    '{type: batchNormalization}',
+    '{type: activation, activation: relu}',
+    '{type: maxPooling2d, poolSize: 2}',
+    '{type: flatten}',
+    '{type: dense, units: 6}',
+    '{type: batchNormalization, center: false}',
+    `{type: dense, units: ${CLASSES.length}}`,
+  ];
+  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train: 241, layers });
+  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 241, layers });
+  assert.equal(two.status, 'completed');
+  assert.equal(readJson(path.join(two.runDir, 'meta.json')).workers, 2);
+  assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
+  assert.ok(
+    weightsOf(two.runDir).equals(weightsOf(one.runDir)),
+    'bit-identical final weights, moving statistics included',
+  );
 });
 
 test('a graph on the direct step (residual add, a branch, depthwise, prelu, spatial dropout; fused momentum): 1 and 2 workers train to the same bits, the same seed to the same metrics', async () => {

@@ -8,12 +8,15 @@ import { activationBackward } from './activations';
 import { applyLayer, asImage, poolAttrs, poolLoops, reluLoops, type NodeRecord } from './forward';
 import type { Activation, DirectOp, PlanNode } from './plan';
 import type { WeightGrads } from './weight-grads';
+import type { BatchRows } from '../row-gather';
 
 /** What one node's backward pass needs besides its own record. */
 export interface BackwardContext {
   tf: TF;
   scope: CallScope;
   w: WeightGrads;
+  /** How the batch is split (batch normalization's sums span every shard). */
+  rows: BatchRows;
 }
 
 /** Gradients for a node's inputs, in its inputs' order (undefined: not needed or none). */
@@ -169,7 +172,7 @@ export function backwardOp(c: BackwardContext, node: PlanNode, rec: NodeRecord, 
     case 'tfjs':
       return tfjsBackward(c, node, op.layer, op.weights, rec, dy);
     case 'batchNorm':
-      return [batchNormBackward(scope, op, rec.xs[0], dy, c.w)];
+      return [batchNormBackward(scope, op, rec.xs[0], dy, rec.bn!, c.rows, c.w)];
     case 'dropout':
       return [rec.mask ? scope.run('Multiply', { a: dy, b: rec.mask }, {}) : dy];
     case 'add':

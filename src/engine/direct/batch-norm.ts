@@ -1,42 +1,194 @@
+import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernels/wasm-internals';
+import { shardVectors, type BatchRows, type ShardVector } from '../row-gather';
+import { shardWeights, weightedSumInto } from '../shard-average';
+import type { Shard } from '../shards';
+import type { TF } from '../types';
 import { size, type CallScope } from './call-scope';
 import type { DirectOp } from './plan';
 import type { WeightGrads } from './weight-grads';
 
 /**
- * Batch normalization's gradients in closed form, for tfjs-layers' training arithmetic
- * (normalizeBatchInTraining: y = gamma * (x - mean) / sqrt(var + eps) + beta, with the batch's
- * mean and biased variance over every axis but the last), in one wasm kernel
- * (kernels/assembly/batch-norm-grad.ts, which states the formulas): tfjs's own batchNorm
- * gradient tiled the statistics to the input's shape, and the same formulas as tfjs ops took
- * ~12 kernel calls with as many full-size temporaries.
+ * Batch normalization in training, for tfjs-layers' arithmetic (normalizeBatchInTraining:
+ * y = gamma * (x - mean) / sqrt(var + eps) + beta, with the batch's mean and biased variance over
+ * every axis but the last, as tf.moments computes them: the mean, then the mean of squared
+ * deviations; the moving statistics updated as the layer's doMovingAverage does), in wasm loops
+ * (kernels/assembly/batch-norm-grad.ts) and closed-form gradients:
+ *   dbeta = sum dy;  dgamma = sum dy * xhat;  dx = gamma / sqrt(var + eps) * (dy - (dbeta + xhat * dgamma) / m)
+ *
+ * Over the whole batch however it is split. Each sum is taken per shard of the batch (the shards a
+ * lone replica reduces its gradient in, or this replica's shard and the others' through the row
+ * gather) and the shards' sums are combined in shard order by the same JS on every replica, so
+ * that one worker and two compute the same bits. Gradients are in the direct step's shard units
+ * (each shard's rows carry the gradient of that shard's mean loss): the whole batch's dbeta and
+ * dgamma are the shards' sums weighted by their share of the batch (shard-average.ts), and each
+ * shard divides by its own row count m.
  */
+
+type BatchNorm = Extract<DirectOp, { kind: 'batchNorm' }>;
+
+/** What the forward pass keeps for the backward, per channel: the mean, 1 / sqrt(var + eps), and gamma times it. */
+export interface BatchNormStats {
+  mean: TensorInfo;
+  inv: TensorInfo;
+  scale: TensorInfo;
+}
+
+/** The [rows, channels] view of x: channels, and rows per example (the spatial positions). */
+function layout(x: TensorInfo): { cols: number; perExample: number } {
+  const cols = x.shape[x.shape.length - 1];
+  return { cols, perExample: size(x.shape) / (x.shape[0] * cols) };
+}
+
+/** One shard's rows of x: their first float's byte offset from x's, and their count. */
+const rowsOf = (s: Shard, cols: number, perExample: number) => ({
+  byteOffset: 4 * s.offset * perExample * cols,
+  rows: s.size * perExample,
+});
+
+/** sum over the shards, in order, of their vectors, divided by the rows they cover: float64, rounded once. */
+function meanOf(vectors: ShardVector[], perExample: number): Float32Array {
+  const rows = vectors.reduce((a, v) => a + v.rows, 0) * perExample;
+  const out = new Float32Array(vectors[0].values.length);
+  for (let c = 0; c < out.length; c++) {
+    let sum = 0;
+    for (const v of vectors) sum += v.values[c];
+    out[c] = sum / rows;
+  }
+  return out;
+}
+
+/** A per-shard column loop into a fresh vector of `floats`, read out of the heap. */
+function columns(scope: CallScope, floats: number, fill: (out: number) => void): Float32Array {
+  const out = scope.alloc([floats]);
+  fill(scope.ptr(out));
+  return scope.heapF32(out).slice();
+}
+
+type Loops = {
+  batchNormSums(x: number, out: number, rows: number, cols: number): void;
+  batchNormSquares(x: number, mean: number, out: number, rows: number, cols: number): void;
+  batchNormGradSums(x: number, dy: number, mean: number, inv: number, out: number, rows: number, cols: number): void;
+  batchNormGradApply(...args: [number, number, number, number, number, number, number, number, number, number]): void;
+  affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;
+};
+const loopsOf = (scope: CallScope) => scope.loops() as unknown as Loops;
+
+/** The layer's doMovingAverage: v - (v - value) * (1 - momentum), in tfjs ops as the layer computes it. */
+function updateMoving(tf: TF, variable: tfjs.LayerVariable, value: Float32Array, momentum: number): void {
+  tf.tidy(() => {
+    const orig = variable.read();
+    variable.write(tf.sub(orig, tf.mul(tf.sub(orig, tf.tensor1d(value)), 1 - momentum)));
+  });
+}
+
+/** The training-mode forward pass: y, and the statistics the backward pass reads. */
+export function batchNormForward(
+  tf: TF,
+  scope: CallScope,
+  op: BatchNorm,
+  x: TensorInfo,
+  batch: BatchRows,
+): { y: TensorInfo; stats: BatchNormStats } {
+  const { cols, perExample } = layout(x);
+  const loops = loopsOf(scope);
+  const at = (s: Shard) => rowsOf(s, cols, perExample);
+  const mean = meanOf(
+    shardVectors(batch, (s) =>
+      columns(scope, cols, (out) => loops.batchNormSums(scope.ptr(x) + at(s).byteOffset, out, at(s).rows, cols)),
+    ),
+    perExample,
+  );
+  const meanT = scope.write(mean, [cols]);
+  const variance = meanOf(
+    shardVectors(batch, (s) =>
+      columns(scope, cols, (out) =>
+        loops.batchNormSquares(scope.ptr(x) + at(s).byteOffset, scope.ptr(meanT), out, at(s).rows, cols),
+      ),
+    ),
+    perExample,
+  );
+  const gamma = op.gamma ? scope.heapF32(scope.read(op.gamma)).slice() : undefined;
+  const beta = op.beta ? scope.heapF32(scope.read(op.beta)).slice() : new Float32Array(cols);
+  const inv = new Float32Array(cols);
+  const scale = new Float32Array(cols);
+  for (let c = 0; c < cols; c++) {
+    // As the FusedBatchNorm kernel (kernels/batch-norm.ts): scale / sqrt(variance + epsilon) in float64.
+    inv[c] = 1 / Math.sqrt(variance[c] + op.epsilon);
+    scale[c] = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + op.epsilon);
+  }
+  const stats = { mean: meanT, inv: scope.write(inv, [cols]), scale: scope.write(scale, [cols]) };
+  const betaT = scope.write(beta, [cols]);
+  const y = scope.alloc(x.shape);
+  const { ptr } = scope;
+  loops.affineRowVector(ptr(x), ptr(stats.mean), ptr(stats.scale), ptr(betaT), ptr(y), size(x.shape) / cols, cols);
+  const layer = op.layer as unknown as {
+    movingMean: tfjs.LayerVariable;
+    movingVariance: tfjs.LayerVariable;
+    momentum: number;
+  };
+  updateMoving(tf, layer.movingMean, mean, layer.momentum);
+  updateMoving(tf, layer.movingVariance, variance, layer.momentum);
+  return { y, stats };
+}
+
+/** dx, with gamma's and beta's gradients handed to `w`. */
 export function batchNormBackward(
   scope: CallScope,
-  op: Extract<DirectOp, { kind: 'batchNorm' }>,
+  op: BatchNorm,
   x: TensorInfo,
   dy: TensorInfo,
+  stats: BatchNormStats,
+  batch: BatchRows,
   w: WeightGrads,
 ): TensorInfo {
-  const cols = x.shape[x.shape.length - 1];
-  const dx = scope.alloc(x.shape);
-  const stats = scope.alloc([6 * cols]);
-  const gamma = op.gamma ? scope.ptr(scope.read(op.gamma)) : 0;
-  scope
-    .loops()
-    .batchNormGrad(
-      scope.ptr(x),
-      scope.ptr(dy),
-      gamma,
-      scope.ptr(dx),
-      scope.ptr(stats),
-      size(x.shape) / cols,
-      cols,
-      op.epsilon,
+  const { cols, perExample } = layout(x);
+  const loops = loopsOf(scope);
+  const { ptr } = scope;
+  const at = (s: Shard) => rowsOf(s, cols, perExample);
+  // [dbeta | dgamma] of each own shard (kept for the weight gradients), then of every shard.
+  const own = new Map<number, Float32Array>();
+  const all = shardVectors(batch, (s) => {
+    const v = columns(scope, 2 * cols, (out) =>
+      loops.batchNormGradSums(
+        ptr(x) + at(s).byteOffset,
+        ptr(dy) + at(s).byteOffset,
+        ptr(stats.mean),
+        ptr(stats.inv),
+        out,
+        at(s).rows,
+        cols,
+      ),
     );
-  // [mean | invStd | dbeta | dgamma | ...]: copied out of the heap before anything else allocates.
-  const part = (k: number) => scope.write(scope.heapF32(stats).slice(k * cols, (k + 1) * cols), [cols]);
-  if (op.gamma) w.wholeGrad(op.gamma, part(3));
-  if (op.beta) w.wholeGrad(op.beta, part(2));
+    own.set(s.offset, v);
+    return v;
+  });
+  const whole = new Float32Array(2 * cols);
+  const parts = shardWeights(all.map((v) => v.rows));
+  weightedSumInto(
+    whole,
+    parts.map((p) => ({ w: p.w, src: all[p.k].values })),
+  );
+  const wholeT = scope.write(whole, [2 * cols]);
+  const dx = scope.alloc(x.shape);
+  for (const s of batch.shards) {
+    if (s.size === 0) continue;
+    const { byteOffset, rows } = at(s);
+    loops.batchNormGradApply(
+      ptr(x) + byteOffset,
+      ptr(dy) + byteOffset,
+      ptr(stats.mean),
+      ptr(stats.inv),
+      ptr(stats.scale),
+      ptr(wholeT),
+      ptr(dx) + byteOffset,
+      rows,
+      cols,
+      rows,
+    );
+  }
+  const part = (s: Shard, k: 0 | 1) => scope.write(own.get(s.offset)!.slice(k * cols, (k + 1) * cols), [cols]);
+  if (op.gamma) w.weightGrad(op.gamma, (s) => part(s, 1));
+  if (op.beta) w.weightGrad(op.beta, (s) => part(s, 0));
   return dx;
 }

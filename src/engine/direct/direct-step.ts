@@ -2,12 +2,13 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernels/wasm-internals';
 import type { ResolvedExperiment } from '../../config/load';
 import type { Batch, TF } from '../types';
-import { shardRows, type Shard } from '../shards';
+import { shardRows } from '../shards';
+import type { BatchRows, RowGather } from '../row-gather';
 import { CallScope, size } from './call-scope';
 import { backwardOp } from './backward';
 import type { StepPosition } from './dropout-mask';
 import { forwardOp, type NodeRecord } from './forward';
-import { INPUT, mixesRows, planDirectStep, type PlanNode } from './plan';
+import { INPUT, planDirectStep, type PlanNode } from './plan';
 import { lossAndMetrics } from './loss-and-metrics';
 import { weightGrads } from './weight-grads';
 import { penaltyTerms } from './penalties';
@@ -37,7 +38,9 @@ export type { StepPosition } from './dropout-mask';
  * their order, and Adam's tiny epsilon turns last-bit differences in near-zero gradients into
  * full-size steps, so without this one worker and two drift apart within an epoch (1.8e-3 in
  * the first epoch's loss on CIFAR-10); with it they give the same bits. The forward pass and
- * the input gradients are per row, so they run on the whole batch either way.
+ * the input gradients are per row, so they run on the whole batch either way, except batch
+ * normalization's, whose sums are taken per shard and combined over every shard of the batch,
+ * the other replicas' through a row gather (batch-norm.ts).
  */
 
 export interface DirectStep {
@@ -47,10 +50,10 @@ export interface DirectStep {
   outputs(batch: Batch): Float32Array;
   /**
    * From the next call on, reduce in this many shards (a run switching between 1 and 2
-   * replicas: pipeline/parallel/adaptive.ts). Absent where the count changes what is computed
-   * (a layer that mixes rows).
+   * replicas: pipeline/parallel/adaptive.ts); `gather`: this replica is one of several, and
+   * batch normalization reaches the other shards through it (then `shards` is 1).
    */
-  setGradientShards?(shards: number): void;
+  setGradientShards(shards: number, gather?: RowGather): void;
 }
 
 export interface DirectStepOptions {
@@ -63,12 +66,18 @@ export interface DirectStepOptions {
   gradientShards?: number;
 }
 
-/** The forward pass over the nodes in order; `training` (a step's position) turns dropout on. */
-function forward(tf: TF, scope: CallScope, nodes: PlanNode[], x: TensorInfo, training?: StepPosition): NodeRecord[] {
+/** The forward pass over the nodes in order; `training` (a step's position, and the batch's split) turns dropout and batch statistics on. */
+function forward(
+  tf: TF,
+  scope: CallScope,
+  nodes: PlanNode[],
+  x: TensorInfo,
+  training?: { at: StepPosition; rows: BatchRows },
+): NodeRecord[] {
   const records: NodeRecord[] = [];
   for (const node of nodes) {
     const xs = node.inputs.map((i) => (i === INPUT ? x : records[i].y));
-    records.push(forwardOp(tf, scope, node.op, xs, training));
+    records.push(forwardOp(tf, scope, node.op, xs, training?.at, training?.rows));
   }
   return records;
 }
@@ -84,10 +93,10 @@ function backward(
   records: NodeRecord[],
   dOutput: TensorInfo,
   grads: tfjs.NamedTensorMap,
-  shards: Shard[],
+  rows: BatchRows,
   penaltyGrads: Map<tfjs.LayerVariable, TensorInfo>,
 ): void {
-  const c = { tf, scope, w: weightGrads(scope, grads, shards, penaltyGrads) };
+  const c = { tf, scope, w: weightGrads(scope, grads, rows.shards, penaltyGrads), rows };
   const pending = new Map<number, TensorInfo>([[plan.output, dOutput]]);
   for (let i = plan.nodes.length - 1; i >= 0; i--) {
     const dy = pending.get(i);
@@ -110,11 +119,8 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   if ('unsupported' in plan) return plan;
   const jsLoss = o.experiment.training.loss === 'softmaxCrossEntropy';
   const [h, w, c] = o.inputShape;
-  // A layer that mixes rows (batch normalization) has no per-shard gradient: such a model takes
-  // its batch's gradient whole (its replicas differ from one worker anyway: each normalizes its own shard).
-  const mixes = plan.nodes.some((n) => mixesRows(n.op));
-  let gradientShards = mixes ? 1 : (o.gradientShards ?? 1);
-  const reshard = mixes ? {} : { setGradientShards: (shards: number) => void (gradientShards = shards) };
+  let gradientShards = o.gradientShards ?? 1;
+  let gather: RowGather | undefined;
   const scope = new CallScope(tf);
   const { alloc, heapF32, free } = scope;
   const input = (batch: Batch): TensorInfo => {
@@ -132,9 +138,10 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   return {
     computeGradients(batch, at) {
       try {
-        const records = forward(tf, scope, plan.nodes, input(batch), at);
-        const logits = logitsOf(records);
         const shards = shardRows(batch.size, gradientShards);
+        const rows: BatchRows = { shards, gather };
+        const records = forward(tf, scope, plan.nodes, input(batch), { at, rows });
+        const logits = logitsOf(records);
         const other = otherSums(heapF32(logits), batch.y, shards);
         const penalty = penaltyTerms(tf, scope, plan.penalties);
         let r: { loss: number; correct: number; dLogits?: TensorInfo };
@@ -150,7 +157,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         }
         const grads: tfjs.NamedTensorMap = {};
         try {
-          backward(tf, scope, plan, records, r.dLogits!, grads, shards, penalty.grads);
+          backward(tf, scope, plan, records, r.dLogits!, grads, rows, penalty.grads);
         } catch (err) {
           tf.dispose(grads);
           throw err;
@@ -181,6 +188,10 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         free();
       }
     },
-    ...reshard,
+    setGradientShards(shards, through) {
+      if (through && shards !== 1) throw new Error(`a replica gathering rows reduces in 1 shard, not ${shards}`);
+      gradientShards = shards;
+      gather = through;
+    },
   };
 }

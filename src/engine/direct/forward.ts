@@ -2,6 +2,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernels/wasm-internals';
 import type { TF } from '../types';
 import { activationForward, gradNeedsInput } from './activations';
+import { batchNormForward, type BatchNormStats } from './batch-norm';
+import type { BatchRows } from '../row-gather';
 import { size, view, type CallScope } from './call-scope';
 import { dropoutMask, type StepPosition } from './dropout-mask';
 import type { Activation, DirectOp } from './plan';
@@ -22,6 +24,8 @@ export interface NodeRecord {
   z?: TensorInfo;
   /** Dropout while training: the multiplier applied (0 or 1 / keep probability per element). */
   mask?: TensorInfo;
+  /** Batch normalization while training: the batch's statistics. */
+  bn?: BatchNormStats;
 }
 
 type Conv = Extract<DirectOp, { kind: 'conv2d' | 'depthwise' }>;
@@ -103,13 +107,17 @@ function denseForward(scope: CallScope, op: Dense, x: TensorInfo) {
 export const applyLayer = (layer: tfjs.layers.Layer, training: boolean) => (xs: tfjs.Tensor[]) =>
   layer.apply(xs.length === 1 ? xs[0] : xs, { training }) as tfjs.Tensor;
 
-/** The forward pass of one node; `training` (a step's position) turns dropout and batch statistics on. */
+/**
+ * The forward pass of one node; `training` (a step's position) turns dropout and batch statistics
+ * on, and `rows` (how the batch is split) is then where batch normalization takes its statistics.
+ */
 export function forwardOp(
   tf: TF,
   scope: CallScope,
   op: DirectOp,
   xs: TensorInfo[],
   training?: StepPosition,
+  rows?: BatchRows,
 ): NodeRecord {
   const x = xs[0];
   switch (op.kind) {
@@ -122,12 +130,12 @@ export function forwardOp(
       const ts = xs.map((t) => scope.asTensor(t));
       return { xs, y: scope.fromTensor(tf.tidy(() => applyLayer(op.layer, training !== undefined)(ts))) };
     }
-    case 'batchNorm':
-      // The layer itself, so that in training its moving statistics are updated exactly as tfjs does.
-      return {
-        xs,
-        y: scope.applyTfjs((t) => op.layer.apply(t, { training: training !== undefined }) as tfjs.Tensor, x),
-      };
+    case 'batchNorm': {
+      if (!training) return { xs, y: scope.applyTfjs((t) => op.layer.apply(t, { training: false }) as tfjs.Tensor, x) };
+      if (!rows) throw new Error('direct step: batch normalization in training needs the batch rows');
+      const { y, stats } = batchNormForward(tf, scope, op, x, rows);
+      return { xs, y, bn: stats };
+    }
     case 'maxPool':
     case 'avgPool': {
       const y = scope.run(op.kind === 'maxPool' ? 'MaxPool' : 'AvgPool', { x: asImage(x) }, poolAttrs(op));

@@ -64,9 +64,9 @@ export type DirectOp =
    */
   | { kind: 'tfjs'; layer: tfjs.layers.Layer; weights: tfjs.LayerVariable[] }
   /**
-   * Batch normalization over the last axis: forward by the layer itself (so its moving
-   * statistics are updated exactly as tfjs does), backward in closed form for the input,
-   * gamma and beta (batch-norm.ts).
+   * Batch normalization over the last axis: in training, the batch's statistics over every
+   * shard, the moving statistics updated as the layer does, and closed-form gradients for the
+   * input, gamma and beta (batch-norm.ts); in inference, the layer itself.
    */
   | {
       kind: 'batchNorm';
@@ -90,9 +90,6 @@ export interface PlanNode {
 }
 
 export type DirectPlan = { nodes: PlanNode[]; output: number; penalties: Penalty[] } | { unsupported: string };
-
-/** Whether an op mixes the rows of a batch (its gradient cannot be reduced shard by shard). */
-export const mixesRows = (op: DirectOp): boolean => op.kind === 'batchNorm';
 
 const pair = (v: unknown): Pair => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
@@ -147,14 +144,15 @@ function batchNormOp(layer: tfjs.layers.Layer, name: string): OpOrWhy {
   const bn = layer as unknown as {
     axis: number | number[];
     epsilon: number;
-    gamma: tfjs.LayerVariable | null;
-    beta: tfjs.LayerVariable | null;
+    gamma?: tfjs.LayerVariable;
+    beta?: tfjs.LayerVariable;
   };
   const rank = (layer.input as tfjs.SymbolicTensor).shape.length;
   const axis = Array.isArray(bn.axis) ? bn.axis : [bn.axis];
   if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1))
     return { unsupported: `${name} normalizes axis ${String(bn.axis)}, not the last` };
-  return { kind: 'batchNorm', layer, gamma: bn.gamma, beta: bn.beta, epsilon: bn.epsilon };
+  // scale: false / center: false leave the layer without gamma / beta (undefined).
+  return { kind: 'batchNorm', layer, gamma: bn.gamma ?? null, beta: bn.beta ?? null, epsilon: bn.epsilon };
 }
 
 function dropoutOp(layer: tfjs.layers.Layer, name: string): OpOrWhy {

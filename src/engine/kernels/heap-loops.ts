@@ -293,18 +293,24 @@ export interface HeapLoops {
   /** out[r*cols + c] = x[r*cols + c] * b[c]  (per-channel scale broadcast over the last axis). */
   mulRowVector(x: number, b: number, out: number, rows: number, cols: number): void;
   /**
-   * Batch normalization's training gradients over [rows, cols] (assembly/batch-norm-grad.ts): dx, and
-   * in stats (6*cols floats) [mean | invStd | dbeta | dgamma | ...]; gamma 0 for no scale.
+   * Batch normalization over the rows of one shard of a [rows, cols] tensor (assembly/batch-norm-grad.ts):
+   * column sums of x, of (x - mean)^2, and of dy and dy * xhat ([2 * cols]); then dx from the whole
+   * batch's [dbeta | dgamma] sums, divided by m.
    */
-  batchNormGrad(
+  batchNormSums(x: number, out: number, rows: number, cols: number): void;
+  batchNormSquares(x: number, mean: number, out: number, rows: number, cols: number): void;
+  batchNormGradSums(x: number, dy: number, mean: number, inv: number, out: number, rows: number, cols: number): void;
+  batchNormGradApply(
     x: number,
     dy: number,
-    gamma: number,
+    mean: number,
+    inv: number,
+    scale: number,
+    sums: number,
     dx: number,
-    stats: number,
     rows: number,
     cols: number,
-    eps: number,
+    m: number,
   ): void;
   /** out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]  (batch normalization's affine map). */
   affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;

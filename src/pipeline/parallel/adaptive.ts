@@ -144,7 +144,7 @@ export class AdaptiveReplicas implements TrainSteps {
     if (mode === this.current) return;
     if (mode === 'solo') this.solo.setGradientShards(gradientShardsFor(1));
     else {
-      this.solo.setGradientShards(gradientShardsFor(this.group.replicas));
+      this.solo.setGradientShards(gradientShardsFor(this.group.replicas), this.group.rowGather);
       await this.group.syncState(true);
     }
     this.current = mode;

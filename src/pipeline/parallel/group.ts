@@ -7,6 +7,8 @@ import { RunError } from '../../errors';
 import { captureOptimizerState, shardRows, type StepRunner } from '../../engine';
 import type { Batch, TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
+import { gradientShardsFor } from './plan';
+import { gatherFloatsOf, SharedRowGather } from './row-gather';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';
 import { allocateBuffers, Command, CTRL, SharedViews, type Geometry } from './shared-memory';
 
@@ -25,6 +27,8 @@ import { allocateBuffers, Command, CTRL, SharedViews, type Geometry } from './sh
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
 /** A wait slice: short enough to notice a dead worker quickly, long enough to cost nothing when all is well. */
 const SLICE_MS = 50;
+/** The longest the main thread waits for a worker in the middle of a step (a thread that ended cannot say so then). */
+const MID_STEP_WAIT_MS = 120_000;
 /** How long close() lets workers leave their loop before terminating them. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -99,6 +103,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export class ReplicaGroup {
   private seq = 0;
   private closed = false;
+  /** The main thread's way to the workers' rows mid-step (batch normalization), set on its step runner. */
+  readonly rowGather: SharedRowGather;
   private readonly exchange: Exchange;
   private readonly sample: number;
 
@@ -109,6 +115,8 @@ export class ReplicaGroup {
   ) {
     this.exchange = new Exchange(o.tf, views, exchangeTargets(o.model), 0);
     this.sample = o.inputShape[0] * o.inputShape[1] * o.inputShape[2];
+    this.rowGather = new SharedRowGather(views, 0, (j, waitedMs) => this.checkWorker(j, waitedMs));
+    o.steps.setGradientShards?.(gradientShardsFor(views.geometry.replicas), this.rowGather);
   }
 
   get replicas(): number {
@@ -130,6 +138,7 @@ export class ReplicaGroup {
       keys: o.steps.keys.length,
       inputRows: Math.ceil(Math.max(e.training.batchSize, e.training.evalBatchSize) / replicas),
       params: exchangeSizes(o.model),
+      gatherFloats: gatherFloatsOf(o.model),
     };
     const buffers = allocateBuffers(geometry);
     const group = new ReplicaGroup(spawned, new SharedViews(geometry, buffers), o);
@@ -206,6 +215,7 @@ export class ReplicaGroup {
       batch.size,
       shards.map((s) => s.size),
     );
+    this.rowGather.begin(seq);
     const parity = seq & 1;
     let grads: tfjs.NamedTensorMap | undefined;
     try {
@@ -334,16 +344,28 @@ export class ReplicaGroup {
       for (;;) {
         const now = Atomics.load(ctrl, CTRL.READY + k);
         if (now >= seq) break;
-        if (Atomics.load(ctrl, SharedViews.errorWord(geometry, k)) !== 0) {
-          // The worker posted its error before raising the flag; take it from the port if the event loop has not delivered it yet.
-          const queued = receiveMessageOnPort(h.port)?.message as WorkerMessage | undefined;
-          if (queued?.type === 'error') h.error ??= queued.message;
-          throw this.failure(k, h.error ?? 'it reported an error');
-        }
+        this.checkWorker(k, 0);
         if (h.gone !== undefined) throw this.failure(k, h.error ?? h.gone);
         if (Atomics.wait(ctrl, CTRL.READY + k, now, SLICE_MS) === 'timed-out') await yieldToEventLoop();
       }
     }
+  }
+
+  /**
+   * Throws a RunError if worker k reported an error, or (`waitedMs`: a synchronous wait mid-step,
+   * where the event loop cannot tell of a thread that ended) has kept the main thread waiting
+   * longer than any step part takes.
+   */
+  private checkWorker(k: number, waitedMs: number): void {
+    const h = this.spawned.handles[k - 1];
+    if (Atomics.load(this.views.ctrl, SharedViews.errorWord(this.views.geometry, k)) !== 0) {
+      // The worker posted its error before raising the flag; take it from the port if the event loop has not delivered it yet.
+      const queued = receiveMessageOnPort(h.port)?.message as WorkerMessage | undefined;
+      if (queued?.type === 'error') h.error ??= queued.message;
+      throw this.failure(k, h.error ?? 'it reported an error');
+    }
+    if (waitedMs > MID_STEP_WAIT_MS)
+      throw this.failure(k, `it did not reach batch normalization's statistics within ${MID_STEP_WAIT_MS / 1000} s`);
   }
 
   private failure(k: number, why: string): RunError {

@@ -12,8 +12,10 @@ import type { ResolvedExperiment } from '../../config/load';
  *  - starting a worker (loading tfjs and its backend, building the model) costs 0.3-0.5 s of
  *    one core, which a run shorter than MIN_AUTO_SAMPLES training samples (a few seconds of
  *    training, of which workers save 15-40%) does not win back;
- *  - batch normalization computes its statistics per shard, which changes what the model
- *    learns, so 'auto' does not split such a model (an explicit count still does);
+ *  - batch normalization takes its statistics over the whole batch on the direct step (the
+ *    replicas gather them mid-step, src/engine/direct/batch-norm.ts); under tfjs's autograd each
+ *    replica would normalize its own shard, which changes what the model learns, so there
+ *    'auto' does not split such a model (an explicit count still does);
  *  - native tensorflow (tfjs-node) already spreads its kernels over the cores.
  */
 
@@ -45,6 +47,8 @@ export interface PlanInput {
   experiment: ResolvedExperiment;
   /** Training samples this run will still process (examples x remaining epochs). */
   samples: number;
+  /** The step takes batch normalization's statistics over every replica's rows (the direct step on wasm). */
+  wholeBatchStatistics?: boolean;
   cores?: number;
 }
 
@@ -77,10 +81,11 @@ export function planWorkers(p: PlanInput): WorkersPlan {
   if (p.backend === 'tensorflow')
     return { count: 1, reason: 'auto: native tensorflow runs its kernels on every core itself' };
   if (cores < 2) return { count: 1, reason: `auto: ${cores} core` };
-  if (p.experiment.model.layers.some((l) => l.type === 'batchNormalization')) {
+  if (!p.wholeBatchStatistics && p.experiment.model.layers.some((l) => l.type === 'batchNormalization')) {
     return {
       count: 1,
-      reason: 'auto: batch normalization would see per-worker statistics; set training.workers to split anyway',
+      reason:
+        'auto: batch normalization would see per-worker statistics without the direct step; set training.workers to split anyway',
     };
   }
   const count = Math.min(cores, Math.floor(batchSize / MIN_SHARD_ROWS));

@@ -50,6 +50,8 @@ export interface Geometry {
   inputRows: number;
   /** Element counts of what is exchanged each step: every trainable variable, then every non-trainable one. */
   params: number[];
+  /** Floats of the longest vector replicas gather mid-step (batch normalization: twice its channels; 0 without). */
+  gatherFloats: number;
 }
 
 export interface SharedBuffers {
@@ -67,6 +69,8 @@ export interface SharedBuffers {
    * then [replicas][slotSize] each replica's average.
    */
   exchange: SharedMemory;
+  /** Float32 [2 parities][replicas][gatherFloats]: each replica's vector of a row gather (row-gather.ts). */
+  gather: SharedArrayBuffer;
 }
 
 /** Typed views over the buffers, the same in every thread. */
@@ -78,6 +82,7 @@ export class SharedViews {
   readonly inputY: Uint8Array;
   /** The whole exchange memory as float32. */
   readonly slots: Float32Array;
+  readonly gathered: Float32Array;
   /** Floats per replica slot (the parameters' total, padded to a multiple of 4); offsets[i] = where param i starts inside a slot. */
   readonly slotSize: number;
   readonly offsets: number[];
@@ -92,6 +97,7 @@ export class SharedViews {
     this.inputX = new Float32Array(buffers.inputX);
     this.inputY = new Uint8Array(buffers.inputY);
     this.slots = new Float32Array(buffers.exchange.buffer);
+    this.gathered = new Float32Array(buffers.gather);
     this.offsets = [];
     let at = 0;
     for (const n of geometry.params) {
@@ -114,6 +120,18 @@ export class SharedViews {
   /** Control word a worker sets (to 1) when it failed; its message is on its port. */
   static errorWord(geometry: Geometry, k: number): number {
     return CTRL.READY + 3 * geometry.replicas + k;
+  }
+
+  /** Control word holding the number of the last row gather replica k wrote its vector for. */
+  static gatherWord(geometry: Geometry, k: number): number {
+    return CTRL.READY + 4 * geometry.replicas + k;
+  }
+
+  /** Replica k's vector in row gathers of the given parity. */
+  gatherSlot(parity: number, k: number): Float32Array {
+    const n = this.geometry.gatherFloats;
+    const start = (parity * this.geometry.replicas + k) * n;
+    return this.gathered.subarray(start, start + n);
   }
 
   /** Replica k's gradient slot for a step of the given parity (steps alternate, so a fast replica never overwrites what a slow one still reads). */
@@ -161,11 +179,12 @@ function slotSizeOf(g: Geometry): number {
 export function allocateBuffers(g: Geometry): SharedBuffers {
   const workers = g.replicas - 1;
   return {
-    control: new SharedArrayBuffer(4 * (CTRL.READY + 4 * g.replicas)),
+    control: new SharedArrayBuffer(4 * (CTRL.READY + 5 * g.replicas)),
     args: new SharedArrayBuffer(8 * 1),
     sums: new SharedArrayBuffer(8 * g.replicas * g.keys),
     inputX: new SharedArrayBuffer(4 * workers * g.inputRows * g.sample),
     inputY: new SharedArrayBuffer(workers * g.inputRows),
     exchange: createSharedMemory(4 * 3 * g.replicas * slotSizeOf(g)),
+    gather: new SharedArrayBuffer(4 * 2 * g.replicas * g.gatherFloats),
   };
 }

@@ -22,6 +22,7 @@ import { assembleTrainee } from '../assemble';
 import type { TF } from '../types';
 import { Exchange, exchangeSizes, exchangeTargets } from './exchange';
 import type { SetupMessage, StateMessage, TensorData, WorkerInit, WorkerMessage } from './protocol';
+import { SharedRowGather } from './row-gather';
 import { Command, CTRL, SharedViews } from './shared-memory';
 
 class Aborted extends Error {}
@@ -35,6 +36,7 @@ interface Replica {
   optimizer: tfjs.Optimizer;
   steps: StepRunner;
   exchange: Exchange;
+  gather: SharedRowGather;
   learningRate: number;
 }
 
@@ -46,19 +48,27 @@ function post(port: MessagePort, message: WorkerMessage): void {
   port.postMessage(message);
 }
 
+/** A worker's check while it waits mid-step: leave (Aborted) when the main thread aborted or another worker failed. */
+function leaveIfAborted(views: SharedViews, k: number): () => void {
+  return () => {
+    const { ctrl, geometry } = views;
+    if (Atomics.load(ctrl, CTRL.ABORT) !== 0) throw new Aborted();
+    for (let j = 1; j < geometry.replicas; j++) {
+      if (j !== k && Atomics.load(ctrl, SharedViews.errorWord(geometry, j)) !== 0) throw new Aborted();
+    }
+  };
+}
+
 /**
  * Blocks until READY word `index` reached `seq` (>=: a faster replica may already be past it,
  * on the next command); leaves (Aborted) when the main thread aborted or another worker failed.
  */
 function waitFor(r: Replica, index: number, seq: number): void {
-  const { ctrl, geometry } = r.views;
+  const { ctrl } = r.views;
   for (;;) {
     const now = Atomics.load(ctrl, index);
     if (now >= seq) return;
-    if (Atomics.load(ctrl, CTRL.ABORT) !== 0) throw new Aborted();
-    for (let j = 1; j < geometry.replicas; j++) {
-      if (j !== r.k && Atomics.load(ctrl, SharedViews.errorWord(geometry, j)) !== 0) throw new Aborted();
-    }
+    leaveIfAborted(r.views, r.k)();
     Atomics.wait(ctrl, index, now, 250);
   }
 }
@@ -87,6 +97,7 @@ function train(r: Replica, seq: number): void {
   const sizes = r.views.shardSizes();
   const shard = ownShard(r, sizes);
   const parity = seq & 1;
+  r.gather.begin(seq);
   let grads: tfjs.NamedTensorMap | undefined;
   try {
     if (shard.size > 0) {
@@ -204,6 +215,8 @@ async function main(): Promise<void> {
         `the model built in the worker has parameters [${params.join(', ')}], the main thread's [${setup.geometry.params.join(', ')}]`,
       );
     }
+    const gather = new SharedRowGather(views, init.replica, leaveIfAborted(views, init.replica));
+    steps.setGradientShards?.(1, gather);
     const replica: Replica = {
       tf,
       k: init.replica,
@@ -213,6 +226,7 @@ async function main(): Promise<void> {
       optimizer,
       steps,
       exchange: (exchange = new Exchange(tf, views, exchangeTargets(model), init.replica)),
+      gather,
       learningRate: e.training.optimizer.learningRate,
     };
     post(port, { type: 'ready', params });

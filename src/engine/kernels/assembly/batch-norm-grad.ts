@@ -4,13 +4,10 @@ import { fill0, ldf, ldv, stf, stv } from './mem';
 // reduced), in closed form for tfjs-layers' arithmetic y = gamma * (x - mean) / sqrt(var + eps) + beta
 // with the batch's mean and biased variance:
 //   dbeta = sum dy;  dgamma = sum dy * xhat;  dx = gamma / sqrt(var + eps) * (dy - (dbeta + xhat * dgamma) / m)
-// Four passes over the rows, channels 4 at a time, each reducing in row order as tfjs's Mean and Sum
-// kernels here do (the statistics as tf.moments computes them: the mean, then the mean of squared
-// deviations). Where tfjs ops took ~12 kernel calls and as many full-size temporaries, this reads
-// x and dy a few times and writes dx once.
-//
-// stats: 6*C floats of scratch: [mean | invStd | dbeta | dgamma | scale | (unused)], filled here;
-// gamma: 0 for a layer without scale (gamma = 1). dgamma and dbeta are copied out by the caller.
+// Passes over the rows, channels 4 at a time, each reducing in row order as tfjs's Mean and Sum kernels
+// here do (the statistics as tf.moments computes them: the mean, then the mean of squared deviations).
+// Where tfjs ops took ~12 kernel calls and as many full-size temporaries, these read x and dy a few
+// times and write dx once.
 
 // acc[c] (+)= f(row) over all rows, for the column loops below.
 @inline
@@ -56,26 +53,33 @@ function columnPass(x: i32, dy: i32, acc: i32, mean: i32, inv: i32, rows: i32, c
   }
 }
 
-export function batchNormGrad(x: i32, dy: i32, gamma: i32, dx: i32, stats: i32, rows: i32, cols: i32, eps: f32): void {
-  const cb = cols << 2;
-  const mean = stats;
-  const inv = stats + cb;
-  const dbeta = stats + 2 * cb;
-  const dgamma = stats + 3 * cb;
-  const scale = stats + 4 * cb;
-  fill0(stats, 6 * cb);
-  const m = <f32>rows;
-  columnPass(x, dy, mean, 0, 0, rows, cols, 0);
-  for (let c = 0; c < cols; c++) stf(mean + (c << 2), ldf(mean + (c << 2)) / m);
-  columnPass(x, dy, inv, mean, 0, rows, cols, 1);
-  for (let c = 0; c < cols; c++) {
-    const k = c << 2;
-    const invStd = <f32>1 / sqrt<f32>(ldf(inv + k) / m + eps);
-    stf(inv + k, invStd);
-    stf(scale + k, gamma ? ldf(gamma + k) * invStd : invStd);
-  }
-  columnPass(x, dy, dbeta, mean, inv, rows, cols, 2);
-  // dx = scale * (dy - (dbeta + xhat * dgamma) / m)
+// The statistics and gradient sums of rows [0, rows) of x (a shard of the batch: the caller offsets x and
+// dy), each into `out` (zeroed here); the caller combines the shards' sums in shard order, the same
+// order on one replica and on several, so that every replica gets the same bits as one would.
+//   batchNormSums:     out[c] = sum x
+//   batchNormSquares:  out[c] = sum (x - mean)^2
+//   batchNormGradSums: out[c] = sum dy, out[C + c] = sum dy * xhat, xhat = (x - mean) * inv
+export function batchNormSums(x: i32, out: i32, rows: i32, cols: i32): void {
+  fill0(out, cols << 2);
+  columnPass(x, 0, out, 0, 0, rows, cols, 0);
+}
+
+export function batchNormSquares(x: i32, mean: i32, out: i32, rows: i32, cols: i32): void {
+  fill0(out, cols << 2);
+  columnPass(x, 0, out, mean, 0, rows, cols, 1);
+}
+
+export function batchNormGradSums(x: i32, dy: i32, mean: i32, inv: i32, out: i32, rows: i32, cols: i32): void {
+  fill0(out, cols << 3);
+  columnPass(x, dy, out, mean, inv, rows, cols, 2);
+}
+
+// dx = scale * (dy - (dbeta + xhat * dgamma) / m) over rows [0, rows): sums = [dbeta | dgamma] of the whole
+// batch, m the rows they are divided by (see src/engine/direct/batch-norm.ts for the units).
+export function batchNormGradApply(x: i32, dy: i32, mean: i32, inv: i32, scale: i32, sums: i32, dx: i32, rows: i32,
+  cols: i32, m: f32): void {
+  const dbeta = sums;
+  const dgamma = sums + (cols << 2);
   const c4 = cols & -4;
   const mv = f32x4.splat(m);
   let p = x;

@@ -4,7 +4,7 @@ export { clampedRelu, clampedReluGrad, sigmoidMap, tanhMap } from './activations
 export * from './activation-kinds';
 export { averageTwo } from './average';
 export { avgPoolGrad } from './avg-pool-grad';
-export { batchNormGrad } from './batch-norm-grad';
+export { batchNormGradApply, batchNormGradSums, batchNormSquares, batchNormSums } from './batch-norm-grad';
 export { addRowVector, affineRowVector, columnSum, mulRowVector, reluBackward, subRowVector } from './elementwise';
 export {
   convFilterGrad4x1, convFilterGrad4x2, convFilterGrad4x4, convFilterGradW2, convFilterGradW3, convFilterGradW4,
