@@ -119,8 +119,8 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   if ('unsupported' in plan) return plan;
   const jsLoss = o.experiment.training.loss === 'softmaxCrossEntropy';
   const [h, w, c] = o.inputShape;
-  let gradientShards = o.gradientShards ?? 1;
-  let gather: RowGather | undefined;
+  // How each batch is split: shards reduced here, and the way to other replicas' rows (row-gather.ts).
+  let split: { shards: number; gather?: RowGather } = { shards: o.gradientShards ?? 1 };
   const scope = new CallScope(tf);
   const { alloc, heapF32, free } = scope;
   const input = (batch: Batch): TensorInfo => {
@@ -138,8 +138,8 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
   return {
     computeGradients(batch, at) {
       try {
-        const shards = shardRows(batch.size, gradientShards);
-        const rows: BatchRows = { shards, gather };
+        const shards = shardRows(batch.size, split.shards);
+        const rows: BatchRows = { shards, gather: split.gather };
         const records = forward(tf, scope, plan.nodes, input(batch), { at, rows });
         const logits = logitsOf(records);
         const other = otherSums(heapF32(logits), batch.y, shards);
@@ -171,7 +171,7 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
       try {
         const logits = logitsOf(forward(tf, scope, plan.nodes, input(batch)));
         const predicted = predictions ? new Int32Array(batch.size) : undefined;
-        const shards = shardRows(batch.size, gradientShards);
+        const shards = shardRows(batch.size, split.shards);
         const other = otherSums(heapF32(logits), batch.y, shards);
         const r = jsLoss
           ? lossOverShards(heapF32(logits), batch.y, shards, undefined, predicted)
@@ -188,10 +188,6 @@ export function createDirectStep(o: DirectStepOptions): DirectStep | { unsupport
         free();
       }
     },
-    setGradientShards(shards, through) {
-      if (through && shards !== 1) throw new Error(`a replica gathering rows reduces in 1 shard, not ${shards}`);
-      gradientShards = shards;
-      gather = through;
-    },
+    setGradientShards: (shards, gather) => void (split = { shards, gather }),
   };
 }
