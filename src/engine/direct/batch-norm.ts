@@ -11,15 +11,17 @@ import type { WeightGrads } from './weight-grads';
 /**
  * Batch normalization in training, for tfjs-layers' arithmetic (normalizeBatchInTraining:
  * y = gamma * (x - mean) / sqrt(var + eps) + beta, with the batch's mean and biased variance over
- * every axis but the last, as tf.moments computes them: the mean, then the mean of squared
- * deviations; the moving statistics updated as the layer's doMovingAverage does), in wasm loops
+ * every axis but the last, as tf.moments defines them; the moving statistics updated as the
+ * layer's doMovingAverage does), in wasm loops
  * (kernels/assembly/batch-norm-grad.ts) and closed-form gradients:
  *   dbeta = sum dy;  dgamma = sum dy * xhat;  dx = gamma / sqrt(var + eps) * (dy - (dbeta + xhat * dgamma) / m)
  *
  * Over the whole batch however it is split. Each sum is taken per shard of the batch (the shards a
  * lone replica reduces its gradient in, or this replica's shard and the others' through the row
  * gather) and the shards' sums are combined in shard order by the same JS on every replica, so
- * that one worker and two compute the same bits. Gradients are in the direct step's shard units
+ * that one worker and two compute the same bits: in the forward pass each shard's sum and squared
+ * deviations about its own mean (one exchange between replicas per layer), in the backward pass
+ * its dbeta and dgamma (one more). Gradients are in the direct step's shard units
  * (each shard's rows carry the gradient of that shard's mean loss): the whole batch's dbeta and
  * dgamma are the shards' sums weighted by their share of the batch (shard-average.ts), and each
  * shard divides by its own row count m.
@@ -46,16 +48,50 @@ const rowsOf = (s: Shard, cols: number, perExample: number) => ({
   rows: s.size * perExample,
 });
 
-/** sum over the shards, in order, of their vectors, divided by the rows they cover: float64, rounded once. */
-function meanOf(vectors: ShardVector[], perExample: number): Float32Array {
+/**
+ * One shard's [sum x | sum (x - m)^2] per channel, m the shard's own mean (rounded to float32): what the
+ * replicas exchange once per layer and pass, where the whole batch's mean first and then its squared
+ * deviations would take two meetings.
+ */
+function shardMoments(scope: CallScope, x: TensorInfo, at: { byteOffset: number; rows: number }, cols: number) {
+  const loops = loopsOf(scope);
+  const sums = columns(scope, cols, (out) => loops.batchNormSums(scope.ptr(x) + at.byteOffset, out, at.rows, cols));
+  const own = scope.write(
+    sums.map((v) => v / at.rows),
+    [cols],
+  );
+  const squares = columns(scope, cols, (out) =>
+    loops.batchNormSquares(scope.ptr(x) + at.byteOffset, scope.ptr(own), out, at.rows, cols),
+  );
+  const out = new Float32Array(2 * cols);
+  out.set(sums);
+  out.set(squares, cols);
+  return out;
+}
+
+/**
+ * The batch's mean and (biased) variance from every shard's moments, in shard order, in float64, each rounded
+ * once: the mean of the sums, and the squared deviations about each shard's mean moved to the batch's mean
+ * (Chan, Golub and LeVeque's pairwise update: m2 + rows * (shardMean - mean)^2).
+ */
+function moments(vectors: ShardVector[], cols: number, perExample: number) {
   const rows = vectors.reduce((a, v) => a + v.rows, 0) * perExample;
-  const out = new Float32Array(vectors[0].values.length);
-  for (let c = 0; c < out.length; c++) {
+  const mean = new Float32Array(cols);
+  const variance = new Float32Array(cols);
+  for (let c = 0; c < cols; c++) {
     let sum = 0;
     for (const v of vectors) sum += v.values[c];
-    out[c] = sum / rows;
+    const m = sum / rows;
+    let m2 = 0;
+    for (const v of vectors) {
+      const r = v.rows * perExample;
+      const d = Math.fround(v.values[c] / r) - m;
+      m2 += v.values[cols + c] + r * d * d;
+    }
+    mean[c] = m;
+    variance[c] = m2 / rows;
   }
-  return out;
+  return { mean, variance };
 }
 
 /** A per-shard column loop into a fresh vector of `floats`, read out of the heap. */
@@ -93,21 +129,12 @@ export function batchNormForward(
   const { cols, perExample } = layout(x);
   const loops = loopsOf(scope);
   const at = (s: Shard) => rowsOf(s, cols, perExample);
-  const mean = meanOf(
-    shardVectors(batch, (s) =>
-      columns(scope, cols, (out) => loops.batchNormSums(scope.ptr(x) + at(s).byteOffset, out, at(s).rows, cols)),
-    ),
+  const { mean, variance } = moments(
+    shardVectors(batch, (s) => shardMoments(scope, x, at(s), cols)),
+    cols,
     perExample,
   );
   const meanT = scope.write(mean, [cols]);
-  const variance = meanOf(
-    shardVectors(batch, (s) =>
-      columns(scope, cols, (out) =>
-        loops.batchNormSquares(scope.ptr(x) + at(s).byteOffset, scope.ptr(meanT), out, at(s).rows, cols),
-      ),
-    ),
-    perExample,
-  );
   const gamma = op.gamma ? scope.heapF32(scope.read(op.gamma)).slice() : undefined;
   const beta = op.beta ? scope.heapF32(scope.read(op.beta)).slice() : new Float32Array(cols);
   const inv = new Float32Array(cols);
