@@ -21,6 +21,7 @@ export type WaitCheck = (j: number, waitedMs: number) => void;
 
 const CALL_BITS = 11;
 const SLICE_MS = 50;
+const SPIN_LOADS = 200_000;
 
 export class SharedRowGather implements RowGather {
   private base = 0;
@@ -63,6 +64,10 @@ export class SharedRowGather implements RowGather {
   private waitFor(j: number, number: number): void {
     const { ctrl, geometry } = this.views;
     const word = SharedViews.gatherWord(geometry, j);
+    // Spin a while first (up to about a millisecond): the other replica is usually that close, and a
+    // thread asleep in Atomics.wait (a halted vCPU on a VM) wakes slowly, dozens of times a step.
+    // ResNet-20 on 2 workers: 265-276 samples/s with the spin, 234-273 without (4 runs each, alternated).
+    for (let spin = 0; spin < SPIN_LOADS; spin++) if (((Atomics.load(ctrl, word) - number) | 0) >= 0) return;
     const started = performance.now();
     for (;;) {
       const now = Atomics.load(ctrl, word);
