@@ -241,44 +241,51 @@ test('2 workers train like 1, dropout included (the same bits on the direct step
   assert.deepEqual(weightsOf(again.runDir), weightsOf(two.runDir));
 });
 
-test('on the direct step, 1 and 2 workers train to the same bits, uneven shards included (batch 15 -> 8+7, last batch 10 -> 5+5)', async () => {
-  // A LeNet-like stack the direct step runs: two convolutions (so an input gradient too), two dense layers, Adam.
-  const layers = [
-    '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
-    '{type: maxPooling2d, poolSize: 2}',
-    '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
-    '{type: flatten}',
-    '{type: dense, units: 12, activation: relu}',
-    `{type: dense, units: ${CLASSES.length}}`,
-  ];
-  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train: 250, layers });
-  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 250, layers });
-  assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
-  assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
-});
-
-test('batch normalization on the direct step: statistics over the whole batch, so 1 and 2 workers train to the same bits (batch 15 -> 8+7, last batch 1 -> 1+0), moving statistics included', async () => {
-  // 241 examples: 16 batches of 15 and a last batch of 1, which leaves worker 1 without rows (it sits out the gathers).
-  const layers = [
-    '{type: conv2d, filters: 4, kernelSize: 3}',
-    '{type: batchNormalization}',
-    '{type: activation, activation: relu}',
-    '{type: maxPooling2d, poolSize: 2}',
-    '{type: flatten}',
-    '{type: dense, units: 6}',
-    '{type: batchNormalization, center: false}',
-    `{type: dense, units: ${CLASSES.length}}`,
-  ];
-  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train: 241, layers });
-  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train: 241, layers });
+/** Trains `layers` with 1 and with 2 workers (batch 15: shards of 8 and 7) and requires the same metrics and weights. */
+async function sameBitsOnOneAndTwo(layers: string[], train: number): Promise<void> {
+  const one = await run({ workers: 1, epochs: 2, batchSize: 15, train, layers });
+  const two = await run({ workers: 2, epochs: 2, batchSize: 15, train, layers });
   assert.equal(two.status, 'completed');
   assert.equal(readJson(path.join(two.runDir, 'meta.json')).workers, 2);
   assert.deepEqual(metricsWithoutTimings(two.runDir), metricsWithoutTimings(one.runDir));
-  assert.ok(
-    weightsOf(two.runDir).equals(weightsOf(one.runDir)),
-    'bit-identical final weights, moving statistics included',
-  );
-});
+  assert.ok(weightsOf(two.runDir).equals(weightsOf(one.runDir)), 'bit-identical final weights');
+}
+
+// [what, layers, training examples]
+const SAME_BITS: Array<[string, string[], number]> = [
+  [
+    // Two convolutions (so an input gradient too), two dense layers, Adam; the last batch of 10 splits 5+5.
+    'a LeNet-like stack, uneven shards included (batch 15 -> 8+7, last batch 10 -> 5+5)',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3, activation: relu}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: conv2d, filters: 6, kernelSize: 2, activation: relu}',
+      '{type: flatten}',
+      '{type: dense, units: 12, activation: relu}',
+      `{type: dense, units: ${CLASSES.length}}`,
+    ],
+    250,
+  ],
+  [
+    // 241 examples: a last batch of 1, which leaves worker 1 without rows (it sits out the mid-step gathers).
+    'batch normalization, statistics over the whole batch and moving statistics included (last batch 1 -> 1+0)',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3}',
+      '{type: batchNormalization}',
+      '{type: activation, activation: relu}',
+      '{type: maxPooling2d, poolSize: 2}',
+      '{type: flatten}',
+      '{type: dense, units: 6}',
+      '{type: batchNormalization, center: false}',
+      `{type: dense, units: ${CLASSES.length}}`,
+    ],
+    241,
+  ],
+];
+
+for (const [what, layers, train] of SAME_BITS) {
+  test(`on the direct step, 1 and 2 workers train to the same bits: ${what}`, () => sameBitsOnOneAndTwo(layers, train));
+}
 
 test('a graph on the direct step (residual add, a branch, depthwise, prelu, spatial dropout; fused momentum): 1 and 2 workers train to the same bits, the same seed to the same metrics', async () => {
   const layers = [
