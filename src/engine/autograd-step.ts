@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { LossEntry } from '../builders/losses';
 import type { MetricEntry } from '../builders/metrics';
 import { dropoutLayers, dropoutSeed } from '../builders/model';
+import { RunError } from '../errors';
 import { withDropoutRowOffset } from './dropout-rows';
 import type { StepOptions, StepRunner } from './step-runner';
 import type { Batch } from './types';
@@ -14,8 +15,23 @@ export type StepCore = Pick<StepRunner, 'computeGradients' | 'evaluate' | 'outpu
  * Stock tfjs autograd over the whole model: what runs when the direct step does not (another
  * backend, the engine off, or `direct: false`). Each call is one tf.tidy.
  */
+/**
+ * tfjs-layers 4.22's batch normalization reads its beta and gamma in training even when the layer has
+ * none (`center: false`, `scale: false`): on this step it fails with a TypeError. Say so first.
+ */
+function refuseBatchNormWithoutWeights(model: tfjs.LayersModel): void {
+  for (const layer of model.layers) {
+    const bn = layer as unknown as { center?: boolean; scale?: boolean };
+    if (layer.getClassName() === 'BatchNormalization' && (bn.center === false || bn.scale === false))
+      throw new RunError(
+        `layer ${layer.name}: batchNormalization with ${bn.center === false ? 'center' : 'scale'}: false does not train under tfjs autograd (tfjs-layers 4.22 reads the missing weight); train on the wasm backend, whose direct step takes it, or drop the setting`,
+      );
+  }
+}
+
 export function createAutogradStep(o: StepOptions, loss: LossEntry, metrics: MetricEntry[]): StepCore {
   const { tf, model, numClasses } = o;
+  refuseBatchNormWithoutWeights(model);
   const [h, w, c] = o.inputShape;
   const dropouts = dropoutLayers(model);
   const variables = () => trainableVariables(model);

@@ -624,3 +624,33 @@ test('batch normalization in 2 gradient shards: the whole batch statistics, grad
     b.dispose();
   }
 });
+
+test('tfjs autograd refuses batch normalization without beta or gamma with a message naming the layer (tfjs-layers 4.22 would fail with a TypeError); the direct step trains it', async () => {
+  await selectBackend('wasm');
+  for (const [setting, word] of [
+    ['center: false', 'center'],
+    ['scale: false', 'scale'],
+  ]) {
+    const e = experiment([
+      '{type: conv2d, filters: 3, kernelSize: 3}',
+      `{type: batchNormalization, ${setting}, name: bn}`,
+      '{type: flatten}',
+      '{type: dense, units: 5}',
+    ]);
+    const model = buildModel(tf, e, SHAPE, CLASSES);
+    try {
+      const options = { tf, model, experiment: e, numClasses: CLASSES, inputShape: SHAPE };
+      assert.throws(() => createStepRunner({ ...options, direct: false }), {
+        name: 'RunError',
+        message: `layer bn: batchNormalization with ${word}: false does not train under tfjs autograd (tfjs-layers 4.22 reads the missing weight); train on the wasm backend, whose direct step takes it, or drop the setting`,
+      });
+      const direct = createStepRunner(options);
+      assert.deepEqual(direct.implementation, { direct: true });
+      const { grads, sums } = direct.computeGradients(batch(6, 9), 0, 0);
+      assert.ok(Number.isFinite(sums[0]), 'a finite loss');
+      tf.dispose(grads);
+    } finally {
+      model.dispose();
+    }
+  }
+});
