@@ -363,30 +363,53 @@ test('with workers, a run stopped mid-epoch and resumed (with its recorded worke
   assert.deepEqual(weightsOf(resumed.runDir), weightsOf(straight.runDir), 'bit-identical final weights');
 });
 
-test('a run stopped with 1 worker and resumed with 2 (and the other way round) ends like a straight run, to the bit', async () => {
-  const dir = tempDir();
-  const file = writeExperiment(dir, tinyExperiment({ epochs: 3 }));
-  const common = { backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal };
-  const straight = await runExperiment({ ...common, file, runsDir: path.join(dir, 'a'), workers: 1 });
-  for (const [before, after] of [
-    [1, 2],
-    [2, 1],
-  ]) {
-    const { stop, callback } = stopAt(2, 5);
-    const runsDir = path.join(dir, `${before}-${after}`);
-    const interrupted = await runExperiment({ ...common, file, runsDir, workers: before, stop, callbacks: [callback] });
-    assert.equal(interrupted.status, 'interrupted');
-    // The checkpoint's optimizer slots are in the order its run applied them; the other count lists gradients otherwise.
-    const resumed = await runExperiment({ ...common, resume: interrupted.runDir, workers: after });
-    assert.equal(resumed.status, 'completed', `${before} -> ${after}: ${resumed.message}`);
-    assert.deepEqual(
-      metricsWithoutTimings(resumed.runDir),
-      metricsWithoutTimings(straight.runDir),
-      `${before} -> ${after}`,
-    );
-    assert.deepEqual(weightsOf(resumed.runDir), weightsOf(straight.runDir), `${before} -> ${after}: final weights`);
-  }
-});
+// [what, layers (undefined: the tiny experiment's own)]
+const RESUMED: Array<[string, string[] | undefined]> = [
+  ['the tiny stack', undefined],
+  [
+    'batch normalization (moving statistics in the checkpoint)',
+    [
+      '{type: conv2d, filters: 4, kernelSize: 3}',
+      '{type: batchNormalization}',
+      '{type: activation, activation: relu}',
+      '{type: flatten}',
+      `{type: dense, units: ${CLASSES.length}}`,
+    ],
+  ],
+];
+
+for (const [what, layers] of RESUMED)
+  test(`a run stopped with 1 worker and resumed with 2 (and the other way round) ends like a straight run, to the bit: ${what}`, async () => {
+    const dir = tempDir();
+    const file = writeExperiment(dir, tinyExperiment({ epochs: 3, layers }));
+    const common = { backend: BACKEND, dataset: syntheticDataset(), terminal: silentTerminal };
+    const straight = await runExperiment({ ...common, file, runsDir: path.join(dir, 'a'), workers: 1 });
+    for (const [before, after] of [
+      [1, 2],
+      [2, 1],
+    ]) {
+      const { stop, callback } = stopAt(2, 5);
+      const runsDir = path.join(dir, `${before}-${after}`);
+      const interrupted = await runExperiment({
+        ...common,
+        file,
+        runsDir,
+        workers: before,
+        stop,
+        callbacks: [callback],
+      });
+      assert.equal(interrupted.status, 'interrupted');
+      // The checkpoint's optimizer slots are in the order its run applied them; the other count lists gradients otherwise.
+      const resumed = await runExperiment({ ...common, resume: interrupted.runDir, workers: after });
+      assert.equal(resumed.status, 'completed', `${before} -> ${after}: ${resumed.message}`);
+      assert.deepEqual(
+        metricsWithoutTimings(resumed.runDir),
+        metricsWithoutTimings(straight.runDir),
+        `${before} -> ${after}`,
+      );
+      assert.deepEqual(weightsOf(resumed.runDir), weightsOf(straight.runDir), `${before} -> ${after}: final weights`);
+    }
+  });
 
 test('with workers, early stopping stops and restores the best weights; a diverging loss ends the run as diverged', async () => {
   const r = await run({
