@@ -363,8 +363,8 @@ test('with workers, a run stopped mid-epoch and resumed (with its recorded worke
   assert.deepEqual(weightsOf(resumed.runDir), weightsOf(straight.runDir), 'bit-identical final weights');
 });
 
-// [what, layers (undefined: the tiny experiment's own)]
-const RESUMED: Array<[string, string[] | undefined]> = [
+// Models the resume and tensor-count tests run: [what, layers (undefined: the tiny experiment's own)]
+const STACKS: Array<[string, string[] | undefined]> = [
   ['the tiny stack', undefined],
   [
     'batch normalization (moving statistics in the checkpoint)',
@@ -378,7 +378,7 @@ const RESUMED: Array<[string, string[] | undefined]> = [
   ],
 ];
 
-for (const [what, layers] of RESUMED)
+for (const [what, layers] of STACKS)
   test(`a run stopped with 1 worker and resumed with 2 (and the other way round) ends like a straight run, to the bit: ${what}`, async () => {
     const dir = tempDir();
     const file = writeExperiment(dir, tinyExperiment({ epochs: 3, layers }));
@@ -428,64 +428,66 @@ test('with workers, early stopping stops and restores the best weights; a diverg
   assert.match(d.message!, /^loss became (NaN|infinite) at epoch 1, batch \d+ of 16$/);
 });
 
-test('tensors do not accumulate in the main thread or the workers', async () => {
-  await selectBackend(BACKEND);
-  const e = loadExperimentText('tiny.yaml', tinyExperiment({ batchSize: 16 })).experiment;
-  const data = syntheticDataset({ train: 160 });
-  const model = buildModel(tf, e, data.shape, 4);
-  const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
-  const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 4, inputShape: data.shape });
-  const before = tf.memory().numTensors;
-  const group = await ReplicaGroup.start(new SpawnedWorkers({ replicas: 2, backend: BACKEND }), {
-    tf,
-    experiment: e,
-    model,
-    optimizer,
-    steps,
-    numClasses: 4,
-    inputShape: data.shape,
+for (const [what, layers] of STACKS)
+  test(`tensors do not accumulate in the main thread or the workers: ${what}`, async () => {
+    await selectBackend(BACKEND);
+    const e = loadExperimentText('tiny.yaml', tinyExperiment({ batchSize: 16, layers })).experiment;
+    const data = syntheticDataset({ train: 160 });
+    const model = buildModel(tf, e, data.shape, 4);
+    const optimizer = buildOptimizer(tf, e, e.training.optimizer.learningRate);
+    const steps = createStepRunner({ tf, model, optimizer, experiment: e, numClasses: 4, inputShape: data.shape });
+    const before = tf.memory().numTensors;
+    const group = await ReplicaGroup.start(new SpawnedWorkers({ replicas: 2, backend: BACKEND }), {
+      tf,
+      experiment: e,
+      model,
+      optimizer,
+      steps,
+      numClasses: 4,
+      inputShape: data.shape,
+    });
+    try {
+      await group.syncState(false);
+      const epoch = async (n: number) => {
+        let i = 0;
+        for (const b of batches(data.train, data.shape, {
+          batchSize: 16,
+          epoch: n,
+          seed: 1,
+          shuffle: true,
+          normalize: { type: 'scale' },
+        }))
+          await group.train(b, n, i++);
+        for (const b of batches(data.test, data.shape, {
+          batchSize: 64,
+          epoch: 0,
+          seed: 1,
+          shuffle: false,
+          normalize: { type: 'scale' },
+        }))
+          await group.evaluate(b);
+        return { main: tf.memory().numTensors, workers: await group.workerTensorCounts() };
+      };
+      const first = await epoch(0);
+      const second = await epoch(1);
+      const third = await epoch(2);
+      assert.deepEqual(
+        [second, third],
+        [first, first],
+        `tensors after epochs: ${JSON.stringify([first, second, third])}`,
+      );
+      if (!layers)
+        assert.equal(
+          first.main,
+          before + 12,
+          'the main thread holds only the Adam slots it made (m and v of the 4 weights) and the 4 averaged gradients the exchange refills',
+        );
+    } finally {
+      await group.close();
+      optimizer.dispose();
+      model.dispose();
+    }
   });
-  try {
-    await group.syncState(false);
-    const epoch = async (n: number) => {
-      let i = 0;
-      for (const b of batches(data.train, data.shape, {
-        batchSize: 16,
-        epoch: n,
-        seed: 1,
-        shuffle: true,
-        normalize: { type: 'scale' },
-      }))
-        await group.train(b, n, i++);
-      for (const b of batches(data.test, data.shape, {
-        batchSize: 64,
-        epoch: 0,
-        seed: 1,
-        shuffle: false,
-        normalize: { type: 'scale' },
-      }))
-        await group.evaluate(b);
-      return { main: tf.memory().numTensors, workers: await group.workerTensorCounts() };
-    };
-    const first = await epoch(0);
-    const second = await epoch(1);
-    const third = await epoch(2);
-    assert.deepEqual(
-      [second, third],
-      [first, first],
-      `tensors after epochs: ${JSON.stringify([first, second, third])}`,
-    );
-    assert.equal(
-      first.main,
-      before + 12,
-      'the main thread holds only the Adam slots it made (m and v of the 4 weights) and the 4 averaged gradients the exchange refills',
-    );
-  } finally {
-    await group.close();
-    optimizer.dispose();
-    model.dispose();
-  }
-});
 
 const DIST = path.resolve(__dirname, '../../src');
 /** A worker entry that is the real one, with its 3rd gradient computation replaced by `fault`. */
