@@ -21,7 +21,8 @@ import type { WeightGrads } from './weight-grads';
  * gather) and the shards' sums are combined in shard order by the same JS on every replica, so
  * that one worker and two compute the same bits: in the forward pass each shard's sum and squared
  * deviations about its own mean (one exchange between replicas per layer), in the backward pass
- * its dbeta and dgamma (one more). Gradients are in the direct step's shard units
+ * its dbeta and dgamma (one more). The normalization itself is the FusedBatchNorm kernel
+ * (kernels/batch-norm.ts) on those statistics. Gradients are in the direct step's shard units
  * (each shard's rows carry the gradient of that shard's mean loss): the whole batch's dbeta and
  * dgamma are the shards' sums weighted by their share of the batch (shard-average.ts), and each
  * shard divides by its own row count m.
@@ -105,8 +106,7 @@ type Loops = {
   batchNormSums(x: number, out: number, rows: number, cols: number): void;
   batchNormSquares(x: number, mean: number, out: number, rows: number, cols: number): void;
   batchNormGradSums(x: number, dy: number, mean: number, inv: number, out: number, rows: number, cols: number): void;
-  batchNormGradApply(...args: [number, number, number, number, number, number, number, number, number, number]): void;
-  affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;
+  batchNormGradApply(...args: [number, number, number, number, number, number, number, number, number]): void;
 };
 const loopsOf = (scope: CallScope) => scope.loops() as unknown as Loops;
 
@@ -127,28 +127,33 @@ export function batchNormForward(
   batch: BatchRows,
 ): { y: TensorInfo; stats: BatchNormStats } {
   const { cols, perExample } = layout(x);
-  const loops = loopsOf(scope);
   const at = (s: Shard) => rowsOf(s, cols, perExample);
   const { mean, variance } = moments(
     shardVectors(batch, (s) => shardMoments(scope, x, at(s), cols)),
     cols,
     perExample,
   );
-  const meanT = scope.write(mean, [cols]);
   const gamma = op.gamma ? scope.heapF32(scope.read(op.gamma)).slice() : undefined;
-  const beta = op.beta ? scope.heapF32(scope.read(op.beta)).slice() : new Float32Array(cols);
   const inv = new Float32Array(cols);
   const scale = new Float32Array(cols);
   for (let c = 0; c < cols; c++) {
-    // As the FusedBatchNorm kernel (kernels/batch-norm.ts): scale / sqrt(variance + epsilon) in float64.
-    inv[c] = 1 / Math.sqrt(variance[c] + op.epsilon);
-    scale[c] = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + op.epsilon);
+    // As the FusedBatchNorm kernel computes its factor: scale / sqrt(variance + epsilon) in float64.
+    const root = Math.sqrt(variance[c] + op.epsilon);
+    inv[c] = 1 / root;
+    scale[c] = (gamma ? gamma[c] : 1) / root;
   }
-  const stats = { mean: meanT, inv: scope.write(inv, [cols]), scale: scope.write(scale, [cols]) };
-  const betaT = scope.write(beta, [cols]);
-  const y = scope.alloc(x.shape);
-  const { ptr } = scope;
-  loops.affineRowVector(ptr(x), ptr(stats.mean), ptr(stats.scale), ptr(betaT), ptr(y), size(x.shape) / cols, cols);
+  const stats = { mean: scope.write(mean, [cols]), inv: scope.write(inv, [cols]), scale: scope.write(scale, [cols]) };
+  const y = scope.run(
+    'FusedBatchNorm',
+    {
+      x,
+      mean: stats.mean,
+      variance: scope.write(variance, [cols]),
+      scale: op.gamma ? scope.read(op.gamma) : undefined,
+      offset: op.beta ? scope.read(op.beta) : undefined,
+    },
+    { varianceEpsilon: op.epsilon },
+  );
   const layer = op.layer as unknown as {
     movingMean: tfjs.LayerVariable;
     movingVariance: tfjs.LayerVariable;
@@ -176,14 +181,15 @@ export function batchNormBackward(
   // [dbeta | dgamma] of each own shard (kept for the weight gradients), then of every shard.
   const own = new Map<number, Float32Array>();
   const all = shardVectors(batch, (s) => {
+    const { byteOffset, rows } = at(s);
     const v = columns(scope, 2 * cols, (out) =>
       loops.batchNormGradSums(
-        ptr(x) + at(s).byteOffset,
-        ptr(dy) + at(s).byteOffset,
+        ptr(x) + byteOffset,
+        ptr(dy) + byteOffset,
         ptr(stats.mean),
         ptr(stats.inv),
         out,
-        at(s).rows,
+        rows,
         cols,
       ),
     );
@@ -211,7 +217,6 @@ export function batchNormBackward(
       ptr(dx) + byteOffset,
       rows,
       cols,
-      rows,
     );
   }
   const part = (s: Shard, k: 0 | 1) => scope.write(own.get(s.offset)!.slice(k * cols, (k + 1) * cols), [cols]);

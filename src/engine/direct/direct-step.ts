@@ -7,7 +7,7 @@ import type { BatchRows, RowGather } from '../row-gather';
 import { CallScope, size } from './call-scope';
 import { backwardOp } from './backward';
 import type { StepPosition } from './dropout-mask';
-import { forwardOp, type NodeRecord } from './forward';
+import { forwardOp, type NodeRecord, type Training } from './forward';
 import { INPUT, planDirectStep, type PlanNode } from './plan';
 import { lossAndMetrics } from './loss-and-metrics';
 import { weightGrads } from './weight-grads';
@@ -67,17 +67,11 @@ export interface DirectStepOptions {
 }
 
 /** The forward pass over the nodes in order; `training` (a step's position, and the batch's split) turns dropout and batch statistics on. */
-function forward(
-  tf: TF,
-  scope: CallScope,
-  nodes: PlanNode[],
-  x: TensorInfo,
-  training?: { at: StepPosition; rows: BatchRows },
-): NodeRecord[] {
+function forward(tf: TF, scope: CallScope, nodes: PlanNode[], x: TensorInfo, training?: Training): NodeRecord[] {
   const records: NodeRecord[] = [];
   for (const node of nodes) {
     const xs = node.inputs.map((i) => (i === INPUT ? x : records[i].y));
-    records.push(forwardOp(tf, scope, node.op, xs, training?.at, training?.rows));
+    records.push(forwardOp(tf, scope, node.op, xs, training));
   }
   return records;
 }

@@ -107,18 +107,14 @@ function denseForward(scope: CallScope, op: Dense, x: TensorInfo) {
 export const applyLayer = (layer: tfjs.layers.Layer, training: boolean) => (xs: tfjs.Tensor[]) =>
   layer.apply(xs.length === 1 ? xs[0] : xs, { training }) as tfjs.Tensor;
 
-/**
- * The forward pass of one node; `training` (a step's position) turns dropout and batch statistics
- * on, and `rows` (how the batch is split) is then where batch normalization takes its statistics.
- */
-export function forwardOp(
-  tf: TF,
-  scope: CallScope,
-  op: DirectOp,
-  xs: TensorInfo[],
-  training?: StepPosition,
-  rows?: BatchRows,
-): NodeRecord {
+/** A training step's forward pass: its position (dropout's masks) and how its batch is split (batch statistics). */
+export interface Training {
+  at: StepPosition;
+  rows: BatchRows;
+}
+
+/** The forward pass of one node; `training` turns dropout and batch statistics on. */
+export function forwardOp(tf: TF, scope: CallScope, op: DirectOp, xs: TensorInfo[], training?: Training): NodeRecord {
   const x = xs[0];
   switch (op.kind) {
     case 'conv2d':
@@ -132,8 +128,7 @@ export function forwardOp(
     }
     case 'batchNorm': {
       if (!training) return { xs, y: scope.applyTfjs((t) => op.layer.apply(t, { training: false }) as tfjs.Tensor, x) };
-      if (!rows) throw new Error('direct step: batch normalization in training needs the batch rows');
-      const { y, stats } = batchNormForward(tf, scope, op, x, rows);
+      const { y, stats } = batchNormForward(tf, scope, op, x, training.rows);
       return { xs, y, bn: stats };
     }
     case 'maxPool':
@@ -158,7 +153,7 @@ export function forwardOp(
     case 'dropout': {
       // Like tfjs's layer: identity outside training and for rates outside (0, 1).
       if (!training || op.rate <= 0 || op.rate >= 1) return { xs, y: x };
-      const mask = dropoutMask(tf, scope, op, x.shape, training);
+      const mask = dropoutMask(tf, scope, op, x.shape, training.at);
       return { xs, y: scope.run('Multiply', { a: x, b: mask }, {}), mask };
     }
     case 'relu': {

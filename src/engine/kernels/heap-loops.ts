@@ -295,7 +295,7 @@ export interface HeapLoops {
   /**
    * Batch normalization over the rows of one shard of a [rows, cols] tensor (assembly/batch-norm-grad.ts):
    * column sums of x, of (x - mean)^2, and of dy and dy * xhat ([2 * cols]); then dx from the whole
-   * batch's [dbeta | dgamma] sums, divided by m.
+   * batch's [dbeta | dgamma] sums, divided by the shard's rows.
    */
   batchNormSums(x: number, out: number, rows: number, cols: number): void;
   batchNormSquares(x: number, mean: number, out: number, rows: number, cols: number): void;
@@ -310,7 +310,6 @@ export interface HeapLoops {
     dx: number,
     rows: number,
     cols: number,
-    m: number,
   ): void;
   /** out[r*cols + c] = (x[r*cols + c] - m[c]) * a[c] + b[c]  (batch normalization's affine map). */
   affineRowVector(x: number, m: number, a: number, b: number, out: number, rows: number, cols: number): void;

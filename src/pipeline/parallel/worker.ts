@@ -65,10 +65,11 @@ function leaveIfAborted(views: SharedViews, k: number): () => void {
  */
 function waitFor(r: Replica, index: number, seq: number): void {
   const { ctrl } = r.views;
+  const leaveIf = leaveIfAborted(r.views, r.k);
   for (;;) {
     const now = Atomics.load(ctrl, index);
     if (now >= seq) return;
-    leaveIfAborted(r.views, r.k)();
+    leaveIf();
     Atomics.wait(ctrl, index, now, 250);
   }
 }

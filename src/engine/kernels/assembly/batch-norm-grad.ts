@@ -74,10 +74,11 @@ export function batchNormGradSums(x: i32, dy: i32, mean: i32, inv: i32, out: i32
   columnPass(x, dy, out, mean, inv, rows, cols, 2);
 }
 
-// dx = scale * (dy - (dbeta + xhat * dgamma) / m) over rows [0, rows): sums = [dbeta | dgamma] of the whole
-// batch, m the rows they are divided by (see src/engine/direct/batch-norm.ts for the units).
+// dx = scale * (dy - (dbeta + xhat * dgamma) / rows) over rows [0, rows): sums = [dbeta | dgamma] of the whole
+// batch, divided by this shard's rows (see src/engine/direct/batch-norm.ts for the units).
 export function batchNormGradApply(x: i32, dy: i32, mean: i32, inv: i32, scale: i32, sums: i32, dx: i32, rows: i32,
-  cols: i32, m: f32): void {
+  cols: i32): void {
+  const m = <f32>rows;
   const dbeta = sums;
   const dgamma = sums + (cols << 2);
   const c4 = cols & -4;
