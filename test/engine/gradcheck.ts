@@ -6,6 +6,8 @@
  * i.e. the worst absolute difference measured against the tensor's scale, so tiny entries
  * of a well-scaled tensor do not blow the figure up, and all-zero references need |a| < 1e-10.
  */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { startEngine } from '../../src/engine';
@@ -156,4 +158,26 @@ export async function trainConvNet(make: () => tf.Optimizer): Promise<number[][]
   tf.dispose([x, y]);
   model.dispose();
   return after;
+}
+
+/**
+ * A convolution and its gradients ([y, dx, dw, dbias], the bias gradient only with a bias) on wasm against
+ * cpu: each within TOLERANCE (relErr, each figure a test diagnostic), and the wasm call leaves no tensor
+ * and no heap data behind.
+ */
+export async function convGradsMatchCpu(
+  t: TestContext,
+  compute: (b: Backend) => Promise<Float32Array[]>,
+): Promise<void> {
+  const ref = await compute('cpu');
+  await useBackend('wasm');
+  const [tensorsBefore, dataIdsBefore] = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
+  const got = await compute('wasm');
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind');
+  assert.equal(tf.engine().backend.numDataIds(), dataIdsBefore, 'no wasm heap data left behind');
+  for (const [i, what] of ['y', 'dx', 'dw', 'dbias'].slice(0, ref.length).entries()) {
+    const err = relErr(got[i], ref[i]);
+    t.diagnostic(`${what}: relative error ${err.toExponential(2)}`);
+    assert.ok(err < TOLERANCE, `${what}: relative error ${err}`);
+  }
 }
