@@ -12,6 +12,7 @@
  */
 export { startEngine, engineStatus, type EngineStatus } from './start';
 export { BUILT_FOR, VERSIONS_ENV } from './versions';
+export { kernelsInUse } from './kernels';
 export { createStepRunner, type StepRunner, type StepOptions, type TrainSteps } from './step-runner';
 export {
   buildOptimizer,

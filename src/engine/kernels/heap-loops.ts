@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { nativeAddon, withNative } from './native';
 import type { WindowArgs } from './wasm-internals';
 
 export interface HeapLoops {
@@ -400,6 +401,11 @@ export function moduleBytes(): Uint8Array {
   return chosen.bytes;
 }
 
+/** Whether the native build of the GEMM-shaped loops runs in this process (kernels/native.ts). */
+export function nativeRuns(): boolean {
+  return nativeAddon(kernelBuild()) !== null;
+}
+
 /** The loops bound to a tfjs wasm backend (its module's memory). */
 export function loopsOf(backend: { wasm: { asm: { memory: WasmMemory } } }): HeapLoops {
   return heapLoops(backend.wasm.asm.memory);
@@ -411,7 +417,9 @@ export function heapLoops(mem: WasmMemory): HeapLoops {
   if (!loops) {
     compiled ??= new WA.Module(moduleBytes());
     const instance = new WA.Instance(compiled, { env: { memory: mem } });
-    loops = instance.exports as unknown as HeapLoops;
+    const wasm = instance.exports as unknown as HeapLoops;
+    const addon = nativeAddon(kernelBuild());
+    loops = addon ? withNative(wasm, mem as { buffer: ArrayBuffer }, addon) : wasm;
     instances.set(mem, loops);
   }
   return loops;

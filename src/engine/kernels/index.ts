@@ -15,10 +15,12 @@ import { makeDepthwiseBackpropFilterKernel, makeDepthwiseBackpropInputKernel } f
 import { makeConv2DBackpropFilterKernel } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputKernel } from './conv2d-backprop-input';
 import { makeConv2DKernel } from './conv2d-forward';
+import { kernelBuild } from './heap-loops';
 import { makeIdentityKernel } from './identity';
 import { makeMaxPoolGradKernel } from './max-pool-grad';
 import { makeMeanKernel } from './mean';
 import { makeMultiplyKernel } from './multiply';
+import { nativeStatus } from './native';
 import { makeOptimizerUpdateKernel } from './optimizer-update';
 import { captureStock, isOurs, markOurs, stockKernel } from './stock-kernels';
 import { makeSubKernel } from './subtract';
@@ -172,4 +174,13 @@ export function restoreStockKernels(tf: Tf): void {
     const stock = stockKernel(fix.kernelName);
     if (stock) tf.registerKernel({ kernelName: fix.kernelName, backendName: 'wasm', kernelFunc: stock });
   }
+}
+
+/**
+ * Which builds of the loops run in this process, for the log (their bits differ in the last places):
+ * e.g. 'relaxed-simd wasm, native avx2' or 'simd wasm, native off (the simd wasm build runs)'.
+ */
+export function kernelsInUse(): string {
+  const build = kernelBuild();
+  return `${build} wasm, ${nativeStatus(build)}`;
 }

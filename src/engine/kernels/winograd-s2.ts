@@ -8,13 +8,16 @@
  * sums over every tile, so it transforms the whole batch first (as winograd-conv.ts does).
  * Same result up to rounding; the cpu gradient checks hold it to the same tolerance as every kernel.
  */
-import { loopsOf } from './heap-loops';
+import { loopsOf, nativeRuns } from './heap-loops';
 import { planeBytes } from './winograd-conv';
 import type { TensorInfo, tfTypes, WasmBackendInternals } from './wasm-internals';
 import { ptr } from './wasm-internals';
 
 /**
- * Whether a convolution's filter gradient takes this path: 3x3, stride 2 on both axes, 8+ channels in and out,
+ * Whether a convolution's filter gradient takes this path: not where the native loops run (kernels/native.ts: the
+ * direct kernels' products are native there, the transforms and products here are not, and the all-conv family's
+ * step at batch 16 measured 6.3-7.9 ms without this path against 7.4-7.7 with it, best of 80 steps), 3x3, stride 2
+ * on both axes, 8+ channels in and out,
  * and at least 4 tiles of 2x2 outputs an image (the GEMM tiles need 4 rows; asked of each image, never of the
  * batch: an image's bits must not depend on the batch it comes in). Measured faster than the blocked implicit GEMM
  * on every family shape (bench/stride-two.ts, best CPU time of 60 alternating calls, batch 32, load 7, see
@@ -30,6 +33,7 @@ export function strideTwoWinogradShape(
   ow: number,
 ): boolean {
   return (
+    !nativeRuns() &&
     fh === 3 &&
     fw === 3 &&
     strides[0] === 2 &&

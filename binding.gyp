@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "pipeline_kernels",
+      "sources": ["src/engine/kernels/native/kernels.c"],
+      "cflags": ["-O3", "-std=gnu11", "-Wall", "-Wextra"]
+    }
+  ]
+}

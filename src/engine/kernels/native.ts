@@ -1,0 +1,100 @@
+/**
+ * The native build of the GEMM-shaped convolution loops (native/kernels.c, compiled by node-gyp in `npm run build`
+ * into build/Release/): 8-lane AVX2 fused multiply-adds where WebAssembly SIMD has 4 lanes, on the same tfjs heap
+ * and with the same bits as the relaxed-SIMD wasm build (see kernels.c). `heapLoops` routes those loops here when
+ * this module is present; everything else, and any call below the native tiles' minimum sizes, stays in wasm.
+ *
+ * Used only with the relaxed-SIMD wasm build (the plain build rounds each multiply-add twice, so its bits differ),
+ * on a CPU that has AVX2 and FMA3, and unless PIPELINE_NATIVE=off. Where the module was not built (no compiler,
+ * another architecture), the wasm kernels run alone, with the bits they give today.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { HeapLoops } from './heap-loops';
+
+/** The addon's functions: (heap, ...the wasm loop's int32 arguments). */
+interface Addon {
+  supported(): boolean;
+  convForward(heap: ArrayBuffer, ...args: Parameters<HeapLoops['convForward4x2']>): void;
+  gemm(heap: ArrayBuffer, ...args: Parameters<HeapLoops['gemm4x2']>): void;
+  convFilterGradBlocked(
+    heap: ArrayBuffer,
+    x: number,
+    dy: number,
+    dw: number,
+    base: number,
+    m: number,
+    cout: number,
+    fh: number,
+    rowFloats: number,
+    rowBytes: number,
+  ): void;
+}
+
+/** Where node-gyp puts the addon, from dist/src/engine/kernels/. */
+export const ADDON_PATH = path.join(__dirname, '..', '..', '..', '..', 'build', 'Release', 'pipeline_kernels.node');
+
+/** Why the native loops are off, or null when they are on; decided once per thread. */
+let state: { addon: Addon | null; why: string } | null = null;
+
+function load(build: string): { addon: Addon | null; why: string } {
+  if (process.env.PIPELINE_NATIVE === 'off') return { addon: null, why: 'off (PIPELINE_NATIVE=off)' };
+  if (build !== 'relaxed-simd') return { addon: null, why: `off (the ${build} wasm build runs)` };
+  if (!fs.existsSync(ADDON_PATH)) return { addon: null, why: 'not built' };
+  const addon = require(ADDON_PATH) as Addon;
+  if (!addon.supported()) return { addon: null, why: 'off (this CPU lacks AVX2 or FMA3)' };
+  return { addon, why: '' };
+}
+
+/** The addon when it runs in this process (given the wasm build that runs), else null. */
+export function nativeAddon(build: string): Addon | null {
+  state ??= load(build);
+  return state.addon;
+}
+
+/** For the log: 'native avx2', or why not. */
+export function nativeStatus(build: string): string {
+  state ??= load(build);
+  return state.addon ? 'native avx2' : `native ${state.why}`;
+}
+
+/** Smallest operands the native tiles take (6 rows of 2 vectors of 8 lanes; the wasm tiles need 4 rows of 4). */
+const ROWS = 6;
+const COLUMNS = 8;
+const FILTER_CHANNELS = 6;
+
+/**
+ * `loops` with the GEMM-shaped loops routed to the addon for the calls its tiles fit; same results, so the choice
+ * per call changes no bits. `memory` is the heap both read and write (its buffer is fetched per call: it is
+ * replaced when the heap grows).
+ */
+export function withNative(loops: HeapLoops, memory: { buffer: ArrayBuffer }, addon: Addon): HeapLoops {
+  const conv =
+    (wasm: HeapLoops['convForward4x2']): HeapLoops['convForward4x2'] =>
+    (x, w, bias, y, base, m, cout, ...rest) =>
+      m >= ROWS && cout >= COLUMNS
+        ? addon.convForward(memory.buffer, x, w, bias, y, base, m, cout, ...rest)
+        : wasm(x, w, bias, y, base, m, cout, ...rest);
+  const gemm =
+    (wasm: HeapLoops['gemm4x2']): HeapLoops['gemm4x2'] =>
+    (a, sAi, sAt, b, sBt, c, m, n, k) =>
+      m >= ROWS && n >= COLUMNS
+        ? addon.gemm(memory.buffer, a, sAi, sAt, b, sBt, c, m, n, k)
+        : wasm(a, sAi, sAt, b, sBt, c, m, n, k);
+  const filterGrad = loops.convFilterGradBlocked;
+  return {
+    ...loops,
+    convForward4x1: conv(loops.convForward4x1),
+    convForward4x2: conv(loops.convForward4x2),
+    convForwardW2: conv(loops.convForwardW2),
+    gemm4x1: gemm(loops.gemm4x1),
+    gemm4x2: gemm(loops.gemm4x2),
+    gemmW2: gemm(loops.gemmW2),
+    gemmW3: gemm(loops.gemmW3),
+    gemmW4: gemm(loops.gemmW4),
+    convFilterGradBlocked: (x, dy, dw, base, scratch, m, cout, fh, rowFloats, rowBytes) =>
+      m >= 1 && cout >= FILTER_CHANNELS && rowFloats >= COLUMNS
+        ? addon.convFilterGradBlocked(memory.buffer, x, dy, dw, base, m, cout, fh, rowFloats, rowBytes)
+        : filterGrad(x, dy, dw, base, scratch, m, cout, fh, rowFloats, rowBytes),
+  };
+}
