@@ -500,7 +500,9 @@ async function assemble(x: Execution, dataset: LoadedDataset, workers: number) {
   const impl = steps.implementation;
   x.logger.info(
     { directStep: impl.direct },
-    impl.direct ? `training step: direct wasm kernels (${kernelsInUse()})` : `training step: tfjs autograd: ${impl.reason}`,
+    impl.direct
+      ? `training step: direct wasm kernels (${kernelsInUse()})`
+      : `training step: tfjs autograd: ${impl.reason}`,
   );
   const source = new PrefetchingSource(datasetBatchSource(dataset, e));
   if (x.held.spawned) {
