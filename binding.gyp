@@ -3,7 +3,7 @@
     {
       "target_name": "pipeline_kernels",
       "sources": ["src/engine/kernels/native/kernels.c"],
-      "cflags": ["-O3", "-std=gnu11", "-Wall", "-Wextra"]
+      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -195,6 +195,69 @@ for (const [n, hp, wp, cin, fh, fw, s, cout] of FILTER_GRADS) {
   });
 }
 
+// Winograd F(4x4, 3x3) transforms: [images, tile rows, tile columns, channels, first tile, bias, relu]
+const TRANSFORMS: Array<[number, number, number, number, number, boolean, boolean]> = [
+  [2, 2, 3, 8, 0, true, true],
+  [2, 2, 3, 13, 1, false, true], // channel groups overlapping; a range of tiles not from 0
+  [1, 3, 2, 32, 2, true, false],
+  [1, 2, 2, 5, 0, true, true], // 5 channels: wasm runs
+];
+
+for (const [n, th, tw, c, t0, hasBias, relu] of TRANSFORMS) {
+  const tiles = n * th * tw;
+  const name = `${n}x${th}x${tw} tiles of ${c} channels from tile ${t0}`;
+  const plane = (Math.ceil(((tiles - t0) * c) / 16) * 16 + 16) * 4;
+
+  test(`winograd4Input and winograd4GradInput: ${name}, same bits native and wasm`, native, () => {
+    const { mem, raw, routed } = pair();
+    for (const [fn, h, w] of [
+      ['winograd4Input', 4 * th + 2, 4 * tw + 2],
+      ['winograd4GradInput', 4 * th, 4 * tw],
+    ] as const) {
+      const x = 64;
+      const v1 = fill(mem, x, n * h * w * c, 8);
+      const v2 = v1 + 36 * plane;
+      new Float32Array(mem.buffer, v1, (72 * plane) / 4).fill(0);
+      raw[fn](x, v1, plane, h, w, c, th, tw, t0, tiles);
+      routed[fn](x, v2, plane, h, w, c, th, tw, t0, tiles);
+      assert.deepEqual(bits(mem, v2, (36 * plane) / 4), bits(mem, v1, (36 * plane) / 4), fn);
+    }
+  });
+
+  test(`winograd4Output: ${name}, bias ${hasBias}, relu ${relu}, same bits native and wasm`, native, () => {
+    const { mem, raw, routed } = pair();
+    const [oh, ow] = [4 * th - 1, 4 * tw - 2]; // the last tiles partly outside
+    const m = 64;
+    const bias = fill(mem, m, (36 * plane) / 4, 9);
+    const y1 = fill(mem, bias, c, 10);
+    const y2 = y1 + Math.ceil((n * oh * ow * c) / 16) * 64;
+    new Float32Array(mem.buffer, y1, (y2 - y1) / 2).fill(0);
+    for (const [loops, y] of [
+      [raw, y1],
+      [routed, y2],
+    ] as const)
+      loops.winograd4Output(m, plane, y, hasBias ? bias : 0, oh, ow, c, th, tw, t0, tiles, relu ? 1 : 0);
+    assert.deepEqual(bits(mem, y2, n * oh * ow * c), bits(mem, y1, n * oh * ow * c));
+  });
+}
+
+for (const [cin, cout] of [
+  [3, 8],
+  [5, 13],
+  [16, 32],
+  [4, 6], // 6 output channels: wasm runs
+]) {
+  test(`winograd4Filter: ${cin} -> ${cout} channels, same bits native and wasm`, native, () => {
+    const { mem, raw, routed } = pair();
+    const g = 64;
+    const u1 = fill(mem, g, 9 * cin * cout, 11);
+    const u2 = u1 + Math.ceil((36 * cin * cout) / 16) * 64;
+    raw.winograd4Filter(g, u1, cin, cout);
+    routed.winograd4Filter(g, u2, cin, cout);
+    assert.deepEqual(bits(mem, u2, 36 * cin * cout), bits(mem, u1, 36 * cin * cout));
+  });
+}
+
 test('a run trains to the same metrics and weights with the native loops and without them', native, () => {
   const work = tempDir();
   const data = writePngDataset(path.join(work, 'data'), { train: 96, test: 32 });

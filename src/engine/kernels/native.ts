@@ -1,5 +1,5 @@
 /**
- * The native build of the GEMM-shaped convolution loops (native/kernels.c, compiled by node-gyp in `npm run build`
+ * The native build of the GEMM-shaped convolution loops and the Winograd F(4x4, 3x3) transforms (native/kernels.c, compiled by node-gyp in `npm run build`
  * into build/Release/): 8-lane AVX2 fused multiply-adds where WebAssembly SIMD has 4 lanes, on the same tfjs heap
  * and with the same bits as the relaxed-SIMD wasm build (see kernels.c). `heapLoops` routes those loops here when
  * this module is present; everything else, and any call below the native tiles' minimum sizes, stays in wasm.
@@ -17,6 +17,10 @@ interface Addon {
   supported(): boolean;
   convForward(heap: ArrayBuffer, ...args: Parameters<HeapLoops['convForward4x2']>): void;
   gemm(heap: ArrayBuffer, ...args: Parameters<HeapLoops['gemm4x2']>): void;
+  winograd4Input(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Input']>): void;
+  winograd4GradInput(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4GradInput']>): void;
+  winograd4Output(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Output']>): void;
+  winograd4Filter(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Filter']>): void;
   convFilterGradBlocked(
     heap: ArrayBuffer,
     x: number,
@@ -82,6 +86,11 @@ export function withNative(loops: HeapLoops, memory: { buffer: ArrayBuffer }, ad
         ? addon.gemm(memory.buffer, a, sAi, sAt, b, sBt, c, m, n, k)
         : wasm(a, sAi, sAt, b, sBt, c, m, n, k);
   const filterGrad = loops.convFilterGradBlocked;
+  const transform =
+    (wasm: HeapLoops['winograd4Input'], native: Addon['winograd4Input']): HeapLoops['winograd4Input'] =>
+    (p, q, plane, h, w, c, ...rest) =>
+      c >= COLUMNS ? native(memory.buffer, p, q, plane, h, w, c, ...rest) : wasm(p, q, plane, h, w, c, ...rest);
+  const [output, filter] = [loops.winograd4Output, loops.winograd4Filter];
   return {
     ...loops,
     convForward4x1: conv(loops.convForward4x1),
@@ -92,6 +101,14 @@ export function withNative(loops: HeapLoops, memory: { buffer: ArrayBuffer }, ad
     gemmW2: gemm(loops.gemmW2),
     gemmW3: gemm(loops.gemmW3),
     gemmW4: gemm(loops.gemmW4),
+    winograd4Input: transform(loops.winograd4Input, addon.winograd4Input),
+    winograd4GradInput: transform(loops.winograd4GradInput, addon.winograd4GradInput),
+    winograd4Output: (m, plane, y, bias, oh, ow, c, ...rest) =>
+      c >= COLUMNS
+        ? addon.winograd4Output(memory.buffer, m, plane, y, bias, oh, ow, c, ...rest)
+        : output(m, plane, y, bias, oh, ow, c, ...rest),
+    winograd4Filter: (g, u, cin, cout) =>
+      cout >= COLUMNS ? addon.winograd4Filter(memory.buffer, g, u, cin, cout) : filter(g, u, cin, cout),
     convFilterGradBlocked: (x, dy, dw, base, scratch, m, cout, fh, rowFloats, rowBytes) =>
       m >= 1 && cout >= FILTER_CHANNELS && rowFloats >= COLUMNS
         ? addon.convFilterGradBlocked(memory.buffer, x, dy, dw, base, m, cout, fh, rowFloats, rowBytes)

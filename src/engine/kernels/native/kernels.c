@@ -1,17 +1,19 @@
 /*
- * The GEMM-shaped inner loops of the convolution kernels in 8-lane AVX2 fused multiply-adds, for x86-64 machines
- * that have them: the same products as assembly/conv-forward.ts, gemm.ts and conv-filter-grad.ts, on the same
- * operands in the tfjs wasm heap (every pointer a byte offset into the heap's ArrayBuffer, passed with each call).
+ * Native builds of the convolution kernels' hottest loops, for x86-64 machines with AVX2 and FMA3: the GEMM-shaped
+ * loops of assembly/conv-forward.ts, gemm.ts and conv-filter-grad.ts, and the Winograd F(4x4, 3x3) transforms of
+ * assembly/winograd4.ts, on the same operands in the tfjs wasm heap (every pointer a byte offset into the heap's
+ * ArrayBuffer, passed with each call).
  *
- * Why native: WebAssembly SIMD is 128 bits wide, and those kernels already run at its fused multiply-add peak
- * (40-46 GFLOP/s a core here); 256-bit vectors double what one instruction does. Measured on this project's
- * family shapes: 77-92 GFLOP/s against 23-34 for the wasm kernels (see BENCHMARKS.md).
+ * Why native: WebAssembly SIMD is 128 bits wide, and those loops already ran at its fused multiply-add peak
+ * (40-46 GFLOP/s a core here); 256-bit vectors do twice the work per instruction. Measured on this project's
+ * family shapes, best of 30 calls: 77-96 GFLOP/s against 23-46 for the wasm loops (see BENCHMARKS.md).
  *
- * Same bits as the relaxed-SIMD wasm build: every output is one sequential sum in float32, from 0, over the same
- * terms in the same order, each step one fused multiply-add (f32x4.relaxed_madd is one on x86 with FMA3); only
- * the width of a tile differs, and tiles never change the order within one output. Edges as in the wasm
- * kernels: the last tile of rows or columns is shifted back to end at the edge, and its overlapping cells are
- * computed twice in the same order, so they get the same bits.
+ * Same bits as the relaxed-SIMD wasm build: every output is computed from the same terms with the same operations
+ * in the same order, each multiply-add one fused multiply-add (f32x4.relaxed_madd is one on x86 with FMA3), every
+ * other operation separate (compiled with -ffp-contract=off); only the width of a tile differs, and a tile never
+ * changes the order within one output. Edges as in the wasm loops: the last tile of rows, columns or channels is
+ * shifted back to end at the edge, and its overlapping cells are computed twice in the same order, so they get
+ * the same bits. test/engine/native-kernels.test.ts compares the two bit for bit.
  *
  * This file is compiled without AVX flags; the kernels carry their own target attribute, and `supported()`
  * asks the CPU (cpuid) before anything calls them. On other architectures only `supported()` exists, and says no.
@@ -73,6 +75,12 @@ static inline int32_t tileColumn(Columns c, int32_t j0, int32_t cols) { return c
     a51 = _mm256_fmadd_ps(s, V1, a51);                                                                           \
   } while (0)
 
+/* relu as the wasm's f32x4.max(z, 0): +0 for -0, and NaN stays NaN (x86's max alone would return 0 for NaN). */
+KERNEL static inline __m256 relu8(__m256 z) {
+  const __m256 r = _mm256_max_ps(z, _mm256_setzero_ps());
+  return _mm256_blendv_ps(r, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
+}
+
 /* A row's two accumulators to q and q + second, plus the bias vectors if any, then relu if asked. */
 KERNEL static inline void storeRow(uint8_t *q, int32_t second, __m256 v0, __m256 v1, int hasBias, __m256 b0,
                                    __m256 b1, int relu) {
@@ -81,8 +89,8 @@ KERNEL static inline void storeRow(uint8_t *q, int32_t second, __m256 v0, __m256
     v1 = _mm256_add_ps(v1, b1);
   }
   if (relu) {
-    v0 = _mm256_max_ps(v0, _mm256_setzero_ps());
-    v1 = _mm256_max_ps(v1, _mm256_setzero_ps());
+    v0 = relu8(v0);
+    v1 = relu8(v1);
   }
   _mm256_storeu_ps((float *)q, v0);
   _mm256_storeu_ps((float *)(q + second), v1);
@@ -234,6 +242,176 @@ KERNEL static int convFilterGradBlocked(uint8_t *mem, int32_t x, int32_t dy, int
   return 0;
 }
 
+/* ---- Winograd F(4x4, 3x3) transforms: assembly/winograd4.ts, 8 channels at a time ---- */
+/*
+ * Each lane computes the wasm transform's formulas term for term: the wasm madd(acc, a, b) (a*b + acc, fused) is
+ * fmadd(a, b, acc) here, and adds, subtractions, products and divisions stay separate (this file is compiled with
+ * -ffp-contract=off, so the compiler fuses nothing of its own). The last channel group is shifted back to end at C
+ * (C >= 8), as the wasm's 4-channel groups are at C >= 4: overlapping lanes get the same bits.
+ */
+
+#define LD(p) _mm256_loadu_ps((const float *)(p))
+#define ST(p, v) _mm256_storeu_ps((float *)(p), (v))
+#define K(v) _mm256_set1_ps(v)
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define FMA _mm256_fmadd_ps /* FMA(a, b, acc) = a*b + acc, one rounding: the wasm's madd(acc, a, b) */
+
+static inline int32_t tileOrigin(int32_t t, int32_t TH, int32_t TW, int32_t H, int32_t W, int32_t step) {
+  const int32_t tw = t % TW, th = (t / TW) % TH, n = t / (TW * TH);
+  return (n * H + step * th) * W + step * tw;
+}
+
+/* Row i of Bᵀ applied to the 6 values at p, p + s, ..., p + 5s. */
+KERNEL static inline __m256 btAt(int i, const uint8_t *p, int32_t s) {
+  if (i == 0) return FMA(LD(p + 2 * s), K(-5), FMA(LD(p), K(4), LD(p + 4 * s)));
+  if (i == 5) return FMA(LD(p + 3 * s), K(-5), FMA(LD(p + s), K(4), LD(p + 5 * s)));
+  const __m256 d1 = LD(p + s), d2 = LD(p + 2 * s), d3 = LD(p + 3 * s), d4 = LD(p + 4 * s);
+  if (i == 1) return FMA(ADD(d1, d2), K(-4), ADD(d3, d4));
+  if (i == 2) return FMA(SUB(d1, d2), K(4), SUB(d4, d3));
+  if (i == 3) return FMA(SUB(d3, d1), K(2), SUB(d4, d2));
+  return FMA(SUB(d3, d1), K(-2), SUB(d4, d2));
+}
+
+KERNEL static inline void btStore(uint8_t *q, int32_t plane, __m256 e0, __m256 e1, __m256 e2, __m256 e3, __m256 e4,
+                                  __m256 e5) {
+  ST(q, FMA(e2, K(-5), FMA(e0, K(4), e4)));
+  ST(q + plane, FMA(ADD(e1, e2), K(-4), ADD(e3, e4)));
+  ST(q + 2 * plane, FMA(SUB(e1, e2), K(4), SUB(e4, e3)));
+  const __m256 d42 = SUB(e4, e2), d31 = SUB(e3, e1);
+  ST(q + 3 * plane, FMA(d31, K(2), d42));
+  ST(q + 4 * plane, FMA(d31, K(-2), d42));
+  ST(q + 5 * plane, FMA(e3, K(-5), FMA(e1, K(4), e5)));
+}
+
+/* winograd4Input(xp, v, plane, Hp, Wp, C, TH, TW, t0, t1), C >= 8. */
+KERNEL static void winograd4Input(uint8_t *mem, int32_t xp, int32_t v, int32_t plane, int32_t Hp, int32_t Wp,
+                                  int32_t C, int32_t TH, int32_t TW, int32_t t0, int32_t t1) {
+  const int32_t row = Wp * C * 4, px = C * 4;
+  for (int32_t t = t0; t < t1; t++) {
+    const int32_t origin = tileOrigin(t, TH, TW, Hp, Wp, 4);
+    for (int32_t c0 = 0; c0 < C; c0 += 8) {
+      const int32_t c = min32(c0, C - 8);
+      const uint8_t *p = mem + xp + (origin * C + c) * 4;
+      uint8_t *q = mem + v + ((t - t0) * C + c) * 4;
+      for (int i = 0; i < 6; i++)
+        btStore(q + 6 * i * plane, plane, btAt(i, p, row), btAt(i, p + px, row), btAt(i, p + 2 * px, row),
+                btAt(i, p + 3 * px, row), btAt(i, p + 4 * px, row), btAt(i, p + 5 * px, row));
+    }
+  }
+}
+
+/* Row i of Aᵀ applied to the 6 values at p, p + s, ..., p + 5s. */
+KERNEL static inline __m256 atAt(int i, const uint8_t *p, int32_t s) {
+  const __m256 m1 = LD(p + s), m2 = LD(p + 2 * s), m3 = LD(p + 3 * s), m4 = LD(p + 4 * s);
+  if (i == 0) return ADD(ADD(LD(p), ADD(m1, m2)), ADD(m3, m4));
+  if (i == 1) return FMA(SUB(m3, m4), K(2), SUB(m1, m2));
+  if (i == 2) return FMA(ADD(m3, m4), K(4), ADD(m1, m2));
+  return ADD(FMA(SUB(m3, m4), K(8), SUB(m1, m2)), LD(p + 5 * s));
+}
+
+KERNEL static inline void outStore(uint8_t *p, __m256 v, __m256 bv, int32_t bias, int32_t relu) {
+  const __m256 z = bias == 0 ? v : ADD(v, bv);
+  ST(p, relu ? relu8(z) : z);
+}
+
+/* winograd4Output(m, plane, y, bias, OH, OW, C, TH, TW, t0, t1, relu), C >= 8. */
+KERNEL static void winograd4Output(uint8_t *mem, int32_t m, int32_t plane, int32_t y, int32_t bias, int32_t OH,
+                                   int32_t OW, int32_t C, int32_t TH, int32_t TW, int32_t t0, int32_t t1,
+                                   int32_t relu) {
+  const int32_t px = C * 4, rowBytes = OW * C * 4, s = 6 * plane;
+  for (int32_t t = t0; t < t1; t++) {
+    const int32_t tw = t % TW, th = (t / TW) % TH, n = t / (TW * TH);
+    const int32_t oh = 4 * th, ow = 4 * tw;
+    const int32_t rows = min32(4, OH - oh), cols = min32(4, OW - ow);
+    for (int32_t c0 = 0; c0 < C; c0 += 8) {
+      const int32_t c = min32(c0, C - 8);
+      const uint8_t *q = mem + m + ((t - t0) * C + c) * 4;
+      const __m256 bv = bias == 0 ? _mm256_setzero_ps() : LD(mem + bias + c * 4);
+      uint8_t *yp = mem + y + (((n * OH + oh) * OW + ow) * C + c) * 4;
+      for (int i = 0; i < rows; i++, yp += rowBytes) {
+        const __m256 s0 = atAt(i, q, s), s1 = atAt(i, q + plane, s), s2 = atAt(i, q + 2 * plane, s);
+        const __m256 s3 = atAt(i, q + 3 * plane, s), s4 = atAt(i, q + 4 * plane, s), s5 = atAt(i, q + 5 * plane, s);
+        const __m256 p12 = ADD(s1, s2), p34 = ADD(s3, s4), m12 = SUB(s1, s2), m34 = SUB(s3, s4);
+        outStore(yp, ADD(ADD(s0, p12), p34), bv, bias, relu);
+        if (cols > 1) outStore(yp + px, FMA(m34, K(2), m12), bv, bias, relu);
+        if (cols > 2) outStore(yp + 2 * px, FMA(p34, K(4), p12), bv, bias, relu);
+        if (cols > 3) outStore(yp + 3 * px, ADD(FMA(m34, K(8), m12), s5), bv, bias, relu);
+      }
+    }
+  }
+}
+
+/* Row i of A applied to the 4 values at p, p + s, p + 2s, p + 3s. */
+KERNEL static inline __m256 aAt(int i, const uint8_t *p, int32_t s) {
+  if (i == 0) return LD(p);
+  if (i == 5) return LD(p + 3 * s);
+  const __m256 d0 = LD(p), d1 = LD(p + s), d2 = LD(p + 2 * s), d3 = LD(p + 3 * s);
+  if (i == 1) return ADD(ADD(d0, d2), ADD(d1, d3));
+  if (i == 2) return SUB(ADD(d0, d2), ADD(d1, d3));
+  if (i == 3) return FMA(FMA(d3, K(4), d1), K(2), FMA(d2, K(4), d0));
+  return FMA(FMA(d3, K(4), d1), K(-2), FMA(d2, K(4), d0));
+}
+
+KERNEL static inline void aStore(uint8_t *q, int32_t plane, __m256 e0, __m256 e1, __m256 e2, __m256 e3) {
+  const __m256 e02 = ADD(e0, e2), e13 = ADD(e1, e3);
+  const __m256 f02 = FMA(e2, K(4), e0), f13 = FMA(e3, K(4), e1);
+  ST(q, e0);
+  ST(q + plane, ADD(e02, e13));
+  ST(q + 2 * plane, SUB(e02, e13));
+  ST(q + 3 * plane, FMA(f13, K(2), f02));
+  ST(q + 4 * plane, FMA(f13, K(-2), f02));
+  ST(q + 5 * plane, e3);
+}
+
+/* winograd4GradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1), C >= 8. */
+KERNEL static void winograd4GradInput(uint8_t *mem, int32_t dy, int32_t e, int32_t plane, int32_t OHp, int32_t OWp,
+                                      int32_t C, int32_t TH, int32_t TW, int32_t t0, int32_t t1) {
+  const int32_t row = OWp * C * 4, px = C * 4;
+  for (int32_t t = t0; t < t1; t++) {
+    const int32_t origin = tileOrigin(t, TH, TW, OHp, OWp, 4);
+    for (int32_t c0 = 0; c0 < C; c0 += 8) {
+      const int32_t c = min32(c0, C - 8);
+      const uint8_t *p = mem + dy + (origin * C + c) * 4;
+      uint8_t *q = mem + e + ((t - t0) * C + c) * 4;
+      for (int i = 0; i < 6; i++)
+        aStore(q + 6 * i * plane, plane, aAt(i, p, row), aAt(i, p + px, row), aAt(i, p + 2 * px, row),
+               aAt(i, p + 3 * px, row));
+    }
+  }
+}
+
+/* G applied to one filter column (a, b, c), to q, q + s, ..., q + 5s: separate products and divisions. */
+KERNEL static inline void gStore(uint8_t *q, int32_t s, __m256 a, __m256 b, __m256 c) {
+  const __m256 ac = ADD(a, c);
+  const __m256 a4c = ADD(a, _mm256_mul_ps(K(4), c));
+  const __m256 b2 = _mm256_mul_ps(K(2), b);
+  ST(q, _mm256_mul_ps(a, K(0.25f)));
+  ST(q + s, _mm256_div_ps(ADD(ac, b), K(-6)));
+  ST(q + 2 * s, _mm256_div_ps(SUB(ac, b), K(-6)));
+  ST(q + 3 * s, _mm256_div_ps(ADD(a4c, b2), K(24)));
+  ST(q + 4 * s, _mm256_div_ps(SUB(a4c, b2), K(24)));
+  ST(q + 5 * s, c);
+}
+
+/* winograd4Filter(g, u, Cin, Cout), Cout >= 8. */
+KERNEL static void winograd4Filter(uint8_t *mem, int32_t g, int32_t u, int32_t Cin, int32_t Cout) {
+  const int32_t tap = Cin * Cout * 4;
+  for (int32_t ci = 0; ci < Cin; ci++) {
+    for (int32_t c0 = 0; c0 < Cout; c0 += 8) {
+      const int32_t co = min32(c0, Cout - 8);
+      const uint8_t *p = mem + g + (ci * Cout + co) * 4;
+      uint8_t *out = mem + u + (ci * Cout + co) * 4;
+      for (int kw = 0; kw < 3; kw++)
+        gStore(out + kw * tap, 6 * tap, LD(p + kw * tap), LD(p + (3 + kw) * tap), LD(p + (6 + kw) * tap));
+      for (int i = 0; i < 6; i++) {
+        uint8_t *q = out + 6 * i * tap;
+        gStore(q, tap, LD(q), LD(q + tap), LD(q + 2 * tap));
+      }
+    }
+  }
+}
+
 /* ---- Node-API bindings: fn(heap: ArrayBuffer, ...int32 arguments) ---- */
 
 #define MAX_ARGS 13
@@ -280,6 +458,34 @@ static napi_value ConvFilterGradBlocked(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value Winograd4Input(napi_env env, napi_callback_info info) {
+  int32_t a[10];
+  uint8_t *mem = readArgs(env, info, 10, a);
+  if (mem) winograd4Input(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  return NULL;
+}
+
+static napi_value Winograd4GradInput(napi_env env, napi_callback_info info) {
+  int32_t a[10];
+  uint8_t *mem = readArgs(env, info, 10, a);
+  if (mem) winograd4GradInput(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  return NULL;
+}
+
+static napi_value Winograd4Output(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  uint8_t *mem = readArgs(env, info, 12, a);
+  if (mem) winograd4Output(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
+static napi_value Winograd4Filter(napi_env env, napi_callback_info info) {
+  int32_t a[4];
+  uint8_t *mem = readArgs(env, info, 4, a);
+  if (mem) winograd4Filter(mem, a[0], a[1], a[2], a[3]);
+  return NULL;
+}
+
 /* Whether this CPU runs the kernels: AVX2 and FMA3. */
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
@@ -295,6 +501,10 @@ NAPI_MODULE_INIT() {
       {"convForward", NULL, ConvForward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"convFilterGradBlocked", NULL, ConvFilterGradBlocked, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"winograd4Input", NULL, Winograd4Input, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"winograd4GradInput", NULL, Winograd4GradInput, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"winograd4Output", NULL, Winograd4Output, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"winograd4Filter", NULL, Winograd4Filter, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   return exports;
