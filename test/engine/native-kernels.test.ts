@@ -164,12 +164,14 @@ for (const [m, n, k, transposed] of GEMMS) {
 
 // [images, padded height, padded width, Cin, fh, fw, stride, Cout]
 const FILTER_GRADS: Array<[number, number, number, number, number, number, number, number]> = [
-  [4, 34, 34, 16, 3, 3, 2, 32], // 3 blocks of pixels
+  [4, 34, 34, 16, 3, 3, 2, 32], // 3 blocks of pixels; tiles of 24 taps x 4 channels
   [4, 18, 18, 32, 3, 3, 2, 64],
   [4, 34, 34, 3, 3, 3, 1, 16], // rows of 9 taps
   [3, 12, 12, 3, 5, 5, 1, 6],
   [1, 300, 1, 8, 1, 1, 1, 13], // rows of 8 taps, 13 channels
   [2, 9, 9, 4, 2, 2, 1, 7], // 8 taps, 7 channels
+  [2, 12, 12, 8, 3, 5, 1, 13], // rows of 40 taps: tiles of 24 taps x 4 channels, both overlapping
+  [2, 12, 12, 9, 1, 3, 1, 16], // rows of 27 taps: tiles of 16 x 6, which compute less of them
   [2, 9, 9, 3, 2, 2, 1, 12], // 6 taps: wasm runs
 ];
 
