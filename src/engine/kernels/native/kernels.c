@@ -5,8 +5,9 @@
  * ArrayBuffer, passed with each call).
  *
  * Why native: WebAssembly SIMD is 128 bits wide, and those loops already ran at its fused multiply-add peak
- * (40-46 GFLOP/s a core here); 256-bit vectors do twice the work per instruction. Measured on this project's
- * family shapes, best of 30 calls: 77-96 GFLOP/s against 23-46 for the wasm loops (see BENCHMARKS.md).
+ * (40-51 GFLOP/s a core here); 256-bit vectors do twice the work per instruction. Measured on the model families'
+ * shapes at batch 16 (bench/native-loops.ts, best of 40 alternating calls): 94-113 GFLOP/s against 37-51 for the
+ * products, 2.0-2.9x in all (see BENCHMARKS.md).
  *
  * Same bits as the relaxed-SIMD wasm build: every output is computed from the same terms with the same operations
  * in the same order, each multiply-add one fused multiply-add (f32x4.relaxed_madd is one on x86 with FMA3), every
