@@ -18,10 +18,11 @@
  * Also (bench/serve.ts): `pipeline predict` images/s on the 10,000 test JPEGs and `pipeline serve`
  * requests/s with p50/p99 latency at 1, 8 and 64 concurrent connections, with the model of the
  * last `ours` run, `--model RUN_FOLDER`, or else one trained for 1 epoch here.
+ * Also (part `native`, bench/native-loops.ts): the native loops against the relaxed-SIMD wasm loops they replace.
  * Also (parts `queue`, `tpe`): the per-trial overhead of queued sweeps (bench/queue-overhead.ts,
  * on a redis-server of its own) and TPE against random search (bench/tpe-vs-random.ts).
  *
- * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe] [--batches 32,128]
+ * Usage: node dist/bench/run.js [--parts torch,ours,cpu,eval,validate,native,families,predict,serve,queue,tpe] [--batches 32,128]
  *   [--workers 1,2] [--threads 1,2] [--epochs 3] [--data-dir D] [--json FILE] [--model RUN_FOLDER]
  *   [--serve-seconds 10] [--queue-workers 1,2,4,8]
  *
@@ -55,7 +56,7 @@ const opt = (name: string): string | undefined => {
   return i === -1 ? undefined : args[i + 1];
 };
 const list = (name: string, dflt: string) => (opt(name) ?? dflt).split(',').filter(Boolean);
-const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,families,predict,serve,queue,tpe'));
+const parts = new Set(list('--parts', 'torch,ours,cpu,eval,validate,native,families,predict,serve,queue,tpe'));
 const batchSizes = list('--batches', '32,128').map(Number);
 const workerCounts = list('--workers', '1,2').map(Number);
 const threadCounts = list('--threads', '1,2').map(Number);
@@ -157,6 +158,12 @@ async function main(): Promise<void> {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }
   table(rows);
+  if (parts.has('native')) {
+    // The native loops against the wasm ones they replace (bench/native-loops.ts), in its own process.
+    log('');
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'native-loops.js')], { stdio: 'inherit' });
+    if (r.status !== 0) log(`native: not measured (exit ${r.status})`);
+  }
   if (parts.has('families')) {
     // The model-family suite (bench/families.ts), in its own process, printing its own table.
     log('');
