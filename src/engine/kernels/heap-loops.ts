@@ -14,6 +14,10 @@ import * as v8 from 'node:v8';
 import { nativeAddon, withNative } from './native';
 import type { WindowArgs } from './wasm-internals';
 
+/** The conv filter gradient's operands (byte offsets: input, dy, dw, the windows' base table) and sizes. */
+export type FilterGradOperands = [x: number, dy: number, dw: number, base: number];
+export type FilterGradShape = [m: number, cout: number, fh: number, rowFloats: number, rowBytes: number];
+
 export interface HeapLoops {
   /**
    * dx = 0; for every output cell (n,oh,ow,ch): dx[first max of its window] += dy[cell].
@@ -93,18 +97,7 @@ export interface HeapLoops {
   convFilterGradW3: HeapLoops['convFilterGrad4x1'];
   convFilterGradW4: HeapLoops['convFilterGrad4x1'];
   /** See assembly/conv-filter-grad.ts. */
-  convFilterGradBlocked(
-    x: number,
-    dy: number,
-    dw: number,
-    base: number,
-    scratch: number,
-    m: number,
-    cout: number,
-    fh: number,
-    rowFloats: number,
-    rowBytes: number,
-  ): void;
+  convFilterGradBlocked(...args: [...FilterGradOperands, scratch: number, ...FilterGradShape]): void;
   /** See assembly/conv-forward.ts (bias 0 for none, relu 0 or 1). */
   convForward4x2(
     x: number,

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HeapLoops } from './heap-loops';
+import type { FilterGradOperands, FilterGradShape, HeapLoops } from './heap-loops';
 
 /** The addon's functions: (heap, ...the wasm loop's int32 arguments). */
 interface Addon {
@@ -21,18 +21,8 @@ interface Addon {
   winograd4GradInput(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4GradInput']>): void;
   winograd4Output(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Output']>): void;
   winograd4Filter(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Filter']>): void;
-  convFilterGradBlocked(
-    heap: ArrayBuffer,
-    x: number,
-    dy: number,
-    dw: number,
-    base: number,
-    m: number,
-    cout: number,
-    fh: number,
-    rowFloats: number,
-    rowBytes: number,
-  ): void;
+  /** As the wasm loop, without its scratch (the native loop allocates its own). */
+  convFilterGradBlocked(heap: ArrayBuffer, ...args: [...FilterGradOperands, ...FilterGradShape]): void;
 }
 
 /** Where node-gyp puts the addon, from dist/src/engine/kernels/. */
