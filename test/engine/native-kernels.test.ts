@@ -48,6 +48,13 @@ test('the native loops run on a CPU with AVX2 and FMA3, and say why not when the
   if (has !== null) assert.equal(statusIn({}), has ? 'native avx2' : 'native off (this CPU lacks AVX2 or FMA3)');
   assert.equal(statusIn({ PIPELINE_NATIVE: 'off' }), 'native off (PIPELINE_NATIVE=off)');
   assert.equal(statusIn({ PIPELINE_WASM_SIMD: 'plain' }), 'native off (the simd wasm build runs)');
+  assert.equal(statusIn({ PIPELINE_NATIVE_ADDON: '/nonexistent/pipeline_kernels.node' }), 'native not built');
+  const garbage = path.join(tempDir(), 'pipeline_kernels.node');
+  fs.writeFileSync(garbage, 'not a shared object');
+  assert.match(
+    statusIn({ PIPELINE_NATIVE_ADDON: garbage }),
+    /^native off \(.*pipeline_kernels\.node does not load: .+\)$/,
+  );
 });
 
 /** Random floats in [-1, 1) into the memory at a byte offset; the next free offset after them. */

@@ -15,6 +15,11 @@ import type { FilterGradOperands, FilterGradShape, HeapLoops } from './heap-loop
 /** The addon's functions: (heap, ...the wasm loop's int32 arguments). */
 interface Addon {
   supported(): boolean;
+  /**
+   * The smallest operands the native tiles take (kernels.c owns them): rows (output pixels or GEMM rows), columns
+   * (output channels, GEMM columns, Winograd channels; 8 lanes), and the filter gradient's output channels.
+   */
+  limits: { rows: number; columns: number; filterChannels: number };
   convForward(heap: ArrayBuffer, ...args: Parameters<HeapLoops['convForward4x2']>): void;
   gemm(heap: ArrayBuffer, ...args: Parameters<HeapLoops['gemm4x2']>): void;
   winograd4Input(heap: ArrayBuffer, ...args: Parameters<HeapLoops['winograd4Input']>): void;
@@ -25,8 +30,10 @@ interface Addon {
   convFilterGradBlocked(heap: ArrayBuffer, ...args: [...FilterGradOperands, ...FilterGradShape]): void;
 }
 
-/** Where node-gyp puts the addon, from dist/src/engine/kernels/. */
-export const ADDON_PATH = path.join(__dirname, '..', '..', '..', '..', 'build', 'Release', 'pipeline_kernels.node');
+/** Where node-gyp puts the addon, from dist/src/engine/kernels/; PIPELINE_NATIVE_ADDON names another file. */
+const addonPath = () =>
+  process.env.PIPELINE_NATIVE_ADDON ||
+  path.join(__dirname, '..', '..', '..', '..', 'build', 'Release', 'pipeline_kernels.node');
 
 /** Why the native loops are off, or null when they are on; decided once per thread. */
 let state: { addon: Addon | null; why: string } | null = null;
@@ -34,8 +41,15 @@ let state: { addon: Addon | null; why: string } | null = null;
 function load(build: string): { addon: Addon | null; why: string } {
   if (process.env.PIPELINE_NATIVE === 'off') return { addon: null, why: 'off (PIPELINE_NATIVE=off)' };
   if (build !== 'relaxed-simd') return { addon: null, why: `off (the ${build} wasm build runs)` };
-  if (!fs.existsSync(ADDON_PATH)) return { addon: null, why: 'not built' };
-  const addon = require(ADDON_PATH) as Addon;
+  const file = addonPath();
+  if (!fs.existsSync(file)) return { addon: null, why: 'not built' };
+  let addon: Addon;
+  try {
+    addon = require(file) as Addon;
+  } catch (err) {
+    // A stale or foreign build (another platform's binary, a truncated file): the wasm loops still train.
+    return { addon: null, why: `off (${file} does not load: ${(err as Error).message.split('\n')[0]})` };
+  }
   if (!addon.supported()) return { addon: null, why: 'off (this CPU lacks AVX2 or FMA3)' };
   return { addon, why: '' };
 }
@@ -52,34 +66,30 @@ export function nativeStatus(build: string): string {
   return state.addon ? 'native avx2' : `native ${state.why}`;
 }
 
-/** Smallest operands the native tiles take (6 rows of 2 vectors of 8 lanes; the wasm tiles need 4 rows of 4). */
-const ROWS = 6;
-const COLUMNS = 8;
-const FILTER_CHANNELS = 6;
-
 /**
  * `loops` with the GEMM-shaped loops routed to the addon for the calls its tiles fit; same results, so the choice
  * per call changes no bits. `memory` is the heap both read and write (its buffer is fetched per call: it is
  * replaced when the heap grows).
  */
 export function withNative(loops: HeapLoops, memory: { buffer: ArrayBuffer }, addon: Addon): HeapLoops {
+  const { rows, columns, filterChannels } = addon.limits;
   const conv =
     (wasm: HeapLoops['convForward4x2']): HeapLoops['convForward4x2'] =>
     (x, w, bias, y, base, m, cout, ...rest) =>
-      m >= ROWS && cout >= COLUMNS
+      m >= rows && cout >= columns
         ? addon.convForward(memory.buffer, x, w, bias, y, base, m, cout, ...rest)
         : wasm(x, w, bias, y, base, m, cout, ...rest);
   const gemm =
     (wasm: HeapLoops['gemm4x2']): HeapLoops['gemm4x2'] =>
     (a, sAi, sAt, b, sBt, c, m, n, k) =>
-      m >= ROWS && n >= COLUMNS
+      m >= rows && n >= columns
         ? addon.gemm(memory.buffer, a, sAi, sAt, b, sBt, c, m, n, k)
         : wasm(a, sAi, sAt, b, sBt, c, m, n, k);
   const filterGrad = loops.convFilterGradBlocked;
   const transform =
     (wasm: HeapLoops['winograd4Input'], native: Addon['winograd4Input']): HeapLoops['winograd4Input'] =>
     (p, q, plane, h, w, c, ...rest) =>
-      c >= COLUMNS ? native(memory.buffer, p, q, plane, h, w, c, ...rest) : wasm(p, q, plane, h, w, c, ...rest);
+      c >= columns ? native(memory.buffer, p, q, plane, h, w, c, ...rest) : wasm(p, q, plane, h, w, c, ...rest);
   const [output, filter] = [loops.winograd4Output, loops.winograd4Filter];
   return {
     ...loops,
@@ -94,13 +104,13 @@ export function withNative(loops: HeapLoops, memory: { buffer: ArrayBuffer }, ad
     winograd4Input: transform(loops.winograd4Input, addon.winograd4Input),
     winograd4GradInput: transform(loops.winograd4GradInput, addon.winograd4GradInput),
     winograd4Output: (m, plane, y, bias, oh, ow, c, ...rest) =>
-      c >= COLUMNS
+      c >= columns
         ? addon.winograd4Output(memory.buffer, m, plane, y, bias, oh, ow, c, ...rest)
         : output(m, plane, y, bias, oh, ow, c, ...rest),
     winograd4Filter: (g, u, cin, cout) =>
-      cout >= COLUMNS ? addon.winograd4Filter(memory.buffer, g, u, cin, cout) : filter(g, u, cin, cout),
+      cout >= columns ? addon.winograd4Filter(memory.buffer, g, u, cin, cout) : filter(g, u, cin, cout),
     convFilterGradBlocked: (x, dy, dw, base, scratch, m, cout, fh, rowFloats, rowBytes) =>
-      m >= 1 && cout >= FILTER_CHANNELS && rowFloats >= COLUMNS
+      m >= 1 && cout >= filterChannels && rowFloats >= columns
         ? addon.convFilterGradBlocked(memory.buffer, x, dy, dw, base, m, cout, fh, rowFloats, rowBytes)
         : filterGrad(x, dy, dw, base, scratch, m, cout, fh, rowFloats, rowBytes),
   };

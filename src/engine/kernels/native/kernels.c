@@ -28,6 +28,8 @@
 
 #define KERNEL __attribute__((target("avx2,fma")))
 #define MR 6 /* rows (output pixels) of a tile: 6 x 2 vectors = 12 accumulators of x86's 16 registers */
+#define MIN_COLUMNS 8         /* columns or channels a call needs: one vector of 8 lanes */
+#define MIN_FILTER_CHANNELS 6 /* output channels the filter gradient needs (its 16 x 6 tiles) */
 
 static inline int32_t ldi(const uint8_t *m, int32_t p) { return *(const int32_t *)(m + p); }
 static inline int32_t min32(int32_t a, int32_t b) { return a < b ? a : b; }
@@ -531,6 +533,16 @@ NAPI_MODULE_INIT() {
       {"winograd4Filter", NULL, Winograd4Filter, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  /* The smallest operands the tiles take (native.ts routes smaller calls to wasm). */
+  napi_value limits, v;
+  napi_create_object(env, &limits);
+  napi_create_int32(env, MR, &v);
+  napi_set_named_property(env, limits, "rows", v);
+  napi_create_int32(env, MIN_COLUMNS, &v);
+  napi_set_named_property(env, limits, "columns", v);
+  napi_create_int32(env, MIN_FILTER_CHANNELS, &v);
+  napi_set_named_property(env, limits, "filterChannels", v);
+  napi_set_named_property(env, exports, "limits", limits);
   return exports;
 }
 
