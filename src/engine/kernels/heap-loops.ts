@@ -404,7 +404,10 @@ export function loopsOf(backend: { wasm: { asm: { memory: WasmMemory } } }): Hea
   return heapLoops(backend.wasm.asm.memory);
 }
 
-/** The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`). */
+/**
+ * The loops bound to a tfjs wasm backend's memory (`backend.wasm.asm.memory`), with the GEMM-shaped loops and the
+ * Winograd F(4x4) transforms routed to their native build where it runs (native.ts; the same bits).
+ */
 export function heapLoops(mem: WasmMemory): HeapLoops {
   let loops = instances.get(mem);
   if (!loops) {

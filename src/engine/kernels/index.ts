@@ -177,8 +177,9 @@ export function restoreStockKernels(tf: Tf): void {
 }
 
 /**
- * Which builds of the loops run in this process, for the log (their bits differ in the last places):
- * e.g. 'relaxed-simd wasm, native avx2' or 'simd wasm, native off (the simd wasm build runs)'.
+ * Which builds of the loops run in this process, for the log (the two wasm builds' bits differ in the last places;
+ * the native loops give the relaxed build's): e.g. 'relaxed-simd wasm, native avx2' or
+ * 'simd wasm, native off (the simd wasm build runs)'.
  */
 export function kernelsInUse(): string {
   const build = kernelBuild();
