@@ -51,32 +51,18 @@ static Columns columns(int32_t cols) {
 
 static inline int32_t tileColumn(Columns c, int32_t j0, int32_t cols) { return c.full ? 0 : min32(j0, cols - 16); }
 
-#define ZERO12                                                                                                   \
-  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00, \
-         a40 = a00, a41 = a00, a50 = a00, a51 = a00
-/* acc_r += s_r * (v0, v1) for the 6 rows, s_r the float at row pointer p_r + o broadcast. */
-#define MADD12(P, O, V0, V1)                                                                                     \
-  do {                                                                                                           \
-    __m256 s;                                                                                                    \
-    s = _mm256_broadcast_ss((const float *)((P)[0] + (O)));                                                      \
-    a00 = _mm256_fmadd_ps(s, V0, a00);                                                                           \
-    a01 = _mm256_fmadd_ps(s, V1, a01);                                                                           \
-    s = _mm256_broadcast_ss((const float *)((P)[1] + (O)));                                                      \
-    a10 = _mm256_fmadd_ps(s, V0, a10);                                                                           \
-    a11 = _mm256_fmadd_ps(s, V1, a11);                                                                           \
-    s = _mm256_broadcast_ss((const float *)((P)[2] + (O)));                                                      \
-    a20 = _mm256_fmadd_ps(s, V0, a20);                                                                           \
-    a21 = _mm256_fmadd_ps(s, V1, a21);                                                                           \
-    s = _mm256_broadcast_ss((const float *)((P)[3] + (O)));                                                      \
-    a30 = _mm256_fmadd_ps(s, V0, a30);                                                                           \
-    a31 = _mm256_fmadd_ps(s, V1, a31);                                                                           \
-    s = _mm256_broadcast_ss((const float *)((P)[4] + (O)));                                                      \
-    a40 = _mm256_fmadd_ps(s, V0, a40);                                                                           \
-    a41 = _mm256_fmadd_ps(s, V1, a41);                                                                           \
-    s = _mm256_broadcast_ss((const float *)((P)[5] + (O)));                                                      \
-    a50 = _mm256_fmadd_ps(s, V0, a50);                                                                           \
-    a51 = _mm256_fmadd_ps(s, V1, a51);                                                                           \
-  } while (0)
+/* The 6 x 2 accumulators of a tile, zero. An array with literal bounds, which GCC keeps in registers. */
+#define TILE_ACCUMULATORS(ACC)                                                                                  \
+  __m256 ACC[MR][2];                                                                                            \
+  for (int r_ = 0; r_ < MR; r_++) ACC[r_][0] = ACC[r_][1] = _mm256_setzero_ps()
+
+/* ACC[r] += s_r * (V0, V1) for the 6 rows, s_r the float at row pointer P[r] + O broadcast: one step of the sum. */
+#define TILE_STEP(ACC, P, O, V0, V1)                                                                            \
+  for (int r_ = 0; r_ < MR; r_++) {                                                                             \
+    const __m256 s_ = _mm256_broadcast_ss((const float *)((P)[r_] + (O)));                                      \
+    ACC[r_][0] = _mm256_fmadd_ps(s_, V0, ACC[r_][0]);                                                           \
+    ACC[r_][1] = _mm256_fmadd_ps(s_, V1, ACC[r_][1]);                                                           \
+  }
 
 /* relu as the wasm's f32x4.max(z, 0): +0 for -0, and NaN stays NaN (x86's max alone would return 0 for NaN). */
 KERNEL static inline __m256 relu8(__m256 z) {
@@ -114,14 +100,14 @@ KERNEL static void convForward(uint8_t *mem, int32_t x, int32_t w, int32_t bias,
     for (int r = 0; r < MR; r++) p[r] = mem + x + ldi(mem, base + (ii + r) * 4);
     for (int32_t j0 = 0; j0 < Cout; j0 += cols.step) {
       const int32_t jj = tileColumn(cols, j0, Cout);
-      ZERO12;
+      TILE_ACCUMULATORS(acc);
       const uint8_t *wp = mem + w + jj * 4;
       for (int32_t kh = 0; kh < fh; kh++) {
         const int32_t end = kh * rowBytes + L * 4;
         for (int32_t o = kh * rowBytes; o < end; o += 4) {
           const __m256 w0 = _mm256_loadu_ps((const float *)wp);
           const __m256 w1 = _mm256_loadu_ps((const float *)(wp + cols.second));
-          MADD12(p, o, w0, w1);
+          TILE_STEP(acc, p, o, w0, w1);
           wp += wRow;
         }
       }
@@ -130,7 +116,6 @@ KERNEL static void convForward(uint8_t *mem, int32_t x, int32_t w, int32_t bias,
         b0 = _mm256_loadu_ps((const float *)(mem + bias + jj * 4));
         b1 = _mm256_loadu_ps((const float *)(mem + bias + jj * 4 + cols.second));
       }
-      const __m256 acc[MR][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
       for (int r = 0; r < MR; r++) {
         uint8_t *q = ytab == 0 ? mem + y + ((ii + r) * Cout + jj) * 4 : mem + y + ldi(mem, ytab + (ii + r) * 4) + jj * 4;
         storeRow(q, cols.second, acc[r][0], acc[r][1], bias != 0, b0, b1, relu);
@@ -151,7 +136,7 @@ KERNEL static void gemm(uint8_t *mem, int32_t a, int32_t sAi, int32_t sAt, int32
     const int32_t ii = min32(i0, M - MR);
     for (int32_t j0 = 0; j0 < N; j0 += cols.step) {
       const int32_t jj = tileColumn(cols, j0, N);
-      ZERO12;
+      TILE_ACCUMULATORS(acc);
       const uint8_t *p[MR];
       for (int r = 0; r < MR; r++) p[r] = mem + a + (ii + r) * sAi;
       const uint8_t *bp = mem + b + jj * 4;
@@ -159,11 +144,10 @@ KERNEL static void gemm(uint8_t *mem, int32_t a, int32_t sAi, int32_t sAt, int32
       for (int32_t t = 0; t < K; t++) {
         const __m256 v0 = _mm256_loadu_ps((const float *)bp);
         const __m256 v1 = _mm256_loadu_ps((const float *)(bp + cols.second));
-        MADD12(p, o, v0, v1);
+        TILE_STEP(acc, p, o, v0, v1);
         o += sAt;
         bp += sBt;
       }
-      const __m256 acc[MR][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
       for (int r = 0; r < MR; r++)
         storeRow(mem + c + ((ii + r) * N + jj) * 4, cols.second, acc[r][0], acc[r][1], 0, acc[r][0], acc[r][0], 0);
     }
