@@ -55,7 +55,7 @@ const rowsOf = (s: Shard, cols: number, perExample: number) => ({
  * deviations would take two meetings.
  */
 function shardMoments(scope: CallScope, x: TensorInfo, at: { byteOffset: number; rows: number }, cols: number) {
-  const loops = loopsOf(scope);
+  const loops = scope.loops();
   const sums = columns(scope, cols, (out) => loops.batchNormSums(scope.ptr(x) + at.byteOffset, out, at.rows, cols));
   const own = scope.write(
     sums.map((v) => v / at.rows),
@@ -101,14 +101,6 @@ function columns(scope: CallScope, floats: number, fill: (out: number) => void):
   fill(scope.ptr(out));
   return scope.heapF32(out).slice();
 }
-
-type Loops = {
-  batchNormSums(x: number, out: number, rows: number, cols: number): void;
-  batchNormSquares(x: number, mean: number, out: number, rows: number, cols: number): void;
-  batchNormGradSums(x: number, dy: number, mean: number, inv: number, out: number, rows: number, cols: number): void;
-  batchNormGradApply(...args: [number, number, number, number, number, number, number, number, number]): void;
-};
-const loopsOf = (scope: CallScope) => scope.loops() as unknown as Loops;
 
 /** The layer's doMovingAverage: v - (v - value) * (1 - momentum), in tfjs ops as the layer computes it. */
 function updateMoving(tf: TF, variable: tfjs.LayerVariable, value: Float32Array, momentum: number): void {
@@ -175,7 +167,7 @@ export function batchNormBackward(
   w: WeightGrads,
 ): TensorInfo {
   const { cols, perExample } = layout(x);
-  const loops = loopsOf(scope);
+  const loops = scope.loops();
   const { ptr } = scope;
   const at = (s: Shard) => rowsOf(s, cols, perExample);
   // [dbeta | dgamma] of each own shard (kept for the weight gradients), then of every shard.
