@@ -294,21 +294,39 @@ KERNEL static inline void btStore(uint8_t *q, int32_t plane, __m256 e0, __m256 e
   ST(q + 5 * plane, FMA(e3, K(-5), FMA(e1, K(4), e5)));
 }
 
+/* One tile's window at p (rows `row` bytes apart, pixels `px`) to its 36 planes at q, `plane` bytes apart. */
+typedef void (*TileTransform)(const uint8_t *p, int32_t row, int32_t px, uint8_t *q, int32_t plane);
+
+/*
+ * `transform` on every tile t0..t1-1 of [N, H, W, C] at `in` (tile t's window at 4x its tile position), 8 channels
+ * at a time, into row t - t0 of each plane at `out`. Inlined with a constant `transform`, which GCC then inlines too.
+ */
+KERNEL __attribute__((always_inline)) static inline void eachTile(TileTransform transform, uint8_t *mem, int32_t in,
+                                                                  int32_t out, int32_t plane, int32_t H, int32_t W,
+                                                                  int32_t C, int32_t TH, int32_t TW, int32_t t0,
+                                                                  int32_t t1) {
+  const int32_t row = W * C * 4, px = C * 4;
+  for (int32_t t = t0; t < t1; t++) {
+    const int32_t origin = tileOrigin(t, TH, TW, H, W, 4);
+    for (int32_t c0 = 0; c0 < C; c0 += 8) {
+      const int32_t c = min32(c0, C - 8);
+      transform(mem + in + (origin * C + c) * 4, row, px, mem + out + ((t - t0) * C + c) * 4, plane);
+    }
+  }
+}
+
+/* V = Bᵀ d B of one tile. */
+KERNEL __attribute__((always_inline)) static inline void inputTile(const uint8_t *p, int32_t row, int32_t px,
+                                                                   uint8_t *q, int32_t plane) {
+  for (int i = 0; i < 6; i++)
+    btStore(q + 6 * i * plane, plane, btAt(i, p, row), btAt(i, p + px, row), btAt(i, p + 2 * px, row),
+            btAt(i, p + 3 * px, row), btAt(i, p + 4 * px, row), btAt(i, p + 5 * px, row));
+}
+
 /* winograd4Input(xp, v, plane, Hp, Wp, C, TH, TW, t0, t1), C >= 8. */
 KERNEL static void winograd4Input(uint8_t *mem, int32_t xp, int32_t v, int32_t plane, int32_t Hp, int32_t Wp,
                                   int32_t C, int32_t TH, int32_t TW, int32_t t0, int32_t t1) {
-  const int32_t row = Wp * C * 4, px = C * 4;
-  for (int32_t t = t0; t < t1; t++) {
-    const int32_t origin = tileOrigin(t, TH, TW, Hp, Wp, 4);
-    for (int32_t c0 = 0; c0 < C; c0 += 8) {
-      const int32_t c = min32(c0, C - 8);
-      const uint8_t *p = mem + xp + (origin * C + c) * 4;
-      uint8_t *q = mem + v + ((t - t0) * C + c) * 4;
-      for (int i = 0; i < 6; i++)
-        btStore(q + 6 * i * plane, plane, btAt(i, p, row), btAt(i, p + px, row), btAt(i, p + 2 * px, row),
-                btAt(i, p + 3 * px, row), btAt(i, p + 4 * px, row), btAt(i, p + 5 * px, row));
-    }
-  }
+  eachTile(inputTile, mem, xp, v, plane, Hp, Wp, C, TH, TW, t0, t1);
 }
 
 /* Row i of Aᵀ applied to the 6 values at p, p + s, ..., p + 5s. */
@@ -374,21 +392,18 @@ KERNEL static inline void aStore(uint8_t *q, int32_t plane, __m256 e0, __m256 e1
   ST(q + 5 * plane, e3);
 }
 
+/* E = A dY Aᵀ of one tile (a 4x4 window of dy). */
+KERNEL __attribute__((always_inline)) static inline void gradTile(const uint8_t *p, int32_t row, int32_t px,
+                                                                  uint8_t *q, int32_t plane) {
+  for (int i = 0; i < 6; i++)
+    aStore(q + 6 * i * plane, plane, aAt(i, p, row), aAt(i, p + px, row), aAt(i, p + 2 * px, row),
+           aAt(i, p + 3 * px, row));
+}
+
 /* winograd4GradInput(dy, e, plane, OHp, OWp, C, TH, TW, t0, t1), C >= 8. */
 KERNEL static void winograd4GradInput(uint8_t *mem, int32_t dy, int32_t e, int32_t plane, int32_t OHp, int32_t OWp,
                                       int32_t C, int32_t TH, int32_t TW, int32_t t0, int32_t t1) {
-  const int32_t row = OWp * C * 4, px = C * 4;
-  for (int32_t t = t0; t < t1; t++) {
-    const int32_t origin = tileOrigin(t, TH, TW, OHp, OWp, 4);
-    for (int32_t c0 = 0; c0 < C; c0 += 8) {
-      const int32_t c = min32(c0, C - 8);
-      const uint8_t *p = mem + dy + (origin * C + c) * 4;
-      uint8_t *q = mem + e + ((t - t0) * C + c) * 4;
-      for (int i = 0; i < 6; i++)
-        aStore(q + 6 * i * plane, plane, aAt(i, p, row), aAt(i, p + px, row), aAt(i, p + 2 * px, row),
-               aAt(i, p + 3 * px, row));
-    }
-  }
+  eachTile(gradTile, mem, dy, e, plane, OHp, OWp, C, TH, TW, t0, t1);
 }
 
 /* G applied to one filter column (a, b, c), to q, q + s, ..., q + 5s: separate products and divisions. */
